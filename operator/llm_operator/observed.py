@@ -1,0 +1,56 @@
+"""What SageMaker reports now for one LLMEndpoint, reduced to what the planner compares.
+
+Filled by the shell (`llm_operator.observe`) from List*/Describe* answers; the
+planner never sees boto3 shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ObservedEndpoint:
+    name: str
+    arn: str
+    status: str  # Creating | InService | Updating | SystemUpdating | RollingBack | Deleting | Failed | ...
+    config_name: str
+    failure_reason: str | None = None
+    current_instances: int | None = None
+    desired_instances: int | None = None
+    # uid from the llmoperator.io/uid tag; None when not looked up or absent.
+    owner_uid: str | None = None
+
+
+@dataclass(frozen=True)
+class ObservedComponent:
+    name: str
+    status: str  # Creating | InService | Updating | Failed | Deleting
+    endpoint_name: str
+    model_name: str | None
+    # ComputeResourceRequirements as SageMaker describes them (None for adapters).
+    compute: Mapping[str, float] | None
+    artifact_url: str | None
+    base_component: str | None
+    desired_copies: int | None
+    current_copies: int | None
+    failure_reason: str | None = None
+    owner_uid: str | None = None
+
+
+@dataclass(frozen=True)
+class ObservedResource:
+    """A model or endpoint config: immutable, so its name says what it holds."""
+
+    name: str
+    owner_uid: str | None = None
+
+
+@dataclass(frozen=True)
+class ObservedState:
+    endpoint: ObservedEndpoint | None = None
+    components: Mapping[str, ObservedComponent] = field(default_factory=dict)
+    # Models and endpoint configs owned by this LLMEndpoint (found by name prefix).
+    models: Mapping[str, ObservedResource] = field(default_factory=dict)
+    endpoint_configs: Mapping[str, ObservedResource] = field(default_factory=dict)

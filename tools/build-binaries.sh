@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Build the pinned control-plane binaries (kube-apiserver, etcd, helm) from the
+# Go module proxy into a cache outside the repository, keyed by version, so a
+# second run builds nothing.
+#
+# kube-apiserver and etcd cannot be `go install`ed directly: their go.mod files
+# replace sibling modules with local paths. Each tool gets a small wrapper
+# module that requires the release and pins every sibling to its published
+# version.
+#
+# Usage: tools/build-binaries.sh            # build what is missing, print the bin dir
+#        tools/build-binaries.sh --print    # print the bin dir only
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=tools/versions.env
+source "$here/versions.env"
+
+cache_root="${LLMOP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sagemaker-llm-operator}"
+bin_dir="$cache_root/bin/k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_helm-${HELM_VERSION}"
+
+if [[ "${1:-}" == "--print" ]]; then
+  echo "$bin_dir"
+  exit 0
+fi
+
+mkdir -p "$bin_dir"
+export CGO_ENABLED=0
+export GOFLAGS="-buildvcs=false -mod=mod"
+export GOTOOLCHAIN=local
+
+log() { echo "build-binaries: $*" >&2; }
+
+timed() {
+  # Record wall time and peak memory of one build step.
+  local name=$1; shift
+  local start=$SECONDS
+  if [[ -x /usr/bin/time ]]; then
+    /usr/bin/time -f "build-binaries: $name: %e s wall, %M KiB peak RSS" "$@"
+  else
+    "$@"
+  fi
+  log "$name built in $((SECONDS - start)) s"
+}
+
+wrapper_dir() {
+  local d="$cache_root/src/$1"
+  rm -rf "$d"
+  mkdir -p "$d"
+  echo "$d"
+}
+
+build_kube_apiserver() {
+  local out="$bin_dir/kube-apiserver"
+  [[ -x "$out" ]] && return 0
+  local v="$KUBERNETES_VERSION" staging="v0.${KUBERNETES_VERSION#v1.}"
+  local mod
+  mod="$(go mod download -json "k8s.io/kubernetes@$v" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')"
+  local d
+  d="$(wrapper_dir "kube-apiserver-$v")"
+  {
+    echo "module local/build/kube-apiserver"
+    echo
+    echo "go 1.24.0"
+    echo
+    echo "require k8s.io/kubernetes $v"
+    echo
+    # Every sibling that Kubernetes requires at v0.0.0 is a staging module:
+    # pin it to the published release of the same minor and patch.
+    grep -E '^\s+k8s\.io/[A-Za-z0-9._-]+ v0\.0\.0\s*$' "$mod" | awk -v s="$staging" '{print "replace " $1 " => " $1 " " s}'
+  } >"$d/go.mod"
+  log "resolving kube-apiserver $v modules"
+  (cd "$d" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$v" >/dev/null 2>&1 || go get "k8s.io/kubernetes/cmd/kube-apiserver@$v")
+  local major minor
+  major="${v#v}"; major="${major%%.*}"
+  minor="${v#v*.}"; minor="${minor%%.*}"
+  local pkg=k8s.io/component-base/version
+  local ldflags="-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  log "compiling kube-apiserver $v"
+  (cd "$d" && timed kube-apiserver go build -trimpath -ldflags "$ldflags" -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
+  mv "$out.tmp" "$out"
+}
+
+build_etcd() {
+  local out="$bin_dir/etcd"
+  [[ -x "$out" ]] && return 0
+  local v="$ETCD_VERSION"
+  local d
+  d="$(wrapper_dir "etcd-$v")"
+  printf 'module local/build/etcd\n\ngo 1.23\n\nrequire go.etcd.io/etcd/server/v3 %s\n' "$v" >"$d/go.mod"
+  log "resolving etcd $v modules"
+  (cd "$d" && go get "go.etcd.io/etcd/server/v3@$v" >/dev/null 2>&1 || go get "go.etcd.io/etcd/server/v3@$v")
+  log "compiling etcd $v"
+  (cd "$d" && timed etcd go build -trimpath -ldflags "-s -w" -o "$out.tmp" go.etcd.io/etcd/server/v3)
+  mv "$out.tmp" "$out"
+}
+
+build_helm() {
+  local out="$bin_dir/helm"
+  [[ -x "$out" ]] && return 0
+  local v="$HELM_VERSION"
+  local d
+  d="$(wrapper_dir "helm-$v")"
+  printf 'module local/build/helm\n\ngo 1.24\n\nrequire helm.sh/helm/v3 %s\n' "$v" >"$d/go.mod"
+  log "resolving helm $v modules"
+  (cd "$d" && go get "helm.sh/helm/v3/cmd/helm@$v" >/dev/null 2>&1 || go get "helm.sh/helm/v3/cmd/helm@$v")
+  local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$v"
+  log "compiling helm $v"
+  (cd "$d" && timed helm go build -trimpath -ldflags "$ldflags" -o "$out.tmp" helm.sh/helm/v3/cmd/helm)
+  mv "$out.tmp" "$out"
+}
+
+command -v go >/dev/null || { log "Go is required (https://go.dev/dl); none found on PATH"; exit 1; }
+
+build_etcd
+build_kube_apiserver
+build_helm
+echo "$bin_dir"
