@@ -6,9 +6,19 @@ place that knows how a spec becomes SageMaker requests.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from llm_operator import catalog, images, naming, tgi
+from llm_operator.api import LLMEndpointSpec
+
+MANAGED_BY = "sagemaker-llm-operator"
+MANAGED_BY_TAG = "llmoperator.io/managed-by"
+NAMESPACE_TAG = "llmoperator.io/namespace"
+NAME_TAG = "llmoperator.io/name"
+UID_TAG = "llmoperator.io/uid"
 
 EndpointType = Literal["InferenceComponent", "Model"]
 
@@ -63,3 +73,166 @@ class DesiredState:
     components: tuple[DesiredComponent, ...] = ()
     # Ownership tags plus the user's tags, put on every resource.
     tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class RenderError(ValueError):
+    """The spec cannot be turned into SageMaker requests (validation reports it first)."""
+
+
+# Salt for the token's digest: the model hash depends on the token only through this.
+_TOKEN_DIGEST_SALT = b"llmoperator.io/hf-token\x00"
+
+
+def token_digest(token: str) -> str:
+    """One-way digest standing in for the token wherever content is hashed."""
+    return "sha256:" + hashlib.sha256(_TOKEN_DIGEST_SALT + token.encode("utf-8")).hexdigest()
+
+
+def ownership_tags(owner: Owner) -> dict[str, str]:
+    return {
+        MANAGED_BY_TAG: MANAGED_BY,
+        NAMESPACE_TAG: owner.namespace,
+        NAME_TAG: owner.name,
+        UID_TAG: owner.uid,
+    }
+
+
+def render(spec: LLMEndpointSpec, owner: Owner, *, hf_token: str | None) -> DesiredState:
+    """The SageMaker resources `spec` asks for, as exact boto3 request kwargs."""
+    itype = catalog.instance_type(spec.instance.type)
+    if itype is None:
+        raise RenderError(
+            f"instance type {spec.instance.type} is not in the operator's instance catalog"
+        )
+    region = spec.aws.region
+    try:
+        image = spec.model.image or images.tgi_image_uri(region, spec.model.tgi_version)
+    except images.ImageLookupError as exc:
+        raise RenderError(str(exc)) from None
+    ns, name = owner.namespace, owner.name
+    ic = spec.endpoint_type == "InferenceComponent"
+    resources = spec.effective_resources
+    num_gpus = resources.accelerators_per_copy if ic else itype.accelerators
+
+    model = _model(spec, ns, name, image, num_gpus, hf_token)
+    config = _endpoint_config(spec, ns, name, model.name)
+    components = _components(spec, ns, name, model.name) if ic else ()
+    tags = {**spec.aws.tags, **ownership_tags(owner)}
+    return DesiredState(
+        owner=owner,
+        region=region,
+        endpoint_type=spec.endpoint_type,
+        endpoint_name=naming.endpoint_name(ns, name),
+        model=model,
+        endpoint_config=config,
+        components=components,
+        tags=tags,
+    )
+
+
+def _vpc(spec: LLMEndpointSpec) -> dict[str, Any] | None:
+    vpc = spec.aws.vpc
+    if vpc is None:
+        return None
+    return {"SecurityGroupIds": list(vpc.security_group_ids), "Subnets": list(vpc.subnets)}
+
+
+def _model(
+    spec: LLMEndpointSpec,
+    ns: str,
+    name: str,
+    image: str,
+    num_gpus: int,
+    hf_token: str | None,
+) -> DesiredModel:
+    env = tgi.environment(spec.model, num_gpus=num_gpus, hf_token=hf_token)
+    container: dict[str, Any] = {"Image": image, "Environment": env}
+    uri = spec.model.artifact_uri
+    if uri is not None and uri.endswith("/"):
+        container["ModelDataSource"] = {
+            "S3DataSource": {"S3Uri": uri, "S3DataType": "S3Prefix", "CompressionType": "None"}
+        }
+    elif uri is not None:
+        container["ModelDataUrl"] = uri
+    request: dict[str, Any] = {
+        "ExecutionRoleArn": spec.aws.execution_role_arn,
+        "PrimaryContainer": container,
+    }
+    vpc = _vpc(spec)
+    if vpc is not None:
+        request["VpcConfig"] = vpc
+    # Hash what the model holds, with the token replaced by its digest.
+    hashed_env = dict(env)
+    if "HF_TOKEN" in hashed_env:
+        hashed_env["HF_TOKEN"] = token_digest(hashed_env["HF_TOKEN"])
+    content = {**request, "PrimaryContainer": {**container, "Environment": hashed_env}}
+    model_name = naming.model_name(ns, name, content)
+    return DesiredModel(name=model_name, create_request={"ModelName": model_name, **request})
+
+
+def _endpoint_config(
+    spec: LLMEndpointSpec, ns: str, name: str, model_name: str
+) -> DesiredEndpointConfig:
+    inst = spec.instance
+    variant: dict[str, Any] = {
+        "VariantName": naming.variant_name(),
+        "InstanceType": inst.type,
+        "InitialInstanceCount": inst.count,
+    }
+    request: dict[str, Any] = {"ProductionVariants": [variant]}
+    if spec.endpoint_type == "InferenceComponent":
+        if inst.scaling:
+            low = inst.min_count if inst.min_count is not None else inst.count
+            high = inst.max_count if inst.max_count is not None else max(inst.count, low, 1)
+            variant["ManagedInstanceScaling"] = {
+                "Status": "ENABLED",
+                "MinInstanceCount": low,
+                "MaxInstanceCount": high,
+            }
+        variant["RoutingConfig"] = {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
+        request["ExecutionRoleArn"] = spec.aws.execution_role_arn
+        vpc = _vpc(spec)
+        if vpc is not None:
+            request["VpcConfig"] = vpc
+    else:
+        variant["ModelName"] = model_name
+        variant["InitialVariantWeight"] = 1.0
+    config_name = naming.endpoint_config_name(ns, name, request)
+    return DesiredEndpointConfig(
+        name=config_name,
+        create_request={"EndpointConfigName": config_name, **request},
+        instance_type=inst.type,
+        initial_instance_count=inst.count,
+    )
+
+
+def _components(
+    spec: LLMEndpointSpec, ns: str, name: str, model_name: str
+) -> tuple[DesiredComponent, ...]:
+    res = spec.effective_resources
+    compute: dict[str, Any] = {
+        "NumberOfCpuCoresRequired": float(res.cpus_per_copy),
+        "MinMemoryRequiredInMb": res.memory_mib_per_copy,
+    }
+    if res.accelerators_per_copy > 0:
+        compute["NumberOfAcceleratorDevicesRequired"] = res.accelerators_per_copy
+    base_name = naming.base_component_name(ns, name)
+    base = DesiredComponent(
+        name=base_name,
+        specification={"ModelName": model_name, "ComputeResourceRequirements": compute},
+        copies=res.copies,
+    )
+    adapters = tuple(
+        DesiredComponent(
+            name=naming.adapter_component_name(ns, name, a.name),
+            specification={
+                "BaseInferenceComponentName": base_name,
+                "Container": {"ArtifactUrl": a.artifact_uri},
+            },
+            copies=None,
+            base_component=base_name,
+            adapter=a.name,
+        )
+        for a in spec.adapters
+    )
+    return (base, *adapters)

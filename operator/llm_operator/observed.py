@@ -21,6 +21,8 @@ class ObservedEndpoint:
     desired_instances: int | None = None
     # uid from the llmoperator.io/uid tag; None when not looked up or absent.
     owner_uid: str | None = None
+    # "namespace/name" from the llmoperator.io tags, to name a clashing owner in messages.
+    owner_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class ObservedComponent:
     current_copies: int | None
     failure_reason: str | None = None
     owner_uid: str | None = None
+    owner_name: str | None = None  # "namespace/name" from the ownership tags
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class ObservedResource:
 
     name: str
     owner_uid: str | None = None
+    owner_name: str | None = None  # "namespace/name" from the ownership tags
 
 
 @dataclass(frozen=True)

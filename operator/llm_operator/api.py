@@ -1,0 +1,672 @@
+"""The LLMEndpoint API: pydantic models of `spec` and `status`.
+
+These models are the single source of truth: the CRD (OpenAPI schema and CEL
+rules) is generated from them by `llm_operator.crd`, and the operator parses
+every object through them. Field names are snake_case in Python and camelCase
+on the wire. Cross-field rules are written once as CEL (for the API server) and
+mirrored by validators here, with the same messages, for the operator.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from llm_operator import catalog
+
+GROUP = "llmoperator.io"
+VERSION = "v1alpha1"
+KIND = "LLMEndpoint"
+PLURAL = "llmendpoints"
+SINGULAR = "llmendpoint"
+SHORT_NAMES = ("llme",)
+API_VERSION = f"{GROUP}/{VERSION}"
+
+# metadata.name is capped so every SageMaker name derived from it fits in 63
+# characters without cutting the name itself (see llm_operator.naming).
+MAX_NAME_LENGTH = 36
+MAX_ADAPTER_NAME_LENGTH = 17
+MAX_ADAPTERS = 20
+MAX_ENV = 64
+MAX_USER_TAGS = 46  # SageMaker allows 50 tags; the operator adds 4 ownership tags.
+RESERVED_ADAPTER_NAMES = ("base",)
+
+EndpointTypeName = Literal["InferenceComponent", "Model"]
+DeletionPolicy = Literal["Delete", "Retain"]
+Quantize = Literal["none", "bitsandbytes", "gptq", "awq", "eetq", "fp8"]
+Phase = Literal["Pending", "Creating", "Updating", "InService", "Failed", "Deleting"]
+ConditionStatus = Literal["True", "False", "Unknown"]
+
+HF_MODEL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$"
+REVISION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
+_S3_BUCKET = r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/"
+MODEL_ARTIFACT_PATTERN = rf"^{_S3_BUCKET}(\S*\.tar\.gz|(\S*/)?)$"
+ADAPTER_ARTIFACT_PATTERN = rf"^{_S3_BUCKET}\S*\.tar\.gz$"
+ADAPTER_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"
+ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
+ENV_KEY_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
+SECRET_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
+SUBNET_PATTERN = r"^subnet-[0-9a-zA-Z]+$"
+SECURITY_GROUP_PATTERN = r"^sg-[0-9a-zA-Z]+$"
+TGI_VERSION_PATTERN = r"^[0-9]+(\.[0-9]+){0,2}$"
+OWNED_TAG_PREFIX = "llmoperator.io/"
+TOKEN_ENV_KEYS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
+
+
+def cel(rule: str, message: str, **extra: str) -> dict[str, str]:
+    """One `x-kubernetes-validations` entry."""
+    return {"rule": rule, "message": message, **extra}
+
+
+def rules(*entries: dict[str, str]) -> dict[str, Any]:
+    return {"x-kubernetes-validations": list(entries)}
+
+
+def _families_regex() -> str:
+    return "|".join(catalog.families())
+
+
+MSG_MODEL_SOURCE = "set exactly one of model.hfModelId and model.artifactUri"
+MSG_INPUT_TOTAL = "maxInputTokens must be less than maxTotalTokens"
+MSG_PREFILL_INPUT = "maxBatchPrefillTokens must be at least maxInputTokens"
+MSG_BATCH_TOTAL = "maxBatchTotalTokens must be at least maxTotalTokens"
+MSG_ENV_TOKEN = (
+    "do not put the Hugging Face token in model.env: store it in a Secret and "
+    "reference it with model.hfTokenSecretRef"
+)
+MSG_ENV_KEYS = "model.env keys must be environment variable names ([A-Za-z_][A-Za-z0-9_]*)"
+MSG_MIN_MAX = "instance.minCount must not be greater than instance.maxCount"
+MSG_COUNT_MIN = "instance.count must not be less than instance.minCount"
+MSG_COUNT_MAX = "instance.count must not be greater than instance.maxCount"
+MSG_ADAPTERS_MODEL = (
+    "adapters need endpointType InferenceComponent: LoRA adapters are inference "
+    "components on the base model"
+)
+MSG_RESOURCES_MODEL = (
+    "resources (copies and per-copy compute) apply to endpointType InferenceComponent only"
+)
+MSG_SCALING_MODEL = (
+    "instance.minCount and instance.maxCount (managed instance scaling) apply to "
+    "endpointType InferenceComponent only"
+)
+MSG_ADAPTER_RESERVED = "adapter name 'base' is reserved for the base model's inference component"
+MSG_TAGS_RESERVED = "aws.tags keys must not start with 'llmoperator.io/' or 'aws:' (reserved)"
+MSG_REGION_IMMUTABLE = (
+    "aws.region cannot change: create a new LLMEndpoint in the other region instead"
+)
+MSG_TYPE_IMMUTABLE = (
+    "endpointType cannot change: create a new LLMEndpoint with the other endpoint type"
+)
+
+
+def msg_instance_family() -> str:
+    return "instance.type must be an ml.* instance type of a known family: " + ", ".join(
+        catalog.families()
+    )
+
+
+def msg_name_length() -> str:
+    return (
+        f"metadata.name must be at most {MAX_NAME_LENGTH} characters so that the "
+        "SageMaker names derived from it fit in 63 characters"
+    )
+
+
+class _Spec(BaseModel):
+    """Base of the spec models: camelCase on the wire, unknown fields rejected."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        serialize_by_alias=True,
+        extra="forbid",
+    )
+
+
+class _Status(BaseModel):
+    """Base of the status models: camelCase on the wire, unknown fields ignored."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        serialize_by_alias=True,
+        extra="ignore",
+    )
+
+
+class SecretKeyRef(_Spec):
+    name: str = Field(
+        description="Name of a Secret in the LLMEndpoint's namespace.",
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_NAME_PATTERN,
+    )
+    key: str = Field(
+        "token",
+        description="Key in the Secret whose value is the Hugging Face token.",
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY_PATTERN,
+    )
+
+
+class ModelSpec(_Spec):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel("has(self.hfModelId) != has(self.artifactUri)", MSG_MODEL_SOURCE),
+            cel(
+                "!has(self.maxInputTokens) || !has(self.maxTotalTokens)"
+                " || self.maxInputTokens < self.maxTotalTokens",
+                MSG_INPUT_TOTAL,
+            ),
+            cel(
+                "!has(self.maxInputTokens) || !has(self.maxBatchPrefillTokens)"
+                " || self.maxBatchPrefillTokens >= self.maxInputTokens",
+                MSG_PREFILL_INPUT,
+            ),
+            cel(
+                "!has(self.maxTotalTokens) || !has(self.maxBatchTotalTokens)"
+                " || self.maxBatchTotalTokens >= self.maxTotalTokens",
+                MSG_BATCH_TOTAL,
+            ),
+        )
+    )
+
+    hf_model_id: str | None = Field(
+        None,
+        description=(
+            "Hugging Face Hub model id (e.g. mistralai/Mistral-7B-Instruct-v0.1), "
+            "downloaded by the container at start. Exactly one of hfModelId and "
+            "artifactUri."
+        ),
+        min_length=1,
+        max_length=200,
+        pattern=HF_MODEL_ID_PATTERN,
+    )
+    artifact_uri: str | None = Field(
+        None,
+        description=(
+            "S3 URI of the model weights: a model.tar.gz, or a prefix ending in '/' "
+            "for uncompressed files. The container serves it from /opt/ml/model. "
+            "Exactly one of hfModelId and artifactUri."
+        ),
+        min_length=1,
+        max_length=1024,
+        pattern=MODEL_ARTIFACT_PATTERN,
+    )
+    revision: str | None = Field(
+        None,
+        description="Hub revision (branch, tag or commit) of hfModelId. Default: main.",
+        min_length=1,
+        max_length=255,
+        pattern=REVISION_PATTERN,
+    )
+    image: str | None = Field(
+        None,
+        description=(
+            "Container image URI. Empty or unset: the Hugging Face TGI container "
+            "for aws.region at tgiVersion."
+        ),
+        max_length=255,
+        pattern=r"^\S*$",
+    )
+    tgi_version: str | None = Field(
+        None,
+        description=(
+            "TGI container version from the operator's image table (e.g. 3.3.6 or 3.3). "
+            "Unset: the newest the operator knows. Ignored when image is set."
+        ),
+        max_length=16,
+        pattern=TGI_VERSION_PATTERN,
+    )
+    hf_token_secret_ref: SecretKeyRef | None = Field(
+        None,
+        description=(
+            "Secret holding a Hugging Face token for gated or private models; read at "
+            "reconcile time and passed to the container as HF_TOKEN."
+        ),
+    )
+    quantize: Quantize | None = Field(
+        None,
+        description="TGI quantization (HF_MODEL_QUANTIZE). Unset or none: no quantization.",
+    )
+    max_input_tokens: int | None = Field(
+        None, description="TGI MAX_INPUT_TOKENS: longest prompt in tokens.", ge=1
+    )
+    max_total_tokens: int | None = Field(
+        None, description="TGI MAX_TOTAL_TOKENS: prompt plus generated tokens.", ge=1
+    )
+    max_batch_total_tokens: int | None = Field(
+        None,
+        description="TGI MAX_BATCH_TOTAL_TOKENS: tokens processed in parallel in one batch.",
+        ge=1,
+    )
+    max_batch_prefill_tokens: int | None = Field(
+        None, description="TGI MAX_BATCH_PREFILL_TOKENS: tokens in one prefill pass.", ge=1
+    )
+    parameters_billions: float | None = Field(
+        None,
+        description=(
+            "Model size in billions of parameters, for the operator's fit check. Unset: "
+            "read from the model id when it names a size (7B, 70b, 8x7B, 270M)."
+        ),
+        gt=0,
+        le=100000,
+    )
+    env: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            "Extra container environment. The typed fields above win when they set "
+            "the same variable; the token belongs in hfTokenSecretRef."
+        ),
+        max_length=MAX_ENV,
+        json_schema_extra={
+            "additionalProperties": {"type": "string", "maxLength": 1024},
+            **rules(
+                cel(
+                    " && ".join(f"!('{k}' in self)" for k in TOKEN_ENV_KEYS),
+                    MSG_ENV_TOKEN,
+                ),
+                cel(
+                    f"self.all(k, size(k) <= 1024 && k.matches('{ENV_KEY_PATTERN}'))",
+                    MSG_ENV_KEYS,
+                ),
+            ),
+        },
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelSpec:
+        if (self.hf_model_id is None) == (self.artifact_uri is None):
+            raise ValueError(MSG_MODEL_SOURCE)
+        i, t = self.max_input_tokens, self.max_total_tokens
+        if i is not None and t is not None and i >= t:
+            raise ValueError(MSG_INPUT_TOTAL)
+        p = self.max_batch_prefill_tokens
+        if i is not None and p is not None and p < i:
+            raise ValueError(MSG_PREFILL_INPUT)
+        b = self.max_batch_total_tokens
+        if t is not None and b is not None and b < t:
+            raise ValueError(MSG_BATCH_TOTAL)
+        if any(k in self.env for k in TOKEN_ENV_KEYS):
+            raise ValueError(MSG_ENV_TOKEN)
+        return self
+
+    @field_validator("env")
+    @classmethod
+    def _env_keys(cls, env: dict[str, str]) -> dict[str, str]:
+        if any(not re.fullmatch(ENV_KEY_PATTERN, k) or len(k) > 1024 for k in env):
+            raise ValueError(MSG_ENV_KEYS)
+        if any(len(v) > 1024 for v in env.values()):
+            raise ValueError("model.env values must be at most 1024 characters")
+        return env
+
+    @property
+    def source(self) -> str:
+        """hfModelId or artifactUri, whichever is set: what `kubectl get` shows."""
+        return self.hf_model_id or self.artifact_uri or ""
+
+
+class InstanceSpec(_Spec):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel(
+                "!has(self.minCount) || !has(self.maxCount) || self.minCount <= self.maxCount",
+                MSG_MIN_MAX,
+            ),
+            cel("!has(self.minCount) || self.count >= self.minCount", MSG_COUNT_MIN),
+            cel("!has(self.maxCount) || self.count <= self.maxCount", MSG_COUNT_MAX),
+        )
+    )
+
+    type: str = Field(
+        description=(
+            "SageMaker instance type, e.g. ml.g5.12xlarge. Must be in the operator's "
+            f"instance catalog (families {', '.join(catalog.families())})."
+        ),
+        max_length=64,
+        pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$",
+        json_schema_extra=rules(
+            cel(f"self.matches('^ml\\\\.({_families_regex()})\\\\.')", msg_instance_family())
+        ),
+    )
+    count: int = Field(1, description="Initial number of instances.", ge=1, le=1000)
+    min_count: int | None = Field(
+        None,
+        description=(
+            "Managed instance scaling floor (InferenceComponent endpoints); 0 allows "
+            "scaling the instances to zero."
+        ),
+        ge=0,
+        le=1000,
+    )
+    max_count: int | None = Field(
+        None,
+        description="Managed instance scaling ceiling (InferenceComponent endpoints).",
+        ge=1,
+        le=1000,
+    )
+
+    @field_validator("type")
+    @classmethod
+    def _family(cls, value: str) -> str:
+        if catalog.family_of(value) not in catalog.families():
+            raise ValueError(msg_instance_family())
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> InstanceSpec:
+        lo, hi = self.min_count, self.max_count
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(MSG_MIN_MAX)
+        if lo is not None and self.count < lo:
+            raise ValueError(MSG_COUNT_MIN)
+        if hi is not None and self.count > hi:
+            raise ValueError(MSG_COUNT_MAX)
+        return self
+
+    @property
+    def scaling(self) -> bool:
+        return self.min_count is not None or self.max_count is not None
+
+    @property
+    def pool_size(self) -> int:
+        """Most instances the endpoint may run: maxCount, else count."""
+        return max(self.count, self.max_count or 0)
+
+
+class ResourcesSpec(_Spec):
+    copies: int = Field(
+        1,
+        description="Copies of the model (inference component copy count); 0 scales to zero.",
+        ge=0,
+        le=1000,
+    )
+    accelerators_per_copy: int = Field(
+        1,
+        description=(
+            "GPUs (or Inferentia chips) per copy; also the container's SM_NUM_GPUS. "
+            "0 for CPU instance types."
+        ),
+        ge=0,
+        le=64,
+    )
+    cpus_per_copy: float = Field(
+        1, description="vCPUs reserved per copy (at least 0.25).", ge=0.25, le=512
+    )
+    memory_mib_per_copy: int = Field(
+        4096,
+        alias="memoryMiBPerCopy",
+        description="Host memory reserved per copy in MiB (at least 128).",
+        ge=128,
+        le=4 * 1024 * 1024,
+    )
+
+
+class AdapterSpec(_Spec):
+    name: str = Field(
+        description=(
+            f"Adapter name: lowercase letters, digits and '-', at most "
+            f"{MAX_ADAPTER_NAME_LENGTH} characters; names its inference component."
+        ),
+        min_length=1,
+        max_length=MAX_ADAPTER_NAME_LENGTH,
+        pattern=ADAPTER_NAME_PATTERN,
+        json_schema_extra=rules(cel("self != 'base'", MSG_ADAPTER_RESERVED)),
+    )
+    artifact_uri: str = Field(
+        description="S3 URI of the LoRA adapter as a .tar.gz archive.",
+        min_length=1,
+        max_length=1024,
+        pattern=ADAPTER_ARTIFACT_PATTERN,
+    )
+
+    @field_validator("name")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_ADAPTER_NAMES:
+            raise ValueError(MSG_ADAPTER_RESERVED)
+        return value
+
+
+class VpcSpec(_Spec):
+    subnets: list[str] = Field(
+        description="Subnet ids (subnet-...).",
+        min_length=1,
+        max_length=16,
+        json_schema_extra={"items": {"type": "string", "maxLength": 32, "pattern": SUBNET_PATTERN}},
+    )
+    security_group_ids: list[str] = Field(
+        description="Security group ids (sg-...).",
+        min_length=1,
+        max_length=5,
+        json_schema_extra={
+            "items": {"type": "string", "maxLength": 32, "pattern": SECURITY_GROUP_PATTERN}
+        },
+    )
+
+
+class AwsSpec(_Spec):
+    region: str = Field(
+        description="AWS region of the SageMaker resources, e.g. us-east-1. Immutable.",
+        max_length=32,
+        pattern=REGION_PATTERN,
+        json_schema_extra=rules(cel("self == oldSelf", MSG_REGION_IMMUTABLE)),
+    )
+    execution_role_arn: str = Field(
+        description="IAM role SageMaker assumes to pull the image and model and write logs.",
+        min_length=20,
+        max_length=2048,
+        pattern=ROLE_ARN_PATTERN,
+    )
+    vpc: VpcSpec | None = Field(
+        None, description="Run the containers in this VPC (subnets and security groups)."
+    )
+    tags: dict[str, str] = Field(
+        default_factory=dict,
+        description=(
+            f"Tags for every SageMaker resource, besides the operator's ownership tags "
+            f"(at most {MAX_USER_TAGS}: SageMaker allows 50)."
+        ),
+        max_length=MAX_USER_TAGS,
+        json_schema_extra={
+            "additionalProperties": {"type": "string", "maxLength": 256},
+            **rules(
+                cel(
+                    "self.all(k, size(k) <= 128 && !k.startsWith('llmoperator.io/')"
+                    " && !k.startsWith('aws:'))",
+                    MSG_TAGS_RESERVED,
+                )
+            ),
+        },
+    )
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        if any(k.startswith((OWNED_TAG_PREFIX, "aws:")) for k in tags):
+            raise ValueError(MSG_TAGS_RESERVED)
+        return tags
+
+
+class LLMEndpointSpec(_Spec):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel(
+                "self.endpointType == 'InferenceComponent' || !has(self.adapters)"
+                " || size(self.adapters) == 0",
+                MSG_ADAPTERS_MODEL,
+            ),
+            cel(
+                "self.endpointType == 'InferenceComponent' || !has(self.resources)",
+                MSG_RESOURCES_MODEL,
+            ),
+            cel(
+                "self.endpointType == 'InferenceComponent'"
+                " || (!has(self.instance.minCount) && !has(self.instance.maxCount))",
+                MSG_SCALING_MODEL,
+            ),
+        )
+    )
+
+    model: ModelSpec = Field(description="The model to serve and its container settings.")
+    instance: InstanceSpec = Field(description="The instances the endpoint runs on.")
+    endpoint_type: EndpointTypeName = Field(
+        "InferenceComponent",
+        description=(
+            "InferenceComponent (default): an instance pool with the model as an "
+            "inference component with copies, plus one component per adapter. Model: "
+            "a classic production variant serving one model. Immutable."
+        ),
+        json_schema_extra=rules(cel("self == oldSelf", MSG_TYPE_IMMUTABLE)),
+    )
+    resources: ResourcesSpec | None = Field(
+        None,
+        description=(
+            "Copies and compute per copy (InferenceComponent endpoints). Unset: one "
+            "copy with 1 accelerator, 1 vCPU and 4096 MiB."
+        ),
+    )
+    adapters: list[AdapterSpec] = Field(
+        default_factory=list,
+        description="LoRA adapters served on the base model (InferenceComponent endpoints).",
+        max_length=MAX_ADAPTERS,
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+        },
+    )
+    aws: AwsSpec = Field(description="Where and as whom the SageMaker resources run.")
+    deletion_policy: DeletionPolicy = Field(
+        "Delete",
+        description=(
+            "Delete (default): remove the SageMaker resources with the LLMEndpoint. "
+            "Retain: leave them running."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> LLMEndpointSpec:
+        if self.endpoint_type == "Model":
+            if self.adapters:
+                raise ValueError(MSG_ADAPTERS_MODEL)
+            if self.resources is not None:
+                raise ValueError(MSG_RESOURCES_MODEL)
+            if self.instance.scaling:
+                raise ValueError(MSG_SCALING_MODEL)
+        names = [a.name for a in self.adapters]
+        if len(names) != len(set(names)):
+            raise ValueError("adapter names must be unique")
+        return self
+
+    @property
+    def effective_resources(self) -> ResourcesSpec:
+        return self.resources or ResourcesSpec()
+
+
+# --- status -----------------------------------------------------------------
+
+
+class Condition(_Status):
+    type: str = Field(description="Ready, Progressing or Degraded.")
+    status: ConditionStatus = Field(description="True, False or Unknown.")
+    reason: str | None = Field(None, description="CamelCase reason for the last transition.")
+    message: str | None = Field(None, description="What happened, for a person.")
+    last_transition_time: str | None = Field(
+        None,
+        description="When status last changed (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+    observed_generation: int | None = Field(
+        None, description="metadata.generation this condition was computed for."
+    )
+
+
+class Counts(_Status):
+    desired: int | None = Field(None, description="What the spec asks for.")
+    current: int | None = Field(None, description="What SageMaker runs now.")
+
+
+class ComponentStatus(_Status):
+    name: str = Field(description="SageMaker inference component name.")
+    status: str | None = Field(None, description="SageMaker's InferenceComponentStatus.")
+    copies: Counts | None = Field(None, description="Desired and current copy count.")
+
+
+class AdapterStatus(_Status):
+    name: str = Field(description="Adapter name from spec.adapters.")
+    component_name: str | None = Field(None, description="Its inference component's name.")
+    status: str | None = Field(None, description="SageMaker's InferenceComponentStatus.")
+
+
+class LLMEndpointStatus(_Status):
+    phase: Phase | None = Field(
+        None, description="Pending, Creating, Updating, InService, Failed or Deleting."
+    )
+    observed_generation: int | None = Field(
+        None, description="metadata.generation the operator last acted on."
+    )
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        description="Ready, Progressing and Degraded conditions.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
+    )
+    endpoint_name: str | None = Field(None, description="SageMaker endpoint name.")
+    endpoint_arn: str | None = Field(None, description="SageMaker endpoint ARN.")
+    endpoint_config_name: str | None = Field(
+        None, description="Endpoint config the endpoint runs (or is moving to)."
+    )
+    model_name: str | None = Field(None, description="SageMaker model name.")
+    model_source: str | None = Field(
+        None, description="spec.model.hfModelId or artifactUri; shown by kubectl get."
+    )
+    inference_components: list[ComponentStatus] = Field(
+        default_factory=list, description="Base and adapter inference components."
+    )
+    adapters: list[AdapterStatus] = Field(
+        default_factory=list, description="Each adapter and its inference component."
+    )
+    sagemaker_status: str | None = Field(None, description="SageMaker's EndpointStatus.")
+    copies: Counts | None = Field(None, description="Base model copies, desired and current.")
+    copies_summary: str | None = Field(
+        None, description="copies as current/desired, e.g. 3/4; shown by kubectl get."
+    )
+    instances: Counts | None = Field(None, description="Instances, desired and current.")
+    invocation_url: str | None = Field(None, description="HTTPS URL of InvokeEndpoint.")
+    estimated_hourly_cost_usd: str | None = Field(
+        None,
+        alias="estimatedHourlyCostUSD",
+        description=(
+            "On-demand cost of the current instances in USD per hour, from the "
+            "operator's dated price table; unset when the price is unknown."
+        ),
+    )
+    failure_reason: str | None = Field(None, description="SageMaker's FailureReason, if any.")
+    plan_memory: dict[str, Any] | None = Field(
+        None,
+        description=(
+            "The planner's memory between reconciles (updates in flight, failures not to "
+            "retry); operator bookkeeping, not for people."
+        ),
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
+    kopf: dict[str, Any] | None = Field(
+        None,
+        description="The operator framework's own progress records (kopf); not for people.",
+        json_schema_extra={"x-kubernetes-preserve-unknown-fields": True},
+    )
+
+
+def copies_summary(current: int | None, desired: int | None) -> str:
+    """The COPIES column: "3/4"; an unknown side shows as "-"."""
+    c = "-" if current is None else str(current)
+    d = "-" if desired is None else str(desired)
+    return f"{c}/{d}"

@@ -1,0 +1,442 @@
+"""The boto3 adapter: every SageMaker call of the operator goes through here.
+
+boto3 is synchronous, so calls run in a bounded thread pool and kopf's event
+loop never blocks. Each HTTP attempt (botocore's standard-mode retries
+included) first takes a token from a bucket shared per account and region, so
+one replica with a thousand endpoints stays under SageMaker's throttling.
+Credentials, region and endpoint overrides (`AWS_ENDPOINT_URL_SAGEMAKER`) come
+from the standard AWS environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from llm_operator import __version__, actions, metrics
+from llm_operator.secrets import Redactor
+
+UID_TAG = "llmoperator.io/uid"
+
+_NOT_FOUND = re.compile(r"^Could not find|does not exist|not found", re.IGNORECASE)
+_EXISTS = re.compile(r"already exist", re.IGNORECASE)
+_BUSY = re.compile(r"in-progress|in progress|is a base inference component", re.IGNORECASE)
+_RETRYABLE_CODES = {
+    "ThrottlingException",
+    "Throttling",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "InternalFailure",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "RequestTimeout",
+    "RequestTimeoutException",
+}
+
+
+class AwsError(Exception):
+    """A failed SageMaker call, classified; the message is already scrubbed of secrets."""
+
+    def __init__(
+        self, operation: str, code: str, message: str, *, kind: str, retryable: bool
+    ) -> None:
+        super().__init__(f"{operation}: {code}: {message}")
+        self.operation = operation
+        self.code = code
+        self.message = message
+        # not_found | exists | busy | throttled | limit | conflict | invalid | unavailable
+        self.kind = kind
+        self.retryable = retryable
+
+
+def classify(operation: str, exc: Exception, redact: Callable[[str], str]) -> AwsError:
+    """Turns a botocore exception into an AwsError a planner and a person can act on."""
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", "Unknown"))
+        message = redact(str(error.get("Message", "")))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400) or 400)
+        if code in ("ResourceNotFound", "ResourceNotFoundException") or (
+            code == "ValidationException" and _NOT_FOUND.search(message)
+        ):
+            return AwsError(operation, code, message, kind="not_found", retryable=False)
+        if _EXISTS.search(message):
+            return AwsError(operation, code, message, kind="exists", retryable=False)
+        if code == "ResourceInUse" or _BUSY.search(message):
+            return AwsError(operation, code, message, kind="busy", retryable=True)
+        if code in _RETRYABLE_CODES or status >= 500:
+            kind = "throttled" if "hrottl" in code or "Limit" in code else "unavailable"
+            return AwsError(operation, code, message, kind=kind, retryable=True)
+        if code == "ResourceLimitExceeded":
+            return AwsError(operation, code, message, kind="limit", retryable=False)
+        return AwsError(operation, code, message, kind="invalid", retryable=False)
+    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.NoRegionError):
+        return AwsError(operation, type(exc).__name__, str(exc), kind="invalid", retryable=False)
+    if isinstance(exc, botocore.exceptions.BotoCoreError):
+        # Connection failures, timeouts: the network, not the request.
+        return AwsError(
+            operation, type(exc).__name__, redact(str(exc)), kind="unavailable", retryable=True
+        )
+    raise exc
+
+
+class TokenBucket:
+    """Blocking token bucket; waits happen in worker threads, never on the event loop."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate = rate
+        self.capacity = float(burst)
+        self._tokens = float(burst)
+        self._stamp = time.monotonic()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Takes one token, sleeping as needed; returns the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+                self._stamp = now
+                if self._tokens >= 1.0:
+                    self._tokens -= 1.0
+                    return waited
+                pause = (1.0 - self._tokens) / self.rate
+            time.sleep(pause)
+            waited += pause
+
+
+def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+@dataclass(frozen=True)
+class ActionOutcome:
+    """What one executed action did, for the Event and the log."""
+
+    operation: str
+    resource: str  # "model" | "endpoint config" | "endpoint" | "inference component"
+    name: str
+    note: str = ""  # e.g. "already existed" for an idempotent create
+
+
+def describe_action(action: actions.Action) -> tuple[str, str, str]:
+    """(operation, resource kind, name) of an action."""
+    match action:
+        case actions.CreateModel():
+            return "CreateModel", "model", str(action.request["ModelName"])
+        case actions.CreateEndpointConfig():
+            return (
+                "CreateEndpointConfig",
+                "endpoint config",
+                str(action.request["EndpointConfigName"]),
+            )
+        case actions.CreateEndpoint():
+            return "CreateEndpoint", "endpoint", action.name
+        case actions.UpdateEndpoint():
+            return "UpdateEndpoint", "endpoint", action.name
+        case actions.CreateInferenceComponent():
+            return "CreateInferenceComponent", "inference component", action.name
+        case actions.UpdateInferenceComponent():
+            return "UpdateInferenceComponent", "inference component", action.name
+        case actions.UpdateInferenceComponentRuntimeConfig():
+            return "UpdateInferenceComponentRuntimeConfig", "inference component", action.name
+        case actions.DeleteInferenceComponent():
+            return "DeleteInferenceComponent", "inference component", action.name
+        case actions.DeleteEndpoint():
+            return "DeleteEndpoint", "endpoint", action.name
+        case actions.DeleteEndpointConfig():
+            return "DeleteEndpointConfig", "endpoint config", action.name
+        case actions.DeleteModel():
+            return "DeleteModel", "model", action.name
+    raise TypeError(f"unknown action {action!r}")
+
+
+def _snake(operation: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", operation).lower()
+
+
+class SageMaker:
+    """Async facade over one boto3 SageMaker client per region."""
+
+    def __init__(
+        self,
+        *,
+        workers: int = 16,
+        calls_per_second: float = 10.0,
+        burst: int = 20,
+        max_attempts: int | None = None,
+    ) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aws")
+        self._workers = workers
+        self._rate = calls_per_second
+        self._burst = burst
+        self._max_attempts = max_attempts
+        self._session = boto3.session.Session()
+        self._clients: dict[str, Any] = {}
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._lock = threading.Lock()
+        self._account: str | None = None
+
+    # -- plumbing -----------------------------------------------------------------
+
+    def _account_key(self) -> str:
+        """The principal's access key stands for its account: no STS call needed."""
+        if self._account is None:
+            try:
+                credentials = self._session.get_credentials()
+                self._account = credentials.access_key if credentials is not None else "anonymous"
+            except botocore.exceptions.BotoCoreError:
+                self._account = "anonymous"
+        return self._account
+
+    def bucket(self, region: str) -> TokenBucket:
+        with self._lock:
+            key = (self._account_key(), region)
+            if key not in self._buckets:
+                self._buckets[key] = TokenBucket(self._rate, self._burst)
+            return self._buckets[key]
+
+    def client(self, region: str) -> Any:
+        """The region's client (boto3 clients are thread-safe; sessions are not)."""
+        with self._lock:
+            found = self._clients.get(region)
+            if found is not None:
+                return found
+            retries: dict[str, Any] = {"mode": "standard"}
+            if self._max_attempts is not None:
+                retries["max_attempts"] = self._max_attempts
+            config = Config(
+                retries=retries,
+                max_pool_connections=self._workers,
+                user_agent_extra=f"sagemaker-llm-operator/{__version__}",
+            )
+            created = self._session.client("sagemaker", region_name=region, config=config)
+        bucket = self.bucket(region)
+
+        def take_token(**_: Any) -> None:
+            bucket.acquire()
+
+        created.meta.events.register("before-send.sagemaker", take_token)
+        with self._lock:
+            return self._clients.setdefault(region, created)
+
+    def _call_blocking(
+        self, region: str, operation: str, kwargs: Mapping[str, Any], redact: Redactor
+    ) -> dict[str, Any]:
+        method = getattr(self.client(region), _snake(operation))
+        started = time.monotonic()
+        try:
+            response: dict[str, Any] = method(**kwargs)
+        except Exception as exc:
+            error = classify(operation, exc, redact)
+            metrics.record_aws_call(operation, error.code, time.monotonic() - started)
+            raise error from None
+        metrics.record_aws_call(operation, "ok", time.monotonic() - started)
+        return response
+
+    async def call(
+        self,
+        region: str,
+        operation: str,
+        request: Mapping[str, Any] | None = None,
+        *,
+        redact: Redactor | None = None,
+    ) -> dict[str, Any]:
+        """One SageMaker API call by its AWS name (e.g. "DescribeEndpoint") off the loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._pool,
+            self._call_blocking,
+            region,
+            operation,
+            dict(request or {}),
+            redact or Redactor(),
+        )
+
+    async def list_all(
+        self, region: str, operation: str, key: str, **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        """Every page of a List* call (one rate-limited call per page)."""
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            page_args = dict(kwargs, MaxResults=100)
+            if token:
+                page_args["NextToken"] = token
+            page = await self.call(region, operation, page_args)
+            items.extend(page.get(key, []))
+            token = page.get("NextToken")
+            if not token:
+                return items
+
+    async def tags(self, region: str, arn: str) -> dict[str, str]:
+        """Every tag of a resource (ListTags, all pages)."""
+        found: dict[str, str] = {}
+        token: str | None = None
+        while True:
+            args: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
+            if token:
+                args["NextToken"] = token
+            page = await self.call(region, "ListTags", args)
+            for tag in page.get("Tags", []):
+                found[str(tag.get("Key"))] = str(tag.get("Value"))
+            token = page.get("NextToken")
+            if not token:
+                return found
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    # -- actions ------------------------------------------------------------------
+
+    async def _create(
+        self,
+        region: str,
+        operation: str,
+        describe: tuple[str, str, str],
+        request: Mapping[str, Any],
+        tags: Mapping[str, str],
+        redact: Redactor,
+    ) -> str:
+        """Creates a resource; one that already exists and carries our uid is success."""
+        try:
+            await self.call(region, operation, {**request, "Tags": _tag_list(tags)}, redact=redact)
+        except AwsError as error:
+            if error.kind != "exists":
+                raise
+            describe_op, name_key, arn_key = describe
+            try:
+                found = await self.call(region, describe_op, {name_key: request[name_key]})
+            except AwsError as gone:
+                if gone.kind == "not_found":  # deleted in between: try again next pass
+                    raise AwsError(
+                        operation, error.code, error.message, kind="busy", retryable=True
+                    ) from None
+                raise
+            owner = (await self.tags(region, str(found[arn_key]))).get(UID_TAG)
+            if owner != tags.get(UID_TAG):
+                raise AwsError(
+                    operation,
+                    "NameConflict",
+                    f"{request[name_key]} already exists and belongs to "
+                    f"{'another LLMEndpoint' if owner else 'someone else'}",
+                    kind="conflict",
+                    retryable=False,
+                ) from None
+            return "already existed"
+        return ""
+
+    async def _delete(self, region: str, operation: str, request: Mapping[str, Any]) -> str:
+        """Deletes a resource; one already gone is success."""
+        try:
+            await self.call(region, operation, request)
+        except AwsError as error:
+            if error.kind == "not_found":
+                return "already gone"
+            raise
+        return ""
+
+    async def execute(
+        self, region: str, action: actions.Action, redact: Redactor | None = None
+    ) -> ActionOutcome:
+        """Runs one planned action; idempotent under a crash and restart."""
+        redact = redact or Redactor()
+        operation, resource, name = describe_action(action)
+        note = ""
+        match action:
+            case actions.CreateModel():
+                note = await self._create(
+                    region,
+                    operation,
+                    ("DescribeModel", "ModelName", "ModelArn"),
+                    action.request,
+                    action.tags,
+                    redact,
+                )
+            case actions.CreateEndpointConfig():
+                note = await self._create(
+                    region,
+                    operation,
+                    ("DescribeEndpointConfig", "EndpointConfigName", "EndpointConfigArn"),
+                    action.request,
+                    action.tags,
+                    redact,
+                )
+            case actions.CreateEndpoint():
+                note = await self._create(
+                    region,
+                    operation,
+                    ("DescribeEndpoint", "EndpointName", "EndpointArn"),
+                    {"EndpointName": action.name, "EndpointConfigName": action.config_name},
+                    action.tags,
+                    redact,
+                )
+            case actions.UpdateEndpoint():
+                await self.call(
+                    region,
+                    operation,
+                    {"EndpointName": action.name, "EndpointConfigName": action.config_name},
+                )
+            case actions.CreateInferenceComponent():
+                request: dict[str, Any] = {
+                    "InferenceComponentName": action.name,
+                    "EndpointName": action.endpoint_name,
+                    "Specification": dict(action.specification),
+                }
+                if action.variant_name is not None:
+                    request["VariantName"] = action.variant_name
+                if action.copies is not None:
+                    request["RuntimeConfig"] = {"CopyCount": action.copies}
+                note = await self._create(
+                    region,
+                    operation,
+                    (
+                        "DescribeInferenceComponent",
+                        "InferenceComponentName",
+                        "InferenceComponentArn",
+                    ),
+                    request,
+                    action.tags,
+                    redact,
+                )
+            case actions.UpdateInferenceComponent():
+                update: dict[str, Any] = {
+                    "InferenceComponentName": action.name,
+                    "Specification": dict(action.specification),
+                }
+                if action.copies is not None:
+                    update["RuntimeConfig"] = {"CopyCount": action.copies}
+                await self.call(region, operation, update, redact=redact)
+            case actions.UpdateInferenceComponentRuntimeConfig():
+                await self.call(
+                    region,
+                    operation,
+                    {
+                        "InferenceComponentName": action.name,
+                        "DesiredRuntimeConfig": {"CopyCount": action.copies},
+                    },
+                )
+            case actions.DeleteInferenceComponent():
+                note = await self._delete(
+                    region, operation, {"InferenceComponentName": action.name}
+                )
+            case actions.DeleteEndpoint():
+                note = await self._delete(region, operation, {"EndpointName": action.name})
+            case actions.DeleteEndpointConfig():
+                note = await self._delete(region, operation, {"EndpointConfigName": action.name})
+            case actions.DeleteModel():
+                note = await self._delete(region, operation, {"ModelName": action.name})
+        return ActionOutcome(operation=operation, resource=resource, name=name, note=note)

@@ -1,0 +1,381 @@
+"""Builds `ObservedState` for one LLMEndpoint without a Describe per resource per pass.
+
+Designed for a thousand LLMEndpoints per replica: a per-region inventory from
+paginated ListEndpoints / ListInferenceComponents / ListModels /
+ListEndpointConfigs is shared by every resource of that region and refreshed at
+most once per `max_age`. A Describe happens only for a resource that is
+transitioning, whose LastModifiedTime changed since the cached Describe, that
+we acted on after the inventory was taken, or whose cached Describe expired.
+Ownership tags are read (ListTags, cached by ARN and creation time) only for a
+resource that is not recorded as ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from llm_operator import naming
+from llm_operator.aws import UID_TAG, AwsError, SageMaker
+from llm_operator.desired import DesiredState
+from llm_operator.observed import (
+    ObservedComponent,
+    ObservedEndpoint,
+    ObservedResource,
+    ObservedState,
+)
+
+NAMESPACE_TAG = "llmoperator.io/namespace"
+NAME_TAG = "llmoperator.io/name"
+
+# SageMaker statuses after which nothing changes until someone acts.
+STEADY = frozenset({"InService", "Failed", "OutOfService"})
+
+
+@dataclass
+class Inventory:
+    """List* summaries of one region, keyed by name."""
+
+    taken_at: float  # monotonic time the refresh started
+    endpoints: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    components: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    models: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    endpoint_configs: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Described:
+    response: Mapping[str, Any]
+    at: float  # monotonic time of the Describe
+
+
+@dataclass(frozen=True)
+class Owner:
+    uid: str | None
+    name: str | None  # "namespace/name"
+
+
+class _Region:
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.inventory: Inventory | None = None
+
+
+class Observer:
+    """Shared by every LLMEndpoint of the replica; all state is in-memory caches."""
+
+    def __init__(
+        self,
+        sagemaker: SageMaker,
+        *,
+        max_age: float,
+        describe_max_age: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sagemaker = sagemaker
+        self.max_age = max_age
+        self.describe_max_age = describe_max_age
+        self._clock = clock
+        self._regions: dict[str, _Region] = {}
+        self._described: dict[tuple[str, str, str], _Described] = {}
+        self._owners: dict[tuple[str, str], Owner] = {}
+        self._touched: dict[tuple[str, str, str], float] = {}
+
+    # -- the shared inventory -----------------------------------------------------
+
+    async def inventory(self, region: str, *, not_before: float | None = None) -> Inventory:
+        """The region's inventory, refreshed when older than max_age or than `not_before`.
+
+        Concurrent callers share one refresh (single flight per region).
+        """
+        state = self._regions.setdefault(region, _Region())
+        async with state.lock:
+            now = self._clock()
+            current = state.inventory
+            if (
+                current is not None
+                and now - current.taken_at < self.max_age
+                and (not_before is None or current.taken_at >= not_before)
+            ):
+                return current
+            fresh = Inventory(taken_at=now)
+            endpoints, components, models, configs = await asyncio.gather(
+                self.sagemaker.list_all(region, "ListEndpoints", "Endpoints"),
+                self.sagemaker.list_all(region, "ListInferenceComponents", "InferenceComponents"),
+                self.sagemaker.list_all(region, "ListModels", "Models"),
+                self.sagemaker.list_all(region, "ListEndpointConfigs", "EndpointConfigs"),
+            )
+            fresh.endpoints = {str(e["EndpointName"]): e for e in endpoints}
+            fresh.components = {str(c["InferenceComponentName"]): c for c in components}
+            fresh.models = {str(m["ModelName"]): m for m in models}
+            fresh.endpoint_configs = {str(c["EndpointConfigName"]): c for c in configs}
+            state.inventory = fresh
+            return fresh
+
+    def touched(self, region: str, kind: str, name: str) -> None:
+        """Records that we changed a resource: older inventories and Describes no longer count.
+
+        `kind` is the resource of `aws.describe_action`: "model", "endpoint config",
+        "endpoint" or "inference component".
+        """
+        key = (region, _KIND[kind], name)
+        self._touched[key] = self._clock()
+        self._described.pop(key, None)
+
+    def forget(self, region: str, names: Collection[str]) -> None:
+        """Drops caches of a deleted LLMEndpoint's resources."""
+        for name in names:
+            for kind in _DESCRIBE:
+                self._touched.pop((region, kind, name), None)
+                self._described.pop((region, kind, name), None)
+
+    def _stale(self, region: str, kind: str, name: str, inventory: Inventory) -> bool:
+        touched = self._touched.get((region, kind, name))
+        return touched is not None and touched >= inventory.taken_at
+
+    # -- Describe, only when needed ----------------------------------------------
+
+    async def _describe(
+        self,
+        region: str,
+        kind: str,
+        name: str,
+        summary: Mapping[str, Any] | None,
+        *,
+        stale: bool,
+        full: bool,
+    ) -> Mapping[str, Any] | None:
+        """A Describe answer (cached when nothing says it changed), or None if absent."""
+        if summary is None and not stale:
+            self._described.pop((region, kind, name), None)
+            return None
+        key = (region, kind, name)
+        cached = self._described.get(key)
+        now = self._clock()
+        if (
+            cached is not None
+            and summary is not None
+            and not stale
+            and not full
+            and now - cached.at < self.describe_max_age
+            and _status(kind, summary) in STEADY
+            and summary.get("LastModifiedTime") == cached.response.get("LastModifiedTime")
+        ):
+            return cached.response
+        operation, argument = _DESCRIBE[kind]
+        try:
+            response = await self.sagemaker.call(region, operation, {argument: name})
+        except AwsError as error:
+            if error.kind == "not_found":
+                self._described.pop(key, None)
+                return None
+            raise
+        self._described[key] = _Described(response, now)
+        return response
+
+    async def _owner(
+        self, region: str, arn: str, created: Any, ours: bool, uid: str, own_name: str
+    ) -> Owner:
+        if ours:
+            return Owner(uid, own_name)
+        key = (arn, str(created))
+        found = self._owners.get(key)
+        if found is None:
+            tags = await self.sagemaker.tags(region, arn)
+            namespace, name = tags.get(NAMESPACE_TAG), tags.get(NAME_TAG)
+            found = Owner(tags.get(UID_TAG), f"{namespace}/{name}" if namespace and name else None)
+            self._owners[key] = found
+        return found
+
+    # -- one LLMEndpoint ----------------------------------------------------------
+
+    async def observe(
+        self,
+        desired: DesiredState,
+        *,
+        ours: Collection[str] = (),
+        full: bool = False,
+    ) -> ObservedState:
+        """What SageMaker holds for `desired`'s LLMEndpoint.
+
+        `ours`: names recorded in the status as created by this LLMEndpoint
+        (their tags are not read again). Older models and endpoint configs are
+        found by this LLMEndpoint's name prefix, so they can be deleted.
+        `full`: Describe everything (the slow resync).
+        """
+        region = desired.region
+        uid = desired.owner.uid
+        own_name = f"{desired.owner.namespace}/{desired.owner.name}"
+        ours_set = set(ours)
+        inventory = await self.inventory(region)
+
+        async def owner(arn: str, created: Any, name: str) -> Owner:
+            return await self._owner(region, arn, created, name in ours_set, uid, own_name)
+
+        # Endpoint.
+        endpoint: ObservedEndpoint | None = None
+        name = desired.endpoint_name
+        response = await self._describe(
+            region,
+            "endpoint",
+            name,
+            inventory.endpoints.get(name),
+            stale=self._stale(region, "endpoint", name, inventory),
+            full=full,
+        )
+        if response is not None:
+            who = await owner(str(response["EndpointArn"]), response.get("CreationTime"), name)
+            variants = response.get("ProductionVariants") or []
+            current = sum(int(v.get("CurrentInstanceCount") or 0) for v in variants)
+            wanted = sum(int(v.get("DesiredInstanceCount") or 0) for v in variants)
+            endpoint = ObservedEndpoint(
+                name=name,
+                arn=str(response["EndpointArn"]),
+                status=str(response.get("EndpointStatus", "")),
+                config_name=str(response.get("EndpointConfigName", "")),
+                failure_reason=response.get("FailureReason") or None,
+                current_instances=current if variants else None,
+                desired_instances=wanted if variants else None,
+                owner_uid=who.uid,
+                owner_name=who.name,
+            )
+
+        # Inference components: desired ones, ones recorded as ours, and any on our endpoint.
+        names = {c.name for c in desired.components}
+        names |= {n for n in ours_set if n in inventory.components}
+        names |= {
+            n
+            for n, summary in inventory.components.items()
+            if summary.get("EndpointName") == desired.endpoint_name
+        }
+        components: dict[str, ObservedComponent] = {}
+        described = await asyncio.gather(
+            *(
+                self._describe(
+                    region,
+                    "component",
+                    n,
+                    inventory.components.get(n),
+                    stale=self._stale(region, "component", n, inventory),
+                    full=full,
+                )
+                for n in sorted(names)
+            )
+        )
+        for n, found in zip(sorted(names), described, strict=True):
+            if found is not None:
+                components[n] = await self._component(found, owner)
+
+        # Models and endpoint configs: immutable, so existence and ownership are all we need.
+        models = await self._immutables(
+            region,
+            "model",
+            inventory.models,
+            "ModelArn",
+            {desired.model.name} | ours_set,
+            _immutable_name(desired.endpoint_name, "m"),
+            inventory,
+            owner,
+            uid,
+        )
+        configs = await self._immutables(
+            region,
+            "config",
+            inventory.endpoint_configs,
+            "EndpointConfigArn",
+            {desired.endpoint_config.name} | ours_set,
+            _immutable_name(desired.endpoint_name, "c"),
+            inventory,
+            owner,
+            uid,
+        )
+        return ObservedState(
+            endpoint=endpoint, components=components, models=models, endpoint_configs=configs
+        )
+
+    async def _component(self, response: Mapping[str, Any], owner: Any) -> ObservedComponent:
+        spec = response.get("Specification") or {}
+        runtime = response.get("RuntimeConfig") or {}
+        container = spec.get("Container") or {}
+        compute = spec.get("ComputeResourceRequirements")
+        name = str(response["InferenceComponentName"])
+        who: Owner = await owner(
+            str(response["InferenceComponentArn"]), response.get("CreationTime"), name
+        )
+        return ObservedComponent(
+            name=name,
+            status=str(response.get("InferenceComponentStatus", "")),
+            endpoint_name=str(response.get("EndpointName", "")),
+            model_name=spec.get("ModelName"),
+            compute={k: float(v) for k, v in compute.items()} if compute else None,
+            artifact_url=container.get("ArtifactUrl"),
+            base_component=spec.get("BaseInferenceComponentName"),
+            desired_copies=runtime.get("DesiredCopyCount"),
+            current_copies=runtime.get("CurrentCopyCount"),
+            failure_reason=response.get("FailureReason") or None,
+            owner_uid=who.uid,
+            owner_name=who.name,
+        )
+
+    async def _immutables(
+        self,
+        region: str,
+        kind: str,
+        listed: Mapping[str, Mapping[str, Any]],
+        arn_key: str,
+        wanted: set[str],
+        pattern: re.Pattern[str],
+        inventory: Inventory,
+        owner: Any,
+        uid: str,
+    ) -> dict[str, ObservedResource]:
+        names = {n for n in listed if n in wanted or pattern.match(n)}
+        # A name we acted on after the inventory was taken: ask SageMaker directly.
+        recheck = {n for n in wanted if self._stale(region, kind, n, inventory)}
+        found: dict[str, ObservedResource] = {}
+        for n in sorted(names | recheck):
+            if n in recheck:
+                response = await self._describe(region, kind, n, None, stale=True, full=True)
+                if response is None:
+                    continue
+                arn, created = str(response[arn_key]), response.get("CreationTime")
+            else:
+                arn, created = str(listed[n][arn_key]), listed[n].get("CreationTime")
+            who: Owner = await owner(arn, created, n)
+            if n not in wanted and who.uid != uid:
+                continue  # an old name of ours only if our uid tag says so
+            found[n] = ObservedResource(name=n, owner_uid=who.uid, owner_name=who.name)
+        return found
+
+
+_DESCRIBE = {
+    "endpoint": ("DescribeEndpoint", "EndpointName"),
+    "component": ("DescribeInferenceComponent", "InferenceComponentName"),
+    "model": ("DescribeModel", "ModelName"),
+    "config": ("DescribeEndpointConfig", "EndpointConfigName"),
+}
+
+
+_KIND = {
+    "endpoint": "endpoint",
+    "inference component": "component",
+    "model": "model",
+    "endpoint config": "config",
+}
+
+
+def _status(kind: str, summary: Mapping[str, Any]) -> str:
+    if kind == "endpoint":
+        return str(summary.get("EndpointStatus", ""))
+    if kind == "component":
+        return str(summary.get("InferenceComponentStatus", ""))
+    return "InService"
+
+
+def _immutable_name(prefix: str, letter: str) -> re.Pattern[str]:
+    """Names of this LLMEndpoint's models ("m") or endpoint configs ("c"), any content hash."""
+    return re.compile(rf"^{re.escape(prefix)}-{letter}[0-9a-f]{{{naming.CONTENT_HASH_LENGTH}}}$")

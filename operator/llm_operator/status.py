@@ -1,0 +1,204 @@
+"""The LLMEndpoint `status` block, built from a plan and what SageMaker reports.
+
+Pure: the clock and the instance price come in as arguments, so the same
+inputs always give the same status and a reconcile that changes nothing
+writes nothing new. Keys whose value is unknown are present with None, so a
+merge patch removes what an earlier status said (a cleared failureReason).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from llm_operator.desired import DesiredState
+from llm_operator.observed import ObservedState
+from llm_operator.planner import ConditionInput, Plan, PlanMemory
+
+# The status key holding PlanMemory.to_dict(); the shell reads it back with
+# PlanMemory.from_dict(status.get(MEMORY_KEY)).
+MEMORY_KEY = "planMemory"
+CONDITION_TYPES = ("Ready", "Progressing", "Degraded")
+
+
+def invocation_url(region: str, endpoint_name: str) -> str:
+    return f"https://runtime.sagemaker.{region}.amazonaws.com/endpoints/{endpoint_name}/invocations"
+
+
+def format_usd(amount: Decimal | float) -> str:
+    """Two decimals, half up, as people read prices ("7.09")."""
+    value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _timestamp(now: datetime) -> str:
+    return now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_conditions(
+    plan: Plan,
+    *,
+    generation: int,
+    previous: Sequence[Mapping[str, Any]] | None,
+    now: datetime,
+) -> list[dict[str, Any]]:
+    """Ready, Progressing, Degraded; lastTransitionTime moves only when status flips."""
+    before = {c.get("type"): c for c in previous or () if isinstance(c, Mapping) and c.get("type")}
+    inputs: dict[str, ConditionInput] = {
+        "Ready": plan.ready,
+        "Progressing": plan.progressing,
+        "Degraded": plan.degraded,
+    }
+    out: list[dict[str, Any]] = []
+    for kind in CONDITION_TYPES:
+        condition = inputs[kind]
+        status = "True" if condition.status else "False"
+        old = before.get(kind)
+        kept = old.get("lastTransitionTime") if old and old.get("status") == status else None
+        out.append(
+            {
+                "type": kind,
+                "status": status,
+                "reason": condition.reason,
+                "message": condition.message,
+                "lastTransitionTime": kept if isinstance(kept, str) else _timestamp(now),
+                "observedGeneration": generation,
+            }
+        )
+    return out
+
+
+def build_status(
+    *,
+    desired: DesiredState,
+    observed: ObservedState,
+    plan: Plan,
+    generation: int,
+    previous: Mapping[str, Any] | None,
+    now: datetime,
+    hourly_usd_per_instance: Decimal | float | None,
+) -> dict[str, Any]:
+    """The whole status block in the CRD's camelCase shape.
+
+    `previous` is the status as stored now (for condition transition times);
+    `hourly_usd_per_instance` is the catalog's on-demand price for the desired
+    instance type, None when unknown.
+    """
+    ep = observed.endpoint
+    previous_conditions = (previous or {}).get("conditions")
+    conditions = build_conditions(
+        plan,
+        generation=generation,
+        previous=previous_conditions if isinstance(previous_conditions, list) else None,
+        now=now,
+    )
+
+    base = desired.components[0] if desired.components else None
+    base_seen = observed.components.get(base.name) if base else None
+    if base is not None and base.copies is not None:
+        current = base_seen.current_copies if base_seen and base_seen.current_copies else 0
+        copies: dict[str, int] | None = {"desired": base.copies, "current": current}
+        copies_summary: str | None = f"{current}/{base.copies}"
+    else:
+        copies, copies_summary = None, None
+
+    config = desired.endpoint_config
+    if ep is not None:
+        desired_instances = (
+            ep.desired_instances
+            if ep.desired_instances is not None
+            else config.initial_instance_count
+        )
+        current_instances = ep.current_instances or 0
+    else:
+        desired_instances, current_instances = config.initial_instance_count, 0
+    instances = {"desired": desired_instances, "current": current_instances}
+    billed = current_instances if ep is not None and ep.current_instances else desired_instances
+    cost = (
+        format_usd(Decimal(str(hourly_usd_per_instance)) * billed)
+        if hourly_usd_per_instance is not None
+        else None
+    )
+
+    components = []
+    adapters = []
+    for want in desired.components:
+        seen = observed.components.get(want.name)
+        # Inside lists a None would be stored as is, not removed: leave it out.
+        entry: dict[str, Any] = {"name": want.name}
+        if seen is not None:
+            entry["status"] = seen.status
+        if want.copies is not None:
+            entry["copies"] = {
+                "desired": want.copies,
+                "current": (seen.current_copies or 0) if seen else 0,
+            }
+        components.append(entry)
+        if want.adapter is not None:
+            adapter = {"name": want.adapter, "componentName": want.name}
+            if seen is not None:
+                adapter["status"] = seen.status
+            adapters.append(adapter)
+
+    return {
+        "phase": plan.phase,
+        "observedGeneration": generation,
+        "conditions": conditions,
+        "endpointName": desired.endpoint_name,
+        "endpointArn": ep.arn if ep else None,
+        "endpointConfigName": ep.config_name if ep else config.name,
+        "modelName": (
+            base_seen.model_name if base_seen and base_seen.model_name else desired.model.name
+        ),
+        "inferenceComponents": components,
+        "adapters": adapters,
+        "sagemakerStatus": ep.status if ep else None,
+        "copies": copies,
+        "copiesSummary": copies_summary,
+        "instances": instances,
+        "invocationUrl": invocation_url(desired.region, desired.endpoint_name),
+        "estimatedHourlyCostUSD": cost,
+        "failureReason": plan.failure_reason,
+        MEMORY_KEY: plan.memory.to_dict(),
+    }
+
+
+def build_invalid_status(
+    *,
+    message: str,
+    generation: int,
+    previous: Mapping[str, Any] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """The status patch for a spec the operator refuses (what slipped past the CRD).
+
+    Only phase, conditions and failureReason change; what SageMaker runs is
+    still described by the rest of the previous status.
+    """
+    invalid = ConditionInput(False, "InvalidSpec", message)
+    previous_conditions = (previous or {}).get("conditions")
+    conditions = build_conditions(
+        Plan(
+            actions=(),
+            phase="Failed",
+            settled=True,
+            done_deleting=False,
+            failure_reason=message,
+            ready=invalid,
+            progressing=invalid,
+            degraded=ConditionInput(True, "InvalidSpec", message),
+            events=(),
+            memory=PlanMemory(),
+        ),
+        generation=generation,
+        previous=previous_conditions if isinstance(previous_conditions, list) else None,
+        now=now,
+    )
+    return {
+        "phase": "Failed",
+        "observedGeneration": generation,
+        "conditions": conditions,
+        "failureReason": message,
+    }

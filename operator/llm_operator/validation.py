@@ -1,0 +1,262 @@
+"""What the operator checks beyond the CRD: rules that need the catalog or tables.
+
+The API server already enforces the schema and CEL rules; these checks catch
+what they cannot express (copies that cannot fit the instance pool, a model
+obviously too big for its GPUs) and anything that slipped past an older CRD.
+Problems are data: the handlers turn errors into a Degraded condition and an
+Event instead of calling SageMaker, and show warnings without blocking.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from llm_operator import catalog, images, tgi
+from llm_operator.api import MAX_NAME_LENGTH, LLMEndpointSpec, ModelSpec, ResourcesSpec
+
+Severity = Literal["error", "warning"]
+
+# Bytes per parameter of the weights, by spec.model.quantize.
+BYTES_PER_PARAMETER: dict[str | None, float] = {
+    None: 2.0,
+    "none": 2.0,
+    "bitsandbytes": 1.0,
+    "eetq": 1.0,
+    "fp8": 1.0,
+    "gptq": 0.5,
+    "awq": 0.5,
+}
+
+# "7B", "70b", "8x7B", "0.5B", "270M" as a whole dash/underscore-separated token.
+_SIZE_RE = re.compile(
+    r"(?:^|[-_./])(?:(?P<experts>\d+)x)?(?P<size>\d+(?:\.\d+)?)(?P<unit>[bBmM])(?=$|[-_.])"
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    severity: Severity
+    reason: str  # CamelCase, used as a condition reason
+    message: str
+
+
+def error(reason: str, message: str) -> Problem:
+    return Problem("error", reason, message)
+
+
+def warning(reason: str, message: str) -> Problem:
+    return Problem("warning", reason, message)
+
+
+def errors(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+def warnings(problems: Iterable[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "warning"]
+
+
+def parse_spec(raw: Mapping[str, Any]) -> tuple[LLMEndpointSpec | None, list[Problem]]:
+    """Parse a spec from the API server; schema errors become InvalidSpec problems.
+
+    Messages name the field and the rule, never the offending value (env values
+    could hold secrets a user pasted by mistake).
+    """
+    try:
+        return LLMEndpointSpec.model_validate(raw), []
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_url=False, include_input=False):
+            loc = ".".join(str(p) for p in ("spec", *err["loc"]))
+            msg = str(err["msg"]).removeprefix("Value error, ")
+            problems.append(error("InvalidSpec", f"{loc}: {msg}"))
+        return None, problems
+
+
+def parameters_billions(model: ModelSpec) -> float | None:
+    """Model size from spec.model.parametersBillions, else from the model id."""
+    if model.parameters_billions is not None:
+        return model.parameters_billions
+    if model.hf_model_id is None:
+        return None
+    repo = model.hf_model_id.rsplit("/", 1)[-1]
+    best: float | None = None
+    for m in _SIZE_RE.finditer(repo):
+        size = float(m["size"]) * (1e-3 if m["unit"] in "mM" else 1.0)
+        if m["experts"]:
+            size *= int(m["experts"])
+        best = size if best is None else max(best, size)
+    return best
+
+
+def validate(spec: LLMEndpointSpec, *, name: str | None = None) -> list[Problem]:
+    """Every problem found in `spec`; an empty list means go ahead."""
+    problems: list[Problem] = []
+    if name is not None and len(name) > MAX_NAME_LENGTH:
+        problems.append(
+            error(
+                "NameTooLong",
+                f"metadata.name has {len(name)} characters; at most {MAX_NAME_LENGTH} keep "
+                "the SageMaker names within 63 characters",
+            )
+        )
+    problems.extend(_image_problems(spec))
+    itype = catalog.instance_type(spec.instance.type)
+    if itype is None:
+        problems.append(
+            error(
+                "UnknownInstanceType",
+                f"instance type {spec.instance.type} is not in the operator's catalog; known "
+                f"{catalog.family_of(spec.instance.type) or 'ml.*'} types: "
+                + ", ".join(_known_like(spec.instance.type)),
+            )
+        )
+        return problems
+    if spec.endpoint_type == "InferenceComponent":
+        problems.extend(_capacity_problems(spec, itype))
+        gpus_per_copy = spec.effective_resources.accelerators_per_copy
+    else:
+        gpus_per_copy = itype.accelerators
+    problems.extend(_fit_problems(spec, itype, gpus_per_copy))
+    overridden = tgi.overridden_keys(spec.model, num_gpus=gpus_per_copy)
+    if overridden:
+        problems.append(
+            warning(
+                "EnvOverridden",
+                "model.env sets " + ", ".join(overridden) + ", which the typed fields "
+                "(model.*, resources.acceleratorsPerCopy) set; the typed values are used",
+            )
+        )
+    return problems
+
+
+def _known_like(instance_type: str) -> list[str]:
+    family = catalog.family_of(instance_type)
+    same = [t.name for t in catalog.instance_types() if t.family == family]
+    return same or [f"ml.{f}.*" for f in catalog.families()]
+
+
+def _image_problems(spec: LLMEndpointSpec) -> list[Problem]:
+    if spec.model.image:
+        return []
+    problems = []
+    try:
+        images.tgi_image_uri(spec.aws.region, spec.model.tgi_version)
+    except images.ImageLookupError as exc:
+        reason = "UnknownRegion" if spec.aws.region not in images.regions() else "UnknownTgiVersion"
+        problems.append(error(reason, str(exc)))
+    itype = catalog.instance_type(spec.instance.type)
+    if itype is not None and itype.accelerator_kind == "neuron":
+        problems.append(
+            error(
+                "ImageRequired",
+                f"{itype.name} runs AWS Inferentia2, which the default GPU TGI image cannot "
+                "use: set model.image to a Neuron TGI image",
+            )
+        )
+    elif itype is not None and itype.accelerators == 0:
+        problems.append(
+            warning(
+                "ImageMismatch",
+                f"{itype.name} has no GPU and the default TGI image is built for GPUs: set "
+                "model.image to a CPU image, or pick a GPU instance type",
+            )
+        )
+    return problems
+
+
+def _capacity_problems(spec: LLMEndpointSpec, itype: catalog.InstanceType) -> list[Problem]:
+    res = spec.effective_resources
+    problems: list[Problem] = []
+    memory_mib = itype.memory_gib * 1024
+    if res.accelerators_per_copy > itype.accelerators:
+        has = f"has {itype.accelerators}" if itype.accelerators else "has none"
+        problems.append(
+            error(
+                "CopyTooLarge",
+                f"one copy needs {res.accelerators_per_copy} accelerators but {itype.name} "
+                f"{has}: lower resources.acceleratorsPerCopy or pick a larger instance type",
+            )
+        )
+    if res.cpus_per_copy > itype.vcpus:
+        problems.append(
+            error(
+                "CopyTooLarge",
+                f"one copy needs {res.cpus_per_copy:g} vCPUs but {itype.name} has "
+                f"{itype.vcpus}: lower resources.cpusPerCopy",
+            )
+        )
+    if res.memory_mib_per_copy > memory_mib:
+        problems.append(
+            error(
+                "CopyTooLarge",
+                f"one copy needs {res.memory_mib_per_copy} MiB but {itype.name} has "
+                f"{memory_mib} MiB: lower resources.memoryMiBPerCopy",
+            )
+        )
+    if problems:
+        return problems
+    if itype.accelerators > 0 and res.accelerators_per_copy == 0:
+        problems.append(
+            warning(
+                "NoAccelerators",
+                f"resources.acceleratorsPerCopy is 0 on {itype.name}: copies get no GPU and "
+                "TGI will run on CPU, if at all",
+            )
+        )
+    per_instance = _copies_per_instance(res, itype)
+    pool = spec.instance.pool_size
+    capacity = per_instance * pool
+    if res.copies > capacity:
+        where = "maxCount" if spec.instance.max_count is not None else "count"
+        problems.append(
+            error(
+                "InsufficientCapacity",
+                f"{res.copies} copies do not fit: one {itype.name} holds {per_instance} "
+                f"(by accelerators, vCPUs and memory per copy) and instance.{where} allows "
+                f"{pool} instance{'s' if pool != 1 else ''}, so at most {capacity}; raise "
+                f"instance.{where} or lower resources.copies",
+            )
+        )
+    return problems
+
+
+def _copies_per_instance(res: ResourcesSpec, itype: catalog.InstanceType) -> int:
+    """Copies one instance holds, as SageMaker places them: every requirement must fit."""
+    limits = [
+        math.floor(itype.vcpus / res.cpus_per_copy),
+        (itype.memory_gib * 1024) // res.memory_mib_per_copy,
+    ]
+    if res.accelerators_per_copy > 0:
+        limits.append(itype.accelerators // res.accelerators_per_copy)
+    return int(min(limits))
+
+
+def _fit_problems(
+    spec: LLMEndpointSpec, itype: catalog.InstanceType, gpus_per_copy: int
+) -> list[Problem]:
+    params = parameters_billions(spec.model)
+    if params is None or gpus_per_copy <= 0 or itype.accelerators == 0:
+        return []
+    gpus = min(gpus_per_copy, itype.accelerators)
+    available = gpus * itype.accelerator_memory_gib
+    per_param = BYTES_PER_PARAMETER.get(spec.model.quantize, 2.0)
+    needed = params * per_param  # GB of weights, ~GiB at this precision
+    if needed <= available:
+        return []
+    return [
+        warning(
+            "ModelMayNotFit",
+            f"{spec.model.source} has about {params:g}B parameters: about {needed:.0f} GiB of "
+            f"weights at {per_param:g} bytes per parameter, more than the {available} GiB of "
+            f"accelerator memory one copy gets ({gpus} x {itype.accelerator_memory_gib} GiB on "
+            f"{itype.name}); give each copy more accelerators, pick a larger instance type or "
+            "set model.quantize",
+        )
+    ]

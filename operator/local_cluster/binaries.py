@@ -1,0 +1,79 @@
+"""Where the pinned kube-apiserver, etcd and helm binaries live, building them if needed.
+
+The build itself is tools/build-binaries.sh (Go module proxy, cached by version);
+this module runs it so tests and the demo need no manual step.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+REQUIRED = ("kube-apiserver", "etcd", "helm")
+ENV_BIN_DIR = "LLMOP_BIN_DIR"
+
+
+class BinariesError(RuntimeError):
+    """The control-plane binaries are missing and could not be built."""
+
+
+@dataclass(frozen=True)
+class Binaries:
+    """Paths of the control-plane executables."""
+
+    bin_dir: Path
+
+    @property
+    def kube_apiserver(self) -> Path:
+        return self.bin_dir / "kube-apiserver"
+
+    @property
+    def etcd(self) -> Path:
+        return self.bin_dir / "etcd"
+
+    @property
+    def helm(self) -> Path:
+        return self.bin_dir / "helm"
+
+    def missing(self) -> list[str]:
+        return [n for n in REQUIRED if not os.access(self.bin_dir / n, os.X_OK)]
+
+
+def build_script() -> Path:
+    """tools/build-binaries.sh of the source tree this package runs from."""
+    return Path(__file__).resolve().parents[2] / "tools" / "build-binaries.sh"
+
+
+def bin_dir() -> Path:
+    """The cache directory for the pinned versions (without building anything)."""
+    override = os.environ.get(ENV_BIN_DIR)
+    if override:
+        return Path(override)
+    script = build_script()
+    if not script.exists():
+        raise BinariesError(f"{script} not found: set {ENV_BIN_DIR} to a directory with {REQUIRED}")
+    out = subprocess.run(
+        ["bash", str(script), "--print"], check=True, capture_output=True, text=True
+    )
+    return Path(out.stdout.strip())
+
+
+def ensure(*, build: bool = True) -> Binaries:
+    """Return the binaries, running tools/build-binaries.sh first when any is missing.
+
+    The build's progress goes to stderr (it takes ~20 minutes cold, nothing warm).
+    """
+    found = Binaries(bin_dir())
+    if not found.missing():
+        return found
+    if not build or os.environ.get(ENV_BIN_DIR):
+        raise BinariesError(f"missing in {found.bin_dir}: {', '.join(found.missing())}")
+    result = subprocess.run(["bash", str(build_script())], stdout=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        raise BinariesError(f"tools/build-binaries.sh failed with exit code {result.returncode}")
+    built = Binaries(Path(result.stdout.strip().splitlines()[-1]))
+    if built.missing():
+        raise BinariesError(f"still missing in {built.bin_dir}: {', '.join(built.missing())}")
+    return built

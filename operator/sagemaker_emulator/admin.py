@@ -1,0 +1,118 @@
+"""A typed client for the emulator's /_emulator/ admin API, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from typing import Any
+
+KINDS = ("models", "endpoint_configs", "endpoints", "inference_components")
+
+
+class AdminError(RuntimeError):
+    pass
+
+
+class AdminClient:
+    def __init__(self, url: str, timeout: float = 60.0) -> None:
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def _call(
+        self,
+        method: str,
+        route: str,
+        body: dict[str, Any] | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(
+            f"{self.url}/_emulator/{route}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout or self.timeout) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            raise AdminError(
+                f"{method} /_emulator/{route}: {error.code} {error.read().decode()}"
+            ) from None
+
+    def health(self) -> bool:
+        return bool(self._call("GET", "health").get("ok"))
+
+    def state(self) -> dict[str, Any]:
+        """{"accounts": {account: {region: {kind: {name: record}}}}, "pending": [...], "delay": s}."""
+        result: dict[str, Any] = self._call("GET", "state")
+        return result
+
+    def resource_names(
+        self, account: str = "123456789012", region: str = "us-east-1"
+    ) -> dict[str, list[str]]:
+        """Names of every resource kind in one account and region: all lists empty means nothing left."""
+        tables = self.state()["accounts"].get(account, {}).get(region, {})
+        return {kind: sorted(tables.get(kind, {})) for kind in KINDS}
+
+    def calls(self) -> dict[str, int]:
+        """API calls counted per operation (including throttled and failed ones)."""
+        result: dict[str, int] = self._call("GET", "calls")["operations"]
+        return result
+
+    def reset(self) -> None:
+        self._call("POST", "reset", {})
+
+    def faults(
+        self,
+        *,
+        throttle_rate: float | None = None,
+        internal_error_rate: float | None = None,
+        latency_seconds: float | None = None,
+        operations: list[str] | None = None,
+        fail_next: list[dict[str, str]] | None = None,
+        stuck: list[dict[str, str]] | None = None,
+        instance_limits: dict[str, int] | None = None,
+        seed: int | None = None,
+    ) -> dict[str, Any]:
+        """Add faults; fail_next / stuck items are {"resource": kind, "name": optional, "reason": ...}."""
+        body: dict[str, Any] = {
+            key: value
+            for key, value in {
+                "throttle_rate": throttle_rate,
+                "internal_error_rate": internal_error_rate,
+                "latency_seconds": latency_seconds,
+                "operations": operations,
+                "fail_next": fail_next,
+                "stuck": stuck,
+                "instance_limits": instance_limits,
+                "seed": seed,
+            }.items()
+            if value is not None
+        }
+        result: dict[str, Any] = self._call("POST", "faults", body)
+        return result
+
+    def clear_faults(self) -> None:
+        """Remove every fault; resources held in Creating by a stuck fault resume."""
+        self._call("DELETE", "faults")
+
+    def settle(self) -> int:
+        """Complete every pending transition now; returns how many completed."""
+        result: int = self._call("POST", "settle", {})["completed"]
+        return result
+
+    def wait(self, timeout: float = 30.0) -> bool:
+        """Block until nothing is transitioning (stuck resources aside); False on timeout."""
+        result: bool = self._call("POST", "wait", {"timeout": timeout}, timeout=timeout + 10)[
+            "settled"
+        ]
+        return result
+
+    def pending(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.state()["pending"]
+        return result
+
+    def set_delay(self, seconds: float) -> None:
+        self._call("POST", "delay", {"delay": seconds})

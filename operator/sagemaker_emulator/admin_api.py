@@ -1,0 +1,68 @@
+"""The /_emulator/ admin API (a path SageMaker never uses): state, calls, reset, faults, time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .faults import Faults, parse_faults
+from .state import Store
+
+PREFIX = "/_emulator/"
+DEFAULT_WAIT_TIMEOUT = 30.0
+
+
+class AdminError(Exception):
+    pass
+
+
+def handle(store: Store, method: str, path: str, body: Any) -> dict[str, Any]:
+    """Answer one admin request; raises AdminError (-> HTTP 400) or KeyError (-> 404)."""
+    route = path[len(PREFIX) :].strip("/")
+    if not isinstance(body, dict):
+        raise AdminError("the request body must be a JSON object")
+    if (method, route) == ("GET", "health"):
+        return {"ok": True}
+    if (method, route) == ("GET", "state"):
+        with store.lock:
+            store.advance()
+            return {**store.dump(), "pending": store.pending()}
+    if (method, route) == ("GET", "calls"):
+        with store.lock:
+            calls = dict(store.calls)
+        return {"operations": calls, "total": sum(calls.values())}
+    if (method, route) == ("POST", "reset"):
+        store.reset()
+        return {"ok": True}
+    if (method, route) == ("GET", "faults"):
+        with store.lock:
+            return store.faults.to_json()
+    if (method, route) == ("POST", "faults"):
+        with store.lock:
+            try:
+                store.faults = parse_faults(body, store.faults)
+            except (ValueError, TypeError, KeyError, AttributeError) as error:
+                raise AdminError(f"invalid faults: {error}") from None
+            return store.faults.to_json()
+    if (method, route) == ("DELETE", "faults"):
+        with store.lock:
+            store.faults = Faults()
+            store.release_stuck()
+            return store.faults.to_json()
+    if (method, route) == ("POST", "settle"):
+        completed = store.settle()
+        with store.lock:
+            return {"completed": completed, "pending": store.pending()}
+    if (method, route) == ("POST", "wait"):
+        timeout = float(body.get("timeout", DEFAULT_WAIT_TIMEOUT))
+        settled = store.wait(timeout)
+        with store.lock:
+            return {"settled": settled, "pending": store.pending()}
+    if (method, route) == ("POST", "delay"):
+        try:
+            delay = float(body["delay"])
+        except (KeyError, TypeError, ValueError):
+            raise AdminError('expected {"delay": SECONDS}') from None
+        with store.lock:
+            store.delay = max(0.0, delay)
+            return {"delay": store.delay}
+    raise KeyError(route)

@@ -1,0 +1,1 @@
+"""SageMaker operations, one module per resource type."""

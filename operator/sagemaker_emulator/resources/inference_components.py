@@ -1,0 +1,384 @@
+"""Inference components: model copies placed on an endpoint's instances, scaled by CopyCount."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..capacity import CapacityError, Need, Variant, compact, never_fits, place
+from ..errors import already_exists, in_progress, not_found, validation
+from ..state import Record, Region, Store, public
+from ..wire import Caller
+from .common import Context, page, tag_resource, touch
+from .endpoints import _resolved, get_endpoint
+from .models import get_model
+
+KIND = "inference component"
+
+
+def get_component(ctx: Context, name: str) -> Record:
+    record = ctx.region.inference_components.get(name)
+    if record is None:
+        raise not_found(KIND, ctx.arn("inference_components", name))
+    return record
+
+
+def _endpoint_variant(endpoint: Record, name: str) -> Record | None:
+    return next((v for v in endpoint["ProductionVariants"] if v["VariantName"] == name), None)
+
+
+def _check_spec(
+    ctx: Context, endpoint: Record, variant_name: str | None, spec: dict[str, Any]
+) -> str:
+    """Validate a Specification against the endpoint; returns the variant it lands on."""
+    base_name = spec.get("BaseInferenceComponentName")
+    if base_name:
+        base = get_component(ctx, base_name)
+        if base["EndpointName"] != endpoint["EndpointName"]:
+            raise validation(
+                f'Base inference component "{base["InferenceComponentArn"]}" is not hosted on '
+                f'endpoint "{endpoint["EndpointArn"]}".'
+            )
+        if base["_spec"].get("BaseInferenceComponentName"):
+            raise validation(
+                "An adapter inference component cannot be the base of another adapter."
+            )
+        if spec.get("ComputeResourceRequirements"):
+            raise validation(
+                "ComputeResourceRequirements cannot be specified for an adapter inference "
+                "component; it shares the base inference component's resources."
+            )
+        if not (spec.get("Container") or {}).get("ArtifactUrl"):
+            raise validation(
+                "Container.ArtifactUrl is required for an adapter inference component."
+            )
+        variant: str = base["VariantName"]
+        return variant
+    if not variant_name:
+        raise validation(
+            "VariantName is required for an inference component that is not an adapter."
+        )
+    found = _endpoint_variant(endpoint, variant_name)
+    if found is None:
+        raise validation(
+            f'Could not find variant "{variant_name}" in endpoint "{endpoint["EndpointArn"]}".'
+        )
+    requirements = spec.get("ComputeResourceRequirements")
+    if not requirements:
+        raise validation(
+            "ComputeResourceRequirements is required for an inference component that is not an adapter."
+        )
+    if spec.get("ModelName"):
+        get_model(ctx, spec["ModelName"])
+    elif not (spec.get("Container") or {}).get("Image"):
+        raise validation("Specify either ModelName or Container.Image in the Specification.")
+    reason = never_fits(Need.of(requirements), found["_InstanceType"])
+    if reason is not None:
+        raise validation(reason)
+    return variant_name
+
+
+def _spec_of(params: dict[str, Any]) -> dict[str, Any]:
+    if "Specification" in params and "Specifications" in params:
+        raise validation("Specify either Specification or Specifications, not both.")
+    if "Specifications" in params:
+        raise validation(
+            "Specifications (several instance types per component) is not supported by this "
+            "emulator; use Specification."
+        )
+    spec = params.get("Specification")
+    if spec is None:
+        raise validation("Specification is required.")
+    result: dict[str, Any] = spec
+    return result
+
+
+def create_inference_component(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    name = params["InferenceComponentName"]
+    component_arn = ctx.arn("inference_components", name)
+    if name in ctx.region.inference_components:
+        raise already_exists(KIND, component_arn)
+    endpoint = get_endpoint(ctx, params["EndpointName"])
+    if endpoint["EndpointStatus"] not in ("InService", "Updating"):
+        raise validation(
+            f'Cannot create inference component "{component_arn}" because endpoint '
+            f'"{endpoint["EndpointArn"]}" is in {endpoint["EndpointStatus"]} status; '
+            "it must be InService."
+        )
+    if not endpoint["_ComponentBased"]:
+        raise validation(
+            f'Endpoint "{endpoint["EndpointArn"]}" is not an inference component endpoint: its '
+            "endpoint configuration's production variants specify a ModelName."
+        )
+    spec = _spec_of(params)
+    adapter = bool(spec.get("BaseInferenceComponentName"))
+    variant = _check_spec(ctx, endpoint, params.get("VariantName"), spec)
+    copies = (params.get("RuntimeConfig") or {}).get("CopyCount")
+    if copies is None and not adapter:
+        raise validation(
+            "RuntimeConfig.CopyCount is required for an inference component that is not an adapter."
+        )
+    record: Record = {
+        "InferenceComponentName": name,
+        "InferenceComponentArn": component_arn,
+        "EndpointName": endpoint["EndpointName"],
+        "EndpointArn": endpoint["EndpointArn"],
+        "VariantName": variant,
+        "CreationTime": ctx.now,
+        "LastModifiedTime": ctx.now,
+        "InferenceComponentStatus": "Creating",
+        "_spec": spec,
+        "_desired": copies,
+        "_placement": [],
+    }
+    ctx.region.inference_components[name] = record
+    tag_resource(ctx, component_arn, params.get("Tags", []))
+    ctx.store.schedule(
+        ctx.caller,
+        "inference_components",
+        record,
+        "create",
+        stuck=ctx.store.faults.is_stuck("inference_component", name),
+    )
+    return {"InferenceComponentArn": component_arn}
+
+
+def render(region: Region, record: Record) -> Record:
+    out = public(record)
+    spec: dict[str, Any] = dict(record["_spec"])
+    container = spec.get("Container")
+    if container is not None:
+        shown = {k: container[k] for k in ("ArtifactUrl", "Environment") if k in container}
+        if container.get("Image"):
+            shown["DeployedImage"] = {
+                "SpecifiedImage": container["Image"],
+                "ResolvedImage": _resolved(container["Image"]),
+                "ResolutionTime": record["CreationTime"],
+            }
+        spec["Container"] = shown
+    out["Specification"] = spec
+    base_name = spec.get("BaseInferenceComponentName")
+    if base_name:
+        base = region.inference_components.get(base_name)
+        copies = len(base["_placement"]) if base else 0
+        out["RuntimeConfig"] = {"DesiredCopyCount": copies, "CurrentCopyCount": copies}
+    else:
+        out["RuntimeConfig"] = {
+            "DesiredCopyCount": record["_desired"],
+            "CurrentCopyCount": len(record["_placement"]),
+        }
+    return out
+
+
+def describe_inference_component(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    return render(ctx.region, get_component(ctx, params["InferenceComponentName"]))
+
+
+def _require_in_service(record: Record) -> None:
+    if record["InferenceComponentStatus"] != "InService":
+        raise in_progress(KIND, record["InferenceComponentArn"])
+
+
+def update_inference_component(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    record = get_component(ctx, params["InferenceComponentName"])
+    _require_in_service(record)
+    spec = record["_spec"]
+    if "Specification" in params or "Specifications" in params:
+        spec = _spec_of(params)
+        if bool(spec.get("BaseInferenceComponentName")) != bool(
+            record["_spec"].get("BaseInferenceComponentName")
+        ):
+            raise validation("An inference component cannot change between adapter and base.")
+        endpoint = get_endpoint(ctx, record["EndpointName"])
+        _check_spec(ctx, endpoint, record["VariantName"], spec)
+    copies = (params.get("RuntimeConfig") or {}).get("CopyCount", record["_desired"])
+    return _start_update(ctx, record, spec, copies, params.get("DeploymentConfig"))
+
+
+def update_runtime_config(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    record = get_component(ctx, params["InferenceComponentName"])
+    _require_in_service(record)
+    if record["_spec"].get("BaseInferenceComponentName"):
+        raise validation(
+            "The runtime config of an adapter inference component cannot be updated; "
+            "it follows its base inference component."
+        )
+    return _start_update(ctx, record, record["_spec"], params["DesiredRuntimeConfig"]["CopyCount"])
+
+
+def _start_update(
+    ctx: Context,
+    record: Record,
+    spec: dict[str, Any],
+    copies: int | None,
+    deployment: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    record["InferenceComponentStatus"] = "Updating"
+    touch(record, ctx.now)
+    ctx.store.schedule(
+        ctx.caller,
+        "inference_components",
+        record,
+        "update",
+        spec=spec,
+        copies=copies,
+        previous=record["_desired"],
+        deployment=deployment,
+        stuck=ctx.store.faults.is_stuck("inference_component", record["InferenceComponentName"]),
+    )
+    record["_desired"] = copies
+    return {"InferenceComponentArn": record["InferenceComponentArn"]}
+
+
+def delete_inference_component(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    record = get_component(ctx, params["InferenceComponentName"])
+    adapters = [
+        c["InferenceComponentName"]
+        for c in ctx.region.inference_components.values()
+        if c["_spec"].get("BaseInferenceComponentName") == record["InferenceComponentName"]
+    ]
+    if adapters:
+        raise validation(
+            f'Inference component "{record["InferenceComponentArn"]}" is a base inference component '
+            f"for one or more associated adapter inference components ({', '.join(sorted(adapters))}). "
+            "Delete the adapter inference components first."
+        )
+    if record["InferenceComponentStatus"] != "Deleting":
+        record["InferenceComponentStatus"] = "Deleting"
+        touch(record, ctx.now)
+        ctx.store.schedule(ctx.caller, "inference_components", record, "delete")
+    return {}
+
+
+def list_inference_components(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    items, token = page(
+        ctx.region.inference_components.values(),
+        params,
+        name_key="InferenceComponentName",
+        status_key="InferenceComponentStatus",
+        equals={"EndpointNameEquals": "EndpointName", "VariantNameEquals": "VariantName"},
+    )
+    keys = (
+        "CreationTime",
+        "InferenceComponentArn",
+        "InferenceComponentName",
+        "EndpointArn",
+        "EndpointName",
+        "VariantName",
+        "InferenceComponentStatus",
+        "LastModifiedTime",
+    )
+    out: dict[str, Any] = {"InferenceComponents": [{k: r[k] for k in keys} for r in items]}
+    if token:
+        out["NextToken"] = token
+    return out
+
+
+# -- placement ------------------------------------------------------------------
+
+
+def _siblings(region: Region, record: Record) -> list[Record]:
+    return [
+        c
+        for c in region.inference_components.values()
+        if c["EndpointName"] == record["EndpointName"]
+        and c["VariantName"] == record["VariantName"]
+        and not c["_spec"].get("BaseInferenceComponentName")
+    ]
+
+
+def _variant(region: Region, record: Record, exclude: str) -> tuple[Variant, Record] | None:
+    endpoint = region.endpoints.get(record["EndpointName"])
+    hosting = _endpoint_variant(endpoint, record["VariantName"]) if endpoint else None
+    if hosting is None:
+        return None
+    count = int(hosting["CurrentInstanceCount"])
+    variant = Variant(
+        hosting["_InstanceType"],
+        count,
+        hosting.get("ManagedInstanceScaling"),
+        [[0.0] * 3 for _ in range(count)],
+    )
+    for other in _siblings(region, record):
+        if other["InferenceComponentName"] == exclude:
+            continue
+        need = Need.of(other["_spec"]["ComputeResourceRequirements"])
+        for index in other["_placement"]:
+            if index < variant.count:
+                variant.take(index, need)
+    return variant, hosting
+
+
+def _settle_instances(region: Region, record: Record, variant: Variant, hosting: Record) -> None:
+    siblings = _siblings(region, record)
+    placements = compact(variant, [c["_placement"] for c in siblings])
+    for sibling, placement in zip(siblings, placements, strict=True):
+        sibling["_placement"] = placement
+    hosting["CurrentInstanceCount"] = hosting["DesiredInstanceCount"] = variant.count
+
+
+def _replace(region: Region, record: Record, spec: dict[str, Any], copies: int) -> str | None:
+    """Place `copies` copies of `spec`; on failure nothing changes and the reason is returned."""
+    found = _variant(region, record, exclude=record["InferenceComponentName"])
+    if found is None:
+        return f'Request to service failed: endpoint "{record["EndpointArn"]}" no longer hosts the variant.'
+    variant, hosting = found
+    same = spec.get("ComputeResourceRequirements") == record["_spec"].get(
+        "ComputeResourceRequirements"
+    )
+    keep = record["_placement"] if same else []
+    try:
+        placement = place(variant, Need.of(spec["ComputeResourceRequirements"]), keep, copies)
+    except CapacityError as error:
+        return str(error)
+    record["_placement"] = placement
+    record["_spec"] = spec
+    _settle_instances(region, record, variant, hosting)
+    return None
+
+
+def complete(
+    store: Store,
+    caller: Caller,
+    region: Region,
+    record: Record,
+    pending: dict[str, Any],
+    now: float,
+) -> None:
+    """A transition of an inference component falls due."""
+    name = record["InferenceComponentName"]
+    record["LastModifiedTime"] = now
+    adapter = bool(record["_spec"].get("BaseInferenceComponentName"))
+    op = pending["op"]
+    if op == "delete":
+        del region.inference_components[name]
+        region.tags.pop(record["InferenceComponentArn"].lower(), None)
+        if not adapter:
+            record["_placement"] = []
+            found = _variant(region, record, exclude=name)
+            if found is not None:
+                _settle_instances(region, record, *found)
+        return
+    reason = store.faults.take_failure("inference_component", name)
+    if op == "create":
+        if reason is None and not adapter:
+            reason = _replace(region, record, record["_spec"], int(record["_desired"]))
+        if reason is not None:
+            record["InferenceComponentStatus"] = "Failed"
+            record["FailureReason"] = reason
+            return
+        record["InferenceComponentStatus"] = "InService"
+        return
+    # update: a failed update stays InService with the old specification and copies
+    record["InferenceComponentStatus"] = "InService"
+    if reason is None:
+        if adapter:
+            record["_spec"] = pending["spec"]
+        else:
+            reason = _replace(region, record, pending["spec"], int(pending["copies"]))
+    if reason is not None:
+        record["FailureReason"] = reason
+        record["_desired"] = pending["previous"]
+        return
+    record.pop("FailureReason", None)
+    if pending.get("deployment"):
+        record["LastDeploymentConfig"] = pending["deployment"]

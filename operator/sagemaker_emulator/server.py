@@ -1,0 +1,248 @@
+"""The HTTP server: SageMaker's JSON 1.1 API, InvokeEndpoint and the admin API on one port."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import unquote
+
+from . import admin_api
+from .errors import AwsError, internal, throttled
+from .operations import COMPLETERS, OPERATIONS
+from .resources.common import Context
+from .runtime import invoke
+from .state import Store
+from .validation import validate
+from .wire import JSON_CONTENT_TYPE, caller_from_authorization, encode, error_body, request_id
+
+_READ_ONLY = ("Describe", "List")
+SAVE_INTERVAL = 0.5
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in separate writes
+    server: _HttpServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _send(
+        self, status: int, body: bytes, content_type: str = JSON_CONTENT_TYPE, **headers: str
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("x-amzn-RequestId", request_id())
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_error(self, error: AwsError, runtime: bool = False) -> None:
+        extra = {"x_amzn_ErrorType": error.code} if runtime else {}
+        self._send(error.status, error_body(error.code, error.message), **extra)
+
+    # -- routes -----------------------------------------------------------------
+
+    def do_GET(self) -> None:
+        self._route("GET")
+
+    def do_DELETE(self) -> None:
+        self._route("DELETE")
+
+    def do_POST(self) -> None:
+        self._route("POST")
+
+    def _route(self, method: str) -> None:
+        body = self._body()
+        path = self.path.split("?", 1)[0]
+        try:
+            if path.startswith(admin_api.PREFIX):
+                self._admin(method, path, body)
+            elif method == "POST" and path == "/" and self.headers.get("X-Amz-Target"):
+                self._api(body)
+            elif (
+                method == "POST"
+                and path.startswith("/endpoints/")
+                and path.endswith("/invocations")
+            ):
+                self._invoke(unquote(path[len("/endpoints/") : -len("/invocations")]), body)
+            else:
+                self._send_error(
+                    AwsError("UnknownOperationException", f"No route for {method} {path}", 404)
+                )
+        except Exception as error:  # never a traceback on the wire
+            self.server.store_errors += 1
+            if self.server.verbose:
+                self.log_error("internal error: %r", error)
+            self._send_error(internal())
+
+    def _faults(self, operation: str) -> None:
+        store = self.server.store
+        with store.lock:
+            store.calls[operation] += 1
+            faults = store.faults
+            if not faults.applies_to(operation):
+                return
+            latency = faults.latency_seconds
+            throttle = faults.roll(faults.throttle_rate)
+            failure = not throttle and faults.roll(faults.internal_error_rate)
+        if latency:
+            time.sleep(latency)
+        if throttle:
+            raise throttled()
+        if failure:
+            raise internal()
+
+    def _api(self, body: bytes) -> None:
+        target = self.headers["X-Amz-Target"]
+        service, _, operation = target.partition(".")
+        try:
+            handler = OPERATIONS.get(operation) if service == "SageMaker" else None
+            if handler is None:
+                raise AwsError("UnknownOperationException", f"Operation {target} is not supported.")
+            self._faults(operation)
+            try:
+                params = json.loads(body or b"{}")
+            except ValueError:
+                raise AwsError(
+                    "SerializationException", "The request body is not valid JSON."
+                ) from None
+            validate(operation, params)
+            caller = caller_from_authorization(self.headers.get("Authorization"))
+            store = self.server.store
+            with store.lock:
+                store.advance()
+                result = handler(Context(store, caller, time.time()), params)
+                if not operation.startswith(_READ_ONLY):
+                    store.touch()
+                payload = encode(result)
+        except AwsError as error:
+            self._send_error(error)
+            return
+        self._send(200, payload)
+
+    def _invoke(self, endpoint_name: str, body: bytes) -> None:
+        try:
+            self._faults("InvokeEndpoint")
+            caller = caller_from_authorization(self.headers.get("Authorization"))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            store = self.server.store
+            with store.lock:
+                store.advance()
+                answer = invoke(Context(store, caller, time.time()), endpoint_name, headers, body)
+        except AwsError as error:
+            self._send_error(error, runtime=True)
+            return
+        self._send(
+            200,
+            answer.body,
+            content_type="application/json",
+            x_Amzn_Invoked_Production_Variant=answer.variant,
+        )
+
+    def _admin(self, method: str, path: str, body: bytes) -> None:
+        try:
+            parsed = json.loads(body) if body else {}
+            answer = admin_api.handle(self.server.store, method, path, parsed)
+        except KeyError:
+            self._send(
+                404, encode({"error": f"no admin route {method} {path}"}), "application/json"
+            )
+            return
+        except (admin_api.AdminError, ValueError) as error:
+            self._send(400, encode({"error": str(error)}), "application/json")
+            return
+        self._send(200, encode(answer), "application/json")
+
+
+class _HttpServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], store: Store, verbose: bool) -> None:
+        self.store = store
+        self.verbose = verbose
+        self.store_errors = 0
+        super().__init__(address, _Handler)
+
+
+class EmulatorServer:
+    """The emulator in a background thread: for tests, benchmarks and the CLI."""
+
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        delay: float = 0.0,
+        state_file: str | Path | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.store = Store(delay, Path(state_file) if state_file else None)
+        self.store.completers.update(COMPLETERS)
+        self._address = (host, port)
+        self._verbose = verbose
+        self._http: _HttpServer | None = None
+        self._threads: list[threading.Thread] = []
+        self._stopping = threading.Event()
+
+    @property
+    def url(self) -> str:
+        if self._http is None:
+            raise RuntimeError("the emulator is not started")
+        host, port = self._http.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> EmulatorServer:
+        self._http = _HttpServer(self._address, self.store, self._verbose)
+        serve = threading.Thread(
+            target=self._http.serve_forever, name="sagemaker-emulator", daemon=True
+        )
+        serve.start()
+        self._threads.append(serve)
+        if self.store.state_file is not None:
+            saver = threading.Thread(
+                target=self._save_loop, name="sagemaker-emulator-save", daemon=True
+            )
+            saver.start()
+            self._threads.append(saver)
+        return self
+
+    def _save_loop(self) -> None:
+        while not self._stopping.wait(SAVE_INTERVAL):
+            self.store.save_if_dirty()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()
+        self.store.save_if_dirty()
+        self._http = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

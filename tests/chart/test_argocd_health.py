@@ -1,0 +1,256 @@
+"""The Argo CD health check for LLMEndpoint, run as Lua 5.1 (Argo CD's gopher-lua dialect).
+
+Argo CD sets the global `obj` to the live resource and reads `status` and
+`message` from the table the script returns.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lupa.lua51 as lua51
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+HEALTH_LUA = REPO / "examples" / "argocd" / "llmendpoint-health.lua"
+ARGOCD_CM = REPO / "examples" / "argocd" / "argocd-cm-health.yaml"
+HEALTH_KEY = "resource.customizations.health.llmoperator.io_LLMEndpoint"
+
+
+def health(obj: dict[str, Any], script: str | None = None) -> dict[str, str]:
+    lua = lua51.LuaRuntime(unpack_returned_tuples=True)
+    lua.globals()["obj"] = lua.table_from(obj, recursive=True)
+    result = lua.execute(script if script is not None else HEALTH_LUA.read_text())
+    return {str(k): str(v) for k, v in dict(result).items()}
+
+
+def condition(kind: str, status: str, reason: str, message: str, generation: int) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "observedGeneration": generation,
+        "lastTransitionTime": "2026-11-21T10:00:00Z",
+    }
+
+
+def llme(
+    generation: int,
+    status: dict[str, Any] | None,
+) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "apiVersion": "llmoperator.io/v1alpha1",
+        "kind": "LLMEndpoint",
+        "metadata": {"name": "mistral-7b", "namespace": "llm", "generation": generation},
+        "spec": {"model": {"hfModelId": "mistralai/Mistral-7B-Instruct-v0.1"}},
+    }
+    if status is not None:
+        obj["status"] = status
+    return obj
+
+
+def phase_status(
+    phase: str,
+    generation: int,
+    *,
+    ready: str,
+    degraded: str = "False",
+    progressing: str = "False",
+    reason: str | None = None,
+    message: str = "",
+    failure: str | None = None,
+) -> dict[str, Any]:
+    reason = reason or phase
+    status: dict[str, Any] = {
+        "phase": phase,
+        "observedGeneration": generation,
+        "conditions": [
+            condition("Ready", ready, reason, message, generation),
+            condition("Progressing", progressing, reason, message, generation),
+            condition("Degraded", degraded, reason, message, generation),
+        ],
+        "kopf": {"progress": {}},
+    }
+    if failure is not None:
+        status["failureReason"] = failure
+    return status
+
+
+CASES = [
+    pytest.param(llme(1, None), "Progressing", "Waiting for the operator", id="no-status"),
+    pytest.param(
+        llme(
+            1,
+            phase_status(
+                "Pending",
+                1,
+                ready="False",
+                progressing="True",
+                message="Waiting for the Secret hf-token",
+            ),
+        ),
+        "Progressing",
+        "Waiting for the Secret hf-token",
+        id="pending",
+    ),
+    pytest.param(
+        llme(
+            1,
+            phase_status(
+                "Creating",
+                1,
+                ready="False",
+                progressing="True",
+                message="Endpoint mistral-7b-ab12 is Creating",
+            ),
+        ),
+        "Progressing",
+        "Creating: Endpoint mistral-7b-ab12 is Creating",
+        id="creating",
+    ),
+    pytest.param(
+        llme(
+            2,
+            phase_status(
+                "Updating",
+                2,
+                ready="False",
+                progressing="True",
+                message="Inference component copies 2 -> 4",
+            ),
+        ),
+        "Progressing",
+        "copies 2 -> 4",
+        id="updating",
+    ),
+    pytest.param(
+        llme(
+            3,
+            phase_status(
+                "InService", 3, ready="True", reason="InService", message="4/4 copies in service"
+            ),
+        ),
+        "Healthy",
+        "4/4 copies in service",
+        id="in-service",
+    ),
+    pytest.param(
+        llme(4, phase_status("InService", 3, ready="True", message="4/4 copies in service")),
+        "Progressing",
+        "generation 4",
+        id="in-service-but-spec-changed",
+    ),
+    pytest.param(
+        llme(
+            1,
+            phase_status(
+                "Failed",
+                1,
+                ready="False",
+                degraded="True",
+                reason="EndpointFailed",
+                message="Endpoint failed",
+                failure="CapacityError: Unable to provision requested ML compute capacity",
+            ),
+        ),
+        "Degraded",
+        "CapacityError: Unable to provision",
+        id="failed",
+    ),
+    pytest.param(
+        llme(
+            1,
+            phase_status(
+                "Failed",
+                1,
+                ready="False",
+                degraded="True",
+                reason="UpdateFailed",
+                message="UpdateEndpoint failed: quota",
+            ),
+        ),
+        "Degraded",
+        "UpdateFailed: UpdateEndpoint failed: quota",
+        id="failed-without-reason",
+    ),
+    pytest.param(
+        llme(
+            1,
+            phase_status(
+                "Pending",
+                1,
+                ready="False",
+                degraded="True",
+                reason="NameConflict",
+                message="endpoint llm-mistral belongs to another LLMEndpoint",
+            ),
+        ),
+        "Degraded",
+        "NameConflict: endpoint llm-mistral belongs to another LLMEndpoint",
+        id="degraded-condition",
+    ),
+    pytest.param(
+        llme(
+            2,
+            phase_status(
+                "Deleting", 2, ready="False", progressing="True", message="Deleting endpoint"
+            ),
+        ),
+        "Progressing",
+        "Deleting endpoint",
+        id="deleting",
+    ),
+    pytest.param(
+        llme(
+            5,
+            {
+                "phase": "InService",
+                "observedGeneration": 5,
+                "conditions": [condition("Ready", "True", "InService", "ready", 4)],
+            },
+        ),
+        "Progressing",
+        "",
+        id="ready-condition-for-an-older-generation",
+    ),
+]
+
+
+@pytest.mark.parametrize(("obj", "expected_status", "message_part"), CASES)
+def test_health_for_every_phase(
+    obj: dict[str, Any], expected_status: str, message_part: str
+) -> None:
+    result = health(obj)
+    assert result["status"] == expected_status
+    assert message_part in result["message"]
+
+
+def test_never_reports_suspended_or_missing() -> None:
+    for case in CASES:
+        obj = case.values[0]
+        assert isinstance(obj, dict)
+        assert health(obj)["status"] in {"Healthy", "Progressing", "Degraded"}
+
+
+def test_argocd_cm_snippet_embeds_the_single_source() -> None:
+    config_map = yaml.safe_load(ARGOCD_CM.read_text())
+    assert config_map["kind"] == "ConfigMap"
+    assert config_map["metadata"]["name"] == "argocd-cm"
+    assert config_map["data"][HEALTH_KEY] == HEALTH_LUA.read_text()
+
+
+def test_argocd_application_points_at_the_chart_and_examples() -> None:
+    apps = list(yaml.safe_load_all((REPO / "examples" / "argocd" / "application.yaml").read_text()))
+    paths = {app["spec"]["source"]["path"] for app in apps}
+    assert paths == {"charts/llm-operator", "examples"}
+    for path in paths:
+        assert (REPO / path).is_dir()
+    chart_app = next(a for a in apps if a["spec"]["source"]["path"] == "charts/llm-operator")
+    values_keys = set(chart_app["spec"]["source"]["helm"]["valuesObject"])
+    chart_values = yaml.safe_load((REPO / "charts" / "llm-operator" / "values.yaml").read_text())
+    assert values_keys <= set(chart_values)
+    endpoints_app = next(a for a in apps if a["spec"]["source"]["path"] == "examples")
+    assert (REPO / "examples" / endpoints_app["spec"]["source"]["directory"]["include"]).is_file()

@@ -1,0 +1,176 @@
+"""The Dockerfile recipe, checked without a Docker engine: hadolint, the shape of its
+stages, and the wheel it builds installed into a fresh virtual environment.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKERFILE = REPO / "Dockerfile"
+HADOLINT = Path(sys.executable).parent / "hadolint"
+
+
+def instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    joined = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    found = []
+    for line in joined.splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            keyword, _, rest = line.partition(" ")
+            found.append((keyword.upper(), rest.strip()))
+    return found
+
+
+def stages() -> list[list[tuple[str, str]]]:
+    result: list[list[tuple[str, str]]] = []
+    for keyword, rest in instructions():
+        if keyword == "FROM":
+            result.append([])
+        if result:
+            result[-1].append((keyword, rest))
+    return result
+
+
+def test_hadolint_is_clean() -> None:
+    result = subprocess.run(
+        [str(HADOLINT), "--failure-threshold", "info", str(DOCKERFILE)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_multi_stage_with_a_pinned_slim_python_base() -> None:
+    (arg,) = [rest for keyword, rest in instructions() if rest.startswith("PYTHON_IMAGE=")]
+    base = arg.split("=", 1)[1]
+    assert re.fullmatch(r"python:3\.11\.\d+-slim(-[a-z]+)?", base), base
+    builder, runtime = stages()
+    assert builder[0][1] == "${PYTHON_IMAGE} AS builder"
+    assert runtime[0][1].startswith("${PYTHON_IMAGE}")
+
+
+def test_runtime_stage_has_no_build_tools_and_runs_as_a_fixed_non_root_user() -> None:
+    _, runtime = stages()
+    text = " ".join(rest for _, rest in runtime)
+    for tool in ("apt-get", "gcc", "build-essential", "python -m build", "COPY . "):
+        assert tool not in text
+    assert "pip uninstall --yes pip" in text  # no installer left in the image
+    (user,) = [rest for keyword, rest in runtime if keyword == "USER"]
+    uid, _, gid = user.partition(":")
+    assert uid.isdigit() and int(uid) > 0 and gid.isdigit() and int(gid) > 0
+    assert runtime[-1] == ("ENTRYPOINT", '["llm-operator", "run"]')
+
+
+def test_oci_labels() -> None:
+    _, runtime = stages()
+    labels = " ".join(rest for keyword, rest in runtime if keyword == "LABEL")
+    for key in ("title", "description", "version", "revision", "created", "licenses", "source"):
+        assert f"org.opencontainers.image.{key}=" in labels
+
+
+def test_dockerignore_keeps_the_context_to_what_the_wheel_needs() -> None:
+    lines = (REPO / ".dockerignore").read_text().splitlines()
+    ignore = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    assert ignore[0] == "*"
+    builder, _ = stages()
+    copied = [rest.split()[:-1] for keyword, rest in builder if keyword == "COPY"]
+    for sources in copied:
+        for source in sources:
+            assert f"!{source}" in ignore, f"{source} is copied but excluded from the context"
+
+
+@pytest.fixture(scope="module")
+def tree_crd() -> str:
+    """`llm-operator crd` from the source tree, taken when the wheel's sources are copied."""
+    return subprocess.run(
+        [sys.executable, "-m", "llm_operator.cli", "crd"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
+    ).stdout
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory, tree_crd: str) -> Path:
+    """The builder stage's wheel, installed into a fresh virtual environment's bin/."""
+    root = tmp_path_factory.mktemp("image")
+    context = root / "src"
+    context.mkdir()
+    builder, _ = stages()
+    ignored = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for keyword, rest in builder:
+        if keyword != "COPY":
+            continue
+        *sources, _ = rest.split()
+        for source in sources:
+            path = REPO / source.rstrip("/")
+            if path.is_dir():
+                shutil.copytree(path, context / path.name, ignore=ignored)
+            else:
+                shutil.copy2(path, context / path.name)
+    dist = root / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist)],
+        cwd=context,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    (wheel,) = dist.glob("*.whl")
+    env_dir = root / "venv"
+    venv.create(env_dir, with_pip=True)
+    subprocess.run(
+        [
+            str(env_dir / "bin" / "pip"),
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    return env_dir / "bin"
+
+
+def test_installed_wheel_reports_its_version(installed: Path) -> None:
+    result = subprocess.run(
+        [str(installed / "llm-operator"), "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=installed,
+    )
+    project = (REPO / "pyproject.toml").read_text()
+    (version,) = re.findall(r'^version = "([^"]+)"', project, re.MULTILINE)
+    assert result.stdout.strip() == f"llm-operator {version}"
+
+
+def test_installed_wheel_prints_the_crd(installed: Path, tree_crd: str) -> None:
+    result = subprocess.run(
+        [str(installed / "llm-operator"), "crd"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=installed,
+    )
+    crd = yaml.safe_load(result.stdout)
+    assert crd["kind"] == "CustomResourceDefinition"
+    assert crd["metadata"]["name"] == "llmendpoints.llmoperator.io"
+    assert result.stdout == tree_crd  # the wheel ships every module and data file

@@ -1,0 +1,167 @@
+"""docs/iam/operator-policy.json grants exactly the SageMaker operations the code calls.
+
+The operations are read from the operator's source: every string literal that
+is a SageMaker operation name (`call(region, "DescribeEndpoint", ...)`) and every
+attribute named like a boto3 SageMaker method (`client.describe_endpoint`).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore import xform_name
+from botocore.loaders import Loader
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "operator" / "llm_operator"
+POLICY = REPO / "docs" / "iam" / "operator-policy.json"
+EXECUTION_POLICY = REPO / "docs" / "iam" / "execution-role-policy.json"
+MANAGED_BY = "aws:RequestTag/llmoperator.io/managed-by"
+OWNED = "aws:ResourceTag/llmoperator.io/managed-by"
+
+
+def sagemaker_operations() -> set[str]:
+    model = Loader().load_service_model("sagemaker", "service-2")
+    return set(model["operations"])
+
+
+def carries_tags(node: ast.AST) -> bool:
+    """A call with `Tags=...` or a request dict with a "Tags" key."""
+    if isinstance(node, ast.Call):
+        return any(k.arg == "Tags" for k in node.keywords)
+    if isinstance(node, ast.Dict):
+        return any(isinstance(k, ast.Constant) and k.value == "Tags" for k in node.keys)
+    return False
+
+
+def operations_called_by_the_code() -> set[str]:
+    """Operations named in the code, plus AddTags when a request carries `Tags`.
+
+    SageMaker authorizes tag-on-create as sagemaker:AddTags as well.
+    """
+    operations = sagemaker_operations()
+    # Multi-word names only: `search` is also re.Pattern.search.
+    by_method = {xform_name(op): op for op in operations if "_" in xform_name(op)}
+    found: set[str] = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if node.value in operations:
+                    found.add(node.value)
+            elif isinstance(node, ast.Attribute) and node.attr in by_method:
+                found.add(by_method[node.attr])
+            elif carries_tags(node):
+                found.add("AddTags")
+    return found
+
+
+def boto3_services_used() -> set[str]:
+    services: set[str] = set()
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "client"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                services.add(str(node.args[0].value))
+    return services
+
+
+def statements(policy: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(policy["Statement"])
+
+
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def resources_of(statement: dict[str, Any]) -> list[str]:
+    resource = statement["Resource"]
+    return [resource] if isinstance(resource, str) else list(resource)
+
+
+@pytest.fixture(scope="module")
+def policy() -> dict[str, Any]:
+    return dict(json.loads(POLICY.read_text()))
+
+
+def test_the_code_calls_sagemaker_only() -> None:
+    assert boto3_services_used() <= {"sagemaker"}
+
+
+def test_policy_names_exactly_the_operations_the_code_calls(policy: dict[str, Any]) -> None:
+    called = operations_called_by_the_code()
+    assert "CreateEndpoint" in called, "the scan found no SageMaker call: is aws.py gone?"
+    granted = {
+        action.removeprefix("sagemaker:")
+        for statement in statements(policy)
+        for action in actions_of(statement)
+        if action.startswith("sagemaker:")
+    }
+    assert not granted - called, f"granted but never called: {sorted(granted - called)}"
+    assert not called - granted, f"called but not granted: {sorted(called - granted)}"
+
+
+def test_policy_has_no_wildcards_and_allows_only(policy: dict[str, Any]) -> None:
+    for statement in statements(policy):
+        assert statement["Effect"] == "Allow"
+        assert "NotAction" not in statement and "NotResource" not in statement
+        for action in actions_of(statement):
+            assert "*" not in action, action
+        services = {action.split(":")[0] for action in actions_of(statement)}
+        assert services <= {"sagemaker", "iam"}
+
+
+def test_only_list_calls_reach_every_resource(policy: dict[str, Any]) -> None:
+    for statement in statements(policy):
+        if "*" in resources_of(statement):
+            assert all(a.startswith("sagemaker:List") for a in actions_of(statement)), statement
+            assert all(a != "sagemaker:ListTags" for a in actions_of(statement))
+
+
+def test_creates_require_the_ownership_tag(policy: dict[str, Any]) -> None:
+    for statement in statements(policy):
+        creates = [a for a in actions_of(statement) if a.startswith("sagemaker:Create")]
+        if creates:
+            condition = statement["Condition"]["StringEquals"]
+            assert condition[MANAGED_BY] == "sagemaker-llm-operator"
+
+
+def test_updates_and_deletes_only_touch_owned_resources(policy: dict[str, Any]) -> None:
+    for statement in statements(policy):
+        changes = [
+            a
+            for a in actions_of(statement)
+            if a.startswith(("sagemaker:Update", "sagemaker:Delete"))
+        ]
+        if changes:
+            condition = statement["Condition"]["StringEquals"]
+            assert condition[OWNED] == "sagemaker-llm-operator"
+            for resource in resources_of(statement):
+                assert resource.startswith("arn:aws:sagemaker:"), resource
+
+
+def test_pass_role_only_to_sagemaker(policy: dict[str, Any]) -> None:
+    passes = [s for s in statements(policy) if "iam:PassRole" in actions_of(s)]
+    assert len(passes) == 1
+    assert actions_of(passes[0]) == ["iam:PassRole"]
+    assert passes[0]["Condition"]["StringEquals"]["iam:PassedToService"] == (
+        "sagemaker.amazonaws.com"
+    )
+    assert all(r.startswith("arn:aws:iam::") for r in resources_of(passes[0]))
+
+
+def test_execution_role_policy_is_valid_and_grants_no_sagemaker_control() -> None:
+    execution = json.loads(EXECUTION_POLICY.read_text())
+    assert execution["Version"] == "2012-10-17"
+    actions = {a for s in execution["Statement"] for a in actions_of(s)}
+    assert {"ecr:BatchGetImage", "s3:GetObject", "logs:PutLogEvents"} <= actions
+    assert not any(a.startswith(("sagemaker:", "iam:")) for a in actions)

@@ -1,0 +1,90 @@
+"""End-to-end fixtures: the chart's RBAC, the SageMaker emulator and the operator as
+subprocesses, on the session's local control plane (tests/plugins/cluster_fixtures.py).
+
+Each test gets its own emulator and its own operator watching only the test's
+namespace, so what one test leaves behind can never disturb another, and
+"nothing left in SageMaker" can be asserted exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from local_cluster import chart
+from local_cluster.cluster import LocalCluster
+from local_cluster.services import Emulator, Operator
+from tests.e2e.sagemaker import SageMaker
+from tests.plugins.cluster_fixtures import REPO
+
+CHART = REPO / "charts" / "llm-operator"
+RELEASE = "llm-operator"
+OPERATOR_NAMESPACE = "llm-operator-system"
+# Emulator seconds per asynchronous transition: fast, but every state is visible.
+EMULATOR_DELAY = 0.2
+
+
+@dataclass(frozen=True)
+class OperatorIdentity:
+    """The chart's ServiceAccount and a kubeconfig carrying one of its tokens."""
+
+    namespace: str
+    name: str
+    kubeconfig: Path
+
+
+@pytest.fixture(scope="session")
+def operator_identity(cluster: LocalCluster) -> OperatorIdentity:
+    """Install the chart's RBAC (cluster-wide mode) and log in as its ServiceAccount."""
+    documents = chart.render(
+        cluster.binaries.helm,
+        CHART,
+        release=RELEASE,
+        namespace=OPERATOR_NAMESPACE,
+        kube_version="v1.33.13",
+    )
+    rbac = chart.select(documents)
+    cluster.kubectl("create", "namespace", OPERATOR_NAMESPACE)
+    cluster.kubectl("apply", "-f", "-", input=chart.to_yaml(rbac))
+    namespace, name = chart.service_account(rbac)
+    return OperatorIdentity(namespace, name, cluster.service_account_kubeconfig(namespace, name))
+
+
+@pytest.fixture
+def emulator(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """A fresh emulator per test; parametrize it indirectly to change its --delay."""
+    delay = float(getattr(request, "param", EMULATOR_DELAY))
+    emu = Emulator.start(tmp_path / "emulator.log", delay=delay)
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def sagemaker(emulator: Emulator) -> SageMaker:
+    return SageMaker(emulator)
+
+
+@pytest.fixture
+def operator(
+    operator_identity: OperatorIdentity, emulator: Emulator, namespace: str, tmp_path: Path
+) -> Iterator[Operator]:
+    """llm-operator run under the chart's ServiceAccount, watching the test's namespace."""
+    op = Operator(
+        kubeconfig=operator_identity.kubeconfig,
+        log=tmp_path / "operator.log",
+        env={
+            **emulator.aws_env,
+            "LLMOP_NAMESPACES": namespace,
+            "LLMOP_TRANSITION_POLL_SECONDS": "0.2",
+            "LLMOP_RESYNC_SECONDS": "5",
+        },
+    )
+    op.start()
+    op.wait_healthy()
+    yield op
+    op.stop()
+    # Shown by pytest only when the test failed.
+    print(f"--- operator log ({op.log}) ---\n{op.log_tail(200)}")

@@ -1,0 +1,91 @@
+"""Waiting on conditions (never on guessed sleeps) and reading LLMEndpoints."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from tests.plugins.cluster_fixtures import Kubectl
+
+T = TypeVar("T")
+
+POLL_SECONDS = 0.2
+
+
+def wait_for(
+    probe: Callable[[], T | None],
+    *,
+    timeout: float,
+    what: str,
+    diagnose: Callable[[], str] | None = None,
+) -> T:
+    """Poll `probe` until it returns something truthy; fail with `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = probe()
+        if last:
+            return last
+        time.sleep(POLL_SECONDS)
+    detail = diagnose() if diagnose is not None else f"last value: {last!r}"
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{detail}")
+
+
+def get_llme(kubectl: Kubectl, name: str) -> dict[str, Any] | None:
+    result = kubectl("get", "llmendpoint", name, "-o", "json", "--ignore-not-found", check=True)
+    if not result.stdout.strip():
+        return None
+    obj: dict[str, Any] = json.loads(result.stdout)
+    return obj
+
+
+def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
+    for c in (obj.get("status") or {}).get("conditions") or []:
+        if c.get("type") == kind:
+            return dict(c)
+    return {}
+
+
+def is_ready(obj: dict[str, Any] | None) -> bool:
+    """Ready=True for the current generation."""
+    if obj is None:
+        return False
+    status = obj.get("status") or {}
+    return (
+        condition(obj, "Ready").get("status") == "True"
+        and status.get("observedGeneration") == obj["metadata"]["generation"]
+    )
+
+
+def wait_ready(
+    kubectl: Kubectl, name: str, *, timeout: float = 120.0, log: Callable[[], str] | None = None
+) -> dict[str, Any]:
+    """Wait until the LLMEndpoint is Ready for its current generation; return it."""
+
+    def probe() -> dict[str, Any] | None:
+        obj = get_llme(kubectl, name)
+        return obj if is_ready(obj) else None
+
+    def diagnose() -> str:
+        obj = get_llme(kubectl, name)
+        status = (obj or {}).get("status")
+        return f"status: {status!r}\n--- operator log ---\n{log() if log else ''}"
+
+    return wait_for(probe, timeout=timeout, what=f"LLMEndpoint {name} Ready", diagnose=diagnose)
+
+
+def wait_gone(
+    kubectl: Kubectl, name: str, *, timeout: float = 120.0, log: Callable[[], str] | None = None
+) -> None:
+    def diagnose() -> str:
+        remains = get_llme(kubectl, name)
+        return f"still there: {remains!r}\n--- operator log ---\n{log() if log else ''}"
+
+    wait_for(
+        lambda: get_llme(kubectl, name) is None,
+        timeout=timeout,
+        what=f"LLMEndpoint {name} gone",
+        diagnose=diagnose,
+    )

@@ -1,0 +1,88 @@
+"""What SageMaker (the emulator) holds, seen through boto3 as a user would see it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from local_cluster.services import Emulator
+
+MANAGED_BY = "llmoperator.io/managed-by"
+OWNER_NAMESPACE = "llmoperator.io/namespace"
+OWNER_NAME = "llmoperator.io/name"
+OWNER_UID = "llmoperator.io/uid"
+
+
+@dataclass(frozen=True)
+class Inventory:
+    """Names of every SageMaker resource in one account and region."""
+
+    models: list[str]
+    endpoint_configs: list[str]
+    endpoints: list[str]
+    inference_components: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.models or self.endpoint_configs or self.endpoints or self.inference_components
+        )
+
+    def counts(self) -> tuple[int, int, int, int]:
+        return (
+            len(self.models),
+            len(self.endpoint_configs),
+            len(self.endpoints),
+            len(self.inference_components),
+        )
+
+
+class SageMaker:
+    """A boto3 SageMaker client pointed at the emulator."""
+
+    def __init__(self, emulator: Emulator, region: str = "us-east-1"):
+        self.client: Any = boto3.client(
+            "sagemaker",
+            region_name=region,
+            endpoint_url=emulator.url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"mode": "standard", "max_attempts": 5}),
+        )
+
+    def _names(self, operation: str, key: str, name_key: str) -> list[str]:
+        names: list[str] = []
+        for page in self.client.get_paginator(operation).paginate():
+            names += [item[name_key] for item in page[key]]
+        return sorted(names)
+
+    def inventory(self) -> Inventory:
+        return Inventory(
+            models=self._names("list_models", "Models", "ModelName"),
+            endpoint_configs=self._names(
+                "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName"
+            ),
+            endpoints=self._names("list_endpoints", "Endpoints", "EndpointName"),
+            inference_components=self._names(
+                "list_inference_components", "InferenceComponents", "InferenceComponentName"
+            ),
+        )
+
+    def tags(self, arn: str) -> dict[str, str]:
+        pages = self.client.get_paginator("list_tags").paginate(ResourceArn=arn)
+        return {t["Key"]: t["Value"] for page in pages for t in page["Tags"]}
+
+    def endpoint(self, name: str) -> dict[str, Any]:
+        return dict(self.client.describe_endpoint(EndpointName=name))
+
+    def endpoint_config(self, name: str) -> dict[str, Any]:
+        return dict(self.client.describe_endpoint_config(EndpointConfigName=name))
+
+    def model(self, name: str) -> dict[str, Any]:
+        return dict(self.client.describe_model(ModelName=name))
+
+    def inference_component(self, name: str) -> dict[str, Any]:
+        return dict(self.client.describe_inference_component(InferenceComponentName=name))

@@ -1,0 +1,132 @@
+"""Every example under examples/ reaches Ready through kubectl, the operator (under the
+chart's RBAC) and the SageMaker emulator, and SageMaker holds exactly what it should."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_cluster.services import Operator
+from tests.e2e.examples import example_files, llmendpoint, llmendpoint_docs, to_yaml
+from tests.e2e.harness import condition, wait_ready
+from tests.e2e.sagemaker import OWNER_NAME, OWNER_NAMESPACE, OWNER_UID, SageMaker
+from tests.plugins.cluster_fixtures import Kubectl
+
+pytestmark = pytest.mark.e2e
+
+
+def _owner_tags_ok(tags: dict[str, str], obj: dict[str, Any]) -> bool:
+    meta = obj["metadata"]
+    return (
+        tags.get(OWNER_NAMESPACE) == meta["namespace"]
+        and tags.get(OWNER_NAME) == meta["name"]
+        and tags.get(OWNER_UID) == meta["uid"]
+    )
+
+
+@pytest.mark.parametrize("example", example_files(), ids=lambda p: p.stem)
+def test_example_becomes_ready(
+    example: Path, kubectl: Kubectl, operator: Operator, sagemaker: SageMaker
+) -> None:
+    (manifest,) = llmendpoint_docs(example)
+    name, spec = manifest["metadata"]["name"], manifest["spec"]
+    kubectl.apply(example)
+
+    obj = wait_ready(kubectl, name, log=operator.log_tail)
+    status = obj["status"]
+    region = spec["aws"]["region"]
+
+    assert status["phase"] == "InService"
+    assert status["sagemakerStatus"] == "InService"
+    assert condition(obj, "Progressing").get("status") == "False"
+    assert condition(obj, "Degraded").get("status") == "False"
+    assert float(status["estimatedHourlyCostUSD"]) > 0
+
+    endpoint = sagemaker.endpoint(status["endpointName"])
+    assert endpoint["EndpointStatus"] == "InService"
+    assert status["endpointArn"] == endpoint["EndpointArn"]
+    assert endpoint["EndpointConfigName"] == status["endpointConfigName"]
+    assert status["invocationUrl"] == (
+        f"https://runtime.sagemaker.{region}.amazonaws.com/endpoints/"
+        f"{status['endpointName']}/invocations"
+    )
+    assert _owner_tags_ok(sagemaker.tags(endpoint["EndpointArn"]), obj)
+    for key, value in (spec["aws"].get("tags") or {}).items():
+        assert sagemaker.tags(endpoint["EndpointArn"])[key] == value
+
+    config = sagemaker.endpoint_config(status["endpointConfigName"])
+    (variant,) = config["ProductionVariants"]
+    assert variant["InstanceType"] == spec["instance"]["type"]
+    assert variant["InitialInstanceCount"] == spec["instance"]["count"]
+    model = sagemaker.model(status["modelName"])
+    assert _owner_tags_ok(sagemaker.tags(model["ModelArn"]), obj)
+    assert model["ExecutionRoleArn"] == spec["aws"]["executionRoleArn"]
+    if "vpc" in spec["aws"]:
+        assert model["VpcConfig"]["Subnets"] == spec["aws"]["vpc"]["subnets"]
+        assert model["VpcConfig"]["SecurityGroupIds"] == spec["aws"]["vpc"]["securityGroupIds"]
+    container = model.get("PrimaryContainer") or {}
+    if "hfModelId" in spec["model"]:
+        assert container["Environment"]["HF_MODEL_ID"] == spec["model"]["hfModelId"]
+    else:
+        uri = container.get("ModelDataUrl") or container["ModelDataSource"]["S3DataSource"]["S3Uri"]
+        assert uri == spec["model"]["artifactUri"]
+
+    inventory = sagemaker.inventory()
+    adapters = spec.get("adapters") or []
+    assert inventory.endpoints == [status["endpointName"]]
+    assert inventory.endpoint_configs == [status["endpointConfigName"]]
+    assert status["modelName"] in inventory.models
+    if spec.get("endpointType", "InferenceComponent") == "InferenceComponent":
+        copies = (spec.get("resources") or {}).get("copies", 1)
+        assert status["copies"] == {"desired": copies, "current": copies}
+        assert len(inventory.inference_components) == 1 + len(adapters)
+        base = next(
+            c
+            for c in status["inferenceComponents"]
+            if c["name"] not in {a.get("componentName") for a in status.get("adapters") or []}
+        )
+        component = sagemaker.inference_component(base["name"])
+        assert component["InferenceComponentStatus"] == "InService"
+        assert component["RuntimeConfig"]["CurrentCopyCount"] == copies
+        assert component["Specification"]["ModelName"] == status["modelName"]
+        assert sorted(a["name"] for a in status.get("adapters") or []) == sorted(
+            a["name"] for a in adapters
+        )
+        for adapter in status.get("adapters") or []:
+            described = sagemaker.inference_component(adapter["componentName"])
+            assert described["InferenceComponentStatus"] == "InService"
+            assert described["Specification"]["BaseInferenceComponentName"] == base["name"]
+    else:
+        assert inventory.inference_components == []
+        assert inventory.models == [status["modelName"]]
+
+
+def test_hugging_face_token_is_used_but_never_shown(
+    kubectl: Kubectl, operator: Operator, sagemaker: SageMaker, namespace: str
+) -> None:
+    """The gated-model example: the token from the Secret reaches the container and
+    nothing a person or a log pipeline can read."""
+    token = "hf_e2eSecretValue0123456789abcdef"
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "hf-token"},
+        "data": {"token": base64.b64encode(token.encode()).decode()},
+    }
+    kubectl.apply(json.dumps(secret))
+    manifest = llmendpoint("gated-model-with-token")
+    assert manifest["spec"]["model"]["hfTokenSecretRef"] == {"name": "hf-token", "key": "token"}
+    kubectl.apply(to_yaml(manifest))
+    name = manifest["metadata"]["name"]
+    obj = wait_ready(kubectl, name, log=operator.log_tail)
+
+    env = sagemaker.model(obj["status"]["modelName"])["PrimaryContainer"]["Environment"]
+    assert token in {env.get("HF_TOKEN"), env.get("HUGGING_FACE_HUB_TOKEN")}
+    assert token not in json.dumps(obj)
+    assert token not in kubectl("get", "events", "-o", "json").stdout
+    assert token not in kubectl("describe", "llmendpoint", name).stdout
+    assert token not in operator.log.read_text()

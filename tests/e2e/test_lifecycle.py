@@ -1,0 +1,128 @@
+"""Spec changes converge in SageMaker; deletion removes everything, or nothing with
+deletionPolicy Retain."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local_cluster.services import Operator
+from tests.e2e.examples import llmendpoint, to_yaml
+from tests.e2e.harness import get_llme, wait_for, wait_ready
+from tests.e2e.sagemaker import SageMaker
+from tests.plugins.cluster_fixtures import Kubectl
+
+pytestmark = pytest.mark.e2e
+
+
+def _patch(kubectl: Kubectl, name: str, spec: dict[str, object]) -> None:
+    kubectl("patch", "llmendpoint", name, "--type=merge", "-p", json.dumps({"spec": spec}))
+
+
+def test_inference_component_spec_changes_converge(
+    kubectl: Kubectl, operator: Operator, sagemaker: SageMaker
+) -> None:
+    manifest = llmendpoint("mistral-7b-inference-components")
+    name = manifest["metadata"]["name"]
+    kubectl.apply(to_yaml(manifest))
+    first = wait_ready(kubectl, name, log=operator.log_tail)["status"]
+    base = first["inferenceComponents"][0]["name"]
+    assert sagemaker.inference_component(base)["RuntimeConfig"]["CurrentCopyCount"] == 4
+
+    # Copies: the inference component's runtime config, nothing else replaced.
+    _patch(kubectl, name, {"resources": {"copies": 2}})
+    status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
+    assert status["copies"] == {"desired": 2, "current": 2}
+    assert sagemaker.inference_component(base)["RuntimeConfig"]["CurrentCopyCount"] == 2
+    assert status["endpointConfigName"] == first["endpointConfigName"]
+    assert status["modelName"] == first["modelName"]
+
+    # Model settings: a new model, the component updated in place, the old model removed.
+    _patch(kubectl, name, {"model": {"maxTotalTokens": 4000, "maxInputTokens": 3000}})
+    status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
+    assert status["modelName"] != first["modelName"]
+    assert status["inferenceComponents"][0]["name"] == base
+    component = sagemaker.inference_component(base)
+    assert component["Specification"]["ModelName"] == status["modelName"]
+    wait_for(
+        lambda: sagemaker.inventory().models == [status["modelName"]],
+        timeout=60,
+        what="the old model to be deleted",
+        diagnose=lambda: repr(sagemaker.inventory()),
+    )
+
+    # Instance type: a new endpoint config and UpdateEndpoint; the old config removed.
+    _patch(kubectl, name, {"instance": {"type": "ml.g5.24xlarge"}})
+    status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
+    assert status["endpointConfigName"] != first["endpointConfigName"]
+    endpoint = sagemaker.endpoint(status["endpointName"])
+    assert endpoint["EndpointConfigName"] == status["endpointConfigName"]
+    config = sagemaker.endpoint_config(status["endpointConfigName"])
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.g5.24xlarge"
+    wait_for(
+        lambda: sagemaker.inventory().endpoint_configs == [status["endpointConfigName"]],
+        timeout=60,
+        what="the old endpoint config to be deleted",
+        diagnose=lambda: repr(sagemaker.inventory()),
+    )
+    inventory = sagemaker.inventory()
+    assert inventory.endpoints == [status["endpointName"]]
+    assert inventory.inference_components == [base]
+
+
+def test_model_endpoint_instance_count_change_converges(
+    kubectl: Kubectl, operator: Operator, sagemaker: SageMaker
+) -> None:
+    manifest = llmendpoint("model-based-endpoint")
+    name = manifest["metadata"]["name"]
+    kubectl.apply(to_yaml(manifest))
+    first = wait_ready(kubectl, name, log=operator.log_tail)["status"]
+
+    _patch(kubectl, name, {"instance": {"count": 2}})
+    status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
+    assert status["instances"] == {"desired": 2, "current": 2}
+    endpoint = sagemaker.endpoint(status["endpointName"])
+    assert endpoint["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+    assert status["endpointName"] == first["endpointName"]
+    wait_for(
+        lambda: len(sagemaker.inventory().endpoint_configs) == 1,
+        timeout=60,
+        what="only the endpoint config in use to remain",
+        diagnose=lambda: repr(sagemaker.inventory()),
+    )
+
+
+def test_deletion_waits_for_sagemaker_and_leaves_nothing(
+    kubectl: Kubectl, operator: Operator, sagemaker: SageMaker
+) -> None:
+    manifest = llmendpoint("lora-adapters")
+    name = manifest["metadata"]["name"]
+    kubectl.apply(to_yaml(manifest))
+    wait_ready(kubectl, name, log=operator.log_tail)
+    assert len(sagemaker.inventory().inference_components) == 3
+
+    # kubectl delete returns once the finalizer is gone: SageMaker must be clean by then.
+    kubectl("delete", "llmendpoint", name, "--timeout=120s")
+    assert get_llme(kubectl, name) is None
+    leftovers = sagemaker.inventory()
+    assert leftovers.empty, leftovers
+
+
+def test_retain_leaves_everything_running(
+    kubectl: Kubectl, operator: Operator, sagemaker: SageMaker
+) -> None:
+    manifest = llmendpoint("mistral-7b-inference-components")
+    manifest["spec"]["deletionPolicy"] = "Retain"
+    name = manifest["metadata"]["name"]
+    kubectl.apply(to_yaml(manifest))
+    status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
+    before = sagemaker.inventory()
+
+    kubectl("delete", "llmendpoint", name, "--timeout=120s")
+    assert get_llme(kubectl, name) is None
+    assert sagemaker.inventory() == before
+    assert sagemaker.endpoint(status["endpointName"])["EndpointStatus"] == "InService"
+    events = kubectl.json("get", "events", "--field-selector", f"involvedObject.name={name}")
+    messages = " ".join(e.get("message") or "" for e in events["items"])
+    assert "retain" in messages.lower(), messages

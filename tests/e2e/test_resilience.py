@@ -1,0 +1,84 @@
+"""The operator survives what production throws at it: being SIGKILLed in the middle of
+a reconcile, and the API server going away under it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from local_cluster.cluster import LocalCluster
+from local_cluster.services import Emulator, Operator
+from tests.e2e.examples import llmendpoint, to_yaml
+from tests.e2e.harness import wait_for, wait_ready
+from tests.e2e.sagemaker import SageMaker
+from tests.plugins.cluster_fixtures import Kubectl
+
+pytestmark = pytest.mark.e2e
+
+# Slow transitions so that the operator is reliably caught with work in flight.
+SLOW_DELAY = 1.5
+
+
+@pytest.mark.parametrize("emulator", [SLOW_DELAY], indirect=True)
+def test_operator_killed_mid_reconcile_converges_without_duplicates(
+    kubectl: Kubectl, operator: Operator, emulator: Emulator, sagemaker: SageMaker
+) -> None:
+    manifest = llmendpoint("lora-adapters")
+    name = manifest["metadata"]["name"]
+    kubectl.apply(to_yaml(manifest))
+
+    # SIGKILL at three points of the creation, restarting each time.
+    kill_points = [
+        ("a model created", lambda inv: inv.models),
+        ("the endpoint created", lambda inv: inv.endpoints),
+        ("an inference component created", lambda inv: inv.inference_components),
+    ]
+    for what, reached in kill_points:
+        wait_for(
+            lambda reached=reached: reached(sagemaker.inventory()),
+            timeout=120,
+            what=what,
+            diagnose=operator.log_tail,
+        )
+        operator.kill()
+        operator.start()
+        operator.wait_healthy()
+
+    status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
+    inventory = sagemaker.inventory()
+    assert inventory.endpoints == [status["endpointName"]]
+    assert inventory.endpoint_configs == [status["endpointConfigName"]]
+    assert inventory.models == [status["modelName"]]
+    assert len(inventory.inference_components) == 1 + len(manifest["spec"]["adapters"])
+    assert (
+        sorted(c["name"] for c in status["inferenceComponents"]) == inventory.inference_components
+    )
+
+    kubectl("delete", "llmendpoint", name, "--timeout=180s")
+    leftovers = sagemaker.inventory()
+    assert leftovers.empty, leftovers
+
+
+def test_operator_reconnects_after_apiserver_restart(
+    cluster: LocalCluster, kubectl: Kubectl, operator: Operator, sagemaker: SageMaker
+) -> None:
+    first = llmendpoint("mistral-7b-inference-components")
+    kubectl.apply(to_yaml(first))
+    status = wait_ready(kubectl, first["metadata"]["name"], log=operator.log_tail)["status"]
+
+    cluster.restart_apiserver(graceful=False)
+
+    # Changes made after the restart reach the operator through its re-established watch.
+    spec = {"spec": {"resources": {"copies": 3}}}
+    kubectl(
+        "patch", "llmendpoint", first["metadata"]["name"], "--type=merge", "-p", json.dumps(spec)
+    )
+    second = llmendpoint("model-based-endpoint")
+    kubectl.apply(to_yaml(second))
+    after = wait_ready(kubectl, first["metadata"]["name"], log=operator.log_tail)["status"]
+    assert after["copies"] == {"desired": 3, "current": 3}
+    base = status["inferenceComponents"][0]["name"]
+    assert sagemaker.inference_component(base)["RuntimeConfig"]["CurrentCopyCount"] == 3
+    wait_ready(kubectl, second["metadata"]["name"], log=operator.log_tail)
+    assert operator.running

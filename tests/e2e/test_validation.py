@@ -1,0 +1,236 @@
+"""The API server itself rejects bad LLMEndpoints, one case per CRD validation rule,
+with a message that tells the user what to fix. No operator is involved."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.plugins.cluster_fixtures import Kubectl
+
+pytestmark = pytest.mark.e2e
+
+Spec = dict[str, Any]
+
+
+def valid(endpoint_type: str = "InferenceComponent", name: str = "valid") -> dict[str, Any]:
+    spec: Spec = {
+        "model": {
+            "hfModelId": "mistralai/Mistral-7B-Instruct-v0.1",
+            "maxInputTokens": 4095,
+            "maxTotalTokens": 4096,
+        },
+        "instance": {"type": "ml.g5.12xlarge", "count": 1},
+        "endpointType": endpoint_type,
+        "aws": {
+            "region": "us-east-1",
+            "executionRoleArn": "arn:aws:iam::123456789012:role/SageMakerExecution",
+        },
+    }
+    if endpoint_type == "InferenceComponent":
+        spec["instance"].update(minCount=1, maxCount=2)
+        spec["resources"] = {"copies": 2, "acceleratorsPerCopy": 1}
+    return {
+        "apiVersion": "llmoperator.io/v1alpha1",
+        "kind": "LLMEndpoint",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
+    def mutate(obj: dict[str, Any]) -> None:
+        *parents, leaf = path.split(".")
+        node = obj
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[leaf] = value
+
+    return mutate
+
+
+# (case id, base object, change, fragment of the API server's message)
+CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
+    (
+        "unknown-instance-family",
+        "InferenceComponent",
+        _set("spec.instance.type", "ml.zz9.xlarge"),
+        "instance.type must be an ml.* instance type of a known family",
+    ),
+    (
+        "instance-type-not-ml",
+        "InferenceComponent",
+        _set("spec.instance.type", "g5.12xlarge"),
+        "spec.instance.type in body should match",
+    ),
+    (
+        "copies-below-zero",
+        "InferenceComponent",
+        _set("spec.resources.copies", -1),
+        "spec.resources.copies in body should be greater than or equal to 0",
+    ),
+    (
+        "both-model-sources",
+        "InferenceComponent",
+        _set("spec.model.artifactUri", "s3://my-model-bucket/model.tar.gz"),
+        "set exactly one of model.hfModelId and model.artifactUri",
+    ),
+    (
+        "no-model-source",
+        "InferenceComponent",
+        lambda o: o["spec"]["model"].pop("hfModelId"),
+        "set exactly one of model.hfModelId and model.artifactUri",
+    ),
+    (
+        "adapters-on-model-endpoint",
+        "Model",
+        _set(
+            "spec.adapters",
+            [{"name": "support", "artifactUri": "s3://my-model-bucket/a/support.tar.gz"}],
+        ),
+        "adapters need endpointType InferenceComponent",
+    ),
+    (
+        "resources-on-model-endpoint",
+        "Model",
+        _set("spec.resources", {"copies": 1}),
+        "resources (copies and per-copy compute) apply to endpointType InferenceComponent only",
+    ),
+    (
+        "scaling-on-model-endpoint",
+        "Model",
+        _set("spec.instance.maxCount", 2),
+        "instance.minCount and instance.maxCount (managed instance scaling) apply to",
+    ),
+    (
+        "min-count-above-max-count",
+        "InferenceComponent",
+        _set("spec.instance", {"type": "ml.g5.12xlarge", "count": 3, "minCount": 3, "maxCount": 2}),
+        "instance.minCount must not be greater than instance.maxCount",
+    ),
+    (
+        "count-below-min-count",
+        "InferenceComponent",
+        _set("spec.instance", {"type": "ml.g5.12xlarge", "count": 1, "minCount": 2, "maxCount": 2}),
+        "instance.count must not be less than instance.minCount",
+    ),
+    (
+        "count-above-max-count",
+        "InferenceComponent",
+        _set("spec.instance", {"type": "ml.g5.12xlarge", "count": 3, "minCount": 1, "maxCount": 2}),
+        "instance.count must not be greater than instance.maxCount",
+    ),
+    (
+        "name-too-long-for-sagemaker",
+        "InferenceComponent",
+        _set("metadata.name", "a-name-that-is-far-too-long-for-sagemaker"),
+        "metadata.name must be at most 36 characters",
+    ),
+    (
+        "input-tokens-not-below-total",
+        "InferenceComponent",
+        _set("spec.model.maxInputTokens", 4096),
+        "maxInputTokens must be less than maxTotalTokens",
+    ),
+    (
+        "prefill-below-input",
+        "InferenceComponent",
+        _set("spec.model.maxBatchPrefillTokens", 100),
+        "maxBatchPrefillTokens must be at least maxInputTokens",
+    ),
+    (
+        "batch-total-below-total",
+        "InferenceComponent",
+        _set("spec.model.maxBatchTotalTokens", 100),
+        "maxBatchTotalTokens must be at least maxTotalTokens",
+    ),
+    (
+        "token-in-env",
+        "InferenceComponent",
+        _set("spec.model.env", {"HF_TOKEN": "hf_not_a_real_token"}),
+        "do not put the Hugging Face token in model.env",
+    ),
+    (
+        "env-key-not-a-variable-name",
+        "InferenceComponent",
+        _set("spec.model.env", {"NOT-A-NAME": "x"}),
+        "model.env keys must be environment variable names",
+    ),
+    (
+        "adapter-named-base",
+        "InferenceComponent",
+        _set(
+            "spec.adapters",
+            [{"name": "base", "artifactUri": "s3://my-model-bucket/a/base.tar.gz"}],
+        ),
+        "adapter name 'base' is reserved",
+    ),
+    (
+        "reserved-tag-key",
+        "InferenceComponent",
+        _set("spec.aws.tags", {"llmoperator.io/name": "spoof"}),
+        "aws.tags keys must not start with 'llmoperator.io/' or 'aws:'",
+    ),
+    (
+        "unknown-endpoint-type",
+        "InferenceComponent",
+        _set("spec.endpointType", "Serverless"),
+        'supported values: "InferenceComponent", "Model"',
+    ),
+    (
+        "unknown-field",
+        "InferenceComponent",
+        _set("spec.instance.typo", 1),
+        'unknown field "spec.instance.typo"',
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("base", "mutate", "message"),
+    [pytest.param(b, m, msg, id=i) for i, b, m, msg in CREATE_CASES],
+)
+def test_invalid_llmendpoint_is_rejected_with_a_clear_message(
+    kubectl: Kubectl, base: str, mutate: Callable[[dict[str, Any]], None], message: str
+) -> None:
+    obj = valid(base)
+    assert kubectl("create", "--dry-run=server", "-f", "-", input=json.dumps(obj)).returncode == 0
+    bad = copy.deepcopy(obj)
+    mutate(bad)
+    result = kubectl("create", "-f", "-", input=json.dumps(bad), check=False)
+    assert result.returncode != 0, f"accepted: {bad}"
+    assert message in result.stderr
+    assert kubectl("get", "llmendpoints", "-o", "name").stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        pytest.param(
+            "spec.aws.region", "eu-west-1", "aws.region cannot change", id="region-immutable"
+        ),
+        pytest.param(
+            "spec.endpointType", "Model", "endpointType cannot change", id="endpoint-type-immutable"
+        ),
+    ],
+)
+def test_immutable_fields_cannot_change(
+    kubectl: Kubectl, field: str, value: str, message: str
+) -> None:
+    obj = valid()
+    kubectl("create", "-f", "-", input=json.dumps(obj))
+    changed = copy.deepcopy(obj)
+    _set(field, value)(changed)
+    if value == "Model":
+        changed["spec"].pop("resources")
+        changed["spec"]["instance"] = {"type": "ml.g5.12xlarge", "count": 1}
+    result = kubectl("replace", "-f", "-", input=json.dumps(changed), check=False)
+    assert result.returncode != 0
+    assert message in result.stderr
+    stored = kubectl.json("get", "llmendpoint", "valid")
+    assert stored["spec"]["aws"]["region"] == "us-east-1"
+    assert stored["spec"]["endpointType"] == "InferenceComponent"

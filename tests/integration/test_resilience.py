@@ -1,0 +1,138 @@
+"""Crashes, restarts and invalid specs: converge without duplicates, never hot-loop."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from tests.integration.test_lifecycle import (
+    apply,
+    condition,
+    create_calls,
+    event_reasons,
+    events,
+    example,
+    get,
+    wait_ready,
+)
+from tests.plugins.operator_fixtures import SageMakerEmulator, wait_for
+
+EXPECTED_CREATES = {
+    "CreateModel": 1,
+    "CreateEndpointConfig": 1,
+    "CreateEndpoint": 1,
+    "CreateInferenceComponent": 1,
+}
+
+
+def one_of_each(sagemaker: SageMakerEmulator) -> None:
+    names = sagemaker.names()
+    assert {kind: len(found) for kind, found in names.items()} == {
+        "models": 1,
+        "endpoint_configs": 1,
+        "endpoints": 1,
+        "inference_components": 1,
+    }, names
+
+
+def test_killed_between_aws_calls_then_restarted_converges_without_duplicates(
+    kubectl: Any, run_operator: Any, sagemaker: SageMakerEmulator
+) -> None:
+    """SIGKILL while CreateEndpoint is in flight: the model and config exist, the status
+    says nothing about them yet; the restarted operator adopts them (its uid tag) and
+    creates nothing twice."""
+    sagemaker.admin.faults(latency_seconds=1.0, operations=["CreateEndpoint"])
+    op = run_operator()
+    apply(kubectl, example("mistral-7b-inference-components.yaml"))
+    wait_for(
+        "CreateEndpoint to be in flight",
+        lambda: sagemaker.admin.calls().get("CreateEndpoint") == 1,
+    )
+    op.kill()
+    wait_for("the in-flight endpoint to exist", lambda: sagemaker.names()["endpoints"])
+    sagemaker.admin.clear_faults()
+    assert "endpointArn" not in (get(kubectl, "mistral-7b") or {}).get("status", {})
+
+    op.start()
+    wait_ready(kubectl, "mistral-7b")
+    assert create_calls(sagemaker) == EXPECTED_CREATES
+    one_of_each(sagemaker)
+
+
+def test_killed_while_a_component_is_creating_then_restarted_converges(
+    kubectl: Any, run_operator: Any, sagemaker: SageMakerEmulator
+) -> None:
+    sagemaker.admin.faults(stuck=[{"resource": "inference_component"}])
+    op = run_operator()
+    apply(kubectl, example("mistral-7b-inference-components.yaml"))
+
+    def creating() -> bool:
+        obj = get(kubectl, "mistral-7b")
+        components = (obj or {}).get("status", {}).get("inferenceComponents") or []
+        return bool(components) and components[0].get("status") == "Creating"
+
+    wait_for("the inference component to be Creating", creating)
+    op.kill()
+    sagemaker.admin.clear_faults()
+
+    op.start()
+    wait_ready(kubectl, "mistral-7b")
+    assert create_calls(sagemaker) == EXPECTED_CREATES
+    one_of_each(sagemaker)
+
+
+def test_invalid_specs_are_degraded_with_an_event_and_no_hot_loop(
+    kubectl: Any, run_operator: Any, sagemaker: SageMakerEmulator
+) -> None:
+    op = run_operator()
+    # Passes the CRD, but its token Secret does not exist.
+    missing_secret = example("gated-model-with-token.yaml")
+    missing_secret["metadata"]["name"] = "no-secret"
+    missing_secret["spec"]["model"]["hfTokenSecretRef"] = {"name": "absent", "key": "token"}
+    apply(kubectl, missing_secret)
+    # Passes the CRD, but 8 one-GPU copies cannot fit one 4-GPU instance.
+    too_many = example("mistral-7b-inference-components.yaml", resources={"copies": 8})
+    too_many["metadata"]["name"] = "too-many-copies"
+    too_many["spec"]["instance"].update(minCount=1, maxCount=1)
+    apply(kubectl, too_many)
+
+    for name, reason in (("no-secret", "SecretNotFound"), ("too-many-copies", None)):
+
+        def degraded(name: str = name) -> dict[str, Any] | None:
+            c = condition(get(kubectl, name), "Degraded")
+            return c if c and c["status"] == "True" else None
+
+        found = wait_for(f"{name} to be Degraded", degraded)
+        if reason:
+            assert found["reason"] == reason
+        assert get(kubectl, name)["status"]["phase"] == "Failed"  # type: ignore[index]
+        warnings = [e for e in events(kubectl, name) if e["type"] == "Warning"]
+        assert warnings, f"no Warning event for {name}"
+    assert create_calls(sagemaker) == {}
+    degraded_passes = op.metric("llmop_reconciles_total", result="degraded")
+    assert degraded_passes >= 2
+
+    # Meanwhile a valid resource goes all the way to Ready (many fast polls): the
+    # degraded ones are not retried in the meantime, and nothing crashed.
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "hf-token"},
+        "data": {"token": base64.b64encode(b"hf_VerySecretTokenValue123").decode()},
+    }
+    kubectl.apply(json.dumps(secret))
+    apply(kubectl, example("gated-model-with-token.yaml"))
+    wait_ready(kubectl, "llama-3-8b")
+    assert op.metric("llmop_reconciles_total", result="degraded") == degraded_passes
+    assert op.process is not None and op.process.poll() is None
+
+    # The token reached SageMaker (the container needs it) and nowhere else.
+    model = sagemaker.client().describe_model(
+        ModelName=get(kubectl, "llama-3-8b")["status"]["modelName"]  # type: ignore[index]
+    )
+    assert "hf_VerySecretTokenValue123" in json.dumps(model, default=str)
+    shown = json.dumps([get(kubectl, "llama-3-8b"), events(kubectl, "llama-3-8b")])
+    assert "hf_VerySecretTokenValue123" not in shown
+    assert "hf_VerySecretTokenValue123" not in op.logs()
+    assert "CreateModel" in event_reasons(kubectl, "llama-3-8b")

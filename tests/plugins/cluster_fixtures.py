@@ -1,0 +1,103 @@
+"""pytest fixtures for a real kube-apiserver + etcd on loopback (local_cluster).
+
+`cluster` is session scoped: one control plane for the whole run, with the
+LLMEndpoint CRD from crds/llmendpoints.yaml installed and Established.
+`namespace` gives each test a fresh namespace; `kubectl` runs the real kubectl
+as admin in that namespace.
+
+There is no kube-controller-manager, scheduler or kubelet, so tests must not
+rely on what those do:
+- no garbage collection: objects with ownerReferences to a deleted owner stay;
+- namespace deletion never finishes: a deleted namespace stays Terminating with
+  its objects in it (so every test gets a new namespace instead of reusing one);
+- no `default` ServiceAccount and no kube-root-ca.crt ConfigMap in new
+  namespaces: create the ServiceAccounts a test needs;
+- Deployments, ReplicaSets and Jobs never turn into Pods, and nothing runs.
+What lives in the API server works: CRD schemas and CEL rules, the status
+subresource, finalizers, RBAC, impersonation, TokenRequest and watches.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_cluster import binaries
+from local_cluster.cluster import LocalCluster
+
+REPO = Path(__file__).resolve().parents[2]
+CRD_FILE = REPO / "crds" / "llmendpoints.yaml"
+CRD_NAME = "llmendpoints.llmoperator.io"
+
+
+class Kubectl:
+    """The real kubectl, bound to one cluster, kubeconfig and namespace."""
+
+    def __init__(self, cluster: LocalCluster, namespace: str, kubeconfig: Path | None = None):
+        self.cluster = cluster
+        self.namespace = namespace
+        self.kubeconfig = kubeconfig or cluster.kubeconfig
+
+    def __call__(
+        self, *args: str, input: str | None = None, check: bool = True, timeout: float = 120.0
+    ) -> subprocess.CompletedProcess[str]:
+        return self.cluster.kubectl(
+            "--namespace",
+            self.namespace,
+            *args,
+            input=input,
+            check=check,
+            kubeconfig_path=self.kubeconfig,
+            timeout=timeout,
+        )
+
+    def json(self, *args: str) -> Any:
+        return json.loads(self(*args, "-o", "json").stdout)
+
+    def apply(
+        self, manifest: str | Path, *, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        if isinstance(manifest, Path):
+            return self("apply", "-f", str(manifest), check=check)
+        return self("apply", "-f", "-", input=manifest, check=check)
+
+
+@pytest.fixture(scope="session")
+def cluster_binaries() -> binaries.Binaries:
+    """The pinned binaries, built by tools/build-binaries.sh when missing."""
+    return binaries.ensure()
+
+
+@pytest.fixture(scope="session")
+def cluster(cluster_binaries: binaries.Binaries) -> Iterator[LocalCluster]:
+    """A running control plane with the LLMEndpoint CRD Established."""
+    with LocalCluster(cluster_binaries.bin_dir) as c:
+        c.kubectl("apply", "--server-side", "-f", str(CRD_FILE))
+        c.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
+        yield c
+
+
+def _slug(text: str, limit: int) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-")
+
+
+@pytest.fixture
+def namespace(cluster: LocalCluster, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A new namespace named after the test (deleted afterwards; it stays Terminating)."""
+    name = f"{_slug(request.node.name, 40) or 't'}-{uuid.uuid4().hex[:6]}"
+    cluster.kubectl("create", "namespace", name)
+    yield name
+    cluster.kubectl("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture
+def kubectl(cluster: LocalCluster, namespace: str) -> Kubectl:
+    """kubectl as admin in the test's namespace."""
+    return Kubectl(cluster, namespace)

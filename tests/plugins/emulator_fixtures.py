@@ -1,0 +1,66 @@
+"""pytest fixtures for the SageMaker emulator: one in-process server per session, reset per test.
+
+`emulator` is the session's EmulatorServer (delay 0: transitions complete at
+the next request, or at once with `emulator_admin.settle()`); `sagemaker`
+yields it after a reset; `sagemaker_client` / `sagemaker_runtime_client` are
+real boto3 clients pointed at it; `emulator_admin` is its AdminClient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from sagemaker_emulator.admin import AdminClient
+from sagemaker_emulator.server import EmulatorServer
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+def boto3_client(url: str, service: str = "sagemaker", **kwargs: Any) -> Any:
+    """A boto3 client with dummy credentials and AWS's standard retry mode."""
+    options: dict[str, Any] = {
+        "region_name": REGION,
+        "aws_access_key_id": "AKIAEMULATORTEST",
+        "aws_secret_access_key": "not-a-secret",
+        "config": Config(retries={"mode": "standard"}),
+    }
+    options.update(kwargs)
+    return boto3.session.Session().client(service, endpoint_url=url, **options)
+
+
+@pytest.fixture(scope="session")
+def emulator() -> Iterator[EmulatorServer]:
+    with EmulatorServer(host="127.0.0.1", port=0, delay=0.0) as server:
+        yield server
+
+
+@pytest.fixture
+def _emulator_reset(emulator: EmulatorServer) -> EmulatorServer:
+    AdminClient(emulator.url).reset()
+    return emulator
+
+
+@pytest.fixture
+def sagemaker(_emulator_reset: EmulatorServer) -> EmulatorServer:
+    return _emulator_reset
+
+
+@pytest.fixture
+def emulator_admin(_emulator_reset: EmulatorServer) -> AdminClient:
+    return AdminClient(_emulator_reset.url)
+
+
+@pytest.fixture
+def sagemaker_client(_emulator_reset: EmulatorServer) -> Any:
+    return boto3_client(_emulator_reset.url)
+
+
+@pytest.fixture
+def sagemaker_runtime_client(_emulator_reset: EmulatorServer) -> Any:
+    return boto3_client(_emulator_reset.url, "sagemaker-runtime")

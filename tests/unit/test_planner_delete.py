@@ -1,0 +1,150 @@
+"""Deletion: policy Delete tears down in SageMaker's order; Retain leaves everything."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from llm_operator.actions import (
+    DeleteEndpoint,
+    DeleteEndpointConfig,
+    DeleteInferenceComponent,
+    DeleteModel,
+)
+from llm_operator.observed import ObservedState
+from llm_operator.planner import PlanEvent
+from tests.unit.planner_factory import (
+    BASE,
+    ENDPOINT,
+    OTHER_UID,
+    adapter_name,
+    delete,
+    make_desired,
+    resource,
+    running,
+    seen_component,
+    seen_endpoint,
+    with_components,
+    without_components,
+)
+
+DESIRED = make_desired(adapters={"a": "s3://b/a.tgz", "b": "s3://b/b.tgz"})
+OLD = make_desired(count=2)
+EVERYTHING = running(
+    DESIRED, extra_models=(f"{ENDPOINT}-m-old",), extra_configs=(OLD.endpoint_config.name,)
+)
+
+
+def test_adapters_go_first() -> None:
+    result = delete(DESIRED, EVERYTHING)
+    assert result.actions == (
+        DeleteInferenceComponent(name=adapter_name("a")),
+        DeleteInferenceComponent(name=adapter_name("b")),
+    )
+    assert result.phase == "Deleting"
+    assert not result.done_deleting
+    assert not result.settled
+    assert (result.ready.status, result.progressing.status) == (False, True)
+
+
+def test_base_goes_once_its_adapters_are_gone() -> None:
+    deleting = with_components(EVERYTHING, seen_component(DESIRED, adapter_name("a"), "Deleting"))
+    deleting = without_components(deleting, adapter_name("b"))
+    assert delete(DESIRED, deleting).actions == ()
+    gone = without_components(EVERYTHING, adapter_name("a"), adapter_name("b"))
+    assert delete(DESIRED, gone).actions == (DeleteInferenceComponent(name=BASE),)
+
+
+def test_endpoint_goes_once_no_component_is_left() -> None:
+    base_deleting = with_components(
+        without_components(EVERYTHING, adapter_name("a"), adapter_name("b")),
+        seen_component(DESIRED, BASE, "Deleting"),
+    )
+    assert delete(DESIRED, base_deleting).actions == ()
+    no_components = replace(EVERYTHING, components={})
+    assert delete(DESIRED, no_components).actions == (DeleteEndpoint(name=ENDPOINT),)
+
+
+def test_configs_and_models_go_once_the_endpoint_is_gone() -> None:
+    endpoint_deleting = replace(
+        EVERYTHING, components={}, endpoint=seen_endpoint(DESIRED, "Deleting")
+    )
+    assert delete(DESIRED, endpoint_deleting).actions == ()
+    result = delete(DESIRED, replace(EVERYTHING, components={}, endpoint=None))
+    assert result.actions == (
+        *(DeleteEndpointConfig(name=n) for n in sorted(EVERYTHING.endpoint_configs)),
+        *(DeleteModel(name=n) for n in sorted(EVERYTHING.models)),
+    )
+    assert not result.done_deleting
+
+
+def test_done_once_nothing_owned_is_left() -> None:
+    result = delete(DESIRED, ObservedState())
+    assert result.actions == ()
+    assert result.done_deleting
+    assert result.settled
+    assert not result.progressing.status
+
+
+@pytest.mark.parametrize("status", ["Failed", "InService", "UpdateRollbackFailed"])
+def test_endpoint_in_a_final_state_is_deleted(status: str) -> None:
+    desired = make_desired(endpoint_type="Model")
+    observed = replace(running(desired), endpoint=seen_endpoint(desired, status))
+    assert delete(desired, observed).actions == (DeleteEndpoint(name=ENDPOINT),)
+
+
+@pytest.mark.parametrize("status", ["Creating", "Updating", "SystemUpdating"])
+def test_transitioning_endpoint_is_deleted_once_it_settles(status: str) -> None:
+    desired = make_desired(endpoint_type="Model")
+    observed = replace(running(desired), endpoint=seen_endpoint(desired, status))
+    result = delete(desired, observed)
+    assert result.actions == ()
+    assert not result.done_deleting
+    assert status in result.progressing.message
+
+
+def test_component_still_creating_is_deleted_once_it_settles() -> None:
+    observed = with_components(
+        without_components(EVERYTHING, adapter_name("b")),
+        seen_component(DESIRED, adapter_name("a"), "Creating"),
+    )
+    assert delete(DESIRED, observed).actions == ()
+
+
+def test_resources_of_another_owner_are_left_and_reported() -> None:
+    observed = ObservedState(
+        endpoint=seen_endpoint(DESIRED, owner_uid=OTHER_UID, owner_name="x/y"),
+        components={BASE: replace(seen_component(DESIRED, BASE), owner_uid=OTHER_UID)},
+        models={"mine": resource("mine"), "theirs": resource("theirs", OTHER_UID)},
+    )
+    result = delete(DESIRED, observed)
+    assert result.actions == (DeleteModel(name="mine"),)
+    assert result.degraded.reason == "NameConflict"
+    done = delete(DESIRED, replace(observed, models={"theirs": resource("theirs", OTHER_UID)}))
+    assert done.done_deleting
+
+
+def test_foreign_component_on_our_endpoint_blocks_its_deletion() -> None:
+    foreign = replace(seen_component(DESIRED, BASE), name="intruder", owner_uid=OTHER_UID)
+    observed = replace(EVERYTHING, components={"intruder": foreign})
+    result = delete(DESIRED, observed)
+    assert result.actions == ()
+    assert result.degraded.status
+    assert not result.done_deleting
+
+
+def test_retain_touches_nothing_and_says_what_it_kept() -> None:
+    desired = make_desired()
+    observed = running(desired)
+    result = delete(desired, observed, policy="Retain")
+    assert result.actions == ()
+    assert result.done_deleting
+    assert result.events == (
+        PlanEvent(
+            "Normal",
+            "Retained",
+            f"deletionPolicy Retain: kept endpoint {ENDPOINT}; inference components {BASE}; "
+            f"endpoint configs {desired.endpoint_config.name}; models {desired.model.name}",
+        ),
+    )
