@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True)
 class CreateModel:
-    request: Mapping[str, Any]  # CreateModel kwargs without Tags
+    # CreateModel kwargs without Tags; kept out of repr: its environment holds the HF token.
+    request: Mapping[str, Any] = field(repr=False)
     tags: Mapping[str, str]
 
 

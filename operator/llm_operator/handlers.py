@@ -36,6 +36,8 @@ GROUP = "llmoperator.io"
 VERSION = "v1alpha1"
 PLURAL = "llmendpoints"
 FINALIZER = "llmoperator.io/finalizer"
+# Consecutive retryable AWS failures shown only in the log before Degraded says so.
+TRANSIENT_FAILURES = 3
 # A placeholder token when the Secret is gone during deletion: names do not need it.
 _NO_TOKEN = "unavailable"
 
@@ -63,6 +65,8 @@ class _Resource:
     # The last status we wrote: the watched body may lag behind our own patch.
     written: dict[str, Any] = dataclasses.field(default_factory=dict)
     warned: set[str] = dataclasses.field(default_factory=set)
+    # Scrubs the token last read for this resource out of unexpected error text.
+    redact: Redactor = dataclasses.field(default_factory=Redactor)
 
 
 class Reconciler:
@@ -143,7 +147,7 @@ class Reconciler:
             want = desired.render(spec, owner, hf_token=token)
         except desired.RenderError as exc:
             raise Degraded("InvalidSpec", str(exc)) from None
-        return spec, want, Redactor([token] if token else [])
+        return spec, want, Redactor([token] if token and token != _NO_TOKEN else [])
 
     async def _write_status(
         self, body: kopf.Body, new: Mapping[str, Any], previous: Mapping[str, Any]
@@ -217,25 +221,26 @@ class Reconciler:
                 delay = self.settings.resync_seconds
                 await self._report_problem(body, state, generation, previous, exc, deleting)
             except AwsError as error:
-                # Observing failed (throttled, unreachable, denied): back off, say why.
+                # Observing failed (throttled, unreachable, denied): back off; a blip
+                # is only logged, a lasting or permanent failure is reported.
                 result, done = "error", False
                 state.failures += 1
                 delay = self._backoff(state, error.retryable)
-                reported = Degraded("AwsError", f"SageMaker: {error.code}: {error.message}")
-                await self._report_problem(body, state, generation, previous, reported, deleting)
+                text = f"SageMaker: {error.code}: {error.message}"
+                if error.retryable and state.failures < TRANSIENT_FAILURES:
+                    log.warning("%s/%s: %s (will retry)", meta["namespace"], meta["name"], text)
+                else:
+                    reported = Degraded("AwsError", text)
+                    await self._report_problem(
+                        body, state, generation, previous, reported, deleting
+                    )
             except Exception as exc:  # never crash the daemon; never hot-loop
                 result, done = "error", False
                 state.failures += 1
                 delay = self._backoff(state, retryable=True)
-                log.error(
-                    "reconcile of %s/%s failed: %s: %s",
-                    meta["namespace"],
-                    meta["name"],
-                    type(exc).__name__,
-                    exc,
-                )
-                log.debug("traceback", exc_info=True)
-                crashed = Degraded("ReconcileError", f"{type(exc).__name__}: {exc}")
+                text = state.redact(f"{type(exc).__name__}: {exc}")
+                log.error("reconcile of %s/%s failed: %s", meta["namespace"], meta["name"], text)
+                crashed = Degraded("ReconcileError", text)
                 await self._report_problem(body, state, generation, previous, crashed, deleting)
         metrics.RECONCILES.labels(result=result).inc()
         return delay, done
@@ -264,6 +269,7 @@ class Reconciler:
             # A spec that no longer renders must still be deletable: names come from naming.
             want, redact, policy = self._fallback_desired(body), Redactor(), _raw_policy(body)
             spec = None
+        state.redact = redact
         memory = planner.PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
         fresh = state.generation != generation or deleting
         observed = await self.observer.observe(want, ours=_trusted(previous, memory), full=fresh)
@@ -439,8 +445,10 @@ async def _startup(settings: kopf.OperatorSettings, memo: Any, **_: Any) -> None
     if _RECONCILER is None:
         _RECONCILER = Reconciler(op_settings)
         if op_settings.metrics_port:
-            with contextlib.suppress(OSError):  # a second operator in-process: already served
+            try:
                 metrics.serve(op_settings.metrics_port)
+            except OSError as exc:  # e.g. a second operator in one process
+                log.warning("metrics not served on port %s: %s", op_settings.metrics_port, exc)
 
 
 @kopf.on.cleanup()

@@ -87,22 +87,20 @@ class Observer:
 
     # -- the shared inventory -----------------------------------------------------
 
-    async def inventory(self, region: str, *, not_before: float | None = None) -> Inventory:
-        """The region's inventory, refreshed when older than max_age or than `not_before`.
+    async def inventory(self, region: str) -> Inventory:
+        """The region's inventory, refreshed when older than max_age.
 
         Concurrent callers share one refresh (single flight per region).
         """
         state = self._regions.setdefault(region, _Region())
+        # Judged by when the caller asked, so callers queued behind a slow refresh
+        # take its result instead of starting another one.
+        asked = self._clock()
         async with state.lock:
-            now = self._clock()
             current = state.inventory
-            if (
-                current is not None
-                and now - current.taken_at < self.max_age
-                and (not_before is None or current.taken_at >= not_before)
-            ):
+            if current is not None and current.taken_at > asked - self.max_age:
                 return current
-            fresh = Inventory(taken_at=now)
+            fresh = Inventory(taken_at=self._clock())
             endpoints, components, models, configs = await asyncio.gather(
                 self.sagemaker.list_all(region, "ListEndpoints", "Endpoints"),
                 self.sagemaker.list_all(region, "ListInferenceComponents", "InferenceComponents"),
@@ -114,7 +112,42 @@ class Observer:
             fresh.models = {str(m["ModelName"]): m for m in models}
             fresh.endpoint_configs = {str(c["EndpointConfigName"]): c for c in configs}
             state.inventory = fresh
+            self._prune(region, fresh)
             return fresh
+
+    def _prune(self, region: str, inventory: Inventory) -> None:
+        """Drops what a fresh inventory makes useless, so memory stays bounded."""
+        listed = {
+            "endpoint": inventory.endpoints,
+            "component": inventory.components,
+            "model": inventory.models,
+            "config": inventory.endpoint_configs,
+        }
+        self._touched = {
+            key: at
+            for key, at in self._touched.items()
+            if key[0] != region or at >= inventory.taken_at
+        }
+        self._described = {
+            key: found
+            for key, found in self._described.items()
+            if key[0] != region or key[2] in listed[key[1]] or key in self._touched
+        }
+        arns = {
+            str(summary.get(arn_key))
+            for table, arn_key in (
+                (inventory.endpoints, "EndpointArn"),
+                (inventory.components, "InferenceComponentArn"),
+                (inventory.models, "ModelArn"),
+                (inventory.endpoint_configs, "EndpointConfigArn"),
+            )
+            for summary in table.values()
+        }
+        self._owners = {
+            key: owner
+            for key, owner in self._owners.items()
+            if f":{region}:" not in key[0] or key[0] in arns
+        }
 
     def touched(self, region: str, kind: str, name: str) -> None:
         """Records that we changed a resource: older inventories and Describes no longer count.
@@ -125,13 +158,6 @@ class Observer:
         key = (region, _KIND[kind], name)
         self._touched[key] = self._clock()
         self._described.pop(key, None)
-
-    def forget(self, region: str, names: Collection[str]) -> None:
-        """Drops caches of a deleted LLMEndpoint's resources."""
-        for name in names:
-            for kind in _DESCRIBE:
-                self._touched.pop((region, kind, name), None)
-                self._described.pop((region, kind, name), None)
 
     def _stale(self, region: str, kind: str, name: str, inventory: Inventory) -> bool:
         touched = self._touched.get((region, kind, name))
@@ -163,6 +189,7 @@ class Observer:
             and not full
             and now - cached.at < self.describe_max_age
             and _status(kind, summary) in STEADY
+            and _status(kind, summary) == _status(kind, cached.response)
             and summary.get("LastModifiedTime") == cached.response.get("LastModifiedTime")
         ):
             return cached.response

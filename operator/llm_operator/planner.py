@@ -89,7 +89,8 @@ class PlanMemory:
     # ResourceLimitExceeded); not re-sent until the request itself changes.
     rejected: Mapping[str, Failure] = field(default_factory=dict)
     # Keys of the Warning events already emitted for problems still present, so a
-    # problem gives one Event, not one per reconcile.
+    # problem gives one Event, not one per reconcile. Keys are "<Reason>/...";
+    # name clashes are exactly "NameConflict/<kind>/<resource name>".
     reported: tuple[str, ...] = ()
 
     def with_rejection(
@@ -819,7 +820,8 @@ def _plan_reconcile(desired: DesiredState, observed: ObservedState, memory: Plan
     else:
         ready_condition = ConditionInput(False, phase, _progress_message(p))
     if moving:
-        progressing = ConditionInput(True, phase, _progress_message(p))
+        moving_reason = "Reconciling" if phase in ("InService", "Failed") else phase
+        progressing = ConditionInput(True, moving_reason, _progress_message(p))
     elif p.problems:
         progressing = ConditionInput(False, "Blocked", "Waiting for the spec to change")
     else:

@@ -86,7 +86,11 @@ class OperatorSettings(BaseSettings):
     )
     default_region: str = Field(
         default="us-east-1",
-        description="AWS region for an LLMEndpoint whose spec.aws.region is empty.",
+        description=(
+            "AWS region assumed for an LLMEndpoint whose spec names none (the CRD "
+            "requires spec.aws.region, so only objects stored before it did), e.g. to "
+            "find its resources when it is deleted."
+        ),
     )
     log_format: Literal["text", "json"] = Field(
         default="text",

@@ -365,11 +365,14 @@ class LocalCluster:
         raise ClusterError(f"{what} not ready after {self.startup_timeout:.0f} s")
 
 
-def run_kubectl(argv: Sequence[str], kubeconfig_path: Path) -> subprocess.CompletedProcess[str]:
+def run_kubectl(
+    argv: Sequence[str], kubeconfig_path: Path, *, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     """kubectl against any kubeconfig (the demo uses it for a real cluster too)."""
     kubectl = os.environ.get("KUBECTL") or shutil.which("kubectl") or "kubectl"
     return subprocess.run(
         [kubectl, "--kubeconfig", str(kubeconfig_path), *argv],
+        input=input,
         capture_output=True,
         text=True,
         check=False,

@@ -101,17 +101,7 @@ class Demo:
         self.started = time.monotonic()
 
     def kubectl(self, *argv: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        if input is None:
-            result = run_kubectl(argv, self.kubeconfig)
-        else:
-            kubectl = os.environ.get("KUBECTL") or "kubectl"
-            result = subprocess.run(
-                [kubectl, "--kubeconfig", str(self.kubeconfig), *argv],
-                input=input,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+        result = run_kubectl(argv, self.kubeconfig, input=input)
         if result.returncode != 0:
             raise DemoFailed(f"kubectl {' '.join(argv)}: {result.stderr.strip()}")
         return result
@@ -135,7 +125,7 @@ class Demo:
         self.stack.callback(self.emulator.stop)
         _say(f"    {self.emulator.url}")
 
-    def start_operator(self, aws_env: dict[str, str]) -> None:
+    def start_operator(self, aws_env: dict[str, str], *, inherit_aws: bool) -> None:
         _say("==> installing the LLMEndpoint CRD")
         self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
         self.kubectl(
@@ -145,9 +135,14 @@ class Demo:
             "crd/llmendpoints.llmoperator.io",
         )
         _say("==> starting the operator (llm-operator run)")
-        env = {"LLMOP_TRANSITION_POLL_SECONDS": "1", **aws_env}
+        # Poll fast against the emulator; real SageMaker throttles below about 5 s.
+        emulated = "AWS_ENDPOINT_URL_SAGEMAKER" in {**os.environ, **aws_env}
+        env = {"LLMOP_TRANSITION_POLL_SECONDS": "1" if emulated else "5", **aws_env}
         self.operator = Operator(
-            kubeconfig=self.kubeconfig, log=self.workdir / "operator.log", env=env
+            kubeconfig=self.kubeconfig,
+            log=self.workdir / "operator.log",
+            env=env,
+            inherit_aws=inherit_aws,
         )
         self.stack.callback(self.operator.stop)
         self.operator.start()
@@ -223,6 +218,7 @@ def _condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def _progress_line(status: dict[str, Any]) -> str:
+    """phase, SageMaker status, counts, and the message of every condition that holds."""
     parts = [f"phase={status.get('phase') or '-'}"]
     if status.get("sagemakerStatus"):
         parts.append(f"sagemaker={status['sagemakerStatus']}")
@@ -230,11 +226,12 @@ def _progress_line(status: dict[str, Any]) -> str:
         value = status.get(key)
         if isinstance(value, dict):
             parts.append(f"{key}={value.get('current', '?')}/{value.get('desired', '?')}")
+    seen: set[str] = set()
     for c in status.get("conditions") or []:
-        text = f"{c.get('type')}={c.get('status')}"
-        if c.get("message"):
-            text += f" ({c['message']})"
-        parts.append(text)
+        message = c.get("message") or ""
+        if c.get("status") == "True" and message not in seen:
+            seen.add(message)
+            parts.append(f"| {c.get('type')}: {message}")
     return "  ".join(parts)
 
 
@@ -265,15 +262,14 @@ def main(argv: list[str] | None = None) -> int:
             if local:
                 demo.start_local()
                 assert demo.emulator is not None
-                demo.start_operator(demo.emulator.aws_env)
+                demo.start_operator(demo.emulator.aws_env, inherit_aws=False)
             else:
                 assert remote_kubeconfig is not None
                 demo.kubeconfig = Path(remote_kubeconfig.split(os.pathsep)[0])
                 demo.workdir.mkdir(parents=True, exist_ok=True)
                 target = os.environ.get("AWS_ENDPOINT_URL_SAGEMAKER") or "real AWS (costs money)"
                 _say(f"==> KUBECONFIG is set: using {demo.kubeconfig}; SageMaker: {target}")
-                aws_env = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
-                demo.start_operator(aws_env)
+                demo.start_operator({}, inherit_aws=True)
             namespace, name = demo.apply_example()
             if not local:
                 stack.callback(demo.delete, namespace, name)

@@ -136,7 +136,11 @@ class Operator:
         log: Path,
         env: Mapping[str, str] | None = None,
         args: Sequence[str] = (),
+        inherit_aws: bool = False,
     ):
+        """`inherit_aws=False` drops the caller's AWS_* variables (profiles, real
+        credentials), so an operator meant for the emulator can never reach AWS."""
+        self.inherit_aws = inherit_aws
         self.kubeconfig = kubeconfig
         self.log = log
         self.extra_env = dict(env or {})
@@ -153,8 +157,11 @@ class Operator:
         if self.running:
             raise ServiceError("operator already running")
         self.health_port, self.metrics_port = free_port(), free_port()
+        inherited = {
+            k: v for k, v in os.environ.items() if self.inherit_aws or not k.startswith("AWS_")
+        }
         env = {
-            **os.environ,
+            **inherited,
             "PYTHONUNBUFFERED": "1",
             "LLMOP_HEALTH_PORT": str(self.health_port),
             "LLMOP_METRICS_PORT": str(self.metrics_port),

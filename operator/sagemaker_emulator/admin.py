@@ -45,20 +45,25 @@ class AdminClient:
         return bool(self._call("GET", "health").get("ok"))
 
     def state(self) -> dict[str, Any]:
-        """{"accounts": {account: {region: {kind: {name: record}}}}, "pending": [...], "delay": s}."""
+        """All state: {"accounts": {account: {region: {kind: {name: record}}}}, "pending": [..]}"""
         result: dict[str, Any] = self._call("GET", "state")
         return result
 
     def resource_names(
         self, account: str = "123456789012", region: str = "us-east-1"
     ) -> dict[str, list[str]]:
-        """Names of every resource kind in one account and region: all lists empty means nothing left."""
+        """Names of every resource kind in one account and region; all empty: nothing left."""
         tables = self.state()["accounts"].get(account, {}).get(region, {})
         return {kind: sorted(tables.get(kind, {})) for kind in KINDS}
 
     def calls(self) -> dict[str, int]:
         """API calls counted per operation (including throttled and failed ones)."""
         result: dict[str, int] = self._call("GET", "calls")["operations"]
+        return result
+
+    def emulator_errors(self) -> int:
+        """Requests that hit a bug in the emulator (answered InternalFailure); should be 0."""
+        result: int = self._call("GET", "calls")["emulator_errors"]
         return result
 
     def reset(self) -> None:
@@ -76,7 +81,7 @@ class AdminClient:
         instance_limits: dict[str, int] | None = None,
         seed: int | None = None,
     ) -> dict[str, Any]:
-        """Add faults; fail_next / stuck items are {"resource": kind, "name": optional, "reason": ...}."""
+        """Add faults; fail_next / stuck items: {"resource": kind, "name": opt, "reason": ...}."""
         body: dict[str, Any] = {
             key: value
             for key, value in {
@@ -98,9 +103,9 @@ class AdminClient:
         """Remove every fault; resources held in Creating by a stuck fault resume."""
         self._call("DELETE", "faults")
 
-    def settle(self) -> int:
-        """Complete every pending transition now; returns how many completed."""
-        result: int = self._call("POST", "settle", {})["completed"]
+    def settle(self, once: bool = False) -> int:
+        """Complete every pending transition now (with `once`, not those they start)."""
+        result: int = self._call("POST", "settle", {"once": once})["completed"]
         return result
 
     def wait(self, timeout: float = 30.0) -> bool:

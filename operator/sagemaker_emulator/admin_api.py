@@ -29,7 +29,8 @@ def handle(store: Store, method: str, path: str, body: Any) -> dict[str, Any]:
     if (method, route) == ("GET", "calls"):
         with store.lock:
             calls = dict(store.calls)
-        return {"operations": calls, "total": sum(calls.values())}
+            errors = store.errors
+        return {"operations": calls, "total": sum(calls.values()), "emulator_errors": errors}
     if (method, route) == ("POST", "reset"):
         store.reset()
         return {"ok": True}
@@ -49,7 +50,7 @@ def handle(store: Store, method: str, path: str, body: Any) -> dict[str, Any]:
             store.release_stuck()
             return store.faults.to_json()
     if (method, route) == ("POST", "settle"):
-        completed = store.settle()
+        completed = store.settle(once=bool(body.get("once", False)))
         with store.lock:
             return {"completed": completed, "pending": store.pending()}
     if (method, route) == ("POST", "wait"):

@@ -90,7 +90,7 @@ class Variant:
 
 
 def place(variant: Variant, need: Need, keep: list[int], copies: int) -> list[int]:
-    """Instance index of each copy: existing copies stay, new ones are packed; may grow the variant."""
+    """Instance index of each copy: existing ones stay, new ones are packed; may add instances."""
     placement = list(keep[:copies])
     for index in placement:
         variant.take(index, need)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import threading
@@ -34,7 +33,8 @@ def parser() -> argparse.ArgumentParser:
         type=float,
         default=3.0,
         metavar="SECONDS",
-        help="how long each asynchronous transition (Creating, Updating, Deleting) takes (default 3)",
+        help="how long each asynchronous transition (Creating, Updating, Deleting, and each "
+        "inference component copy starting) lasts (default 3)",
     )
     p.add_argument(
         "--state-file",
@@ -131,8 +131,6 @@ def main(argv: list[str] | None = None) -> None:
     try:
         server.store.faults = parse_faults(_fault_body(args), server.store.faults)
     except (ValueError, KeyError) as error:
-        parser().error(str(error))
-    except json.JSONDecodeError as error:  # pragma: no cover - defensive
         parser().error(str(error))
     stop = threading.Event()
 

@@ -91,7 +91,8 @@ def invoke(ctx: Context, endpoint_name: str, headers: dict[str, str], body: byte
         if not placed:
             raise _error(
                 "Inference Component has no capacity to process this request. "
-                "ApplicationAutoScaling may be in-progress (if configured) or try to increase the capacity by invoking "
+                "ApplicationAutoScaling may be in-progress (if configured) or try to increase "
+                "the capacity by invoking "
                 "UpdateInferenceComponentRuntimeConfig API."
             )
         container = spec.get("Container") or {}

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
+import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
@@ -84,10 +86,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_error(
                     AwsError("UnknownOperationException", f"No route for {method} {path}", 404)
                 )
-        except Exception as error:  # never a traceback on the wire
-            self.server.store_errors += 1
-            if self.server.verbose:
-                self.log_error("internal error: %r", error)
+        except Exception:  # never a traceback on the wire; the emulator's own log keeps it
+            with self.server.store.lock:
+                self.server.store.errors += 1
+            traceback.print_exc(file=sys.stderr)
             self._send_error(internal())
 
     def _faults(self, operation: str) -> None:
@@ -176,8 +178,13 @@ class _HttpServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], store: Store, verbose: bool) -> None:
         self.store = store
         self.verbose = verbose
-        self.store_errors = 0
         super().__init__(address, _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up on a kept-alive connection is normal, not worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class EmulatorServer:

@@ -70,6 +70,7 @@ class Store:
         self.regions: dict[tuple[str, str], Region] = {}
         self.faults = Faults()
         self.calls: Counter[str] = Counter()
+        self.errors = 0  # requests that hit a bug in the emulator (answered InternalFailure)
         self.completers: dict[str, Completer] = {}
         self._heap: list[tuple[float, int, str, str, str, str]] = []
         self._seq = itertools.count(1)
@@ -90,6 +91,7 @@ class Store:
         with self.lock:
             self.regions.clear()
             self.calls.clear()
+            self.errors = 0
             self.faults = Faults()
             self.delay = self.initial_delay
             self._heap.clear()
@@ -132,11 +134,11 @@ class Store:
             self.touch()
         return done
 
-    def settle(self) -> int:
-        """Complete every pending, non-stuck transition now, including ones they start."""
+    def settle(self, once: bool = False) -> int:
+        """Complete every pending, non-stuck transition now, and (unless `once`) what they start."""
         total = 0
         with self.lock:
-            for _ in range(100):  # transitions may start others; bounded, never a loop forever
+            for _ in range(1 if once else 100):  # transitions may start others; bounded
                 if not self._heap:
                     break
                 # Pull every entry's due time to now, then apply them in their order.

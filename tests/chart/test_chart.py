@@ -133,6 +133,7 @@ def test_deployment_runs_locked_down(tmp_path: Path) -> None:
     assert "emptyDir" in volume
     assert operator["image"].endswith(":0.1.0")  # the appVersion by default
     assert deployment["spec"]["strategy"]["type"] == "Recreate"
+    assert "affinity" not in pod
 
 
 def test_operator_environment_is_what_the_operator_reads(
@@ -182,6 +183,11 @@ def test_replicas_peer_through_kopf(tmp_path: Path) -> None:
     assert ("kopf.dev", "clusterkopfpeerings", "patch") in rules(cluster_role)
     (deployment,) = by_kind(docs, "Deployment")
     assert "strategy" not in deployment["spec"]  # rolling: the standby takes over
+    anti = deployment["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]
+    (term,) = anti["preferredDuringSchedulingIgnoredDuringExecution"]
+    assert term["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname"
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert term["podAffinityTerm"]["labelSelector"]["matchLabels"] == selector
 
 
 def test_namespaced_rbac_keeps_cluster_role_to_crd_reads(tmp_path: Path) -> None:
@@ -191,6 +197,8 @@ def test_namespaced_rbac_keeps_cluster_role_to_crd_reads(tmp_path: Path) -> None
     assert rules(cluster_role) == {
         ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
         ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+        ("", "namespaces", "list"),
+        ("", "namespaces", "watch"),
     }
     roles = by_kind(docs, "Role")
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]
@@ -338,7 +346,8 @@ def test_namespaced_rbac_grants_only_what_the_operator_needs(
     assert not can_i(c, account, "list", "secrets", "-n", watched)
     assert not can_i(c, account, "list", "llmendpoints.llmoperator.io", "-n", other)
     assert not can_i(c, account, "get", "secrets", "-n", other)
-    assert not can_i(c, account, "list", "namespaces")
+    assert can_i(c, account, "watch", "namespaces")  # kopf's namespace scanning
+    assert not can_i(c, account, "get", "namespaces")
     assert not can_i(c, account, "patch", "customresourcedefinitions.apiextensions.k8s.io")
 
 

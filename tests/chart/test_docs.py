@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import ast
 import re
+import shlex
 from pathlib import Path
 from typing import get_args
 
 import pytest
 
 from llm_operator.api import Phase
+from tests.chart.helm import KUBE_VERSION, by_kind, helm, objects
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "operator" / "llm_operator"
@@ -103,3 +105,54 @@ def test_relative_links_resolve(doc: str) -> None:
         if fragment and linked.suffix == ".md":
             anchors = {anchor(h) for h in re.findall(r"^#+ (.+)$", linked.read_text(), re.M)}
             assert fragment in anchors, f"{doc} links to missing anchor {target}"
+
+
+# The variables docs/install-eks.md sets, with sample values.
+INSTALL_ENV = {
+    "NAMESPACE": "llm-operator",
+    "IMAGE": "111122223333.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-llm-operator",
+    "TAG": "0.1.0",
+    "REGION": "eu-west-1",
+    "ACCOUNT_ID": "111122223333",
+}
+
+
+def shell_words(command: str) -> list[str]:
+    """Expands ${VAR}, ${VAR:-default} and $VAR as bash would with INSTALL_ENV."""
+    expanded = re.sub(
+        r"\$\{(\w+)(?::-[^}]*)?\}|\$(\w+)",
+        lambda m: INSTALL_ENV[m.group(1) or m.group(2)],
+        command,
+    )
+    return shlex.split(expanded)
+
+
+def install_command() -> list[str]:
+    text = (REPO / "docs" / "install-eks.md").read_text().replace("\\\n", " ")
+    (line,) = [ln for ln in text.splitlines() if ln.startswith("helm install llm-operator")]
+    return shell_words(line)
+
+
+def test_install_guide_helm_command_renders() -> None:
+    args = install_command()
+    assert args[:3] == ["helm", "install", "llm-operator"]
+    rendered = helm("template", *args[2:], "--kube-version", KUBE_VERSION).stdout
+    docs = objects(rendered)
+    (account,) = by_kind(docs, "ServiceAccount")
+    assert account["metadata"]["name"] == "llm-operator"  # the name the IAM trust policy uses
+    assert account["metadata"]["namespace"] == INSTALL_ENV["NAMESPACE"]
+    role = f"arn:aws:iam::{INSTALL_ENV['ACCOUNT_ID']}:role/llm-operator"
+    assert account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == role
+    (deployment,) = by_kind(docs, "Deployment")
+    assert deployment["metadata"]["name"] == "llm-operator"  # the guide's rollout command
+    image = deployment["spec"]["template"]["spec"]["containers"][0]["image"]
+    assert image == f"{INSTALL_ENV['IMAGE']}:{INSTALL_ENV['TAG']}"
+
+
+def test_install_guide_variations_are_valid_values() -> None:
+    text = (REPO / "docs" / "install-eks.md").read_text()
+    variations = re.findall(r"^\| [^|]+ \| `(--set [^`]+)` \|$", text, re.MULTILINE)
+    assert len(variations) >= 4
+    for flags in variations:
+        args = install_command()
+        helm("template", *args[2:], *shell_words(flags), "--kube-version", KUBE_VERSION)

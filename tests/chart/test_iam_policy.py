@@ -111,6 +111,9 @@ def test_policy_names_exactly_the_operations_the_code_calls(policy: dict[str, An
 
 
 def test_policy_has_no_wildcards_and_allows_only(policy: dict[str, Any]) -> None:
+    assert policy["Version"] == "2012-10-17"
+    sids = [statement["Sid"] for statement in statements(policy)]
+    assert len(sids) == len(set(sids))
     for statement in statements(policy):
         assert statement["Effect"] == "Allow"
         assert "NotAction" not in statement and "NotResource" not in statement

@@ -36,21 +36,44 @@ class OperatorIdentity:
     kubeconfig: Path
 
 
-@pytest.fixture(scope="session")
-def operator_identity(cluster: LocalCluster) -> OperatorIdentity:
-    """Install the chart's RBAC (cluster-wide mode) and log in as its ServiceAccount."""
+def install_operator_rbac(
+    cluster: LocalCluster,
+    *,
+    release: str = RELEASE,
+    namespace: str = OPERATOR_NAMESPACE,
+    set_values: dict[str, str] | None = None,
+) -> OperatorIdentity:
+    """Apply the RBAC of `helm template` for these values and log in as its ServiceAccount."""
     documents = chart.render(
         cluster.binaries.helm,
         CHART,
-        release=RELEASE,
-        namespace=OPERATOR_NAMESPACE,
+        release=release,
+        namespace=namespace,
+        set_values=set_values,
         kube_version="v1.33.13",
     )
     rbac = chart.select(documents)
-    cluster.kubectl("create", "namespace", OPERATOR_NAMESPACE)
+    cluster.kubectl("create", "namespace", namespace)
     cluster.kubectl("apply", "-f", "-", input=chart.to_yaml(rbac))
-    namespace, name = chart.service_account(rbac)
-    return OperatorIdentity(namespace, name, cluster.service_account_kubeconfig(namespace, name))
+    sa_namespace, name = chart.service_account(rbac)
+    return OperatorIdentity(
+        sa_namespace, name, cluster.service_account_kubeconfig(sa_namespace, name)
+    )
+
+
+@pytest.fixture(scope="session")
+def operator_identity(cluster: LocalCluster) -> OperatorIdentity:
+    """The chart's default RBAC (all namespaces: a ClusterRole) and its ServiceAccount."""
+    return install_operator_rbac(cluster)
+
+
+def operator_env(emulator: Emulator, namespace: str) -> dict[str, str]:
+    return {
+        **emulator.aws_env,
+        "LLMOP_NAMESPACES": namespace,
+        "LLMOP_TRANSITION_POLL_SECONDS": "0.2",
+        "LLMOP_RESYNC_SECONDS": "5",
+    }
 
 
 @pytest.fixture
@@ -75,12 +98,7 @@ def operator(
     op = Operator(
         kubeconfig=operator_identity.kubeconfig,
         log=tmp_path / "operator.log",
-        env={
-            **emulator.aws_env,
-            "LLMOP_NAMESPACES": namespace,
-            "LLMOP_TRANSITION_POLL_SECONDS": "0.2",
-            "LLMOP_RESYNC_SECONDS": "5",
-        },
+        env=operator_env(emulator, namespace),
     )
     op.start()
     op.wait_healthy()

@@ -59,6 +59,15 @@ def is_ready(obj: dict[str, Any] | None) -> bool:
     )
 
 
+def is_failed(obj: dict[str, Any]) -> bool:
+    """phase Failed for the current generation: no point waiting for Ready."""
+    status = obj.get("status") or {}
+    return (
+        status.get("phase") == "Failed"
+        and status.get("observedGeneration") == obj["metadata"]["generation"]
+    )
+
+
 def wait_ready(
     kubectl: Kubectl, name: str, *, timeout: float = 120.0, log: Callable[[], str] | None = None
 ) -> dict[str, Any]:
@@ -66,6 +75,11 @@ def wait_ready(
 
     def probe() -> dict[str, Any] | None:
         obj = get_llme(kubectl, name)
+        if obj is not None and is_failed(obj):
+            raise AssertionError(
+                f"LLMEndpoint {name} Failed: {obj.get('status')!r}\n"
+                f"--- operator log ---\n{log() if log else ''}"
+            )
         return obj if is_ready(obj) else None
 
     def diagnose() -> str:

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _owner_tags_ok(tags: dict[str, str], obj: dict[str, Any]) -> bool:
-    meta = obj["metadata"]
+    meta: dict[str, str] = obj["metadata"]
     return (
         tags.get(OWNER_NAMESPACE) == meta["namespace"]
         and tags.get(OWNER_NAME) == meta["name"]

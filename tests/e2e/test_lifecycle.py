@@ -4,10 +4,13 @@ deletionPolicy Retain."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from local_cluster.services import Operator
+from local_cluster.cluster import LocalCluster
+from local_cluster.services import Emulator, Operator
+from tests.e2e.conftest import install_operator_rbac, operator_env
 from tests.e2e.examples import llmendpoint, to_yaml
 from tests.e2e.harness import get_llme, wait_for, wait_ready
 from tests.e2e.sagemaker import SageMaker
@@ -126,3 +129,43 @@ def test_retain_leaves_everything_running(
     events = kubectl.json("get", "events", "--field-selector", f"involvedObject.name={name}")
     messages = " ".join(e.get("message") or "" for e in events["items"])
     assert "retain" in messages.lower(), messages
+
+
+def test_operator_runs_under_the_charts_per_namespace_rbac(
+    cluster: LocalCluster,
+    kubectl: Kubectl,
+    namespace: str,
+    emulator: Emulator,
+    sagemaker: SageMaker,
+    tmp_path: Path,
+) -> None:
+    """With watch.namespaces set, the chart grants Roles in those namespaces only;
+    the operator must manage with exactly that."""
+    release = f"llm-operator-{namespace[-6:]}"
+    identity = install_operator_rbac(
+        cluster,
+        release=release,
+        namespace=f"{release}-system",
+        set_values={"watch.namespaces": f"{{{namespace}}}"},
+    )
+    assert kubectl.json("get", "role", release)["rules"]
+    as_operator = Kubectl(cluster, "default", identity.kubeconfig)
+    denied = as_operator("get", "llmendpoints", check=False)
+    assert denied.returncode != 0 and "Forbidden" in denied.stderr
+
+    operator = Operator(
+        kubeconfig=identity.kubeconfig,
+        log=tmp_path / "operator.log",
+        env=operator_env(emulator, namespace),
+    )
+    operator.start()
+    try:
+        operator.wait_healthy()
+        manifest = llmendpoint("model-based-endpoint")
+        kubectl.apply(to_yaml(manifest))
+        wait_ready(kubectl, manifest["metadata"]["name"], log=operator.log_tail)
+        kubectl("delete", "llmendpoint", manifest["metadata"]["name"], "--timeout=120s")
+        assert sagemaker.inventory().empty
+    finally:
+        operator.stop()
+        print(f"--- operator log ---\n{operator.log_tail(200)}")

@@ -10,7 +10,7 @@ import pytest
 from local_cluster.cluster import LocalCluster
 from local_cluster.services import Emulator, Operator
 from tests.e2e.examples import llmendpoint, to_yaml
-from tests.e2e.harness import wait_for, wait_ready
+from tests.e2e.harness import wait_for, wait_gone, wait_ready
 from tests.e2e.sagemaker import SageMaker
 from tests.plugins.cluster_fixtures import Kubectl
 
@@ -30,13 +30,18 @@ def test_operator_killed_mid_reconcile_converges_without_duplicates(
 
     # SIGKILL at three points of the creation, restarting each time.
     kill_points = [
-        ("a model created", lambda inv: inv.models),
-        ("the endpoint created", lambda inv: inv.endpoints),
-        ("an inference component created", lambda inv: inv.inference_components),
+        ("a model created", "models"),
+        ("the endpoint created", "endpoints"),
+        ("an inference component created", "inference_components"),
     ]
-    for what, reached in kill_points:
+    for what, kind in kill_points:
+
+        def reached(kind: str = kind) -> list[str]:
+            names: list[str] = getattr(sagemaker.inventory(), kind)
+            return names
+
         wait_for(
-            lambda reached=reached: reached(sagemaker.inventory()),
+            reached,
             timeout=120,
             what=what,
             diagnose=operator.log_tail,
@@ -55,7 +60,17 @@ def test_operator_killed_mid_reconcile_converges_without_duplicates(
         sorted(c["name"] for c in status["inferenceComponents"]) == inventory.inference_components
     )
 
-    kubectl("delete", "llmendpoint", name, "--timeout=180s")
+    # And once more in the middle of the deletion.
+    kubectl("delete", "llmendpoint", name, "--wait=false")
+
+    def deleting() -> bool:
+        components = sagemaker.client.list_inference_components()["InferenceComponents"]
+        return any(c["InferenceComponentStatus"] == "Deleting" for c in components)
+
+    wait_for(deleting, timeout=120, what="a component Deleting", diagnose=operator.log_tail)
+    operator.kill()
+    operator.start()
+    wait_gone(kubectl, name, timeout=180, log=operator.log_tail)
     leftovers = sagemaker.inventory()
     assert leftovers.empty, leftovers
 

@@ -5,19 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
-IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04"
+IMAGE = (
+    "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
+    "2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04"
+)
 
 
-def model(sm: Any, name: str = "llm-model", model_id: str = "meta-llama/Llama-3.1-8B-Instruct") -> str:
+def model(
+    sm: Any, name: str = "llm-model", model_id: str = "meta-llama/Llama-3.1-8B-Instruct"
+) -> str:
     arn: str = sm.create_model(
         ModelName=name,
-        PrimaryContainer={"Image": IMAGE, "Environment": {"HF_MODEL_ID": model_id, "SM_NUM_GPUS": "1"}},
+        PrimaryContainer={
+            "Image": IMAGE,
+            "Environment": {"HF_MODEL_ID": model_id, "SM_NUM_GPUS": "1"},
+        },
         ExecutionRoleArn=ROLE,
     )["ModelArn"]
     return arn
 
 
-def model_config(sm: Any, name: str, model_name: str, instance: str = "ml.g5.2xlarge", count: int = 1) -> None:
+def model_config(
+    sm: Any, name: str, model_name: str, instance: str = "ml.g5.2xlarge", count: int = 1
+) -> None:
     sm.create_endpoint_config(
         EndpointConfigName=name,
         ProductionVariants=[
@@ -50,7 +60,9 @@ def component_config(
             "MinInstanceCount": scaling[0],
             "MaxInstanceCount": scaling[1],
         }
-    sm.create_endpoint_config(EndpointConfigName=name, ExecutionRoleArn=ROLE, ProductionVariants=[variant])
+    sm.create_endpoint_config(
+        EndpointConfigName=name, ExecutionRoleArn=ROLE, ProductionVariants=[variant]
+    )
 
 
 def component(

@@ -7,14 +7,16 @@ from typing import Any
 
 import pytest
 
+from sagemaker_emulator.admin import AdminClient
 from tests.emulator.shapes import WireRecorder
 
 
 @pytest.fixture
-def wire(sagemaker_client: Any) -> Iterator[WireRecorder]:
+def wire(sagemaker_client: Any, emulator_admin: AdminClient) -> Iterator[WireRecorder]:
     recorder = WireRecorder(sagemaker_client)
     yield recorder
     assert recorder.problems == [], "answers that do not match botocore's output shapes"
+    assert emulator_admin.emulator_errors() == 0, "the emulator crashed on a request (see stderr)"
 
 
 @pytest.fixture

@@ -44,7 +44,9 @@ def problems(shape: Any, value: Any, path: str = "") -> list[str]:
         if "enum" in meta and value not in meta["enum"]:
             found.append(f"{where}: {value!r} is not one of the enum values")
         if len(value) > meta.get("max", 1 << 30) or len(value) < meta.get("min", 0):
-            found.append(f"{where}: length {len(value)} outside [{meta.get('min')}, {meta.get('max')}]")
+            found.append(
+                f"{where}: length {len(value)} outside [{meta.get('min')}, {meta.get('max')}]"
+            )
         if "pattern" in meta:
             try:
                 compiled = re.compile(meta["pattern"])
@@ -63,9 +65,8 @@ def problems(shape: Any, value: Any, path: str = "") -> list[str]:
     elif kind == "boolean":
         if not isinstance(value, bool):
             found.append(f"{where}: expected a boolean")
-    elif kind == "timestamp":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            found.append(f"{where}: expected epoch seconds")
+    elif kind == "timestamp" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        found.append(f"{where}: expected epoch seconds")
     return found
 
 

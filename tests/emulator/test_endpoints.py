@@ -59,7 +59,8 @@ def test_duplicate_missing_config_and_missing_endpoint(sm: Any, model_endpoint: 
     )
     assert error(sm.create_endpoint, EndpointName="other", EndpointConfigName="nope") == (
         "ValidationException",
-        'Could not find endpoint configuration "arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/nope".',
+        "Could not find endpoint configuration "
+        '"arn:aws:sagemaker:us-east-1:123456789012:endpoint-config/nope".',
     )
     assert error(sm.describe_endpoint, EndpointName="Missing") == (
         "ValidationException",
@@ -70,8 +71,10 @@ def test_duplicate_missing_config_and_missing_endpoint(sm: Any, model_endpoint: 
 def test_update_shows_pending_deployment_then_switches_config(
     sm: Any, slow: AdminClient, model_endpoint: str
 ) -> None:
-    code, message = error(sm.update_endpoint, EndpointName="ep", EndpointConfigName="cfg-1")
-    assert message == 'Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep".'
+    _, message = error(sm.update_endpoint, EndpointName="ep", EndpointConfigName="cfg-1")
+    assert message == (
+        'Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep".'
+    )
     slow.settle()
     builders.model_config(sm, "cfg-2", "m", count=3)
     sm.update_endpoint(
@@ -98,7 +101,9 @@ def test_update_shows_pending_deployment_then_switches_config(
     assert done["EndpointConfigName"] == "cfg-2"
     assert "PendingDeploymentSummary" not in done
     assert done["ProductionVariants"][0]["CurrentInstanceCount"] == 3
-    assert done["LastDeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"] == [{"AlarmName": "errors"}]
+    assert done["LastDeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"] == [
+        {"AlarmName": "errors"}
+    ]
 
 
 def test_retain_all_variant_properties_keeps_counts_and_weights(
@@ -107,7 +112,9 @@ def test_retain_all_variant_properties_keeps_counts_and_weights(
     slow.settle()
     sm.update_endpoint_weights_and_capacities(
         EndpointName="ep",
-        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredWeight": 0.5, "DesiredInstanceCount": 4}],
+        DesiredWeightsAndCapacities=[
+            {"VariantName": "AllTraffic", "DesiredWeight": 0.5, "DesiredInstanceCount": 4}
+        ],
     )
     during = sm.describe_endpoint(EndpointName="ep")
     assert during["EndpointStatus"] == "Updating"
@@ -115,14 +122,18 @@ def test_retain_all_variant_properties_keeps_counts_and_weights(
     assert during["ProductionVariants"][0]["CurrentInstanceCount"] == 2
     slow.settle()
     builders.model_config(sm, "cfg-2", "m", count=1)
-    sm.update_endpoint(EndpointName="ep", EndpointConfigName="cfg-2", RetainAllVariantProperties=True)
+    sm.update_endpoint(
+        EndpointName="ep", EndpointConfigName="cfg-2", RetainAllVariantProperties=True
+    )
     slow.settle()
     variant = sm.describe_endpoint(EndpointName="ep")["ProductionVariants"][0]
     assert variant["CurrentInstanceCount"] == 4
     assert variant["CurrentWeight"] == 0.5
 
 
-def test_weights_for_an_unknown_variant_are_rejected(sm: Any, slow: AdminClient, model_endpoint: str) -> None:
+def test_weights_for_an_unknown_variant_are_rejected(
+    sm: Any, slow: AdminClient, model_endpoint: str
+) -> None:
     slow.settle()
     code, message = error(
         sm.update_endpoint_weights_and_capacities,
@@ -136,7 +147,15 @@ def test_weights_for_an_unknown_variant_are_rejected(sm: Any, slow: AdminClient,
 def test_failed_creation_reports_the_reason_and_allows_only_delete(
     sm: Any, slow: AdminClient
 ) -> None:
-    slow.faults(fail_next=[{"resource": "endpoint", "name": "ep", "reason": "CapacityError: Unable to provision requested ML compute capacity."}])
+    slow.faults(
+        fail_next=[
+            {
+                "resource": "endpoint",
+                "name": "ep",
+                "reason": "CapacityError: Unable to provision requested ML compute capacity.",
+            }
+        ]
+    )
     builders.model(sm, "m")
     builders.model_config(sm, "cfg-1", "m")
     sm.create_endpoint(EndpointName="ep", EndpointConfigName="cfg-1")
@@ -157,8 +176,20 @@ def test_failed_update_returns_to_in_service_on_the_old_config(
 ) -> None:
     slow.settle()
     builders.model_config(sm, "cfg-2", "m")
-    slow.faults(fail_next=[{"resource": "endpoint", "reason": "Request to service failed. If failure persists after retry, contact customer support."}])
+    slow.faults(
+        fail_next=[
+            {
+                "resource": "endpoint",
+                "reason": "Request to service failed. If failure persists after retry, "
+                "contact customer support.",
+            }
+        ]
+    )
     sm.update_endpoint(EndpointName="ep", EndpointConfigName="cfg-2")
+    slow.settle(once=True)
+    rolling_back = sm.describe_endpoint(EndpointName="ep")
+    assert rolling_back["EndpointStatus"] == "RollingBack"
+    assert rolling_back["FailureReason"].startswith("Request to service failed")
     slow.settle()
     after = sm.describe_endpoint(EndpointName="ep")
     assert after["EndpointStatus"] == "InService"
@@ -171,16 +202,21 @@ def test_failed_update_returns_to_in_service_on_the_old_config(
     assert "FailureReason" not in healed
 
 
-def test_deleting_removes_endpoint_and_its_tags(sm: Any, slow: AdminClient, model_endpoint: str) -> None:
+def test_deleting_removes_endpoint_and_its_tags(
+    sm: Any, slow: AdminClient, model_endpoint: str
+) -> None:
     slow.settle()
     sm.delete_endpoint(EndpointName="ep")
     assert [e["EndpointStatus"] for e in sm.list_endpoints()["Endpoints"]] == ["Deleting"]
     sm.delete_endpoint(EndpointName="ep")  # deleting again while Deleting is accepted
     slow.settle()
     assert sm.list_endpoints()["Endpoints"] == []
-    assert slow.state()["accounts"]["123456789012"]["us-east-1"]["tags"].get(
-        "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep"
-    ) is None
+    assert (
+        slow.state()["accounts"]["123456789012"]["us-east-1"]["tags"].get(
+            "arn:aws:sagemaker:us-east-1:123456789012:endpoint/ep"
+        )
+        is None
+    )
 
 
 def test_instance_quota_is_resource_limit_exceeded(sm: Any, emulator_admin: AdminClient) -> None:

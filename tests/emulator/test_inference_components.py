@@ -24,7 +24,9 @@ def endpoint(sm: Any, emulator_admin: AdminClient) -> str:
 
 
 def instances(sm: Any) -> int:
-    count: int = sm.describe_endpoint(EndpointName="ep")["ProductionVariants"][0]["CurrentInstanceCount"]
+    count: int = sm.describe_endpoint(EndpointName="ep")["ProductionVariants"][0][
+        "CurrentInstanceCount"
+    ]
     return count
 
 
@@ -33,7 +35,9 @@ def copies(sm: Any, name: str) -> tuple[int, int]:
     return runtime["DesiredCopyCount"], runtime["CurrentCopyCount"]
 
 
-def test_creating_then_in_service_with_copies(sm: Any, emulator_admin: AdminClient, endpoint: str) -> None:
+def test_creating_then_in_service_with_copies(
+    sm: Any, emulator_admin: AdminClient, endpoint: str
+) -> None:
     emulator_admin.set_delay(3600)
     builders.component(sm, "ic", "ep", gpus=2, copies=2)
     creating = sm.describe_inference_component(InferenceComponentName="ic")
@@ -46,9 +50,39 @@ def test_creating_then_in_service_with_copies(sm: Any, emulator_admin: AdminClie
     assert described["EndpointArn"] == f"{ARN}:endpoint/ep"
     assert described["VariantName"] == "AllTraffic"
     assert described["Specification"]["ModelName"] == "llm-model"
-    assert described["Specification"]["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == 2
+    assert (
+        described["Specification"]["ComputeResourceRequirements"][
+            "NumberOfAcceleratorDevicesRequired"
+        ]
+        == 2
+    )
     assert described["RuntimeConfig"] == {"DesiredCopyCount": 2, "CurrentCopyCount": 2}
     assert instances(sm) == 1  # two 2-GPU copies share one 4-GPU instance
+
+
+def test_copies_start_one_after_another(
+    sm: Any, emulator_admin: AdminClient, endpoint: str
+) -> None:
+    emulator_admin.set_delay(3600)
+    builders.component(sm, "ic", "ep", gpus=1, copies=3)
+    seen = []
+    for _ in range(3):
+        emulator_admin.settle(once=True)
+        described = sm.describe_inference_component(InferenceComponentName="ic")
+        seen.append(
+            (described["InferenceComponentStatus"], described["RuntimeConfig"]["CurrentCopyCount"])
+        )
+    assert seen == [("Creating", 1), ("Creating", 2), ("InService", 3)]
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 5}
+    )
+    emulator_admin.settle(once=True)
+    described = sm.describe_inference_component(InferenceComponentName="ic")
+    assert described["InferenceComponentStatus"] == "Updating"
+    assert described["RuntimeConfig"] == {"DesiredCopyCount": 5, "CurrentCopyCount": 4}
+    emulator_admin.settle()
+    assert copies(sm, "ic") == (5, 5)
+    assert instances(sm) == 2
 
 
 def test_copies_that_do_not_fit_add_instances_within_managed_scaling(
@@ -59,8 +93,13 @@ def test_copies_that_do_not_fit_add_instances_within_managed_scaling(
     assert copies(sm, "ic") == (3, 3)
     assert instances(sm) == 2
     emulator_admin.set_delay(3600)
-    sm.update_inference_component_runtime_config(InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 5})
-    assert sm.describe_inference_component(InferenceComponentName="ic")["InferenceComponentStatus"] == "Updating"
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 5}
+    )
+    assert (
+        sm.describe_inference_component(InferenceComponentName="ic")["InferenceComponentStatus"]
+        == "Updating"
+    )
     emulator_admin.settle()
     failed = sm.describe_inference_component(InferenceComponentName="ic")
     assert failed["InferenceComponentStatus"] == "InService"
@@ -75,17 +114,23 @@ def test_scale_to_zero_releases_instances_down_to_the_minimum(
     builders.component(sm, "ic", "ep", gpus=4, copies=2)
     emulator_admin.settle()
     assert instances(sm) == 2
-    sm.update_inference_component_runtime_config(InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 0})
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 0}
+    )
     emulator_admin.settle()
     assert copies(sm, "ic") == (0, 0)
     assert instances(sm) == 0
-    sm.update_inference_component_runtime_config(InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1})
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1}
+    )
     emulator_admin.settle()
     assert copies(sm, "ic") == (1, 1)
     assert instances(sm) == 1
 
 
-def test_creation_beyond_capacity_fails_with_capacity_error(sm: Any, emulator_admin: AdminClient, endpoint: str) -> None:
+def test_creation_beyond_capacity_fails_with_capacity_error(
+    sm: Any, emulator_admin: AdminClient, endpoint: str
+) -> None:
     builders.component(sm, "ic", "ep", gpus=3, copies=3)  # one 3-GPU copy per instance, at most 2
     emulator_admin.settle()
     failed = sm.describe_inference_component(InferenceComponentName="ic")
@@ -100,14 +145,22 @@ def test_a_copy_larger_than_an_instance_is_rejected(sm: Any, endpoint: str) -> N
         InferenceComponentName="ic",
         EndpointName="ep",
         VariantName="AllTraffic",
-        Specification={"ModelName": "llm-model", "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 8, "MinMemoryRequiredInMb": 1024}},
+        Specification={
+            "ModelName": "llm-model",
+            "ComputeResourceRequirements": {
+                "NumberOfAcceleratorDevicesRequired": 8,
+                "MinMemoryRequiredInMb": 1024,
+            },
+        },
         RuntimeConfig={"CopyCount": 1},
     )
     assert code == "ValidationException"
     assert "exceed what one ml.g5.12xlarge instance offers" in message
 
 
-def test_memory_and_cpu_requirements_also_place_copies(sm: Any, emulator_admin: AdminClient, endpoint: str) -> None:
+def test_memory_and_cpu_requirements_also_place_copies(
+    sm: Any, emulator_admin: AdminClient, endpoint: str
+) -> None:
     # 1 GPU each but 100 GiB of host memory: only one copy per 192 GiB instance.
     builders.component(sm, "ic", "ep", gpus=1, memory_mb=100 * 1024, copies=2)
     emulator_admin.settle()
@@ -115,7 +168,9 @@ def test_memory_and_cpu_requirements_also_place_copies(sm: Any, emulator_admin: 
     assert instances(sm) == 2
 
 
-def test_errors_for_missing_and_duplicate_components(sm: Any, emulator_admin: AdminClient, endpoint: str) -> None:
+def test_errors_for_missing_and_duplicate_components(
+    sm: Any, emulator_admin: AdminClient, endpoint: str
+) -> None:
     builders.component(sm, "ic", "ep")
     assert error(builders.component, sm=sm, name="ic", endpoint="ep") == (
         "ValidationException",
@@ -124,7 +179,10 @@ def test_errors_for_missing_and_duplicate_components(sm: Any, emulator_admin: Ad
     assert error(sm.describe_inference_component, InferenceComponentName="nope")[1].startswith(
         "Could not find inference component"
     )
-    assert error(builders.component, sm=sm, name="x", endpoint="ghost")[1] == f'Could not find endpoint "{ARN}:endpoint/ghost".'
+    assert (
+        error(builders.component, sm=sm, name="x", endpoint="ghost")[1]
+        == f'Could not find endpoint "{ARN}:endpoint/ghost".'
+    )
     assert error(builders.component, sm=sm, name="x", endpoint="ep", model_name="ghost")[1] == (
         f'Could not find model "{ARN}:model/ghost".'
     )
@@ -133,13 +191,18 @@ def test_errors_for_missing_and_duplicate_components(sm: Any, emulator_admin: Ad
         InferenceComponentName="x",
         EndpointName="ep",
         VariantName="Nope",
-        Specification={"ModelName": "llm-model", "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024}},
+        Specification={
+            "ModelName": "llm-model",
+            "ComputeResourceRequirements": {"MinMemoryRequiredInMb": 1024},
+        },
         RuntimeConfig={"CopyCount": 1},
     )
     assert code == "ValidationException" and 'variant "Nope"' in message
 
 
-def test_components_need_an_in_service_component_endpoint(sm: Any, emulator_admin: AdminClient) -> None:
+def test_components_need_an_in_service_component_endpoint(
+    sm: Any, emulator_admin: AdminClient
+) -> None:
     builders.model(sm, "llm-model")
     builders.model_config(sm, "model-cfg", "llm-model")
     sm.create_endpoint(EndpointName="model-ep", EndpointConfigName="model-cfg")
@@ -153,7 +216,9 @@ def test_components_need_an_in_service_component_endpoint(sm: Any, emulator_admi
     assert code == "ValidationException" and "Creating" in message
 
 
-def test_endpoint_cannot_be_deleted_while_it_hosts_components(sm: Any, emulator_admin: AdminClient, endpoint: str) -> None:
+def test_endpoint_cannot_be_deleted_while_it_hosts_components(
+    sm: Any, emulator_admin: AdminClient, endpoint: str
+) -> None:
     builders.component(sm, "ic", "ep")
     emulator_admin.settle()
     code, message = error(sm.delete_endpoint, EndpointName="ep")
@@ -165,13 +230,18 @@ def test_endpoint_cannot_be_deleted_while_it_hosts_components(sm: Any, emulator_
     assert emulator_admin.resource_names()["endpoints"] == []
 
 
-def test_adapters_share_the_base_and_block_its_deletion(sm: Any, emulator_admin: AdminClient, endpoint: str) -> None:
+def test_adapters_share_the_base_and_block_its_deletion(
+    sm: Any, emulator_admin: AdminClient, endpoint: str
+) -> None:
     builders.component(sm, "base", "ep", copies=2)
     emulator_admin.settle()
     sm.create_inference_component(
         InferenceComponentName="adapter",
         EndpointName="ep",
-        Specification={"BaseInferenceComponentName": "base", "Container": {"ArtifactUrl": "s3://bucket/adapters/sql/"}},
+        Specification={
+            "BaseInferenceComponentName": "base",
+            "Container": {"ArtifactUrl": "s3://bucket/adapters/sql/"},
+        },
     )
     emulator_admin.settle()
     adapter = sm.describe_inference_component(InferenceComponentName="adapter")
@@ -200,16 +270,24 @@ def test_update_specification_in_place(sm: Any, emulator_admin: AdminClient, end
         Specification={
             "ModelName": "llm-model",
             "Container": {"Image": builders.IMAGE, "Environment": {"MAX_INPUT_TOKENS": "4096"}},
-            "ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 4, "MinMemoryRequiredInMb": 4096},
+            "ComputeResourceRequirements": {
+                "NumberOfAcceleratorDevicesRequired": 4,
+                "MinMemoryRequiredInMb": 4096,
+            },
         },
         RuntimeConfig={"CopyCount": 2},
         DeploymentConfig={
-            "RollingUpdatePolicy": {"MaximumBatchSize": {"Type": "COPY_COUNT", "Value": 1}, "WaitIntervalInSeconds": 0}
+            "RollingUpdatePolicy": {
+                "MaximumBatchSize": {"Type": "COPY_COUNT", "Value": 1},
+                "WaitIntervalInSeconds": 0,
+            }
         },
     )
-    assert error(sm.update_inference_component_runtime_config, InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 1})[1] == (
-        f'Cannot update in-progress inference component "{ARN}:inference-component/ic".'
-    )
+    assert error(
+        sm.update_inference_component_runtime_config,
+        InferenceComponentName="ic",
+        DesiredRuntimeConfig={"CopyCount": 1},
+    )[1] == (f'Cannot update in-progress inference component "{ARN}:inference-component/ic".')
     emulator_admin.settle()
     described = sm.describe_inference_component(InferenceComponentName="ic")
     assert described["InferenceComponentStatus"] == "InService"
@@ -224,11 +302,23 @@ def test_update_specification_in_place(sm: Any, emulator_admin: AdminClient, end
     }
 
 
-def test_failed_update_keeps_the_old_specification(sm: Any, emulator_admin: AdminClient, endpoint: str) -> None:
+def test_failed_update_keeps_the_old_specification(
+    sm: Any, emulator_admin: AdminClient, endpoint: str
+) -> None:
     builders.component(sm, "ic", "ep", gpus=1, copies=1)
     emulator_admin.settle()
-    emulator_admin.faults(fail_next=[{"resource": "inference_component", "name": "ic", "reason": "Request to service failed."}])
-    sm.update_inference_component_runtime_config(InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 2})
+    emulator_admin.faults(
+        fail_next=[
+            {
+                "resource": "inference_component",
+                "name": "ic",
+                "reason": "Request to service failed.",
+            }
+        ]
+    )
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 2}
+    )
     emulator_admin.settle()
     after = sm.describe_inference_component(InferenceComponentName="ic")
     assert after["InferenceComponentStatus"] == "InService"
@@ -237,11 +327,16 @@ def test_failed_update_keeps_the_old_specification(sm: Any, emulator_admin: Admi
 
 
 def test_failed_creation_by_fault(sm: Any, emulator_admin: AdminClient, endpoint: str) -> None:
-    emulator_admin.faults(fail_next=[{"resource": "inference_component", "reason": "Model download failed."}])
+    emulator_admin.faults(
+        fail_next=[{"resource": "inference_component", "reason": "Model download failed."}]
+    )
     builders.component(sm, "ic", "ep")
     emulator_admin.settle()
     failed = sm.describe_inference_component(InferenceComponentName="ic")
-    assert (failed["InferenceComponentStatus"], failed["FailureReason"]) == ("Failed", "Model download failed.")
+    assert (failed["InferenceComponentStatus"], failed["FailureReason"]) == (
+        "Failed",
+        "Model download failed.",
+    )
     sm.delete_inference_component(InferenceComponentName="ic")
     emulator_admin.settle()
     assert emulator_admin.resource_names()["inference_components"] == []

@@ -42,9 +42,15 @@ def test_list_endpoints_filters_by_status_and_name(sm: Any, emulator_admin: Admi
     emulator_admin.settle()
     emulator_admin.set_delay(3600)
     sm.create_endpoint(EndpointName="beta-two", EndpointConfigName="cfg")
-    assert [e["EndpointName"] for e in sm.list_endpoints(StatusEquals="InService")["Endpoints"]] == ["alpha-one"]
-    assert [e["EndpointName"] for e in sm.list_endpoints(StatusEquals="Creating")["Endpoints"]] == ["beta-two"]
-    assert [e["EndpointName"] for e in sm.list_endpoints(NameContains="two")["Endpoints"]] == ["beta-two"]
+    assert [
+        e["EndpointName"] for e in sm.list_endpoints(StatusEquals="InService")["Endpoints"]
+    ] == ["alpha-one"]
+    assert [e["EndpointName"] for e in sm.list_endpoints(StatusEquals="Creating")["Endpoints"]] == [
+        "beta-two"
+    ]
+    assert [e["EndpointName"] for e in sm.list_endpoints(NameContains="two")["Endpoints"]] == [
+        "beta-two"
+    ]
     by_name = sm.list_endpoints(SortBy="Name", SortOrder="Ascending")["Endpoints"]
     assert [e["EndpointName"] for e in by_name] == ["alpha-one", "beta-two"]
     listed_configs = sm.list_endpoint_configs(NameContains="cfg")["EndpointConfigs"]
@@ -60,23 +66,42 @@ def test_list_inference_components_by_endpoint(sm: Any, emulator_admin: AdminCli
     for name, endpoint in (("ic-1", "ep-a"), ("ic-2", "ep-a"), ("ic-3", "ep-b")):
         builders.component(sm, name, endpoint)
     emulator_admin.settle()
-    listed = sm.list_inference_components(EndpointNameEquals="ep-a", SortBy="Name", SortOrder="Ascending")
+    listed = sm.list_inference_components(
+        EndpointNameEquals="ep-a", SortBy="Name", SortOrder="Ascending"
+    )
     assert [c["InferenceComponentName"] for c in listed["InferenceComponents"]] == ["ic-1", "ic-2"]
     summary = listed["InferenceComponents"][0]
     assert summary["EndpointArn"] == f"{ARN}:endpoint/ep-a"
     assert summary["InferenceComponentStatus"] == "InService"
     assert sm.list_inference_components(StatusEquals="Failed")["InferenceComponents"] == []
-    assert len(sm.list_inference_components(VariantNameEquals="AllTraffic", MaxResults=2)["InferenceComponents"]) == 2
+    assert (
+        len(
+            sm.list_inference_components(VariantNameEquals="AllTraffic", MaxResults=2)[
+                "InferenceComponents"
+            ]
+        )
+        == 2
+    )
 
 
 def test_tags_on_every_kind_of_resource(sm: Any, emulator_admin: AdminClient) -> None:
     owner = [{"Key": "llmoperator.io/uid", "Value": "1234"}]
-    sm.create_model(ModelName="m", PrimaryContainer={"Image": builders.IMAGE}, ExecutionRoleArn=builders.ROLE, Tags=owner)
+    sm.create_model(
+        ModelName="m",
+        PrimaryContainer={"Image": builders.IMAGE},
+        ExecutionRoleArn=builders.ROLE,
+        Tags=owner,
+    )
     builders.component_config(sm, "cfg")
     sm.create_endpoint(EndpointName="ep", EndpointConfigName="cfg", Tags=owner)
     emulator_admin.settle()
     builders.component(sm, "ic", "ep", model_name="m")
-    arns = [f"{ARN}:model/m", f"{ARN}:endpoint-config/cfg", f"{ARN}:endpoint/ep", f"{ARN}:inference-component/ic"]
+    arns = [
+        f"{ARN}:model/m",
+        f"{ARN}:endpoint-config/cfg",
+        f"{ARN}:endpoint/ep",
+        f"{ARN}:inference-component/ic",
+    ]
     for arn in arns:
         sm.add_tags(ResourceArn=arn, Tags=[{"Key": "team", "Value": "search"}])
     assert sm.list_tags(ResourceArn=arns[0])["Tags"] == [*owner, {"Key": "team", "Value": "search"}]
@@ -91,10 +116,16 @@ def test_tag_errors(sm: Any) -> None:
     builders.model(sm, "m")
     code, _ = error(sm.list_tags, ResourceArn=f"{ARN}:endpoint/ghost")
     assert code == "ValidationException"
-    code, _ = error(sm.add_tags, ResourceArn="arn:aws:sagemaker:eu-west-1:123456789012:model/m", Tags=[])
+    code, _ = error(
+        sm.add_tags, ResourceArn="arn:aws:sagemaker:eu-west-1:123456789012:model/m", Tags=[]
+    )
     assert code == "ValidationException"  # another region is another namespace
     too_many = [{"Key": f"k{i}", "Value": "v"} for i in range(30)]
     sm.add_tags(ResourceArn=f"{ARN}:model/m", Tags=too_many)
-    code, message = error(sm.add_tags, ResourceArn=f"{ARN}:model/m", Tags=[{"Key": f"x{i}", "Value": "v"} for i in range(30)])
+    code, message = error(
+        sm.add_tags,
+        ResourceArn=f"{ARN}:model/m",
+        Tags=[{"Key": f"x{i}", "Value": "v"} for i in range(30)],
+    )
     assert code == "ValidationException" and "50" in message
     assert len(sm.list_tags(ResourceArn=f"{ARN}:model/m")["Tags"]) == 30

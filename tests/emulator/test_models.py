@@ -15,7 +15,10 @@ def test_model_round_trip_reports_arn_defaults_and_times(sm: Any) -> None:
     described = sm.describe_model(ModelName="Llama-Model")
     assert described["ModelArn"] == arn
     assert described["EnableNetworkIsolation"] is False
-    assert described["PrimaryContainer"]["Environment"]["HF_MODEL_ID"] == "meta-llama/Llama-3.1-8B-Instruct"
+    assert (
+        described["PrimaryContainer"]["Environment"]["HF_MODEL_ID"]
+        == "meta-llama/Llama-3.1-8B-Instruct"
+    )
     assert described["ExecutionRoleArn"] == ROLE
     assert described["CreationTime"].tzinfo is not None
 
@@ -23,10 +26,15 @@ def test_model_round_trip_reports_arn_defaults_and_times(sm: Any) -> None:
 def test_duplicate_and_missing_models_answer_like_sagemaker(sm: Any) -> None:
     arn = builders.model(sm, "m")
     code, message = error(sm.create_model, ModelName="m", PrimaryContainer={"Image": "x"})
-    assert (code, message) == ("ValidationException", f'Cannot create already existing model "{arn}".')
+    assert (code, message) == (
+        "ValidationException",
+        f'Cannot create already existing model "{arn}".',
+    )
     code, message = error(sm.describe_model, ModelName="absent")
     assert code == "ValidationException"
-    assert message == 'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/absent".'
+    assert (
+        message == 'Could not find model "arn:aws:sagemaker:us-east-1:123456789012:model/absent".'
+    )
     sm.delete_model(ModelName="m")
     assert error(sm.delete_model, ModelName="m")[1].startswith("Could not find model")
 
@@ -36,7 +44,12 @@ def test_endpoint_config_needs_its_models_and_is_described_fully(sm: Any) -> Non
         sm.create_endpoint_config,
         EndpointConfigName="cfg",
         ProductionVariants=[
-            {"VariantName": "v", "ModelName": "ghost", "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1}
+            {
+                "VariantName": "v",
+                "ModelName": "ghost",
+                "InstanceType": "ml.g5.xlarge",
+                "InitialInstanceCount": 1,
+            }
         ],
     )
     assert (code, message) == (
@@ -49,9 +62,19 @@ def test_endpoint_config_needs_its_models_and_is_described_fully(sm: Any) -> Non
     assert described["EndpointConfigArn"].endswith(":endpoint-config/cfg")
     assert described["EnableNetworkIsolation"] is False
     assert described["ProductionVariants"][0]["InitialInstanceCount"] == 2
-    code, message = error(sm.create_endpoint_config, EndpointConfigName="cfg", ProductionVariants=[
-        {"VariantName": "v", "ModelName": "m", "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1}
-    ])
+    assert described["ProductionVariants"][0]["InitialVariantWeight"] == 1.0
+    code, message = error(
+        sm.create_endpoint_config,
+        EndpointConfigName="cfg",
+        ProductionVariants=[
+            {
+                "VariantName": "v",
+                "ModelName": "m",
+                "InstanceType": "ml.g5.xlarge",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
     assert message.startswith('Cannot create already existing endpoint configuration "arn:aws')
 
 
@@ -66,7 +89,11 @@ def test_managed_scaling_only_on_component_configs(sm: Any) -> None:
                 "ModelName": "m",
                 "InstanceType": "ml.g5.xlarge",
                 "InitialInstanceCount": 1,
-                "ManagedInstanceScaling": {"Status": "ENABLED", "MinInstanceCount": 1, "MaxInstanceCount": 2},
+                "ManagedInstanceScaling": {
+                    "Status": "ENABLED",
+                    "MinInstanceCount": 1,
+                    "MaxInstanceCount": 2,
+                },
             }
         ],
     )
@@ -80,13 +107,19 @@ def test_component_config_requires_an_execution_role(sm: Any) -> None:
     code, message = error(
         sm.create_endpoint_config,
         EndpointConfigName="cfg",
-        ProductionVariants=[{"VariantName": "v", "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1}],
+        ProductionVariants=[
+            {"VariantName": "v", "InstanceType": "ml.g5.xlarge", "InitialInstanceCount": 1}
+        ],
     )
     assert code == "ValidationException"
     assert "ExecutionRoleArn" in message
     builders.component_config(sm, "cfg", scaling=(0, 2))
     variant = sm.describe_endpoint_config(EndpointConfigName="cfg")["ProductionVariants"][0]
-    assert variant["ManagedInstanceScaling"] == {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 2}
+    assert variant["ManagedInstanceScaling"] == {
+        "Status": "ENABLED",
+        "MinInstanceCount": 0,
+        "MaxInstanceCount": 2,
+    }
     assert variant["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from botocore.config import Config
 
+from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
 from tests.emulator.builders import error
 from tests.plugins.emulator_fixtures import boto3_client
@@ -31,20 +32,32 @@ def test_several_violations_are_reported_together_with_nested_paths(sm: Any) -> 
     )
     assert code == "ValidationException"
     assert message.startswith("2 validation errors detected: ")
-    assert "Value '" + "m" * 64 + "' at 'modelName' failed to satisfy constraint: Member must have length less than or equal to 63" in message
-    assert "at 'primaryContainer.environment.key' failed to satisfy constraint: Member must satisfy regular expression pattern" in message
+    assert (
+        "Value '" + "m" * 64 + "' at 'modelName' failed to satisfy constraint: "
+        "Member must have length less than or equal to 63" in message
+    )
+    assert (
+        "at 'primaryContainer.environment.key' failed to satisfy constraint: "
+        "Member must satisfy regular expression pattern" in message
+    )
 
 
 def test_enum_and_range_violations(sm: Any) -> None:
     code, message = error(sm.list_endpoints, StatusEquals="Sleeping")
     assert code == "ValidationException"
-    assert "Value 'Sleeping' at 'statusEquals' failed to satisfy constraint: Member must satisfy enum value set: [OutOfService," in message
+    assert (
+        "Value 'Sleeping' at 'statusEquals' failed to satisfy constraint: "
+        "Member must satisfy enum value set: [OutOfService," in message
+    )
     code, message = error(sm.list_endpoints, MaxResults=101)
-    assert "Value '101' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 100" in message
+    assert (
+        "Value '101' at 'maxResults' failed to satisfy constraint: "
+        "Member must have value less than or equal to 100" in message
+    )
 
 
 def test_list_member_paths_are_one_based(sm: Any) -> None:
-    code, message = error(
+    _, message = error(
         sm.create_endpoint_config,
         EndpointConfigName="cfg",
         ProductionVariants=[
@@ -55,8 +68,12 @@ def test_list_member_paths_are_one_based(sm: Any) -> None:
     assert "at 'productionVariants.2.member.variantName'" in message
 
 
-def test_wrong_types_are_a_serialization_error_not_a_crash(emulator: EmulatorServer, sagemaker: EmulatorServer) -> None:
-    loose = boto3_client(emulator.url, config=Config(parameter_validation=False, retries={"mode": "standard"}))
+def test_wrong_types_are_a_serialization_error_not_a_crash(
+    emulator: EmulatorServer, emulator_admin: AdminClient
+) -> None:
+    loose = boto3_client(
+        emulator.url, config=Config(parameter_validation=False, retries={"mode": "standard"})
+    )
     code, message = error(loose.describe_endpoint, EndpointName=42)
     assert code == "SerializationException"
     assert "endpointName" in message
@@ -67,7 +84,9 @@ def test_wrong_types_are_a_serialization_error_not_a_crash(emulator: EmulatorSer
 
 def _raw(url: str, target: str, body: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
     request = urllib.request.Request(
-        url, data=body, method="POST",
+        url,
+        data=body,
+        method="POST",
         headers={"X-Amz-Target": target, "Content-Type": "application/x-amz-json-1.1"},
     )
     try:
@@ -77,7 +96,9 @@ def _raw(url: str, target: str, body: bytes) -> tuple[int, dict[str, Any], dict[
         return failed.code, json.loads(failed.read()), dict(failed.headers)
 
 
-def test_malformed_json_and_unknown_operations(emulator: EmulatorServer, sagemaker: EmulatorServer) -> None:
+def test_malformed_json_and_unknown_operations(
+    emulator: EmulatorServer, emulator_admin: AdminClient
+) -> None:
     status, body, headers = _raw(emulator.url, "SageMaker.DescribeEndpoint", b"{not json")
     assert status == 400 and body["__type"] == "SerializationException"
     assert headers.get("x-amzn-RequestId")
@@ -87,5 +108,6 @@ def test_malformed_json_and_unknown_operations(emulator: EmulatorServer, sagemak
     assert status == 400
     assert body == {
         "__type": "ValidationException",
-        "message": "1 validation error detected: Value null at 'endpointName' failed to satisfy constraint: Member must not be null",
+        "message": "1 validation error detected: Value null at 'endpointName' failed to "
+        "satisfy constraint: Member must not be null",
     }

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import yaml
@@ -22,12 +21,14 @@ ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
 
 
 @pytest.fixture
-def aws_env(sagemaker: SageMakerEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def aws_env(
+    emulated_sagemaker: SageMakerEmulator, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """The standard AWS environment, pointed at the emulator."""
     for key in list(os.environ):
         if key.startswith("AWS_"):
             monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", sagemaker.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", emulated_sagemaker.url)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEOPERATOR")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
@@ -46,31 +47,17 @@ def model_action(name: str, uid: str, env: dict[str, str] | None = None) -> acti
 
 
 def render(name: str, uid: str) -> desired.DesiredState:
-    docs = [d for d in yaml.safe_load_all((EXAMPLES / "mistral-7b-inference-components.yaml").read_text()) if d]
+    docs = [
+        d
+        for d in yaml.safe_load_all((EXAMPLES / "mistral-7b-inference-components.yaml").read_text())
+        if d
+    ]
     spec = LLMEndpointSpec.model_validate(docs[-1]["spec"])
     return desired.render(spec, desired.Owner("team-a", name, uid), hf_token=None)
 
 
-async def converge(
-    sm: SageMaker, observer: Observer, want: desired.DesiredState, passes: int = 50
-) -> planner.Plan:
-    """The handler's loop without Kubernetes: observe, plan, act until settled."""
-    memory = planner.PlanMemory()
-    for _ in range(passes):
-        observed = await observer.observe(want)
-        plan = planner.plan(want, observed, deleting=False, deletion_policy="Delete", memory=memory)
-        for action in plan.actions:
-            outcome = await sm.execute(want.region, action)
-            observer.touched(want.region, outcome.resource, outcome.name)
-        memory = plan.memory
-        if plan.settled and not plan.actions:
-            return plan
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"did not settle: {plan.phase} {plan.progressing}")
-
-
 def test_create_is_idempotent_for_the_owner_and_refused_for_anyone_else(
-    aws_env: None, sagemaker: SageMakerEmulator
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
 ) -> None:
     async def scenario() -> None:
         sm = SageMaker(workers=2)
@@ -88,31 +75,30 @@ def test_create_is_idempotent_for_the_owner_and_refused_for_anyone_else(
             sm.close()
 
     asyncio.run(scenario())
-    assert sagemaker.admin.calls()["CreateModel"] == 3
-    assert sagemaker.names()["models"] == []
+    assert emulated_sagemaker.admin.calls()["CreateModel"] == 3
+    assert emulated_sagemaker.names()["models"] == []
 
 
 def test_throttling_is_retried_by_botocore_standard_mode(
-    aws_env: None, sagemaker: SageMakerEmulator
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
 ) -> None:
-    sagemaker.admin.faults(throttle_rate=0.5, operations=["ListModels"], seed=7)
+    emulated_sagemaker.admin.faults(throttle_rate=0.3, operations=["ListModels"], seed=7)
 
     async def scenario() -> int:
-        sm = SageMaker(workers=4, max_attempts=10)
+        sm = SageMaker(workers=1, max_attempts=8)
         try:
-            pages = await asyncio.gather(
-                *(sm.list_all(REGION, "ListModels", "Models") for _ in range(10))
-            )
-            return len(pages)
+            for _ in range(8):
+                await sm.list_all(REGION, "ListModels", "Models")
+            return 8
         finally:
             sm.close()
 
-    assert asyncio.run(scenario()) == 10
-    assert sagemaker.admin.calls()["ListModels"] > 10  # some attempts were throttled
+    assert asyncio.run(scenario()) == 8
+    assert emulated_sagemaker.admin.calls()["ListModels"] > 8  # some attempts were throttled
 
 
 def test_secret_values_never_reach_error_messages(
-    aws_env: None, sagemaker: SageMakerEmulator
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
 ) -> None:
     token = "hf_" + "Q" * 1100  # too long: SageMaker's error echoes the value back
     action = model_action("m-secret", "uid-a", {"HF_TOKEN": token})
@@ -132,7 +118,7 @@ def test_secret_values_never_reach_error_messages(
 
 
 def test_steady_endpoints_are_observed_from_shared_lists_without_describe(
-    aws_env: None, sagemaker: SageMakerEmulator
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
 ) -> None:
     wants = [render(f"llm-{i}", f"uid-{i}") for i in range(4)]
 
@@ -145,13 +131,13 @@ def test_steady_endpoints_are_observed_from_shared_lists_without_describe(
                 clock[0] += 10  # every pass sees a fresh inventory
                 plan = await converge_with_clock(sm, observer, want, clock)
                 assert plan.phase == "InService"
-            before = sagemaker.admin.calls()
+            before = emulated_sagemaker.admin.calls()
             clock[0] += 10
-            observed = await asyncio.gather(
-                *(observer.observe(want, ours=[]) for want in wants)
+            observed = await asyncio.gather(*(observer.observe(want, ours=[]) for want in wants))
+            assert all(
+                o.endpoint is not None and o.endpoint.status == "InService" for o in observed
             )
-            assert all(o.endpoint is not None and o.endpoint.status == "InService" for o in observed)
-            return before, sagemaker.admin.calls()
+            return before, emulated_sagemaker.admin.calls()
         finally:
             sm.close()
 
@@ -184,5 +170,19 @@ async def converge_with_clock(
     raise AssertionError(f"did not settle: {plan.phase} {plan.progressing}")
 
 
-def _unused(_: Any) -> None:  # keep converge importable for other tests
-    _ = converge
+def test_rate_limit_lets_a_burst_through_then_makes_calls_wait(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    async def scenario() -> float:
+        sm = SageMaker(workers=4, calls_per_second=0.5, burst=3)
+        try:
+            await asyncio.gather(*(sm.list_all(REGION, "ListModels", "Models") for _ in range(3)))
+            bucket = sm.bucket(REGION)
+            assert sm.bucket("eu-west-1") is not bucket  # one bucket per account and region
+            return bucket.acquire()
+        finally:
+            sm.close()
+
+    waited = asyncio.run(scenario())
+    assert waited > 0  # the burst was spent by the three API calls
+    assert emulated_sagemaker.admin.calls()["ListModels"] == 3

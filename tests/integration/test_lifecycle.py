@@ -57,10 +57,9 @@ def wait_ready(kubectl: Any, name: str, timeout: float = 90.0) -> dict[str, Any]
     def ready() -> dict[str, Any] | None:
         obj = get(kubectl, name)
         c = condition(obj, "Ready")
-        if obj and c and c["status"] == "True":
-            if c.get("observedGeneration") == obj["metadata"]["generation"]:
-                return obj
-        return None
+        if obj is None or c is None or c["status"] != "True":
+            return None
+        return obj if c.get("observedGeneration") == obj["metadata"]["generation"] else None
 
     return wait_for(f"{name} to be Ready", ready, timeout=timeout)
 
@@ -76,14 +75,14 @@ def event_reasons(kubectl: Any, name: str) -> set[str]:
     return {e["reason"] for e in events(kubectl, name)}
 
 
-def create_calls(sagemaker: SageMakerEmulator) -> dict[str, int]:
-    return {k: v for k, v in sagemaker.admin.calls().items() if k.startswith("Create")}
+def create_calls(emulated_sagemaker: SageMakerEmulator) -> dict[str, int]:
+    return {k: v for k, v in emulated_sagemaker.admin.calls().items() if k.startswith("Create")}
 
 
 def test_inference_component_endpoint_becomes_ready_with_every_status_field(
-    kubectl: Any, run_operator: Any, sagemaker: SageMakerEmulator
+    kubectl: Any, run_operator: Any, emulated_sagemaker: SageMakerEmulator
 ) -> None:
-    run_operator()
+    op = run_operator()
     apply(kubectl, example("mistral-7b-inference-components.yaml"))
     obj = wait_ready(kubectl, "mistral-7b")
     status = obj["status"]
@@ -106,7 +105,7 @@ def test_inference_component_endpoint_becomes_ready_with_every_status_field(
         assert status[key], key
 
     # SageMaker holds exactly what the status names, tagged with the owner's uid.
-    sm = sagemaker.client()
+    sm = emulated_sagemaker.client()
     described = sm.describe_endpoint(EndpointName=endpoint)
     assert described["EndpointConfigName"] == status["endpointConfigName"]
     component = sm.describe_inference_component(
@@ -114,7 +113,9 @@ def test_inference_component_endpoint_becomes_ready_with_every_status_field(
     )
     assert component["Specification"]["ModelName"] == status["modelName"]
     assert component["RuntimeConfig"]["CurrentCopyCount"] == 4
-    tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=described["EndpointArn"])["Tags"]}
+    tags = {
+        t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=described["EndpointArn"])["Tags"]
+    }
     assert tags[UID_TAG] == obj["metadata"]["uid"]
 
     # One Event per AWS action; kopf's bookkeeping in status, none in annotations.
@@ -126,9 +127,15 @@ def test_inference_component_endpoint_becomes_ready_with_every_status_field(
     assert not [k for k in annotations if k.startswith("kopf.zalando.org")]
     assert "llmoperator.io/finalizer" in obj["metadata"]["finalizers"]
 
+    # Prometheus: AWS calls by operation and outcome, endpoints by phase.
+    ok = {"operation": "CreateEndpoint", "outcome": "ok"}
+    assert op.metric("llmop_aws_calls_total", **ok) == 1
+    assert op.metric("llmop_endpoints", phase="InService") == 1
+    assert op.metric("llmop_reconciles_total", result="settled") >= 1
+
 
 def test_model_endpoint_becomes_ready(
-    kubectl: Any, run_operator: Any, sagemaker: SageMakerEmulator
+    kubectl: Any, run_operator: Any, emulated_sagemaker: SageMakerEmulator
 ) -> None:
     run_operator()
     resource = example("model-based-endpoint.yaml")
@@ -139,12 +146,12 @@ def test_model_endpoint_becomes_ready(
     assert status["phase"] == "InService"
     assert status["inferenceComponents"] == []
     assert status["estimatedHourlyCostUSD"]
-    names = sagemaker.names()
+    names = emulated_sagemaker.names()
     assert names["endpoints"] == [status["endpointName"]]
     assert names["inference_components"] == []
     assert names["models"] == [status["modelName"]]
     assert names["endpoint_configs"] == [status["endpointConfigName"]]
-    variants = sagemaker.client().describe_endpoint_config(
+    variants = emulated_sagemaker.client().describe_endpoint_config(
         EndpointConfigName=status["endpointConfigName"]
     )["ProductionVariants"]
     assert variants[0]["ModelName"] == status["modelName"]
@@ -152,18 +159,18 @@ def test_model_endpoint_becomes_ready(
 
 @pytest.mark.parametrize("policy", ["Delete", "Retain"])
 def test_deletion_follows_the_policy(
-    policy: str, kubectl: Any, run_operator: Any, sagemaker: SageMakerEmulator
+    policy: str, kubectl: Any, run_operator: Any, emulated_sagemaker: SageMakerEmulator
 ) -> None:
     op = run_operator()
     apply(kubectl, example("lora-adapters.yaml", deletionPolicy=policy))
     wait_ready(kubectl, "mistral-7b-lora")
-    before = sagemaker.names()
+    before = emulated_sagemaker.names()
     assert len(before["inference_components"]) == 3  # base + two adapters
 
     kubectl("delete", "llmendpoint", "mistral-7b-lora", "--wait=false")
     wait_for("the LLMEndpoint to be gone", lambda: get(kubectl, "mistral-7b-lora") is None)
 
-    after = sagemaker.names()
+    after = emulated_sagemaker.names()
     if policy == "Delete":
         assert after == {k: [] for k in after}
     else:

@@ -26,8 +26,8 @@ EXPECTED_CREATES = {
 }
 
 
-def one_of_each(sagemaker: SageMakerEmulator) -> None:
-    names = sagemaker.names()
+def one_of_each(emulated_sagemaker: SageMakerEmulator) -> None:
+    names = emulated_sagemaker.names()
     assert {kind: len(found) for kind, found in names.items()} == {
         "models": 1,
         "endpoint_configs": 1,
@@ -37,33 +37,33 @@ def one_of_each(sagemaker: SageMakerEmulator) -> None:
 
 
 def test_killed_between_aws_calls_then_restarted_converges_without_duplicates(
-    kubectl: Any, run_operator: Any, sagemaker: SageMakerEmulator
+    kubectl: Any, run_operator: Any, emulated_sagemaker: SageMakerEmulator
 ) -> None:
     """SIGKILL while CreateEndpoint is in flight: the model and config exist, the status
     says nothing about them yet; the restarted operator adopts them (its uid tag) and
     creates nothing twice."""
-    sagemaker.admin.faults(latency_seconds=1.0, operations=["CreateEndpoint"])
+    emulated_sagemaker.admin.faults(latency_seconds=1.0, operations=["CreateEndpoint"])
     op = run_operator()
     apply(kubectl, example("mistral-7b-inference-components.yaml"))
     wait_for(
         "CreateEndpoint to be in flight",
-        lambda: sagemaker.admin.calls().get("CreateEndpoint") == 1,
+        lambda: emulated_sagemaker.admin.calls().get("CreateEndpoint") == 1,
     )
     op.kill()
-    wait_for("the in-flight endpoint to exist", lambda: sagemaker.names()["endpoints"])
-    sagemaker.admin.clear_faults()
+    wait_for("the in-flight endpoint to exist", lambda: emulated_sagemaker.names()["endpoints"])
+    emulated_sagemaker.admin.clear_faults()
     assert "endpointArn" not in (get(kubectl, "mistral-7b") or {}).get("status", {})
 
     op.start()
     wait_ready(kubectl, "mistral-7b")
-    assert create_calls(sagemaker) == EXPECTED_CREATES
-    one_of_each(sagemaker)
+    assert create_calls(emulated_sagemaker) == EXPECTED_CREATES
+    one_of_each(emulated_sagemaker)
 
 
 def test_killed_while_a_component_is_creating_then_restarted_converges(
-    kubectl: Any, run_operator: Any, sagemaker: SageMakerEmulator
+    kubectl: Any, run_operator: Any, emulated_sagemaker: SageMakerEmulator
 ) -> None:
-    sagemaker.admin.faults(stuck=[{"resource": "inference_component"}])
+    emulated_sagemaker.admin.faults(stuck=[{"resource": "inference_component"}])
     op = run_operator()
     apply(kubectl, example("mistral-7b-inference-components.yaml"))
 
@@ -74,16 +74,16 @@ def test_killed_while_a_component_is_creating_then_restarted_converges(
 
     wait_for("the inference component to be Creating", creating)
     op.kill()
-    sagemaker.admin.clear_faults()
+    emulated_sagemaker.admin.clear_faults()
 
     op.start()
     wait_ready(kubectl, "mistral-7b")
-    assert create_calls(sagemaker) == EXPECTED_CREATES
-    one_of_each(sagemaker)
+    assert create_calls(emulated_sagemaker) == EXPECTED_CREATES
+    one_of_each(emulated_sagemaker)
 
 
 def test_invalid_specs_are_degraded_with_an_event_and_no_hot_loop(
-    kubectl: Any, run_operator: Any, sagemaker: SageMakerEmulator
+    kubectl: Any, run_operator: Any, emulated_sagemaker: SageMakerEmulator
 ) -> None:
     op = run_operator()
     # Passes the CRD, but its token Secret does not exist.
@@ -109,7 +109,7 @@ def test_invalid_specs_are_degraded_with_an_event_and_no_hot_loop(
         assert get(kubectl, name)["status"]["phase"] == "Failed"  # type: ignore[index]
         warnings = [e for e in events(kubectl, name) if e["type"] == "Warning"]
         assert warnings, f"no Warning event for {name}"
-    assert create_calls(sagemaker) == {}
+    assert create_calls(emulated_sagemaker) == {}
     degraded_passes = op.metric("llmop_reconciles_total", result="degraded")
     assert degraded_passes >= 2
 
@@ -128,7 +128,7 @@ def test_invalid_specs_are_degraded_with_an_event_and_no_hot_loop(
     assert op.process is not None and op.process.poll() is None
 
     # The token reached SageMaker (the container needs it) and nowhere else.
-    model = sagemaker.client().describe_model(
+    model = emulated_sagemaker.client().describe_model(
         ModelName=get(kubectl, "llama-3-8b")["status"]["modelName"]  # type: ignore[index]
     )
     assert "hf_VerySecretTokenValue123" in json.dumps(model, default=str)
@@ -136,3 +136,47 @@ def test_invalid_specs_are_degraded_with_an_event_and_no_hot_loop(
     assert "hf_VerySecretTokenValue123" not in shown
     assert "hf_VerySecretTokenValue123" not in op.logs()
     assert "CreateModel" in event_reasons(kubectl, "llama-3-8b")
+
+    # Resources that never rendered (or lost their Secret) can still be deleted.
+    kubectl("delete", "llmendpoint", "no-secret", "too-many-copies", "--wait=false")
+    for name in ("no-secret", "too-many-copies"):
+
+        def gone(name: str = name) -> bool:
+            return get(kubectl, name) is None
+
+        wait_for(f"{name} to be gone", gone)
+
+
+def test_a_request_sagemaker_rejects_is_reported_once_and_not_resent(
+    kubectl: Any, run_operator: Any, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    emulated_sagemaker.admin.faults(instance_limits={"ml.g5.12xlarge": 0})
+    run_operator()
+    apply(kubectl, example("mistral-7b-inference-components.yaml"))
+
+    def degraded() -> dict[str, Any] | None:
+        c = condition(get(kubectl, "mistral-7b"), "Degraded")
+        return c if c and c["status"] == "True" else None
+
+    found = wait_for("the quota rejection to show as Degraded", degraded)
+    assert found["reason"] == "Rejected"
+    assert "account-level service limit" in found["message"]
+    assert "CreateEndpointFailed" in event_reasons(kubectl, "mistral-7b")
+    # The same request is not sent again while the spec stays the same...
+    assert emulated_sagemaker.admin.calls()["CreateEndpoint"] == 1
+
+    # ...but a changed spec is tried: a type with quota left goes all the way.
+    kubectl(
+        "patch",
+        "llmendpoint",
+        "mistral-7b",
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"instance": {"type": "ml.g5.24xlarge"}}}),
+    )
+    status = wait_ready(kubectl, "mistral-7b")["status"]
+    assert emulated_sagemaker.admin.calls()["CreateEndpoint"] == 2
+    assert condition({"status": status}, "Degraded")["status"] == "False"  # type: ignore[index]
+    assert (
+        len(emulated_sagemaker.names()["endpoint_configs"]) == 1
+    )  # the rejected config was removed

@@ -22,8 +22,14 @@ ACCOUNT = "123456789012"
 REGION = "us-east-1"
 
 
+_SESSION = boto3.session.Session()  # one loader: the service model is parsed once per run
+
+
 def boto3_client(url: str, service: str = "sagemaker", **kwargs: Any) -> Any:
-    """A boto3 client with dummy credentials and AWS's standard retry mode."""
+    """A boto3 client with dummy credentials and AWS's standard retry mode.
+
+    Not thread-safe (one shared session): create clients before starting threads.
+    """
     options: dict[str, Any] = {
         "region_name": REGION,
         "aws_access_key_id": "AKIAEMULATORTEST",
@@ -31,7 +37,7 @@ def boto3_client(url: str, service: str = "sagemaker", **kwargs: Any) -> Any:
         "config": Config(retries={"mode": "standard"}),
     }
     options.update(kwargs)
-    return boto3.session.Session().client(service, endpoint_url=url, **options)
+    return _SESSION.client(service, endpoint_url=url, **options)
 
 
 @pytest.fixture(scope="session")

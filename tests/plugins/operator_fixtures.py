@@ -1,6 +1,6 @@
 """pytest fixtures running the real operator (`llm-operator run`) against the emulator.
 
-`sagemaker` starts a fresh in-process SageMaker emulator per test; `run_operator`
+`emulated_sagemaker` starts a fresh in-process SageMaker emulator per test; `run_operator`
 starts `llm-operator run` as a subprocess watching only the test's namespace
 (the session's API server keeps every earlier test's objects, since namespaces
 never finish deleting without kube-controller-manager), pointed at the emulator
@@ -46,7 +46,7 @@ def wait_for(
 ) -> T:
     """Polls `probe` until it returns something truthy; fails with `what` on timeout."""
     deadline = time.monotonic() + timeout
-    last: Any = None
+    last: T | None = None
     while time.monotonic() < deadline:
         last = probe()
         if last:
@@ -79,7 +79,7 @@ class SageMakerEmulator:
 
 
 @pytest.fixture
-def sagemaker() -> Iterator[SageMakerEmulator]:
+def emulated_sagemaker() -> Iterator[SageMakerEmulator]:
     """A fresh SageMaker emulator with a short transition delay."""
     with EmulatorServer(delay=0.05) as server:
         yield SageMakerEmulator(server, AdminClient(server.url))
@@ -192,7 +192,7 @@ class OperatorProcess:
 
 @pytest.fixture
 def run_operator(
-    cluster: Any, namespace: str, sagemaker: SageMakerEmulator, tmp_path: Path
+    cluster: Any, namespace: str, emulated_sagemaker: SageMakerEmulator, tmp_path: Path
 ) -> Iterator[Callable[..., OperatorProcess]]:
     """Starts the operator for the test's namespace; stops it (and checks its logs) after."""
     started: list[OperatorProcess] = []
@@ -201,7 +201,7 @@ def run_operator(
         op = OperatorProcess(
             kubeconfig=Path(cluster.kubeconfig),
             namespace=namespace,
-            emulator_url=sagemaker.url,
+            emulator_url=emulated_sagemaker.url,
             log_path=tmp_path / "operator.log",
             extra_env=extra_env,
         )

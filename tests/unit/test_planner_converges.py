@@ -7,6 +7,7 @@ also proves that no plan ever asks for a refused change.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field, replace
 
 import pytest
@@ -279,3 +280,80 @@ def test_deletion_in_the_middle_of_creation_leaves_nothing() -> None:
     result, _, _ = journey(cloud, START, deleting=True)
     assert result.done_deleting
     assert cloud.observe() == ObservedState()
+
+
+def settle_some(cloud: Cloud, rng: random.Random) -> None:
+    """Only some transitions end before the next look: SageMaker's timing varies."""
+    snapshot = Cloud(
+        endpoint=cloud.endpoint,
+        components=dict(cloud.components),
+        models=set(cloud.models),
+        configs=dict(cloud.configs),
+    )
+    snapshot.settle()
+    if rng.random() < 0.5:
+        cloud.endpoint = snapshot.endpoint
+    for name in list(cloud.components):
+        if rng.random() < 0.5:
+            if name in snapshot.components:
+                cloud.components[name] = snapshot.components[name]
+            else:
+                del cloud.components[name]
+    if not any(c.status != "InService" for c in cloud.components.values()) and (
+        cloud.endpoint is None or cloud.endpoint.status == "InService"
+    ):
+        cloud.replacing.clear()
+
+
+def crashing_journey(
+    cloud: Cloud,
+    desired: DesiredState,
+    rng: random.Random,
+    memory: PlanMemory,
+    *,
+    passes: int = 60,
+) -> tuple[Plan | None, PlanMemory]:
+    """Random timing, and an operator that may die after any call, losing its memory.
+
+    Returns the settling plan, or None when `passes` ran out first.
+    """
+    for _ in range(passes):
+        result = plan(
+            desired, cloud.observe(), deleting=False, deletion_policy="Delete", memory=memory
+        )
+        crash_at = rng.randrange(len(result.actions) + 1) if rng.random() < 0.3 else None
+        for index, action in enumerate(result.actions):
+            if index == crash_at:
+                break
+            cloud.apply(action)
+        if crash_at is None:
+            memory = result.memory
+        if result.settled and not result.actions:
+            return result, memory
+        settle_some(cloud, rng)
+    return None, memory
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_timing_and_crashes_never_ask_for_a_refused_call(seed: int) -> None:
+    rng = random.Random(seed)
+    cloud = Cloud()
+    memory = PlanMemory()
+    for desired in [START, *rng.sample(list(CHANGES.values()), 3)]:
+        result, memory = crashing_journey(cloud, desired, rng, memory)
+        assert result is not None and result.ready.status
+        assert_exactly(cloud, desired)
+    assert cloud.calls.count("CreateEndpoint") == 1
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_spec_changed_again_before_the_last_change_finished(seed: int) -> None:
+    rng = random.Random(1000 + seed)
+    cloud = Cloud()
+    memory = PlanMemory()
+    changes = [START, *rng.sample(list(CHANGES.values()), 4)]
+    for desired in changes[:-1]:
+        _, memory = crashing_journey(cloud, desired, rng, memory, passes=rng.randrange(4))
+    result, _ = crashing_journey(cloud, changes[-1], rng, memory)
+    assert result is not None and result.ready.status
+    assert_exactly(cloud, changes[-1])

@@ -187,6 +187,8 @@ def test_old_model_and_config_are_deleted_once_nothing_uses_them() -> None:
         DeleteModel(name=old.model.name),
     )
     assert result.phase == "InService"
+    assert (result.ready.status, result.progressing.status) == (True, True)
+    assert result.progressing.reason == "Reconciling"
 
 
 def test_old_model_is_kept_while_the_component_still_runs_it() -> None:

@@ -80,6 +80,8 @@ def create_endpoint_config(ctx: Context, params: dict[str, Any]) -> dict[str, An
     reason = ctx.store.faults.take_failure("endpoint_config", name)
     if reason is not None:
         raise validation(reason)
+    for variant in params["ProductionVariants"]:
+        variant.setdefault("InitialVariantWeight", 1.0)  # SageMaker describes the default
     record = {key: params[key] for key in _KEPT if key in params}
     record.update(
         EndpointConfigArn=config_arn,

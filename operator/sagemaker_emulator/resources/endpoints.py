@@ -204,7 +204,8 @@ def update_weights(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     ]
     if missing:
         raise validation(
-            f'The variant(s) "[{", ".join(missing)}]" are not present in the endpoint "{record["EndpointArn"]}".'
+            f'The variant(s) "[{", ".join(missing)}]" are not present in the endpoint '
+            f'"{record["EndpointArn"]}".'
         )
     for desired in params["DesiredWeightsAndCapacities"]:
         variant = variants[desired["VariantName"]]
@@ -279,11 +280,17 @@ def complete(
             variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"]
         record["EndpointStatus"] = "InService"
         return
+    if op == "rollback":
+        record["EndpointStatus"] = "InService"
+        return
     if op == "update":
         reason = store.faults.take_failure("endpoint", name)
         record["EndpointStatus"] = "InService"
         if reason is not None:
-            record["FailureReason"] = reason  # the old config keeps serving
+            # Roll back to the old config, which keeps serving; then InService with the reason.
+            record["EndpointStatus"] = "RollingBack"
+            record["FailureReason"] = reason
+            store.schedule(caller, "endpoints", record, "rollback")
             return
         record.pop("FailureReason", None)
         record["EndpointConfigName"] = pending["config"]

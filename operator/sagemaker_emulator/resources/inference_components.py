@@ -65,7 +65,8 @@ def _check_spec(
     requirements = spec.get("ComputeResourceRequirements")
     if not requirements:
         raise validation(
-            "ComputeResourceRequirements is required for an inference component that is not an adapter."
+            "ComputeResourceRequirements is required for an inference component that is not "
+            "an adapter."
         )
     if spec.get("ModelName"):
         get_model(ctx, spec["ModelName"])
@@ -238,8 +239,9 @@ def delete_inference_component(ctx: Context, params: dict[str, Any]) -> dict[str
     ]
     if adapters:
         raise validation(
-            f'Inference component "{record["InferenceComponentArn"]}" is a base inference component '
-            f"for one or more associated adapter inference components ({', '.join(sorted(adapters))}). "
+            f'Inference component "{record["InferenceComponentArn"]}" is a base inference '
+            "component for one or more associated adapter inference components "
+            f"({', '.join(sorted(adapters))}). "
             "Delete the adapter inference components first."
         )
     if record["InferenceComponentStatus"] != "Deleting":
@@ -320,7 +322,10 @@ def _replace(region: Region, record: Record, spec: dict[str, Any], copies: int) 
     """Place `copies` copies of `spec`; on failure nothing changes and the reason is returned."""
     found = _variant(region, record, exclude=record["InferenceComponentName"])
     if found is None:
-        return f'Request to service failed: endpoint "{record["EndpointArn"]}" no longer hosts the variant.'
+        return (
+            f'Request to service failed: endpoint "{record["EndpointArn"]}" no longer hosts '
+            "the variant."
+        )
     variant, hosting = found
     same = spec.get("ComputeResourceRequirements") == record["_spec"].get(
         "ComputeResourceRequirements"
@@ -334,6 +339,13 @@ def _replace(region: Region, record: Record, spec: dict[str, Any], copies: int) 
     record["_spec"] = spec
     _settle_instances(region, record, variant, hosting)
     return None
+
+
+def _release(region: Region, record: Record) -> None:
+    record["_placement"] = []
+    found = _variant(region, record, exclude=record["InferenceComponentName"])
+    if found is not None:
+        _settle_instances(region, record, *found)
 
 
 def complete(
@@ -353,29 +365,43 @@ def complete(
         del region.inference_components[name]
         region.tags.pop(record["InferenceComponentArn"].lower(), None)
         if not adapter:
-            record["_placement"] = []
-            found = _variant(region, record, exclude=name)
-            if found is not None:
-                _settle_instances(region, record, *found)
+            _release(region, record)
         return
     reason = store.faults.take_failure("inference_component", name)
     if op == "create":
+        target = 0 if adapter else int(record["_desired"])
+        step = min(target, len(record["_placement"]) + 1)  # copies start one after another
         if reason is None and not adapter:
-            reason = _replace(region, record, record["_spec"], int(record["_desired"]))
+            reason = _replace(region, record, record["_spec"], step)
         if reason is not None:
             record["InferenceComponentStatus"] = "Failed"
             record["FailureReason"] = reason
+            _release(region, record)  # a failed component holds no capacity
+            return
+        if step < target:
+            store.schedule(caller, "inference_components", record, "create")
             return
         record["InferenceComponentStatus"] = "InService"
         return
     # update: a failed update stays InService with the old specification and copies
+    target = int(pending["copies"] or 0)
+    if reason is None and adapter:
+        record["_spec"] = pending["spec"]
+    elif reason is None:
+        current = len(record["_placement"])
+        same = pending["spec"].get("ComputeResourceRequirements") == record["_spec"].get(
+            "ComputeResourceRequirements"
+        )
+        step = current + 1 if same and target > current else target
+        reason = _replace(region, record, pending["spec"], step)
+        if reason is None and step < target:
+            rest = {k: v for k, v in pending.items() if k not in ("op", "due", "seq")}
+            store.schedule(caller, "inference_components", record, "update", **rest)
+            return
     record["InferenceComponentStatus"] = "InService"
-    if reason is None:
-        if adapter:
-            record["_spec"] = pending["spec"]
-        else:
-            reason = _replace(region, record, pending["spec"], int(pending["copies"]))
     if reason is not None:
+        if not adapter and len(record["_placement"]) > int(pending["previous"] or 0):
+            _replace(region, record, record["_spec"], int(pending["previous"] or 0))
         record["FailureReason"] = reason
         record["_desired"] = pending["previous"]
         return

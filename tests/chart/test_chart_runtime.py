@@ -1,0 +1,142 @@
+"""The operator run exactly as the chart's Deployment describes it (its environment,
+ports, probes, ServiceAccount, namespaced RBAC and kopf peering object), against the
+real API server and the SageMaker emulator. No kubelet runs here, so the container
+is a local process with the container's environment and the ServiceAccount's token.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local_cluster.cluster import LocalCluster, free_port
+from local_cluster.services import EMULATOR_AWS_ENV, Emulator, Operator
+from tests.chart.helm import CHART, REPO, by_kind, objects, template
+
+EXAMPLE = REPO / "examples" / "lora-adapters.yaml"
+
+
+def http_get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, ""
+    except OSError:
+        return 0, ""
+
+
+def wait_for_ok(url: str, operator: Operator, timeout: float = 60.0) -> str:
+    """Polls url until it answers 200, failing fast when the operator exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert operator.running, f"llm-operator exited:\n{operator.log_tail()}"
+        status, body = http_get(url)
+        if status == 200:
+            return body
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never answered 200:\n{operator.log_tail()}")
+
+
+def sagemaker_client(emulator: Emulator) -> Any:
+    return boto3.client(
+        "sagemaker",
+        endpoint_url=emulator.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def container_port(container: dict[str, Any], name: str) -> int:
+    (port,) = [p["containerPort"] for p in container["ports"] if p["name"] == name]
+    return int(port)
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[Emulator]:
+    emu = Emulator.start(tmp_path / "emulator.log", delay=0.05)
+    yield emu
+    emu.stop()
+
+
+@pytest.mark.e2e
+def test_operator_runs_as_the_chart_deploys_it(
+    cluster: LocalCluster, namespace: str, emulator: Emulator, tmp_path: Path
+) -> None:
+    watched = f"watched-{uuid.uuid4().hex[:8]}"
+    cluster.kubectl("create", "namespace", watched)
+    for manifest in sorted((CHART / "crds").glob("kopf-*.yaml")):
+        cluster.kubectl("apply", "--server-side", "-f", str(manifest))
+    release = f"r{uuid.uuid4().hex[:6]}"
+    values = {
+        "replicaCount": 2,  # peering on: the KopfPeering object and its RBAC are used
+        "watch": {"namespaces": [watched]},
+        "aws": {
+            "region": "us-east-1",
+            "endpointOverrides": {"sagemaker": emulator.url, "sagemakerRuntime": emulator.url},
+        },
+        "operator": {"resyncSeconds": 30, "transitionPollSeconds": 1},
+        "health": {"port": free_port()},
+        "metrics": {"port": free_port()},
+    }
+    docs = objects(template(values, tmp_path, release=release, namespace=namespace))
+    wanted = {"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"}
+    for doc in docs:
+        if doc["kind"] in wanted | {"KopfPeering"}:
+            cluster.kubectl("apply", "-f", "-", input=json.dumps(doc))
+    (account,) = by_kind(docs, "ServiceAccount")
+    (deployment,) = by_kind(docs, "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    environment = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    environment["POD_NAME"] = f"{release}-0"
+    # Static credentials stand in for IRSA; everything else is the chart's.
+    credentials = {k: v for k, v in EMULATOR_AWS_ENV.items() if not k.startswith("AWS_REGION")}
+    operator = Operator(
+        kubeconfig=cluster.service_account_kubeconfig(namespace, account["metadata"]["name"]),
+        log=tmp_path / "operator.log",
+        env={**credentials, **environment},
+    )
+    operator.start()
+    try:
+        probe = container["readinessProbe"]["httpGet"]
+        port = container_port(container, probe["port"])
+        wait_for_ok(f"http://127.0.0.1:{port}{probe['path']}", operator)
+        liveness = container["livenessProbe"]["httpGet"]
+        assert http_get(f"http://127.0.0.1:{port}{liveness['path']}")[0] == 200
+
+        cluster.kubectl("apply", "-n", watched, "-f", str(EXAMPLE))
+        cluster.kubectl(
+            "wait",
+            "-n",
+            watched,
+            "--for=condition=Ready",
+            "--timeout=180s",
+            "llmendpoint/mistral-7b-lora",
+        )
+        client = sagemaker_client(emulator)
+        components = client.list_inference_components()["InferenceComponents"]
+        assert len(components) == 3  # the base model and its two LoRA adapters
+        metrics_port = container_port(container, "metrics")
+        metrics = wait_for_ok(f"http://127.0.0.1:{metrics_port}/metrics", operator)
+        assert "# TYPE" in metrics
+        log = operator.log_tail(400)
+        assert "Pausing" not in log  # peering did not freeze it
+        assert "Forbidden" not in log  # the chart's RBAC covers every call
+
+        # Deletion returns once the finalizer is gone, i.e. SageMaker confirmed.
+        cluster.kubectl("delete", "-n", watched, "llmendpoint/mistral-7b-lora", "--timeout=180s")
+        assert client.list_endpoints()["Endpoints"] == []
+        assert client.list_inference_components()["InferenceComponents"] == []
+    finally:
+        operator.stop()
+        print(f"--- operator log ---\n{operator.log_tail(200)}")
