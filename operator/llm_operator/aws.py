@@ -102,6 +102,12 @@ class TokenBucket:
         self._stamp = time.monotonic()
         self._lock = threading.Lock()
 
+    def available(self) -> float:
+        """Tokens in the bucket now: below 1, the next call waits."""
+        with self._lock:
+            elapsed = time.monotonic() - self._stamp
+            return min(self.capacity, self._tokens + elapsed * self.rate)
+
     def acquire(self) -> float:
         """Takes one token, sleeping as needed; returns the seconds waited."""
         waited = 0.0

@@ -87,6 +87,7 @@ class LocalCluster:
             _sweep_stale_workdirs()
             workdir = Path(tempfile.mkdtemp(prefix=_WORKDIR_PREFIX))
             (workdir / _OWNER_FILE).write_text(str(os.getpid()))
+        workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.kubectl_path = (
             kubectl or os.environ.get("KUBECTL") or shutil.which("kubectl") or "kubectl"
@@ -119,6 +120,11 @@ class LocalCluster:
     @property
     def running(self) -> bool:
         return self._apiserver is not None and self._apiserver.poll() is None
+
+    @property
+    def pids(self) -> list[int]:
+        """Process ids of the running etcd and kube-apiserver."""
+        return [p.pid for p in (self._etcd, self._apiserver) if p is not None and p.poll() is None]
 
     @property
     def apiserver_log(self) -> Path:

@@ -25,7 +25,7 @@ def test_demo_reaches_ready_and_stops_everything(
         XDG_CACHE_HOME=str(tmp_path),
         LLMOP_BIN_DIR=str(cluster_binaries.bin_dir),
         DEMO_EXIT_WHEN_READY="1",
-        DEMO_DELAY="0.2",
+        DEMO_DELAY="1",
         DEMO_TIMEOUT="120",
     )
     result = subprocess.run(

@@ -70,7 +70,8 @@ def test_chart_service_account_is_held_to_the_charts_rbac(
 
 def test_stop_leaves_no_process_and_no_temp_dir(cluster_binaries: Binaries) -> None:
     with LocalCluster(cluster_binaries.bin_dir) as c:
-        pids = [c._etcd.pid, c._apiserver.pid]  # type: ignore[union-attr]
+        pids = c.pids
+        assert len(pids) == 2
         workdir = c.workdir
         assert all(_alive(p) for p in pids)
     assert not any(_alive(p) for p in pids)
@@ -87,7 +88,7 @@ def test_control_plane_dies_with_a_killed_parent(
         import pathlib, time
         from local_cluster.cluster import LocalCluster
         c = LocalCluster(pathlib.Path({str(cluster_binaries.bin_dir)!r})).start()
-        pathlib.Path({str(pid_file)!r}).write_text(f"{{c._etcd.pid}} {{c._apiserver.pid}}")
+        pathlib.Path({str(pid_file)!r}).write_text(" ".join(map(str, c.pids)))
         time.sleep(600)
         """
     )
@@ -95,7 +96,7 @@ def test_control_plane_dies_with_a_killed_parent(
     try:
         wait_for(lambda: pid_file.exists() and pid_file.read_text(), timeout=90, what="cluster up")
         pids = [int(p) for p in pid_file.read_text().split()]
-        assert all(_alive(p) for p in pids)
+        assert len(pids) == 2 and all(_alive(p) for p in pids)
         os.kill(parent.pid, signal.SIGKILL)
         parent.wait()
         wait_for(

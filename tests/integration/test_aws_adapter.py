@@ -170,19 +170,20 @@ async def converge_with_clock(
     raise AssertionError(f"did not settle: {plan.phase} {plan.progressing}")
 
 
-def test_rate_limit_lets_a_burst_through_then_makes_calls_wait(
+def test_rate_limit_lets_a_burst_through_then_holds_calls_back(
     aws_env: None, emulated_sagemaker: SageMakerEmulator
 ) -> None:
-    async def scenario() -> float:
-        sm = SageMaker(workers=4, calls_per_second=0.5, burst=3)
+    async def scenario() -> tuple[float, float]:
+        sm = SageMaker(workers=4, calls_per_second=0.01, burst=3)
         try:
+            full = sm.bucket(REGION).available()
             await asyncio.gather(*(sm.list_all(REGION, "ListModels", "Models") for _ in range(3)))
-            bucket = sm.bucket(REGION)
-            assert sm.bucket("eu-west-1") is not bucket  # one bucket per account and region
-            return bucket.acquire()
+            assert sm.bucket("eu-west-1") is not sm.bucket(REGION)  # per account and region
+            return full, sm.bucket(REGION).available()
         finally:
             sm.close()
 
-    waited = asyncio.run(scenario())
-    assert waited > 0  # the burst was spent by the three API calls
+    before, after = asyncio.run(scenario())
+    assert before == 3
+    assert after < 1  # the three calls spent the burst: a fourth would wait
     assert emulated_sagemaker.admin.calls()["ListModels"] == 3

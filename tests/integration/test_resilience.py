@@ -42,7 +42,7 @@ def test_killed_between_aws_calls_then_restarted_converges_without_duplicates(
     """SIGKILL while CreateEndpoint is in flight: the model and config exist, the status
     says nothing about them yet; the restarted operator adopts them (its uid tag) and
     creates nothing twice."""
-    emulated_sagemaker.admin.faults(latency_seconds=1.0, operations=["CreateEndpoint"])
+    emulated_sagemaker.admin.faults(latency_seconds=3.0, operations=["CreateEndpoint"])
     op = run_operator()
     apply(kubectl, example("mistral-7b-inference-components.yaml"))
     wait_for(
