@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import random
 import sys
 from collections.abc import Sequence
 
@@ -97,6 +98,9 @@ def _run(args: argparse.Namespace) -> int:
             namespaces=namespaces,
             standalone=not peering,
             peering_name=peering or None,
+            # Replicas of one Deployment share their environment; with equal priorities
+            # kopf pauses them all as conflicting, so each draws its own.
+            priority=random.SystemRandom().randint(1, 2**31 - 1) if peering else 0,
             liveness_endpoint=liveness,
             memo=memo,
         )

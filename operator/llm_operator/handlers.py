@@ -194,9 +194,11 @@ class Reconciler:
                     "%s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message
                 )
                 kopf.warn(body, reason=f"{operation}Failed", message=message)
+                # Keep what the plan already reported, so its Events are not sent twice.
+                kept = dataclasses.replace(memory, reported=plan.memory.reported)
                 if not error.retryable and error.kind != "not_found":
-                    return memory.with_rejection(action, redact(error.message)), error
-                return memory, error
+                    return kept.with_rejection(action, redact(error.message)), error
+                return kept, error
             self.observer.touched(region, resource, name)
             note = f" ({outcome.note})" if outcome.note else ""
             message = f"{operation} {resource} {name}{note}"

@@ -1,0 +1,703 @@
+"""How the operator scales with the number of LLMEndpoints it reconciles.
+
+Starts a real kube-apiserver + etcd (local_cluster), the SageMaker emulator and
+`llm-operator run` as subprocesses, creates --count LLMEndpoints (one
+inference component, one copy on ml.g5.xlarge) spread over a few namespaces,
+and measures what a replica with that many endpoints costs:
+
+- time until all are Ready, and the Ready curve (plotted);
+- SageMaker calls per endpoint by operation while creating them;
+- SageMaker calls per endpoint per resync interval by operation once steady
+  (the design's promise: Describe* does not grow as one per endpoint per interval);
+- the operator's peak RSS (VmHWM) and CPU seconds per phase, and how long its
+  /healthz takes to answer (served by kopf's event loop: a stall shows there);
+- seconds from a spec change (copies 1 -> 2 on one endpoint) until SageMaker gets
+  the update, and until the LLMEndpoint is Ready again, with all the others present.
+
+    .venv/bin/python bench/operator_scale.py [--count 200] [--timeout 900]
+
+Prints a table; writes a PNG plot and the operator's log to bench/results/.
+Every process it starts is stopped on exit, error, timeout or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import Any, TypeVar
+
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes import watch as k8s_watch
+from kubernetes.client.exceptions import ApiException
+
+from local_cluster import binaries, processes
+from local_cluster.cluster import LocalCluster, free_port
+from sagemaker_emulator.admin import AdminClient
+
+REPO = Path(__file__).resolve().parents[1]
+CRD_FILE = REPO / "crds" / "llmendpoints.yaml"
+CRD_NAME = "llmendpoints.llmoperator.io"
+GROUP, VERSION, PLURAL = "llmoperator.io", "v1alpha1", "llmendpoints"
+BIN = Path(sys.executable).parent
+T = TypeVar("T")
+
+
+class BenchTimeout(Exception):
+    """The run went past --timeout."""
+
+
+@dataclass
+class Sample:
+    at: float  # seconds since the first LLMEndpoint was submitted
+    ready: int
+    rss_mib: float
+    calls: int
+
+
+@dataclass
+class Run:
+    """Everything measured; filled phase by phase so a cut-short run still reports."""
+
+    count: int
+    started: float = 0.0  # monotonic time the first create was sent
+    submitted_s: float | None = None
+    all_ready_s: float | None = None
+    creation_calls: dict[str, int] = field(default_factory=dict)
+    steady_calls: dict[str, int] = field(default_factory=dict)
+    steady_seconds: float = 0.0
+    cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # phase -> process -> s
+    changes: list[tuple[float, float | None]] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
+    phases: list[tuple[str, float]] = field(default_factory=list)
+    healthz: list[tuple[str, float]] = field(default_factory=list)  # (phase, seconds)
+    peak_rss_mib: float = 0.0
+    final_rss_mib: float = 0.0
+    load: list[tuple[str, tuple[float, float, float]]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+# -- /proc -------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_mib(pid: int, key: str) -> float:
+    """A /proc/<pid>/status memory line (VmHWM: peak RSS, VmRSS: now) in MiB."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+# -- the LLMEndpoints ----------------------------------------------------------------
+
+
+def llm_endpoint(name: str, namespace: str) -> dict[str, Any]:
+    """The examples/mistral-7b-inference-components.yaml shape, one copy on ml.g5.xlarge."""
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "LLMEndpoint",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "model": {
+                "hfModelId": "mistralai/Mistral-7B-Instruct-v0.1",
+                "maxInputTokens": 4095,
+                "maxTotalTokens": 4096,
+                "maxBatchTotalTokens": 8192,
+            },
+            "instance": {"type": "ml.g5.xlarge", "count": 1, "minCount": 1, "maxCount": 2},
+            "endpointType": "InferenceComponent",
+            "resources": {
+                "copies": 1,
+                "acceleratorsPerCopy": 1,
+                "cpusPerCopy": 2,
+                "memoryMiBPerCopy": 5120,
+            },
+            "aws": {
+                "region": "us-east-1",
+                "executionRoleArn": "arn:aws:iam::123456789012:role/SageMakerExecution",
+                "tags": {"team": "bench"},
+            },
+            "deletionPolicy": "Delete",
+        },
+    }
+
+
+def is_ready(obj: dict[str, Any]) -> bool:
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+
+
+class ReadyWatch:
+    """Keeps every LLMEndpoint's latest body from a watch (a list each second would
+    cost the API server and this process more than the operator under test)."""
+
+    def __init__(self, api: Any) -> None:
+        self._api = api
+        self._objects: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="ready-watch", daemon=True)
+
+    def start(self) -> ReadyWatch:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def ready(self) -> int:
+        with self._lock:
+            return sum(1 for o in self._objects.values() if is_ready(o))
+
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self._objects.get(f"{namespace}/{name}")
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                listed = self._api.list_cluster_custom_object(GROUP, VERSION, PLURAL)
+                with self._lock:
+                    self._objects = {_key(o): o for o in listed["items"]}
+                version = listed["metadata"]["resourceVersion"]
+                stream = k8s_watch.Watch().stream(  # type: ignore[no-untyped-call]
+                    self._api.list_cluster_custom_object,
+                    GROUP,
+                    VERSION,
+                    PLURAL,
+                    resource_version=version,
+                    timeout_seconds=30,
+                )
+                for event in stream:
+                    obj = event["object"]
+                    with self._lock:
+                        if event["type"] == "DELETED":
+                            self._objects.pop(_key(obj), None)
+                        else:
+                            self._objects[_key(obj)] = obj
+                    if self._stop.is_set():
+                        return
+            except Exception:  # API hiccup or expired version: list again
+                if self._stop.wait(0.5):
+                    return
+
+
+def _key(obj: dict[str, Any]) -> str:
+    return f"{obj['metadata']['namespace']}/{obj['metadata']['name']}"
+
+
+# -- processes -----------------------------------------------------------------------
+
+
+def start_emulator(delay: float, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    proc = processes.spawn(
+        [BIN / "sagemaker-emulator", "--port", "0", "--delay", str(delay)],
+        stdout=subprocess.PIPE,
+        log=log,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline().decode().strip()
+    if "listening on" not in first:
+        processes.stop(proc)
+        raise RuntimeError(f"sagemaker-emulator did not start: {first!r}; see {log}")
+    # Keep draining stdout so the emulator never blocks on a full pipe.
+    threading.Thread(target=proc.stdout.read, daemon=True).start()
+    return proc, first.rsplit(" ", 1)[-1]
+
+
+def operator_env(args: argparse.Namespace, kubeconfig: Path, url: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "LLMOP_")) and k != "KUBECONFIG"
+    }
+    env.update(
+        KUBECONFIG=str(kubeconfig),
+        AWS_ENDPOINT_URL_SAGEMAKER=url,
+        AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=url,
+        AWS_ACCESS_KEY_ID="AKIAEXAMPLEBENCH",
+        AWS_SECRET_ACCESS_KEY="not-a-secret",
+        AWS_REGION="us-east-1",
+        AWS_EC2_METADATA_DISABLED="true",
+        LLMOP_RESYNC_SECONDS=str(args.resync),
+        LLMOP_TRANSITION_POLL_SECONDS=str(args.poll),
+        LLMOP_AWS_CALLS_PER_SECOND=str(args.calls_per_second),
+        LLMOP_AWS_BURST=str(args.burst),
+        LLMOP_WORKERS=str(args.workers),
+        LLMOP_METRICS_PORT=str(free_port()),
+        LLMOP_HEALTH_PORT=str(args.health_port),
+    )
+    return env
+
+
+def healthz_seconds(port: int) -> float | None:
+    """How long /healthz takes to answer (None: it did not answer in 10 s)."""
+    began = time.monotonic()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+            r.read()
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return None
+    return time.monotonic() - began
+
+
+# -- the benchmark -------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace, run: Run) -> None:
+        self.args = args
+        self.run = run
+        self.deadline: float = time.monotonic() + float(args.timeout)
+        self.phase = "setup"
+        self.operator: subprocess.Popen[bytes] | None = None
+        self.emulator: subprocess.Popen[bytes] | None = None
+        self.cluster: LocalCluster | None = None
+        self.admin: AdminClient | None = None
+        self.watch: ReadyWatch | None = None
+        self._sampling = threading.Event()
+
+    # -- helpers
+
+    def left(self) -> float:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise BenchTimeout(f"--timeout {self.args.timeout:.0f}s reached during {self.phase}")
+        return remaining
+
+    def wait_for(self, what: str, probe: Callable[[], T | None], interval: float = 0.2) -> T:
+        while True:
+            self.left()
+            if self.operator is not None and self.operator.poll() is not None:
+                raise RuntimeError(
+                    f"the operator exited ({self.operator.returncode}) during {what}"
+                )
+            found = probe()
+            if found:
+                return found
+            time.sleep(interval)
+
+    def pids(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        if self.operator is not None:
+            found["operator"] = self.operator.pid
+        if self.emulator is not None:
+            found["emulator"] = self.emulator.pid
+        if self.cluster is not None:
+            for index, pid in enumerate(self.cluster.pids):
+                found[("etcd", "kube-apiserver")[index] if index < 2 else str(pid)] = pid
+        return found
+
+    @contextlib.contextmanager
+    def measured(self, phase: str) -> Iterator[None]:
+        """Marks a phase on the plot and records CPU seconds per process during it."""
+        self.phase = phase
+        self.run.phases.append((phase, self.since()))
+        self.run.load.append((phase, os.getloadavg()))
+        before = {name: cpu_seconds(pid) for name, pid in self.pids().items()}
+        try:
+            yield
+        finally:
+            self.run.cpu[phase] = {
+                name: cpu_seconds(pid) - before.get(name, 0.0) for name, pid in self.pids().items()
+            }
+
+    def since(self) -> float:
+        return time.monotonic() - self.run.started if self.run.started else 0.0
+
+    def calls(self) -> dict[str, int]:
+        assert self.admin is not None
+        return self.admin.calls()
+
+    def _sample_loop(self) -> None:
+        assert self.operator is not None
+        pid = self.operator.pid
+        while not self._sampling.wait(self.args.sample_seconds):
+            if not self.run.started:
+                continue
+            took = healthz_seconds(self.args.health_port)
+            self.run.healthz.append((self.phase, took if took is not None else float("inf")))
+            try:
+                total = sum(self.calls().values())
+            except Exception:
+                total = -1
+            ready = self.watch.ready() if self.watch is not None else 0
+            rss = memory_mib(pid, "VmRSS")
+            self.run.samples.append(Sample(self.since(), ready, rss, total))
+            self.run.peak_rss_mib = max(self.run.peak_rss_mib, memory_mib(pid, "VmHWM"))
+
+    # -- phases
+
+    def setup(self) -> None:
+        args = self.args
+        args.out.mkdir(parents=True, exist_ok=True)
+        self.cluster = LocalCluster(binaries.ensure().bin_dir, startup_timeout=120)
+        self.cluster.start()
+        self.cluster.kubectl("apply", "--server-side", "-f", str(CRD_FILE))
+        self.cluster.kubectl(
+            "wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}"
+        )
+        self.emulator, url = start_emulator(args.delay, args.out / "emulator.log")
+        self.admin = AdminClient(url)
+        self.api = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(self.cluster.kubeconfig)
+        )
+        self.custom = k8s.CustomObjectsApi(self.api)
+        core = k8s.CoreV1Api(self.api)
+        self.namespaces = [f"bench-{i}" for i in range(args.namespaces)]
+        for ns in self.namespaces:
+            core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=ns)))
+        log = args.out / "operator.log"
+        log.unlink(missing_ok=True)
+        self.operator = processes.spawn(
+            [BIN / "llm-operator", "run", "--all-namespaces", "--standalone"],
+            env=operator_env(args, self.cluster.kubeconfig, url),
+            log=log,
+        )
+        self.wait_for("the operator's /healthz", lambda: healthz_seconds(args.health_port))
+        watch_api = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(self.cluster.kubeconfig)
+        )
+        self.watch = ReadyWatch(k8s.CustomObjectsApi(watch_api)).start()
+        threading.Thread(target=self._sample_loop, name="sampler", daemon=True).start()
+
+    def names(self) -> list[tuple[str, str]]:
+        return [
+            (self.namespaces[i % len(self.namespaces)], f"llm-{i:05d}")
+            for i in range(self.args.count)
+        ]
+
+    def create(self) -> None:
+        before = self.calls()
+        self.run.started = time.monotonic()
+        with self.measured("create"):
+
+            def submit(item: tuple[str, str]) -> None:
+                ns, name = item
+                self.custom.create_namespaced_custom_object(
+                    GROUP, VERSION, ns, PLURAL, llm_endpoint(name, ns)
+                )
+
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                for _ in pool.map(submit, self.names()):
+                    self.left()
+            self.run.submitted_s = self.since()
+            count = self.args.count
+            assert self.watch is not None
+            watch = self.watch
+            self.wait_for(f"{count} LLMEndpoints Ready", lambda: watch.ready() >= count, 0.5)
+            self.run.all_ready_s = self.since()
+        after = self.calls()
+        self.run.creation_calls = _diff(after, before)
+
+    def steady(self) -> None:
+        args = self.args
+        with self.measured("settle"):
+            # Let the last passes after Ready finish and the slow resync take over.
+            self._sleep(args.resync)
+        before = self.calls()
+        began = time.monotonic()
+        with self.measured("steady"):
+            self._sleep(args.resync * args.steady_intervals)
+        self.run.steady_seconds = time.monotonic() - began
+        self.run.steady_calls = _diff(self.calls(), before)
+        assert self.watch is not None
+        if self.watch.ready() < args.count:
+            self.run.notes.append(
+                f"only {self.watch.ready()} of {args.count} Ready at the end of the steady window"
+            )
+
+    def change(self) -> None:
+        """copies 1 -> 2 on a few endpoints, one at a time, all others present."""
+        picks = self.names()[:: max(1, self.args.count // max(1, self.args.changes))]
+        with self.measured("change"):
+            for ns, name in picks[: self.args.changes]:
+                self.run.changes.append(self._one_change(ns, name))
+
+    def _one_change(self, ns: str, name: str) -> tuple[float, float | None]:
+        assert self.watch is not None and self.admin is not None
+        watch, admin = self.watch, self.admin
+        op = "UpdateInferenceComponentRuntimeConfig"
+        before = self.calls().get(op, 0)
+        began = time.monotonic()
+        self.custom.patch_namespaced_custom_object(
+            GROUP, VERSION, ns, PLURAL, name, {"spec": {"resources": {"copies": 2}}}
+        )
+        self.wait_for(f"{op} for {ns}/{name}", lambda: admin.calls().get(op, 0) > before, 0.05)
+        reached = time.monotonic() - began
+
+        def ready_again() -> bool:
+            obj = watch.get(ns, name) or {}
+            copies = (obj.get("status") or {}).get("copies") or {}
+            return is_ready(obj) and copies.get("current") == 2
+
+        try:
+            self.wait_for(f"{ns}/{name} Ready with 2 copies", ready_again, 0.1)
+        except BenchTimeout:
+            return reached, None
+        return reached, time.monotonic() - began
+
+    def _sleep(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while (now := time.monotonic()) < end:
+            self.left()
+            if self.operator is not None and self.operator.poll() is not None:
+                raise RuntimeError(f"the operator exited ({self.operator.returncode})")
+            time.sleep(min(1.0, end - now))
+
+    def close(self) -> None:
+        self._sampling.set()
+        if self.watch is not None:
+            self.watch.stop()
+        if self.operator is not None:
+            self.run.final_rss_mib = memory_mib(self.operator.pid, "VmRSS")
+            self.run.peak_rss_mib = max(
+                self.run.peak_rss_mib, memory_mib(self.operator.pid, "VmHWM")
+            )
+            processes.stop(self.operator, timeout=30)
+        if self.emulator is not None:
+            processes.stop(self.emulator)
+        if self.cluster is not None:
+            self.cluster.stop()
+
+
+def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {k: v - before.get(k, 0) for k, v in sorted(after.items()) if v - before.get(k, 0)}
+
+
+# -- report ----------------------------------------------------------------------------
+
+
+def report(args: argparse.Namespace, run: Run) -> None:
+    n = run.count
+    print()
+    print(f"operator scale benchmark: {n} LLMEndpoints in {args.namespaces} namespaces")
+    print(
+        f"settings: resync {args.resync:g}s, transition poll {args.poll:g}s, emulator delay "
+        f"{args.delay:g}s, AWS rate limit {args.calls_per_second:g}/s burst {args.burst}, "
+        f"workers {args.workers}; {os.cpu_count()} CPUs"
+    )
+    for phase, load in run.load:
+        print(f"load average at {phase:>7}: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print()
+    rows: list[tuple[str, str]] = []
+    if run.submitted_s is not None:
+        rows.append(("all LLMEndpoints submitted", f"{run.submitted_s:.1f} s"))
+    if run.all_ready_s is not None:
+        rows.append(("all Ready", f"{run.all_ready_s:.1f} s after the first create"))
+        rows.append(("throughput", f"{n / run.all_ready_s:.1f} endpoints Ready per second"))
+        for fraction in (0.5, 0.9):
+            hit = next((s.at for s in run.samples if s.ready >= fraction * n), None)
+            if hit is not None:
+                rows.append((f"{fraction:.0%} Ready", f"{hit:.1f} s"))
+    rows.append(("operator peak RSS (VmHWM)", f"{run.peak_rss_mib:.0f} MiB"))
+    if run.final_rss_mib:
+        rows.append(("operator RSS at the end", f"{run.final_rss_mib:.0f} MiB"))
+    for phase, cpu in run.cpu.items():
+        others = ", ".join(f"{k} {v:.1f}" for k, v in cpu.items() if k != "operator")
+        rows.append((f"CPU s during {phase}", f"operator {cpu.get('operator', 0):.1f} ({others})"))
+    for phase in ("create", "steady", "change"):
+        took = sorted(s for p, s in run.healthz if p == phase)
+        if took:
+            p50 = statistics.median(took)
+            rows.append(
+                (
+                    f"/healthz latency during {phase}",
+                    f"median {p50 * 1000:.0f} ms, max {took[-1] * 1000:.0f} ms "
+                    f"({len(took)} probes)",
+                )
+            )
+    for index, (reached, ready) in enumerate(run.changes):
+        ready_text = f"{ready:.2f} s" if ready is not None else "not reached"
+        rows.append(
+            (
+                f"spec change {index + 1} (copies 1->2)",
+                f"in SageMaker after {reached:.2f} s, Ready with 2 copies after {ready_text}",
+            )
+        )
+    width = max(len(r[0]) for r in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+
+    if run.creation_calls:
+        print()
+        print(f"SageMaker calls while creating {n} endpoints (emulator counters)")
+        _calls_table(run.creation_calls, n, None)
+    if run.steady_calls or run.steady_seconds:
+        intervals = run.steady_seconds / args.resync
+        print()
+        print(
+            f"SageMaker calls once steady: {run.steady_seconds:.0f} s = {intervals:.1f} resync "
+            f"intervals of {args.resync:g}s"
+        )
+        _calls_table(run.steady_calls, n, intervals)
+        describes = sum(v for k, v in run.steady_calls.items() if k.startswith("Describe"))
+        per = describes / n / intervals if intervals else 0.0
+        verdict = "OK: well below" if per < 0.5 else "DEFECT: close to or above"
+        print(
+            f"Describe* per endpoint per resync interval: {per:.3f} "
+            f"({verdict} one per endpoint per interval)"
+        )
+    for note in run.notes:
+        print(f"note: {note}")
+
+
+def _calls_table(calls: dict[str, int], n: int, intervals: float | None) -> None:
+    if not calls:
+        print("  (no calls)")
+        return
+    unit = "per endpoint per interval" if intervals else "per endpoint"
+    width = max(len(k) for k in calls)
+    print(f"  {'operation':<{width}}  {'calls':>7}  {unit}")
+    for operation, value in sorted(calls.items(), key=lambda kv: -kv[1]):
+        per = value / n / (intervals or 1.0)
+        print(f"  {operation:<{width}}  {value:>7}  {per:.3f}")
+    total = sum(calls.values())
+    print(f"  {'total':<{width}}  {total:>7}  {total / n / (intervals or 1.0):.3f}")
+
+
+def plot(args: argparse.Namespace, run: Run) -> Path | None:
+    if not run.samples:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    times = [s.at for s in run.samples]
+    fig, (ax_ready, ax_calls, ax_rss) = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
+    ax_ready.plot(times, [s.ready for s in run.samples], color="tab:green")
+    ax_ready.axhline(run.count, color="grey", linestyle=":", linewidth=1)
+    ax_ready.set_ylabel("LLMEndpoints Ready")
+    ax_ready.set_title(
+        f"llm-operator with {run.count} LLMEndpoints (resync {args.resync:g}s, "
+        f"AWS limit {args.calls_per_second:g}/s)"
+    )
+    rates = [
+        (b.at, (b.calls - a.calls) / (b.at - a.at))
+        for a, b in zip(run.samples, run.samples[1:], strict=False)
+        if b.at > a.at and a.calls >= 0 and b.calls >= 0
+    ]
+    ax_calls.plot([r[0] for r in rates], [r[1] for r in rates], color="tab:blue")
+    ax_calls.axhline(args.calls_per_second, color="grey", linestyle=":", linewidth=1)
+    ax_calls.set_ylabel("SageMaker calls/s")
+    ax_rss.plot(times, [s.rss_mib for s in run.samples], color="tab:red")
+    ax_rss.set_ylabel("operator RSS (MiB)")
+    ax_rss.set_xlabel("seconds since the first LLMEndpoint was created")
+    for ax in (ax_ready, ax_calls, ax_rss):
+        for name, at in run.phases:
+            ax.axvline(at, color="black", alpha=0.25, linewidth=1)
+            if ax is ax_ready:
+                ax.text(at, run.count * 0.02, f" {name}", fontsize=8, alpha=0.7)
+    fig.tight_layout()
+    path: Path = args.out / f"operator_scale_{run.count}.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--count", type=int, default=200, help="LLMEndpoints (default 200)")
+    parser.add_argument("--namespaces", type=int, default=4, help="spread over (default 4)")
+    parser.add_argument("--resync", type=float, default=10.0, help="LLMOP_RESYNC_SECONDS")
+    parser.add_argument(
+        "--poll", type=float, default=2.0, help="LLMOP_TRANSITION_POLL_SECONDS (default 2)"
+    )
+    parser.add_argument(
+        "--steady-intervals",
+        type=int,
+        default=12,
+        help="resync intervals measured once steady (default 12: longer than the Describe cache)",
+    )
+    parser.add_argument("--delay", type=float, default=1.0, help="emulator transition seconds")
+    parser.add_argument(
+        "--calls-per-second", type=float, default=50.0, help="LLMOP_AWS_CALLS_PER_SECOND"
+    )
+    parser.add_argument("--burst", type=int, default=50, help="LLMOP_AWS_BURST")
+    parser.add_argument("--workers", type=int, default=16, help="LLMOP_WORKERS")
+    parser.add_argument("--changes", type=int, default=3, help="spec changes timed")
+    parser.add_argument("--sample-seconds", type=float, default=1.0, help="sampling period")
+    parser.add_argument("--timeout", type=float, default=900.0, help="whole run, seconds")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    args = parser.parse_args()
+    args.health_port = free_port()
+
+    signal.signal(signal.SIGTERM, _interrupt)
+    run = Run(count=args.count)
+    bench = Bench(args, run)
+    failure: str | None = None
+    try:
+        bench.setup()
+        bench.create()
+        bench.steady()
+        bench.change()
+    except (BenchTimeout, KeyboardInterrupt, RuntimeError, ApiException) as exc:
+        failure = f"{type(exc).__name__}: {exc}"
+    finally:
+        bench.close()
+    report(args, run)
+    path = plot(args, run)
+    if path is not None:
+        print(f"plot: {path}")
+    print(f"operator log: {args.out / 'operator.log'}")
+    (args.out / f"operator_scale_{run.count}.json").write_text(
+        json.dumps(
+            {
+                "args": {k: str(v) for k, v in vars(args).items()},
+                "submitted_s": run.submitted_s,
+                "all_ready_s": run.all_ready_s,
+                "creation_calls": run.creation_calls,
+                "steady_calls": run.steady_calls,
+                "steady_seconds": run.steady_seconds,
+                "cpu": run.cpu,
+                "changes": run.changes,
+                "peak_rss_mib": run.peak_rss_mib,
+                "ready_curve": [(s.at, s.ready) for s in run.samples],
+            },
+            indent=1,
+        )
+    )
+    if failure is not None:
+        print(f"INCOMPLETE: {failure}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
