@@ -322,6 +322,7 @@ class Bench:
         """Marks a phase on the plot and records CPU seconds per process during it."""
         self.phase = phase
         self.run.phases.append((phase, self.since()))
+        print(f"[{self.since():7.1f}s] {phase}", file=sys.stderr, flush=True)
         self.run.load.append((phase, os.getloadavg()))
         before = {name: cpu_seconds(pid) for name, pid in self.pids().items()}
         try:
