@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 class ObservedEndpoint:
     name: str
     arn: str
-    status: str  # Creating | InService | Updating | SystemUpdating | RollingBack | Deleting | Failed | ...
+    # Creating | InService | Updating | SystemUpdating | RollingBack | Deleting | Failed | ...
+    status: str
     config_name: str
     failure_reason: str | None = None
     current_instances: int | None = None
