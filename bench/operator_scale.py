@@ -83,9 +83,10 @@ class Run:
     steady_seconds: float = 0.0
     cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # phase -> process -> s
     changes: list[tuple[float, float | None]] = field(default_factory=list)
+    busy_change: tuple[float, float] | None = None  # (calls/s when made, seconds to SageMaker)
     samples: list[Sample] = field(default_factory=list)
     phases: list[tuple[str, float]] = field(default_factory=list)
-    healthz: list[tuple[str, float]] = field(default_factory=list)  # (phase, seconds)
+    healthz: list[tuple[str, float, float]] = field(default_factory=list)  # (phase, at, s)
     peak_rss_mib: float = 0.0
     final_rss_mib: float = 0.0
     load: list[tuple[str, tuple[float, float, float]]] = field(default_factory=list)
@@ -285,6 +286,7 @@ class Bench:
         self.admin: AdminClient | None = None
         self.watch: ReadyWatch | None = None
         self._sampling = threading.Event()
+        self._saturated_before = False
 
     # -- helpers
 
@@ -345,8 +347,9 @@ class Bench:
         while not self._sampling.wait(self.args.sample_seconds):
             if not self.run.started:
                 continue
+            asked = self.since()
             took = healthz_seconds(self.args.health_port)
-            self.run.healthz.append((self.phase, took if took is not None else float("inf")))
+            self.run.healthz.append((self.phase, asked, took if took is not None else 10.0))
             try:
                 total = sum(self.calls().values())
             except Exception:
@@ -379,8 +382,13 @@ class Bench:
             core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=ns)))
         log = args.out / "operator.log"
         log.unlink(missing_ok=True)
+        command: list[str | Path] = [BIN / "llm-operator"]
+        if args.profile:
+            # cProfile sees the main thread only: kopf's event loop, not boto3's workers.
+            command = [sys.executable, "-m", "cProfile", "-o", self.profile_path()]
+            command += ["-m", "llm_operator.cli"]
         self.operator = processes.spawn(
-            [BIN / "llm-operator", "run", "--all-namespaces", "--standalone"],
+            [*command, "run", "--all-namespaces", "--standalone"],
             env=operator_env(args, self.cluster.kubeconfig, url),
             log=log,
         )
@@ -390,6 +398,10 @@ class Bench:
         )
         self.watch = ReadyWatch(k8s.CustomObjectsApi(watch_api)).start()
         threading.Thread(target=self._sample_loop, name="sampler", daemon=True).start()
+
+    def profile_path(self) -> Path:
+        path: Path = self.args.out / f"operator_scale_{self.args.count}.prof"
+        return path
 
     def names(self) -> list[tuple[str, str]]:
         return [
@@ -427,8 +439,19 @@ class Bench:
             self._sleep(args.resync)
         before = self.calls()
         began = time.monotonic()
+        end = began + args.resync * args.steady_intervals
         with self.measured("steady"):
-            self._sleep(args.resync * args.steady_intervals)
+            while (now := time.monotonic()) < end:
+                self._sleep(min(1.0, end - now))
+                rate = self._recent_rate()
+                saturated = rate >= 0.9 * args.calls_per_second
+                if self.run.busy_change is None and saturated and self._saturated_before:
+                    # Background refreshes have saturated the rate limit for two
+                    # samples: how long does a person's change wait behind them?
+                    ns, name = self.names()[-1]
+                    reached, _ = self._one_change(ns, name, wait_ready=False)
+                    self.run.busy_change = (rate, reached)
+                self._saturated_before = saturated
         self.run.steady_seconds = time.monotonic() - began
         self.run.steady_calls = _diff(self.calls(), before)
         assert self.watch is not None
@@ -444,7 +467,16 @@ class Bench:
             for ns, name in picks[: self.args.changes]:
                 self.run.changes.append(self._one_change(ns, name))
 
-    def _one_change(self, ns: str, name: str) -> tuple[float, float | None]:
+    def _recent_rate(self) -> float:
+        """SageMaker calls per second between the last two samples."""
+        samples = self.run.samples[-2:]
+        if len(samples) < 2 or samples[1].at <= samples[0].at or samples[0].calls < 0:
+            return 0.0
+        return (samples[1].calls - samples[0].calls) / (samples[1].at - samples[0].at)
+
+    def _one_change(
+        self, ns: str, name: str, *, wait_ready: bool = True
+    ) -> tuple[float, float | None]:
         assert self.watch is not None and self.admin is not None
         watch, admin = self.watch, self.admin
         op = "UpdateInferenceComponentRuntimeConfig"
@@ -455,6 +487,8 @@ class Bench:
         )
         self.wait_for(f"{op} for {ns}/{name}", lambda: admin.calls().get(op, 0) > before, 0.05)
         reached = time.monotonic() - began
+        if not wait_ready:
+            return reached, None
 
         def ready_again() -> bool:
             obj = watch.get(ns, name) or {}
@@ -527,7 +561,7 @@ def report(args: argparse.Namespace, run: Run) -> None:
         others = ", ".join(f"{k} {v:.1f}" for k, v in cpu.items() if k != "operator")
         rows.append((f"CPU s during {phase}", f"operator {cpu.get('operator', 0):.1f} ({others})"))
     for phase in ("create", "steady", "change"):
-        took = sorted(s for p, s in run.healthz if p == phase)
+        took = sorted(s for p, _, s in run.healthz if p == phase)
         if took:
             p50 = statistics.median(took)
             rows.append(
@@ -545,6 +579,17 @@ def report(args: argparse.Namespace, run: Run) -> None:
                 f"in SageMaker after {reached:.2f} s, Ready with 2 copies after {ready_text}",
             )
         )
+    if run.busy_change is not None:
+        rate, reached = run.busy_change
+        rows.append(
+            (
+                "spec change while steady and busy",
+                f"made at {rate:.0f} SageMaker calls/s (background refresh); "
+                f"in SageMaker after {reached:.2f} s",
+            )
+        )
+    elif run.steady_seconds:
+        rows.append(("spec change while steady and busy", "no busy second seen"))
     width = max(len(r[0]) for r in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
@@ -595,7 +640,7 @@ def plot(args: argparse.Namespace, run: Run) -> Path | None:
     import matplotlib.pyplot as plt
 
     times = [s.at for s in run.samples]
-    fig, (ax_ready, ax_calls, ax_rss) = plt.subplots(3, 1, figsize=(9, 9), sharex=True)
+    fig, (ax_ready, ax_calls, ax_rss, ax_loop) = plt.subplots(4, 1, figsize=(9, 11), sharex=True)
     ax_ready.plot(times, [s.ready for s in run.samples], color="tab:green")
     ax_ready.axhline(run.count, color="grey", linestyle=":", linewidth=1)
     ax_ready.set_ylabel("LLMEndpoints Ready")
@@ -613,8 +658,12 @@ def plot(args: argparse.Namespace, run: Run) -> Path | None:
     ax_calls.set_ylabel("SageMaker calls/s")
     ax_rss.plot(times, [s.rss_mib for s in run.samples], color="tab:red")
     ax_rss.set_ylabel("operator RSS (MiB)")
-    ax_rss.set_xlabel("seconds since the first LLMEndpoint was created")
-    for ax in (ax_ready, ax_calls, ax_rss):
+    ax_loop.plot(
+        [h[1] for h in run.healthz], [h[2] * 1000 for h in run.healthz], color="tab:purple"
+    )
+    ax_loop.set_ylabel("/healthz latency (ms)")
+    ax_loop.set_xlabel("seconds since the first LLMEndpoint was created")
+    for ax in (ax_ready, ax_calls, ax_rss, ax_loop):
         for name, at in run.phases:
             ax.axvline(at, color="black", alpha=0.25, linewidth=1)
             if ax is ax_ready:
@@ -624,6 +673,16 @@ def plot(args: argparse.Namespace, run: Run) -> Path | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def print_profile(path: Path, top: int = 25) -> None:
+    """The event loop's most expensive functions by own time; the operator's by total."""
+    import pstats
+
+    print(f"\nprofile of the operator's event-loop thread: {path}")
+    stats = pstats.Stats(str(path))
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats("llm_operator", top)
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -656,6 +715,12 @@ def main() -> int:
     parser.add_argument("--sample-seconds", type=float, default=1.0, help="sampling period")
     parser.add_argument("--timeout", type=float, default=900.0, help="whole run, seconds")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run the operator under cProfile (its event-loop thread) and print the top "
+        "functions; slows the operator, so its timings are not comparable",
+    )
     args = parser.parse_args()
     args.health_port = free_port()
 
@@ -677,6 +742,8 @@ def main() -> int:
     if path is not None:
         print(f"plot: {path}")
     print(f"operator log: {args.out / 'operator.log'}")
+    if args.profile and bench.profile_path().exists():
+        print_profile(bench.profile_path())
     (args.out / f"operator_scale_{run.count}.json").write_text(
         json.dumps(
             {
@@ -688,6 +755,7 @@ def main() -> int:
                 "steady_seconds": run.steady_seconds,
                 "cpu": run.cpu,
                 "changes": run.changes,
+                "busy_change": run.busy_change,
                 "peak_rss_mib": run.peak_rss_mib,
                 "ready_curve": [(s.at, s.ready) for s in run.samples],
             },

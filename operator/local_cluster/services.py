@@ -6,13 +6,12 @@ and the demo exercise exactly what a user runs.
 
 from __future__ import annotations
 
-import json
+import functools
 import os
 import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
@@ -21,6 +20,8 @@ from typing import Any
 
 from local_cluster import processes
 from local_cluster.cluster import free_port
+from local_cluster.waiting import wait_for
+from sagemaker_emulator.admin import AdminClient
 
 _LISTENING = re.compile(r"sagemaker-emulator listening on (http://\S+)")
 
@@ -51,17 +52,21 @@ def console_script(name: str) -> str:
     return found
 
 
-def _wait_for_line(log: Path, proc: subprocess.Popen[bytes], timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        text = log.read_text(errors="replace") if log.exists() else ""
-        match = _LISTENING.search(text)
-        if match:
-            return match.group(1)
-        if proc.poll() is not None:
-            raise ServiceError(f"sagemaker-emulator exited with {proc.returncode}:\n{text[-2000:]}")
-        time.sleep(0.05)
-    raise ServiceError(f"sagemaker-emulator printed no address within {timeout:.0f} s")
+def emulator_aws_env(url: str) -> dict[str, str]:
+    """Environment that points boto3 (and so the operator) at the emulator serving `url`,
+    whether a child process or an in-process server."""
+    return {
+        **EMULATOR_AWS_ENV,
+        "AWS_ENDPOINT_URL_SAGEMAKER": url,
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": url,
+    }
+
+
+def _log_text(log: Path) -> str:
+    try:
+        return log.read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 class Emulator:
@@ -90,8 +95,26 @@ class Emulator:
         log.write_bytes(b"")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         proc = processes.spawn(argv, log=log, env=env)
+
+        def address() -> str | None:
+            match = _LISTENING.search(_log_text(log))
+            if match:
+                return match.group(1)
+            if proc.poll() is not None:
+                raise ServiceError(
+                    f"sagemaker-emulator exited with {proc.returncode}:\n{_log_text(log)[-2000:]}"
+                )
+            return None
+
         try:
-            url = _wait_for_line(log, proc, timeout)
+            url = wait_for(
+                address,
+                what="sagemaker-emulator to print its address",
+                timeout=timeout,
+                interval=0.05,
+                diagnose=lambda: _log_text(log)[-2000:],
+                error=ServiceError,
+            )
         except BaseException:
             processes.stop(proc)
             raise
@@ -100,27 +123,19 @@ class Emulator:
     @property
     def aws_env(self) -> dict[str, str]:
         """Environment that points boto3 (and so the operator) at this emulator."""
-        return {
-            **EMULATOR_AWS_ENV,
-            "AWS_ENDPOINT_URL_SAGEMAKER": self.url,
-            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.url,
-        }
+        return emulator_aws_env(self.url)
+
+    @functools.cached_property
+    def admin_client(self) -> AdminClient:
+        """The typed client of the emulator's /_emulator/ admin API."""
+        return AdminClient(self.url)
 
     def admin(self, path: str, *, method: str = "GET", body: Any = None) -> Any:
-        """Call the emulator's admin API under /_emulator/ and return the JSON answer."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            f"{self.url}/_emulator/{path.lstrip('/')}",
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
-        return json.loads(raw) if raw else None
+        """Any admin route by path, for those `admin_client` has no method for."""
+        return self.admin_client._call(method, path.lstrip("/"), body)
 
     def state(self) -> Any:
-        return self.admin("state")
+        return self.admin_client.state()
 
     def stop(self) -> None:
         processes.stop(self.proc)
@@ -137,10 +152,13 @@ class Operator:
         env: Mapping[str, str] | None = None,
         args: Sequence[str] = (),
         inherit_aws: bool = False,
+        inherit_settings: bool = True,
     ):
         """`inherit_aws=False` drops the caller's AWS_* variables (profiles, real
-        credentials), so an operator meant for the emulator can never reach AWS."""
+        credentials), so an operator meant for the emulator can never reach AWS;
+        `inherit_settings=False` drops the caller's LLMOP_* so only `env` configures it."""
         self.inherit_aws = inherit_aws
+        self.inherit_settings = inherit_settings
         self.kubeconfig = kubeconfig
         self.log = log
         self.extra_env = dict(env or {})
@@ -148,27 +166,35 @@ class Operator:
         self.proc: subprocess.Popen[bytes] | None = None
         self.health_port = 0
         self.metrics_port = 0
+        self.starts = 0
 
     @property
     def running(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
+    def _inherited(self, key: str) -> bool:
+        if key.startswith("AWS_"):
+            return self.inherit_aws
+        if key.startswith("LLMOP_"):
+            return self.inherit_settings
+        return True
+
     def start(self) -> Operator:
         if self.running:
             raise ServiceError("operator already running")
         self.health_port, self.metrics_port = free_port(), free_port()
-        inherited = {
-            k: v for k, v in os.environ.items() if self.inherit_aws or not k.startswith("AWS_")
-        }
         env = {
-            **inherited,
+            **{k: v for k, v in os.environ.items() if self._inherited(k)},
             "PYTHONUNBUFFERED": "1",
             "LLMOP_HEALTH_PORT": str(self.health_port),
             "LLMOP_METRICS_PORT": str(self.metrics_port),
             **self.extra_env,
             "KUBECONFIG": str(self.kubeconfig),
         }
+        self.starts += 1
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as log:
+            log.write(f"\n===== start {self.starts} =====\n".encode())
         self.proc = processes.spawn(
             [console_script("llm-operator"), "run", *self.args], log=self.log, env=env
         )
@@ -183,15 +209,21 @@ class Operator:
         except (OSError, urllib.error.HTTPError):
             return False
 
-    def wait_healthy(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc is None or self.proc.poll() is not None:
+    def wait_healthy(self, timeout: float = 60.0) -> Operator:
+        def probe() -> bool:
+            if not self.running:
                 raise ServiceError(f"llm-operator exited early:\n{self.log_tail()}")
-            if self.healthy():
-                return
-            time.sleep(0.1)
-        raise ServiceError(f"llm-operator not healthy after {timeout:.0f} s:\n{self.log_tail()}")
+            return self.healthy()
+
+        wait_for(
+            probe,
+            what="llm-operator to be healthy",
+            timeout=timeout,
+            interval=0.1,
+            diagnose=self.log_tail,
+            error=ServiceError,
+        )
+        return self
 
     def kill(self) -> None:
         """SIGKILL: no cleanup, no finalizer handling, exactly like a crash."""
@@ -206,8 +238,25 @@ class Operator:
         self.proc = None
         return code
 
+    def logs(self) -> str:
+        """Everything every start of this operator logged."""
+        return _log_text(self.log)
+
     def log_tail(self, lines: int = 60) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
+        return "\n".join(self.logs().splitlines()[-lines:])
+
+    def metric(self, name: str, **labels: str) -> float:
+        """One sample of the operator's /metrics with exactly these labels (0 when absent)."""
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            text = response.read().decode()
+        wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+        for line in text.splitlines():
+            if line.startswith("#"):
+                continue
+            sample, _, value = line.rpartition(" ")
+            metric, _, label_text = sample.partition("{")
+            got = ",".join(sorted(label_text.rstrip("}").split(","))) if label_text else ""
+            if metric == name and got == wanted:
+                return float(value)
+        return 0.0

@@ -7,20 +7,19 @@ is a local process with the container's environment and the ServiceAccount's tok
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from local_cluster.cluster import LocalCluster, free_port
 from local_cluster.services import EMULATOR_AWS_ENV, Emulator, Operator
+from local_cluster.waiting import wait_for
 from tests.chart.helm import CHART, REPO, by_kind, objects, template
+from tests.plugins.emulator_fixtures import boto3_client
 
 EXAMPLE = REPO / "examples" / "lora-adapters.yaml"
 
@@ -37,24 +36,20 @@ def http_get(url: str) -> tuple[int, str]:
 
 def wait_for_ok(url: str, operator: Operator, timeout: float = 60.0) -> str:
     """Polls url until it answers 200, failing fast when the operator exits."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def answer() -> tuple[str] | None:
         assert operator.running, f"llm-operator exited:\n{operator.log_tail()}"
         status, body = http_get(url)
-        if status == 200:
-            return body
-        time.sleep(0.1)
-    raise AssertionError(f"{url} never answered 200:\n{operator.log_tail()}")
+        return (body,) if status == 200 else None
 
-
-def sagemaker_client(emulator: Emulator) -> Any:
-    return boto3.client(
-        "sagemaker",
-        endpoint_url=emulator.url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
+    (body,) = wait_for(
+        answer,
+        what=f"{url} to answer 200",
+        timeout=timeout,
+        interval=0.1,
+        diagnose=operator.log_tail,
     )
+    return body
 
 
 def container_port(container: dict[str, Any], name: str) -> int:
@@ -62,16 +57,10 @@ def container_port(container: dict[str, Any], name: str) -> int:
     return int(port)
 
 
-@pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emu = Emulator.start(tmp_path / "emulator.log", delay=0.05)
-    yield emu
-    emu.stop()
-
-
 @pytest.mark.e2e
+@pytest.mark.parametrize("emulator_process", [0.05], indirect=True, ids=["delay-0.05"])
 def test_operator_runs_as_the_chart_deploys_it(
-    cluster: LocalCluster, namespace: str, emulator: Emulator, tmp_path: Path
+    cluster: LocalCluster, namespace: str, emulator_process: Emulator, tmp_path: Path
 ) -> None:
     watched = f"watched-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", watched)
@@ -83,7 +72,10 @@ def test_operator_runs_as_the_chart_deploys_it(
         "watch": {"namespaces": [watched]},
         "aws": {
             "region": "us-east-1",
-            "endpointOverrides": {"sagemaker": emulator.url, "sagemakerRuntime": emulator.url},
+            "endpointOverrides": {
+                "sagemaker": emulator_process.url,
+                "sagemakerRuntime": emulator_process.url,
+            },
         },
         "operator": {"resyncSeconds": 30, "transitionPollSeconds": 1},
         "health": {"port": free_port()},
@@ -123,7 +115,7 @@ def test_operator_runs_as_the_chart_deploys_it(
             "--timeout=180s",
             "llmendpoint/mistral-7b-lora",
         )
-        client = sagemaker_client(emulator)
+        client = boto3_client(emulator_process.url)
         components = client.list_inference_components()["InferenceComponents"]
         assert len(components) == 3  # the base model and its two LoRA adapters
         metrics_port = container_port(container, "metrics")

@@ -1,7 +1,8 @@
 """End-to-end fixtures: the chart's RBAC, the SageMaker emulator and the operator as
 subprocesses, on the session's local control plane (tests/plugins/cluster_fixtures.py).
 
-Each test gets its own emulator and its own operator watching only the test's
+Each test gets its own emulator (`emulator_process`, tests/plugins/operator_fixtures.py;
+`sagemaker_api` reads it through boto3) and its own operator watching only the test's
 namespace, so what one test leaves behind can never disturb another, and
 "nothing left in SageMaker" can be asserted exactly.
 """
@@ -23,8 +24,6 @@ from tests.plugins.cluster_fixtures import REPO
 CHART = REPO / "charts" / "llm-operator"
 RELEASE = "llm-operator"
 OPERATOR_NAMESPACE = "llm-operator-system"
-# Emulator seconds per asynchronous transition: fast, but every state is visible.
-EMULATOR_DELAY = 0.2
 
 
 @dataclass(frozen=True)
@@ -77,28 +76,23 @@ def operator_env(emulator: Emulator, namespace: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def emulator(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Emulator]:
-    """A fresh emulator per test; parametrize it indirectly to change its --delay."""
-    delay = float(getattr(request, "param", EMULATOR_DELAY))
-    emu = Emulator.start(tmp_path / "emulator.log", delay=delay)
-    yield emu
-    emu.stop()
-
-
-@pytest.fixture
-def sagemaker(emulator: Emulator) -> SageMaker:
-    return SageMaker(emulator)
+def sagemaker_api(emulator_process: Emulator) -> SageMaker:
+    """What the test's emulator holds, through boto3."""
+    return SageMaker(emulator_process)
 
 
 @pytest.fixture
 def operator(
-    operator_identity: OperatorIdentity, emulator: Emulator, namespace: str, tmp_path: Path
+    operator_identity: OperatorIdentity,
+    emulator_process: Emulator,
+    namespace: str,
+    tmp_path: Path,
 ) -> Iterator[Operator]:
     """llm-operator run under the chart's ServiceAccount, watching the test's namespace."""
     op = Operator(
         kubeconfig=operator_identity.kubeconfig,
         log=tmp_path / "operator.log",
-        env=operator_env(emulator, namespace),
+        env=operator_env(emulator_process, namespace),
     )
     op.start()
     op.wait_healthy()

@@ -1,36 +1,13 @@
-"""Waiting on conditions (never on guessed sleeps) and reading LLMEndpoints."""
+"""Reading LLMEndpoints and waiting for them (local_cluster.waiting, never guessed sleeps)."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
+from local_cluster.waiting import wait_for
 from tests.plugins.cluster_fixtures import Kubectl
-
-T = TypeVar("T")
-
-POLL_SECONDS = 0.2
-
-
-def wait_for(
-    probe: Callable[[], T | None],
-    *,
-    timeout: float,
-    what: str,
-    diagnose: Callable[[], str] | None = None,
-) -> T:
-    """Poll `probe` until it returns something truthy; fail with `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(POLL_SECONDS)
-    detail = diagnose() if diagnose is not None else f"last value: {last!r}"
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{detail}")
 
 
 def get_llme(kubectl: Kubectl, name: str) -> dict[str, Any] | None:

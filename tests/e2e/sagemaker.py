@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from botocore.config import Config
 
 from local_cluster.services import Emulator
+from tests.plugins.emulator_fixtures import boto3_client
 
 MANAGED_BY = "llmoperator.io/managed-by"
 OWNER_NAMESPACE = "llmoperator.io/namespace"
@@ -44,12 +44,9 @@ class SageMaker:
     """A boto3 SageMaker client pointed at the emulator."""
 
     def __init__(self, emulator: Emulator, region: str = "us-east-1"):
-        self.client: Any = boto3.client(
-            "sagemaker",
+        self.client: Any = boto3_client(
+            emulator.url,
             region_name=region,
-            endpoint_url=emulator.url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
             config=Config(retries={"mode": "standard", "max_attempts": 5}),
         )
 

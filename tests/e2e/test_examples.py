@@ -30,7 +30,7 @@ def _owner_tags_ok(tags: dict[str, str], obj: dict[str, Any]) -> bool:
 
 @pytest.mark.parametrize("example", example_files(), ids=lambda p: p.stem)
 def test_example_becomes_ready(
-    example: Path, kubectl: Kubectl, operator: Operator, sagemaker: SageMaker
+    example: Path, kubectl: Kubectl, operator: Operator, sagemaker_api: SageMaker
 ) -> None:
     (manifest,) = llmendpoint_docs(example)
     name, spec = manifest["metadata"]["name"], manifest["spec"]
@@ -46,7 +46,7 @@ def test_example_becomes_ready(
     assert condition(obj, "Degraded").get("status") == "False"
     assert float(status["estimatedHourlyCostUSD"]) > 0
 
-    endpoint = sagemaker.endpoint(status["endpointName"])
+    endpoint = sagemaker_api.endpoint(status["endpointName"])
     assert endpoint["EndpointStatus"] == "InService"
     assert status["endpointArn"] == endpoint["EndpointArn"]
     assert endpoint["EndpointConfigName"] == status["endpointConfigName"]
@@ -54,16 +54,16 @@ def test_example_becomes_ready(
         f"https://runtime.sagemaker.{region}.amazonaws.com/endpoints/"
         f"{status['endpointName']}/invocations"
     )
-    assert _owner_tags_ok(sagemaker.tags(endpoint["EndpointArn"]), obj)
+    assert _owner_tags_ok(sagemaker_api.tags(endpoint["EndpointArn"]), obj)
     for key, value in (spec["aws"].get("tags") or {}).items():
-        assert sagemaker.tags(endpoint["EndpointArn"])[key] == value
+        assert sagemaker_api.tags(endpoint["EndpointArn"])[key] == value
 
-    config = sagemaker.endpoint_config(status["endpointConfigName"])
+    config = sagemaker_api.endpoint_config(status["endpointConfigName"])
     (variant,) = config["ProductionVariants"]
     assert variant["InstanceType"] == spec["instance"]["type"]
     assert variant["InitialInstanceCount"] == spec["instance"]["count"]
-    model = sagemaker.model(status["modelName"])
-    assert _owner_tags_ok(sagemaker.tags(model["ModelArn"]), obj)
+    model = sagemaker_api.model(status["modelName"])
+    assert _owner_tags_ok(sagemaker_api.tags(model["ModelArn"]), obj)
     assert model["ExecutionRoleArn"] == spec["aws"]["executionRoleArn"]
     if "vpc" in spec["aws"]:
         assert model["VpcConfig"]["Subnets"] == spec["aws"]["vpc"]["subnets"]
@@ -75,7 +75,7 @@ def test_example_becomes_ready(
         uri = container.get("ModelDataUrl") or container["ModelDataSource"]["S3DataSource"]["S3Uri"]
         assert uri == spec["model"]["artifactUri"]
 
-    inventory = sagemaker.inventory()
+    inventory = sagemaker_api.inventory()
     adapters = spec.get("adapters") or []
     assert inventory.endpoints == [status["endpointName"]]
     assert inventory.endpoint_configs == [status["endpointConfigName"]]
@@ -89,7 +89,7 @@ def test_example_becomes_ready(
             for c in status["inferenceComponents"]
             if c["name"] not in {a.get("componentName") for a in status.get("adapters") or []}
         )
-        component = sagemaker.inference_component(base["name"])
+        component = sagemaker_api.inference_component(base["name"])
         assert component["InferenceComponentStatus"] == "InService"
         assert component["RuntimeConfig"]["CurrentCopyCount"] == copies
         assert component["Specification"]["ModelName"] == status["modelName"]
@@ -97,7 +97,7 @@ def test_example_becomes_ready(
             a["name"] for a in adapters
         )
         for adapter in status.get("adapters") or []:
-            described = sagemaker.inference_component(adapter["componentName"])
+            described = sagemaker_api.inference_component(adapter["componentName"])
             assert described["InferenceComponentStatus"] == "InService"
             assert described["Specification"]["BaseInferenceComponentName"] == base["name"]
     else:
@@ -106,7 +106,7 @@ def test_example_becomes_ready(
 
 
 def test_hugging_face_token_is_used_but_never_shown(
-    kubectl: Kubectl, operator: Operator, sagemaker: SageMaker, namespace: str
+    kubectl: Kubectl, operator: Operator, sagemaker_api: SageMaker, namespace: str
 ) -> None:
     """The gated-model example: the token from the Secret reaches the container and
     nothing a person or a log pipeline can read."""
@@ -124,7 +124,7 @@ def test_hugging_face_token_is_used_but_never_shown(
     name = manifest["metadata"]["name"]
     obj = wait_ready(kubectl, name, log=operator.log_tail)
 
-    env = sagemaker.model(obj["status"]["modelName"])["PrimaryContainer"]["Environment"]
+    env = sagemaker_api.model(obj["status"]["modelName"])["PrimaryContainer"]["Environment"]
     assert token in {env.get("HF_TOKEN"), env.get("HUGGING_FACE_HUB_TOKEN")}
     assert token not in json.dumps(obj)
     assert token not in kubectl("get", "events", "-o", "json").stdout

@@ -10,9 +10,10 @@ import pytest
 
 from local_cluster.cluster import LocalCluster
 from local_cluster.services import Emulator, Operator
+from local_cluster.waiting import wait_for
 from tests.e2e.conftest import install_operator_rbac, operator_env
 from tests.e2e.examples import llmendpoint, to_yaml
-from tests.e2e.harness import get_llme, wait_for, wait_ready
+from tests.e2e.harness import get_llme, wait_ready
 from tests.e2e.sagemaker import SageMaker
 from tests.plugins.cluster_fixtures import Kubectl
 
@@ -24,20 +25,20 @@ def _patch(kubectl: Kubectl, name: str, spec: dict[str, object]) -> None:
 
 
 def test_inference_component_spec_changes_converge(
-    kubectl: Kubectl, operator: Operator, sagemaker: SageMaker
+    kubectl: Kubectl, operator: Operator, sagemaker_api: SageMaker
 ) -> None:
     manifest = llmendpoint("mistral-7b-inference-components")
     name = manifest["metadata"]["name"]
     kubectl.apply(to_yaml(manifest))
     first = wait_ready(kubectl, name, log=operator.log_tail)["status"]
     base = first["inferenceComponents"][0]["name"]
-    assert sagemaker.inference_component(base)["RuntimeConfig"]["CurrentCopyCount"] == 4
+    assert sagemaker_api.inference_component(base)["RuntimeConfig"]["CurrentCopyCount"] == 4
 
     # Copies: the inference component's runtime config, nothing else replaced.
     _patch(kubectl, name, {"resources": {"copies": 2}})
     status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
     assert status["copies"] == {"desired": 2, "current": 2}
-    assert sagemaker.inference_component(base)["RuntimeConfig"]["CurrentCopyCount"] == 2
+    assert sagemaker_api.inference_component(base)["RuntimeConfig"]["CurrentCopyCount"] == 2
     assert status["endpointConfigName"] == first["endpointConfigName"]
     assert status["modelName"] == first["modelName"]
 
@@ -46,36 +47,36 @@ def test_inference_component_spec_changes_converge(
     status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
     assert status["modelName"] != first["modelName"]
     assert status["inferenceComponents"][0]["name"] == base
-    component = sagemaker.inference_component(base)
+    component = sagemaker_api.inference_component(base)
     assert component["Specification"]["ModelName"] == status["modelName"]
     wait_for(
-        lambda: sagemaker.inventory().models == [status["modelName"]],
+        lambda: sagemaker_api.inventory().models == [status["modelName"]],
         timeout=60,
         what="the old model to be deleted",
-        diagnose=lambda: repr(sagemaker.inventory()),
+        diagnose=lambda: repr(sagemaker_api.inventory()),
     )
 
     # Instance type: a new endpoint config and UpdateEndpoint; the old config removed.
     _patch(kubectl, name, {"instance": {"type": "ml.g5.24xlarge"}})
     status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
     assert status["endpointConfigName"] != first["endpointConfigName"]
-    endpoint = sagemaker.endpoint(status["endpointName"])
+    endpoint = sagemaker_api.endpoint(status["endpointName"])
     assert endpoint["EndpointConfigName"] == status["endpointConfigName"]
-    config = sagemaker.endpoint_config(status["endpointConfigName"])
+    config = sagemaker_api.endpoint_config(status["endpointConfigName"])
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.g5.24xlarge"
     wait_for(
-        lambda: sagemaker.inventory().endpoint_configs == [status["endpointConfigName"]],
+        lambda: sagemaker_api.inventory().endpoint_configs == [status["endpointConfigName"]],
         timeout=60,
         what="the old endpoint config to be deleted",
-        diagnose=lambda: repr(sagemaker.inventory()),
+        diagnose=lambda: repr(sagemaker_api.inventory()),
     )
-    inventory = sagemaker.inventory()
+    inventory = sagemaker_api.inventory()
     assert inventory.endpoints == [status["endpointName"]]
     assert inventory.inference_components == [base]
 
 
 def test_model_endpoint_instance_count_change_converges(
-    kubectl: Kubectl, operator: Operator, sagemaker: SageMaker
+    kubectl: Kubectl, operator: Operator, sagemaker_api: SageMaker
 ) -> None:
     manifest = llmendpoint("model-based-endpoint")
     name = manifest["metadata"]["name"]
@@ -85,47 +86,47 @@ def test_model_endpoint_instance_count_change_converges(
     _patch(kubectl, name, {"instance": {"count": 2}})
     status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
     assert status["instances"] == {"desired": 2, "current": 2}
-    endpoint = sagemaker.endpoint(status["endpointName"])
+    endpoint = sagemaker_api.endpoint(status["endpointName"])
     assert endpoint["ProductionVariants"][0]["CurrentInstanceCount"] == 2
     assert status["endpointName"] == first["endpointName"]
     wait_for(
-        lambda: len(sagemaker.inventory().endpoint_configs) == 1,
+        lambda: len(sagemaker_api.inventory().endpoint_configs) == 1,
         timeout=60,
         what="only the endpoint config in use to remain",
-        diagnose=lambda: repr(sagemaker.inventory()),
+        diagnose=lambda: repr(sagemaker_api.inventory()),
     )
 
 
 def test_deletion_waits_for_sagemaker_and_leaves_nothing(
-    kubectl: Kubectl, operator: Operator, sagemaker: SageMaker
+    kubectl: Kubectl, operator: Operator, sagemaker_api: SageMaker
 ) -> None:
     manifest = llmendpoint("lora-adapters")
     name = manifest["metadata"]["name"]
     kubectl.apply(to_yaml(manifest))
     wait_ready(kubectl, name, log=operator.log_tail)
-    assert len(sagemaker.inventory().inference_components) == 3
+    assert len(sagemaker_api.inventory().inference_components) == 3
 
     # kubectl delete returns once the finalizer is gone: SageMaker must be clean by then.
     kubectl("delete", "llmendpoint", name, "--timeout=120s")
     assert get_llme(kubectl, name) is None
-    leftovers = sagemaker.inventory()
+    leftovers = sagemaker_api.inventory()
     assert leftovers.empty, leftovers
 
 
 def test_retain_leaves_everything_running(
-    kubectl: Kubectl, operator: Operator, sagemaker: SageMaker
+    kubectl: Kubectl, operator: Operator, sagemaker_api: SageMaker
 ) -> None:
     manifest = llmendpoint("mistral-7b-inference-components")
     manifest["spec"]["deletionPolicy"] = "Retain"
     name = manifest["metadata"]["name"]
     kubectl.apply(to_yaml(manifest))
     status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
-    before = sagemaker.inventory()
+    before = sagemaker_api.inventory()
 
     kubectl("delete", "llmendpoint", name, "--timeout=120s")
     assert get_llme(kubectl, name) is None
-    assert sagemaker.inventory() == before
-    assert sagemaker.endpoint(status["endpointName"])["EndpointStatus"] == "InService"
+    assert sagemaker_api.inventory() == before
+    assert sagemaker_api.endpoint(status["endpointName"])["EndpointStatus"] == "InService"
     events = kubectl.json("get", "events", "--field-selector", f"involvedObject.name={name}")
     messages = " ".join(e.get("message") or "" for e in events["items"])
     assert "retain" in messages.lower(), messages
@@ -135,8 +136,8 @@ def test_operator_runs_under_the_charts_per_namespace_rbac(
     cluster: LocalCluster,
     kubectl: Kubectl,
     namespace: str,
-    emulator: Emulator,
-    sagemaker: SageMaker,
+    emulator_process: Emulator,
+    sagemaker_api: SageMaker,
     tmp_path: Path,
 ) -> None:
     """With watch.namespaces set, the chart grants Roles in those namespaces only;
@@ -156,7 +157,7 @@ def test_operator_runs_under_the_charts_per_namespace_rbac(
     operator = Operator(
         kubeconfig=identity.kubeconfig,
         log=tmp_path / "operator.log",
-        env=operator_env(emulator, namespace),
+        env=operator_env(emulator_process, namespace),
     )
     operator.start()
     try:
@@ -165,7 +166,7 @@ def test_operator_runs_under_the_charts_per_namespace_rbac(
         kubectl.apply(to_yaml(manifest))
         wait_ready(kubectl, manifest["metadata"]["name"], log=operator.log_tail)
         kubectl("delete", "llmendpoint", manifest["metadata"]["name"], "--timeout=120s")
-        assert sagemaker.inventory().empty
+        assert sagemaker_api.inventory().empty
     finally:
         operator.stop()
         print(f"--- operator log ---\n{operator.log_tail(200)}")

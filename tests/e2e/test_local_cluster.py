@@ -13,8 +13,8 @@ import pytest
 
 from local_cluster.binaries import Binaries
 from local_cluster.cluster import LocalCluster
+from local_cluster.waiting import wait_for
 from tests.e2e.conftest import OperatorIdentity
-from tests.e2e.harness import wait_for
 from tests.plugins.cluster_fixtures import Kubectl
 
 pytestmark = pytest.mark.e2e

@@ -9,8 +9,9 @@ import pytest
 
 from local_cluster.cluster import LocalCluster
 from local_cluster.services import Emulator, Operator
+from local_cluster.waiting import wait_for
 from tests.e2e.examples import llmendpoint, to_yaml
-from tests.e2e.harness import wait_for, wait_gone, wait_ready
+from tests.e2e.harness import wait_gone, wait_ready
 from tests.e2e.sagemaker import SageMaker
 from tests.plugins.cluster_fixtures import Kubectl
 
@@ -20,9 +21,9 @@ pytestmark = pytest.mark.e2e
 SLOW_DELAY = 1.5
 
 
-@pytest.mark.parametrize("emulator", [SLOW_DELAY], indirect=True)
+@pytest.mark.parametrize("emulator_process", [SLOW_DELAY], indirect=True)
 def test_operator_killed_mid_reconcile_converges_without_duplicates(
-    kubectl: Kubectl, operator: Operator, emulator: Emulator, sagemaker: SageMaker
+    kubectl: Kubectl, operator: Operator, emulator_process: Emulator, sagemaker_api: SageMaker
 ) -> None:
     manifest = llmendpoint("lora-adapters")
     name = manifest["metadata"]["name"]
@@ -37,7 +38,7 @@ def test_operator_killed_mid_reconcile_converges_without_duplicates(
     for what, kind in kill_points:
 
         def reached(kind: str = kind) -> list[str]:
-            names: list[str] = getattr(sagemaker.inventory(), kind)
+            names: list[str] = getattr(sagemaker_api.inventory(), kind)
             return names
 
         wait_for(
@@ -51,7 +52,7 @@ def test_operator_killed_mid_reconcile_converges_without_duplicates(
         operator.wait_healthy()
 
     status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
-    inventory = sagemaker.inventory()
+    inventory = sagemaker_api.inventory()
     assert inventory.endpoints == [status["endpointName"]]
     assert inventory.endpoint_configs == [status["endpointConfigName"]]
     assert inventory.models == [status["modelName"]]
@@ -64,19 +65,19 @@ def test_operator_killed_mid_reconcile_converges_without_duplicates(
     kubectl("delete", "llmendpoint", name, "--wait=false")
 
     def deleting() -> bool:
-        components = sagemaker.client.list_inference_components()["InferenceComponents"]
+        components = sagemaker_api.client.list_inference_components()["InferenceComponents"]
         return any(c["InferenceComponentStatus"] == "Deleting" for c in components)
 
     wait_for(deleting, timeout=120, what="a component Deleting", diagnose=operator.log_tail)
     operator.kill()
     operator.start()
     wait_gone(kubectl, name, timeout=180, log=operator.log_tail)
-    leftovers = sagemaker.inventory()
+    leftovers = sagemaker_api.inventory()
     assert leftovers.empty, leftovers
 
 
 def test_operator_reconnects_after_apiserver_restart(
-    cluster: LocalCluster, kubectl: Kubectl, operator: Operator, sagemaker: SageMaker
+    cluster: LocalCluster, kubectl: Kubectl, operator: Operator, sagemaker_api: SageMaker
 ) -> None:
     first = llmendpoint("mistral-7b-inference-components")
     kubectl.apply(to_yaml(first))
@@ -94,6 +95,6 @@ def test_operator_reconnects_after_apiserver_restart(
     after = wait_ready(kubectl, first["metadata"]["name"], log=operator.log_tail)["status"]
     assert after["copies"] == {"desired": 3, "current": 3}
     base = status["inferenceComponents"][0]["name"]
-    assert sagemaker.inference_component(base)["RuntimeConfig"]["CurrentCopyCount"] == 3
+    assert sagemaker_api.inference_component(base)["RuntimeConfig"]["CurrentCopyCount"] == 3
     wait_ready(kubectl, second["metadata"]["name"], log=operator.log_tail)
     assert operator.running

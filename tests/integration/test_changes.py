@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from local_cluster.waiting import wait_for
 from tests.integration.test_lifecycle import apply, example, get, wait_ready
-from tests.plugins.operator_fixtures import SageMakerEmulator, wait_for
+from tests.plugins.operator_fixtures import SageMakerEmulator
 
 
 def patch_spec(kubectl: Any, name: str, spec: dict[str, Any]) -> None:
@@ -81,15 +82,15 @@ def test_drift_made_in_the_console_is_put_back(
         runtime = found["RuntimeConfig"]
         return runtime["DesiredCopyCount"], runtime["CurrentCopyCount"]
 
-    wait_for("copies to be back at 4", lambda: copies() == (4, 4) or None)
+    wait_for(lambda: copies() == (4, 4) or None, what="copies to be back at 4")
     assert emulated_sagemaker.admin.calls()["UpdateInferenceComponentRuntimeConfig"] == 2
 
     # Someone deletes the component: the operator creates it again.
     sm.delete_inference_component(InferenceComponentName=component)
     wait_for(
-        "the component to be created again",
         lambda: emulated_sagemaker.admin.calls().get("CreateInferenceComponent") == 2,
+        what="the component to be created again",
     )
-    wait_for("the new component to run 4 copies", lambda: copies() == (4, 4) or None)
+    wait_for(lambda: copies() == (4, 4) or None, what="the new component to run 4 copies")
     assert wait_ready(kubectl, "mistral-7b")["status"]["copies"] == {"desired": 4, "current": 4}
     assert emulated_sagemaker.names()["inference_components"] == [component]

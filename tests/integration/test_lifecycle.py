@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.plugins.operator_fixtures import SageMakerEmulator, wait_for
+from local_cluster.waiting import wait_for
+from tests.plugins.operator_fixtures import SageMakerEmulator
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 UID_TAG = "llmoperator.io/uid"
@@ -61,7 +62,7 @@ def wait_ready(kubectl: Any, name: str, timeout: float = 90.0) -> dict[str, Any]
             return None
         return obj if c.get("observedGeneration") == obj["metadata"]["generation"] else None
 
-    return wait_for(f"{name} to be Ready", ready, timeout=timeout)
+    return wait_for(ready, what=f"{name} to be Ready", timeout=timeout)
 
 
 def events(kubectl: Any, name: str) -> list[dict[str, Any]]:
@@ -168,7 +169,7 @@ def test_deletion_follows_the_policy(
     assert len(before["inference_components"]) == 3  # base + two adapters
 
     kubectl("delete", "llmendpoint", "mistral-7b-lora", "--wait=false")
-    wait_for("the LLMEndpoint to be gone", lambda: get(kubectl, "mistral-7b-lora") is None)
+    wait_for(lambda: get(kubectl, "mistral-7b-lora") is None, what="the LLMEndpoint to be gone")
 
     after = emulated_sagemaker.names()
     if policy == "Delete":

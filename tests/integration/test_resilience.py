@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+from local_cluster.waiting import wait_for
 from tests.integration.test_lifecycle import (
     apply,
     condition,
@@ -16,7 +17,7 @@ from tests.integration.test_lifecycle import (
     get,
     wait_ready,
 )
-from tests.plugins.operator_fixtures import SageMakerEmulator, wait_for
+from tests.plugins.operator_fixtures import SageMakerEmulator
 
 EXPECTED_CREATES = {
     "CreateModel": 1,
@@ -46,15 +47,17 @@ def test_killed_between_aws_calls_then_restarted_converges_without_duplicates(
     op = run_operator()
     apply(kubectl, example("mistral-7b-inference-components.yaml"))
     wait_for(
-        "CreateEndpoint to be in flight",
         lambda: emulated_sagemaker.admin.calls().get("CreateEndpoint") == 1,
+        what="CreateEndpoint to be in flight",
     )
     op.kill()
-    wait_for("the in-flight endpoint to exist", lambda: emulated_sagemaker.names()["endpoints"])
+    wait_for(
+        lambda: emulated_sagemaker.names()["endpoints"], what="the in-flight endpoint to exist"
+    )
     emulated_sagemaker.admin.clear_faults()
     assert "endpointArn" not in (get(kubectl, "mistral-7b") or {}).get("status", {})
 
-    op.start()
+    op.start().wait_healthy()
     wait_ready(kubectl, "mistral-7b")
     assert create_calls(emulated_sagemaker) == EXPECTED_CREATES
     one_of_each(emulated_sagemaker)
@@ -72,11 +75,11 @@ def test_killed_while_a_component_is_creating_then_restarted_converges(
         components = (obj or {}).get("status", {}).get("inferenceComponents") or []
         return bool(components) and components[0].get("status") == "Creating"
 
-    wait_for("the inference component to be Creating", creating)
+    wait_for(creating, what="the inference component to be Creating")
     op.kill()
     emulated_sagemaker.admin.clear_faults()
 
-    op.start()
+    op.start().wait_healthy()
     wait_ready(kubectl, "mistral-7b")
     assert create_calls(emulated_sagemaker) == EXPECTED_CREATES
     one_of_each(emulated_sagemaker)
@@ -103,7 +106,7 @@ def test_invalid_specs_are_degraded_with_an_event_and_no_hot_loop(
             c = condition(get(kubectl, name), "Degraded")
             return c if c and c["status"] == "True" else None
 
-        found = wait_for(f"{name} to be Degraded", degraded)
+        found = wait_for(degraded, what=f"{name} to be Degraded")
         if reason:
             assert found["reason"] == reason
         assert get(kubectl, name)["status"]["phase"] == "Failed"  # type: ignore[index]
@@ -125,7 +128,7 @@ def test_invalid_specs_are_degraded_with_an_event_and_no_hot_loop(
     apply(kubectl, example("gated-model-with-token.yaml"))
     wait_ready(kubectl, "llama-3-8b")
     assert op.metric("llmop_reconciles_total", result="degraded") == degraded_passes
-    assert op.process is not None and op.process.poll() is None
+    assert op.running
 
     # The token reached SageMaker (the container needs it) and nowhere else.
     model = emulated_sagemaker.client().describe_model(
@@ -144,7 +147,7 @@ def test_invalid_specs_are_degraded_with_an_event_and_no_hot_loop(
         def gone(name: str = name) -> bool:
             return get(kubectl, name) is None
 
-        wait_for(f"{name} to be gone", gone)
+        wait_for(gone, what=f"{name} to be gone")
 
 
 def test_a_request_sagemaker_rejects_is_reported_once_and_not_resent(
@@ -158,7 +161,7 @@ def test_a_request_sagemaker_rejects_is_reported_once_and_not_resent(
         c = condition(get(kubectl, "mistral-7b"), "Degraded")
         return c if c and c["status"] == "True" else None
 
-    found = wait_for("the quota rejection to show as Degraded", degraded)
+    found = wait_for(degraded, what="the quota rejection to show as Degraded")
     assert found["reason"] == "Rejected"
     assert "account-level service limit" in found["message"]
     assert "CreateEndpointFailed" in event_reasons(kubectl, "mistral-7b")
