@@ -182,7 +182,9 @@ class Operator:
     def start(self) -> Operator:
         if self.running:
             raise ServiceError("operator already running")
-        self.health_port, self.metrics_port = free_port(), free_port()
+        # Ports the caller sets win; otherwise each start gets fresh ones.
+        self.health_port = int(self.extra_env.get("LLMOP_HEALTH_PORT") or free_port())
+        self.metrics_port = int(self.extra_env.get("LLMOP_METRICS_PORT") or free_port())
         env = {
             **{k: v for k, v in os.environ.items() if self._inherited(k)},
             "PYTHONUNBUFFERED": "1",

@@ -10,6 +10,7 @@ import json
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -57,25 +58,35 @@ def container_port(container: dict[str, Any], name: str) -> int:
     return int(port)
 
 
-@pytest.mark.e2e
-@pytest.mark.parametrize("emulator_process", [0.05], indirect=True, ids=["delay-0.05"])
-def test_operator_runs_as_the_chart_deploys_it(
-    cluster: LocalCluster, namespace: str, emulator_process: Emulator, tmp_path: Path
-) -> None:
+@dataclass
+class Deployed:
+    """The chart rendered and its RBAC and peering applied; the pod not started yet."""
+
+    watched: str
+    container: dict[str, Any]
+    kubeconfig: Path
+    env: dict[str, str]
+
+    def replica(self, index: int, log: Path, **env: str) -> Operator:
+        """One pod of the Deployment, as a local process with the pod's environment."""
+        pod_env = {**self.env, "POD_NAME": f"replica-{index}", **env}
+        return Operator(kubeconfig=self.kubeconfig, log=log, env=pod_env)
+
+
+def deploy(
+    cluster: LocalCluster, namespace: str, emulator: Emulator, tmp_path: Path, *, replicas: int
+) -> Deployed:
     watched = f"watched-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", watched)
     for manifest in sorted((CHART / "crds").glob("kopf-*.yaml")):
         cluster.kubectl("apply", "--server-side", "-f", str(manifest))
     release = f"r{uuid.uuid4().hex[:6]}"
     values = {
-        "replicaCount": 2,  # peering on: the KopfPeering object and its RBAC are used
+        "replicaCount": replicas,  # above 1: the KopfPeering object and its RBAC are used
         "watch": {"namespaces": [watched]},
         "aws": {
             "region": "us-east-1",
-            "endpointOverrides": {
-                "sagemaker": emulator_process.url,
-                "sagemakerRuntime": emulator_process.url,
-            },
+            "endpointOverrides": {"sagemaker": emulator.url, "sagemakerRuntime": emulator.url},
         },
         "operator": {"resyncSeconds": 30, "transitionPollSeconds": 1},
         "health": {"port": free_port()},
@@ -90,14 +101,24 @@ def test_operator_runs_as_the_chart_deploys_it(
     (deployment,) = by_kind(docs, "Deployment")
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     environment = {e["name"]: e["value"] for e in container["env"] if "value" in e}
-    environment["POD_NAME"] = f"{release}-0"
     # Static credentials stand in for IRSA; everything else is the chart's.
     credentials = {k: v for k, v in EMULATOR_AWS_ENV.items() if not k.startswith("AWS_REGION")}
-    operator = Operator(
+    return Deployed(
+        watched=watched,
+        container=container,
         kubeconfig=cluster.service_account_kubeconfig(namespace, account["metadata"]["name"]),
-        log=tmp_path / "operator.log",
         env={**credentials, **environment},
     )
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("emulator_process", [0.05], indirect=True, ids=["delay-0.05"])
+def test_operator_runs_as_the_chart_deploys_it(
+    cluster: LocalCluster, namespace: str, emulator_process: Emulator, tmp_path: Path
+) -> None:
+    deployed = deploy(cluster, namespace, emulator_process, tmp_path, replicas=2)
+    watched, container = deployed.watched, deployed.container
+    operator = deployed.replica(0, tmp_path / "operator.log")
     operator.start()
     try:
         probe = container["readinessProbe"]["httpGet"]
@@ -132,3 +153,74 @@ def test_operator_runs_as_the_chart_deploys_it(
     finally:
         operator.stop()
         print(f"--- operator log ---\n{operator.log_tail(200)}")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("emulator_process", [0.05], indirect=True, ids=["delay-0.05"])
+def test_two_replicas_one_works_and_the_other_takes_over(
+    cluster: LocalCluster, namespace: str, emulator_process: Emulator, tmp_path: Path
+) -> None:
+    """Peering as the chart sets it up: one replica reconciles, the other waits, and
+    takes over when the first dies, with nothing created twice."""
+    deployed = deploy(cluster, namespace, emulator_process, tmp_path, replicas=2)
+    replicas = [
+        deployed.replica(
+            i,
+            tmp_path / f"replica-{i}.log",
+            LLMOP_HEALTH_PORT=str(free_port()),
+            LLMOP_METRICS_PORT=str(free_port()),
+        )
+        for i in range(2)
+    ]
+    for replica in replicas:
+        replica.start()
+    try:
+        watched = deployed.watched
+        name = "llmendpoint/mistral-7b-lora"
+        cluster.kubectl("apply", "-n", watched, "-f", str(EXAMPLE))
+        cluster.kubectl("wait", "-n", watched, "--for=condition=Ready", "--timeout=180s", name)
+
+        def creates(replica: Operator) -> float:
+            return sum(
+                replica.metric("llmop_aws_calls_total", operation=op, outcome="ok")
+                for op in ("CreateModel", "CreateEndpoint", "CreateInferenceComponent")
+            )
+
+        working = [r for r in replicas if creates(r) > 0]
+        assert len(working) == 1, "exactly one replica acts; its peer waits"
+        assert all("Pausing all operators" not in r.logs() for r in replicas)
+        calls = emulator_process.admin_client.calls()
+        assert calls.get("CreateEndpoint") == 1
+        assert calls.get("CreateInferenceComponent") == 3  # base and two adapters
+
+        # The working replica dies; the waiting one resumes once its peer's lease ends.
+        (active,) = working
+        active.kill()
+        cluster.kubectl(
+            "patch",
+            "-n",
+            watched,
+            name,
+            "--type=merge",
+            "-p",
+            '{"spec":{"resources":{"copies":2}}}',
+        )
+        client = boto3_client(emulator_process.url)
+
+        def copies() -> int | None:
+            (base,) = [
+                c
+                for c in client.list_inference_components()["InferenceComponents"]
+                if c["InferenceComponentName"].endswith("-base")
+            ]
+            described = client.describe_inference_component(
+                InferenceComponentName=base["InferenceComponentName"]
+            )
+            current = described["RuntimeConfig"]["CurrentCopyCount"]
+            return int(current) if current == 2 else None
+
+        wait_for(copies, what="the surviving replica to scale to 2 copies", timeout=180)
+        assert emulator_process.admin_client.calls().get("CreateEndpoint") == 1
+    finally:
+        for replica in replicas:
+            replica.stop()
