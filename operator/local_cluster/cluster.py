@@ -26,6 +26,7 @@ from typing import Self
 
 from local_cluster import kubeconfig, pki, processes
 from local_cluster.binaries import Binaries, ensure
+from local_cluster.waiting import wait_for
 
 _POLL_SECONDS = 0.1
 _WORKDIR_PREFIX = "local-cluster-"
@@ -212,6 +213,33 @@ class LocalCluster:
                 f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}"
             )
         return result
+
+    def wait_until_allowed(
+        self,
+        user: str,
+        verb: str,
+        resource: str,
+        *,
+        namespace: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        """Block until RBAC grants `user` the verb (the authorizer's cache lags an apply).
+
+        Start a program under freshly applied RBAC only after this, or its first
+        calls may be refused.
+        """
+        scope = ["-n", namespace] if namespace else ["--all-namespaces"]
+        wait_for(
+            lambda: (
+                self.kubectl(
+                    "auth", "can-i", verb, resource, f"--as={user}", *scope, check=False
+                ).stdout.strip()
+                == "yes"
+            ),
+            what=f"RBAC to allow {user} to {verb} {resource}",
+            timeout=timeout,
+            error=ClusterError,
+        )
 
     def kubectl_json(self, *args: str) -> dict[str, object]:
         """kubectl ... -o json, parsed."""

@@ -98,6 +98,9 @@ def deploy(
         if doc["kind"] in wanted | {"KopfPeering"}:
             cluster.kubectl("apply", "-f", "-", input=json.dumps(doc))
     (account,) = by_kind(docs, "ServiceAccount")
+    meta = account["metadata"]
+    user = f"system:serviceaccount:{meta['namespace']}:{meta['name']}"
+    cluster.wait_until_allowed(user, "get", "secrets", namespace=watched)
     (deployment,) = by_kind(docs, "Deployment")
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
     environment = {e["name"]: e["value"] for e in container["env"] if "value" in e}

@@ -55,6 +55,13 @@ def install_operator_rbac(
     cluster.kubectl("create", "namespace", namespace)
     cluster.kubectl("apply", "-f", "-", input=chart.to_yaml(rbac))
     sa_namespace, name = chart.service_account(rbac)
+    user = f"system:serviceaccount:{sa_namespace}:{name}"
+    bound = sorted({d["metadata"]["namespace"] for d in rbac if d["kind"] == "RoleBinding"})
+    for scope in bound or [None]:
+        cluster.wait_until_allowed(
+            user, "patch", "llmendpoints.llmoperator.io/status", namespace=scope
+        )
+        cluster.wait_until_allowed(user, "get", "secrets", namespace=scope)
     return OperatorIdentity(
         sa_namespace, name, cluster.service_account_kubeconfig(sa_namespace, name)
     )
