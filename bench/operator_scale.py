@@ -12,11 +12,13 @@ and measures what a replica with that many endpoints costs:
 - the operator's peak RSS (VmHWM) and CPU seconds per phase, and how long its
   /healthz takes to answer (served by kopf's event loop: a stall shows there);
 - seconds from a spec change (copies 1 -> 2 on one endpoint) until SageMaker gets
-  the update, and until the LLMEndpoint is Ready again, with all the others present.
+  the update, and until the LLMEndpoint is Ready again, with all the others present
+  (also once while the operator's background refresh saturates its rate limit).
 
-    .venv/bin/python bench/operator_scale.py [--count 200] [--timeout 900]
+    .venv/bin/python bench/operator_scale.py [--count 200] [--timeout 900] [--profile]
 
-Prints a table; writes a PNG plot and the operator's log to bench/results/.
+Prints a table; writes a PNG plot, a JSON of the figures and the operator's log
+to bench/results/ (see bench/README.md).
 Every process it starts is stopped on exit, error, timeout or Ctrl-C.
 """
 
@@ -275,6 +277,8 @@ def healthz_seconds(port: int) -> float | None:
 
 
 class Bench:
+    """The processes under test and the phases run against them, bounded by --timeout."""
+
     def __init__(self, args: argparse.Namespace, run: Run) -> None:
         self.args = args
         self.run = run
@@ -664,10 +668,11 @@ def plot(args: argparse.Namespace, run: Run) -> Path | None:
     ax_loop.set_ylabel("/healthz latency (ms)")
     ax_loop.set_xlabel("seconds since the first LLMEndpoint was created")
     for ax in (ax_ready, ax_calls, ax_rss, ax_loop):
-        for name, at in run.phases:
+        for index, (name, at) in enumerate(run.phases):
             ax.axvline(at, color="black", alpha=0.25, linewidth=1)
-            if ax is ax_ready:
-                ax.text(at, run.count * 0.02, f" {name}", fontsize=8, alpha=0.7)
+            if ax is ax_ready:  # alternate heights: short phases sit close together
+                height = run.count * (0.02 + 0.08 * (index % 2))
+                ax.text(at, height, f" {name}", fontsize=8, alpha=0.7)
     fig.tight_layout()
     path: Path = args.out / f"operator_scale_{run.count}.png"
     fig.savefig(path, dpi=110)
@@ -725,6 +730,7 @@ def main() -> int:
     args.health_port = free_port()
 
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored
     run = Run(count=args.count)
     bench = Bench(args, run)
     failure: str | None = None
