@@ -4,6 +4,11 @@ boto3 is synchronous, so calls run in a bounded thread pool and kopf's event
 loop never blocks. Each HTTP attempt (botocore's standard-mode retries
 included) first takes a token from a bucket shared per account and region, so
 one replica with a thousand endpoints stays under SageMaker's throttling.
+Calls run in one of two lanes: "interactive" (actions, inventory refreshes,
+passes of a resource that is changing) and "background" (the periodic
+re-checks of settled resources). Background calls hold at most half the
+workers and never take a token while an interactive call waits for one, so a
+spec change does not queue behind a thousand routine Describes.
 Credentials, region and endpoint overrides (`AWS_ENDPOINT_URL_SAGEMAKER`) come
 from the standard AWS environment.
 """
@@ -14,10 +19,11 @@ import asyncio
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import botocore.exceptions
@@ -27,6 +33,10 @@ from llm_operator import __version__, actions, metrics
 from llm_operator.secrets import Redactor
 
 UID_TAG = "llmoperator.io/uid"
+
+Lane = Literal["interactive", "background"]
+INTERACTIVE: Lane = "interactive"
+BACKGROUND: Lane = "background"
 
 _NOT_FOUND = re.compile(r"^Could not find|does not exist|not found", re.IGNORECASE)
 _EXISTS = re.compile(r"already exist", re.IGNORECASE)
@@ -93,7 +103,10 @@ def classify(operation: str, exc: Exception, redact: Callable[[str], str]) -> Aw
 
 
 class TokenBucket:
-    """Blocking token bucket; waits happen in worker threads, never on the event loop."""
+    """Blocking token bucket; waits happen in worker threads, never on the event loop.
+
+    A background taker leaves the tokens to interactive takers while any waits.
+    """
 
     def __init__(self, rate: float, burst: int) -> None:
         self.rate = rate
@@ -101,6 +114,7 @@ class TokenBucket:
         self._tokens = float(burst)
         self._stamp = time.monotonic()
         self._lock = threading.Lock()
+        self._urgent = 0  # interactive takers waiting now
 
     def available(self) -> float:
         """Tokens in the bucket now: below 1, the next call waits."""
@@ -108,20 +122,94 @@ class TokenBucket:
             elapsed = time.monotonic() - self._stamp
             return min(self.capacity, self._tokens + elapsed * self.rate)
 
-    def acquire(self) -> float:
+    def acquire(self, lane: Lane = INTERACTIVE) -> float:
         """Takes one token, sleeping as needed; returns the seconds waited."""
+        urgent = lane == INTERACTIVE
         waited = 0.0
-        while True:
+        with self._lock:
+            self._urgent += urgent
+        try:
+            while True:
+                with self._lock:
+                    now = time.monotonic()
+                    self._tokens = min(
+                        self.capacity, self._tokens + (now - self._stamp) * self.rate
+                    )
+                    self._stamp = now
+                    if self._tokens >= 1.0 and (urgent or not self._urgent):
+                        self._tokens -= 1.0
+                        return waited
+                    short = 1.0 - self._tokens if self._tokens < 1.0 else 0.5
+                    pause = short / self.rate
+                time.sleep(pause)
+                waited += pause
+        finally:
             with self._lock:
-                now = time.monotonic()
-                self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
-                self._stamp = now
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
-                    return waited
-                pause = (1.0 - self._tokens) / self.rate
-            time.sleep(pause)
-            waited += pause
+                self._urgent -= urgent
+
+
+class Lanes:
+    """Admits calls into the worker pool, interactive ones first.
+
+    Background calls may hold at most `background_slots` of the `slots`, so an
+    interactive call finds a free worker without waiting for the backlog.
+    Lives on the event loop (no locking needed).
+    """
+
+    def __init__(self, slots: int, background_slots: int) -> None:
+        self._free = slots
+        self._background_free = background_slots
+        self._waiting: dict[Lane, deque[asyncio.Future[None]]] = {
+            INTERACTIVE: deque(),
+            BACKGROUND: deque(),
+        }
+
+    def waiting(self, lane: Lane) -> int:
+        return len(self._waiting[lane])
+
+    def _may_enter(self, lane: Lane) -> bool:
+        return self._free > 0 and (lane == INTERACTIVE or self._background_free > 0)
+
+    def _enter(self, lane: Lane) -> None:
+        self._free -= 1
+        if lane == BACKGROUND:
+            self._background_free -= 1
+
+    async def acquire(self, lane: Lane) -> None:
+        ahead = self.waiting(INTERACTIVE) + (self.waiting(BACKGROUND) if lane == BACKGROUND else 0)
+        if not ahead and self._may_enter(lane):
+            self._enter(lane)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting[lane].append(future)
+        self._dispatch()  # in case only cancelled waiters were ahead
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release(lane)  # the slot was handed over just before the cancel
+            elif future in self._waiting[lane]:
+                self._waiting[lane].remove(future)
+            raise
+
+    def release(self, lane: Lane) -> None:
+        self._free += 1
+        if lane == BACKGROUND:
+            self._background_free += 1
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Hands free slots to waiters, interactive ones first."""
+        for candidate in (INTERACTIVE, BACKGROUND):
+            queue = self._waiting[candidate]
+            while queue:
+                if queue[0].done():
+                    queue.popleft()  # cancelled, its task not yet resumed
+                elif self._may_enter(candidate):
+                    self._enter(candidate)
+                    queue.popleft().set_result(None)
+                else:
+                    break
 
 
 def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
@@ -195,6 +283,8 @@ class SageMaker:
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._lock = threading.Lock()
         self._account: str | None = None
+        self._lanes = Lanes(workers, max(1, workers // 2))
+        self._thread_lane = threading.local()  # the lane of the call a worker runs
 
     # -- plumbing -----------------------------------------------------------------
 
@@ -231,18 +321,25 @@ class SageMaker:
             )
             created = self._session.client("sagemaker", region_name=region, config=config)
         bucket = self.bucket(region)
+        lanes = self._thread_lane
 
         def take_token(**_: Any) -> None:
-            bucket.acquire()
+            bucket.acquire(getattr(lanes, "lane", INTERACTIVE))
 
         created.meta.events.register("before-send.sagemaker", take_token)
         with self._lock:
             return self._clients.setdefault(region, created)
 
     def _call_blocking(
-        self, region: str, operation: str, kwargs: Mapping[str, Any], redact: Redactor
+        self,
+        region: str,
+        operation: str,
+        kwargs: Mapping[str, Any],
+        redact: Redactor,
+        lane: Lane,
     ) -> dict[str, Any]:
         method = getattr(self.client(region), _snake(operation))
+        self._thread_lane.lane = lane
         started = time.monotonic()
         try:
             response: dict[str, Any] = method(**kwargs)
@@ -260,20 +357,26 @@ class SageMaker:
         request: Mapping[str, Any] | None = None,
         *,
         redact: Redactor | None = None,
+        lane: Lane = INTERACTIVE,
     ) -> dict[str, Any]:
         """One SageMaker API call by its AWS name (e.g. "DescribeEndpoint") off the loop."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(
-            self._pool,
-            self._call_blocking,
-            region,
-            operation,
-            dict(request or {}),
-            redact or Redactor(),
-        )
+        await self._lanes.acquire(lane)
+        try:
+            return await loop.run_in_executor(
+                self._pool,
+                self._call_blocking,
+                region,
+                operation,
+                dict(request or {}),
+                redact or Redactor(),
+                lane,
+            )
+        finally:
+            self._lanes.release(lane)
 
     async def list_all(
-        self, region: str, operation: str, key: str, **kwargs: Any
+        self, region: str, operation: str, key: str, lane: Lane = INTERACTIVE, **kwargs: Any
     ) -> list[dict[str, Any]]:
         """Every page of a List* call (one rate-limited call per page)."""
         items: list[dict[str, Any]] = []
@@ -282,13 +385,13 @@ class SageMaker:
             page_args = dict(kwargs, MaxResults=100)
             if token:
                 page_args["NextToken"] = token
-            page = await self.call(region, operation, page_args)
+            page = await self.call(region, operation, page_args, lane=lane)
             items.extend(page.get(key, []))
             token = page.get("NextToken")
             if not token:
                 return items
 
-    async def tags(self, region: str, arn: str) -> dict[str, str]:
+    async def tags(self, region: str, arn: str, lane: Lane = INTERACTIVE) -> dict[str, str]:
         """Every tag of a resource (ListTags, all pages)."""
         found: dict[str, str] = {}
         token: str | None = None
@@ -296,7 +399,7 @@ class SageMaker:
             args: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
             if token:
                 args["NextToken"] = token
-            page = await self.call(region, "ListTags", args)
+            page = await self.call(region, "ListTags", args, lane=lane)
             for tag in page.get("Tags", []):
                 found[str(tag.get("Key"))] = str(tag.get("Value"))
             token = page.get("NextToken")

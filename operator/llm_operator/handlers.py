@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Coroutine, Mapping, MutableMapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -27,8 +27,9 @@ from kubernetes.client.exceptions import ApiException
 
 from llm_operator import catalog, desired, metrics, naming, planner, status, validation
 from llm_operator.api import LLMEndpointSpec
-from llm_operator.aws import AwsError, SageMaker, describe_action
+from llm_operator.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker, describe_action
 from llm_operator.observe import Observer
+from llm_operator.observed import ObservedState
 from llm_operator.secrets import Redactor, SecretError, read_secret_key
 from llm_operator.settings import OperatorSettings
 
@@ -67,6 +68,10 @@ class _Resource:
     warned: set[str] = dataclasses.field(default_factory=set)
     # Scrubs the token last read for this resource out of unexpected error text.
     redact: Redactor = dataclasses.field(default_factory=Redactor)
+    # The last pass found everything settled: the next one is a background re-check.
+    steady: bool = False
+    # Names this process created (the create carried our uid tag): no ListTags for them.
+    created: set[str] = dataclasses.field(default_factory=set)
 
 
 class Reconciler:
@@ -181,8 +186,12 @@ class Reconciler:
         plan: planner.Plan,
         memory: planner.PlanMemory,
         redact: Redactor,
+        created: set[str],
     ) -> tuple[planner.PlanMemory, AwsError | None]:
-        """Executes the plan front to back; stops at the first error."""
+        """Executes the plan front to back; stops at the first error.
+
+        Keeps `created` (the names this process made, tagged with our uid) in step.
+        """
         for action in plan.actions:
             operation, resource, name = describe_action(action)
             try:
@@ -200,6 +209,10 @@ class Reconciler:
                     return kept.with_rejection(action, redact(error.message)), error
                 return kept, error
             self.observer.touched(region, resource, name)
+            if operation.startswith("Create"):
+                created.add(name)  # a create succeeds only with our uid tag on the resource
+            elif operation.startswith("Delete"):
+                created.discard(name)
             note = f" ({outcome.note})" if outcome.note else ""
             message = f"{operation} {resource} {name}{note}"
             log.info("%s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message)
@@ -274,11 +287,32 @@ class Reconciler:
         state.redact = redact
         memory = planner.PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
         fresh = state.generation != generation or deleting
-        observed = await self.observer.observe(want, ours=_trusted(previous, memory), full=fresh)
+        # A settled resource accepts an inventory a resync old (even when its spec just
+        # changed: the changed parts are described afresh) and re-checks in the
+        # background lane; one that is moving or whose spec changed goes first.
+        settled = state.steady and not deleting
+        background = settled and not fresh
+        state.steady = False
+        observing = self.observer.observe(
+            want,
+            ours=_trusted(previous, memory) | state.created,
+            full=fresh,
+            max_age=self.settings.resync_seconds if settled else None,
+            lane=BACKGROUND if background else INTERACTIVE,
+        )
+        if not background:
+            observed = await observing
+        else:
+            # A spec change must not wait for this re-check's queued Describes.
+            found = await _unless_woken(observing, state.wake)
+            if found is None:
+                state.steady = True  # nothing moved: the woken pass is still a settled one
+                return "superseded", 0.0, False
+            observed = found
         plan = planner.plan(
             want, observed, deleting=deleting, deletion_policy=policy, memory=memory
         )
-        memory, error = await self._act(body, want.region, plan, memory, redact)
+        memory, error = await self._act(body, want.region, plan, memory, redact, state.created)
         for event in plan.events:
             kopf.event(body, type=event.type, reason=event.reason, message=redact(event.message))
         state.generation = generation
@@ -305,6 +339,7 @@ class Reconciler:
             return "deleted", 0.0, True
         if plan.actions or not plan.settled:
             return "progressing", self.settings.transition_poll_seconds, False
+        state.steady = True
         return (
             ("degraded" if plan.degraded.status else "settled"),
             self.settings.resync_seconds,
@@ -374,6 +409,24 @@ class Reconciler:
         except Exception as exc:  # the API server is down: the next pass retries
             log.warning("could not write status: %s", exc)
         metrics.PHASE_BOOK.set(body["metadata"]["uid"], phase)
+
+
+async def _unless_woken(
+    work: Coroutine[Any, Any, ObservedState], wake: asyncio.Event
+) -> ObservedState | None:
+    """`work`'s result, or None once `wake` is set first (`work` is then cancelled)."""
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            task.cancel()
+    if task.done() and not task.cancelled():
+        return task.result()
+    await asyncio.wait({task})  # let it unwind (its worker threads finish on their own)
+    return None
 
 
 def _raw_policy(body: Mapping[str, Any]) -> planner.DeletionPolicy:

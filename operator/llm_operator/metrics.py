@@ -17,7 +17,8 @@ REGISTRY = CollectorRegistry(auto_describe=True)
 
 RECONCILES = Counter(
     "llmop_reconciles",
-    "Reconcile passes of LLMEndpoints, by result (settled, progressing, degraded, error).",
+    "Reconcile passes of LLMEndpoints, by result (settled, progressing, degraded, error, "
+    "superseded: a background re-check given up for a spec change).",
     ["result"],
     registry=REGISTRY,
 )
@@ -51,30 +52,40 @@ PHASES = ("Pending", "Creating", "Updating", "InService", "Failed", "Deleting")
 
 
 class PhaseBook:
-    """Tracks each LLMEndpoint's phase so the gauge is a count, never a drift-prone sum."""
+    """Tracks each LLMEndpoint's phase so the gauge is a count, never a drift-prone sum.
+
+    Counts change incrementally: a set costs the same with one or ten thousand
+    LLMEndpoints.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._phases: dict[str, str] = {}
+        self._counts: dict[str, int] = dict.fromkeys(PHASES, 0)
         for phase in PHASES:
             ENDPOINTS.labels(phase=phase).set(0)
 
     def set(self, uid: str, phase: str) -> None:
         with self._lock:
+            old = self._phases.get(uid)
+            if old == phase:
+                return
             self._phases[uid] = phase
-            self._publish()
+            self._move(old, phase)
 
     def forget(self, uid: str) -> None:
         with self._lock:
-            self._phases.pop(uid, None)
-            self._publish()
+            self._move(self._phases.pop(uid, None), None)
 
-    def _publish(self) -> None:
-        counts = dict.fromkeys(PHASES, 0)
-        for phase in self._phases.values():
-            counts[phase] = counts.get(phase, 0) + 1
-        for phase, count in counts.items():
-            ENDPOINTS.labels(phase=phase).set(count)
+    def counts(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def _move(self, old: str | None, new: str | None) -> None:
+        for phase, step in ((old, -1), (new, 1)):
+            if phase is not None:
+                self._counts[phase] = self._counts.get(phase, 0) + step
+                ENDPOINTS.labels(phase=phase).set(self._counts[phase])
 
 
 PHASE_BOOK = PhaseBook()

@@ -2,10 +2,18 @@
 
 Designed for a thousand LLMEndpoints per replica: a per-region inventory from
 paginated ListEndpoints / ListInferenceComponents / ListModels /
-ListEndpointConfigs is shared by every resource of that region and refreshed at
-most once per `max_age`. A Describe happens only for a resource that is
-transitioning, whose LastModifiedTime changed since the cached Describe, that
-we acted on after the inventory was taken, or whose cached Describe expired.
+ListEndpointConfigs is shared by every resource of that region. Each caller
+says how old an inventory it accepts: a resource that is moving wants one no
+older than the poll interval, a settled one accepts one a resync interval old,
+so a quiet region costs a few List calls per resync interval. The inventory is
+indexed when it is taken (components by endpoint, models and configs by owner
+prefix), so a pass costs the same with ten or ten thousand resources.
+
+A Describe happens only for a resource that is transitioning, whose
+LastModifiedTime changed since the cached Describe, that we acted on after the
+inventory was taken, or whose cached Describe expired. Cached Describes expire
+after a per-name share of `describe_max_age` (between half and all of it), so
+resources created together do not all re-Describe in the same second.
 Ownership tags are read (ListTags, cached by ARN and creation time) only for a
 resource that is not recorded as ours.
 """
@@ -15,12 +23,13 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+import zlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from llm_operator import naming
-from llm_operator.aws import UID_TAG, AwsError, SageMaker
+from llm_operator.aws import INTERACTIVE, UID_TAG, AwsError, Lane, SageMaker
 from llm_operator.desired import DesiredState
 from llm_operator.observed import (
     ObservedComponent,
@@ -35,6 +44,9 @@ NAME_TAG = "llmoperator.io/name"
 # SageMaker statuses after which nothing changes until someone acts.
 STEADY = frozenset({"InService", "Failed", "OutOfService"})
 
+# "<owner prefix>-m<content hash>" (models) and "<owner prefix>-c<content hash>" (configs).
+_IMMUTABLE = re.compile(rf"^(.+)-([mc])[0-9a-f]{{{naming.CONTENT_HASH_LENGTH}}}$")
+
 
 @dataclass
 class Inventory:
@@ -45,6 +57,23 @@ class Inventory:
     components: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     models: dict[str, Mapping[str, Any]] = field(default_factory=dict)
     endpoint_configs: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    # Indexes built once per refresh, so a pass never scans the whole region.
+    components_on: dict[str, set[str]] = field(default_factory=dict)  # by EndpointName
+    models_of: dict[str, set[str]] = field(default_factory=dict)  # by owner prefix
+    configs_of: dict[str, set[str]] = field(default_factory=dict)  # by owner prefix
+
+    def index(self) -> None:
+        for name, summary in self.components.items():
+            endpoint = str(summary.get("EndpointName", ""))
+            self.components_on.setdefault(endpoint, set()).add(name)
+        for names, table, letter in (
+            (self.models_of, self.models, "m"),
+            (self.configs_of, self.endpoint_configs, "c"),
+        ):
+            for name in table:
+                match = _IMMUTABLE.match(name)
+                if match is not None and match.group(2) == letter:
+                    names.setdefault(match.group(1), set()).add(name)
 
 
 @dataclass(frozen=True)
@@ -87,18 +116,22 @@ class Observer:
 
     # -- the shared inventory -----------------------------------------------------
 
-    async def inventory(self, region: str) -> Inventory:
-        """The region's inventory, refreshed when older than max_age.
-
-        Concurrent callers share one refresh (single flight per region).
+    async def inventory(self, region: str, max_age: float | None = None) -> Inventory:
+        """The region's inventory, refreshed when older than `max_age` (default: the
+        observer's). Concurrent callers share one refresh (single flight per region);
+        refreshes always use the interactive lane, since every pass waits for them.
         """
         state = self._regions.setdefault(region, _Region())
+        age = self.max_age if max_age is None else max_age
         # Judged by when the caller asked, so callers queued behind a slow refresh
         # take its result instead of starting another one.
         asked = self._clock()
+        current = state.inventory
+        if current is not None and current.taken_at > asked - age:
+            return current
         async with state.lock:
             current = state.inventory
-            if current is not None and current.taken_at > asked - self.max_age:
+            if current is not None and current.taken_at > asked - age:
                 return current
             fresh = Inventory(taken_at=self._clock())
             endpoints, components, models, configs = await asyncio.gather(
@@ -111,6 +144,7 @@ class Observer:
             fresh.components = {str(c["InferenceComponentName"]): c for c in components}
             fresh.models = {str(m["ModelName"]): m for m in models}
             fresh.endpoint_configs = {str(c["EndpointConfigName"]): c for c in configs}
+            fresh.index()
             state.inventory = fresh
             self._prune(region, fresh)
             return fresh
@@ -174,8 +208,14 @@ class Observer:
         *,
         stale: bool,
         full: bool,
+        listed_at: float = float("-inf"),
+        lane: Lane = INTERACTIVE,
     ) -> Mapping[str, Any] | None:
-        """A Describe answer (cached when nothing says it changed), or None if absent."""
+        """A Describe answer (cached when nothing says it changed), or None if absent.
+
+        `listed_at`: when the inventory holding `summary` was taken; a cached
+        Describe newer than that outranks the summary.
+        """
         if summary is None and not stale:
             self._described.pop((region, kind, name), None)
             return None
@@ -187,15 +227,20 @@ class Observer:
             and summary is not None
             and not stale
             and not full
-            and now - cached.at < self.describe_max_age
-            and _status(kind, summary) in STEADY
-            and _status(kind, summary) == _status(kind, cached.response)
-            and summary.get("LastModifiedTime") == cached.response.get("LastModifiedTime")
+            and now - cached.at < self.describe_max_age * _share(kind, name)
+            and _status(kind, cached.response) in STEADY
+            and (
+                cached.at >= listed_at
+                or (
+                    _status(kind, summary) == _status(kind, cached.response)
+                    and summary.get("LastModifiedTime") == cached.response.get("LastModifiedTime")
+                )
+            )
         ):
             return cached.response
         operation, argument = _DESCRIBE[kind]
         try:
-            response = await self.sagemaker.call(region, operation, {argument: name})
+            response = await self.sagemaker.call(region, operation, {argument: name}, lane=lane)
         except AwsError as error:
             if error.kind == "not_found":
                 self._described.pop(key, None)
@@ -205,14 +250,21 @@ class Observer:
         return response
 
     async def _owner(
-        self, region: str, arn: str, created: Any, ours: bool, uid: str, own_name: str
+        self,
+        region: str,
+        arn: str,
+        created: Any,
+        ours: bool,
+        uid: str,
+        own_name: str,
+        lane: Lane = INTERACTIVE,
     ) -> Owner:
         if ours:
             return Owner(uid, own_name)
         key = (arn, str(created))
         found = self._owners.get(key)
         if found is None:
-            tags = await self.sagemaker.tags(region, arn)
+            tags = await self.sagemaker.tags(region, arn, lane=lane)
             namespace, name = tags.get(NAMESPACE_TAG), tags.get(NAME_TAG)
             found = Owner(tags.get(UID_TAG), f"{namespace}/{name}" if namespace and name else None)
             self._owners[key] = found
@@ -226,22 +278,26 @@ class Observer:
         *,
         ours: Collection[str] = (),
         full: bool = False,
+        max_age: float | None = None,
+        lane: Lane = INTERACTIVE,
     ) -> ObservedState:
         """What SageMaker holds for `desired`'s LLMEndpoint.
 
-        `ours`: names recorded in the status as created by this LLMEndpoint
-        (their tags are not read again). Older models and endpoint configs are
-        found by this LLMEndpoint's name prefix, so they can be deleted.
-        `full`: Describe everything (the slow resync).
+        `ours`: names known to be this LLMEndpoint's (their tags are not read
+        again). Older models and endpoint configs are found by this
+        LLMEndpoint's name prefix, so they can be deleted.
+        `full`: Describe everything (the slow resync, or a spec change).
+        `max_age`: the oldest inventory this pass accepts (default: the observer's).
+        `lane`: the lane of this pass's Describes and ListTags.
         """
         region = desired.region
         uid = desired.owner.uid
         own_name = f"{desired.owner.namespace}/{desired.owner.name}"
         ours_set = set(ours)
-        inventory = await self.inventory(region)
+        inventory = await self.inventory(region, max_age)
 
         async def owner(arn: str, created: Any, name: str) -> Owner:
-            return await self._owner(region, arn, created, name in ours_set, uid, own_name)
+            return await self._owner(region, arn, created, name in ours_set, uid, own_name, lane)
 
         # Endpoint.
         endpoint: ObservedEndpoint | None = None
@@ -253,6 +309,8 @@ class Observer:
             inventory.endpoints.get(name),
             stale=self._stale(region, "endpoint", name, inventory),
             full=full,
+            listed_at=inventory.taken_at,
+            lane=lane,
         )
         if response is not None:
             who = await owner(str(response["EndpointArn"]), response.get("CreationTime"), name)
@@ -274,11 +332,7 @@ class Observer:
         # Inference components: desired ones, ones recorded as ours, and any on our endpoint.
         names = {c.name for c in desired.components}
         names |= {n for n in ours_set if n in inventory.components}
-        names |= {
-            n
-            for n, summary in inventory.components.items()
-            if summary.get("EndpointName") == desired.endpoint_name
-        }
+        names |= inventory.components_on.get(desired.endpoint_name, set())
         components: dict[str, ObservedComponent] = {}
         described = await asyncio.gather(
             *(
@@ -289,6 +343,8 @@ class Observer:
                     inventory.components.get(n),
                     stale=self._stale(region, "component", n, inventory),
                     full=full,
+                    listed_at=inventory.taken_at,
+                    lane=lane,
                 )
                 for n in sorted(names)
             )
@@ -304,7 +360,7 @@ class Observer:
             inventory.models,
             "ModelArn",
             {desired.model.name} | ours_set,
-            _immutable_name(desired.endpoint_name, "m"),
+            inventory.models_of.get(desired.endpoint_name, set()),
             inventory,
             owner,
             uid,
@@ -315,7 +371,7 @@ class Observer:
             inventory.endpoint_configs,
             "EndpointConfigArn",
             {desired.endpoint_config.name} | ours_set,
-            _immutable_name(desired.endpoint_name, "c"),
+            inventory.configs_of.get(desired.endpoint_name, set()),
             inventory,
             owner,
             uid,
@@ -355,12 +411,13 @@ class Observer:
         listed: Mapping[str, Mapping[str, Any]],
         arn_key: str,
         wanted: set[str],
-        pattern: re.Pattern[str],
+        own: set[str],
         inventory: Inventory,
         owner: Any,
         uid: str,
     ) -> dict[str, ObservedResource]:
-        names = {n for n in listed if n in wanted or pattern.match(n)}
+        """`own`: the listed names with this LLMEndpoint's prefix."""
+        names = own | {n for n in wanted if n in listed}
         # A name we acted on after the inventory was taken: ask SageMaker directly.
         recheck = {n for n in wanted if self._stale(region, kind, n, inventory)}
         found: dict[str, ObservedResource] = {}
@@ -403,6 +460,6 @@ def _status(kind: str, summary: Mapping[str, Any]) -> str:
     return "InService"
 
 
-def _immutable_name(prefix: str, letter: str) -> re.Pattern[str]:
-    """Names of this LLMEndpoint's models ("m") or endpoint configs ("c"), any content hash."""
-    return re.compile(rf"^{re.escape(prefix)}-{letter}[0-9a-f]{{{naming.CONTENT_HASH_LENGTH}}}$")
+def _share(kind: str, name: str) -> float:
+    """A stable per-resource fraction in [0.5, 1) of the Describe cache age (spreads expiries)."""
+    return 0.5 + (zlib.crc32(f"{kind}/{name}".encode()) % 1024) / 2048

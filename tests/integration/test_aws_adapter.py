@@ -11,8 +11,10 @@ import yaml
 
 from llm_operator import actions, desired, planner
 from llm_operator.api import LLMEndpointSpec
-from llm_operator.aws import AwsError, SageMaker
+from llm_operator.aws import BACKGROUND, INTERACTIVE, AwsError, Lane, SageMaker
+from llm_operator.handlers import _unless_woken
 from llm_operator.observe import Observer
+from llm_operator.observed import ObservedState
 from llm_operator.secrets import Redactor
 from tests.integration.test_lifecycle import EXAMPLES
 from tests.plugins.operator_fixtures import REGION, SageMakerEmulator
@@ -187,3 +189,184 @@ def test_rate_limit_lets_a_burst_through_then_holds_calls_back(
     assert before == 3
     assert after < 1  # the three calls spent the burst: a fourth would wait
     assert emulated_sagemaker.admin.calls()["ListModels"] == 3
+
+
+def calls_during(emulated_sagemaker: SageMakerEmulator, before: dict[str, int]) -> dict[str, int]:
+    after = emulated_sagemaker.admin.calls()
+    return {k: v - before.get(k, 0) for k, v in after.items() if v - before.get(k, 0)}
+
+
+def test_settled_passes_accept_an_older_inventory_and_moving_ones_refresh_it(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    want = render("llm-0", "uid-0")
+
+    async def scenario() -> tuple[dict[str, int], dict[str, int]]:
+        sm = SageMaker(workers=4, calls_per_second=500, burst=100)
+        clock = [0.0]
+        observer = Observer(sm, max_age=2.0, describe_max_age=3600, clock=lambda: clock[0])
+        try:
+            await converge_with_clock(sm, observer, want, clock)
+            await observer.observe(want)
+            clock[0] += 5  # older than a poll interval, younger than a resync
+            before = emulated_sagemaker.admin.calls()
+            steady = await observer.observe(want, max_age=30.0)
+            assert steady.endpoint is not None and steady.endpoint.status == "InService"
+            settled = calls_during(emulated_sagemaker, before)
+            before = emulated_sagemaker.admin.calls()
+            await observer.observe(want)
+            return settled, calls_during(emulated_sagemaker, before)
+        finally:
+            sm.close()
+
+    settled, moving = asyncio.run(scenario())
+    assert settled == {}
+    assert moving == {
+        "ListEndpoints": 1,
+        "ListInferenceComponents": 1,
+        "ListModels": 1,
+        "ListEndpointConfigs": 1,
+    }
+
+
+def test_old_models_and_configs_are_found_by_prefix_and_a_neighbours_are_not(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    want = render("llm-0", "uid-0")
+    prefix = want.endpoint_name
+    config_request = dict(want.endpoint_config.create_request)
+
+    async def scenario() -> tuple[set[str], set[str]]:
+        sm = SageMaker(workers=4, calls_per_second=500, burst=100)
+        clock = [0.0]
+        observer = Observer(sm, max_age=1.0, describe_max_age=3600, clock=lambda: clock[0])
+        try:
+            await converge_with_clock(sm, observer, want, clock)
+            for name, uid in (
+                (f"{prefix}-m0000aaaa", "uid-0"),  # an older model of ours
+                (f"{prefix}-m0000bbbb", "uid-9"),  # our prefix, someone else's uid
+                (f"{prefix}x-m0000cccc", "uid-0"),  # a longer prefix: not ours by name
+            ):
+                await sm.execute(REGION, model_action(name, uid))
+            await sm.execute(
+                REGION,
+                actions.CreateEndpointConfig(
+                    request={**config_request, "EndpointConfigName": f"{prefix}-c0000dddd"},
+                    tags={"llmoperator.io/uid": "uid-0"},
+                ),
+            )
+            clock[0] += 10
+            observed = await observer.observe(want)
+            return set(observed.models), set(observed.endpoint_configs)
+        finally:
+            sm.close()
+
+    models, configs = asyncio.run(scenario())
+    assert models == {want.model.name, f"{prefix}-m0000aaaa"}
+    assert configs == {want.endpoint_config.name, f"{prefix}-c0000dddd"}
+
+
+def test_cached_describes_of_resources_created_together_expire_spread_out(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    wants = [render(f"llm-{i}", f"uid-{i}") for i in range(8)]
+
+    async def scenario() -> tuple[int, int]:
+        sm = SageMaker(workers=8, calls_per_second=500, burst=100)
+        clock = [0.0]
+        observer = Observer(sm, max_age=1.0, describe_max_age=100, clock=lambda: clock[0])
+
+        async def describes_at(when: float) -> int:
+            clock[0] = when
+            before = emulated_sagemaker.admin.calls()
+            await asyncio.gather(*(observer.observe(w, max_age=1e9) for w in wants))
+            return sum(
+                v for k, v in calls_during(emulated_sagemaker, before).items() if "Describe" in k
+            )
+
+        try:
+            for want in wants:
+                await converge_with_clock(sm, observer, want, clock)
+            clock[0] += 10
+            # Every endpoint and component described at the same moment...
+            await asyncio.gather(*(observer.observe(w, full=True) for w in wants))
+            start = clock[0]
+            # ...expires at a different one: some after 75 of the 100 seconds, all by 100.
+            return await describes_at(start + 75), await describes_at(start + 100)
+        finally:
+            sm.close()
+
+    early, late = asyncio.run(scenario())
+    assert 0 < early < 16
+    assert early + late == 16
+
+
+def test_an_interactive_call_overtakes_a_queue_of_background_calls(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    async def scenario() -> list[str]:
+        sm = SageMaker(workers=2, calls_per_second=20, burst=1)
+        finished: list[str] = []
+
+        async def one(label: str, lane: Lane) -> None:
+            await sm.call(REGION, "ListModels", {}, lane=lane)
+            finished.append(label)
+
+        try:
+            background = [
+                asyncio.create_task(one(f"background-{i}", BACKGROUND)) for i in range(20)
+            ]
+            while not finished:  # the background queue is moving
+                await asyncio.sleep(0.01)
+            await one("interactive", INTERACTIVE)
+            await asyncio.gather(*background)
+            return finished
+        finally:
+            sm.close()
+
+    order = asyncio.run(scenario())
+    assert len(order) == 21
+    assert order.index("interactive") <= 3  # not behind the ~19 queued before it
+
+
+def test_a_queued_background_observe_is_given_up_when_its_resource_is_woken(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    want = render("llm-0", "uid-0")
+
+    async def scenario() -> tuple[ObservedState | None, dict[str, int]]:
+        sm = SageMaker(workers=2, calls_per_second=500, burst=100)
+        clock = [0.0]
+        observer = Observer(sm, max_age=1.0, describe_max_age=0, clock=lambda: clock[0])
+        try:
+            await converge_with_clock(sm, observer, want, clock)
+            await observer.inventory(REGION, max_age=0)
+            bucket = sm.bucket(REGION)
+            bucket.rate, bucket.capacity = 2.0, 1.0  # a busy account from now on
+            finished: list[int] = []
+
+            async def routine(i: int) -> None:
+                await sm.call(REGION, "ListModels", {}, lane=BACKGROUND)
+                finished.append(i)
+
+            backlog = [asyncio.create_task(routine(i)) for i in range(8)]
+            while not finished:
+                await asyncio.sleep(0.01)
+            before = emulated_sagemaker.admin.calls()
+            wake = asyncio.Event()
+            checking = asyncio.create_task(
+                _unless_woken(observer.observe(want, max_age=1e9, lane=BACKGROUND), wake)
+            )
+            await asyncio.sleep(0)  # the re-check queues behind the backlog
+            wake.set()  # a spec change
+            given_up = await checking
+            await sm.call(REGION, "ListModels", {})  # the lanes still admit calls
+            await asyncio.gather(*backlog)
+            return given_up, calls_during(emulated_sagemaker, before)
+        finally:
+            sm.close()
+
+    given_up, calls = asyncio.run(scenario())
+    assert given_up is None
+    assert "DescribeEndpoint" not in calls  # the queued Describe was never sent
+    assert calls["ListModels"] == 8  # the rest of the backlog, and the interactive call
