@@ -226,6 +226,19 @@ class ActionOutcome:
     note: str = ""  # e.g. "already existed" for an idempotent create
 
 
+# Per resource kind: the Describe call, its name member and the ARN member it returns.
+_IDENTITY: dict[str, tuple[str, str, str]] = {
+    "model": ("DescribeModel", "ModelName", "ModelArn"),
+    "endpoint config": ("DescribeEndpointConfig", "EndpointConfigName", "EndpointConfigArn"),
+    "endpoint": ("DescribeEndpoint", "EndpointName", "EndpointArn"),
+    "inference component": (
+        "DescribeInferenceComponent",
+        "InferenceComponentName",
+        "InferenceComponentArn",
+    ),
+}
+
+
 def describe_action(action: actions.Action) -> tuple[str, str, str]:
     """(operation, resource kind, name) of an action."""
     match action:
@@ -415,7 +428,7 @@ class SageMaker:
         self,
         region: str,
         operation: str,
-        describe: tuple[str, str, str],
+        resource: str,
         request: Mapping[str, Any],
         tags: Mapping[str, str],
         redact: Redactor,
@@ -426,7 +439,7 @@ class SageMaker:
         except AwsError as error:
             if error.kind != "exists":
                 raise
-            describe_op, name_key, arn_key = describe
+            describe_op, name_key, arn_key = _IDENTITY[resource]
             try:
                 found = await self.call(region, describe_op, {name_key: request[name_key]})
             except AwsError as gone:
@@ -470,7 +483,7 @@ class SageMaker:
                 note = await self._create(
                     region,
                     operation,
-                    ("DescribeModel", "ModelName", "ModelArn"),
+                    resource,
                     action.request,
                     action.tags,
                     redact,
@@ -479,7 +492,7 @@ class SageMaker:
                 note = await self._create(
                     region,
                     operation,
-                    ("DescribeEndpointConfig", "EndpointConfigName", "EndpointConfigArn"),
+                    resource,
                     action.request,
                     action.tags,
                     redact,
@@ -488,7 +501,7 @@ class SageMaker:
                 note = await self._create(
                     region,
                     operation,
-                    ("DescribeEndpoint", "EndpointName", "EndpointArn"),
+                    resource,
                     {"EndpointName": action.name, "EndpointConfigName": action.config_name},
                     action.tags,
                     redact,
@@ -512,11 +525,7 @@ class SageMaker:
                 note = await self._create(
                     region,
                     operation,
-                    (
-                        "DescribeInferenceComponent",
-                        "InferenceComponentName",
-                        "InferenceComponentArn",
-                    ),
+                    resource,
                     request,
                     action.tags,
                     redact,
@@ -538,14 +547,11 @@ class SageMaker:
                         "DesiredRuntimeConfig": {"CopyCount": action.copies},
                     },
                 )
-            case actions.DeleteInferenceComponent():
-                note = await self._delete(
-                    region, operation, {"InferenceComponentName": action.name}
-                )
-            case actions.DeleteEndpoint():
-                note = await self._delete(region, operation, {"EndpointName": action.name})
-            case actions.DeleteEndpointConfig():
-                note = await self._delete(region, operation, {"EndpointConfigName": action.name})
-            case actions.DeleteModel():
-                note = await self._delete(region, operation, {"ModelName": action.name})
+            case (
+                actions.DeleteInferenceComponent()
+                | actions.DeleteEndpoint()
+                | actions.DeleteEndpointConfig()
+                | actions.DeleteModel()
+            ):
+                note = await self._delete(region, operation, {_IDENTITY[resource][1]: name})
         return ActionOutcome(operation=operation, resource=resource, name=name, note=note)
