@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from llm_operator.settings import OperatorSettings, render_markdown
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "configuration.md"
 
-
-def test_configuration_reference_is_generated_from_the_settings_model() -> None:
-    assert DOC.read_text() == render_markdown(), (
-        "docs/configuration.md is stale: run `python -m llm_operator.settings > "
-        "docs/configuration.md`"
-    )
+def test_configuration_reference_names_every_setting() -> None:
+    # Staleness of the whole page is checked with the other generated docs (test_docs).
+    text = render_markdown()
     for name in OperatorSettings.model_fields:
-        assert f"`LLMOP_{name.upper()}`" in DOC.read_text()
+        assert f"`LLMOP_{name.upper()}`" in text
 
 
 def test_settings_come_from_llmop_variables(monkeypatch: pytest.MonkeyPatch) -> None:
