@@ -26,10 +26,16 @@ LABEL org.opencontainers.image.title="sagemaker-llm-operator" \
       org.opencontainers.image.vendor="sagemaker-llm-operator" \
       org.opencontainers.image.base.name="docker.io/library/python:3.11.14-slim-bookworm"
 
-# Install the wheel (bytecode compiled now: the root filesystem is read-only at run
-# time), then remove pip, setuptools and wheel so the image has no installer left.
-RUN --mount=type=bind,from=builder,source=/dist,target=/wheels \
-    pip install --no-cache-dir --compile /wheels/*.whl \
+# Install the locked runtime dependencies (every version pinned and hash-checked:
+# requirements/runtime.txt, refreshed by `make lock`), then the wheel alone on top
+# of them (bytecode compiled now: the root filesystem is read-only at run time),
+# check the set is complete, and remove pip, setuptools and wheel so the image has
+# no installer left.
+RUN --mount=type=bind,source=requirements/runtime.txt,target=/tmp/runtime.txt \
+    --mount=type=bind,from=builder,source=/dist,target=/wheels \
+    pip install --no-cache-dir --compile --require-hashes -r /tmp/runtime.txt \
+    && pip install --no-cache-dir --compile --no-deps /wheels/*.whl \
+    && pip check \
     && pip uninstall --yes pip setuptools wheel \
     && groupadd --system --gid 65532 llmop \
     && useradd --system --uid 65532 --gid 65532 --home-dir /tmp --no-create-home \

@@ -7,17 +7,42 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit binaries crd docs bench clean help
+# Every Python package, transitive ones included, is pinned with its hashes for
+# Python 3.11 on Linux x86_64: requirements/dev.txt is what `make` installs,
+# requirements/runtime.txt (the same versions, runtime dependencies only) is what
+# the Docker image installs. `make lock` regenerates both from pyproject.toml,
+# keeping every pin that still satisfies it; `make lock LOCK_ARGS=--upgrade`
+# moves every pin to the newest version pyproject.toml allows.
+DEV_LOCK     := requirements/dev.txt
+RUNTIME_LOCK := requirements/runtime.txt
+UV_VERSION   := 0.13.9
+LOCK_ARGS    ?=
+UV_COMPILE    = $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes \
+                --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+                --custom-compile-command 'make lock' $(LOCK_ARGS)
+
+.PHONY: demo test lint typecheck unit binaries crd docs bench lock clean help
 
 help:
 	@echo "make demo   local control plane + SageMaker emulator + operator; an LLMEndpoint goes Ready"
 	@echo "make test   install everything, lint, type-check, run every test"
+	@echo "make lock   re-pin requirements/*.txt from pyproject.toml (LOCK_ARGS=--upgrade: newest allowed)"
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+# Resolve the dev set first (the superset), then the runtime set within its pins,
+# so the image and the dev environment run the same versions.
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/uv --version 2>/dev/null | grep -q '^uv $(UV_VERSION)\( \|$$\)' \
+		|| $(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
+	$(UV_COMPILE) --extra dev --output-file $(DEV_LOCK)
+	$(UV_COMPILE) --constraint $(DEV_LOCK) --output-file $(RUNTIME_LOCK)
 
 binaries:
 	bash tools/build-binaries.sh

@@ -1,9 +1,11 @@
 """The Dockerfile recipe, checked without a Docker engine: hadolint, the shape of its
-stages, and the wheel it builds installed into a fresh virtual environment.
+stages, and the wheel it builds installed into a fresh virtual environment from the
+dependency lock, the way the runtime stage installs it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from packaging.utils import canonicalize_name
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
@@ -39,6 +42,27 @@ def stages() -> list[list[tuple[str, str]]]:
         if result:
             result[-1].append((keyword, rest))
     return result
+
+
+def context_mounts() -> dict[str, str]:
+    """Build-context files that RUN instructions bind-mount (no `from=`): target -> source."""
+    mounts = {}
+    for keyword, rest in instructions():
+        if keyword != "RUN":
+            continue
+        for options in re.findall(r"--mount=(\S+)", rest):
+            fields = dict(field.split("=", 1) for field in options.split(","))
+            if fields.get("type") == "bind" and "from" not in fields:
+                mounts[fields["target"]] = fields["source"]
+    return mounts
+
+
+def runtime_lock() -> Path:
+    """The lock the runtime stage installs its dependencies from."""
+    _, runtime = stages()
+    text = " ".join(rest for keyword, rest in runtime if keyword == "RUN")
+    (target,) = re.findall(r"pip install [^&]*--require-hashes -r (\S+)", text)
+    return REPO / context_mounts()[target]
 
 
 def test_hadolint_is_clean() -> None:
@@ -80,15 +104,28 @@ def test_oci_labels() -> None:
         assert f"org.opencontainers.image.{key}=" in labels
 
 
+def test_runtime_stage_installs_the_runtime_lock_then_the_wheel_alone() -> None:
+    assert runtime_lock() == REPO / "requirements" / "runtime.txt"
+    _, runtime = stages()
+    text = " ".join(rest for keyword, rest in runtime if keyword == "RUN")
+    steps = [step.strip() for step in text.split("&&")]
+    lock = next(i for i, step in enumerate(steps) if "--require-hashes -r" in step)
+    wheel = next(i for i, step in enumerate(steps) if step.endswith("/wheels/*.whl"))
+    assert lock < wheel
+    assert "--no-deps" in steps[wheel]  # nothing outside the lock comes in with the wheel
+    assert "pip check" in steps[wheel + 1 :]
+
+
 def test_dockerignore_keeps_the_context_to_what_the_wheel_needs() -> None:
     lines = (REPO / ".dockerignore").read_text().splitlines()
     ignore = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
     assert ignore[0] == "*"
     builder, _ = stages()
     copied = [rest.split()[:-1] for keyword, rest in builder if keyword == "COPY"]
+    copied.append(list(context_mounts().values()))
     for sources in copied:
         for source in sources:
-            assert f"!{source}" in ignore, f"{source} is copied but excluded from the context"
+            assert f"!{source}" in ignore, f"{source} is used but excluded from the context"
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +142,8 @@ def tree_crd() -> str:
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory, tree_crd: str) -> Path:
-    """The builder stage's wheel, installed into a fresh virtual environment's bin/."""
+    """The builder stage's wheel, installed into a fresh virtual environment's bin/ as the
+    runtime stage does it: the hash-checked lock, then the wheel without dependencies."""
     root = tmp_path_factory.mktemp("image")
     context = root / "src"
     context.mkdir()
@@ -133,20 +171,35 @@ def installed(tmp_path_factory: pytest.TempPathFactory, tree_crd: str) -> Path:
     (wheel,) = dist.glob("*.whl")
     env_dir = root / "venv"
     venv.create(env_dir, with_pip=True)
-    subprocess.run(
-        [
-            str(env_dir / "bin" / "pip"),
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            str(wheel),
-        ],
-        check=True,
+    pip = [str(env_dir / "bin" / "pip"), "--disable-pip-version-check"]
+    for command in (
+        ["install", "--quiet", "--require-hashes", "-r", str(runtime_lock())],
+        ["install", "--quiet", "--no-deps", str(wheel)],
+        ["check"],
+    ):
+        result = subprocess.run(
+            pip + command, capture_output=True, text=True, timeout=900, check=False
+        )
+        assert result.returncode == 0, f"pip {' '.join(command)}: {result.stdout}{result.stderr}"
+    return env_dir / "bin"
+
+
+def test_installed_environment_is_exactly_the_runtime_lock(installed: Path) -> None:
+    listed = subprocess.run(
+        [str(installed / "pip"), "--disable-pip-version-check", "list", "--format=json"],
         capture_output=True,
         text=True,
-        timeout=900,
-    )
-    return env_dir / "bin"
+        check=True,
+    ).stdout
+    got = {canonicalize_name(d["name"]): d["version"] for d in json.loads(listed)}
+    for installer in ("pip", "setuptools", "wheel"):  # the runtime stage removes these
+        got.pop(canonicalize_name(installer), None)
+    pin = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", re.MULTILINE)
+    expected = {canonicalize_name(n): v for n, v in pin.findall(runtime_lock().read_text())}
+    project = (REPO / "pyproject.toml").read_text()
+    (version,) = re.findall(r'^version = "([^"]+)"', project, re.MULTILINE)
+    expected[canonicalize_name("sagemaker-llm-operator")] = version
+    assert got == expected
 
 
 def test_installed_wheel_reports_its_version(installed: Path) -> None:
