@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .faults import Faults, parse_faults
@@ -39,6 +40,7 @@ def handle(store: Store, method: str, path: str, body: Any) -> dict[str, Any]:
             return store.faults.to_json()
     if (method, route) == ("POST", "faults"):
         with store.lock:
+            store.advance()  # what fell due before the change happened without it
             try:
                 store.faults = parse_faults(body, store.faults)
             except (ValueError, TypeError, KeyError, AttributeError) as error:
@@ -46,8 +48,10 @@ def handle(store: Store, method: str, path: str, body: Any) -> dict[str, Any]:
             return store.faults.to_json()
     if (method, route) == ("DELETE", "faults"):
         with store.lock:
+            now = time.time()
+            store.advance(now)
             store.faults = Faults()
-            store.release_stuck()
+            store.release_stuck(now)
             return store.faults.to_json()
     if (method, route) == ("POST", "settle"):
         completed = store.settle(once=bool(body.get("once", False)))
@@ -64,6 +68,7 @@ def handle(store: Store, method: str, path: str, body: Any) -> dict[str, Any]:
         except (KeyError, TypeError, ValueError):
             raise AdminError('expected {"delay": SECONDS}') from None
         with store.lock:
+            store.advance()  # transitions started before the change keep the old delay
             store.delay = max(0.0, delay)
             return {"delay": store.delay}
     raise KeyError(route)

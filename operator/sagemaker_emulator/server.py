@@ -127,8 +127,9 @@ class _Handler(BaseHTTPRequestHandler):
             caller = caller_from_authorization(self.headers.get("Authorization"))
             store = self.server.store
             with store.lock:
-                store.advance()
-                result = handler(Context(store, caller, time.time()), params)
+                now = time.time()
+                store.advance(now)
+                result = handler(Context(store, caller, now), params)
                 if not operation.startswith(_READ_ONLY):
                     store.touch()
                 payload = encode(result)
@@ -144,8 +145,9 @@ class _Handler(BaseHTTPRequestHandler):
             headers = {k.lower(): v for k, v in self.headers.items()}
             store = self.server.store
             with store.lock:
-                store.advance()
-                answer = invoke(Context(store, caller, time.time()), endpoint_name, headers, body)
+                now = time.time()
+                store.advance(now)
+                answer = invoke(Context(store, caller, now), endpoint_name, headers, body)
         except AwsError as error:
             self._send_error(error, runtime=True)
             return

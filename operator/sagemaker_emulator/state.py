@@ -1,8 +1,14 @@
 """All resources, guarded by one lock, and the clock that moves asynchronous transitions.
 
-Transitions are due at an absolute time and are applied lazily by whoever
-touches the store next (a request, a wait, a settle), so no background thread
-races the requests and a state file keeps pending work across restarts.
+Every transition is due at an absolute time on the emulator's clock (wall-clock
+seconds). Whoever touches the store next (a request, the admin API, the state
+file's saver) first catches up on everything due by then, in due order, and
+each transition is applied *as of its due time*: LastModifiedTime is the due
+time, and a step it starts (the next copy of an inference component, a
+rollback) is scheduled from that due time, never from the observer's. So the
+result is exactly what a clock running on its own would have produced, with no
+background thread racing the requests, and a state file keeps pending work
+across restarts.
 """
 
 from __future__ import annotations
@@ -100,10 +106,16 @@ class Store:
 
     # -- transitions ------------------------------------------------------------
 
-    def schedule(self, caller: Caller, kind: str, record: Record, op: str, **extra: Any) -> None:
-        """Start a transition on `record`; it completes after the delay unless stuck."""
+    def schedule(
+        self, caller: Caller, kind: str, record: Record, op: str, *, start: float, **extra: Any
+    ) -> None:
+        """Start a transition on `record` at time `start`; it falls due `delay` later unless stuck.
+
+        `start` is the request's time for a transition a request starts, and the due time of
+        the previous transition for one that a transition starts (copies, rollbacks).
+        """
         stuck = bool(extra.pop("stuck", False))
-        due = None if stuck else time.time() + self.delay
+        due = None if stuck else start + self.delay
         seq = next(self._seq)
         record["_pending"] = {"op": op, "due": due, "seq": seq, **extra}
         if due is not None:
@@ -113,39 +125,72 @@ class Store:
             )
         self.touch()
 
-    def advance(self, now: float | None = None) -> int:
-        """Apply every transition due by `now`; returns how many completed."""
+    def advance(self, now: float | None = None, *, max_seq: int | None = None) -> int:
+        """Apply every transition due by `now`, each as of its due time; returns how many.
+
+        Transitions they start and that fall due by `now` too are applied in the same pass,
+        in due order across all resources. With `max_seq`, stop at the first transition
+        started after that one (settle's `once`).
+        """
         now = time.time() if now is None else now
         done = 0
         while self._heap and self._heap[0][0] <= now:
-            _, seq, account, region_name, kind, name = heapq.heappop(self._heap)
-            caller = Caller(account, region_name)
-            region = self.regions.get((account, region_name))
-            record = region.table(kind).get(name) if region else None
-            if region is None or record is None:
+            if max_seq is not None and self._heap[0][1] > max_seq:
+                break
+            due, seq, account, region_name, kind, name = heapq.heappop(self._heap)
+            found = self._live(seq, account, region_name, kind, name)
+            if found is None:
                 continue
-            pending = record.get("_pending")
-            if not pending or pending.get("seq") != seq:
-                continue
-            record.pop("_pending")
-            self.completers[kind](self, caller, region, record, pending, now)
+            region, record = found
+            pending = record.pop("_pending")
+            self.completers[kind](self, Caller(account, region_name), region, record, pending, due)
             done += 1
         if done:
             self.touch()
         return done
 
+    def _live(
+        self, seq: int, account: str, region_name: str, kind: str, name: str
+    ) -> tuple[Region, Record] | None:
+        """The region and record a heap entry still stands for, or None if it is stale."""
+        region = self.regions.get((account, region_name))
+        record = region.table(kind).get(name) if region else None
+        if region is None or record is None:
+            return None
+        pending = record.get("_pending")
+        if not pending or pending.get("seq") != seq:
+            return None
+        return region, record
+
     def settle(self, once: bool = False) -> int:
-        """Complete every pending, non-stuck transition now, and (unless `once`) what they start."""
-        total = 0
+        """Complete every pending, non-stuck transition now, and (unless `once`) what they start.
+
+        What fell due already is applied as of its due time first; everything still pending
+        is then due now (the settle's time), and what that starts is scheduled from now.
+        """
         with self.lock:
-            for _ in range(1 if once else 100):  # transitions may start others; bounded
-                if not self._heap:
+            now = time.time()
+            total = self.advance(now)
+            while self._heap:  # every round completes at least one transition
+                last = self._pull_to(now)
+                total += self.advance(now, max_seq=last if once else None)
+                if once:
                     break
-                # Pull every entry's due time to now, then apply them in their order.
-                self._heap = [(0.0, *entry[1:]) for entry in self._heap]
-                heapq.heapify(self._heap)
-                total += self.advance(time.time())
         return total
+
+    def _pull_to(self, now: float) -> int:
+        """Make every pending transition due at `now` (keeping their order); the last seq."""
+        entries = []
+        for entry in self._heap:
+            _, seq, account, region_name, kind, name = entry
+            found = self._live(seq, account, region_name, kind, name)
+            if found is None:
+                continue
+            found[1]["_pending"]["due"] = now
+            entries.append((now, *entry[1:]))
+        heapq.heapify(entries)
+        self._heap = entries
+        return max((entry[1] for entry in entries), default=0)
 
     def wait(self, timeout: float) -> bool:
         """Block until nothing is transitioning (stuck resources aside); False on timeout."""
@@ -161,14 +206,15 @@ class Store:
                 until_due = max(0.0, self._heap[0][0] - time.time())
                 self.changed.wait(min(remaining, until_due + 0.001))
 
-    def release_stuck(self) -> None:
+    def release_stuck(self, now: float) -> None:
+        """Stuck transitions start over at `now` and take the delay from there."""
         for caller, kind, record in self.records():
             pending = record.get("_pending")
             if pending and pending["due"] is None:
                 op = pending.pop("op")
                 pending.pop("due")
                 pending.pop("seq")
-                self.schedule(caller, kind, record, op, **pending)
+                self.schedule(caller, kind, record, op, start=now, **pending)
 
     def pending(self) -> list[dict[str, Any]]:
         out = []
@@ -183,6 +229,7 @@ class Store:
                         "name": self._name(kind, record),
                         "op": pending["op"],
                         "stuck": pending["due"] is None,
+                        "due": pending["due"],
                     }
                 )
         return out
@@ -222,7 +269,10 @@ class Store:
 
     def save_if_dirty(self) -> None:
         with self.lock:
-            if self.state_file is None or not self._dirty:
+            if self.state_file is None:
+                return
+            self.advance()  # the file shows what the clock says, not what was last observed
+            if not self._dirty:
                 return
             text = json.dumps(self.dump())
             self._dirty = False
@@ -239,20 +289,31 @@ class Store:
                 for kind in KINDS:
                     region.table(kind).update(tables.get(kind, {}))
                 region.tags.update(tables.get("tags", {}))
-                for kind in KINDS:
-                    for record in region.table(kind).values():
-                        pending = record.get("_pending")
-                        if pending and pending["due"] is not None:
-                            seq = next(self._seq)
-                            pending["seq"] = seq
-                            heapq.heappush(
-                                self._heap,
-                                (
-                                    pending["due"],
-                                    seq,
-                                    account,
-                                    region_name,
-                                    kind,
-                                    self._name(kind, record),
-                                ),
-                            )
+        # Pending transitions keep their due times and their order (seq breaks ties);
+        # whatever fell due while the emulator was down is caught up on first touch.
+        pendings = sorted(
+            (
+                (int(record["_pending"].get("seq") or 0), caller, kind, record)
+                for caller, kind, record in self.records()
+                if record.get("_pending")
+            ),
+            key=lambda item: item[0],
+        )
+        last = max((item[0] for item in pendings), default=0)
+        self._seq = itertools.count(last + 1)
+        for seq, caller, kind, record in pendings:
+            pending = record["_pending"]
+            if not seq:
+                seq = pending["seq"] = next(self._seq)
+            if pending["due"] is not None:
+                heapq.heappush(
+                    self._heap,
+                    (
+                        float(pending["due"]),
+                        seq,
+                        caller.account,
+                        caller.region,
+                        kind,
+                        self._name(kind, record),
+                    ),
+                )

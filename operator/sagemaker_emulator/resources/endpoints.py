@@ -109,7 +109,12 @@ def create_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     ctx.region.endpoints[name] = record
     tag_resource(ctx, endpoint_arn, params.get("Tags", []))
     ctx.store.schedule(
-        ctx.caller, "endpoints", record, "create", stuck=ctx.store.faults.is_stuck("endpoint", name)
+        ctx.caller,
+        "endpoints",
+        record,
+        "create",
+        start=ctx.now,
+        stuck=ctx.store.faults.is_stuck("endpoint", name),
     )
     return {"EndpointArn": endpoint_arn}
 
@@ -184,6 +189,7 @@ def update_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         "endpoints",
         record,
         "update",
+        start=ctx.now,
         config=config["EndpointConfigName"],
         variants=variants,
         started=ctx.now,
@@ -215,7 +221,7 @@ def update_weights(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
             variant["DesiredInstanceCount"] = int(desired["DesiredInstanceCount"])
     record["EndpointStatus"] = "Updating"
     touch(record, ctx.now)
-    ctx.store.schedule(ctx.caller, "endpoints", record, "weights")
+    ctx.store.schedule(ctx.caller, "endpoints", record, "weights", start=ctx.now)
     return {"EndpointArn": record["EndpointArn"]}
 
 
@@ -236,7 +242,7 @@ def delete_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         return {}
     record["EndpointStatus"] = "Deleting"
     touch(record, ctx.now)
-    ctx.store.schedule(ctx.caller, "endpoints", record, "delete")
+    ctx.store.schedule(ctx.caller, "endpoints", record, "delete", start=ctx.now)
     return {}
 
 
@@ -259,7 +265,7 @@ def complete(
     pending: dict[str, Any],
     now: float,
 ) -> None:
-    """A transition of an endpoint falls due."""
+    """A transition of an endpoint falls due; `now` is its due time."""
     op = pending.get("op")
     name = record["EndpointName"]
     record["LastModifiedTime"] = now
@@ -290,7 +296,7 @@ def complete(
             # Roll back to the old config, which keeps serving; then InService with the reason.
             record["EndpointStatus"] = "RollingBack"
             record["FailureReason"] = reason
-            store.schedule(caller, "endpoints", record, "rollback")
+            store.schedule(caller, "endpoints", record, "rollback", start=now)
             return
         record.pop("FailureReason", None)
         record["EndpointConfigName"] = pending["config"]

@@ -138,6 +138,7 @@ def create_inference_component(ctx: Context, params: dict[str, Any]) -> dict[str
         "inference_components",
         record,
         "create",
+        start=ctx.now,
         stuck=ctx.store.faults.is_stuck("inference_component", name),
     )
     return {"InferenceComponentArn": component_arn}
@@ -220,6 +221,7 @@ def _start_update(
         "inference_components",
         record,
         "update",
+        start=ctx.now,
         spec=spec,
         copies=copies,
         previous=record["_desired"],
@@ -247,7 +249,7 @@ def delete_inference_component(ctx: Context, params: dict[str, Any]) -> dict[str
     if record["InferenceComponentStatus"] != "Deleting":
         record["InferenceComponentStatus"] = "Deleting"
         touch(record, ctx.now)
-        ctx.store.schedule(ctx.caller, "inference_components", record, "delete")
+        ctx.store.schedule(ctx.caller, "inference_components", record, "delete", start=ctx.now)
     return {}
 
 
@@ -356,7 +358,7 @@ def complete(
     pending: dict[str, Any],
     now: float,
 ) -> None:
-    """A transition of an inference component falls due."""
+    """A transition of an inference component falls due; `now` is its due time."""
     name = record["InferenceComponentName"]
     record["LastModifiedTime"] = now
     adapter = bool(record["_spec"].get("BaseInferenceComponentName"))
@@ -379,7 +381,7 @@ def complete(
             _release(region, record)  # a failed component holds no capacity
             return
         if step < target:
-            store.schedule(caller, "inference_components", record, "create")
+            store.schedule(caller, "inference_components", record, "create", start=now)
             return
         record["InferenceComponentStatus"] = "InService"
         return
@@ -396,7 +398,7 @@ def complete(
         reason = _replace(region, record, pending["spec"], step)
         if reason is None and step < target:
             rest = {k: v for k, v in pending.items() if k not in ("op", "due", "seq")}
-            store.schedule(caller, "inference_components", record, "update", **rest)
+            store.schedule(caller, "inference_components", record, "update", start=now, **rest)
             return
     record["InferenceComponentStatus"] = "InService"
     if reason is not None:
