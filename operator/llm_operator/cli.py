@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from llm_operator import __version__
-from llm_operator.settings import OperatorSettings
+from llm_operator.shell.settings import OperatorSettings
 
 # Loggers that would print request or response bodies (the HF token, Secret data)
 # at DEBUG level: never let them below INFO, whatever --debug says.
@@ -75,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     import kopf
 
-    from llm_operator import handlers  # noqa: F401  (importing registers the handlers)
+    from llm_operator.shell import handlers  # noqa: F401  (importing registers the handlers)
 
     settings = OperatorSettings()
     namespaces = list(args.namespace or ([] if args.all_namespaces else settings.namespaces))
@@ -111,7 +111,7 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "crd":
-        from llm_operator.crd import render_crd_yaml
+        from llm_operator.api.crd import render_crd_yaml
 
         sys.stdout.write(render_crd_yaml())
         return

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from llm_operator import crd, settings
+from llm_operator.api import crd
+from llm_operator.shell import settings
 
 _CONSTRAINTS = (
     ("enum", "one of"),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from llm_operator.settings import ENV_PREFIX, OperatorSettings
+from llm_operator.shell.settings import ENV_PREFIX, OperatorSettings
 from local_cluster.cluster import LocalCluster
 from tests.chart.helm import CHART, REPO, by_kind, helm, objects, template, values_file
 

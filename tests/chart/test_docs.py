@@ -12,7 +12,7 @@ from typing import get_args
 
 import pytest
 
-from llm_operator.api import Phase
+from llm_operator.api.models import Phase
 from tests.chart.helm import KUBE_VERSION, by_kind, helm, objects
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +49,7 @@ def _camel(node: ast.AST) -> str | None:
 
 def reasons_in_the_code() -> set[str]:
     found: set[str] = set()
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Call) and _called(node) in REASON_CALLS | {"PlanEvent"}:
                 names = [n for n in map(_camel, node.args) if n and n not in EVENT_TYPES]

@@ -11,8 +11,8 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 import yaml
 
-from llm_operator import catalog
-from llm_operator.api import LLMEndpointSpec
+from llm_operator.api import catalog
+from llm_operator.api.models import LLMEndpointSpec
 from local_cluster.cluster import LocalCluster
 
 REPO = Path(__file__).resolve().parents[2]

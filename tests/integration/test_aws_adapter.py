@@ -9,13 +9,13 @@ from collections.abc import Iterator
 import pytest
 import yaml
 
-from llm_operator import actions, desired, planner
-from llm_operator.api import LLMEndpointSpec
-from llm_operator.aws import BACKGROUND, INTERACTIVE, AwsError, Lane, SageMaker
-from llm_operator.handlers import _unless_woken
-from llm_operator.observe import Observer
-from llm_operator.observed import ObservedState
-from llm_operator.secrets import Redactor
+from llm_operator.api.models import LLMEndpointSpec
+from llm_operator.core import actions, desired, planner
+from llm_operator.core.observed import ObservedState
+from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, Lane, SageMaker
+from llm_operator.shell.handlers import _unless_woken
+from llm_operator.shell.observe import Observer
+from llm_operator.shell.secrets import Redactor
 from tests.integration.test_lifecycle import EXAMPLES
 from tests.plugins.operator_fixtures import REGION, SageMakerEmulator
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_operator.settings import OperatorSettings, render_markdown
+from llm_operator.shell.settings import OperatorSettings, render_markdown
 
 
 def test_configuration_reference_names_every_setting() -> None:

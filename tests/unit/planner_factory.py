@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from llm_operator.desired import (
+from llm_operator.core.desired import (
     DesiredComponent,
     DesiredEndpointConfig,
     DesiredModel,
@@ -19,13 +19,13 @@ from llm_operator.desired import (
     EndpointType,
     Owner,
 )
-from llm_operator.observed import (
+from llm_operator.core.observed import (
     ObservedComponent,
     ObservedEndpoint,
     ObservedResource,
     ObservedState,
 )
-from llm_operator.planner import Plan, PlanMemory, plan
+from llm_operator.core.planner import Plan, PlanMemory, plan
 
 UID = "uid-mine"
 OTHER_UID = "uid-other"

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from llm_operator import api
-from llm_operator.api import (
+from llm_operator.api import models
+from llm_operator.api.models import (
     Condition,
     Counts,
     LLMEndpointSpec,
@@ -92,9 +92,9 @@ def test_dump_round_trips_camel_case_wire_names() -> None:
 
 def test_snake_case_names_are_accepted_too() -> None:
     spec = LLMEndpointSpec(
-        model=api.ModelSpec(hf_model_id="org/m-7b"),
-        instance=api.InstanceSpec(type="ml.g5.xlarge"),
-        aws=api.AwsSpec(region="eu-west-1", execution_role_arn=ROLE),
+        model=models.ModelSpec(hf_model_id="org/m-7b"),
+        instance=models.InstanceSpec(type="ml.g5.xlarge"),
+        aws=models.AwsSpec(region="eu-west-1", execution_role_arn=ROLE),
         resources=ResourcesSpec(memory_mib_per_copy=1024),
     )
     assert spec.model_dump()["resources"]["memoryMiBPerCopy"] == 1024
@@ -128,19 +128,19 @@ def test_model_source_is_id_or_artifact() -> None:
 @pytest.mark.parametrize(
     ("path", "value", "message"),
     [
-        ("model.artifactUri", "s3://bucket/m.tar.gz", api.MSG_MODEL_SOURCE),
-        ("model", {"revision": "main"}, api.MSG_MODEL_SOURCE),
-        ("model.maxInputTokens", 4096, api.MSG_INPUT_TOTAL),
-        ("model.maxBatchPrefillTokens", 100, api.MSG_PREFILL_INPUT),
-        ("model.maxBatchTotalTokens", 1000, api.MSG_BATCH_TOTAL),
+        ("model.artifactUri", "s3://bucket/m.tar.gz", models.MSG_MODEL_SOURCE),
+        ("model", {"revision": "main"}, models.MSG_MODEL_SOURCE),
+        ("model.maxInputTokens", 4096, models.MSG_INPUT_TOTAL),
+        ("model.maxBatchPrefillTokens", 100, models.MSG_PREFILL_INPUT),
+        ("model.maxBatchTotalTokens", 1000, models.MSG_BATCH_TOTAL),
         ("model.env", {"HF_TOKEN": "x"}, "do not put the Hugging Face token"),
         ("model.env", {"HUGGING_FACE_HUB_TOKEN": "x"}, "do not put the Hugging Face token"),
         ("model.env", {"1ABC": "x"}, "environment variable names"),
         ("instance.type", "ml.x9.large", "instance.type must be an ml.* instance type"),
         ("instance.type", "g5.xlarge", "should match pattern"),
-        ("instance", {"type": "ml.g5.xlarge", "minCount": 3, "maxCount": 2}, api.MSG_MIN_MAX),
-        ("instance", {"type": "ml.g5.xlarge", "count": 1, "minCount": 2}, api.MSG_COUNT_MIN),
-        ("instance", {"type": "ml.g5.xlarge", "count": 3, "maxCount": 2}, api.MSG_COUNT_MAX),
+        ("instance", {"type": "ml.g5.xlarge", "minCount": 3, "maxCount": 2}, models.MSG_MIN_MAX),
+        ("instance", {"type": "ml.g5.xlarge", "count": 1, "minCount": 2}, models.MSG_COUNT_MIN),
+        ("instance", {"type": "ml.g5.xlarge", "count": 3, "maxCount": 2}, models.MSG_COUNT_MAX),
         ("resources.copies", -1, "greater than or equal to 0"),
         ("resources.memoryMiBPerCopy", 64, "greater than or equal to 128"),
         ("adapters", [{"name": "base", "artifactUri": "s3://b/a.tar.gz"}], "reserved"),

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from llm_operator import catalog
+from llm_operator.api import catalog
 
 
 def test_g5_12xlarge_as_the_seeds_use_it() -> None:

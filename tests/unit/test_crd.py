@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from llm_operator import api, catalog, crd
+from llm_operator.api import catalog, crd, models
 
 COMMITTED = Path(__file__).resolve().parents[2] / "crds" / "llmendpoints.yaml"
 
@@ -153,24 +153,28 @@ def test_defaults(schema: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("path", "message", "rule_part"),
     [
-        ("spec.model", api.MSG_MODEL_SOURCE, "has(self.hfModelId) != has(self.artifactUri)"),
-        ("spec.model", api.MSG_INPUT_TOTAL, "self.maxInputTokens < self.maxTotalTokens"),
-        ("spec.model", api.MSG_PREFILL_INPUT, "self.maxBatchPrefillTokens >= self.maxInputTokens"),
-        ("spec.model", api.MSG_BATCH_TOTAL, "self.maxBatchTotalTokens >= self.maxTotalTokens"),
-        ("spec.model.env", api.MSG_ENV_TOKEN, "!('HF_TOKEN' in self)"),
-        ("spec.model.env", api.MSG_ENV_KEYS, "k.matches("),
-        ("spec.instance", api.MSG_MIN_MAX, "self.minCount <= self.maxCount"),
-        ("spec.instance", api.MSG_COUNT_MIN, "self.count >= self.minCount"),
-        ("spec.instance", api.MSG_COUNT_MAX, "self.count <= self.maxCount"),
-        ("spec.instance.type", api.msg_instance_family(), "self.matches('^ml"),
-        ("spec", api.MSG_ADAPTERS_MODEL, "size(self.adapters) == 0"),
-        ("spec", api.MSG_RESOURCES_MODEL, "!has(self.resources)"),
-        ("spec", api.MSG_SCALING_MODEL, "!has(self.instance.minCount)"),
-        ("spec.adapters.[].name", api.MSG_ADAPTER_RESERVED, "self != 'base'"),
-        ("spec.aws.tags", api.MSG_TAGS_RESERVED, "!k.startsWith('llmoperator.io/')"),
-        ("spec.aws.region", api.MSG_REGION_IMMUTABLE, "self == oldSelf"),
-        ("spec.endpointType", api.MSG_TYPE_IMMUTABLE, "self == oldSelf"),
-        ("", api.msg_name_length(), "size(self.metadata.name) <= 36"),
+        ("spec.model", models.MSG_MODEL_SOURCE, "has(self.hfModelId) != has(self.artifactUri)"),
+        ("spec.model", models.MSG_INPUT_TOTAL, "self.maxInputTokens < self.maxTotalTokens"),
+        (
+            "spec.model",
+            models.MSG_PREFILL_INPUT,
+            "self.maxBatchPrefillTokens >= self.maxInputTokens",
+        ),
+        ("spec.model", models.MSG_BATCH_TOTAL, "self.maxBatchTotalTokens >= self.maxTotalTokens"),
+        ("spec.model.env", models.MSG_ENV_TOKEN, "!('HF_TOKEN' in self)"),
+        ("spec.model.env", models.MSG_ENV_KEYS, "k.matches("),
+        ("spec.instance", models.MSG_MIN_MAX, "self.minCount <= self.maxCount"),
+        ("spec.instance", models.MSG_COUNT_MIN, "self.count >= self.minCount"),
+        ("spec.instance", models.MSG_COUNT_MAX, "self.count <= self.maxCount"),
+        ("spec.instance.type", models.msg_instance_family(), "self.matches('^ml"),
+        ("spec", models.MSG_ADAPTERS_MODEL, "size(self.adapters) == 0"),
+        ("spec", models.MSG_RESOURCES_MODEL, "!has(self.resources)"),
+        ("spec", models.MSG_SCALING_MODEL, "!has(self.instance.minCount)"),
+        ("spec.adapters.[].name", models.MSG_ADAPTER_RESERVED, "self != 'base'"),
+        ("spec.aws.tags", models.MSG_TAGS_RESERVED, "!k.startsWith('llmoperator.io/')"),
+        ("spec.aws.region", models.MSG_REGION_IMMUTABLE, "self == oldSelf"),
+        ("spec.endpointType", models.MSG_TYPE_IMMUTABLE, "self == oldSelf"),
+        ("", models.msg_name_length(), "size(self.metadata.name) <= 36"),
     ],
 )
 def test_cel_rule_present(schema: dict[str, Any], path: str, message: str, rule_part: str) -> None:
@@ -180,7 +184,7 @@ def test_cel_rule_present(schema: dict[str, Any], path: str, message: str, rule_
 
 
 def test_instance_family_rule_is_generated_from_the_catalog(schema: dict[str, Any]) -> None:
-    rule = rules_at(schema, "spec.instance.type")[api.msg_instance_family()]
+    rule = rules_at(schema, "spec.instance.type")[models.msg_instance_family()]
     literal = re.search(r"self\.matches\('(.*)'\)", rule)
     assert literal is not None
     regex = re.compile(literal.group(1).replace("\\\\", "\\"))
@@ -192,10 +196,10 @@ def test_instance_family_rule_is_generated_from_the_catalog(schema: dict[str, An
 
 def test_lists_and_maps_under_cel_are_bounded(schema: dict[str, Any]) -> None:
     # The API server refuses CEL rules whose worst-case cost it cannot bound.
-    assert node_at(schema, "spec.model.env")["maxProperties"] == api.MAX_ENV
+    assert node_at(schema, "spec.model.env")["maxProperties"] == models.MAX_ENV
     assert node_at(schema, "spec.model.env")["additionalProperties"]["maxLength"] == 1024
     assert node_at(schema, "spec.aws.tags")["maxProperties"] == 46
-    assert node_at(schema, "spec.adapters")["maxItems"] == api.MAX_ADAPTERS
+    assert node_at(schema, "spec.adapters")["maxItems"] == models.MAX_ADAPTERS
     assert node_at(schema, "spec.adapters")["x-kubernetes-list-map-keys"] == ["name"]
     assert node_at(schema, "spec.adapters.[].name")["maxLength"] == 17
 
@@ -208,14 +212,14 @@ def test_lists_and_maps_under_cel_are_bounded(schema: dict[str, Any]) -> None:
         ("spec.instance.minCount", "minimum", 0),
         ("spec.resources.memoryMiBPerCopy", "minimum", 128),
         ("spec.resources.cpusPerCopy", "minimum", 0.25),
-        ("spec.aws.region", "pattern", api.REGION_PATTERN),
-        ("spec.aws.executionRoleArn", "pattern", api.ROLE_ARN_PATTERN),
-        ("spec.model.artifactUri", "pattern", api.MODEL_ARTIFACT_PATTERN),
-        ("spec.adapters.[].artifactUri", "pattern", api.ADAPTER_ARTIFACT_PATTERN),
-        ("spec.model.hfModelId", "pattern", api.HF_MODEL_ID_PATTERN),
-        ("spec.model.revision", "pattern", api.REVISION_PATTERN),
-        ("spec.model.hfTokenSecretRef.name", "pattern", api.SECRET_NAME_PATTERN),
-        ("spec.aws.vpc.subnets.[]", "pattern", api.SUBNET_PATTERN),
+        ("spec.aws.region", "pattern", models.REGION_PATTERN),
+        ("spec.aws.executionRoleArn", "pattern", models.ROLE_ARN_PATTERN),
+        ("spec.model.artifactUri", "pattern", models.MODEL_ARTIFACT_PATTERN),
+        ("spec.adapters.[].artifactUri", "pattern", models.ADAPTER_ARTIFACT_PATTERN),
+        ("spec.model.hfModelId", "pattern", models.HF_MODEL_ID_PATTERN),
+        ("spec.model.revision", "pattern", models.REVISION_PATTERN),
+        ("spec.model.hfTokenSecretRef.name", "pattern", models.SECRET_NAME_PATTERN),
+        ("spec.aws.vpc.subnets.[]", "pattern", models.SUBNET_PATTERN),
         ("spec.aws.vpc.securityGroupIds", "maxItems", 5),
         ("spec.model.quantize", "enum", ["none", "bitsandbytes", "gptq", "awq", "eetq", "fp8"]),
         ("spec.endpointType", "enum", ["InferenceComponent", "Model"]),
@@ -228,16 +232,16 @@ def test_openapi_constraints(schema: dict[str, Any], path: str, key: str, value:
 
 def test_patterns_match_what_they_should() -> None:
     cases = {
-        api.REGION_PATTERN: (["us-east-1", "cn-north-1", "us-gov-west-1"], ["US", "useast1"]),
-        api.ROLE_ARN_PATTERN: (
+        models.REGION_PATTERN: (["us-east-1", "cn-north-1", "us-gov-west-1"], ["US", "useast1"]),
+        models.ROLE_ARN_PATTERN: (
             ["arn:aws:iam::111122223333:role/SageMakerExecution"],
             ["arn:aws:iam::111122223333:user/x", "role/x"],
         ),
-        api.MODEL_ARTIFACT_PATTERN: (
+        models.MODEL_ARTIFACT_PATTERN: (
             ["s3://bucket/model.tar.gz", "s3://bucket/models/llm/", "s3://bucket/"],
             ["s3://bucket/model.zip", "https://x/model.tar.gz", "s3://B/m.tar.gz"],
         ),
-        api.HF_MODEL_ID_PATTERN: (["mistralai/Mistral-7B-Instruct-v0.1", "gpt2"], ["a/b/c"]),
+        models.HF_MODEL_ID_PATTERN: (["mistralai/Mistral-7B-Instruct-v0.1", "gpt2"], ["a/b/c"]),
     }
     for pattern, (good, bad) in cases.items():
         for text in good:

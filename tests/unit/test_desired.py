@@ -11,9 +11,9 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from llm_operator import naming
-from llm_operator.api import LLMEndpointSpec
-from llm_operator.desired import (
+from llm_operator.api.models import LLMEndpointSpec
+from llm_operator.core import naming
+from llm_operator.core.desired import (
     DesiredState,
     Owner,
     RenderError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_operator import images
+from llm_operator.core import images
 
 REPO = "huggingface-pytorch-tgi-inference"
 

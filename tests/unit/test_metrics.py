@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llm_operator.metrics import REGISTRY, PhaseBook
+from llm_operator.shell.metrics import REGISTRY, PhaseBook
 
 
 def gauge(phase: str) -> float | None:

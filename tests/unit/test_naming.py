@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from llm_operator import naming
-from llm_operator.api import MAX_ADAPTER_NAME_LENGTH, MAX_NAME_LENGTH
+from llm_operator.api.models import MAX_ADAPTER_NAME_LENGTH, MAX_NAME_LENGTH
+from llm_operator.core import naming
 
 LONGEST_NAMESPACE = "n" * 63
 LONGEST_NAME = "m" * MAX_NAME_LENGTH

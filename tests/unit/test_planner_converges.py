@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from llm_operator.actions import (
+from llm_operator.core.actions import (
     Action,
     CreateEndpoint,
     CreateEndpointConfig,
@@ -26,14 +26,14 @@ from llm_operator.actions import (
     UpdateInferenceComponent,
     UpdateInferenceComponentRuntimeConfig,
 )
-from llm_operator.desired import DesiredState
-from llm_operator.observed import (
+from llm_operator.core.desired import DesiredState
+from llm_operator.core.observed import (
     ObservedComponent,
     ObservedEndpoint,
     ObservedResource,
     ObservedState,
 )
-from llm_operator.planner import Plan, PlanMemory, plan
+from llm_operator.core.planner import Plan, PlanMemory, plan
 from tests.unit.planner_factory import UID, make_desired
 
 MAX_PASSES = 12

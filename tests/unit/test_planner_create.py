@@ -6,14 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from llm_operator.actions import (
+from llm_operator.core.actions import (
     CreateEndpoint,
     CreateEndpointConfig,
     CreateInferenceComponent,
     CreateModel,
 )
-from llm_operator.desired import DesiredState, EndpointType
-from llm_operator.observed import ObservedState
+from llm_operator.core.desired import DesiredState, EndpointType
+from llm_operator.core.observed import ObservedState
 from tests.unit.planner_factory import (
     BASE,
     ENDPOINT,

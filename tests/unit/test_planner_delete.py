@@ -6,14 +6,14 @@ from dataclasses import replace
 
 import pytest
 
-from llm_operator.actions import (
+from llm_operator.core.actions import (
     DeleteEndpoint,
     DeleteEndpointConfig,
     DeleteInferenceComponent,
     DeleteModel,
 )
-from llm_operator.observed import ObservedState
-from llm_operator.planner import PlanEvent
+from llm_operator.core.observed import ObservedState
+from llm_operator.core.planner import PlanEvent
 from tests.unit.planner_factory import (
     BASE,
     ENDPOINT,

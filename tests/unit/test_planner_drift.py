@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from llm_operator.actions import (
+from llm_operator.core.actions import (
     CreateEndpoint,
     CreateEndpointConfig,
     CreateInferenceComponent,

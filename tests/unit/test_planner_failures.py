@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from llm_operator.actions import (
+from llm_operator.core.actions import (
     CreateEndpoint,
     CreateEndpointConfig,
     CreateInferenceComponent,
@@ -16,9 +16,9 @@ from llm_operator.actions import (
     UpdateInferenceComponent,
     UpdateInferenceComponentRuntimeConfig,
 )
-from llm_operator.observed import ObservedState
-from llm_operator.planner import Failure, PlanEvent, PlanMemory, component_fingerprint
-from llm_operator.status import build_status
+from llm_operator.core.observed import ObservedState
+from llm_operator.core.planner import Failure, PlanEvent, PlanMemory, component_fingerprint
+from llm_operator.core.status import build_status
 from tests.unit.planner_factory import (
     BASE,
     ENDPOINT,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from llm_operator.actions import (
+from llm_operator.core.actions import (
     CreateEndpointConfig,
     CreateInferenceComponent,
     CreateModel,
@@ -15,7 +15,7 @@ from llm_operator.actions import (
     UpdateInferenceComponent,
     UpdateInferenceComponentRuntimeConfig,
 )
-from llm_operator.planner import PlanMemory, component_fingerprint
+from llm_operator.core.planner import PlanMemory, component_fingerprint
 from tests.unit.planner_factory import (
     BASE,
     ENDPOINT,

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from llm_operator.api import LLMEndpointStatus
-from llm_operator.desired import DesiredState, EndpointType
-from llm_operator.observed import ObservedState
-from llm_operator.planner import Failure, PlanMemory
-from llm_operator.status import MEMORY_KEY, build_invalid_status, build_status, format_usd
+from llm_operator.api.models import LLMEndpointStatus
+from llm_operator.core.desired import DesiredState, EndpointType
+from llm_operator.core.observed import ObservedState
+from llm_operator.core.planner import Failure, PlanMemory
+from llm_operator.core.status import MEMORY_KEY, build_invalid_status, build_status, format_usd
 from tests.unit.planner_factory import (
     BASE,
     ENDPOINT,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llm_operator import tgi
-from llm_operator.api import ModelSpec
+from llm_operator.api.models import ModelSpec
+from llm_operator.core import tgi
 
 
 def model(**fields: Any) -> ModelSpec:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from llm_operator import validation
-from llm_operator.api import LLMEndpointSpec, ModelSpec
-from llm_operator.validation import Problem
+from llm_operator.api.models import LLMEndpointSpec, ModelSpec
+from llm_operator.core import validation
+from llm_operator.core.validation import Problem
 
 ROLE = "arn:aws:iam::111122223333:role/SageMakerExecution"
 

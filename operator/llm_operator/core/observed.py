@@ -1,6 +1,6 @@
 """What SageMaker reports now for one LLMEndpoint, reduced to what the planner compares.
 
-Filled by the shell (`llm_operator.observe`) from List*/Describe* answers; the
+Filled by the shell (`llm_operator.shell.observe`) from List*/Describe* answers; the
 planner never sees boto3 shapes.
 """
 

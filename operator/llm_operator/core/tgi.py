@@ -8,7 +8,7 @@ placed in the returned mapping; it never reaches logs, status or exceptions.
 
 from __future__ import annotations
 
-from llm_operator.api import ModelSpec
+from llm_operator.api.models import ModelSpec
 
 # The container's default model location; TGI loads S3 artifacts from here.
 ARTIFACT_MODEL_DIR = "/opt/ml/model"

@@ -28,15 +28,15 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from llm_operator import naming
-from llm_operator.aws import INTERACTIVE, UID_TAG, AwsError, Lane, SageMaker
-from llm_operator.desired import DesiredState
-from llm_operator.observed import (
+from llm_operator.core import naming
+from llm_operator.core.desired import DesiredState
+from llm_operator.core.observed import (
     ObservedComponent,
     ObservedEndpoint,
     ObservedResource,
     ObservedState,
 )
+from llm_operator.shell.aws import INTERACTIVE, UID_TAG, AwsError, Lane, SageMaker
 
 NAMESPACE_TAG = "llmoperator.io/namespace"
 NAME_TAG = "llmoperator.io/name"

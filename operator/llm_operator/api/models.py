@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from llm_operator import catalog
+from llm_operator.api import catalog
 
 GROUP = "llmoperator.io"
 VERSION = "v1alpha1"
@@ -26,7 +26,7 @@ SHORT_NAMES = ("llme",)
 API_VERSION = f"{GROUP}/{VERSION}"
 
 # metadata.name is capped so every SageMaker name derived from it fits in 63
-# characters without cutting the name itself (see llm_operator.naming).
+# characters without cutting the name itself (see llm_operator.core.naming).
 MAX_NAME_LENGTH = 36
 MAX_ADAPTER_NAME_LENGTH = 17
 MAX_ADAPTERS = 20

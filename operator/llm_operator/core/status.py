@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from llm_operator.desired import DesiredState
-from llm_operator.observed import ObservedState
-from llm_operator.planner import ConditionInput, Plan, PlanMemory
+from llm_operator.core.desired import DesiredState
+from llm_operator.core.observed import ObservedState
+from llm_operator.core.planner import ConditionInput, Plan, PlanMemory
 
 # The status key holding PlanMemory.to_dict(); the shell reads it back with
 # PlanMemory.from_dict(status.get(MEMORY_KEY)).

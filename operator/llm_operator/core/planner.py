@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from llm_operator.actions import (
+from llm_operator.core.actions import (
     Action,
     CreateEndpoint,
     CreateEndpointConfig,
@@ -33,8 +33,8 @@ from llm_operator.actions import (
     UpdateInferenceComponent,
     UpdateInferenceComponentRuntimeConfig,
 )
-from llm_operator.desired import DesiredComponent, DesiredState
-from llm_operator.observed import (
+from llm_operator.core.desired import DesiredComponent, DesiredState
+from llm_operator.core.observed import (
     ObservedComponent,
     ObservedEndpoint,
     ObservedResource,

@@ -14,11 +14,11 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from llm_operator import api
+from llm_operator.api import models
 
-CRD_NAME = f"{api.PLURAL}.{api.GROUP}"
+CRD_NAME = f"{models.PLURAL}.{models.GROUP}"
 HEADER = (
-    "# Generated from llm_operator.api by `llm-operator crd` (llm_operator.crd)."
+    "# Generated from llm_operator.api.models by `llm-operator crd` (llm_operator.api.crd)."
     " Do not edit by hand.\n"
 )
 
@@ -161,9 +161,9 @@ def _schema(model: type[BaseModel], *, nullable: bool) -> dict[str, Any]:
 
 def openapi_schema() -> dict[str, Any]:
     """The `openAPIV3Schema` of the CRD's only version."""
-    spec = _schema(api.LLMEndpointSpec, nullable=False)
+    spec = _schema(models.LLMEndpointSpec, nullable=False)
     spec["description"] = "What should run in SageMaker."
-    status = _schema(api.LLMEndpointStatus, nullable=True)
+    status = _schema(models.LLMEndpointStatus, nullable=True)
     status["description"] = "What the operator observed and did; written by the operator."
     status.pop("required", None)
     schema: dict[str, Any] = _ordered(
@@ -182,7 +182,10 @@ def openapi_schema() -> dict[str, Any]:
                 "status": status,
             },
             "x-kubernetes-validations": [
-                api.cel(f"size(self.metadata.name) <= {api.MAX_NAME_LENGTH}", api.msg_name_length())
+                models.cel(
+                    f"size(self.metadata.name) <= {models.MAX_NAME_LENGTH}",
+                    models.msg_name_length(),
+                )
             ],
         }
     )
@@ -195,19 +198,19 @@ def build_crd() -> dict[str, Any]:
         "kind": "CustomResourceDefinition",
         "metadata": {"name": CRD_NAME},
         "spec": {
-            "group": api.GROUP,
+            "group": models.GROUP,
             "scope": "Namespaced",
             "names": {
-                "kind": api.KIND,
-                "listKind": f"{api.KIND}List",
-                "plural": api.PLURAL,
-                "singular": api.SINGULAR,
-                "shortNames": list(api.SHORT_NAMES),
+                "kind": models.KIND,
+                "listKind": f"{models.KIND}List",
+                "plural": models.PLURAL,
+                "singular": models.SINGULAR,
+                "shortNames": list(models.SHORT_NAMES),
                 "categories": ["sagemaker"],
             },
             "versions": [
                 {
-                    "name": api.VERSION,
+                    "name": models.VERSION,
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},

@@ -22,7 +22,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from llm_operator.api import MAX_ADAPTER_NAME_LENGTH, MAX_NAME_LENGTH
+from llm_operator.api.models import MAX_ADAPTER_NAME_LENGTH, MAX_NAME_LENGTH
 
 MAX_SAGEMAKER_NAME = 63
 OWNER_HASH_LENGTH = 8

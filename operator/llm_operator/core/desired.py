@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from llm_operator import catalog, images, naming, tgi
-from llm_operator.api import LLMEndpointSpec
+from llm_operator.api import catalog
+from llm_operator.api.models import LLMEndpointSpec
+from llm_operator.core import images, naming, tgi
 
 MANAGED_BY = "sagemaker-llm-operator"
 MANAGED_BY_TAG = "llmoperator.io/managed-by"

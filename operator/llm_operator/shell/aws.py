@@ -29,8 +29,10 @@ import boto3
 import botocore.exceptions
 from botocore.config import Config
 
-from llm_operator import __version__, actions, metrics
-from llm_operator.secrets import Redactor
+from llm_operator import __version__
+from llm_operator.core import actions
+from llm_operator.shell import metrics
+from llm_operator.shell.secrets import Redactor
 
 UID_TAG = "llmoperator.io/uid"
 

@@ -17,8 +17,9 @@ from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from llm_operator import catalog, images, tgi
-from llm_operator.api import MAX_NAME_LENGTH, LLMEndpointSpec, ModelSpec, ResourcesSpec
+from llm_operator.api import catalog
+from llm_operator.api.models import MAX_NAME_LENGTH, LLMEndpointSpec, ModelSpec, ResourcesSpec
+from llm_operator.core import images, tgi
 
 Severity = Literal["error", "warning"]
 

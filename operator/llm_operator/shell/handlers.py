@@ -25,13 +25,15 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from llm_operator import catalog, desired, metrics, naming, planner, status, validation
-from llm_operator.api import LLMEndpointSpec
-from llm_operator.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker, describe_action
-from llm_operator.observe import Observer
-from llm_operator.observed import ObservedState
-from llm_operator.secrets import Redactor, SecretError, read_secret_key
-from llm_operator.settings import OperatorSettings
+from llm_operator.api import catalog
+from llm_operator.api.models import LLMEndpointSpec
+from llm_operator.core import desired, naming, planner, status, validation
+from llm_operator.core.observed import ObservedState
+from llm_operator.shell import metrics
+from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker, describe_action
+from llm_operator.shell.observe import Observer
+from llm_operator.shell.secrets import Redactor, SecretError, read_secret_key
+from llm_operator.shell.settings import OperatorSettings
 
 GROUP = "llmoperator.io"
 VERSION = "v1alpha1"

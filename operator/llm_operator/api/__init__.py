@@ -1,0 +1,1 @@
+"""The LLMEndpoint API: pydantic models, the CRD generated from them, the instance catalog."""
