@@ -340,3 +340,47 @@ def test_failed_creation_by_fault(sm: Any, emulator_admin: AdminClient, endpoint
     sm.delete_inference_component(InferenceComponentName="ic")
     emulator_admin.settle()
     assert emulator_admin.resource_names()["inference_components"] == []
+
+
+def test_a_component_still_creating_cannot_be_deleted(
+    sm: Any, emulator_admin: AdminClient, endpoint: str
+) -> None:
+    """SageMaker refuses to delete a Creating component (amazon-sagemaker-examples#3432)."""
+    emulator_admin.set_delay(3600)
+    builders.component(sm, "ic", "ep", copies=2)
+    code, message = error(sm.delete_inference_component, InferenceComponentName="ic")
+    assert code == "ValidationException"
+    assert message == (
+        f'Cannot delete inference component "{ARN}:inference-component/ic" while it is in '
+        "Creating status. Wait until it is InService or Failed, then retry."
+    )
+    emulator_admin.settle(once=True)  # one copy up, still Creating: still refused
+    assert error(sm.delete_inference_component, InferenceComponentName="ic")[0] == (
+        "ValidationException"
+    )
+    emulator_admin.settle()
+    sm.delete_inference_component(InferenceComponentName="ic")
+    assert (
+        sm.describe_inference_component(InferenceComponentName="ic")["InferenceComponentStatus"]
+        == "Deleting"
+    )
+
+
+def test_a_component_stuck_in_creating_holds_its_endpoint(
+    sm: Any, emulator_admin: AdminClient, endpoint: str
+) -> None:
+    """As users report of AWS: nothing can be deleted until the component leaves Creating."""
+    emulator_admin.faults(stuck=[{"resource": "inference_component", "name": "ic"}])
+    builders.component(sm, "ic", "ep")
+    emulator_admin.settle()
+    assert error(sm.delete_inference_component, InferenceComponentName="ic")[0] == (
+        "ValidationException"
+    )
+    assert error(sm.delete_endpoint, EndpointName="ep")[0] == "ValidationException"
+    emulator_admin.clear_faults()
+    emulator_admin.settle()
+    sm.delete_inference_component(InferenceComponentName="ic")
+    emulator_admin.settle()
+    sm.delete_endpoint(EndpointName="ep")
+    emulator_admin.settle()
+    assert emulator_admin.resource_names()["endpoints"] == []

@@ -233,7 +233,13 @@ def _start_update(
 
 
 def delete_inference_component(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
+    """Refused while Creating, as SageMaker does (a component stuck there cannot be deleted)."""
     record = get_component(ctx, params["InferenceComponentName"])
+    if record["InferenceComponentStatus"] == "Creating":
+        raise validation(
+            f'Cannot delete inference component "{record["InferenceComponentArn"]}" while it is '
+            "in Creating status. Wait until it is InService or Failed, then retry."
+        )
     adapters = [
         c["InferenceComponentName"]
         for c in ctx.region.inference_components.values()
