@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+import sys
+import unicodedata
 from functools import cache
 from typing import Any
 
@@ -16,11 +18,35 @@ import botocore.session
 
 from .errors import AwsError
 
-_UNICODE_CLASSES = {
-    r"\p{L}": "a-zA-Z\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff\u4e00-\u9fff",
-    r"\p{Z}": " \u00a0\u2000-\u200a\u2028\u2029\u3000",
-    r"\p{N}": "0-9",
-}
+_UNICODE_CLASS = re.compile(r"\\p\{([LMNPSZ]|Alnum)\}")
+
+
+@cache
+def _unicode_classes() -> dict[str, str]:
+    """Character-class bodies for Java's \\p{L}, \\p{M}, \\p{N}, \\p{P}, \\p{S}, \\p{Z}, \\p{Alnum}.
+
+    Built once from the Unicode database Python ships, so a tag value in any script is
+    accepted and an emoji (a symbol, So) is refused where only \\p{L}\\p{Z}\\p{N} are allowed.
+    """
+    ranges: dict[str, list[tuple[int, int]]] = {major: [] for major in "LMNPSZ"}
+    for code in range(sys.maxunicode + 1):
+        major = unicodedata.category(chr(code))[0]
+        found = ranges.get(major)
+        if found is None:
+            continue
+        if found and found[-1][1] == code - 1:
+            found[-1] = (found[-1][0], code)
+        else:
+            found.append((code, code))
+    classes = {
+        major: "".join(
+            re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}"
+            for low, high in spans
+        )
+        for major, spans in ranges.items()
+    }
+    classes["Alnum"] = "a-zA-Z0-9"  # POSIX class: ASCII only in Java
+    return classes
 
 
 @cache
@@ -30,10 +56,14 @@ def service_model(service: str = "sagemaker") -> Any:
 
 @cache
 def _pattern(source: str) -> re.Pattern[str] | None:
-    """Java patterns from the model; \\p{..} classes are approximated, others kept as is."""
+    """Java patterns from the model, with the \\p{..} classes spelled out for Python.
+
+    The model uses \\p{..} only inside [...] classes, where a spelled-out body fits.
+    """
     translated = source
-    for java, python in _UNICODE_CLASSES.items():
-        translated = translated.replace(java, python)
+    if _UNICODE_CLASS.search(source):
+        classes = _unicode_classes()
+        translated = _UNICODE_CLASS.sub(lambda match: classes[match.group(1)], source)
     try:
         return re.compile(translated, re.DOTALL)
     except re.error:
@@ -49,6 +79,8 @@ def _show(value: Any) -> str:
         return value
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, dict) and all(isinstance(item, str) for item in value.values()):
+        return "{" + ", ".join(f"{key}={item}" for key, item in value.items()) + "}"  # Java's
     return json.dumps(value, separators=(",", ":"))
 
 
@@ -91,6 +123,9 @@ class _Checker:
                 self.type_error = f"Expected a map at '{path}'"
                 return
             self._size(value, len(value), meta, path)
+            if shape.key.type_name == "string" and shape.value.type_name == "string":
+                self._string_map(shape, value, path)
+                return
             for key, item in value.items():
                 self.check(shape.key, key, f"{path}.key")
                 self.check(shape.value, item, f"{path}.{key}.member")
@@ -129,6 +164,28 @@ class _Checker:
         ):
             self.type_error = f"Expected a timestamp at '{path}'"
 
+    def _string_map(self, shape: Any, value: dict[Any, Any], path: str) -> None:
+        """SageMaker reports a string map as a whole, once for its keys and once for its values:
+        `Value '{K=V}' at 'primaryContainer.environment' failed to satisfy constraint: Map value
+        must satisfy constraint: [Member must have length less than or equal to 1024, ...]`.
+        """
+        for label, member, items in (
+            ("Map keys", shape.key, list(value)),
+            ("Map value", shape.value, list(value.values())),
+        ):
+            if any(not isinstance(item, str) for item in items):
+                self.type_error = f"Expected strings in the map at '{path}'"
+                return
+            inner = _Checker()
+            for item in items:
+                inner.check(member, item, path)
+            if inner.constraints:
+                self.fail(
+                    value,
+                    path,
+                    f"{label} must satisfy constraint: [{', '.join(_constraints(member))}]",
+                )
+
     def _size(self, value: Any, size: int, meta: dict[str, Any], path: str) -> None:
         if "min" in meta and size < meta["min"]:
             self.fail(
@@ -142,6 +199,21 @@ class _Checker:
             self.fail(value, path, f"Member must have value greater than or equal to {meta['min']}")
         if "max" in meta and value > meta["max"]:
             self.fail(value, path, f"Member must have value less than or equal to {meta['max']}")
+
+
+def _constraints(shape: Any) -> list[str]:
+    """Every constraint of a string shape, in the order SageMaker lists them."""
+    meta = shape.metadata
+    if "enum" in meta:
+        return [f"Member must satisfy enum value set: [{', '.join(meta['enum'])}]"]
+    out = []
+    if "max" in meta:
+        out.append(f"Member must have length less than or equal to {meta['max']}")
+    if "min" in meta:
+        out.append(f"Member must have length greater than or equal to {meta['min']}")
+    if "pattern" in meta:
+        out.append(f"Member must satisfy regular expression pattern: {meta['pattern']}")
+    return out
 
 
 def _join(path: str, member: str) -> str:

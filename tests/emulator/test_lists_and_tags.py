@@ -129,3 +129,41 @@ def test_tag_errors(sm: Any) -> None:
     )
     assert code == "ValidationException" and "50" in message
     assert len(sm.list_tags(ResourceArn=f"{ARN}:model/m")["Tags"]) == 30
+
+
+def test_tag_keys_and_values_follow_the_service_model(sm: Any) -> None:
+    """TagKey / TagValue: 1..128 and 0..256 characters of letters, separators, numbers, _.:/=+-@."""
+    model_arn = builders.model(sm, "m")
+    pattern = sm.meta.service_model.shape_for("TagValue").metadata["pattern"]
+    code, message = error(sm.add_tags, ResourceArn=model_arn, Tags=[{"Key": "team", "Value": "🚀"}])
+    assert code == "ValidationException"
+    assert message == (
+        "1 validation error detected: Value '🚀' at 'tags.1.member.value' failed to satisfy "
+        f"constraint: Member must satisfy regular expression pattern: {pattern}"
+    )
+    for tags, where in (
+        ([{"Key": "k" * 129, "Value": "v"}], "tags.1.member.key"),
+        ([{"Key": "ok", "Value": "v" * 257}], "tags.1.member.value"),
+        ([{"Key": "a", "Value": "b"}, {"Key": "smile😀", "Value": "b"}], "tags.2.member.key"),
+    ):
+        code, message = error(sm.add_tags, ResourceArn=model_arn, Tags=tags)
+        assert code == "ValidationException" and f"at '{where}'" in message, message
+    # The same checks apply to Tags given at creation.
+    code, _ = error(
+        sm.create_endpoint_config,
+        EndpointConfigName="cfg",
+        ProductionVariants=[
+            {"VariantName": "v", "ModelName": "m", "InstanceType": "ml.g5.2xlarge"}
+        ],
+        Tags=[{"Key": "owner", "Value": "🙂"}],
+    )
+    assert code == "ValidationException"
+    # Letters, separators and numbers of any script are accepted, as are the listed symbols.
+    fine = [
+        {"Key": "équipe", "Value": "recherche et développement"},
+        {"Key": "チーム", "Value": "検索 ٣"},
+        {"Key": "צוות", "Value": "חיפוש"},
+        {"Key": "path/key_1.x:y=z+w-v@u", "Value": ""},
+    ]
+    sm.add_tags(ResourceArn=model_arn, Tags=fine)
+    assert sm.list_tags(ResourceArn=model_arn)["Tags"] == fine

@@ -132,3 +132,71 @@ def test_deleting_a_model_in_use_is_allowed(sm: Any, emulator_admin: AdminClient
     emulator_admin.settle()
     assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "InService"
     assert emulator_admin.resource_names()["models"] == []
+
+
+def _environment(count: int, value_size: int, prefix: str = "VAR") -> dict[str, str]:
+    return {f"{prefix}_{i:03d}": "x" * value_size for i in range(count)}
+
+
+def test_environment_entries_are_bounded_by_the_service_model(sm: Any) -> None:
+    code, message = error(
+        sm.create_model,
+        ModelName="m",
+        PrimaryContainer={"Image": builders.IMAGE, "Environment": {"LONG": "x" * 1025}},
+        ExecutionRoleArn=ROLE,
+    )
+    assert code == "ValidationException"
+    assert message.startswith(
+        "1 validation error detected: Value '{LONG=" + "x" * 1025 + "}' at "
+        "'primaryContainer.environment' failed to satisfy constraint: Map value must satisfy "
+        "constraint: [Member must have length less than or equal to 1024, "
+    )
+    code, message = error(
+        sm.create_model,
+        ModelName="m",
+        PrimaryContainer={"Image": builders.IMAGE, "Environment": _environment(101, 1)},
+        ExecutionRoleArn=ROLE,
+    )
+    assert code == "ValidationException"
+    assert (
+        "at 'primaryContainer.environment' failed to satisfy constraint: "
+        "Member must have length less than or equal to 100" in message
+    )
+
+
+def test_environment_of_all_containers_is_at_most_32_kb(sm: Any) -> None:
+    # 40 entries of 7 + 1000 bytes: 40280 bytes in one map, each entry within its limits.
+    code, message = error(
+        sm.create_model,
+        ModelName="m",
+        PrimaryContainer={"Image": builders.IMAGE, "Environment": _environment(40, 1000)},
+        ExecutionRoleArn=ROLE,
+    )
+    assert (code, message) == (
+        "ValidationException",
+        "The maximum length of all keys and values in the Environment maps of a model's "
+        "containers, combined, is 32768 bytes (32 KB); this request has 40280 bytes.",
+    )
+    # Two containers of 20 such entries each: fine alone, too much together.
+    half = {"Image": builders.IMAGE, "Environment": _environment(20, 1000)}
+    code, message = error(
+        sm.create_model, ModelName="m", Containers=[half, half], ExecutionRoleArn=ROLE
+    )
+    assert code == "ValidationException" and "this request has 40280 bytes" in message
+    # Bytes, not characters: 17 entries of 7 + 1000 two-byte characters (34119 bytes).
+    wide = {f"VAR_{i:03d}": "é" * 1000 for i in range(17)}
+    code, message = error(
+        sm.create_model,
+        ModelName="m",
+        PrimaryContainer={"Image": builders.IMAGE, "Environment": wide},
+        ExecutionRoleArn=ROLE,
+    )
+    assert code == "ValidationException" and "this request has 34119 bytes" in message
+    # Exactly 32 KB is accepted: 32 entries of 7 + 1017 bytes.
+    exact = {f"VAR_{i:03d}": "x" * 1017 for i in range(32)}
+    sm.create_model(
+        ModelName="m",
+        PrimaryContainer={"Image": builders.IMAGE, "Environment": exact},
+        ExecutionRoleArn=ROLE,
+    )
+    assert sm.describe_model(ModelName="m")["PrimaryContainer"]["Environment"] == exact

@@ -37,8 +37,10 @@ def test_several_violations_are_reported_together_with_nested_paths(sm: Any) -> 
         "Member must have length less than or equal to 63" in message
     )
     assert (
-        "at 'primaryContainer.environment.key' failed to satisfy constraint: "
-        "Member must satisfy regular expression pattern" in message
+        "Value '{1BAD=x}' at 'primaryContainer.environment' failed to satisfy constraint: "
+        "Map keys must satisfy constraint: [Member must have length less than or equal to 1024, "
+        "Member must have length greater than or equal to 0, "
+        "Member must satisfy regular expression pattern: [a-zA-Z_][a-zA-Z0-9_]*]" in message
     )
 
 

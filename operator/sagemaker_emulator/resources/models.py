@@ -8,6 +8,8 @@ from ..errors import already_exists, not_found, validation
 from ..state import public
 from .common import Context, forget_tags, page, tag_resource
 
+MAX_ENVIRONMENT_BYTES = 32 * 1024  # all Environment maps of one CreateModel, keys and values
+
 
 def create_model(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     name = params["ModelName"]
@@ -17,6 +19,7 @@ def create_model(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         raise already_exists("model", model_arn)
     if "PrimaryContainer" in params and "Containers" in params:
         raise validation("Specify either PrimaryContainer or Containers, not both.")
+    _check_environment_size(params)
     reason = ctx.store.faults.take_failure("model", name)
     if reason is not None:
         raise validation(reason)
@@ -40,6 +43,27 @@ def create_model(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     models[name] = record
     tag_resource(ctx, model_arn, params.get("Tags", []))
     return {"ModelArn": model_arn}
+
+
+def _check_environment_size(params: dict[str, Any]) -> None:
+    """Keys and values of every container's Environment together: at most 32 KB (UTF-8 bytes).
+
+    The service model bounds each key and value (1024) and each map (100 entries); the
+    combined limit is only in SageMaker's documentation of ContainerDefinition.Environment.
+    """
+    containers = [params["PrimaryContainer"]] if params.get("PrimaryContainer") else []
+    containers += params.get("Containers") or []
+    total = sum(
+        len(key.encode()) + len(value.encode())
+        for container in containers
+        for key, value in (container.get("Environment") or {}).items()
+    )
+    if total > MAX_ENVIRONMENT_BYTES:
+        raise validation(
+            "The maximum length of all keys and values in the Environment maps of a model's "
+            f"containers, combined, is {MAX_ENVIRONMENT_BYTES} bytes (32 KB); this request has "
+            f"{total} bytes."
+        )
 
 
 def describe_model(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
