@@ -4,14 +4,32 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
-from typing import Any
+from typing import Any, TypedDict, cast
 
 KINDS = ("models", "endpoint_configs", "endpoints", "inference_components")
 
 
 class AdminError(RuntimeError):
     pass
+
+
+class CallRecord(TypedDict):
+    """One API call in the emulator's call log."""
+
+    seq: int  # 1, 2, ... since the last reset
+    time: float  # when the call arrived, epoch seconds
+    operation: str  # e.g. "DeleteEndpoint", "InvokeEndpoint"
+    user_agent: str | None  # the User-Agent header (botocore appends user_agent_extra)
+    account: str
+    region: str
+    status: int  # HTTP status of the answer
+    error: str | None  # AWS error code, None on success
+    write: bool  # a Create/Update/Delete/AddTags/DeleteTags call naming one resource
+    resource_arn: str | None  # write calls: the resource named
+    # write calls: that resource's tags when the call arrived; None if it did not exist
+    tags: dict[str, str] | None
 
 
 class AdminClient:
@@ -65,6 +83,29 @@ class AdminClient:
         """Requests that hit a bug in the emulator (answered InternalFailure); should be 0."""
         result: int = self._call("GET", "calls")["emulator_errors"]
         return result
+
+    def call_log(
+        self,
+        *,
+        since: int = 0,
+        operation: str | None = None,
+        user_agent: str | None = None,
+    ) -> list[CallRecord]:
+        """Calls recorded after seq `since`, oldest first; `user_agent` matches a substring.
+
+        The log keeps the newest 100000 calls since the last reset.
+        """
+        query = {
+            key: value
+            for key, value in {
+                "since": str(since),
+                "operation": operation,
+                "user_agent": user_agent,
+            }.items()
+            if value is not None
+        }
+        answer = self._call("GET", f"calls/log?{urllib.parse.urlencode(query)}")
+        return cast(list[CallRecord], answer["calls"])
 
     def reset(self) -> None:
         self._call("POST", "reset", {})

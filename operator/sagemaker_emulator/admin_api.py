@@ -31,7 +31,31 @@ def handle(store: Store, method: str, path: str, body: Any) -> dict[str, Any]:
         with store.lock:
             calls = dict(store.calls)
             errors = store.errors
-        return {"operations": calls, "total": sum(calls.values()), "emulator_errors": errors}
+            logged = store.calls_logged
+        return {
+            "operations": calls,
+            "total": sum(calls.values()),
+            "emulator_errors": errors,
+            "logged": logged,
+        }
+    if (method, route) == ("GET", "calls/log"):
+        try:
+            since = int(body.get("since", 0))
+        except (TypeError, ValueError):
+            raise AdminError("since must be an integer (a call's seq)") from None
+        records = store.call_records(since)
+        for key in ("operation", "user_agent"):
+            wanted = body.get(key)
+            if wanted is None:
+                continue
+            if key == "user_agent":  # a substring: botocore puts user_agent_extra at the end
+                records = [r for r in records if wanted in (r["user_agent"] or "")]
+            else:
+                records = [r for r in records if r[key] == wanted]
+        with store.lock:
+            last = store.calls_logged
+            dropped = last - len(store.call_log)
+        return {"calls": records, "last": last, "dropped": dropped}
     if (method, route) == ("POST", "reset"):
         store.reset()
         return {"ok": True}

@@ -11,16 +11,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
-from . import admin_api
+from . import admin_api, audit
 from .errors import AwsError, internal, throttled
 from .operations import COMPLETERS, OPERATIONS
 from .resources.common import Context
 from .runtime import invoke
 from .state import Store
 from .validation import validate
-from .wire import JSON_CONTENT_TYPE, caller_from_authorization, encode, error_body, request_id
+from .wire import (
+    JSON_CONTENT_TYPE,
+    Caller,
+    caller_from_authorization,
+    encode,
+    error_body,
+    request_id,
+)
 
 _READ_ONLY = ("Describe", "List")
 SAVE_INTERVAL = 0.5
@@ -70,10 +77,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, method: str) -> None:
         body = self._body()
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
         try:
             if path.startswith(admin_api.PREFIX):
-                self._admin(method, path, body)
+                self._admin(method, path, body, query)
             elif method == "POST" and path == "/" and self.headers.get("X-Amz-Target"):
                 self._api(body)
             elif (
@@ -112,45 +119,61 @@ class _Handler(BaseHTTPRequestHandler):
     def _api(self, body: bytes) -> None:
         target = self.headers["X-Amz-Target"]
         service, _, operation = target.partition(".")
+        store = self.server.store
+        caller = caller_from_authorization(self.headers.get("Authorization"))
+        call = _Call(operation, self.headers.get("User-Agent"), caller, time.time())
         try:
             handler = OPERATIONS.get(operation) if service == "SageMaker" else None
             if handler is None:
                 raise AwsError("UnknownOperationException", f"Operation {target} is not supported.")
-            self._faults(operation)
+            call.logged = True
             try:
-                params = json.loads(body or b"{}")
+                call.params = json.loads(body or b"{}")
             except ValueError:
-                raise AwsError(
-                    "SerializationException", "The request body is not valid JSON."
-                ) from None
+                call.params = None
+            self._faults(operation)
+            if call.params is None:
+                raise AwsError("SerializationException", "The request body is not valid JSON.")
+            params = call.params
             validate(operation, params)
-            caller = caller_from_authorization(self.headers.get("Authorization"))
-            store = self.server.store
             with store.lock:
                 now = time.time()
                 store.advance(now)
+                call.take_target(store)
                 result = handler(Context(store, caller, now), params)
                 if not operation.startswith(_READ_ONLY):
                     store.touch()
                 payload = encode(result)
         except AwsError as error:
+            call.finish(store, error.status, error.code)
             self._send_error(error)
             return
+        except Exception:
+            call.finish(store, 500, "InternalFailure")
+            raise
+        call.finish(store, 200, None)
         self._send(200, payload)
 
     def _invoke(self, endpoint_name: str, body: bytes) -> None:
+        store = self.server.store
+        caller = caller_from_authorization(self.headers.get("Authorization"))
+        call = _Call("InvokeEndpoint", self.headers.get("User-Agent"), caller, time.time())
+        call.logged = True
         try:
             self._faults("InvokeEndpoint")
-            caller = caller_from_authorization(self.headers.get("Authorization"))
             headers = {k.lower(): v for k, v in self.headers.items()}
-            store = self.server.store
             with store.lock:
                 now = time.time()
                 store.advance(now)
                 answer = invoke(Context(store, caller, now), endpoint_name, headers, body)
         except AwsError as error:
+            call.finish(store, error.status, error.code)
             self._send_error(error, runtime=True)
             return
+        except Exception:
+            call.finish(store, 500, "InternalFailure")
+            raise
+        call.finish(store, 200, None)
         self._send(
             200,
             answer.body,
@@ -158,9 +181,11 @@ class _Handler(BaseHTTPRequestHandler):
             x_Amzn_Invoked_Production_Variant=answer.variant,
         )
 
-    def _admin(self, method: str, path: str, body: bytes) -> None:
+    def _admin(self, method: str, path: str, body: bytes, query: str) -> None:
         try:
             parsed = json.loads(body) if body else {}
+            if query and isinstance(parsed, dict):
+                parsed = {**dict(parse_qsl(query)), **parsed}
             answer = admin_api.handle(self.server.store, method, path, parsed)
         except KeyError:
             self._send(
@@ -171,6 +196,45 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(400, encode({"error": str(error)}), "application/json")
             return
         self._send(200, encode(answer), "application/json")
+
+
+class _Call:
+    """One API call on its way to the call log (recorded before the answer is sent)."""
+
+    def __init__(self, operation: str, user_agent: str | None, caller: Caller, at: float) -> None:
+        self.operation = operation
+        self.user_agent = user_agent
+        self.caller = caller
+        self.at = at
+        self.logged = False  # unknown operations are neither counted nor logged
+        self.params: Any = None
+        self.target: tuple[str | None, dict[str, str] | None] | None = None
+
+    def take_target(self, store: Store) -> None:
+        """The named resource and its tags, before the call changes anything (lock held)."""
+        if self.target is None and audit.is_write(self.operation):
+            self.target = audit.target(store, self.caller, self.operation, self.params)
+
+    def finish(self, store: Store, status: int, error: str | None) -> None:
+        if not self.logged:
+            return
+        with store.lock:
+            self.take_target(store)  # refused before it reached the store: tags as they are
+            resource_arn, tags = self.target or (None, None)
+            store.log_call(
+                {
+                    "time": self.at,
+                    "operation": self.operation,
+                    "user_agent": self.user_agent,
+                    "account": self.caller.account,
+                    "region": self.caller.region,
+                    "status": status,
+                    "error": error,
+                    "write": audit.is_write(self.operation),
+                    "resource_arn": resource_arn,
+                    "tags": tags,
+                }
+            )
 
 
 class _HttpServer(ThreadingHTTPServer):

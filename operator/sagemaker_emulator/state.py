@@ -19,7 +19,7 @@ import json
 import os
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +29,7 @@ from .faults import Faults
 from .wire import Caller
 
 Record = dict[str, Any]
+CALL_LOG_LIMIT = 100_000  # the call log keeps this many records; older ones make way
 KINDS = ("models", "endpoint_configs", "endpoints", "inference_components")
 ARN_KIND = {
     "models": "model",
@@ -77,6 +78,8 @@ class Store:
         self.faults = Faults()
         self.calls: Counter[str] = Counter()
         self.errors = 0  # requests that hit a bug in the emulator (answered InternalFailure)
+        self.call_log: deque[dict[str, Any]] = deque(maxlen=CALL_LOG_LIMIT)
+        self.calls_logged = 0  # ever, since the last reset: seq of the newest record
         self.completers: dict[str, Completer] = {}
         self._heap: list[tuple[float, int, str, str, str, str]] = []
         self._seq = itertools.count(1)
@@ -97,12 +100,25 @@ class Store:
         with self.lock:
             self.regions.clear()
             self.calls.clear()
+            self.call_log.clear()
+            self.calls_logged = 0
             self.errors = 0
             self.faults = Faults()
             self.delay = self.initial_delay
             self._heap.clear()
             self._dirty = True
             self.changed.notify_all()
+
+    def log_call(self, entry: dict[str, Any]) -> None:
+        """Append one API call's record (see audit.py); it gets the next seq."""
+        with self.lock:
+            self.calls_logged += 1
+            self.call_log.append({"seq": self.calls_logged, **entry})
+
+    def call_records(self, since: int = 0) -> list[dict[str, Any]]:
+        with self.lock:
+            first = self.calls_logged - len(self.call_log) + 1  # seq of the oldest kept
+            return list(itertools.islice(self.call_log, max(0, since + 1 - first), None))
 
     # -- transitions ------------------------------------------------------------
 
