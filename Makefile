@@ -21,7 +21,7 @@ UV_COMPILE    = $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes \
                 --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
                 --custom-compile-command 'make lock' $(LOCK_ARGS)
 
-.PHONY: demo test lint typecheck unit binaries crd docs bench lock clean help
+.PHONY: demo test lint typecheck unit binaries crd docs regions bench lock clean help
 
 help:
 	@echo "make demo   local control plane + SageMaker emulator + operator; an LLMEndpoint goes Ready"
@@ -54,6 +54,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check operator tests bench scripts
 	$(BIN)/ruff format --check operator tests bench scripts
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -67,6 +68,10 @@ crd: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m llm_operator.docs
+
+# Regions where SageMaker exists (the CRD refuses others), from the locked botocore.
+regions: $(STAMP)
+	$(BIN)/python scripts/regions.py
 
 bench: $(STAMP) binaries
 	$(BIN)/python bench/emulator_rps.py

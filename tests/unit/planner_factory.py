@@ -40,7 +40,7 @@ def _hash(*parts: object) -> str:
 
 
 def adapter_name(adapter: str) -> str:
-    return f"{ENDPOINT}-{adapter}"
+    return f"{ENDPOINT}--{adapter}"
 
 
 def make_desired(

@@ -152,7 +152,7 @@ def test_inference_component_endpoint_renders_the_seed_setup() -> None:
     }
     assert base.copies == 4
     assert base.base_component is None and base.adapter is None
-    assert adapter.name == f"{prefix}-support-bot"
+    assert adapter.name == f"{prefix}--support-bot"
     assert adapter.specification == {
         "BaseInferenceComponentName": base.name,
         "Container": {"ArtifactUrl": "s3://bucket/adapters/support.tar.gz"},
@@ -463,7 +463,7 @@ def test_unknown_instance_size_is_a_render_error() -> None:
 
 def test_region_without_image_is_a_render_error() -> None:
     with pytest.raises(RenderError, match="no Hugging Face TGI image is known"):
-        go(ic_spec(aws={"region": "xx-nowhere-1"}))
+        go(ic_spec(aws={"region": "ap-southeast-7"}))
     # With an explicit image the region needs no table entry.
-    d = go(ic_spec(aws={"region": "xx-nowhere-1"}, model={"image": "registry/tgi:1"}))
-    assert d.region == "xx-nowhere-1"
+    d = go(ic_spec(aws={"region": "ap-southeast-7"}, model={"image": "registry/tgi:1"}))
+    assert d.region == "ap-southeast-7"

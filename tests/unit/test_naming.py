@@ -50,7 +50,7 @@ def test_names_are_readable_and_share_the_prefix() -> None:
         assert n.startswith(prefix)
     assert naming.base_component_name("default", "mistral-7b") == f"{prefix}-base"
     assert naming.adapter_component_name("default", "mistral-7b", "support-bot") == (
-        f"{prefix}-support-bot"
+        f"{prefix}--support-bot"
     )
 
 

@@ -103,11 +103,20 @@ def test_endpoint_switched_to_another_config_is_updated_back() -> None:
     )
 
 
-def test_model_deleted_while_in_use_is_left_missing_until_needed() -> None:
+def test_model_deleted_while_in_use_is_created_again_under_its_name() -> None:
     observed = replace(running(DESIRED), models={})
     result = reconcile(DESIRED, observed)
-    assert result.actions == ()
-    assert result.phase == "InService"
+    assert result.actions == (CreateModel(request=DESIRED.model.create_request, tags=TAGS),)
+    assert [(e.type, e.reason) for e in result.events] == [("Warning", "ResourceMissing")]
+    assert DESIRED.model.name in result.events[0].message
+    assert result.phase == "InService"  # it still serves meanwhile
+
+
+def test_model_of_a_model_endpoint_deleted_while_in_use_is_created_again() -> None:
+    desired = make_desired(endpoint_type="Model")
+    result = reconcile(desired, replace(running(desired), models={}))
+    assert result.actions == (CreateModel(request=desired.model.create_request, tags=TAGS),)
+    assert [e.reason for e in result.events] == ["ResourceMissing"]
 
 
 def test_model_deleted_while_in_use_is_recreated_for_a_component_that_needs_it() -> None:
@@ -125,9 +134,13 @@ def test_model_deleted_while_in_use_is_recreated_for_a_component_that_needs_it()
     )
 
 
-def test_config_deleted_while_in_use_is_left_missing_until_needed() -> None:
+def test_config_deleted_while_in_use_is_created_again_under_its_name() -> None:
     observed = replace(running(DESIRED), endpoint_configs={})
-    assert reconcile(DESIRED, observed).actions == ()
+    result = reconcile(DESIRED, observed)
+    assert result.actions == (
+        CreateEndpointConfig(request=DESIRED.endpoint_config.create_request, tags=TAGS),
+    )
+    assert [e.reason for e in result.events] == ["ResourceMissing"]
 
 
 def test_model_endpoint_recreated_after_model_and_config_vanished() -> None:

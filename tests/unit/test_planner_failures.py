@@ -235,7 +235,8 @@ def test_endpoint_of_another_llmendpoint_is_never_touched() -> None:
     assert result.phase == "Failed"
     assert result.degraded.reason == "NameConflict"
     assert result.degraded.message == (
-        f"SageMaker endpoint {ENDPOINT} belongs to LLMEndpoint team-b/mistral; it is left alone"
+        f"SageMaker endpoint {ENDPOINT} belongs to LLMEndpoint team-b/mistral; the operator "
+        "leaves it alone. Delete or rename that resource, or give this LLMEndpoint another name"
     )
     assert not result.ready.status
 

@@ -78,12 +78,12 @@ def test_unknown_size_of_a_known_family() -> None:
 
 
 def test_unknown_region_and_version_unless_an_image_is_given() -> None:
-    region = validation.validate(spec(aws={"region": "xx-east-1"}))
+    region = validation.validate(spec(aws={"region": "ap-southeast-7"}))
     assert reasons(region) == [("error", "UnknownRegion")]
     version = validation.validate(spec(model={"tgiVersion": "0.1"}))
     assert reasons(version) == [("error", "UnknownTgiVersion")]
     assert "3.3.6" in version[0].message
-    custom = spec(aws={"region": "xx-east-1"}, model={"image": "r/tgi:1", "tgiVersion": "0.1"})
+    custom = spec(aws={"region": "ap-southeast-7"}, model={"image": "r/tgi:1", "tgiVersion": "0.1"})
     assert validation.validate(custom) == []
 
 

@@ -10,12 +10,14 @@ mirrored by validators here, with the same messages, for the operator.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from llm_operator.api import catalog
+from llm_operator.api.regions import sagemaker_regions
 
 GROUP = "llmoperator.io"
 VERSION = "v1alpha1"
@@ -31,6 +33,11 @@ MAX_NAME_LENGTH = 36
 MAX_ADAPTER_NAME_LENGTH = 17
 MAX_ADAPTERS = 20
 MAX_ENV = 64
+# SageMaker: all keys and values of a model's container environments together at
+# most 32 KB. The operator's own variables (model id, engine settings, token) need
+# well under 2 KiB, so the user's share is the rest.
+MAX_MODEL_ENVIRONMENT_BYTES = 32 * 1024
+MAX_USER_ENV_CHARS = 30 * 1024
 MAX_USER_TAGS = 46  # SageMaker allows 50 tags; the operator adds 4 ownership tags.
 RESERVED_ADAPTER_NAMES = ("base",)
 
@@ -45,7 +52,7 @@ REVISION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
 _S3_BUCKET = r"s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/"
 MODEL_ARTIFACT_PATTERN = rf"^{_S3_BUCKET}(\S*\.tar\.gz|(\S*/)?)$"
 ADAPTER_ARTIFACT_PATTERN = rf"^{_S3_BUCKET}\S*\.tar\.gz$"
-ADAPTER_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+ADAPTER_NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"  # no "--": see core.naming
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"
 ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
 ENV_KEY_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
@@ -54,6 +61,9 @@ SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 SUBNET_PATTERN = r"^subnet-[0-9a-zA-Z]+$"
 SECURITY_GROUP_PATTERN = r"^sg-[0-9a-zA-Z]+$"
 TGI_VERSION_PATTERN = r"^[0-9]+(\.[0-9]+){0,2}$"
+# SageMaker's TagKey / TagValue pattern (botocore's model), in RE2 for CEL.
+TAG_PATTERN = r"^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$"
+_TAG_SYMBOLS = frozenset("_.:/=+-@")
 OWNED_TAG_PREFIX = "llmoperator.io/"
 TOKEN_ENV_KEYS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")
 
@@ -65,6 +75,11 @@ def cel(rule: str, message: str, **extra: str) -> dict[str, str]:
 
 def rules(*entries: dict[str, str]) -> dict[str, Any]:
     return {"x-kubernetes-validations": list(entries)}
+
+
+def _tag_text(text: str) -> bool:
+    """SageMaker's tag pattern: letters, separators (spaces), numbers and _.:/=+-@."""
+    return all(c in _TAG_SYMBOLS or unicodedata.category(c)[0] in "LZN" for c in text)
 
 
 def _families_regex() -> str:
@@ -96,6 +111,16 @@ MSG_SCALING_MODEL = (
 )
 MSG_ADAPTER_RESERVED = "adapter name 'base' is reserved for the base model's inference component"
 MSG_TAGS_RESERVED = "aws.tags keys must not start with 'llmoperator.io/' or 'aws:' (reserved)"
+MSG_REGION_UNKNOWN = "aws.region must be a region where SageMaker is available"
+MSG_TAG_CHARS = (
+    "aws.tags keys (1 to 128 characters) and values (at most 256) may hold only "
+    "letters, digits, spaces and _ . : / = + - @ (SageMaker's tag rules)"
+)
+MSG_ENV_SIZE = (
+    f"model.env keys and values together must be at most {MAX_USER_ENV_CHARS} characters "
+    "(SageMaker allows 32 KB of environment per model; the operator's own variables "
+    "need the rest)"
+)
 MSG_REGION_IMMUTABLE = (
     "aws.region cannot change: create a new LLMEndpoint in the other region instead"
 )
@@ -276,6 +301,10 @@ class ModelSpec(_Spec):
                     f"self.all(k, size(k) <= 1024 && k.matches('{ENV_KEY_PATTERN}'))",
                     MSG_ENV_KEYS,
                 ),
+                cel(
+                    f"self.map(k, size(k) + size(self[k])).sum() <= {MAX_USER_ENV_CHARS}",
+                    MSG_ENV_SIZE,
+                ),
             ),
         },
     )
@@ -304,6 +333,8 @@ class ModelSpec(_Spec):
             raise ValueError(MSG_ENV_KEYS)
         if any(len(v) > 1024 for v in env.values()):
             raise ValueError("model.env values must be at most 1024 characters")
+        if sum(len(k) + len(v) for k, v in env.items()) > MAX_USER_ENV_CHARS:
+            raise ValueError(MSG_ENV_SIZE)
         return env
 
     @property
@@ -456,7 +487,17 @@ class AwsSpec(_Spec):
         description="AWS region of the SageMaker resources, e.g. us-east-1. Immutable.",
         max_length=32,
         pattern=REGION_PATTERN,
-        json_schema_extra=rules(cel("self == oldSelf", MSG_REGION_IMMUTABLE)),
+        json_schema_extra=rules(
+            cel(
+                "self in [" + ", ".join(f"'{r}'" for r in sagemaker_regions()) + "]",
+                MSG_REGION_UNKNOWN,
+                messageExpression=(
+                    "'aws.region ' + self + ' is not a region where SageMaker is available "
+                    "(check the spelling, e.g. us-east-1)'"
+                ),
+            ),
+            cel("self == oldSelf", MSG_REGION_IMMUTABLE),
+        ),
     )
     execution_role_arn: str = Field(
         description="IAM role SageMaker assumes to pull the image and model and write logs.",
@@ -478,19 +519,38 @@ class AwsSpec(_Spec):
             "additionalProperties": {"type": "string", "maxLength": 256},
             **rules(
                 cel(
-                    "self.all(k, size(k) <= 128 && !k.startsWith('llmoperator.io/')"
-                    " && !k.startsWith('aws:'))",
+                    "self.all(k, !k.startsWith('llmoperator.io/') && !k.startsWith('aws:'))",
                     MSG_TAGS_RESERVED,
-                )
+                ),
+                cel(
+                    f"self.all(k, size(k) >= 1 && size(k) <= 128 && k.matches('{TAG_PATTERN}')"
+                    f" && self[k].matches('{TAG_PATTERN}'))",
+                    MSG_TAG_CHARS,
+                ),
             ),
         },
     )
+
+    @field_validator("region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        if region not in sagemaker_regions():
+            raise ValueError(
+                f"aws.region {region} is not a region where SageMaker is available "
+                "(check the spelling, e.g. us-east-1)"
+            )
+        return region
 
     @field_validator("tags")
     @classmethod
     def _tags(cls, tags: dict[str, str]) -> dict[str, str]:
         if any(k.startswith((OWNED_TAG_PREFIX, "aws:")) for k in tags):
             raise ValueError(MSG_TAGS_RESERVED)
+        if not all(
+            1 <= len(k) <= 128 and len(v) <= 256 and _tag_text(k) and _tag_text(v)
+            for k, v in tags.items()
+        ):
+            raise ValueError(MSG_TAG_CHARS)
         return tags
 
 

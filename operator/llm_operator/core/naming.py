@@ -8,10 +8,20 @@ a new resource, never an in-place edit. The shared prefix lets the observer
 find all of one LLMEndpoint's models and configs with one List call
 (NameContains).
 
+Names are unambiguous by construction: a derived name decodes into exactly one
+(owner hash, role), so two distinct (namespace, name, role) triples can share a
+name only if their owner hashes collide. The stem is a slug (no "--", no dash at
+either end) and the owner hash is fixed-length hex, so:
+- endpoint: `<stem>-<owner>`; model `<prefix>-m<hash>`, config `<prefix>-c<hash>`
+  (fixed-length suffixes), base component `<prefix>-base`;
+- adapter component: `<stem>-<owner>--<adapter>`. Adapter names have no "--"
+  (`api.ADAPTER_NAME_PATTERN`), so the only "--" separates owner and adapter,
+  and no adapter name can end like another LLMEndpoint's base or prefix.
+
 Budget (63 characters, SageMaker's limit): metadata.name is at most
 `api.MAX_NAME_LENGTH` (36) characters, the prefix is stem + "-" + 8 hex (at most
-45), and the longest suffix is "-" + an adapter name of at most
-`api.MAX_ADAPTER_NAME_LENGTH` (17).
+45); an adapter component's stem gives up what "--" + the adapter (at most
+`api.MAX_ADAPTER_NAME_LENGTH`, 17) needs beyond that.
 """
 
 from __future__ import annotations
@@ -29,10 +39,13 @@ OWNER_HASH_LENGTH = 8
 CONTENT_HASH_LENGTH = 8
 VARIANT_NAME = "AllTraffic"
 BASE_COMPONENT_SUFFIX = "base"
+ADAPTER_SEPARATOR = "--"
 
 # SageMaker's patterns for the names we generate (from botocore's model).
 ENDPOINT_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 MODEL_NAME_RE = re.compile(r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$")
+
+_OWNER_AT_END = re.compile(rf"^[a-z0-9-]*[a-z0-9]-([0-9a-f]{{{OWNER_HASH_LENGTH}}})$")
 
 
 def _slug(text: str) -> str:
@@ -58,10 +71,14 @@ def stem(namespace: str, name: str) -> str:
     return f"{ns}-{base}" if ns else base
 
 
+def owner_hash(namespace: str, name: str) -> str:
+    """Identifies the LLMEndpoint: "/" appears in neither part, so the join is unambiguous."""
+    return short_hash(f"{namespace}/{name}", OWNER_HASH_LENGTH)
+
+
 def prefix(namespace: str, name: str) -> str:
-    """Start shared by every SageMaker name of this LLMEndpoint (and the endpoint name)."""
-    owner = short_hash(f"{namespace}/{name}", OWNER_HASH_LENGTH)
-    return f"{stem(namespace, name)}-{owner}"
+    """The endpoint name, and the start of its models', configs' and base component's."""
+    return f"{stem(namespace, name)}-{owner_hash(namespace, name)}"
 
 
 def endpoint_name(namespace: str, name: str) -> str:
@@ -83,12 +100,44 @@ def base_component_name(namespace: str, name: str) -> str:
 def adapter_component_name(namespace: str, name: str, adapter: str) -> str:
     if len(adapter) > MAX_ADAPTER_NAME_LENGTH or _slug(adapter) != adapter:
         raise ValueError(
-            f"adapter name {adapter!r} must be lowercase letters, digits and '-', "
-            f"at most {MAX_ADAPTER_NAME_LENGTH} characters"
+            f"adapter name {adapter!r} must be lowercase letters and digits, single dashes "
+            f"between them, at most {MAX_ADAPTER_NAME_LENGTH} characters"
         )
     if adapter == BASE_COMPONENT_SUFFIX:
         raise ValueError("adapter name 'base' is reserved")
-    return f"{prefix(namespace, name)}-{adapter}"
+    owner = owner_hash(namespace, name)
+    room = MAX_SAGEMAKER_NAME - len(f"-{owner}{ADAPTER_SEPARATOR}{adapter}")
+    return f"{stem(namespace, name)[:room].rstrip('-')}-{owner}{ADAPTER_SEPARATOR}{adapter}"
+
+
+def decode(kind: str, name: str) -> tuple[str, str] | None:
+    """(owner hash, role) of a derived name of `kind` ("endpoint", "model", "config",
+    "component"), or None when `name` is not shaped like one.
+
+    Roles: "" (endpoint), "m<hash>", "c<hash>", "base", "--<adapter>". This inverse
+    is what makes the scheme unambiguous; tests use it to prove that distinct
+    owners and roles never meet in one name.
+    """
+    head, role = name, ""
+    if kind in ("model", "config"):
+        match = re.fullmatch(rf"(.+)-({kind[0]}[0-9a-f]{{{CONTENT_HASH_LENGTH}}})", name)
+        if match is None:
+            return None
+        head, role = match.groups()
+    elif kind == "component":
+        head, sep, adapter = name.partition(ADAPTER_SEPARATOR)
+        if sep:
+            if not adapter or ADAPTER_SEPARATOR in adapter:
+                return None
+            role = sep + adapter
+        elif name.endswith(f"-{BASE_COMPONENT_SUFFIX}"):
+            head, role = name[: -len(BASE_COMPONENT_SUFFIX) - 1], BASE_COMPONENT_SUFFIX
+        else:
+            return None
+    elif kind != "endpoint":
+        raise ValueError(f"unknown kind {kind!r}")
+    match = _OWNER_AT_END.search(head)
+    return (match.group(1), role) if match else None
 
 
 def variant_name() -> str:

@@ -371,7 +371,12 @@ class _Pass:
     # ownership
 
     def foreign(self, owner_uid: str | None) -> bool:
-        return owner_uid is not None and owner_uid != self.desired.owner.uid
+        """Not provably ours: untagged (None) or tagged for another owner.
+
+        The one ownership rule: only a resource whose uid tag names this
+        LLMEndpoint is ever updated, re-pointed or deleted.
+        """
+        return owner_uid != self.desired.owner.uid
 
     def conflict(
         self,
@@ -379,12 +384,21 @@ class _Pass:
         name: str,
         resource: ObservedEndpoint | ObservedComponent | ObservedResource,
     ) -> None:
-        owner = resource.owner_name or f"uid {resource.owner_uid}"
+        key = f"NameConflict/{kind}/{name}"
+        if any(p.event_key == key for p in self.problems):
+            return
+        if resource.owner_name:
+            whose = f"belongs to LLMEndpoint {resource.owner_name}"
+        elif resource.owner_uid:
+            whose = f"is tagged for another owner (uid {resource.owner_uid})"
+        else:
+            whose = "has no ownership tags (it was not created by this LLMEndpoint)"
         self.problems.append(
             _Problem(
                 "NameConflict",
-                f"SageMaker {kind} {name} belongs to LLMEndpoint {owner}; it is left alone",
-                f"NameConflict/{kind}/{name}",
+                f"SageMaker {kind} {name} {whose}; the operator leaves it alone. Delete or "
+                "rename that resource, or give this LLMEndpoint another name",
+                key,
             )
         )
 
@@ -394,8 +408,7 @@ class _Pass:
         name = self.desired.model.name
         seen = self.observed.models.get(name)
         if seen is not None and self.foreign(seen.owner_uid):
-            if not any(p.event_key == f"NameConflict/model/{name}" for p in self.problems):
-                self.conflict("model", name, seen)
+            self.conflict("model", name, seen)
             return True
         return False
 
@@ -403,10 +416,7 @@ class _Pass:
         name = self.desired.endpoint_config.name
         seen = self.observed.endpoint_configs.get(name)
         if seen is not None and self.foreign(seen.owner_uid):
-            if not any(
-                p.event_key == f"NameConflict/endpoint config/{name}" for p in self.problems
-            ):
-                self.conflict("endpoint config", name, seen)
+            self.conflict("endpoint config", name, seen)
             return True
         return False
 
@@ -524,6 +534,61 @@ class _Pass:
 
     # inference components
 
+    def claimed(self) -> bool:
+        """Report every wanted name held by someone else; True when none is."""
+        clear = True
+        for want in self.desired.components:
+            have = self.observed.components.get(want.name)
+            if have is not None and self.foreign(have.owner_uid):
+                self.conflict("inference component", want.name, have)
+                clear = False
+        for name, kind, seen in (
+            (self.desired.model.name, "model", self.observed.models),
+            (self.desired.endpoint_config.name, "endpoint config", self.observed.endpoint_configs),
+        ):
+            found = seen.get(name)
+            if found is not None and self.foreign(found.owner_uid):
+                self.conflict(kind, name, found)
+                clear = False
+        return clear
+
+    def missing_dependencies(self) -> None:
+        """Re-create a model or config of ours that vanished while our endpoint uses it.
+
+        SageMaker keeps serving without them, but cannot scale, heal or update.
+        """
+        ep = self.observed.endpoint
+        if ep is None or ep.status != "InService":
+            return
+        config = self.desired.endpoint_config.name
+        model = self.desired.model.name
+        if self.desired.endpoint_type == "Model":
+            uses_model = ep.config_name == config
+        else:
+            uses_model = any(
+                c.model_name == model and not self.foreign(c.owner_uid)
+                for c in self.observed.components.values()
+            )
+        if uses_model and model not in self.observed.models:
+            self.events.append(
+                PlanEvent(
+                    "Warning",
+                    "ResourceMissing",
+                    f"SageMaker model {model} is in use but no longer exists; creating it again",
+                )
+            )
+            self.ensure_model()
+        if ep.config_name == config and config not in self.observed.endpoint_configs:
+            self.events.append(
+                PlanEvent(
+                    "Warning",
+                    "ResourceMissing",
+                    f"SageMaker endpoint config {config} is in use but no longer exists; "
+                    "creating it again",
+                )
+            )
+            self.ensure_config(creating_endpoint=False)
+
     def components(self) -> None:
         desired = self.desired.components
         if not desired:
@@ -538,6 +603,13 @@ class _Pass:
         have = self.observed.components.get(want.name)
         if have is not None and self.foreign(have.owner_uid):
             self.conflict("inference component", want.name, have)
+            return False
+        if have is not None and have.endpoint_name != self.desired.endpoint_name:
+            # Ours, on another endpoint (left by an interrupted earlier life): replace it.
+            if have.status in COMPONENT_DELETABLE:
+                self.delete_component(have)
+            else:
+                self.waiting.append(f"inference component {want.name} to leave {have.status}")
             return False
         if have is None:
             self.component_updates.pop(want.name, None)
@@ -774,7 +846,10 @@ def _plan_reconcile(desired: DesiredState, observed: ObservedState, memory: Plan
     ep = observed.endpoint
     if ep is not None and p.foreign(ep.owner_uid):
         p.conflict("endpoint", ep.name, ep)
-    else:
+    elif p.claimed():
+        # Order matters: dependencies before the endpoint's own changes; garbage
+        # last, and only when this pass queued nothing else.
+        p.missing_dependencies()
         if p.endpoint():
             p.components()
             p.stale_components()
@@ -844,9 +919,15 @@ def _ready(desired: DesiredState, observed: ObservedState) -> bool:
     ep = observed.endpoint
     if ep is None or ep.status != "InService" or ep.config_name != desired.endpoint_config.name:
         return False
-    if ep.owner_uid is not None and ep.owner_uid != desired.owner.uid:
+    if ep.owner_uid != desired.owner.uid:
         return False
-    return all(component_ready(c, observed.components.get(c.name)) for c in desired.components)
+    for want in desired.components:
+        have = observed.components.get(want.name)
+        if have is None or have.owner_uid != desired.owner.uid or have.endpoint_name != ep.name:
+            return False
+        if not component_ready(want, have):
+            return False
+    return True
 
 
 def _first_deployment(desired: DesiredState, observed: ObservedState) -> bool:
@@ -882,17 +963,18 @@ def _plan_delete(desired: DesiredState, observed: ObservedState, memory: PlanMem
     if ep is not None and p.foreign(ep.owner_uid):
         p.conflict("endpoint", ep.name, ep)
         ep = None  # not ours: neither it nor its components are touched
-        components: list[ObservedComponent] = []
-    else:
-        components = list(observed.components.values())
-    ours = [c for c in components if not p.foreign(c.owner_uid)]
-    for c in components:
+    everything = list(observed.components.values())
+    for c in everything:
         if p.foreign(c.owner_uid):
             p.conflict("inference component", c.name, c)
+    # What stands on our endpoint must go before it; a component of ours elsewhere
+    # goes too, while someone else's anywhere is left alone.
+    components = [c for c in everything if ep is not None and c.endpoint_name == ep.name]
+    ours = [c for c in everything if not p.foreign(c.owner_uid)]
 
     # Adapters first, then bases nothing depends on any more, then the endpoint.
     for c in sorted(ours, key=lambda c: (c.base_component is None, c.name)):
-        if any(other.base_component == c.name for other in components):
+        if any(other.base_component == c.name for other in everything):
             p.waiting.append(f"adapters of inference component {c.name} to be deleted")
         elif c.status in COMPONENT_DELETABLE:
             p.actions.append(DeleteInferenceComponent(name=c.name))
@@ -907,7 +989,7 @@ def _plan_delete(desired: DesiredState, observed: ObservedState, memory: PlanMem
             p.waiting.append(f"endpoint {ep.name} to leave {ep.status}")
     configs = _owned(p, observed.endpoint_configs.values())
     models = _owned(p, observed.models.values())
-    if observed.endpoint is None or ep is None:
+    if ep is None:
         for config in sorted(configs, key=lambda r: r.name):
             p.actions.append(DeleteEndpointConfig(name=config.name))
         for model in sorted(models, key=lambda r: r.name):

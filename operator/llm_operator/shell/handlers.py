@@ -295,9 +295,11 @@ class Reconciler:
         settled = state.steady and not deleting
         background = settled and not fresh
         state.steady = False
+        # Only what this process created is trusted without ListTags; names in
+        # status are not proof of ownership (someone may have replaced them).
         observing = self.observer.observe(
             want,
-            ours=_trusted(previous, memory) | state.created,
+            ours=state.created,
             full=fresh,
             max_age=self.settings.resync_seconds if settled else None,
             lane=BACKGROUND if background else INTERACTIVE,
@@ -311,6 +313,9 @@ class Reconciler:
                 state.steady = True  # nothing moved: the woken pass is still a settled one
                 return "superseded", 0.0, False
             observed = found
+        # A name we created that is gone was deleted behind our back: should it come
+        # back, it is someone else's until its tags say otherwise.
+        state.created &= _present(observed)
         plan = planner.plan(
             want, observed, deleting=deleting, deletion_policy=policy, memory=memory
         )
@@ -436,23 +441,11 @@ def _raw_policy(body: Mapping[str, Any]) -> planner.DeletionPolicy:
     return "Retain" if value == "Retain" else "Delete"
 
 
-def _trusted(previous: Mapping[str, Any], memory: planner.PlanMemory) -> set[str]:
-    """Names the status records as ours, minus any with an active name conflict.
-
-    Trusting them saves a ListTags per resource after a restart; a name that
-    clashed with someone else's resource is never trusted.
-    """
-    names: set[str] = set()
-    if previous.get("endpointArn") and isinstance(previous.get("endpointName"), str):
-        names.add(previous["endpointName"])
-    for key in ("endpointConfigName", "modelName"):
-        if isinstance(previous.get(key), str):
-            names.add(previous[key])
-    for component in previous.get("inferenceComponents") or []:
-        if isinstance(component, Mapping) and component.get("status"):
-            names.add(str(component.get("name")))
-    conflicts = {key.split("/", 2)[-1] for key in memory.reported if key.startswith("NameConflict")}
-    return names - conflicts
+def _present(observed: ObservedState) -> set[str]:
+    names = set(observed.components) | set(observed.models) | set(observed.endpoint_configs)
+    if observed.endpoint is not None:
+        names.add(observed.endpoint.name)
+    return names
 
 
 def _scrub_status(value: Any, redact: Redactor) -> Any:

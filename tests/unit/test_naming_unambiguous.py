@@ -1,0 +1,111 @@
+"""Derived names are unambiguous by construction, even for names crafted to collide.
+
+Every derived name decodes back into exactly one (owner hash, role), and the
+owner hash is a hash of "namespace/name" ("/" is in neither). So two distinct
+(namespace, name, role) triples meet in one name only if their owner hashes
+collide, never through the way the parts are joined. Inputs are adversarial:
+names carrying other owners' hashes, adapter names that look like hashes or
+end in "-base", and every length up to the limits.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from llm_operator.api.models import MAX_ADAPTER_NAME_LENGTH, MAX_NAME_LENGTH
+from llm_operator.core import naming
+
+LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
+HEX = st.from_regex(r"[0-9a-f]{8}", fullmatch=True)
+ADAPTER = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,1}", fullmatch=True).filter(
+    lambda a: a != "base" and len(a) <= MAX_ADAPTER_NAME_LENGTH
+)
+CONTENT = st.dictionaries(st.sampled_from("ABC"), st.text("xyz", max_size=3), max_size=2)
+
+
+def roles(namespace: str, name: str, adapter: str, content: dict[str, str]) -> dict[str, str]:
+    """ "kind/role" -> name (SageMaker names are unique per kind)."""
+    digest = naming.content_hash(content)
+    return {
+        "endpoint/": naming.endpoint_name(namespace, name),
+        f"model/m{digest}": naming.model_name(namespace, name, content),
+        f"config/c{digest}": naming.endpoint_config_name(namespace, name, content),
+        "component/base": naming.base_component_name(namespace, name),
+        f"component/--{adapter}": naming.adapter_component_name(namespace, name, adapter),
+    }
+
+
+@st.composite
+def crafted_pair(draw: st.DrawFn) -> tuple[tuple[str, str, str], tuple[str, str, str]]:
+    """Two LLMEndpoints shaped like the reported collision: one's name carries the
+    other's owner hash, the other's adapter carries the first one's hash."""
+    ns = draw(LABEL)
+    other_ns = f"{ns}-{draw(LABEL)}"
+    other_name = draw(LABEL)
+    name = f"{draw(LABEL)}-{naming.owner_hash(other_ns, other_name)}"[:MAX_NAME_LENGTH]
+    adapter = f"{naming.owner_hash(ns, name)}-base"[:MAX_ADAPTER_NAME_LENGTH]
+    suffix = draw(st.sampled_from([adapter, naming.owner_hash(ns, name), draw(ADAPTER)]))
+    return (ns, name, draw(ADAPTER)), (other_ns, other_name, suffix)
+
+
+def _decodes(kind_role: str, name: str, namespace: str, owner: str) -> None:
+    kind, _, role = kind_role.partition("/")
+    assert len(name) <= naming.MAX_SAGEMAKER_NAME, name
+    assert naming.ENDPOINT_NAME_RE.match(name), name
+    assert naming.decode(kind, name) == (naming.owner_hash(namespace, owner), role), name
+
+
+@settings(max_examples=400, deadline=None)
+@given(crafted_pair(), CONTENT)
+def test_crafted_neighbours_never_share_a_name(
+    pair: tuple[tuple[str, str, str], tuple[str, str, str]], content: dict[str, str]
+) -> None:
+    (ns_a, name_a, adapter_a), (ns_b, name_b, adapter_b) = pair
+    if adapter_b == "base" or len(adapter_b) > MAX_ADAPTER_NAME_LENGTH:
+        return
+    a = roles(ns_a, name_a, adapter_a, content)
+    b = roles(ns_b, name_b, adapter_b, content)
+    for kind_role, name in a.items():
+        _decodes(kind_role, name, ns_a, name_a)
+    for kind_role, name in b.items():
+        _decodes(kind_role, name, ns_b, name_b)
+    for kind in ("endpoint", "model", "config", "component"):
+        names_a = {n for k, n in a.items() if k.split("/")[0] == kind}
+        names_b = {n for k, n in b.items() if k.split("/")[0] == kind}
+        assert not names_a & names_b, (kind, names_a & names_b)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text("abc-.0123456789", min_size=1, max_size=63).filter(lambda s: s[0].isalnum()),
+    st.text("abc-.0123456789", min_size=1, max_size=MAX_NAME_LENGTH).filter(
+        lambda s: s[0].isalnum()
+    ),
+    ADAPTER,
+    CONTENT,
+)
+def test_every_name_decodes_to_its_owner_and_role(
+    namespace: str, name: str, adapter: str, content: dict[str, str]
+) -> None:
+    for kind_role, derived in roles(namespace, name, adapter, content).items():
+        _decodes(kind_role, derived, namespace, name)
+
+
+def test_the_reported_collision_is_gone() -> None:
+    """adv/g-x-<h(adv-g/x)> and adv-g/x with adapter <h(adv/g-x-...)>-base."""
+    b_ns, b_name = "adv-g", "x"
+    a_ns, a_name = "adv", f"g-x-{naming.owner_hash(b_ns, b_name)}"
+    adapter = f"{naming.owner_hash(a_ns, a_name)}-base"
+    assert naming.base_component_name(a_ns, a_name) != naming.adapter_component_name(
+        b_ns, b_name, adapter
+    )
+    # Under the old join ("<prefix>-<adapter>") they were the same name.
+    assert naming.base_component_name(a_ns, a_name) == f"{naming.prefix(b_ns, b_name)}-{adapter}"
+
+
+def test_adapter_names_with_a_double_dash_are_refused() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="single dashes"):
+        naming.adapter_component_name("ns", "name", "a--b")
