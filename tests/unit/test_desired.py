@@ -467,3 +467,11 @@ def test_region_without_image_is_a_render_error() -> None:
     # With an explicit image the region needs no table entry.
     d = go(ic_spec(aws={"region": "ap-southeast-7"}, model={"image": "registry/tgi:1"}))
     assert d.region == "ap-southeast-7"
+
+
+def test_environment_over_sagemakers_32_kb_is_a_render_error() -> None:
+    # Within the API's character limit, but multi-byte characters pass 32 KB in bytes.
+    env = {f"V{i:02d}": "é" * 1000 for i in range(17)}
+    with pytest.raises(RenderError, match="over SageMaker's limit of 32768 bytes"):
+        go(ic_spec(model={"env": env}))
+    go(ic_spec(model={"env": {f"V{i:02d}": "e" * 1000 for i in range(16)}}))

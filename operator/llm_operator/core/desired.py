@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from llm_operator.api import catalog
-from llm_operator.api.models import LLMEndpointSpec
+from llm_operator.api.models import MAX_MODEL_ENVIRONMENT_BYTES, LLMEndpointSpec
 from llm_operator.core import images, naming, tgi
 
 MANAGED_BY = "sagemaker-llm-operator"
@@ -147,6 +147,13 @@ def _model(
     hf_token: str | None,
 ) -> DesiredModel:
     env = tgi.environment(spec.model, num_gpus=num_gpus, hf_token=hf_token)
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in env.items())
+    if size > MAX_MODEL_ENVIRONMENT_BYTES:
+        raise RenderError(
+            f"the model's container environment would be {size} bytes, over SageMaker's "
+            f"limit of {MAX_MODEL_ENVIRONMENT_BYTES} bytes for all keys and values: "
+            "shorten model.env"
+        )
     container: dict[str, Any] = {"Image": image, "Environment": env}
     uri = spec.model.artifact_uri
     if uri is not None and uri.endswith("/"):
