@@ -176,6 +176,33 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "aws.tags keys must not start with 'llmoperator.io/' or 'aws:'",
     ),
     (
+        "region-without-sagemaker",
+        "InferenceComponent",
+        _set("spec.aws.region", "us-eats-1"),
+        "aws.region us-eats-1 is not a region where SageMaker is available",
+    ),
+    (
+        "tag-value-sagemaker-refuses",
+        "InferenceComponent",
+        _set("spec.aws.tags", {"team": "\N{ROCKET}"}),
+        "aws.tags keys (1 to 128 characters) and values (at most 256) may hold only",
+    ),
+    (
+        "environment-over-sagemakers-limit",
+        "InferenceComponent",
+        _set("spec.model.env", {f"V{i:02d}": "x" * 1000 for i in range(31)}),
+        "model.env keys and values together must be at most 30720 characters",
+    ),
+    (
+        "adapter-name-with-double-dash",
+        "InferenceComponent",
+        _set(
+            "spec.adapters",
+            [{"name": "a--b", "artifactUri": "s3://my-model-bucket/a/ab.tar.gz"}],
+        ),
+        "spec.adapters[0].name in body should match",
+    ),
+    (
         "unknown-endpoint-type",
         "InferenceComponent",
         _set("spec.endpointType", "Serverless"),
