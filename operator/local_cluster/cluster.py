@@ -241,14 +241,6 @@ class LocalCluster:
             error=ClusterError,
         )
 
-    def kubectl_json(self, *args: str) -> dict[str, object]:
-        """kubectl ... -o json, parsed."""
-        out = self.kubectl(*args, "-o", "json").stdout
-        parsed = json.loads(out)
-        if not isinstance(parsed, dict):
-            raise ClusterError(f"kubectl {' '.join(args)} did not return an object")
-        return parsed
-
     def impersonating_kubeconfig(self, namespace: str, name: str, path: Path | None = None) -> Path:
         """A kubeconfig whose admin identity impersonates system:serviceaccount:NS:NAME.
 

@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from llm_operator.api.models import EndpointTypeName
 from llm_operator.core.desired import (
     DesiredComponent,
     DesiredEndpointConfig,
     DesiredModel,
     DesiredState,
-    EndpointType,
     Owner,
 )
 from llm_operator.core.observed import (
@@ -45,7 +45,7 @@ def adapter_name(adapter: str) -> str:
 
 def make_desired(
     *,
-    endpoint_type: EndpointType = "InferenceComponent",
+    endpoint_type: EndpointTypeName = "InferenceComponent",
     model_id: str = "mistralai/Mistral-7B-Instruct-v0.1",
     instance_type: str = "ml.g5.12xlarge",
     count: int = 1,

@@ -102,3 +102,18 @@ def test_variant_and_invocation_url() -> None:
     assert naming.invocation_url("cn-north-1", "ep").startswith(
         "https://runtime.sagemaker.cn-north-1.amazonaws.com.cn/"
     )
+
+
+def test_immutable_names_give_back_their_owner_prefix() -> None:
+    owner = naming.prefix("team", "chat")
+    model = naming.model_name("team", "chat", {"image": "x"})
+    config = naming.endpoint_config_name("team", "chat", {"instances": 1})
+    assert model == naming.immutable_name(owner, "model", model[-naming.CONTENT_HASH_LENGTH :])
+    assert naming.immutable_prefix("model", model) == owner
+    assert naming.immutable_prefix("config", config) == owner
+    assert naming.immutable_prefix("config", model) is None
+    assert naming.immutable_prefix("model", naming.base_component_name("team", "chat")) is None
+    # The deletion fallback's placeholder (no content hash) is never a real model's name.
+    assert naming.immutable_prefix("model", naming.immutable_name(owner, "model", "")) is None
+    with pytest.raises(ValueError, match="unknown"):
+        naming.immutable_name(owner, "endpoint", "")

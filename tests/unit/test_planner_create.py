@@ -6,13 +6,14 @@ from dataclasses import replace
 
 import pytest
 
+from llm_operator.api.models import EndpointTypeName
 from llm_operator.core.actions import (
     CreateEndpoint,
     CreateEndpointConfig,
     CreateInferenceComponent,
     CreateModel,
 )
-from llm_operator.core.desired import DesiredState, EndpointType
+from llm_operator.core.desired import DesiredState
 from llm_operator.core.observed import ObservedState
 from tests.unit.planner_factory import (
     BASE,
@@ -32,7 +33,7 @@ ADAPTERS = {"support": "s3://b/support.tar.gz", "legal": "s3://b/legal.tar.gz"}
 
 @pytest.mark.parametrize("endpoint_type", ["InferenceComponent", "Model"])
 def test_nothing_exists_creates_model_config_and_endpoint_in_one_pass(
-    endpoint_type: EndpointType,
+    endpoint_type: EndpointTypeName,
 ) -> None:
     desired = make_desired(endpoint_type=endpoint_type)
     result = reconcile(desired, ObservedState())

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from llm_operator.api.models import LLMEndpointStatus
-from llm_operator.core.desired import DesiredState, EndpointType
+from llm_operator.api.models import EndpointTypeName, LLMEndpointStatus
+from llm_operator.core.desired import DesiredState
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.planner import Failure, PlanMemory
-from llm_operator.core.status import MEMORY_KEY, build_invalid_status, build_status, format_usd
+from llm_operator.core.status import MEMORY_KEY, build_problem_status, build_status, format_usd
 from tests.unit.planner_factory import (
     BASE,
     ENDPOINT,
@@ -206,21 +206,50 @@ def test_observed_generation_is_stamped_everywhere() -> None:
 def test_invalid_spec_patches_only_phase_conditions_and_reason() -> None:
     desired = make_desired()
     ready = status_of(desired, running(desired))
-    patch = build_invalid_status(
-        message="copies x acceleratorsPerCopy (8) exceed the 4 GPUs of ml.g5.12xlarge",
+    message = "copies x acceleratorsPerCopy (8) exceed the 4 GPUs of ml.g5.12xlarge"
+    patch = build_problem_status(
+        reason="InvalidSpec",
+        message=message,
         generation=4,
         previous=ready,
         now=T1,
     )
     assert set(patch) == {"phase", "observedGeneration", "conditions", "failureReason"}
     assert patch["phase"] == "Failed"
+    assert patch["failureReason"] == message
     assert [(c["type"], c["status"], c["reason"]) for c in patch["conditions"]] == [
         ("Ready", "False", "InvalidSpec"),
-        ("Progressing", "False", "InvalidSpec"),
+        ("Progressing", "False", "Blocked"),
         ("Degraded", "True", "InvalidSpec"),
     ]
     assert patch["conditions"][1]["lastTransitionTime"] == "2026-11-21T10:00:00Z"
     assert patch["conditions"][0]["lastTransitionTime"] == "2026-11-21T10:05:00Z"
+
+
+def test_a_problem_while_deleting_keeps_the_deleting_phase() -> None:
+    patch = build_problem_status(
+        reason="AwsError",
+        message="SageMaker: ThrottlingException: slow down",
+        generation=2,
+        previous=None,
+        now=T1,
+        deleting=True,
+    )
+    assert patch["phase"] == "Deleting"
+    assert [(c["type"], c["status"]) for c in patch["conditions"]] == [
+        ("Ready", "False"),
+        ("Progressing", "False"),
+        ("Degraded", "True"),
+    ]
+
+
+def test_invocation_url_in_a_china_region_uses_the_china_domain() -> None:
+    desired = replace(make_desired(), region="cn-north-1")
+    status = status_of(desired, running(desired))
+    assert status["invocationUrl"] == (
+        f"https://runtime.sagemaker.cn-north-1.amazonaws.com.cn/endpoints/"
+        f"{desired.endpoint_name}/invocations"
+    )
 
 
 def _without_nones(value: Any) -> Any:
@@ -232,7 +261,7 @@ def _without_nones(value: Any) -> Any:
 
 
 @pytest.mark.parametrize("endpoint_type", ["InferenceComponent", "Model"])
-def test_status_fits_the_crd_schema_without_losing_a_field(endpoint_type: EndpointType) -> None:
+def test_status_fits_the_crd_schema_without_losing_a_field(endpoint_type: EndpointTypeName) -> None:
     adapters = {"support": "s3://b/s.tgz"} if endpoint_type == "InferenceComponent" else None
     desired = make_desired(endpoint_type=endpoint_type, adapters=adapters)
     status = status_of(desired, running(desired))

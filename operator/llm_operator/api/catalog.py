@@ -33,10 +33,6 @@ class InstanceType:
     def family(self) -> str:
         return family_of(self.name)
 
-    @property
-    def total_accelerator_memory_gib(self) -> int:
-        return self.accelerators * self.accelerator_memory_gib
-
 
 @dataclass(frozen=True)
 class Catalog:

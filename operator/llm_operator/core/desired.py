@@ -9,10 +9,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from llm_operator.api import catalog
-from llm_operator.api.models import MAX_MODEL_ENVIRONMENT_BYTES, LLMEndpointSpec
+from llm_operator.api.models import (
+    MAX_MODEL_ENVIRONMENT_BYTES,
+    EndpointTypeName,
+    LLMEndpointSpec,
+)
 from llm_operator.core import images, naming, tgi
 
 MANAGED_BY = "sagemaker-llm-operator"
@@ -20,8 +24,6 @@ MANAGED_BY_TAG = "llmoperator.io/managed-by"
 NAMESPACE_TAG = "llmoperator.io/namespace"
 NAME_TAG = "llmoperator.io/name"
 UID_TAG = "llmoperator.io/uid"
-
-EndpointType = Literal["InferenceComponent", "Model"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class DesiredComponent:
 class DesiredState:
     owner: Owner
     region: str
-    endpoint_type: EndpointType
+    endpoint_type: EndpointTypeName
     endpoint_name: str
     model: DesiredModel
     endpoint_config: DesiredEndpointConfig

@@ -85,12 +85,31 @@ def endpoint_name(namespace: str, name: str) -> str:
     return prefix(namespace, name)
 
 
+def immutable_name(owner_prefix: str, kind: str, content: str) -> str:
+    """`<prefix>-m<content>` for kind "model", `<prefix>-c<content>` for "config"."""
+    return f"{owner_prefix}-{_immutable_letter(kind)}{content}"
+
+
+def immutable_prefix(kind: str, name: str) -> str | None:
+    """The owner prefix of a model ("model") or endpoint config ("config") name,
+    None when `name` is not shaped like one."""
+    letter = _immutable_letter(kind)
+    match = re.fullmatch(rf"(.+)-{letter}[0-9a-f]{{{CONTENT_HASH_LENGTH}}}", name)
+    return match.group(1) if match else None
+
+
+def _immutable_letter(kind: str) -> str:
+    if kind not in ("model", "config"):
+        raise ValueError(f"unknown immutable kind {kind!r}")
+    return kind[0]
+
+
 def model_name(namespace: str, name: str, content: Mapping[str, Any]) -> str:
-    return f"{prefix(namespace, name)}-m{content_hash(content)}"
+    return immutable_name(prefix(namespace, name), "model", content_hash(content))
 
 
 def endpoint_config_name(namespace: str, name: str, content: Mapping[str, Any]) -> str:
-    return f"{prefix(namespace, name)}-c{content_hash(content)}"
+    return immutable_name(prefix(namespace, name), "config", content_hash(content))
 
 
 def base_component_name(namespace: str, name: str) -> str:
@@ -120,10 +139,10 @@ def decode(kind: str, name: str) -> tuple[str, str] | None:
     """
     head, role = name, ""
     if kind in ("model", "config"):
-        match = re.fullmatch(rf"(.+)-({kind[0]}[0-9a-f]{{{CONTENT_HASH_LENGTH}}})", name)
-        if match is None:
+        owner_prefix = immutable_prefix(kind, name)
+        if owner_prefix is None:
             return None
-        head, role = match.groups()
+        head, role = owner_prefix, name[len(owner_prefix) + 1 :]
     elif kind == "component":
         head, sep, adapter = name.partition(ADAPTER_SEPARATOR)
         if sep:

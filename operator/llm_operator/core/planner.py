@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from llm_operator.api.models import DeletionPolicy, Phase
+from llm_operator.core import naming
 from llm_operator.core.actions import (
     Action,
     CreateEndpoint,
@@ -41,8 +43,6 @@ from llm_operator.core.observed import (
     ObservedState,
 )
 
-Phase = Literal["Pending", "Creating", "Updating", "InService", "Failed", "Deleting"]
-DeletionPolicy = Literal["Delete", "Retain"]
 EventType = Literal["Normal", "Warning"]
 
 # Endpoint states that end on their own; SageMaker refuses changes meanwhile.
@@ -746,7 +746,7 @@ class _Pass:
             name = variants[0].get("VariantName")
             if isinstance(name, str):
                 return name
-        return "AllTraffic"
+        return naming.VARIANT_NAME
 
     # garbage
 

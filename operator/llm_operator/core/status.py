@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from llm_operator.api.models import Phase, copies_summary
+from llm_operator.core import naming
 from llm_operator.core.desired import DesiredState
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.planner import ConditionInput, Plan, PlanMemory
@@ -21,10 +23,6 @@ from llm_operator.core.planner import ConditionInput, Plan, PlanMemory
 # PlanMemory.from_dict(status.get(MEMORY_KEY)).
 MEMORY_KEY = "planMemory"
 CONDITION_TYPES = ("Ready", "Progressing", "Degraded")
-
-
-def invocation_url(region: str, endpoint_name: str) -> str:
-    return f"https://runtime.sagemaker.{region}.amazonaws.com/endpoints/{endpoint_name}/invocations"
 
 
 def format_usd(amount: Decimal | float) -> str:
@@ -100,9 +98,9 @@ def build_status(
     if base is not None and base.copies is not None:
         current = base_seen.current_copies if base_seen and base_seen.current_copies else 0
         copies: dict[str, int] | None = {"desired": base.copies, "current": current}
-        copies_summary: str | None = f"{current}/{base.copies}"
+        summary: str | None = copies_summary(current, base.copies)
     else:
-        copies, copies_summary = None, None
+        copies, summary = None, None
 
     config = desired.endpoint_config
     if ep is not None:
@@ -156,39 +154,43 @@ def build_status(
         "adapters": adapters,
         "sagemakerStatus": ep.status if ep else None,
         "copies": copies,
-        "copiesSummary": copies_summary,
+        "copiesSummary": summary,
         "instances": instances,
-        "invocationUrl": invocation_url(desired.region, desired.endpoint_name),
+        "invocationUrl": naming.invocation_url(desired.region, desired.endpoint_name),
         "estimatedHourlyCostUSD": cost,
         "failureReason": plan.failure_reason,
         MEMORY_KEY: plan.memory.to_dict(),
     }
 
 
-def build_invalid_status(
+def build_problem_status(
     *,
+    reason: str,
     message: str,
     generation: int,
     previous: Mapping[str, Any] | None,
     now: datetime,
+    deleting: bool = False,
 ) -> dict[str, Any]:
-    """The status patch for a spec the operator refuses (what slipped past the CRD).
+    """The status patch for a pass that could not plan: a spec the operator refuses
+    (what slipped past the CRD), SageMaker unreachable, a crash.
 
     Only phase, conditions and failureReason change; what SageMaker runs is
-    still described by the rest of the previous status.
+    still described by the rest of the previous status. The phase stays
+    Deleting while the LLMEndpoint is being deleted, else it is Failed.
     """
-    invalid = ConditionInput(False, "InvalidSpec", message)
+    phase: Phase = "Deleting" if deleting else "Failed"
     previous_conditions = (previous or {}).get("conditions")
     conditions = build_conditions(
         Plan(
             actions=(),
-            phase="Failed",
+            phase=phase,
             settled=True,
             done_deleting=False,
             failure_reason=message,
-            ready=invalid,
-            progressing=invalid,
-            degraded=ConditionInput(True, "InvalidSpec", message),
+            ready=ConditionInput(False, reason, message),
+            progressing=ConditionInput(False, "Blocked", "Waiting for a fix"),
+            degraded=ConditionInput(True, reason, message),
             events=(),
             memory=PlanMemory(),
         ),
@@ -197,7 +199,7 @@ def build_invalid_status(
         now=now,
     )
     return {
-        "phase": "Failed",
+        "phase": phase,
         "observedGeneration": generation,
         "conditions": conditions,
         "failureReason": message,

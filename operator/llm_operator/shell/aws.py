@@ -31,10 +31,9 @@ from botocore.config import Config
 
 from llm_operator import __version__
 from llm_operator.core import actions
+from llm_operator.core.desired import UID_TAG
 from llm_operator.shell import metrics
 from llm_operator.shell.secrets import Redactor
-
-UID_TAG = "llmoperator.io/uid"
 
 Lane = Literal["interactive", "background"]
 INTERACTIVE: Lane = "interactive"

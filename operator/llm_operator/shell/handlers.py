@@ -26,7 +26,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from llm_operator.api import catalog
-from llm_operator.api.models import LLMEndpointSpec
+from llm_operator.api.models import GROUP, PLURAL, VERSION, DeletionPolicy, LLMEndpointSpec
 from llm_operator.core import desired, naming, planner, status, validation
 from llm_operator.core.observed import ObservedState
 from llm_operator.shell import metrics
@@ -35,9 +35,6 @@ from llm_operator.shell.observe import Observer
 from llm_operator.shell.secrets import Redactor, SecretError, read_secret_key
 from llm_operator.shell.settings import OperatorSettings
 
-GROUP = "llmoperator.io"
-VERSION = "v1alpha1"
-PLURAL = "llmendpoints"
 FINALIZER = "llmoperator.io/finalizer"
 # Consecutive retryable AWS failures shown only in the log before Degraded says so.
 TRANSIENT_FAILURES = 3
@@ -279,7 +276,7 @@ class Reconciler:
         meta = body["metadata"]
         try:
             spec, want, redact = await self._render(body, deleting=deleting)
-            policy: planner.DeletionPolicy = spec.deletion_policy
+            policy: DeletionPolicy = spec.deletion_policy
         except Degraded:
             if not deleting:
                 raise
@@ -364,9 +361,15 @@ class Reconciler:
             region=str(region),
             endpoint_type="InferenceComponent",
             endpoint_name=endpoint,
-            model=desired.DesiredModel(name=f"{endpoint}-m", create_request={}),
+            # No content to hash: names that no real model or config can have.
+            model=desired.DesiredModel(
+                name=naming.immutable_name(endpoint, "model", ""), create_request={}
+            ),
             endpoint_config=desired.DesiredEndpointConfig(
-                name=f"{endpoint}-c", create_request={}, instance_type="", initial_instance_count=0
+                name=naming.immutable_name(endpoint, "config", ""),
+                create_request={},
+                instance_type="",
+                initial_instance_count=0,
             ),
         )
 
@@ -386,36 +389,19 @@ class Reconciler:
             log.warning("%s/%s: %s: %s", meta["namespace"], meta["name"], problem.reason, message)
             kopf.warn(body, reason=problem.reason, message=message)
             state.last_problem = f"{problem.reason}/{message}"
-        failed = planner.ConditionInput(True, problem.reason, message)
-        conditions = status.build_conditions(
-            planner.Plan(
-                actions=(),
-                phase="Deleting" if deleting else "Failed",
-                settled=True,
-                done_deleting=False,
-                failure_reason=message,
-                ready=planner.ConditionInput(False, problem.reason, message),
-                progressing=planner.ConditionInput(False, "Blocked", "Waiting for a fix"),
-                degraded=failed,
-                events=(),
-                memory=planner.PlanMemory(),
-            ),
+        new = status.build_problem_status(
+            reason=problem.reason,
+            message=message,
             generation=generation,
-            previous=previous.get("conditions"),
+            previous=previous,
             now=datetime.now(UTC),
+            deleting=deleting,
         )
-        phase = "Deleting" if deleting else "Failed"
-        new = {
-            "phase": phase,
-            "observedGeneration": generation,
-            "conditions": conditions,
-            "failureReason": message,
-        }
         try:
             await self._write_status(body, new, previous)
         except Exception as exc:  # the API server is down: the next pass retries
             log.warning("could not write status: %s", exc)
-        metrics.PHASE_BOOK.set(body["metadata"]["uid"], phase)
+        metrics.PHASE_BOOK.set(body["metadata"]["uid"], new["phase"])
 
 
 async def _unless_woken(
@@ -436,7 +422,7 @@ async def _unless_woken(
     return None
 
 
-def _raw_policy(body: Mapping[str, Any]) -> planner.DeletionPolicy:
+def _raw_policy(body: Mapping[str, Any]) -> DeletionPolicy:
     value = (body.get("spec") or {}).get("deletionPolicy")
     return "Retain" if value == "Retain" else "Delete"
 

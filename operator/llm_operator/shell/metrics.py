@@ -10,8 +10,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import get_args
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from llm_operator.api.models import Phase
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -48,7 +51,7 @@ ENDPOINTS = Gauge(
     registry=REGISTRY,
 )
 
-PHASES = ("Pending", "Creating", "Updating", "InService", "Failed", "Deleting")
+PHASES: tuple[str, ...] = get_args(Phase)
 
 
 class PhaseBook:

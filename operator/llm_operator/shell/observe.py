@@ -21,7 +21,6 @@ resource that is not recorded as ours.
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import zlib
 from collections.abc import Callable, Collection, Mapping
@@ -29,23 +28,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llm_operator.core import naming
-from llm_operator.core.desired import DesiredState
+from llm_operator.core.desired import NAME_TAG, NAMESPACE_TAG, UID_TAG, DesiredState
 from llm_operator.core.observed import (
     ObservedComponent,
     ObservedEndpoint,
     ObservedResource,
     ObservedState,
 )
-from llm_operator.shell.aws import INTERACTIVE, UID_TAG, AwsError, Lane, SageMaker
-
-NAMESPACE_TAG = "llmoperator.io/namespace"
-NAME_TAG = "llmoperator.io/name"
+from llm_operator.shell.aws import INTERACTIVE, AwsError, Lane, SageMaker
 
 # SageMaker statuses after which nothing changes until someone acts.
 STEADY = frozenset({"InService", "Failed", "OutOfService"})
-
-# "<owner prefix>-m<content hash>" (models) and "<owner prefix>-c<content hash>" (configs).
-_IMMUTABLE = re.compile(rf"^(.+)-([mc])[0-9a-f]{{{naming.CONTENT_HASH_LENGTH}}}$")
 
 
 @dataclass
@@ -66,14 +59,14 @@ class Inventory:
         for name, summary in self.components.items():
             endpoint = str(summary.get("EndpointName", ""))
             self.components_on.setdefault(endpoint, set()).add(name)
-        for names, table, letter in (
-            (self.models_of, self.models, "m"),
-            (self.configs_of, self.endpoint_configs, "c"),
+        for names, table, kind in (
+            (self.models_of, self.models, "model"),
+            (self.configs_of, self.endpoint_configs, "config"),
         ):
             for name in table:
-                match = _IMMUTABLE.match(name)
-                if match is not None and match.group(2) == letter:
-                    names.setdefault(match.group(1), set()).add(name)
+                owner_prefix = naming.immutable_prefix(kind, name)
+                if owner_prefix is not None:
+                    names.setdefault(owner_prefix, set()).add(name)
 
 
 @dataclass(frozen=True)
@@ -83,7 +76,7 @@ class _Described:
 
 
 @dataclass(frozen=True)
-class Owner:
+class TagOwner:
     uid: str | None
     name: str | None  # "namespace/name"
 
@@ -111,7 +104,7 @@ class Observer:
         self._clock = clock
         self._regions: dict[str, _Region] = {}
         self._described: dict[tuple[str, str, str], _Described] = {}
-        self._owners: dict[tuple[str, str], Owner] = {}
+        self._owners: dict[tuple[str, str], TagOwner] = {}
         self._touched: dict[tuple[str, str, str], float] = {}
 
     # -- the shared inventory -----------------------------------------------------
@@ -258,15 +251,17 @@ class Observer:
         uid: str,
         own_name: str,
         lane: Lane = INTERACTIVE,
-    ) -> Owner:
+    ) -> TagOwner:
         if ours:
-            return Owner(uid, own_name)
+            return TagOwner(uid, own_name)
         key = (arn, str(created))
         found = self._owners.get(key)
         if found is None:
             tags = await self.sagemaker.tags(region, arn, lane=lane)
             namespace, name = tags.get(NAMESPACE_TAG), tags.get(NAME_TAG)
-            found = Owner(tags.get(UID_TAG), f"{namespace}/{name}" if namespace and name else None)
+            found = TagOwner(
+                tags.get(UID_TAG), f"{namespace}/{name}" if namespace and name else None
+            )
             self._owners[key] = found
         return found
 
@@ -296,7 +291,7 @@ class Observer:
         ours_set = set(ours)
         inventory = await self.inventory(region, max_age)
 
-        async def owner(arn: str, created: Any, name: str) -> Owner:
+        async def owner(arn: str, created: Any, name: str) -> TagOwner:
             return await self._owner(region, arn, created, name in ours_set, uid, own_name, lane)
 
         # Endpoint.
@@ -386,7 +381,7 @@ class Observer:
         container = spec.get("Container") or {}
         compute = spec.get("ComputeResourceRequirements")
         name = str(response["InferenceComponentName"])
-        who: Owner = await owner(
+        who: TagOwner = await owner(
             str(response["InferenceComponentArn"]), response.get("CreationTime"), name
         )
         return ObservedComponent(
@@ -429,7 +424,7 @@ class Observer:
                 arn, created = str(response[arn_key]), response.get("CreationTime")
             else:
                 arn, created = str(listed[n][arn_key]), listed[n].get("CreationTime")
-            who: Owner = await owner(arn, created, n)
+            who: TagOwner = await owner(arn, created, n)
             if n not in wanted and who.uid != uid:
                 continue  # an old name of ours only if our uid tag says so
             found[n] = ObservedResource(name=n, owner_uid=who.uid, owner_name=who.name)

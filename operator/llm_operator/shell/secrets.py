@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -17,9 +16,6 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 REDACTED = "***"
-
-# Environment keys whose values are secrets wherever they appear in a request.
-_SECRET_KEY = re.compile(r"TOKEN|SECRET|PASSWORD|CREDENTIAL|API_?KEY", re.IGNORECASE)
 
 
 class SecretError(Exception):
@@ -58,22 +54,6 @@ def read_secret_key(core: k8s.CoreV1Api, namespace: str, name: str, key: str) ->
     if not value:
         raise SecretError("SecretKeyMissing", f"key {key!r} of Secret {namespace}/{name} is empty")
     return value
-
-
-def secret_values(request: Any) -> set[str]:
-    """Values of secret-looking environment keys anywhere inside a request."""
-    found: set[str] = set()
-    if isinstance(request, Mapping):
-        for key, value in request.items():
-            if isinstance(value, str) and isinstance(key, str) and _SECRET_KEY.search(key):
-                if value:
-                    found.add(value)
-            else:
-                found |= secret_values(value)
-    elif isinstance(request, list | tuple):
-        for item in request:
-            found |= secret_values(item)
-    return found
 
 
 class Redactor:
