@@ -299,3 +299,19 @@ def test_a_merge_patch_of_the_new_status_forgets_what_is_over() -> None:
     assert PlanMemory.from_dict(written[MEMORY_KEY]) == PlanMemory()
     assert "failureReason" not in written
     assert written["phase"] == "InService"
+
+
+@pytest.mark.parametrize("owner", [None, "uid-other"])
+def test_status_never_shows_a_resource_that_is_not_ours(owner: str | None) -> None:
+    desired = make_desired()
+    observed = replace(
+        running(desired),
+        endpoint=seen_endpoint(desired, owner_uid=owner, config_name="hand-made"),
+        components={BASE: seen_component(desired, BASE, owner_uid=owner)},
+    )
+    status = status_of(desired, observed)
+    assert status["phase"] == "Failed"
+    assert status["endpointArn"] is None
+    assert status["endpointConfigName"] == desired.endpoint_config.name
+    assert status["copiesSummary"] == "0/4"
+    assert "status" not in status["inferenceComponents"][0]

@@ -9,6 +9,7 @@ merge patch removes what an earlier status said (a cleared failureReason).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -68,6 +69,16 @@ def build_conditions(
     return out
 
 
+def _owned(observed: ObservedState, uid: str) -> ObservedState:
+    """Only what this LLMEndpoint owns: status never shows someone else's resource."""
+    ep = observed.endpoint
+    return replace(
+        observed,
+        endpoint=ep if ep is not None and ep.owner_uid == uid else None,
+        components={k: c for k, c in observed.components.items() if c.owner_uid == uid},
+    )
+
+
 def build_status(
     *,
     desired: DesiredState,
@@ -84,6 +95,7 @@ def build_status(
     `hourly_usd_per_instance` is the catalog's on-demand price for the desired
     instance type, None when unknown.
     """
+    observed = _owned(observed, desired.owner.uid)
     ep = observed.endpoint
     previous_conditions = (previous or {}).get("conditions")
     conditions = build_conditions(
