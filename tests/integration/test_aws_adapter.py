@@ -11,7 +11,9 @@ import yaml
 
 from llm_operator.api.models import LLMEndpointSpec
 from llm_operator.core import actions, desired, planner
+from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
+from llm_operator.core.plan import Plan
 from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, Lane, SageMaker
 from llm_operator.shell.handlers import _unless_woken
 from llm_operator.shell.observe import Observer
@@ -39,8 +41,8 @@ def aws_env(
 
 def model_action(name: str, uid: str, env: dict[str, str] | None = None) -> actions.CreateModel:
     return actions.CreateModel(
-        request={
-            "ModelName": name,
+        name=name,
+        spec={
             "ExecutionRoleArn": ROLE,
             "PrimaryContainer": {"Image": "example/tgi:latest", "Environment": env or {}},
         },
@@ -156,15 +158,15 @@ def test_steady_endpoints_are_observed_from_shared_lists_without_describe(
 
 async def converge_with_clock(
     sm: SageMaker, observer: Observer, want: desired.DesiredState, clock: list[float]
-) -> planner.Plan:
-    memory = planner.PlanMemory()
+) -> Plan:
+    memory = PlanMemory()
     for _ in range(100):
         clock[0] += 10
         observed = await observer.observe(want)
         plan = planner.plan(want, observed, deleting=False, deletion_policy="Delete", memory=memory)
         for action in plan.actions:
-            outcome = await sm.execute(want.region, action)
-            observer.touched(want.region, outcome.resource, outcome.name)
+            await sm.execute(want.region, action)
+            observer.touched(want.region, action.kind, action.name)
         memory = plan.memory
         if plan.settled and not plan.actions:
             return plan
@@ -251,7 +253,8 @@ def test_old_models_and_configs_are_found_by_prefix_and_a_neighbours_are_not(
             await sm.execute(
                 REGION,
                 actions.CreateEndpointConfig(
-                    request={**config_request, "EndpointConfigName": f"{prefix}-c0000dddd"},
+                    name=f"{prefix}-c0000dddd",
+                    spec=config_request,
                     tags={"llmoperator.io/uid": "uid-0"},
                 ),
             )

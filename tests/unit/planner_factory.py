@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from llm_operator.api.models import EndpointTypeName
+from llm_operator.core.actions import CreateEndpointConfig, CreateModel
 from llm_operator.core.desired import (
     DesiredComponent,
     DesiredEndpointConfig,
@@ -19,13 +20,15 @@ from llm_operator.core.desired import (
     DesiredState,
     Owner,
 )
+from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import (
     ObservedComponent,
     ObservedEndpoint,
     ObservedResource,
     ObservedState,
 )
-from llm_operator.core.planner import Plan, PlanMemory, plan
+from llm_operator.core.plan import Plan
+from llm_operator.core.planner import plan
 
 UID = "uid-mine"
 OTHER_UID = "uid-other"
@@ -211,3 +214,12 @@ def delete(desired: DesiredState, observed: ObservedState, policy: str = "Delete
         deletion_policy="Delete" if policy == "Delete" else "Retain",
         memory=PlanMemory(),
     )
+
+
+def create_model(desired: DesiredState) -> CreateModel:
+    return CreateModel(name=desired.model.name, spec=desired.model.create_request, tags=TAGS)
+
+
+def create_config(desired: DesiredState) -> CreateEndpointConfig:
+    config = desired.endpoint_config
+    return CreateEndpointConfig(name=config.name, spec=config.create_request, tags=TAGS)

@@ -8,6 +8,7 @@ import pytest
 
 from llm_operator.api.models import MAX_ADAPTER_NAME_LENGTH, MAX_NAME_LENGTH
 from llm_operator.core import naming
+from llm_operator.core.kinds import Kind
 
 LONGEST_NAMESPACE = "n" * 63
 LONGEST_NAME = "m" * MAX_NAME_LENGTH
@@ -108,12 +109,12 @@ def test_immutable_names_give_back_their_owner_prefix() -> None:
     owner = naming.prefix("team", "chat")
     model = naming.model_name("team", "chat", {"image": "x"})
     config = naming.endpoint_config_name("team", "chat", {"instances": 1})
-    assert model == naming.immutable_name(owner, "model", model[-naming.CONTENT_HASH_LENGTH :])
-    assert naming.immutable_prefix("model", model) == owner
-    assert naming.immutable_prefix("config", config) == owner
-    assert naming.immutable_prefix("config", model) is None
-    assert naming.immutable_prefix("model", naming.base_component_name("team", "chat")) is None
+    assert model == naming.immutable_name(owner, Kind.MODEL, model[-naming.CONTENT_HASH_LENGTH :])
+    assert naming.immutable_prefix(Kind.MODEL, model) == owner
+    assert naming.immutable_prefix(Kind.ENDPOINT_CONFIG, config) == owner
+    assert naming.immutable_prefix(Kind.ENDPOINT_CONFIG, model) is None
+    assert naming.immutable_prefix(Kind.MODEL, naming.base_component_name("team", "chat")) is None
     # The deletion fallback's placeholder (no content hash) is never a real model's name.
-    assert naming.immutable_prefix("model", naming.immutable_name(owner, "model", "")) is None
-    with pytest.raises(ValueError, match="unknown"):
-        naming.immutable_name(owner, "endpoint", "")
+    assert naming.immutable_prefix(Kind.MODEL, naming.immutable_name(owner, Kind.MODEL, "")) is None
+    with pytest.raises(ValueError, match="carry no content hash"):
+        naming.immutable_name(owner, Kind.ENDPOINT, "")

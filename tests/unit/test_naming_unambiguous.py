@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from llm_operator.api.models import MAX_ADAPTER_NAME_LENGTH, MAX_NAME_LENGTH
 from llm_operator.core import naming
+from llm_operator.core.kinds import Kind
 
 LABEL = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
 HEX = st.from_regex(r"[0-9a-f]{8}", fullmatch=True)
@@ -24,15 +25,20 @@ ADAPTER = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,1}", fullmatch=True).f
 CONTENT = st.dictionaries(st.sampled_from("ABC"), st.text("xyz", max_size=3), max_size=2)
 
 
-def roles(namespace: str, name: str, adapter: str, content: dict[str, str]) -> dict[str, str]:
-    """ "kind/role" -> name (SageMaker names are unique per kind)."""
+Role = tuple[Kind, str]
+
+
+def roles(namespace: str, name: str, adapter: str, content: dict[str, str]) -> dict[Role, str]:
+    """(kind, role) -> name (SageMaker names are unique per kind)."""
     digest = naming.content_hash(content)
     return {
-        "endpoint/": naming.endpoint_name(namespace, name),
-        f"model/m{digest}": naming.model_name(namespace, name, content),
-        f"config/c{digest}": naming.endpoint_config_name(namespace, name, content),
-        "component/base": naming.base_component_name(namespace, name),
-        f"component/--{adapter}": naming.adapter_component_name(namespace, name, adapter),
+        (Kind.ENDPOINT, ""): naming.endpoint_name(namespace, name),
+        (Kind.MODEL, f"m{digest}"): naming.model_name(namespace, name, content),
+        (Kind.ENDPOINT_CONFIG, f"c{digest}"): naming.endpoint_config_name(namespace, name, content),
+        (Kind.INFERENCE_COMPONENT, "base"): naming.base_component_name(namespace, name),
+        (Kind.INFERENCE_COMPONENT, f"--{adapter}"): naming.adapter_component_name(
+            namespace, name, adapter
+        ),
     }
 
 
@@ -49,8 +55,8 @@ def crafted_pair(draw: st.DrawFn) -> tuple[tuple[str, str, str], tuple[str, str,
     return (ns, name, draw(ADAPTER)), (other_ns, other_name, suffix)
 
 
-def _decodes(kind_role: str, name: str, namespace: str, owner: str) -> None:
-    kind, _, role = kind_role.partition("/")
+def _decodes(kind_role: Role, name: str, namespace: str, owner: str) -> None:
+    kind, role = kind_role
     assert len(name) <= naming.MAX_SAGEMAKER_NAME, name
     assert naming.ENDPOINT_NAME_RE.match(name), name
     assert naming.decode(kind, name) == (naming.owner_hash(namespace, owner), role), name
@@ -70,9 +76,9 @@ def test_crafted_neighbours_never_share_a_name(
         _decodes(kind_role, name, ns_a, name_a)
     for kind_role, name in b.items():
         _decodes(kind_role, name, ns_b, name_b)
-    for kind in ("endpoint", "model", "config", "component"):
-        names_a = {n for k, n in a.items() if k.split("/")[0] == kind}
-        names_b = {n for k, n in b.items() if k.split("/")[0] == kind}
+    for kind in Kind:
+        names_a = {n for (k, _), n in a.items() if k is kind}
+        names_b = {n for (k, _), n in b.items() if k is kind}
         assert not names_a & names_b, (kind, names_a & names_b)
 
 

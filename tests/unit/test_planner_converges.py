@@ -27,13 +27,15 @@ from llm_operator.core.actions import (
     UpdateInferenceComponentRuntimeConfig,
 )
 from llm_operator.core.desired import DesiredState
+from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import (
     ObservedComponent,
     ObservedEndpoint,
     ObservedResource,
     ObservedState,
 )
-from llm_operator.core.planner import Plan, PlanMemory, plan
+from llm_operator.core.plan import Plan
+from llm_operator.core.planner import plan
 from tests.unit.planner_factory import UID, make_desired
 
 MAX_PASSES = 12
@@ -72,13 +74,13 @@ class Cloud:
         self.calls.append(type(action).__name__)
         ep = self.endpoint
         if isinstance(action, CreateModel):
-            name = action.request["ModelName"]
+            name = action.name
             if name in self.models:
                 raise Refused(f"Cannot create already existing model {name}")
             self.models.add(name)
         elif isinstance(action, CreateEndpointConfig):
-            name = action.request["EndpointConfigName"]
-            model = action.request["ProductionVariants"][0].get("ModelName")
+            name = action.name
+            model = action.spec["ProductionVariants"][0].get("ModelName")
             if name in self.configs or (model is not None and model not in self.models):
                 raise Refused(f"bad CreateEndpointConfig {name}")
             self.configs[name] = model

@@ -20,6 +20,7 @@ from tests.unit.planner_factory import (
     ENDPOINT,
     TAGS,
     adapter_name,
+    create_model,
     make_desired,
     reconcile,
     resource,
@@ -38,8 +39,12 @@ def test_nothing_exists_creates_model_config_and_endpoint_in_one_pass(
     desired = make_desired(endpoint_type=endpoint_type)
     result = reconcile(desired, ObservedState())
     assert result.actions == (
-        CreateModel(request=desired.model.create_request, tags=TAGS),
-        CreateEndpointConfig(request=desired.endpoint_config.create_request, tags=TAGS),
+        create_model(desired),
+        CreateEndpointConfig(
+            name=desired.endpoint_config.name,
+            spec=desired.endpoint_config.create_request,
+            tags=TAGS,
+        ),
         CreateEndpoint(name=ENDPOINT, config_name=desired.endpoint_config.name, tags=TAGS),
     )
     assert result.phase == "Creating"
@@ -56,15 +61,19 @@ def test_model_variant_references_the_model_it_creates() -> None:
     desired = make_desired(endpoint_type="Model")
     create_model, create_config, _ = reconcile(desired, ObservedState()).actions
     assert isinstance(create_model, CreateModel) and isinstance(create_config, CreateEndpointConfig)
-    variant = create_config.request["ProductionVariants"][0]
-    assert variant["ModelName"] == create_model.request["ModelName"]
+    variant = create_config.spec["ProductionVariants"][0]
+    assert variant["ModelName"] == create_model.name
 
 
 def test_restart_after_a_crash_creates_only_what_is_missing() -> None:
     desired = make_desired()
     observed = ObservedState(models={desired.model.name: resource(desired.model.name)})
     assert reconcile(desired, observed).actions == (
-        CreateEndpointConfig(request=desired.endpoint_config.create_request, tags=TAGS),
+        CreateEndpointConfig(
+            name=desired.endpoint_config.name,
+            spec=desired.endpoint_config.create_request,
+            tags=TAGS,
+        ),
         CreateEndpoint(name=ENDPOINT, config_name=desired.endpoint_config.name, tags=TAGS),
     )
 

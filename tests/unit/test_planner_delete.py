@@ -13,7 +13,7 @@ from llm_operator.core.actions import (
     DeleteModel,
 )
 from llm_operator.core.observed import ObservedState
-from llm_operator.core.planner import PlanEvent
+from llm_operator.core.plan import PlanEvent
 from tests.unit.planner_factory import (
     BASE,
     ENDPOINT,

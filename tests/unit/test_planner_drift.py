@@ -10,7 +10,6 @@ from llm_operator.core.actions import (
     CreateEndpoint,
     CreateEndpointConfig,
     CreateInferenceComponent,
-    CreateModel,
     UpdateEndpoint,
     UpdateInferenceComponentRuntimeConfig,
 )
@@ -19,6 +18,7 @@ from tests.unit.planner_factory import (
     ENDPOINT,
     TAGS,
     adapter_name,
+    create_model,
     make_desired,
     reconcile,
     running,
@@ -44,7 +44,11 @@ def test_deleted_endpoint_is_created_again() -> None:
 def test_deleted_endpoint_and_config_are_both_recreated() -> None:
     observed = replace(running(DESIRED), endpoint=None, components={}, endpoint_configs={})
     assert reconcile(DESIRED, observed).actions == (
-        CreateEndpointConfig(request=DESIRED.endpoint_config.create_request, tags=TAGS),
+        CreateEndpointConfig(
+            name=DESIRED.endpoint_config.name,
+            spec=DESIRED.endpoint_config.create_request,
+            tags=TAGS,
+        ),
         CreateEndpoint(name=ENDPOINT, config_name=DESIRED.endpoint_config.name, tags=TAGS),
     )
 
@@ -106,7 +110,7 @@ def test_endpoint_switched_to_another_config_is_updated_back() -> None:
 def test_model_deleted_while_in_use_is_created_again_under_its_name() -> None:
     observed = replace(running(DESIRED), models={})
     result = reconcile(DESIRED, observed)
-    assert result.actions == (CreateModel(request=DESIRED.model.create_request, tags=TAGS),)
+    assert result.actions == (create_model(DESIRED),)
     assert [(e.type, e.reason) for e in result.events] == [("Warning", "ResourceMissing")]
     assert DESIRED.model.name in result.events[0].message
     assert result.phase == "InService"  # it still serves meanwhile
@@ -115,14 +119,14 @@ def test_model_deleted_while_in_use_is_created_again_under_its_name() -> None:
 def test_model_of_a_model_endpoint_deleted_while_in_use_is_created_again() -> None:
     desired = make_desired(endpoint_type="Model")
     result = reconcile(desired, replace(running(desired), models={}))
-    assert result.actions == (CreateModel(request=desired.model.create_request, tags=TAGS),)
+    assert result.actions == (create_model(desired),)
     assert [e.reason for e in result.events] == ["ResourceMissing"]
 
 
 def test_model_deleted_while_in_use_is_recreated_for_a_component_that_needs_it() -> None:
     observed = without_components(replace(running(DESIRED), models={}), BASE, SUPPORT)
     assert reconcile(DESIRED, observed).actions == (
-        CreateModel(request=DESIRED.model.create_request, tags=TAGS),
+        create_model(DESIRED),
         CreateInferenceComponent(
             name=BASE,
             endpoint_name=ENDPOINT,
@@ -138,7 +142,11 @@ def test_config_deleted_while_in_use_is_created_again_under_its_name() -> None:
     observed = replace(running(DESIRED), endpoint_configs={})
     result = reconcile(DESIRED, observed)
     assert result.actions == (
-        CreateEndpointConfig(request=DESIRED.endpoint_config.create_request, tags=TAGS),
+        CreateEndpointConfig(
+            name=DESIRED.endpoint_config.name,
+            spec=DESIRED.endpoint_config.create_request,
+            tags=TAGS,
+        ),
     )
     assert [e.reason for e in result.events] == ["ResourceMissing"]
 
@@ -147,8 +155,12 @@ def test_model_endpoint_recreated_after_model_and_config_vanished() -> None:
     desired = make_desired(endpoint_type="Model")
     observed = replace(running(desired), endpoint=None, models={}, endpoint_configs={})
     assert reconcile(desired, observed).actions == (
-        CreateModel(request=desired.model.create_request, tags=TAGS),
-        CreateEndpointConfig(request=desired.endpoint_config.create_request, tags=TAGS),
+        create_model(desired),
+        CreateEndpointConfig(
+            name=desired.endpoint_config.name,
+            spec=desired.endpoint_config.create_request,
+            tags=TAGS,
+        ),
         CreateEndpoint(name=ENDPOINT, config_name=desired.endpoint_config.name, tags=TAGS),
     )
 

@@ -16,8 +16,10 @@ from llm_operator.core.actions import (
     UpdateInferenceComponent,
     UpdateInferenceComponentRuntimeConfig,
 )
+from llm_operator.core.compare import component_fingerprint
+from llm_operator.core.memory import Failure, PlanMemory
 from llm_operator.core.observed import ObservedState
-from llm_operator.core.planner import Failure, PlanEvent, PlanMemory, component_fingerprint
+from llm_operator.core.plan import PlanEvent
 from llm_operator.core.status import build_status
 from tests.unit.planner_factory import (
     BASE,
@@ -25,6 +27,7 @@ from tests.unit.planner_factory import (
     OTHER_UID,
     TAGS,
     adapter_name,
+    create_model,
     make_desired,
     reconcile,
     resource,
@@ -70,7 +73,9 @@ def test_failed_endpoint_is_replaced_when_the_spec_changes() -> None:
     assert not result.degraded.status
     gone = replace(failed_endpoint_state(), endpoint=None)
     assert reconcile(new, gone, result.memory).actions == (
-        CreateEndpointConfig(request=new.endpoint_config.create_request, tags=TAGS),
+        CreateEndpointConfig(
+            name=new.endpoint_config.name, spec=new.endpoint_config.create_request, tags=TAGS
+        ),
         CreateEndpoint(name=ENDPOINT, config_name=new.endpoint_config.name, tags=TAGS),
     )
 
@@ -99,7 +104,9 @@ def test_rolled_back_endpoint_update_is_not_reissued_until_the_spec_changes() ->
     newer = make_desired(count=3)
     fourth = reconcile(newer, rolled_back, third.memory)
     assert fourth.actions == (
-        CreateEndpointConfig(request=newer.endpoint_config.create_request, tags=TAGS),
+        CreateEndpointConfig(
+            name=newer.endpoint_config.name, spec=newer.endpoint_config.create_request, tags=TAGS
+        ),
         UpdateEndpoint(name=ENDPOINT, config_name=newer.endpoint_config.name),
     )
     assert fourth.memory.failed_endpoint_update is None
@@ -197,7 +204,8 @@ def test_failed_adapter_does_not_stop_the_others() -> None:
 
 def test_rejected_request_is_held_back_with_what_follows_it() -> None:
     memory = PlanMemory().with_rejection(
-        CreateModel(request=DESIRED.model.create_request, tags=TAGS), "image not found"
+        create_model(DESIRED),
+        "image not found",
     )
     result = reconcile(DESIRED, ObservedState(), memory)
     assert result.actions == ()
@@ -214,7 +222,11 @@ def test_rejected_request_is_sent_again_once_it_changed() -> None:
     observed = ObservedState(models={DESIRED.model.name: resource(DESIRED.model.name)})
     held = reconcile(DESIRED, observed, memory)
     assert held.actions == (
-        CreateEndpointConfig(request=DESIRED.endpoint_config.create_request, tags=TAGS),
+        CreateEndpointConfig(
+            name=DESIRED.endpoint_config.name,
+            spec=DESIRED.endpoint_config.create_request,
+            tags=TAGS,
+        ),
     )
     new = make_desired(instance_type="ml.g6.12xlarge")
     sent = reconcile(new, observed, held.memory)
@@ -291,7 +303,7 @@ def test_the_token_never_shows_in_plans_memory_or_status() -> None:
     fresh = reconcile(desired, ObservedState())
     create_model = fresh.actions[0]
     assert isinstance(create_model, CreateModel)
-    assert create_model.request["PrimaryContainer"]["Environment"]["HF_TOKEN"] == token
+    assert create_model.spec["PrimaryContainer"]["Environment"]["HF_TOKEN"] == token
     memory = fresh.memory.with_rejection(
         create_model,
         f"Value '{token}' at 'primaryContainer.environment' failed to satisfy constraint",

@@ -15,7 +15,6 @@ from llm_operator.core.actions import (
     CreateEndpoint,
     CreateEndpointConfig,
     CreateInferenceComponent,
-    CreateModel,
     DeleteEndpointConfig,
     DeleteInferenceComponent,
     DeleteModel,
@@ -25,6 +24,7 @@ from tests.unit.planner_factory import (
     OTHER_UID,
     TAGS,
     adapter_name,
+    create_model,
     delete,
     make_desired,
     reconcile,
@@ -171,8 +171,12 @@ def test_a_fresh_llmendpoint_creates_everything_tagged() -> None:
         replace(running(DESIRED), endpoint=None, components={}, models={}, endpoint_configs={}),
     )
     assert result.actions == (
-        CreateModel(request=DESIRED.model.create_request, tags=TAGS),
-        CreateEndpointConfig(request=DESIRED.endpoint_config.create_request, tags=TAGS),
+        create_model(DESIRED),
+        CreateEndpointConfig(
+            name=DESIRED.endpoint_config.name,
+            spec=DESIRED.endpoint_config.create_request,
+            tags=TAGS,
+        ),
         CreateEndpoint(
             name=DESIRED.endpoint_name, config_name=DESIRED.endpoint_config.name, tags=TAGS
         ),

@@ -7,7 +7,6 @@ from dataclasses import replace
 from llm_operator.core.actions import (
     CreateEndpointConfig,
     CreateInferenceComponent,
-    CreateModel,
     DeleteEndpointConfig,
     DeleteInferenceComponent,
     DeleteModel,
@@ -15,13 +14,15 @@ from llm_operator.core.actions import (
     UpdateInferenceComponent,
     UpdateInferenceComponentRuntimeConfig,
 )
-from llm_operator.core.planner import PlanMemory, component_fingerprint
+from llm_operator.core.compare import component_fingerprint
+from llm_operator.core.memory import PlanMemory
 from tests.unit.planner_factory import (
     BASE,
     ENDPOINT,
     OTHER_UID,
     TAGS,
     adapter_name,
+    create_model,
     make_desired,
     reconcile,
     resource,
@@ -48,7 +49,7 @@ def test_new_model_is_created_then_the_base_component_moves_to_it() -> None:
     old = make_desired()
     result = reconcile(new, running(old))
     assert result.actions == (
-        CreateModel(request=new.model.create_request, tags=TAGS),
+        create_model(new),
         UpdateInferenceComponent(
             name=BASE, specification=new.components[0].specification, copies=4
         ),
@@ -73,8 +74,10 @@ def test_model_endpoint_gets_a_new_model_through_a_new_config() -> None:
     new = make_desired(endpoint_type="Model", model_id="mistralai/Mistral-7B-Instruct-v0.2")
     result = reconcile(new, running(old))
     assert result.actions == (
-        CreateModel(request=new.model.create_request, tags=TAGS),
-        CreateEndpointConfig(request=new.endpoint_config.create_request, tags=TAGS),
+        create_model(new),
+        CreateEndpointConfig(
+            name=new.endpoint_config.name, spec=new.endpoint_config.create_request, tags=TAGS
+        ),
         UpdateEndpoint(name=ENDPOINT, config_name=new.endpoint_config.name),
     )
     assert result.memory.endpoint_update == new.endpoint_config.name
@@ -84,7 +87,9 @@ def test_instance_type_change_updates_the_endpoint_to_a_new_config() -> None:
     new = make_desired(instance_type="ml.g6.12xlarge")
     result = reconcile(new, running(make_desired()))
     assert result.actions == (
-        CreateEndpointConfig(request=new.endpoint_config.create_request, tags=TAGS),
+        CreateEndpointConfig(
+            name=new.endpoint_config.name, spec=new.endpoint_config.create_request, tags=TAGS
+        ),
         UpdateEndpoint(name=ENDPOINT, config_name=new.endpoint_config.name),
     )
     assert result.phase == "Updating"
@@ -109,7 +114,9 @@ def test_instance_and_model_change_endpoint_first_then_component() -> None:
     new = make_desired(instance_type="ml.g6.12xlarge", model_id="other/model")
     first = reconcile(new, running(old))
     assert first.actions == (
-        CreateEndpointConfig(request=new.endpoint_config.create_request, tags=TAGS),
+        CreateEndpointConfig(
+            name=new.endpoint_config.name, spec=new.endpoint_config.create_request, tags=TAGS
+        ),
         UpdateEndpoint(name=ENDPOINT, config_name=new.endpoint_config.name),
     )
     during = replace(
@@ -124,7 +131,7 @@ def test_instance_and_model_change_endpoint_first_then_component() -> None:
     after = replace(during, endpoint=seen_endpoint(new))
     second = reconcile(new, after, first.memory)
     assert second.actions == (
-        CreateModel(request=new.model.create_request, tags=TAGS),
+        create_model(new),
         UpdateInferenceComponent(
             name=BASE, specification=new.components[0].specification, copies=4
         ),

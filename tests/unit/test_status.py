@@ -11,8 +11,8 @@ import pytest
 
 from llm_operator.api.models import EndpointTypeName, LLMEndpointStatus
 from llm_operator.core.desired import DesiredState
+from llm_operator.core.memory import Failure, PlanMemory
 from llm_operator.core.observed import ObservedState
-from llm_operator.core.planner import Failure, PlanMemory
 from llm_operator.core.status import MEMORY_KEY, build_problem_status, build_status, format_usd
 from tests.unit.planner_factory import (
     BASE,

@@ -1,91 +1,212 @@
-"""The AWS calls the planner can ask for: one action, one SageMaker API call."""
+"""The calls the planner can ask for: one class per SageMaker API call.
+
+Each class is the one home of its call: the operation name, the kind of
+resource it acts on, whether it creates, changes or deletes it, the resource's
+name, the exact request, and the fingerprint the planner remembers a rejection
+by. The shell executes any action without knowing which one it is, so adding a
+call means adding a class here.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from llm_operator.core.kinds import Kind
+
+
+class Effect(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
 
 
 @dataclass(frozen=True)
-class CreateModel:
-    # CreateModel kwargs without Tags; kept out of repr: its environment holds the HF token.
-    request: Mapping[str, Any] = field(repr=False)
-    tags: Mapping[str, str]
+class Action:
+    """Base of every action; subclasses are frozen dataclasses with a `name` field."""
 
-
-@dataclass(frozen=True)
-class CreateEndpointConfig:
-    request: Mapping[str, Any]  # CreateEndpointConfig kwargs without Tags
-    tags: Mapping[str, str]
-
-
-@dataclass(frozen=True)
-class CreateEndpoint:
+    operation: ClassVar[str]
+    kind: ClassVar[Kind]
+    effect: ClassVar[Effect]
     name: str
+
+    def request(self) -> dict[str, Any]:
+        """The boto3 keyword arguments of the call."""
+        return {self.kind.name_member: self.name}
+
+    @property
+    def key(self) -> str:
+        """Which resource it acts on and how, e.g. `CreateEndpoint/my-endpoint`."""
+        return f"{self.operation}/{self.name}"
+
+    def fingerprint(self) -> str:
+        """A short hash of everything the action sends, tags included."""
+        return digest({"operation": self.operation, **_fields(self)})
+
+    def describe(self) -> str:
+        """For Events, logs and progress messages: `CreateEndpoint endpoint my-endpoint`."""
+        return f"{self.operation} {self.kind} {self.name}"
+
+
+@dataclass(frozen=True)
+class Creation(Action):
+    """Creates carry the ownership tags; the shell checks them on a name already taken."""
+
+    effect: ClassVar[Effect] = Effect.CREATE
+    tags: Mapping[str, str]
+
+    def _tagged(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        return {**request, "Tags": [{"Key": k, "Value": v} for k, v in self.tags.items()]}
+
+
+@dataclass(frozen=True)
+class _Immutable(Creation):
+    """A model or endpoint config: its name carries a hash of its content."""
+
+    # The Create kwargs without Tags; kept out of repr: a model's environment holds the token.
+    spec: Mapping[str, Any] = field(repr=False)
+
+    def request(self) -> dict[str, Any]:
+        return self._tagged({**self.spec, self.kind.name_member: self.name})
+
+    def fingerprint(self) -> str:
+        # The name already hashes the content, and the model request holds the
+        # Hugging Face token, which must not even be hashed into status.
+        return digest({"operation": self.operation, "name": self.name, "tags": self.tags})
+
+
+@dataclass(frozen=True)
+class CreateModel(_Immutable):
+    operation: ClassVar[str] = "CreateModel"
+    kind: ClassVar[Kind] = Kind.MODEL
+
+
+@dataclass(frozen=True)
+class CreateEndpointConfig(_Immutable):
+    operation: ClassVar[str] = "CreateEndpointConfig"
+    kind: ClassVar[Kind] = Kind.ENDPOINT_CONFIG
+
+
+@dataclass(frozen=True)
+class CreateEndpoint(Creation):
+    operation: ClassVar[str] = "CreateEndpoint"
+    kind: ClassVar[Kind] = Kind.ENDPOINT
     config_name: str
-    tags: Mapping[str, str]
+
+    def request(self) -> dict[str, Any]:
+        return self._tagged({"EndpointName": self.name, "EndpointConfigName": self.config_name})
 
 
 @dataclass(frozen=True)
-class UpdateEndpoint:
-    name: str
+class UpdateEndpoint(Action):
+    operation: ClassVar[str] = "UpdateEndpoint"
+    kind: ClassVar[Kind] = Kind.ENDPOINT
+    effect: ClassVar[Effect] = Effect.UPDATE
     config_name: str
 
+    def request(self) -> dict[str, Any]:
+        return {"EndpointName": self.name, "EndpointConfigName": self.config_name}
+
 
 @dataclass(frozen=True)
-class CreateInferenceComponent:
-    name: str
+class CreateInferenceComponent(Creation):
+    operation: ClassVar[str] = "CreateInferenceComponent"
+    kind: ClassVar[Kind] = Kind.INFERENCE_COMPONENT
     endpoint_name: str
     variant_name: str | None  # None for adapters
     specification: Mapping[str, Any]
     copies: int | None  # None for adapters
-    tags: Mapping[str, str]
+
+    def request(self) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "InferenceComponentName": self.name,
+            "EndpointName": self.endpoint_name,
+            "Specification": dict(self.specification),
+        }
+        if self.variant_name is not None:
+            request["VariantName"] = self.variant_name
+        if self.copies is not None:
+            request["RuntimeConfig"] = {"CopyCount": self.copies}
+        return self._tagged(request)
 
 
 @dataclass(frozen=True)
-class UpdateInferenceComponent:
-    name: str
+class UpdateInferenceComponent(Action):
+    operation: ClassVar[str] = "UpdateInferenceComponent"
+    kind: ClassVar[Kind] = Kind.INFERENCE_COMPONENT
+    effect: ClassVar[Effect] = Effect.UPDATE
     specification: Mapping[str, Any]
     copies: int | None
 
+    def request(self) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "InferenceComponentName": self.name,
+            "Specification": dict(self.specification),
+        }
+        if self.copies is not None:
+            request["RuntimeConfig"] = {"CopyCount": self.copies}
+        return request
+
 
 @dataclass(frozen=True)
-class UpdateInferenceComponentRuntimeConfig:
-    name: str
+class UpdateInferenceComponentRuntimeConfig(Action):
+    operation: ClassVar[str] = "UpdateInferenceComponentRuntimeConfig"
+    kind: ClassVar[Kind] = Kind.INFERENCE_COMPONENT
+    effect: ClassVar[Effect] = Effect.UPDATE
     copies: int
 
-
-@dataclass(frozen=True)
-class DeleteInferenceComponent:
-    name: str
-
-
-@dataclass(frozen=True)
-class DeleteEndpoint:
-    name: str
+    def request(self) -> dict[str, Any]:
+        return {
+            "InferenceComponentName": self.name,
+            "DesiredRuntimeConfig": {"CopyCount": self.copies},
+        }
 
 
 @dataclass(frozen=True)
-class DeleteEndpointConfig:
-    name: str
+class DeleteInferenceComponent(Action):
+    operation: ClassVar[str] = "DeleteInferenceComponent"
+    kind: ClassVar[Kind] = Kind.INFERENCE_COMPONENT
+    effect: ClassVar[Effect] = Effect.DELETE
 
 
 @dataclass(frozen=True)
-class DeleteModel:
-    name: str
+class DeleteEndpoint(Action):
+    operation: ClassVar[str] = "DeleteEndpoint"
+    kind: ClassVar[Kind] = Kind.ENDPOINT
+    effect: ClassVar[Effect] = Effect.DELETE
 
 
-Action = (
-    CreateModel
-    | CreateEndpointConfig
-    | CreateEndpoint
-    | UpdateEndpoint
-    | CreateInferenceComponent
-    | UpdateInferenceComponent
-    | UpdateInferenceComponentRuntimeConfig
-    | DeleteInferenceComponent
-    | DeleteEndpoint
-    | DeleteEndpointConfig
-    | DeleteModel
-)
+@dataclass(frozen=True)
+class DeleteEndpointConfig(Action):
+    operation: ClassVar[str] = "DeleteEndpointConfig"
+    kind: ClassVar[Kind] = Kind.ENDPOINT_CONFIG
+    effect: ClassVar[Effect] = Effect.DELETE
+
+
+@dataclass(frozen=True)
+class DeleteModel(Action):
+    operation: ClassVar[str] = "DeleteModel"
+    kind: ClassVar[Kind] = Kind.MODEL
+    effect: ClassVar[Effect] = Effect.DELETE
+
+
+def digest(value: Any) -> str:
+    """A short, stable hash of a JSON-able value (mappings, tuples and sets included)."""
+    text = json.dumps(value, sort_keys=True, default=_json_default, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _fields(action: Action) -> dict[str, Any]:
+    return {f.name: getattr(action, f.name) for f in fields(action)}
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return dict(value)
+    if isinstance(value, tuple | frozenset | set):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -33,6 +33,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from llm_operator.api.models import MAX_ADAPTER_NAME_LENGTH, MAX_NAME_LENGTH
+from llm_operator.core.kinds import Kind
 
 MAX_SAGEMAKER_NAME = 63
 OWNER_HASH_LENGTH = 8
@@ -85,31 +86,32 @@ def endpoint_name(namespace: str, name: str) -> str:
     return prefix(namespace, name)
 
 
-def immutable_name(owner_prefix: str, kind: str, content: str) -> str:
-    """`<prefix>-m<content>` for kind "model", `<prefix>-c<content>` for "config"."""
+def immutable_name(owner_prefix: str, kind: Kind, content: str) -> str:
+    """`<prefix>-m<content>` for a model, `<prefix>-c<content>` for an endpoint config."""
     return f"{owner_prefix}-{_immutable_letter(kind)}{content}"
 
 
-def immutable_prefix(kind: str, name: str) -> str | None:
-    """The owner prefix of a model ("model") or endpoint config ("config") name,
-    None when `name` is not shaped like one."""
+def immutable_prefix(kind: Kind, name: str) -> str | None:
+    """The owner prefix of a model or endpoint config name, None when `name` is not
+    shaped like one."""
     letter = _immutable_letter(kind)
     match = re.fullmatch(rf"(.+)-{letter}[0-9a-f]{{{CONTENT_HASH_LENGTH}}}", name)
     return match.group(1) if match else None
 
 
-def _immutable_letter(kind: str) -> str:
-    if kind not in ("model", "config"):
-        raise ValueError(f"unknown immutable kind {kind!r}")
-    return kind[0]
+def _immutable_letter(kind: Kind) -> str:
+    letters = {Kind.MODEL: "m", Kind.ENDPOINT_CONFIG: "c"}
+    if kind not in letters:
+        raise ValueError(f"{kind} names carry no content hash")
+    return letters[kind]
 
 
 def model_name(namespace: str, name: str, content: Mapping[str, Any]) -> str:
-    return immutable_name(prefix(namespace, name), "model", content_hash(content))
+    return immutable_name(prefix(namespace, name), Kind.MODEL, content_hash(content))
 
 
 def endpoint_config_name(namespace: str, name: str, content: Mapping[str, Any]) -> str:
-    return immutable_name(prefix(namespace, name), "config", content_hash(content))
+    return immutable_name(prefix(namespace, name), Kind.ENDPOINT_CONFIG, content_hash(content))
 
 
 def base_component_name(namespace: str, name: str) -> str:
@@ -129,21 +131,21 @@ def adapter_component_name(namespace: str, name: str, adapter: str) -> str:
     return f"{stem(namespace, name)[:room].rstrip('-')}-{owner}{ADAPTER_SEPARATOR}{adapter}"
 
 
-def decode(kind: str, name: str) -> tuple[str, str] | None:
-    """(owner hash, role) of a derived name of `kind` ("endpoint", "model", "config",
-    "component"), or None when `name` is not shaped like one.
+def decode(kind: Kind, name: str) -> tuple[str, str] | None:
+    """(owner hash, role) of a derived name of `kind`, or None when `name` is not
+    shaped like one.
 
     Roles: "" (endpoint), "m<hash>", "c<hash>", "base", "--<adapter>". This inverse
     is what makes the scheme unambiguous; tests use it to prove that distinct
     owners and roles never meet in one name.
     """
     head, role = name, ""
-    if kind in ("model", "config"):
+    if kind in (Kind.MODEL, Kind.ENDPOINT_CONFIG):
         owner_prefix = immutable_prefix(kind, name)
         if owner_prefix is None:
             return None
         head, role = owner_prefix, name[len(owner_prefix) + 1 :]
-    elif kind == "component":
+    elif kind is Kind.INFERENCE_COMPONENT:
         head, sep, adapter = name.partition(ADAPTER_SEPARATOR)
         if sep:
             if not adapter or ADAPTER_SEPARATOR in adapter:
@@ -153,7 +155,7 @@ def decode(kind: str, name: str) -> tuple[str, str] | None:
             head, role = name[: -len(BASE_COMPONENT_SUFFIX) - 1], BASE_COMPONENT_SUFFIX
         else:
             return None
-    elif kind != "endpoint":
+    elif kind is not Kind.ENDPOINT:
         raise ValueError(f"unknown kind {kind!r}")
     match = _OWNER_AT_END.search(head)
     return (match.group(1), role) if match else None

@@ -17,8 +17,9 @@ from typing import Any
 from llm_operator.api.models import Phase, copies_summary
 from llm_operator.core import naming
 from llm_operator.core.desired import DesiredState
+from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
-from llm_operator.core.planner import ConditionInput, Plan, PlanMemory
+from llm_operator.core.plan import ConditionInput, Plan
 
 # The status key holding PlanMemory.to_dict(); the shell reads it back with
 # PlanMemory.from_dict(status.get(MEMORY_KEY)).

@@ -213,63 +213,15 @@ class Lanes:
                     break
 
 
-def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
-    return [{"Key": k, "Value": v} for k, v in tags.items()]
-
-
 @dataclass(frozen=True)
 class ActionOutcome:
     """What one executed action did, for the Event and the log."""
 
-    operation: str
-    resource: str  # "model" | "endpoint config" | "endpoint" | "inference component"
-    name: str
+    action: actions.Action
     note: str = ""  # e.g. "already existed" for an idempotent create
 
-
-# Per resource kind: the Describe call, its name member and the ARN member it returns.
-_IDENTITY: dict[str, tuple[str, str, str]] = {
-    "model": ("DescribeModel", "ModelName", "ModelArn"),
-    "endpoint config": ("DescribeEndpointConfig", "EndpointConfigName", "EndpointConfigArn"),
-    "endpoint": ("DescribeEndpoint", "EndpointName", "EndpointArn"),
-    "inference component": (
-        "DescribeInferenceComponent",
-        "InferenceComponentName",
-        "InferenceComponentArn",
-    ),
-}
-
-
-def describe_action(action: actions.Action) -> tuple[str, str, str]:
-    """(operation, resource kind, name) of an action."""
-    match action:
-        case actions.CreateModel():
-            return "CreateModel", "model", str(action.request["ModelName"])
-        case actions.CreateEndpointConfig():
-            return (
-                "CreateEndpointConfig",
-                "endpoint config",
-                str(action.request["EndpointConfigName"]),
-            )
-        case actions.CreateEndpoint():
-            return "CreateEndpoint", "endpoint", action.name
-        case actions.UpdateEndpoint():
-            return "UpdateEndpoint", "endpoint", action.name
-        case actions.CreateInferenceComponent():
-            return "CreateInferenceComponent", "inference component", action.name
-        case actions.UpdateInferenceComponent():
-            return "UpdateInferenceComponent", "inference component", action.name
-        case actions.UpdateInferenceComponentRuntimeConfig():
-            return "UpdateInferenceComponentRuntimeConfig", "inference component", action.name
-        case actions.DeleteInferenceComponent():
-            return "DeleteInferenceComponent", "inference component", action.name
-        case actions.DeleteEndpoint():
-            return "DeleteEndpoint", "endpoint", action.name
-        case actions.DeleteEndpointConfig():
-            return "DeleteEndpointConfig", "endpoint config", action.name
-        case actions.DeleteModel():
-            return "DeleteModel", "model", action.name
-    raise TypeError(f"unknown action {action!r}")
+    def describe(self) -> str:
+        return self.action.describe() + (f" ({self.note})" if self.note else "")
 
 
 def _snake(operation: str) -> str:
@@ -425,36 +377,33 @@ class SageMaker:
 
     # -- actions ------------------------------------------------------------------
 
-    async def _create(
-        self,
-        region: str,
-        operation: str,
-        resource: str,
-        request: Mapping[str, Any],
-        tags: Mapping[str, str],
-        redact: Redactor,
-    ) -> str:
-        """Creates a resource; one that already exists and carries our uid is success."""
+    async def _create(self, region: str, action: actions.Action, redact: Redactor) -> str:
+        """Creates a resource; one that already exists and carries our uid is success.
+
+        Never anything else: a name taken by someone else is a conflict, whatever
+        the resource is.
+        """
+        assert isinstance(action, actions.Creation)
         try:
-            await self.call(region, operation, {**request, "Tags": _tag_list(tags)}, redact=redact)
+            await self.call(region, action.operation, action.request(), redact=redact)
         except AwsError as error:
             if error.kind != "exists":
                 raise
-            describe_op, name_key, arn_key = _IDENTITY[resource]
+            kind = action.kind
             try:
-                found = await self.call(region, describe_op, {name_key: request[name_key]})
+                found = await self.call(region, kind.describe, {kind.name_member: action.name})
             except AwsError as gone:
                 if gone.kind == "not_found":  # deleted in between: try again next pass
                     raise AwsError(
-                        operation, error.code, error.message, kind="busy", retryable=True
+                        action.operation, error.code, error.message, kind="busy", retryable=True
                     ) from None
                 raise
-            owner = (await self.tags(region, str(found[arn_key]))).get(UID_TAG)
-            if owner != tags.get(UID_TAG):
+            owner = (await self.tags(region, str(found[kind.arn_member]))).get(UID_TAG)
+            if owner != action.tags.get(UID_TAG):
                 raise AwsError(
-                    operation,
+                    action.operation,
                     "NameConflict",
-                    f"{request[name_key]} already exists and belongs to "
+                    f"{action.name} already exists and belongs to "
                     f"{'another LLMEndpoint' if owner else 'someone else'}",
                     kind="conflict",
                     retryable=False,
@@ -462,10 +411,10 @@ class SageMaker:
             return "already existed"
         return ""
 
-    async def _delete(self, region: str, operation: str, request: Mapping[str, Any]) -> str:
+    async def _delete(self, region: str, action: actions.Action) -> str:
         """Deletes a resource; one already gone is success."""
         try:
-            await self.call(region, operation, request)
+            await self.call(region, action.operation, action.request())
         except AwsError as error:
             if error.kind == "not_found":
                 return "already gone"
@@ -477,82 +426,11 @@ class SageMaker:
     ) -> ActionOutcome:
         """Runs one planned action; idempotent under a crash and restart."""
         redact = redact or Redactor()
-        operation, resource, name = describe_action(action)
         note = ""
-        match action:
-            case actions.CreateModel():
-                note = await self._create(
-                    region,
-                    operation,
-                    resource,
-                    action.request,
-                    action.tags,
-                    redact,
-                )
-            case actions.CreateEndpointConfig():
-                note = await self._create(
-                    region,
-                    operation,
-                    resource,
-                    action.request,
-                    action.tags,
-                    redact,
-                )
-            case actions.CreateEndpoint():
-                note = await self._create(
-                    region,
-                    operation,
-                    resource,
-                    {"EndpointName": action.name, "EndpointConfigName": action.config_name},
-                    action.tags,
-                    redact,
-                )
-            case actions.UpdateEndpoint():
-                await self.call(
-                    region,
-                    operation,
-                    {"EndpointName": action.name, "EndpointConfigName": action.config_name},
-                )
-            case actions.CreateInferenceComponent():
-                request: dict[str, Any] = {
-                    "InferenceComponentName": action.name,
-                    "EndpointName": action.endpoint_name,
-                    "Specification": dict(action.specification),
-                }
-                if action.variant_name is not None:
-                    request["VariantName"] = action.variant_name
-                if action.copies is not None:
-                    request["RuntimeConfig"] = {"CopyCount": action.copies}
-                note = await self._create(
-                    region,
-                    operation,
-                    resource,
-                    request,
-                    action.tags,
-                    redact,
-                )
-            case actions.UpdateInferenceComponent():
-                update: dict[str, Any] = {
-                    "InferenceComponentName": action.name,
-                    "Specification": dict(action.specification),
-                }
-                if action.copies is not None:
-                    update["RuntimeConfig"] = {"CopyCount": action.copies}
-                await self.call(region, operation, update, redact=redact)
-            case actions.UpdateInferenceComponentRuntimeConfig():
-                await self.call(
-                    region,
-                    operation,
-                    {
-                        "InferenceComponentName": action.name,
-                        "DesiredRuntimeConfig": {"CopyCount": action.copies},
-                    },
-                )
-            case (
-                actions.DeleteInferenceComponent()
-                | actions.DeleteEndpoint()
-                | actions.DeleteEndpointConfig()
-                | actions.DeleteModel()
-            ):
-                note = await self._delete(region, operation, {_IDENTITY[resource][1]: name})
-        return ActionOutcome(operation=operation, resource=resource, name=name, note=note)
+        if action.effect is actions.Effect.CREATE:
+            note = await self._create(region, action, redact)
+        elif action.effect is actions.Effect.DELETE:
+            note = await self._delete(region, action)
+        else:
+            await self.call(region, action.operation, action.request(), redact=redact)
+        return ActionOutcome(action, note)

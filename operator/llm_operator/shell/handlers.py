@@ -28,9 +28,13 @@ from kubernetes.client.exceptions import ApiException
 from llm_operator.api import catalog
 from llm_operator.api.models import GROUP, PLURAL, VERSION, DeletionPolicy, LLMEndpointSpec
 from llm_operator.core import desired, naming, planner, status, validation
+from llm_operator.core.actions import Effect
+from llm_operator.core.kinds import Kind
+from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
+from llm_operator.core.plan import Plan
 from llm_operator.shell import metrics
-from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker, describe_action
+from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker
 from llm_operator.shell.observe import Observer
 from llm_operator.shell.secrets import Redactor, SecretError, read_secret_key
 from llm_operator.shell.settings import OperatorSettings
@@ -182,40 +186,38 @@ class Reconciler:
         self,
         body: kopf.Body,
         region: str,
-        plan: planner.Plan,
-        memory: planner.PlanMemory,
+        plan: Plan,
+        memory: PlanMemory,
         redact: Redactor,
         created: set[str],
-    ) -> tuple[planner.PlanMemory, AwsError | None]:
+    ) -> tuple[PlanMemory, AwsError | None]:
         """Executes the plan front to back; stops at the first error.
 
         Keeps `created` (the names this process made, tagged with our uid) in step.
         """
         for action in plan.actions:
-            operation, resource, name = describe_action(action)
             try:
                 outcome = await self.sagemaker.execute(region, action, redact)
             except AwsError as error:
-                self.observer.touched(region, resource, name)
-                message = redact(f"{operation} {resource} {name} failed: {error.message}")
+                self.observer.touched(region, action.kind, action.name)
+                message = redact(f"{action.describe()} failed: {error.message}")
                 log.warning(
                     "%s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message
                 )
-                kopf.warn(body, reason=f"{operation}Failed", message=message)
+                kopf.warn(body, reason=f"{action.operation}Failed", message=message)
                 # Keep what the plan already reported, so its Events are not sent twice.
                 kept = dataclasses.replace(memory, reported=plan.memory.reported)
                 if not error.retryable and error.kind != "not_found":
                     return kept.with_rejection(action, redact(error.message)), error
                 return kept, error
-            self.observer.touched(region, resource, name)
-            if operation.startswith("Create"):
-                created.add(name)  # a create succeeds only with our uid tag on the resource
-            elif operation.startswith("Delete"):
-                created.discard(name)
-            note = f" ({outcome.note})" if outcome.note else ""
-            message = f"{operation} {resource} {name}{note}"
+            self.observer.touched(region, action.kind, action.name)
+            if action.effect is Effect.CREATE:
+                created.add(action.name)  # a create succeeds only with our uid tag on it
+            elif action.effect is Effect.DELETE:
+                created.discard(action.name)
+            message = outcome.describe()
             log.info("%s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message)
-            kopf.info(body, reason=operation, message=message)
+            kopf.info(body, reason=action.operation, message=message)
         return plan.memory, None
 
     # -- one pass -----------------------------------------------------------------
@@ -284,7 +286,7 @@ class Reconciler:
             want, redact, policy = self._fallback_desired(body), Redactor(), _raw_policy(body)
             spec = None
         state.redact = redact
-        memory = planner.PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
+        memory = PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
         fresh = state.generation != generation or deleting
         # A settled resource accepts an inventory a resync old (even when its spec just
         # changed: the changed parts are described afresh) and re-checks in the
@@ -363,10 +365,10 @@ class Reconciler:
             endpoint_name=endpoint,
             # No content to hash: names that no real model or config can have.
             model=desired.DesiredModel(
-                name=naming.immutable_name(endpoint, "model", ""), create_request={}
+                name=naming.immutable_name(endpoint, Kind.MODEL, ""), create_request={}
             ),
             endpoint_config=desired.DesiredEndpointConfig(
-                name=naming.immutable_name(endpoint, "config", ""),
+                name=naming.immutable_name(endpoint, Kind.ENDPOINT_CONFIG, ""),
                 create_request={},
                 instance_type="",
                 initial_instance_count=0,

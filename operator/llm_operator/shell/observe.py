@@ -29,6 +29,7 @@ from typing import Any
 
 from llm_operator.core import naming
 from llm_operator.core.desired import NAME_TAG, NAMESPACE_TAG, UID_TAG, DesiredState
+from llm_operator.core.kinds import Kind
 from llm_operator.core.observed import (
     ObservedComponent,
     ObservedEndpoint,
@@ -60,8 +61,8 @@ class Inventory:
             endpoint = str(summary.get("EndpointName", ""))
             self.components_on.setdefault(endpoint, set()).add(name)
         for names, table, kind in (
-            (self.models_of, self.models, "model"),
-            (self.configs_of, self.endpoint_configs, "config"),
+            (self.models_of, self.models, Kind.MODEL),
+            (self.configs_of, self.endpoint_configs, Kind.ENDPOINT_CONFIG),
         ):
             for name in table:
                 owner_prefix = naming.immutable_prefix(kind, name)
@@ -103,9 +104,9 @@ class Observer:
         self.describe_max_age = describe_max_age
         self._clock = clock
         self._regions: dict[str, _Region] = {}
-        self._described: dict[tuple[str, str, str], _Described] = {}
+        self._described: dict[tuple[str, Kind, str], _Described] = {}
         self._owners: dict[tuple[str, str], TagOwner] = {}
-        self._touched: dict[tuple[str, str, str], float] = {}
+        self._touched: dict[tuple[str, Kind, str], float] = {}
 
     # -- the shared inventory -----------------------------------------------------
 
@@ -145,10 +146,10 @@ class Observer:
     def _prune(self, region: str, inventory: Inventory) -> None:
         """Drops what a fresh inventory makes useless, so memory stays bounded."""
         listed = {
-            "endpoint": inventory.endpoints,
-            "component": inventory.components,
-            "model": inventory.models,
-            "config": inventory.endpoint_configs,
+            Kind.ENDPOINT: inventory.endpoints,
+            Kind.INFERENCE_COMPONENT: inventory.components,
+            Kind.MODEL: inventory.models,
+            Kind.ENDPOINT_CONFIG: inventory.endpoint_configs,
         }
         self._touched = {
             key: at
@@ -161,13 +162,8 @@ class Observer:
             if key[0] != region or key[2] in listed[key[1]] or key in self._touched
         }
         arns = {
-            str(summary.get(arn_key))
-            for table, arn_key in (
-                (inventory.endpoints, "EndpointArn"),
-                (inventory.components, "InferenceComponentArn"),
-                (inventory.models, "ModelArn"),
-                (inventory.endpoint_configs, "EndpointConfigArn"),
-            )
+            str(summary.get(kind.arn_member))
+            for kind, table in listed.items()
             for summary in table.values()
         }
         self._owners = {
@@ -176,17 +172,13 @@ class Observer:
             if f":{region}:" not in key[0] or key[0] in arns
         }
 
-    def touched(self, region: str, kind: str, name: str) -> None:
-        """Records that we changed a resource: older inventories and Describes no longer count.
-
-        `kind` is the resource of `aws.describe_action`: "model", "endpoint config",
-        "endpoint" or "inference component".
-        """
-        key = (region, _KIND[kind], name)
+    def touched(self, region: str, kind: Kind, name: str) -> None:
+        """Records that we changed a resource: older inventories and Describes no longer count."""
+        key = (region, kind, name)
         self._touched[key] = self._clock()
         self._described.pop(key, None)
 
-    def _stale(self, region: str, kind: str, name: str, inventory: Inventory) -> bool:
+    def _stale(self, region: str, kind: Kind, name: str, inventory: Inventory) -> bool:
         touched = self._touched.get((region, kind, name))
         return touched is not None and touched >= inventory.taken_at
 
@@ -195,7 +187,7 @@ class Observer:
     async def _describe(
         self,
         region: str,
-        kind: str,
+        kind: Kind,
         name: str,
         summary: Mapping[str, Any] | None,
         *,
@@ -231,7 +223,7 @@ class Observer:
             )
         ):
             return cached.response
-        operation, argument = _DESCRIBE[kind]
+        operation, argument = kind.describe, kind.name_member
         try:
             response = await self.sagemaker.call(region, operation, {argument: name}, lane=lane)
         except AwsError as error:
@@ -299,10 +291,10 @@ class Observer:
         name = desired.endpoint_name
         response = await self._describe(
             region,
-            "endpoint",
+            Kind.ENDPOINT,
             name,
             inventory.endpoints.get(name),
-            stale=self._stale(region, "endpoint", name, inventory),
+            stale=self._stale(region, Kind.ENDPOINT, name, inventory),
             full=full,
             listed_at=inventory.taken_at,
             lane=lane,
@@ -333,10 +325,10 @@ class Observer:
             *(
                 self._describe(
                     region,
-                    "component",
+                    Kind.INFERENCE_COMPONENT,
                     n,
                     inventory.components.get(n),
-                    stale=self._stale(region, "component", n, inventory),
+                    stale=self._stale(region, Kind.INFERENCE_COMPONENT, n, inventory),
                     full=full,
                     listed_at=inventory.taken_at,
                     lane=lane,
@@ -351,7 +343,7 @@ class Observer:
         # Models and endpoint configs: immutable, so existence and ownership are all we need.
         models = await self._immutables(
             region,
-            "model",
+            Kind.MODEL,
             inventory.models,
             "ModelArn",
             {desired.model.name} | ours_set,
@@ -362,7 +354,7 @@ class Observer:
         )
         configs = await self._immutables(
             region,
-            "config",
+            Kind.ENDPOINT_CONFIG,
             inventory.endpoint_configs,
             "EndpointConfigArn",
             {desired.endpoint_config.name} | ours_set,
@@ -402,7 +394,7 @@ class Observer:
     async def _immutables(
         self,
         region: str,
-        kind: str,
+        kind: Kind,
         listed: Mapping[str, Mapping[str, Any]],
         arn_key: str,
         wanted: set[str],
@@ -431,30 +423,11 @@ class Observer:
         return found
 
 
-_DESCRIBE = {
-    "endpoint": ("DescribeEndpoint", "EndpointName"),
-    "component": ("DescribeInferenceComponent", "InferenceComponentName"),
-    "model": ("DescribeModel", "ModelName"),
-    "config": ("DescribeEndpointConfig", "EndpointConfigName"),
-}
+def _status(kind: Kind, summary: Mapping[str, Any]) -> str:
+    member = kind.status_member
+    return str(summary.get(member, "")) if member else "InService"
 
 
-_KIND = {
-    "endpoint": "endpoint",
-    "inference component": "component",
-    "model": "model",
-    "endpoint config": "config",
-}
-
-
-def _status(kind: str, summary: Mapping[str, Any]) -> str:
-    if kind == "endpoint":
-        return str(summary.get("EndpointStatus", ""))
-    if kind == "component":
-        return str(summary.get("InferenceComponentStatus", ""))
-    return "InService"
-
-
-def _share(kind: str, name: str) -> float:
+def _share(kind: Kind, name: str) -> float:
     """A stable per-resource fraction in [0.5, 1) of the Describe cache age (spreads expiries)."""
     return 0.5 + (zlib.crc32(f"{kind}/{name}".encode()) % 1024) / 2048

@@ -1,0 +1,142 @@
+"""What the planner remembers between reconciles, stored in the resource's status.
+
+SageMaker's failures are not retried hot: what failed is either visible in the
+observed state (a Failed endpoint or component keeps its configuration) or kept
+here. A failure is retried only once the spec asks for something else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from llm_operator.core.actions import Action
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A change SageMaker refused or rolled back, and why."""
+
+    # Identifies the exact change: an endpoint config name (names carry a content
+    # hash), a component fingerprint, or an action fingerprint.
+    fingerprint: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class PlanMemory:
+    """What the planner needs to remember between reconciles (stored in status).
+
+    The shell persists `Plan.memory` after every action of the plan succeeded. If
+    an action raised, it keeps the memory it passed in (plus `with_rejection` for
+    an error that retrying the same request cannot fix), so an update that was
+    never issued is never mistaken for one that failed.
+    """
+
+    # Endpoint config name of the UpdateEndpoint issued and not yet seen to finish.
+    endpoint_update: str | None = None
+    # An UpdateEndpoint SageMaker rolled back (endpoint InService on the old config
+    # with a FailureReason); not re-issued while the desired config name is the same.
+    failed_endpoint_update: Failure | None = None
+    # Component name -> fingerprint of the Update* issued and not yet seen to finish.
+    component_updates: Mapping[str, str] = field(default_factory=dict)
+    # Component name -> the update SageMaker rolled back; not re-issued until the
+    # component's desired fingerprint changes.
+    failed_component_updates: Mapping[str, Failure] = field(default_factory=dict)
+    # Action.key -> a request SageMaker rejected outright (ValidationException,
+    # ResourceLimitExceeded); not re-sent until the request itself changes.
+    rejected: Mapping[str, Failure] = field(default_factory=dict)
+    # Keys of the Warning events already emitted for problems still present, so a
+    # problem gives one Event, not one per reconcile. Keys are "<Reason>/...";
+    # name clashes are exactly "NameConflict/<kind>/<resource name>".
+    reported: tuple[str, ...] = ()
+
+    def with_rejection(
+        self, action: Action, reason: str, *, secrets: Iterable[str] = ()
+    ) -> PlanMemory:
+        """Remember that SageMaker rejected `action`; the shell calls this on such errors.
+
+        `secrets` (the Hugging Face token) are blanked out of the reason, since a
+        ValidationException may quote the request's values back.
+        """
+        for secret in secrets:
+            if secret:
+                reason = reason.replace(secret, "***")
+        rejected = dict(self.rejected)
+        rejected[action.key] = Failure(action.fingerprint(), reason)
+        return replace(self, rejected=rejected)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape kept under status.
+
+        Every key is always present (None when empty) and keyed collections are
+        lists, because the shell writes status with a JSON merge patch: a missing
+        key or a map entry left out would keep its old value there, a list is
+        replaced whole.
+        """
+
+        def entries(items: Mapping[str, Failure], key: str) -> list[dict[str, str]]:
+            return [
+                {key: k, "fingerprint": v.fingerprint, "reason": v.reason}
+                for k, v in sorted(items.items())
+            ]
+
+        failed = self.failed_endpoint_update
+        return {
+            "endpointUpdate": self.endpoint_update,
+            "failedEndpointUpdate": (
+                {"fingerprint": failed.fingerprint, "reason": failed.reason} if failed else None
+            ),
+            "componentUpdates": [
+                {"name": k, "fingerprint": v} for k, v in sorted(self.component_updates.items())
+            ],
+            "failedComponentUpdates": entries(self.failed_component_updates, "name"),
+            "rejected": entries(self.rejected, "action"),
+            "reported": list(self.reported),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> PlanMemory:
+        """Read what `to_dict` wrote; anything missing or malformed reads as empty."""
+        if not isinstance(data, Mapping):
+            return cls()
+
+        def failure(value: Any) -> Failure | None:
+            if isinstance(value, Mapping):
+                fp, reason = value.get("fingerprint"), value.get("reason")
+                if isinstance(fp, str) and isinstance(reason, str):
+                    return Failure(fp, reason)
+            return None
+
+        def rows(value: Any, key: str) -> list[tuple[str, Mapping[str, Any]]]:
+            if not isinstance(value, list):
+                return []
+            return [
+                (row[key], row)
+                for row in value
+                if isinstance(row, Mapping) and isinstance(row.get(key), str)
+            ]
+
+        def failures(value: Any, key: str) -> dict[str, Failure]:
+            out = {name: failure(row) for name, row in rows(value, key)}
+            return {k: v for k, v in out.items() if v is not None}
+
+        endpoint_update = data.get("endpointUpdate")
+        reported = data.get("reported")
+        return cls(
+            endpoint_update=endpoint_update if isinstance(endpoint_update, str) else None,
+            failed_endpoint_update=failure(data.get("failedEndpointUpdate")),
+            component_updates={
+                name: row["fingerprint"]
+                for name, row in rows(data.get("componentUpdates"), "name")
+                if isinstance(row.get("fingerprint"), str)
+            },
+            failed_component_updates=failures(data.get("failedComponentUpdates"), "name"),
+            rejected=failures(data.get("rejected"), "action"),
+            reported=(
+                tuple(r for r in reported if isinstance(r, str))
+                if isinstance(reported, list)
+                else ()
+            ),
+        )

@@ -1,0 +1,642 @@
+"""The reconcile pass: from desired and observed state to the next calls.
+
+It only asks for calls SageMaker accepts in the observed state (nothing is
+changed while it is transitioning), so the shell can execute a plan blindly,
+observe again and plan again until `Plan.settled`. The steps of a pass run in a
+fixed order, written out in `reconcile()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from llm_operator.api.models import Phase
+from llm_operator.core import naming
+from llm_operator.core.actions import (
+    Action,
+    CreateEndpoint,
+    CreateEndpointConfig,
+    CreateInferenceComponent,
+    CreateModel,
+    DeleteEndpoint,
+    DeleteEndpointConfig,
+    DeleteInferenceComponent,
+    DeleteModel,
+    UpdateEndpoint,
+    UpdateInferenceComponent,
+    UpdateInferenceComponentRuntimeConfig,
+)
+from llm_operator.core.compare import (
+    COMPONENT_DELETABLE,
+    COMPONENT_TRANSITIONING,
+    ENDPOINT_TRANSITIONING,
+    component_fingerprint,
+    component_ready,
+    copies_match,
+    spec_base,
+    spec_matches,
+    spec_model,
+)
+from llm_operator.core.desired import DesiredComponent, DesiredState
+from llm_operator.core.memory import Failure, PlanMemory
+from llm_operator.core.observed import (
+    ObservedComponent,
+    ObservedEndpoint,
+    ObservedResource,
+    ObservedState,
+)
+from llm_operator.core.plan import (
+    ConditionInput,
+    Plan,
+    PlanEvent,
+    Problem,
+    degraded_condition,
+    failure_reason,
+)
+
+
+class Pass:
+    """Mutable scratchpad of one plan() call."""
+
+    def __init__(self, desired: DesiredState, observed: ObservedState, memory: PlanMemory):
+        self.desired = desired
+        self.observed = observed
+        self.memory = memory
+        self.actions: list[Action] = []
+        self.problems: list[Problem] = []
+        self.waiting: list[str] = []
+        self.events: list[PlanEvent] = []
+        self.endpoint_update = memory.endpoint_update
+        self.failed_endpoint_update = memory.failed_endpoint_update
+        self.component_updates = dict(memory.component_updates)
+        self.failed_component_updates = dict(memory.failed_component_updates)
+
+    # ownership
+
+    def foreign(self, owner_uid: str | None) -> bool:
+        """Not provably ours: untagged (None) or tagged for another owner.
+
+        The one ownership rule: only a resource whose uid tag names this
+        LLMEndpoint is ever updated, re-pointed or deleted.
+        """
+        return owner_uid != self.desired.owner.uid
+
+    def conflict(
+        self,
+        kind: str,
+        name: str,
+        resource: ObservedEndpoint | ObservedComponent | ObservedResource,
+    ) -> None:
+        key = f"NameConflict/{kind}/{name}"
+        if any(p.event_key == key for p in self.problems):
+            return
+        if resource.owner_name:
+            whose = f"belongs to LLMEndpoint {resource.owner_name}"
+        elif resource.owner_uid:
+            whose = f"is tagged for another owner (uid {resource.owner_uid})"
+        else:
+            whose = "has no ownership tags (it was not created by this LLMEndpoint)"
+        self.problems.append(
+            Problem(
+                "NameConflict",
+                f"SageMaker {kind} {name} {whose}; the operator leaves it alone. Delete or "
+                "rename that resource, or give this LLMEndpoint another name",
+                key,
+            )
+        )
+
+    # immutable resources
+
+    def model_blocked(self) -> bool:
+        name = self.desired.model.name
+        seen = self.observed.models.get(name)
+        if seen is not None and self.foreign(seen.owner_uid):
+            self.conflict("model", name, seen)
+            return True
+        return False
+
+    def config_blocked(self) -> bool:
+        name = self.desired.endpoint_config.name
+        seen = self.observed.endpoint_configs.get(name)
+        if seen is not None and self.foreign(seen.owner_uid):
+            self.conflict("endpoint config", name, seen)
+            return True
+        return False
+
+    def ensure_model(self) -> bool:
+        """Create the desired model if missing; False when it cannot be used."""
+        if self.model_blocked():
+            return False
+        model = self.desired.model
+        if model.name not in self.observed.models and not any(
+            isinstance(a, CreateModel) for a in self.actions
+        ):
+            self.actions.append(
+                CreateModel(name=model.name, spec=model.create_request, tags=self.desired.tags)
+            )
+        return True
+
+    def ensure_config(self, *, creating_endpoint: bool) -> bool:
+        """Create the desired endpoint config (and the model it needs) if missing."""
+        # A Model variant references the model, so the endpoint needs it to start;
+        # a new inference-component endpoint needs it for its base component next.
+        needs_model = self.desired.endpoint_type == "Model" or creating_endpoint
+        if (needs_model and not self.ensure_model()) or self.config_blocked():
+            return False
+        config = self.desired.endpoint_config
+        if config.name not in self.observed.endpoint_configs:
+            self.actions.append(
+                CreateEndpointConfig(
+                    name=config.name, spec=config.create_request, tags=self.desired.tags
+                )
+            )
+        return True
+
+    # endpoint
+
+    def endpoint(self) -> bool:
+        """Converge the endpoint; True when its components may be acted on now."""
+        desired_config = self.desired.endpoint_config.name
+        ep = self.observed.endpoint
+        if ep is None:
+            self.endpoint_update = None
+            self.failed_endpoint_update = None
+            if self.ensure_config(creating_endpoint=True):
+                self.actions.append(
+                    CreateEndpoint(
+                        name=self.desired.endpoint_name,
+                        config_name=desired_config,
+                        tags=self.desired.tags,
+                    )
+                )
+            return False
+        if ep.status == "Failed":
+            if ep.config_name == desired_config:
+                reason = ep.failure_reason or "no reason given"
+                self.problems.append(
+                    Problem(
+                        "EndpointFailed",
+                        f"SageMaker endpoint {ep.name} failed: {reason}",
+                        f"EndpointFailed/{ep.name}/{ep.config_name}",
+                    )
+                )
+            else:
+                # The spec changed since the failure: start over with the new config.
+                self.actions.append(DeleteEndpoint(name=ep.name))
+                self.waiting.append(f"failed endpoint {ep.name} to be deleted and created again")
+            return False
+        if ep.status == "UpdateRollbackFailed":
+            reason = ep.failure_reason or "no reason given"
+            self.problems.append(
+                Problem(
+                    "UpdateRollbackFailed",
+                    f"SageMaker endpoint {ep.name} could not roll back an update: {reason}",
+                    f"UpdateRollbackFailed/{ep.name}",
+                )
+            )
+            return False
+        if ep.status != "InService":
+            self.waiting.append(f"endpoint {ep.name} to leave {ep.status}")
+            return False
+        return self.endpoint_in_service(ep)
+
+    def endpoint_in_service(self, ep: ObservedEndpoint) -> bool:
+        desired_config = self.desired.endpoint_config.name
+        if self.endpoint_update is not None:
+            if ep.config_name == self.endpoint_update:
+                self.endpoint_update = None
+            else:
+                if ep.failure_reason and self.endpoint_update == desired_config:
+                    self.failed_endpoint_update = Failure(desired_config, ep.failure_reason)
+                self.endpoint_update = None
+        failed = self.failed_endpoint_update
+        if failed is not None and (
+            failed.fingerprint != desired_config or ep.config_name == desired_config
+        ):
+            self.failed_endpoint_update = failed = None
+        if ep.config_name == desired_config:
+            return True
+        if failed is not None:
+            self.problems.append(
+                Problem(
+                    "UpdateFailed",
+                    f"SageMaker rolled back endpoint {ep.name} to {ep.config_name}: "
+                    f"{failed.reason}",
+                    f"UpdateFailed/{ep.name}/{failed.fingerprint}",
+                )
+            )
+            return True  # still serving on the old config: components can go on
+        busy = [
+            c.name for c in self.observed.components.values() if c.status in COMPONENT_TRANSITIONING
+        ]
+        if busy:
+            self.waiting.append(
+                f"inference components {', '.join(sorted(busy))} before updating the endpoint"
+            )
+            return False
+        if self.ensure_config(creating_endpoint=False):
+            self.actions.append(UpdateEndpoint(name=ep.name, config_name=desired_config))
+            self.endpoint_update = desired_config
+        return False
+
+    # inference components
+
+    def claimed(self) -> bool:
+        """Report every wanted name held by someone else; True when none is."""
+        clear = True
+        for want in self.desired.components:
+            have = self.observed.components.get(want.name)
+            if have is not None and self.foreign(have.owner_uid):
+                self.conflict("inference component", want.name, have)
+                clear = False
+        for name, kind, seen in (
+            (self.desired.model.name, "model", self.observed.models),
+            (self.desired.endpoint_config.name, "endpoint config", self.observed.endpoint_configs),
+        ):
+            found = seen.get(name)
+            if found is not None and self.foreign(found.owner_uid):
+                self.conflict(kind, name, found)
+                clear = False
+        return clear
+
+    def missing_dependencies(self) -> None:
+        """Re-create a model or config of ours that vanished while our endpoint uses it.
+
+        SageMaker keeps serving without them, but cannot scale, heal or update.
+        """
+        ep = self.observed.endpoint
+        if ep is None or ep.status != "InService":
+            return
+        config = self.desired.endpoint_config.name
+        model = self.desired.model.name
+        if self.desired.endpoint_type == "Model":
+            uses_model = ep.config_name == config
+        else:
+            uses_model = any(
+                c.model_name == model and not self.foreign(c.owner_uid)
+                for c in self.observed.components.values()
+            )
+        if uses_model and model not in self.observed.models:
+            self.events.append(
+                PlanEvent(
+                    "Warning",
+                    "ResourceMissing",
+                    f"SageMaker model {model} is in use but no longer exists; creating it again",
+                )
+            )
+            self.ensure_model()
+        if ep.config_name == config and config not in self.observed.endpoint_configs:
+            self.events.append(
+                PlanEvent(
+                    "Warning",
+                    "ResourceMissing",
+                    f"SageMaker endpoint config {config} is in use but no longer exists; "
+                    "creating it again",
+                )
+            )
+            self.ensure_config(creating_endpoint=False)
+
+    def components(self) -> None:
+        desired = self.desired.components
+        if not desired:
+            return
+        base_ok = self.component(desired[0])
+        for adapter in desired[1:]:
+            if base_ok:
+                self.component(adapter)
+
+    def component(self, want: DesiredComponent) -> bool:
+        """Converge one component; True when it is InService and untouched by this pass."""
+        have = self.observed.components.get(want.name)
+        if have is not None and self.foreign(have.owner_uid):
+            self.conflict("inference component", want.name, have)
+            return False
+        if have is not None and have.endpoint_name != self.desired.endpoint_name:
+            # Ours, on another endpoint (left by an interrupted earlier life): replace it.
+            if have.status in COMPONENT_DELETABLE:
+                self.delete_component(have)
+            else:
+                self.waiting.append(f"inference component {want.name} to leave {have.status}")
+            return False
+        if have is None:
+            self.component_updates.pop(want.name, None)
+            self.failed_component_updates.pop(want.name, None)
+            self.create_component(want)
+            return False
+        if have.status in COMPONENT_TRANSITIONING:
+            self.waiting.append(f"inference component {want.name} to leave {have.status}")
+            return False
+        if have.status == "Failed":
+            self.failed_component(want, have)
+            return False
+        if have.status != "InService":
+            self.waiting.append(f"inference component {want.name} to leave {have.status}")
+            return False
+        return self.component_in_service(want, have)
+
+    def create_component(self, want: DesiredComponent) -> None:
+        if spec_model(want) == self.desired.model.name and not self.ensure_model():
+            return
+        self.actions.append(
+            CreateInferenceComponent(
+                name=want.name,
+                endpoint_name=self.desired.endpoint_name,
+                variant_name=None if want.base_component else self.variant_name(),
+                specification=want.specification,
+                copies=want.copies,
+                tags=self.desired.tags,
+            )
+        )
+
+    def failed_component(self, want: DesiredComponent, have: ObservedComponent) -> None:
+        if spec_matches(want, have) and copies_match(want, have):
+            reason = have.failure_reason or "no reason given"
+            self.problems.append(
+                Problem(
+                    "ComponentFailed",
+                    f"SageMaker inference component {want.name} failed: {reason}",
+                    f"ComponentFailed/{want.name}/{component_fingerprint(want)}",
+                )
+            )
+            return
+        # The spec changed since the failure: delete, then create anew next pass.
+        self.delete_component(have)
+
+    def component_in_service(self, want: DesiredComponent, have: ObservedComponent) -> bool:
+        fingerprint = component_fingerprint(want)
+        spec_ok = spec_matches(want, have)
+        converged = spec_ok and copies_match(want, have)
+        issued = self.component_updates.pop(want.name, None)
+        if issued is not None and not converged and issued == fingerprint and have.failure_reason:
+            self.failed_component_updates[want.name] = Failure(fingerprint, have.failure_reason)
+        failed = self.failed_component_updates.get(want.name)
+        if failed is not None and (failed.fingerprint != fingerprint or converged):
+            del self.failed_component_updates[want.name]
+            failed = None
+        if converged:
+            if want.copies is not None and have.current_copies != want.copies:
+                self.waiting.append(
+                    f"inference component {want.name} copies "
+                    f"{have.current_copies or 0}/{want.copies}"
+                )
+            return True
+        if failed is not None:
+            self.problems.append(
+                Problem(
+                    "ComponentUpdateFailed",
+                    f"SageMaker rolled back inference component {want.name}: {failed.reason}",
+                    f"ComponentUpdateFailed/{want.name}/{failed.fingerprint}",
+                )
+            )
+            return True  # still serving the previous version
+        if spec_base(want) != have.base_component:
+            # An adapter cannot move to another base: replace it.
+            self.delete_component(have)
+            return False
+        if spec_ok and want.copies is not None:
+            self.actions.append(
+                UpdateInferenceComponentRuntimeConfig(name=want.name, copies=want.copies)
+            )
+        else:
+            if spec_model(want) == self.desired.model.name and not self.ensure_model():
+                return False
+            self.actions.append(
+                UpdateInferenceComponent(
+                    name=want.name, specification=want.specification, copies=want.copies
+                )
+            )
+        self.component_updates[want.name] = fingerprint
+        return False
+
+    def delete_component(self, have: ObservedComponent) -> None:
+        """Delete a component of ours, its adapters first (SageMaker insists)."""
+        adapters = [c for c in self.observed.components.values() if c.base_component == have.name]
+        if adapters:
+            for adapter in adapters:
+                if self.foreign(adapter.owner_uid):
+                    self.conflict("inference component", adapter.name, adapter)
+                elif adapter.status in COMPONENT_DELETABLE:
+                    self.actions.append(DeleteInferenceComponent(name=adapter.name))
+                else:
+                    self.waiting.append(
+                        f"inference component {adapter.name} to leave {adapter.status}"
+                    )
+            return
+        self.actions.append(DeleteInferenceComponent(name=have.name))
+        self.component_updates.pop(have.name, None)
+        self.failed_component_updates.pop(have.name, None)
+
+    def stale_components(self) -> None:
+        """Delete components of ours on the endpoint that the spec no longer has."""
+        wanted = {c.name for c in self.desired.components}
+        stale = [
+            c
+            for c in self.observed.components.values()
+            if c.name not in wanted and not self.foreign(c.owner_uid)
+        ]
+        for have in sorted(stale, key=lambda c: (c.base_component is None, c.name)):
+            if have.status in COMPONENT_TRANSITIONING:
+                self.waiting.append(f"inference component {have.name} to leave {have.status}")
+                continue
+            has_adapters = any(
+                c.base_component == have.name for c in self.observed.components.values()
+            )
+            if has_adapters:
+                continue  # its adapters are deleted first, in this pass or a later one
+            self.actions.append(DeleteInferenceComponent(name=have.name))
+            self.component_updates.pop(have.name, None)
+            self.failed_component_updates.pop(have.name, None)
+
+    def variant_name(self) -> str:
+        variants = self.desired.endpoint_config.create_request.get("ProductionVariants")
+        if isinstance(variants, list | tuple) and variants and isinstance(variants[0], Mapping):
+            name = variants[0].get("VariantName")
+            if isinstance(name, str):
+                return name
+        return naming.VARIANT_NAME
+
+    # garbage
+
+    def garbage(self) -> None:
+        """Delete our models and configs nothing uses: only once everything runs on the new.
+
+        Runs only in a pass that queued nothing else (see `reconcile`).
+        """
+        ep = self.observed.endpoint
+        if ep is None or ep.status != "InService":
+            return
+        if ep.config_name != self.desired.endpoint_config.name:
+            return
+        for want in self.desired.components:
+            have = self.observed.components.get(want.name)
+            if have is None or have.status != "InService" or not spec_matches(want, have):
+                return
+        wanted = {c.name for c in self.desired.components}
+        if any(
+            name not in wanted and not self.foreign(c.owner_uid)
+            for name, c in self.observed.components.items()
+        ):
+            return  # a component on its way out may still run an old model
+        for name, config in sorted(self.observed.endpoint_configs.items()):
+            if name != self.desired.endpoint_config.name and not self.foreign(config.owner_uid):
+                self.actions.append(DeleteEndpointConfig(name=name))
+        for name, model in sorted(self.observed.models.items()):
+            if name != self.desired.model.name and not self.foreign(model.owner_uid):
+                self.actions.append(DeleteModel(name=name))
+
+    # rejected requests
+
+    def drop_rejected(self) -> dict[str, Failure]:
+        """Hold back requests SageMaker rejected as they are, and everything after them."""
+        kept: dict[str, Failure] = {}
+        for index, action in enumerate(self.actions):
+            key = action.key
+            rejection = self.memory.rejected.get(key)
+            if rejection is None or rejection.fingerprint != action.fingerprint():
+                continue
+            kept[key] = rejection
+            self.problems.append(
+                Problem(
+                    "Rejected",
+                    f"SageMaker rejected {key.replace('/', ' ')}: {rejection.reason}",
+                    f"Rejected/{key}/{rejection.fingerprint}",
+                )
+            )
+            del self.actions[index:]
+            break
+        return kept
+
+    def transitioning(self) -> bool:
+        ep = self.observed.endpoint
+        if ep is not None and ep.status in ENDPOINT_TRANSITIONING:
+            return True
+        for c in self.observed.components.values():
+            if self.foreign(c.owner_uid):
+                continue
+            if c.status in COMPONENT_TRANSITIONING:
+                return True
+            if (
+                c.status == "InService"
+                and c.desired_copies is not None
+                and c.current_copies != c.desired_copies
+            ):
+                return True
+        return False
+
+    def warning_events(self) -> tuple[str, ...]:
+        """Emit one Warning per problem not reported yet; return the keys now active."""
+        active: list[str] = []
+        for problem in self.problems:
+            if problem.event_key in active:
+                continue
+            active.append(problem.event_key)
+            if problem.event_key not in self.memory.reported:
+                self.events.append(PlanEvent("Warning", problem.reason, problem.message))
+        return tuple(active)
+
+
+def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -> Plan:
+    p = Pass(desired, observed, memory)
+    ep = observed.endpoint
+    if ep is not None and p.foreign(ep.owner_uid):
+        p.conflict("endpoint", ep.name, ep)
+    elif p.claimed():
+        # Order matters: dependencies before the endpoint's own changes; garbage
+        # last, and only when this pass queued nothing else.
+        p.missing_dependencies()
+        if p.endpoint():
+            p.components()
+            p.stale_components()
+        if not p.actions:
+            p.garbage()
+    rejected = p.drop_rejected()
+    reported = p.warning_events()
+    wanted = {c.name for c in desired.components}
+    new_memory = PlanMemory(
+        endpoint_update=p.endpoint_update,
+        failed_endpoint_update=p.failed_endpoint_update,
+        component_updates={k: v for k, v in p.component_updates.items() if k in wanted},
+        failed_component_updates={
+            k: v for k, v in p.failed_component_updates.items() if k in wanted
+        },
+        rejected=rejected,
+        reported=reported,
+    )
+
+    ready = _ready(desired, observed)
+    moving = bool(p.actions) or p.transitioning()
+    if p.problems:
+        phase: Phase = "Failed"
+    elif ready:
+        phase = "InService"
+    elif ep is None:
+        phase = "Creating" if any(isinstance(a, CreateEndpoint) for a in p.actions) else "Pending"
+    elif ep.status in ("Creating", "Failed") or _first_deployment(desired, observed):
+        phase = "Creating"
+    else:
+        phase = "Updating"
+
+    reason = failure_reason(p.problems)
+    degraded = degraded_condition(p.problems)
+    if ready:
+        ready_condition = ConditionInput(
+            True, "InService", f"Endpoint {desired.endpoint_name} is serving the desired spec"
+        )
+    elif p.problems:
+        ready_condition = ConditionInput(False, p.problems[0].reason, reason or "")
+    else:
+        ready_condition = ConditionInput(False, phase, progress_message(p))
+    if moving:
+        moving_reason = "Reconciling" if phase in ("InService", "Failed") else phase
+        progressing = ConditionInput(True, moving_reason, progress_message(p))
+    elif p.problems:
+        progressing = ConditionInput(False, "Blocked", "Waiting for the spec to change")
+    else:
+        progressing = ConditionInput(False, "Settled", "Nothing left to do")
+    return Plan(
+        actions=tuple(p.actions),
+        phase=phase,
+        settled=not moving,
+        done_deleting=False,
+        failure_reason=reason,
+        ready=ready_condition,
+        progressing=progressing,
+        degraded=degraded,
+        events=tuple(p.events),
+        memory=new_memory,
+    )
+
+
+def _ready(desired: DesiredState, observed: ObservedState) -> bool:
+    ep = observed.endpoint
+    if ep is None or ep.status != "InService" or ep.config_name != desired.endpoint_config.name:
+        return False
+    if ep.owner_uid != desired.owner.uid:
+        return False
+    for want in desired.components:
+        have = observed.components.get(want.name)
+        if have is None or have.owner_uid != desired.owner.uid or have.endpoint_name != ep.name:
+            return False
+        if not component_ready(want, have):
+            return False
+    return True
+
+
+def _first_deployment(desired: DesiredState, observed: ObservedState) -> bool:
+    """The base component has never come up: still part of creating the endpoint."""
+    if not desired.components:
+        return False
+    base = observed.components.get(desired.components[0].name)
+    return base is None or base.status == "Creating"
+
+
+def progress_message(p: Pass) -> str:
+    parts: list[str] = []
+    if p.actions:
+        parts.append("Calling " + ", ".join(a.key.replace("/", " ") for a in p.actions))
+    if p.waiting:
+        parts.append("waiting for " + "; ".join(p.waiting))
+    if not parts:
+        return "Waiting for SageMaker"
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:]

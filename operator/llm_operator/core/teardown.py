@@ -1,0 +1,126 @@
+"""Deleting an LLMEndpoint: its own resources in dependency order, or none (Retain)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import replace
+
+from llm_operator.core.actions import (
+    DeleteEndpoint,
+    DeleteEndpointConfig,
+    DeleteInferenceComponent,
+    DeleteModel,
+)
+from llm_operator.core.compare import COMPONENT_DELETABLE, ENDPOINT_DELETABLE
+from llm_operator.core.desired import DesiredState
+from llm_operator.core.memory import PlanMemory
+from llm_operator.core.observed import ObservedResource, ObservedState
+from llm_operator.core.plan import (
+    ConditionInput,
+    Plan,
+    PlanEvent,
+    degraded_condition,
+    failure_reason,
+)
+from llm_operator.core.reconcile import Pass, progress_message
+
+
+def _owned(p: Pass, resources: Iterable[ObservedResource]) -> list[ObservedResource]:
+    return [r for r in resources if not p.foreign(r.owner_uid)]
+
+
+def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -> Plan:
+    p = Pass(desired, observed, memory)
+    ep = observed.endpoint
+    if ep is not None and p.foreign(ep.owner_uid):
+        p.conflict("endpoint", ep.name, ep)
+        ep = None  # not ours: neither it nor its components are touched
+    everything = list(observed.components.values())
+    for c in everything:
+        if p.foreign(c.owner_uid):
+            p.conflict("inference component", c.name, c)
+    # What stands on our endpoint must go before it; a component of ours elsewhere
+    # goes too, while someone else's anywhere is left alone.
+    components = [c for c in everything if ep is not None and c.endpoint_name == ep.name]
+    ours = [c for c in everything if not p.foreign(c.owner_uid)]
+
+    # Adapters first, then bases nothing depends on any more, then the endpoint.
+    for c in sorted(ours, key=lambda c: (c.base_component is None, c.name)):
+        if any(other.base_component == c.name for other in everything):
+            p.waiting.append(f"adapters of inference component {c.name} to be deleted")
+        elif c.status in COMPONENT_DELETABLE:
+            p.actions.append(DeleteInferenceComponent(name=c.name))
+        else:
+            p.waiting.append(f"inference component {c.name} to leave {c.status}")
+    if ep is not None:
+        if components:
+            p.waiting.append(f"inference components on endpoint {ep.name} to be deleted")
+        elif ep.status in ENDPOINT_DELETABLE:
+            p.actions.append(DeleteEndpoint(name=ep.name))
+        else:
+            p.waiting.append(f"endpoint {ep.name} to leave {ep.status}")
+    configs = _owned(p, observed.endpoint_configs.values())
+    models = _owned(p, observed.models.values())
+    if ep is None:
+        for config in sorted(configs, key=lambda r: r.name):
+            p.actions.append(DeleteEndpointConfig(name=config.name))
+        for model in sorted(models, key=lambda r: r.name):
+            p.actions.append(DeleteModel(name=model.name))
+    for kind, mapping in (
+        ("endpoint config", observed.endpoint_configs),
+        ("model", observed.models),
+    ):
+        for r in mapping.values():
+            if p.foreign(r.owner_uid):
+                p.conflict(kind, r.name, r)
+
+    done = ep is None and not ours and not configs and not models
+    reported = p.warning_events()
+    message = progress_message(p) if not done else "All SageMaker resources deleted"
+    degraded = degraded_condition(p.problems)
+    return Plan(
+        actions=tuple(p.actions),
+        phase="Deleting",
+        settled=done,
+        done_deleting=done,
+        failure_reason=failure_reason(p.problems),
+        ready=ConditionInput(False, "Deleting", "The LLMEndpoint is being deleted"),
+        progressing=ConditionInput(not done, "Deleting", message),
+        degraded=degraded,
+        events=tuple(p.events),
+        memory=replace(memory, reported=reported),
+    )
+
+
+def retain(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -> Plan:
+    p = Pass(desired, observed, memory)
+    kept: list[str] = []
+    ep = observed.endpoint
+    if ep is not None and not p.foreign(ep.owner_uid):
+        kept.append(f"endpoint {ep.name}")
+        comps = sorted(c.name for c in observed.components.values() if not p.foreign(c.owner_uid))
+        if comps:
+            kept.append("inference components " + ", ".join(comps))
+    configs = sorted(r.name for r in _owned(p, observed.endpoint_configs.values()))
+    if configs:
+        kept.append("endpoint configs " + ", ".join(configs))
+    models = sorted(r.name for r in _owned(p, observed.models.values()))
+    if models:
+        kept.append("models " + ", ".join(models))
+    message = (
+        "deletionPolicy Retain: kept " + "; ".join(kept)
+        if kept
+        else "deletionPolicy Retain: no SageMaker resources to keep"
+    )
+    return Plan(
+        actions=(),
+        phase="Deleting",
+        settled=True,
+        done_deleting=True,
+        failure_reason=None,
+        ready=ConditionInput(False, "Deleting", "The LLMEndpoint is being deleted"),
+        progressing=ConditionInput(False, "Retained", message),
+        degraded=ConditionInput(False, "AsExpected", "No failures"),
+        events=(PlanEvent("Normal", "Retained", message),),
+        memory=memory,
+    )

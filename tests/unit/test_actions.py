@@ -1,0 +1,93 @@
+"""Each action class is the one home of its call: its request is what SageMaker takes."""
+
+from __future__ import annotations
+
+import botocore.session
+import pytest
+from botocore.validate import ParamValidator
+
+from llm_operator.core import actions
+from llm_operator.core.actions import Action, Effect
+from llm_operator.core.kinds import Kind
+from tests.unit.planner_factory import create_config, create_model, make_desired
+
+SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
+DESIRED = make_desired(adapters={"sql": "s3://bucket/sql.tar.gz"})
+BASE, ADAPTER = DESIRED.components
+TAGS = {"llmoperator.io/uid": "uid-1"}
+
+EVERY_ACTION: list[Action] = [
+    create_model(DESIRED),
+    create_config(DESIRED),
+    actions.CreateEndpoint(name="ep", config_name="ep-c1", tags=TAGS),
+    actions.UpdateEndpoint(name="ep", config_name="ep-c2"),
+    actions.CreateInferenceComponent(
+        name=BASE.name,
+        endpoint_name="ep",
+        variant_name="AllTraffic",
+        specification=BASE.specification,
+        copies=2,
+        tags=TAGS,
+    ),
+    actions.CreateInferenceComponent(
+        name=ADAPTER.name,
+        endpoint_name="ep",
+        variant_name=None,
+        specification=ADAPTER.specification,
+        copies=None,
+        tags=TAGS,
+    ),
+    actions.UpdateInferenceComponent(name=BASE.name, specification=BASE.specification, copies=3),
+    actions.UpdateInferenceComponentRuntimeConfig(name=BASE.name, copies=4),
+    actions.DeleteInferenceComponent(name=BASE.name),
+    actions.DeleteEndpoint(name="ep"),
+    actions.DeleteEndpointConfig(name="ep-c1"),
+    actions.DeleteModel(name="ep-m1"),
+]
+
+
+def test_every_action_class_is_covered() -> None:
+    classes = {type(a) for a in EVERY_ACTION}
+    defined = {
+        c
+        for c in vars(actions).values()
+        if isinstance(c, type) and issubclass(c, Action) and "operation" in vars(c)
+    }
+    assert classes == defined
+
+
+@pytest.mark.parametrize("action", EVERY_ACTION, ids=lambda a: a.key)
+def test_request_is_valid_for_its_operation(action: Action) -> None:
+    shape = SAGEMAKER.operation_model(action.operation).input_shape
+    report = ParamValidator().validate(action.request(), shape)
+    assert not report.has_errors(), report.generate_report()
+    assert action.request()[action.kind.name_member] == action.name
+
+
+@pytest.mark.parametrize("action", EVERY_ACTION, ids=lambda a: a.key)
+def test_operation_matches_kind_and_effect(action: Action) -> None:
+    verb = {Effect.CREATE: "Create", Effect.UPDATE: "Update", Effect.DELETE: "Delete"}
+    assert action.operation.startswith(verb[action.effect] + action.kind.describe[8:])
+    creates_tagged = action.effect is Effect.CREATE
+    assert ("Tags" in action.request()) is creates_tagged
+
+
+@pytest.mark.parametrize("kind", list(Kind))
+def test_kind_names_sagemakers_members(kind: Kind) -> None:
+    operation = SAGEMAKER.operation_model(kind.describe)
+    assert kind.name_member in operation.input_shape.members
+    assert kind.arn_member in operation.output_shape.members
+    if kind.status_member:
+        assert kind.status_member in operation.output_shape.members
+
+
+def test_the_token_stays_out_of_repr_and_fingerprint() -> None:
+    def create(token: str) -> actions.CreateModel:
+        spec = {"PrimaryContainer": {"Image": "i", "Environment": {"HF_TOKEN": token}}}
+        return actions.CreateModel(name="ep-m1", spec=spec, tags=TAGS)
+
+    assert "hf_secret" in str(create("hf_secret").request())
+    assert "hf_secret" not in repr(create("hf_secret"))
+    # The name carries the content hash (with a salted token digest): the fingerprint
+    # needs nothing more, so the token never reaches status, even hashed.
+    assert create("hf_secret").fingerprint() == create("another").fingerprint()
