@@ -15,8 +15,8 @@ from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.plan import Plan
 from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, Lane, SageMaker
-from llm_operator.shell.handlers import _unless_woken
 from llm_operator.shell.observe import Observer
+from llm_operator.shell.reconciler import _unless_woken
 from llm_operator.shell.secrets import Redactor
 from tests.integration.test_lifecycle import EXAMPLES
 from tests.plugins.operator_fixtures import REGION, SageMakerEmulator

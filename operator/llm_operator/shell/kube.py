@@ -1,0 +1,85 @@
+"""What the reconciler needs from Kubernetes: the token's Secret, status, and Events.
+
+A small port rather than the kubernetes client itself, so the reconciler can be
+driven in-process by tests (against the real SageMaker emulator) with a
+recording stand-in, and in production by `KubeCluster`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol, cast
+
+import kopf
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+
+from llm_operator.api.models import GROUP, PLURAL, VERSION
+from llm_operator.shell.secrets import read_secret_key
+
+
+class Cluster(Protocol):
+    async def read_secret(self, namespace: str, name: str, key: str) -> str:
+        """One key of a Secret; raises `secrets.SecretError` with a reason."""
+        ...
+
+    async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
+        """Merge-patches status; False when the object is gone."""
+        ...
+
+    def event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
+        """Posts an Event about the object (never blocks the pass)."""
+        ...
+
+
+class KubeCluster:
+    """The kubernetes client, run off the event loop in a small thread pool."""
+
+    def __init__(self, api: Any | None = None) -> None:
+        api = api or _api_client()
+        self._core = k8s.CoreV1Api(api)
+        self._custom = k8s.CustomObjectsApi(api)
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kube")
+
+    async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+
+    async def read_secret(self, namespace: str, name: str, key: str) -> str:
+        value: str = await self._run(read_secret_key, self._core, namespace, name, key)
+        return value
+
+    async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
+        try:
+            await self._run(
+                self._custom.patch_namespaced_custom_object_status,
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                name,
+                {"status": dict(status)},
+                _content_type="application/merge-patch+json",
+            )
+        except ApiException as exc:
+            if exc.status == 404:  # gone meanwhile: nothing to report on
+                return False
+            raise
+        return True
+
+    def event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
+        kopf.event(cast(kopf.Body, body), type=type, reason=reason, message=message)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _api_client() -> Any:
+    try:
+        k8s_config.load_incluster_config()  # type: ignore[no-untyped-call]
+    except k8s_config.ConfigException:
+        k8s_config.load_kube_config()  # type: ignore[no-untyped-call]
+    return k8s.ApiClient()

@@ -1,0 +1,464 @@
+"""One reconcile pass of one LLMEndpoint: render -> observe -> plan -> act -> status.
+
+The reconciler is built once per replica from what it talks to (the SageMaker
+adapter, the shared observer and a `kube.Cluster`), so tests drive it in-process
+against the emulator. Every AWS action gives one Event; every failure a Warning
+Event and a Degraded condition, never a crash. Warnings are announced once per
+occurrence, remembered in status (planMemory.reported) so a restart does not
+repeat them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Coroutine, Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from llm_operator.api import catalog
+from llm_operator.api.models import DeletionPolicy, LLMEndpointSpec
+from llm_operator.core import desired, naming, planner, status, validation
+from llm_operator.core.actions import Effect, digest
+from llm_operator.core.kinds import Kind
+from llm_operator.core.memory import PlanMemory
+from llm_operator.core.observed import ObservedState
+from llm_operator.core.plan import Plan
+from llm_operator.shell import metrics
+from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker
+from llm_operator.shell.kube import Cluster, KubeCluster
+from llm_operator.shell.observe import Observer
+from llm_operator.shell.secrets import Redactor, SecretError
+from llm_operator.shell.settings import OperatorSettings
+
+# Consecutive retryable AWS failures shown only in the log before Degraded says so.
+TRANSIENT_FAILURES = 3
+# A placeholder token when the Secret is gone during deletion: names do not need it.
+_NO_TOKEN = "unavailable"
+
+log = logging.getLogger("llm_operator")
+
+Outcome = Literal["settled", "progressing", "degraded", "error", "deleted", "superseded"]
+
+
+@dataclasses.dataclass(frozen=True)
+class PassResult:
+    """What one pass did and when the next one is due."""
+
+    outcome: Outcome
+    delay: float  # seconds until the next pass
+    deleted: bool = False  # deletion finished: the finalizer may go
+
+
+class Degraded(Exception):
+    """A problem a person must fix (bad spec, missing Secret): reported, retried slowly."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclasses.dataclass
+class _Resource:
+    """Per-LLMEndpoint in-memory state (lost on restart by design: status holds the rest)."""
+
+    wake: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
+    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    generation: int | None = None
+    failures: int = 0
+    # The last status we wrote: the watched body may lag behind our own patch.
+    written: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Scrubs the token last read for this resource out of unexpected error text.
+    redact: Redactor = dataclasses.field(default_factory=Redactor)
+    # The last pass found everything settled: the next one is a background re-check.
+    steady: bool = False
+    # Names this process created (the create carried our uid tag): no ListTags for them.
+    created: set[str] = dataclasses.field(default_factory=set)
+
+
+class Reconciler:
+    """Everything a replica shares across LLMEndpoints; built at operator start-up."""
+
+    def __init__(
+        self,
+        settings: OperatorSettings,
+        *,
+        sagemaker: SageMaker,
+        observer: Observer,
+        cluster: Cluster,
+    ) -> None:
+        self.settings = settings
+        self.sagemaker = sagemaker
+        self.observer = observer
+        self.cluster = cluster
+        self.resources: dict[str, _Resource] = {}
+
+    @classmethod
+    def start(cls, settings: OperatorSettings) -> Reconciler:
+        """The production wiring: boto3 from the AWS environment, the in-cluster API."""
+        sagemaker = SageMaker(
+            workers=settings.workers,
+            calls_per_second=settings.aws_calls_per_second,
+            burst=settings.aws_burst,
+        )
+        observer = Observer(
+            sagemaker,
+            max_age=settings.transition_poll_seconds,
+            describe_max_age=settings.resync_seconds * 10,
+        )
+        return cls(settings, sagemaker=sagemaker, observer=observer, cluster=KubeCluster())
+
+    def close(self) -> None:
+        self.sagemaker.close()
+        close = getattr(self.cluster, "close", None)
+        if close is not None:
+            close()
+
+    def resource(self, uid: str) -> _Resource:
+        found = self.resources.get(uid)
+        if found is None:
+            found = self.resources[uid] = _Resource()
+        return found
+
+    def wake(self, uid: str) -> None:
+        self.resource(uid).wake.set()
+
+    def _event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
+        self.cluster.event(body, type, reason, message)
+
+    # -- the pieces of a pass -----------------------------------------------------
+
+    async def _hf_token(self, spec: LLMEndpointSpec, namespace: str) -> str | None:
+        ref = spec.model.hf_token_secret_ref
+        if ref is None:
+            return None
+        try:
+            token = await self.cluster.read_secret(namespace, ref.name, ref.key)
+        except SecretError as exc:
+            raise Degraded(exc.reason, str(exc)) from None
+        return token
+
+    async def _render(
+        self, body: Mapping[str, Any], *, deleting: bool
+    ) -> tuple[LLMEndpointSpec, desired.DesiredState, Redactor, list[validation.Problem]]:
+        meta = body["metadata"]
+        owner = desired.Owner(namespace=meta["namespace"], name=meta["name"], uid=meta["uid"])
+        spec, problems = validation.parse_spec(dict(body.get("spec") or {}))
+        if spec is not None:
+            problems = validation.validate(spec, name=owner.name)
+        errors = validation.errors(problems)
+        if errors or spec is None:
+            reason = errors[0].reason if errors else "InvalidSpec"
+            raise Degraded(reason, "; ".join(p.message for p in errors) or "spec is invalid")
+        try:
+            token = await self._hf_token(spec, owner.namespace)
+        except Degraded:
+            if not deleting:
+                raise
+            token = _NO_TOKEN
+        try:
+            want = desired.render(spec, owner, hf_token=token)
+        except desired.RenderError as exc:
+            raise Degraded("InvalidSpec", str(exc)) from None
+        redact = Redactor([token] if token and token != _NO_TOKEN else [])
+        return spec, want, redact, validation.warnings(problems)
+
+    async def _write_status(
+        self, body: Mapping[str, Any], new: Mapping[str, Any], previous: Mapping[str, Any]
+    ) -> None:
+        """Merge-patches the keys that changed (kopf's status.kopf is left alone)."""
+        changed = {k: v for k, v in new.items() if previous.get(k) != v}
+        if not changed:
+            return
+        meta = body["metadata"]
+        if await self.cluster.patch_status(meta["namespace"], meta["name"], changed):
+            self.resource(meta["uid"]).written.update(changed)
+
+    def _announce(
+        self,
+        body: Mapping[str, Any],
+        reported: Iterable[str],
+        warnings: Iterable[tuple[str, str]],
+        redact: Redactor,
+    ) -> tuple[str, ...]:
+        """One Warning per (reason, message) not announced yet; the keys now active.
+
+        The keys live in status with the planner's own (planMemory.reported), the one
+        record of what was said, so a restart or a new replica stays quiet.
+        """
+        active: list[str] = []
+        for reason, message in warnings:
+            key = f"{reason}/{digest(message)}"
+            if key in active:
+                continue
+            active.append(key)
+            if key not in reported:
+                self._event(body, "Warning", reason, redact(message))
+        return tuple(active)
+
+    async def _act(
+        self,
+        body: Mapping[str, Any],
+        region: str,
+        plan: Plan,
+        memory: PlanMemory,
+        redact: Redactor,
+        created: set[str],
+    ) -> tuple[PlanMemory, AwsError | None]:
+        """Executes the plan front to back; stops at the first error.
+
+        Keeps `created` (the names this process made, tagged with our uid) in step.
+        """
+        for action in plan.actions:
+            try:
+                outcome = await self.sagemaker.execute(region, action, redact)
+            except AwsError as error:
+                self.observer.touched(region, action.kind, action.name)
+                message = redact(f"{action.describe()} failed: {error.message}")
+                log.warning(
+                    "%s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message
+                )
+                self._event(body, "Warning", f"{action.operation}Failed", message)
+                # Keep what the plan already reported, so its Events are not sent twice.
+                kept = dataclasses.replace(memory, reported=plan.memory.reported)
+                if not error.retryable and error.kind != "not_found":
+                    return kept.with_rejection(action, redact(error.message)), error
+                return kept, error
+            self.observer.touched(region, action.kind, action.name)
+            if action.effect is Effect.CREATE:
+                created.add(action.name)  # a create succeeds only with our uid tag on it
+            elif action.effect is Effect.DELETE:
+                created.discard(action.name)
+            message = outcome.describe()
+            log.info("%s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message)
+            self._event(body, "Normal", action.operation, message)
+        return plan.memory, None
+
+    # -- one pass -----------------------------------------------------------------
+
+    async def reconcile(self, body: Mapping[str, Any], *, deleting: bool) -> PassResult:
+        """One pass, whatever happens: errors become status and a later retry."""
+        meta = body["metadata"]
+        uid = meta["uid"]
+        state = self.resource(uid)
+        generation = int(meta.get("generation") or 0)
+        previous: Mapping[str, Any] = {**dict(body.get("status") or {}), **state.written}
+        with metrics.timed_reconcile():
+            try:
+                result = await self._pass(body, state, generation, previous, deleting)
+            except Degraded as exc:
+                result = PassResult("degraded", self.settings.resync_seconds)
+                await self._report_problem(body, state, generation, previous, exc, deleting)
+            except AwsError as error:
+                # Observing failed (throttled, unreachable, denied): back off; a blip
+                # is only logged, a lasting or permanent failure is reported.
+                state.failures += 1
+                result = PassResult("error", self._backoff(state, error.retryable))
+                text = f"SageMaker: {error.code}: {error.message}"
+                if error.retryable and state.failures < TRANSIENT_FAILURES:
+                    log.warning("%s/%s: %s (will retry)", meta["namespace"], meta["name"], text)
+                else:
+                    reported = Degraded("AwsError", text)
+                    await self._report_problem(
+                        body, state, generation, previous, reported, deleting
+                    )
+            except Exception as exc:  # never crash the daemon; never hot-loop
+                state.failures += 1
+                result = PassResult("error", self._backoff(state, retryable=True))
+                text = state.redact(f"{type(exc).__name__}: {exc}")
+                log.error("reconcile of %s/%s failed: %s", meta["namespace"], meta["name"], text)
+                crashed = Degraded("ReconcileError", text)
+                await self._report_problem(body, state, generation, previous, crashed, deleting)
+        metrics.RECONCILES.labels(result=result.outcome).inc()
+        return result
+
+    def _backoff(self, state: _Resource, retryable: bool) -> float:
+        if not retryable:
+            return self.settings.resync_seconds
+        fast = self.settings.transition_poll_seconds
+        return float(min(self.settings.resync_seconds, fast * 2 ** min(state.failures, 10)))
+
+    async def _pass(
+        self,
+        body: Mapping[str, Any],
+        state: _Resource,
+        generation: int,
+        previous: Mapping[str, Any],
+        deleting: bool,
+    ) -> PassResult:
+        meta = body["metadata"]
+        warnings: list[validation.Problem] = []
+        try:
+            spec, want, redact, warnings = await self._render(body, deleting=deleting)
+            policy: DeletionPolicy = spec.deletion_policy
+        except Degraded:
+            if not deleting:
+                raise
+            # A spec that no longer renders must still be deletable: names come from naming.
+            want, redact, policy = self._fallback_desired(body), Redactor(), _raw_policy(body)
+            spec = None
+        state.redact = redact
+        memory = PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
+        fresh = state.generation != generation or deleting
+        # A settled resource accepts an inventory a resync old (even when its spec just
+        # changed: the changed parts are described afresh) and re-checks in the
+        # background lane; one that is moving or whose spec changed goes first.
+        settled = state.steady and not deleting
+        background = settled and not fresh
+        state.steady = False
+        # Only what this process created is trusted without ListTags; names in
+        # status are not proof of ownership (someone may have replaced them).
+        observing = self.observer.observe(
+            want,
+            ours=state.created,
+            full=fresh,
+            max_age=self.settings.resync_seconds if settled else None,
+            lane=BACKGROUND if background else INTERACTIVE,
+        )
+        if not background:
+            observed = await observing
+        else:
+            # A spec change must not wait for this re-check's queued Describes.
+            found = await _unless_woken(observing, state.wake)
+            if found is None:
+                state.steady = True  # nothing moved: the woken pass is still a settled one
+                return PassResult("superseded", 0.0)
+            observed = found
+        # A name we created that is gone was deleted behind our back: should it come
+        # back, it is someone else's until its tags say otherwise.
+        state.created &= _present(observed)
+        plan = planner.plan(
+            want, observed, deleting=deleting, deletion_policy=policy, memory=memory
+        )
+        memory, error = await self._act(body, want.region, plan, memory, redact, state.created)
+        for event in plan.events:
+            self._event(body, event.type, event.reason, redact(event.message))
+        spec_warnings = self._announce(
+            body,
+            PlanMemory.from_dict(previous.get(status.MEMORY_KEY)).reported,
+            ((w.reason, w.message) for w in warnings),
+            redact,
+        )
+        memory = dataclasses.replace(memory, reported=memory.reported + spec_warnings)
+        state.generation = generation
+        new_status = status.build_status(
+            desired=want,
+            observed=observed,
+            plan=dataclasses.replace(plan, memory=memory),
+            generation=generation,
+            previous=previous,
+            now=datetime.now(UTC),
+            hourly_usd_per_instance=catalog.hourly_cost(want.endpoint_config.instance_type, 1),
+        )
+        if spec is not None:
+            new_status["modelSource"] = spec.model.source
+        await self._write_status(body, _scrub_status(new_status, redact), previous)
+        metrics.PHASE_BOOK.set(meta["uid"], plan.phase)
+        if error is not None:
+            state.failures += 1
+            # A rejected request shows as Degraded on the next pass: make it soon.
+            return PassResult("error", self._backoff(state, retryable=True))
+        state.failures = 0
+        if plan.done_deleting:
+            return PassResult("deleted", 0.0, deleted=True)
+        if plan.actions or not plan.settled:
+            return PassResult("progressing", self.settings.transition_poll_seconds)
+        state.steady = True
+        outcome: Outcome = "degraded" if plan.degraded.status else "settled"
+        return PassResult(outcome, self.settings.resync_seconds)
+
+    def _fallback_desired(self, body: Mapping[str, Any]) -> desired.DesiredState:
+        meta = body["metadata"]
+        ns, name = meta["namespace"], meta["name"]
+        aws = (body.get("spec") or {}).get("aws") or {}
+        region = aws.get("region") or self.settings.default_region
+        endpoint = naming.endpoint_name(ns, name)
+        return desired.DesiredState(
+            owner=desired.Owner(namespace=ns, name=name, uid=meta["uid"]),
+            region=str(region),
+            endpoint_type="InferenceComponent",
+            endpoint_name=endpoint,
+            # No content to hash: names that no real model or config can have.
+            model=desired.DesiredModel(
+                name=naming.immutable_name(endpoint, Kind.MODEL, ""), create_request={}
+            ),
+            endpoint_config=desired.DesiredEndpointConfig(
+                name=naming.immutable_name(endpoint, Kind.ENDPOINT_CONFIG, ""),
+                create_request={},
+                instance_type="",
+                initial_instance_count=0,
+            ),
+        )
+
+    async def _report_problem(
+        self,
+        body: Mapping[str, Any],
+        state: _Resource,
+        generation: int,
+        previous: Mapping[str, Any],
+        problem: Degraded,
+        deleting: bool,
+    ) -> None:
+        """Degraded condition plus one Warning Event per distinct problem."""
+        meta = body["metadata"]
+        memory = PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
+        reported = self._announce(
+            body, memory.reported, [(problem.reason, problem.message)], state.redact
+        )
+        if reported[0] not in memory.reported:
+            log.warning(
+                "%s/%s: %s: %s", meta["namespace"], meta["name"], problem.reason, problem.message
+            )
+        new = status.build_problem_status(
+            reason=problem.reason,
+            message=problem.message,
+            generation=generation,
+            previous=previous,
+            now=datetime.now(UTC),
+            deleting=deleting,
+        )
+        # The planner's memory stays; what was announced is now this problem alone.
+        new[status.MEMORY_KEY] = dataclasses.replace(memory, reported=reported).to_dict()
+        try:
+            await self._write_status(body, new, previous)
+        except Exception as exc:  # the API server is down: the next pass retries
+            log.warning("could not write status: %s", exc)
+        metrics.PHASE_BOOK.set(meta["uid"], new["phase"])
+
+
+async def _unless_woken(
+    work: Coroutine[Any, Any, ObservedState], wake: asyncio.Event
+) -> ObservedState | None:
+    """`work`'s result, or None once `wake` is set first (`work` is then cancelled)."""
+    task = asyncio.ensure_future(work)
+    waiter = asyncio.ensure_future(wake.wait())
+    try:
+        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+        if not task.done():
+            task.cancel()
+    if task.done() and not task.cancelled():
+        return task.result()
+    await asyncio.wait({task})  # let it unwind (its worker threads finish on their own)
+    return None
+
+
+def _raw_policy(body: Mapping[str, Any]) -> DeletionPolicy:
+    value = (body.get("spec") or {}).get("deletionPolicy")
+    return "Retain" if value == "Retain" else "Delete"
+
+
+def _present(observed: ObservedState) -> set[str]:
+    names = set(observed.components) | set(observed.models) | set(observed.endpoint_configs)
+    if observed.endpoint is not None:
+        names.add(observed.endpoint.name)
+    return names
+
+
+def _scrub_status(value: Any, redact: Redactor) -> Any:
+    if not redact:
+        return value
+    return redact.scrub(value)
