@@ -123,15 +123,24 @@ class Store:
     # -- transitions ------------------------------------------------------------
 
     def schedule(
-        self, caller: Caller, kind: str, record: Record, op: str, *, start: float, **extra: Any
+        self,
+        caller: Caller,
+        kind: str,
+        record: Record,
+        op: str,
+        *,
+        start: float,
+        after: float | None = None,
+        **extra: Any,
     ) -> None:
         """Start a transition on `record` at time `start`; it falls due `delay` later unless stuck.
 
         `start` is the request's time for a transition a request starts, and the due time of
-        the previous transition for one that a transition starts (copies, rollbacks).
+        the previous transition for one that a transition starts (copies, rollbacks). `after`
+        replaces the delay for steps that last their own time (a deployment's bake).
         """
         stuck = bool(extra.pop("stuck", False))
-        due = None if stuck else start + self.delay
+        due = None if stuck else start + (self.delay if after is None else after)
         seq = next(self._seq)
         record["_pending"] = {"op": op, "due": due, "seq": seq, **extra}
         if due is not None:

@@ -265,13 +265,14 @@ def test_update_specification_in_place(sm: Any, emulator_admin: AdminClient, end
     builders.component(sm, "ic", "ep", gpus=1, copies=2)
     emulator_admin.settle()
     emulator_admin.set_delay(3600)
+    # A rolling update needs room for a batch of new copies next to the old ones.
     sm.update_inference_component(
         InferenceComponentName="ic",
         Specification={
             "ModelName": "llm-model",
             "Container": {"Image": builders.IMAGE, "Environment": {"MAX_INPUT_TOKENS": "4096"}},
             "ComputeResourceRequirements": {
-                "NumberOfAcceleratorDevicesRequired": 4,
+                "NumberOfAcceleratorDevicesRequired": 2,
                 "MinMemoryRequiredInMb": 4096,
             },
         },
@@ -292,7 +293,7 @@ def test_update_specification_in_place(sm: Any, emulator_admin: AdminClient, end
     described = sm.describe_inference_component(InferenceComponentName="ic")
     assert described["InferenceComponentStatus"] == "InService"
     spec = described["Specification"]
-    assert spec["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == 4
+    assert spec["ComputeResourceRequirements"]["NumberOfAcceleratorDevicesRequired"] == 2
     assert spec["Container"]["Environment"] == {"MAX_INPUT_TOKENS": "4096"}
     assert spec["Container"]["DeployedImage"]["SpecifiedImage"] == builders.IMAGE
     assert instances(sm) == 2

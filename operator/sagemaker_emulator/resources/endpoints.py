@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from .. import deployments
 from ..errors import already_exists, in_progress, not_found, resource_limit, validation
 from ..state import Record, Region, Store, public
 from ..wire import Caller
@@ -127,7 +128,7 @@ def render(record: Record) -> Record:
     out = public(record)
     out["ProductionVariants"] = [public(v) for v in record["ProductionVariants"]]
     pending = record.get("_pending") or {}
-    if pending.get("op") == "update":
+    if pending.get("op") in ("update", "deploy"):
         out["PendingDeploymentSummary"] = {
             "EndpointConfigName": pending["config"],
             "ProductionVariants": [public(v) for v in pending["variants"]],
@@ -179,11 +180,24 @@ def update_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
                 variant["DesiredInstanceCount"] = old[variant["VariantName"]][
                     "CurrentInstanceCount"
                 ]
-    record["EndpointStatus"] = "Updating"
-    touch(record, ctx.now)
     deployment = params.get("DeploymentConfig")
     if deployment is None and params.get("RetainDeploymentConfig"):
         deployment = record.get("LastDeploymentConfig")
+    stuck = ctx.store.faults.is_stuck("endpoint", record["EndpointName"])
+    if deployment and deployments.guarded(deployment):
+        deployments.start_endpoint(
+            ctx.store,
+            ctx.caller,
+            record,
+            config["EndpointConfigName"],
+            variants,
+            deployment,
+            ctx.now,
+            stuck,
+        )
+        return {"EndpointArn": record["EndpointArn"]}
+    record["EndpointStatus"] = "Updating"
+    touch(record, ctx.now)
     ctx.store.schedule(
         ctx.caller,
         "endpoints",
@@ -194,7 +208,7 @@ def update_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         variants=variants,
         started=ctx.now,
         deployment=deployment,
-        stuck=ctx.store.faults.is_stuck("endpoint", record["EndpointName"]),
+        stuck=stuck,
     )
     return {"EndpointArn": record["EndpointArn"]}
 
@@ -272,6 +286,9 @@ def complete(
     if op == "delete":
         del region.endpoints[name]
         region.tags.pop(record["EndpointArn"].lower(), None)
+        return
+    if op == "deploy":
+        deployments.complete_endpoint(store, caller, region, record, pending, now)
         return
     if op == "create":
         reason = store.faults.take_failure("endpoint", name)

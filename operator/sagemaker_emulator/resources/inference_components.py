@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import deployments
 from ..capacity import CapacityError, Need, Variant, compact, never_fits, place
 from ..errors import already_exists, in_progress, not_found, validation
 from ..state import Record, Region, Store, public
@@ -164,9 +165,10 @@ def render(region: Region, record: Record) -> Record:
         copies = len(base["_placement"]) if base else 0
         out["RuntimeConfig"] = {"DesiredCopyCount": copies, "CurrentCopyCount": copies}
     else:
+        rolling_out = len((record.get("_rollout") or {}).get("placement", []))
         out["RuntimeConfig"] = {
             "DesiredCopyCount": record["_desired"],
-            "CurrentCopyCount": len(record["_placement"]),
+            "CurrentCopyCount": len(record["_placement"]) + rolling_out,
         }
     return out
 
@@ -214,6 +216,12 @@ def _start_update(
     copies: int | None,
     deployment: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    stuck = ctx.store.faults.is_stuck("inference_component", record["InferenceComponentName"])
+    if deployment and copies is not None and not spec.get("BaseInferenceComponentName"):
+        deployments.start_component(
+            ctx.store, ctx.caller, record, spec, int(copies), deployment, ctx.now, stuck
+        )
+        return {"InferenceComponentArn": record["InferenceComponentArn"]}
     record["InferenceComponentStatus"] = "Updating"
     touch(record, ctx.now)
     ctx.store.schedule(
@@ -226,7 +234,7 @@ def _start_update(
         copies=copies,
         previous=record["_desired"],
         deployment=deployment,
-        stuck=ctx.store.faults.is_stuck("inference_component", record["InferenceComponentName"]),
+        stuck=stuck,
     )
     record["_desired"] = copies
     return {"InferenceComponentArn": record["InferenceComponentArn"]}
@@ -311,18 +319,40 @@ def _variant(region: Region, record: Record, exclude: str) -> tuple[Variant, Rec
     for other in _siblings(region, record):
         if other["InferenceComponentName"] == exclude:
             continue
-        need = Need.of(other["_spec"]["ComputeResourceRequirements"])
-        for index in other["_placement"]:
-            if index < variant.count:
-                variant.take(index, need)
+        for spec, placement in _copies(other):
+            need = Need.of(spec["ComputeResourceRequirements"])
+            for index in placement:
+                if index < variant.count:
+                    variant.take(index, need)
     return variant, hosting
+
+
+def _copies(record: Record) -> list[tuple[dict[str, Any], list[int]]]:
+    """A component's copies by specification: its own, and a rolling deployment's new ones."""
+    groups = [(record["_spec"], record["_placement"])]
+    rollout = record.get("_rollout")
+    if rollout:
+        groups.append((rollout["spec"], rollout["placement"]))
+    return groups
 
 
 def _settle_instances(region: Region, record: Record, variant: Variant, hosting: Record) -> None:
     siblings = _siblings(region, record)
-    placements = compact(variant, [c["_placement"] for c in siblings])
-    for sibling, placement in zip(siblings, placements, strict=True):
-        sibling["_placement"] = placement
+    owners = [(c, "_placement") for c in siblings] + [
+        (c, "_rollout") for c in siblings if c.get("_rollout")
+    ]
+    placements = compact(
+        variant,
+        [
+            c["_placement"] if key == "_placement" else c["_rollout"]["placement"]
+            for c, key in owners
+        ],
+    )
+    for (sibling, key), placement in zip(owners, placements, strict=True):
+        if key == "_placement":
+            sibling["_placement"] = placement
+        else:
+            sibling["_rollout"]["placement"] = placement
     hosting["CurrentInstanceCount"] = hosting["DesiredInstanceCount"] = variant.count
 
 
@@ -369,6 +399,9 @@ def complete(
     record["LastModifiedTime"] = now
     adapter = bool(record["_spec"].get("BaseInferenceComponentName"))
     op = pending["op"]
+    if op == "deploy":
+        deployments.complete_component(store, caller, region, record, pending, now)
+        return
     if op == "delete":
         del region.inference_components[name]
         region.tags.pop(record["InferenceComponentArn"].lower(), None)
