@@ -3,7 +3,8 @@
 `emulator` is the session's EmulatorServer (delay 0: transitions complete at
 the next request, or at once with `emulator_admin.settle()`); `sagemaker`
 yields it after a reset; `sagemaker_client` / `sagemaker_runtime_client` are
-real boto3 clients pointed at it; `emulator_admin` is its AdminClient.
+real boto3 clients pointed at it; `emulator_admin` is its AdminClient. `deployment_alarms` is a CloudWatch client on
+moto's server in this process, where the emulator reads the alarms of deployments.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 from botocore.config import Config
 
 from sagemaker_emulator.admin import AdminClient
+from sagemaker_emulator.moto_sidecar import MotoSidecar
 from sagemaker_emulator.server import EmulatorServer
 
 ACCOUNT = "123456789012"
@@ -70,3 +72,16 @@ def sagemaker_client(_emulator_reset: EmulatorServer) -> Any:
 @pytest.fixture
 def sagemaker_runtime_client(_emulator_reset: EmulatorServer) -> Any:
     return boto3_client(_emulator_reset.url, "sagemaker-runtime")
+
+
+@pytest.fixture(scope="session")
+def _moto_for_alarms() -> Iterator[MotoSidecar]:
+    sidecar = MotoSidecar().start()
+    yield sidecar
+    sidecar.stop()
+
+
+@pytest.fixture
+def deployment_alarms(_moto_for_alarms: MotoSidecar) -> Any:
+    """boto3 CloudWatch on moto in this process (as `--with-moto` runs it); name alarms uniquely."""
+    return boto3_client(_moto_for_alarms.url, "cloudwatch")

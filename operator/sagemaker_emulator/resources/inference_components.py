@@ -217,7 +217,13 @@ def _start_update(
     deployment: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     stuck = ctx.store.faults.is_stuck("inference_component", record["InferenceComponentName"])
-    if deployment and copies is not None and not spec.get("BaseInferenceComponentName"):
+    replacing = spec is not record["_spec"]  # a new specification, not only a copy count
+    if (
+        deployment
+        and replacing
+        and copies is not None
+        and not spec.get("BaseInferenceComponentName")
+    ):
         deployments.start_component(
             ctx.store, ctx.caller, record, spec, int(copies), deployment, ctx.now, stuck
         )
