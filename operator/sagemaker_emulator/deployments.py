@@ -291,7 +291,7 @@ def complete_endpoint(
     """One step of an endpoint's deployment falls due at `now`."""
     phase = pending["phase"]
     if phase == "rollback":
-        _endpoint_rolled_back(record, pending, now)
+        _endpoint_rolled_back(record, pending)
         return
     deployment = pending["deployment"]
     policy = _endpoint_policy(deployment)
@@ -451,7 +451,7 @@ def _endpoint_rollback(
     _next(store, caller, "endpoints", record, pending, now, "rollback", store.delay * batches)
 
 
-def _endpoint_rolled_back(record: Record, pending: dict[str, Any], now: float) -> None:
+def _endpoint_rolled_back(record: Record, pending: dict[str, Any]) -> None:
     for variant in record["ProductionVariants"]:
         variant.pop("VariantStatus", None)
         before = pending["old_counts"].get(variant["VariantName"])

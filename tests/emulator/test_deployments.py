@@ -14,6 +14,8 @@ import pytest
 
 from sagemaker_emulator.admin import AdminClient
 from tests.emulator import builders
+from tests.emulator.test_cli import running, stop, url_of
+from tests.plugins.emulator_fixtures import boto3_client
 
 FROZEN = 3600.0  # seconds per transition: nothing falls due while a test looks
 
@@ -367,3 +369,39 @@ def test_component_execution_timeout_rolls_back(
     after = component_snapshot(sm)
     assert (after["status"], after["copies"], after["env"]) == ("InService", 4, None)
     assert "MaximumExecutionTimeoutInSeconds (600 seconds)" in after["reason"]
+
+
+def test_console_script_reads_alarms_from_its_moto_sidecar() -> None:
+    """`sagemaker-emulator --with-moto`: alarms set through moto's URL roll deployments back."""
+    with running("--with-moto", "--delay", str(FROZEN)) as (process, lines):
+        url = url_of(lines[0])
+        sm = boto3_client(url)
+        admin = AdminClient(url)
+        cloudwatch = boto3_client(lines[1].rsplit(" ", 1)[1], "cloudwatch")
+        cloudwatch.put_metric_alarm(
+            AlarmName="errors",
+            Namespace="AWS/SageMaker",
+            MetricName="Invocation5XXErrors",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+        builders.model(sm, "llm-model")
+        builders.model_config(sm, "old", "llm-model", count=2)
+        builders.model_config(sm, "new", "llm-model", count=2)
+        sm.create_endpoint(EndpointName="ep", EndpointConfigName="old")
+        admin.settle()
+        sm.update_endpoint(
+            EndpointName="ep",
+            EndpointConfigName="new",
+            DeploymentConfig=blue_green("ALL_AT_ONCE", "errors"),
+        )
+        step_until(sm, admin, lambda s: s["new"] == "Baking")
+        trip(cloudwatch, "errors")
+        admin.settle()
+        after = snapshot(sm)
+        assert (after["status"], after["config"]) == ("InService", "old")
+        assert "[errors]" in after["reason"]
+        assert stop(process) == 0

@@ -3,8 +3,9 @@
 `emulator` is the session's EmulatorServer (delay 0: transitions complete at
 the next request, or at once with `emulator_admin.settle()`); `sagemaker`
 yields it after a reset; `sagemaker_client` / `sagemaker_runtime_client` are
-real boto3 clients pointed at it; `emulator_admin` is its AdminClient. `deployment_alarms` is a CloudWatch client on
-moto's server in this process, where the emulator reads the alarms of deployments.
+real boto3 clients pointed at it; `emulator_admin` is its AdminClient.
+`deployment_alarms` is a CloudWatch client on moto's server in this process, where
+the emulator reads the alarms of deployments.
 """
 
 from __future__ import annotations
