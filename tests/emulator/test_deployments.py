@@ -8,11 +8,13 @@ DescribeInferenceComponent shows in between, as a user polling SageMaker would.
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sagemaker_emulator.admin import AdminClient
+from sagemaker_emulator.server import EmulatorServer
 from tests.emulator import builders
 from tests.emulator.test_cli import running, stop, url_of
 from tests.plugins.emulator_fixtures import boto3_client
@@ -405,3 +407,27 @@ def test_console_script_reads_alarms_from_its_moto_sidecar() -> None:
         assert (after["status"], after["config"]) == ("InService", "old")
         assert "[errors]" in after["reason"]
         assert stop(process) == 0
+
+
+def test_a_deployment_resumes_after_a_restart(tmp_path: Path) -> None:
+    """--state-file keeps a deployment mid-bake; the restarted emulator finishes it."""
+    state = tmp_path / "state.json"
+    deployment = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 60}
+        }
+    }
+    with EmulatorServer(delay=FROZEN, state_file=state) as first:
+        sm, admin = boto3_client(first.url), AdminClient(first.url)
+        builders.model(sm, "llm-model")
+        builders.model_config(sm, "old", "llm-model")
+        builders.model_config(sm, "new", "llm-model")
+        sm.create_endpoint(EndpointName="ep", EndpointConfigName="old")
+        admin.settle()
+        sm.update_endpoint(EndpointName="ep", EndpointConfigName="new", DeploymentConfig=deployment)
+        step_until(sm, admin, lambda s: s["new"] == "Baking")
+    with EmulatorServer(delay=FROZEN, state_file=state) as second:
+        sm, admin = boto3_client(second.url), AdminClient(second.url)
+        assert snapshot(sm)["new"] == "Baking"
+        admin.settle()
+        assert (snapshot(sm)["status"], snapshot(sm)["config"]) == ("InService", "new")
