@@ -2,7 +2,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class _Api:
+    describe: str  # the Describe call
+    name_member: str  # request and response member holding the resource's name
+    arn_member: str
+    status_member: str | None  # where Describe and List put the status; None: no status
+
+
+# Spelled out (not derived) so the IAM policy test finds every call the code makes.
+_APIS = {
+    "model": _Api("DescribeModel", "ModelName", "ModelArn", None),
+    "endpoint config": _Api(
+        "DescribeEndpointConfig", "EndpointConfigName", "EndpointConfigArn", None
+    ),
+    "endpoint": _Api("DescribeEndpoint", "EndpointName", "EndpointArn", "EndpointStatus"),
+    "inference component": _Api(
+        "DescribeInferenceComponent",
+        "InferenceComponentName",
+        "InferenceComponentArn",
+        "InferenceComponentStatus",
+    ),
+}
 
 
 class Kind(StrEnum):
@@ -15,26 +40,16 @@ class Kind(StrEnum):
 
     @property
     def describe(self) -> str:
-        """The Describe call of this kind."""
-        return "Describe" + self._api
+        return _APIS[self.value].describe
 
     @property
     def name_member(self) -> str:
-        """The request and response member holding the resource's name."""
-        return self._api + "Name"
+        return _APIS[self.value].name_member
 
     @property
     def arn_member(self) -> str:
-        return self._api + "Arn"
+        return _APIS[self.value].arn_member
 
     @property
     def status_member(self) -> str | None:
-        """Where Describe and List put the status; models and configs have none."""
-        return {
-            Kind.ENDPOINT: "EndpointStatus",
-            Kind.INFERENCE_COMPONENT: "InferenceComponentStatus",
-        }.get(self)
-
-    @property
-    def _api(self) -> str:
-        return self.value.title().replace(" ", "")
+        return _APIS[self.value].status_member
