@@ -50,6 +50,8 @@ from kubernetes.client.exceptions import ApiException
 
 from local_cluster import binaries, processes
 from local_cluster.cluster import LocalCluster, free_port
+from local_cluster.llmendpoints import is_ready
+from local_cluster.services import Emulator, emulator_aws_env
 from sagemaker_emulator.admin import AdminClient
 
 REPO = Path(__file__).resolve().parents[1]
@@ -154,11 +156,6 @@ def llm_endpoint(name: str, namespace: str) -> dict[str, Any]:
     }
 
 
-def is_ready(obj: dict[str, Any]) -> bool:
-    conditions = (obj.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
-
-
 class ReadyWatch:
     """Keeps every LLMEndpoint's latest body from a watch (a list each second would
     cost the API server and this process more than the operator under test)."""
@@ -221,36 +218,15 @@ def _key(obj: dict[str, Any]) -> str:
 # -- processes -----------------------------------------------------------------------
 
 
-def start_emulator(delay: float, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    proc = processes.spawn(
-        [BIN / "sagemaker-emulator", "--port", "0", "--delay", str(delay)],
-        stdout=subprocess.PIPE,
-        log=log,
-    )
-    assert proc.stdout is not None
-    first = proc.stdout.readline().decode().strip()
-    if "listening on" not in first:
-        processes.stop(proc)
-        raise RuntimeError(f"sagemaker-emulator did not start: {first!r}; see {log}")
-    # Keep draining stdout so the emulator never blocks on a full pipe.
-    threading.Thread(target=proc.stdout.read, daemon=True).start()
-    return proc, first.rsplit(" ", 1)[-1]
-
-
 def operator_env(args: argparse.Namespace, kubeconfig: Path, url: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("AWS_", "LLMOP_")) and k != "KUBECONFIG"
     }
+    env.update(emulator_aws_env(url))
     env.update(
         KUBECONFIG=str(kubeconfig),
-        AWS_ENDPOINT_URL_SAGEMAKER=url,
-        AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=url,
-        AWS_ACCESS_KEY_ID="AKIAEXAMPLEBENCH",
-        AWS_SECRET_ACCESS_KEY="not-a-secret",
-        AWS_REGION="us-east-1",
-        AWS_EC2_METADATA_DISABLED="true",
         LLMOP_RESYNC_SECONDS=str(args.resync),
         LLMOP_TRANSITION_POLL_SECONDS=str(args.poll),
         LLMOP_AWS_CALLS_PER_SECOND=str(args.calls_per_second),
@@ -285,7 +261,7 @@ class Bench:
         self.deadline: float = time.monotonic() + float(args.timeout)
         self.phase = "setup"
         self.operator: subprocess.Popen[bytes] | None = None
-        self.emulator: subprocess.Popen[bytes] | None = None
+        self.emulator: Emulator | None = None
         self.cluster: LocalCluster | None = None
         self.admin: AdminClient | None = None
         self.watch: ReadyWatch | None = None
@@ -317,7 +293,7 @@ class Bench:
         if self.operator is not None:
             found["operator"] = self.operator.pid
         if self.emulator is not None:
-            found["emulator"] = self.emulator.pid
+            found["emulator"] = self.emulator.proc.pid
         if self.cluster is not None:
             for index, pid in enumerate(self.cluster.pids):
                 found[("etcd", "kube-apiserver")[index] if index < 2 else str(pid)] = pid
@@ -374,8 +350,9 @@ class Bench:
         self.cluster.kubectl(
             "wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}"
         )
-        self.emulator, url = start_emulator(args.delay, args.out / "emulator.log")
-        self.admin = AdminClient(url)
+        self.emulator = Emulator.start(args.out / "emulator.log", delay=args.delay)
+        url = self.emulator.url
+        self.admin = self.emulator.admin_client
         self.api = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=str(self.cluster.kubeconfig)
         )
@@ -524,7 +501,7 @@ class Bench:
             )
             processes.stop(self.operator, timeout=30)
         if self.emulator is not None:
-            processes.stop(self.emulator)
+            self.emulator.stop()
         if self.cluster is not None:
             self.cluster.stop()
 

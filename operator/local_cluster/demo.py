@@ -32,6 +32,7 @@ import yaml
 
 from local_cluster import binaries
 from local_cluster.cluster import LocalCluster, run_kubectl
+from local_cluster.llmendpoints import condition, is_failed, is_ready
 from local_cluster.services import Emulator, Operator
 
 REPO = Path(__file__).resolve().parents[2]
@@ -181,13 +182,11 @@ class Demo:
             if line != last:
                 _say(f"  [{elapsed:6.1f}s] {line}")
                 last = line
-            ready = _condition(status, "Ready")
-            if ready.get("status") == "True" and status.get("observedGeneration") == obj[
-                "metadata"
-            ].get("generation"):
+            if is_ready(obj):
                 return dict(status)
-            if status.get("phase") == "Failed":
-                raise DemoFailed(f"Failed: {status.get('failureReason') or ready.get('message')}")
+            if is_failed(obj):
+                reason = status.get("failureReason") or condition(obj, "Ready").get("message")
+                raise DemoFailed(f"Failed: {reason}")
             time.sleep(0.5)
 
     def delete(self, namespace: str, name: str) -> None:
@@ -208,13 +207,6 @@ class Demo:
         _say(f"  kubectl describe llme -n {namespace}")
         if self.emulator is not None:
             _say(f"  curl -s {self.emulator.url}/_emulator/state   # what SageMaker holds")
-
-
-def _condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
-    for c in status.get("conditions") or []:
-        if c.get("type") == kind:
-            return dict(c)
-    return {}
 
 
 def _progress_line(status: dict[str, Any]) -> str:
