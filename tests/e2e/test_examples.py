@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
+from local_cluster.llmendpoints import condition
 from local_cluster.services import Operator
-from tests.e2e.examples import example_files, llmendpoint, llmendpoint_docs, to_yaml
-from tests.e2e.harness import condition, wait_ready
-from tests.e2e.sagemaker import OWNER_NAME, OWNER_NAMESPACE, OWNER_UID, SageMaker
 from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.examples import example_files, llmendpoint, llmendpoint_docs, to_yaml
+from tests.plugins.llmendpoints import wait_ready
+from tests.plugins.sagemaker import OWNER_NAME, OWNER_NAMESPACE, OWNER_UID, SageMaker
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,6 @@ deletionPolicy Retain."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,13 @@ import pytest
 from local_cluster.cluster import LocalCluster
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
-from tests.e2e.conftest import install_operator_rbac, operator_env
-from tests.e2e.examples import llmendpoint, to_yaml
-from tests.e2e.harness import get_llme, wait_ready
-from tests.e2e.sagemaker import SageMaker
 from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.examples import llmendpoint, to_yaml
+from tests.plugins.llmendpoints import get_llme, patch_spec, wait_ready
+from tests.plugins.operator_fixtures import install_operator_rbac, operator_env
+from tests.plugins.sagemaker import SageMaker
 
 pytestmark = pytest.mark.e2e
-
-
-def _patch(kubectl: Kubectl, name: str, spec: dict[str, object]) -> None:
-    kubectl("patch", "llmendpoint", name, "--type=merge", "-p", json.dumps({"spec": spec}))
 
 
 def test_inference_component_spec_changes_converge(
@@ -35,7 +30,7 @@ def test_inference_component_spec_changes_converge(
     assert sagemaker_api.inference_component(base)["RuntimeConfig"]["CurrentCopyCount"] == 4
 
     # Copies: the inference component's runtime config, nothing else replaced.
-    _patch(kubectl, name, {"resources": {"copies": 2}})
+    patch_spec(kubectl, name, {"resources": {"copies": 2}})
     status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
     assert status["copies"] == {"desired": 2, "current": 2}
     assert sagemaker_api.inference_component(base)["RuntimeConfig"]["CurrentCopyCount"] == 2
@@ -43,7 +38,7 @@ def test_inference_component_spec_changes_converge(
     assert status["modelName"] == first["modelName"]
 
     # Model settings: a new model, the component updated in place, the old model removed.
-    _patch(kubectl, name, {"model": {"maxTotalTokens": 4000, "maxInputTokens": 3000}})
+    patch_spec(kubectl, name, {"model": {"maxTotalTokens": 4000, "maxInputTokens": 3000}})
     status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
     assert status["modelName"] != first["modelName"]
     assert status["inferenceComponents"][0]["name"] == base
@@ -57,13 +52,14 @@ def test_inference_component_spec_changes_converge(
     )
 
     # Instance type: a new endpoint config and UpdateEndpoint; the old config removed.
-    _patch(kubectl, name, {"instance": {"type": "ml.g5.24xlarge"}})
+    patch_spec(kubectl, name, {"instance": {"type": "ml.g5.24xlarge"}})
     status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
     assert status["endpointConfigName"] != first["endpointConfigName"]
     endpoint = sagemaker_api.endpoint(status["endpointName"])
     assert endpoint["EndpointConfigName"] == status["endpointConfigName"]
     config = sagemaker_api.endpoint_config(status["endpointConfigName"])
     assert config["ProductionVariants"][0]["InstanceType"] == "ml.g5.24xlarge"
+    assert status["estimatedHourlyCostUSD"] == "10.18"
     wait_for(
         lambda: sagemaker_api.inventory().endpoint_configs == [status["endpointConfigName"]],
         timeout=60,
@@ -83,7 +79,7 @@ def test_model_endpoint_instance_count_change_converges(
     kubectl.apply(to_yaml(manifest))
     first = wait_ready(kubectl, name, log=operator.log_tail)["status"]
 
-    _patch(kubectl, name, {"instance": {"count": 2}})
+    patch_spec(kubectl, name, {"instance": {"count": 2}})
     status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
     assert status["instances"] == {"desired": 2, "current": 2}
     endpoint = sagemaker_api.endpoint(status["endpointName"])

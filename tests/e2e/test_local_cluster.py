@@ -14,8 +14,8 @@ import pytest
 from local_cluster.binaries import Binaries
 from local_cluster.cluster import LocalCluster
 from local_cluster.waiting import wait_for
-from tests.e2e.conftest import OperatorIdentity
 from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.operator_fixtures import OperatorIdentity
 
 pytestmark = pytest.mark.e2e
 

@@ -51,19 +51,20 @@ from botocore.exceptions import ClientError
 
 from llm_operator.core import naming
 from local_cluster.cluster import LocalCluster
+from local_cluster.llmendpoints import condition, is_failed, is_ready
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
-from tests.e2e.conftest import OperatorIdentity, operator_env
-from tests.e2e.examples import llmendpoint, to_yaml
-from tests.e2e.harness import condition, get_llme, is_failed, is_ready
-from tests.e2e.sagemaker import (
+from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.examples import llmendpoint, to_yaml
+from tests.plugins.llmendpoints import get_llme
+from tests.plugins.operator_fixtures import OperatorIdentity, operator_env
+from tests.plugins.sagemaker import (
     MANAGED_BY,
     OWNER_NAME,
     OWNER_NAMESPACE,
     OWNER_UID,
     SageMaker,
 )
-from tests.plugins.cluster_fixtures import Kubectl
 
 pytestmark = pytest.mark.e2e
 

@@ -10,10 +10,10 @@ import pytest
 from local_cluster.cluster import LocalCluster
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
-from tests.e2e.examples import llmendpoint, to_yaml
-from tests.e2e.harness import wait_gone, wait_ready
-from tests.e2e.sagemaker import SageMaker
 from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.examples import llmendpoint, to_yaml
+from tests.plugins.llmendpoints import wait_gone, wait_ready
+from tests.plugins.sagemaker import SageMaker
 
 pytestmark = pytest.mark.e2e
 

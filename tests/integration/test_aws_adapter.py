@@ -1,4 +1,9 @@
-"""The boto3 adapter and the observer against the SageMaker emulator (no Kubernetes)."""
+"""The boto3 adapter and the observer against the SageMaker emulator (no Kubernetes).
+
+The emulator is the session's in-process one at delay 0 (a transition completes at the
+next request), so converging takes passes, not waiting; the observer runs on a fake
+clock; what a test asserts is calls counted by the emulator and the order of events.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,6 @@ import os
 from collections.abc import Iterator
 
 import pytest
-import yaml
 
 from llm_operator.api.models import LLMEndpointSpec
 from llm_operator.core import actions, desired, planner
@@ -18,10 +22,18 @@ from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, Lane, Sage
 from llm_operator.shell.observe import Observer
 from llm_operator.shell.reconciler import _unless_woken
 from llm_operator.shell.secrets import Redactor
-from tests.integration.test_lifecycle import EXAMPLES
+from sagemaker_emulator.admin import AdminClient
+from sagemaker_emulator.server import EmulatorServer
+from tests.plugins.examples import llmendpoint
 from tests.plugins.operator_fixtures import REGION, SageMakerEmulator
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
+
+
+@pytest.fixture
+def emulated_sagemaker(sagemaker: EmulatorServer) -> SageMakerEmulator:
+    """The session's emulator, reset: delay 0, no faults, call counters at zero."""
+    return SageMakerEmulator(sagemaker, AdminClient(sagemaker.url))
 
 
 @pytest.fixture
@@ -51,12 +63,7 @@ def model_action(name: str, uid: str, env: dict[str, str] | None = None) -> acti
 
 
 def render(name: str, uid: str) -> desired.DesiredState:
-    docs = [
-        d
-        for d in yaml.safe_load_all((EXAMPLES / "mistral-7b-inference-components.yaml").read_text())
-        if d
-    ]
-    spec = LLMEndpointSpec.model_validate(docs[-1]["spec"])
+    spec = LLMEndpointSpec.model_validate(llmendpoint("mistral-7b-inference-components")["spec"])
     return desired.render(spec, desired.Owner("team-a", name, uid), hf_token=None)
 
 
@@ -170,7 +177,6 @@ async def converge_with_clock(
         memory = plan.memory
         if plan.settled and not plan.actions:
             return plan
-        await asyncio.sleep(0.05)
     raise AssertionError(f"did not settle: {plan.phase} {plan.progressing}")
 
 
@@ -310,17 +316,18 @@ def test_an_interactive_call_overtakes_a_queue_of_background_calls(
     async def scenario() -> list[str]:
         sm = SageMaker(workers=2, calls_per_second=20, burst=1)
         finished: list[str] = []
+        moving = asyncio.Event()
 
         async def one(label: str, lane: Lane) -> None:
             await sm.call(REGION, "ListModels", {}, lane=lane)
             finished.append(label)
+            moving.set()
 
         try:
             background = [
                 asyncio.create_task(one(f"background-{i}", BACKGROUND)) for i in range(20)
             ]
-            while not finished:  # the background queue is moving
-                await asyncio.sleep(0.01)
+            await moving.wait()  # the background queue is moving
             await one("interactive", INTERACTIVE)
             await asyncio.gather(*background)
             return finished
@@ -346,21 +353,21 @@ def test_a_queued_background_observe_is_given_up_when_its_resource_is_woken(
             await observer.inventory(REGION, max_age=0)
             bucket = sm.bucket(REGION)
             bucket.rate, bucket.capacity = 2.0, 1.0  # a busy account from now on
-            finished: list[int] = []
+            moving = asyncio.Event()
 
-            async def routine(i: int) -> None:
+            async def routine() -> None:
                 await sm.call(REGION, "ListModels", {}, lane=BACKGROUND)
-                finished.append(i)
+                moving.set()
 
-            backlog = [asyncio.create_task(routine(i)) for i in range(8)]
-            while not finished:
-                await asyncio.sleep(0.01)
+            backlog = [asyncio.create_task(routine()) for _ in range(8)]
+            await moving.wait()  # the backlog is being worked through
             before = emulated_sagemaker.admin.calls()
             wake = asyncio.Event()
             checking = asyncio.create_task(
                 _unless_woken(observer.observe(want, max_age=1e9, lane=BACKGROUND), wake)
             )
-            await asyncio.sleep(0)  # the re-check queues behind the backlog
+            await asyncio.sleep(0)  # the re-check starts and queues behind the backlog
+            assert not checking.done()
             wake.set()  # a spec change
             given_up = await checking
             await sm.call(REGION, "ListModels", {})  # the lanes still admit calls

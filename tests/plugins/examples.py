@@ -1,4 +1,4 @@
-"""The manifests under examples/, as the end-to-end tests apply them."""
+"""The manifests under examples/, as the tests apply them."""
 
 from __future__ import annotations
 
@@ -31,9 +31,15 @@ def load(name: str) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(path.read_text()) if isinstance(d, dict)]
 
 
-def llmendpoint(name: str) -> dict[str, Any]:
-    """The LLMEndpoint of examples/<name>.yaml."""
-    return next(d for d in load(name) if d.get("kind") == "LLMEndpoint")
+def llmendpoint(name: str, **overrides: Any) -> dict[str, Any]:
+    """The LLMEndpoint of examples/<name>.yaml, with spec overrides merged one level deep."""
+    resource = next(d for d in load(name) if d.get("kind") == "LLMEndpoint")
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            resource["spec"].setdefault(key, {}).update(value)
+        else:
+            resource["spec"][key] = value
+    return resource
 
 
 def to_yaml(*docs: dict[str, Any]) -> str:

@@ -1,4 +1,5 @@
-"""Reading LLMEndpoints and waiting for them (local_cluster.waiting, never guessed sleeps)."""
+"""Reading LLMEndpoints through kubectl and waiting for them (local_cluster.waiting, never
+guessed sleeps). What Ready means is local_cluster.llmendpoints.is_ready, everywhere."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from local_cluster.llmendpoints import is_failed, is_ready
 from local_cluster.waiting import wait_for
 from tests.plugins.cluster_fixtures import Kubectl
 
@@ -18,31 +20,19 @@ def get_llme(kubectl: Kubectl, name: str) -> dict[str, Any] | None:
     return obj
 
 
-def condition(obj: dict[str, Any], kind: str) -> dict[str, Any]:
-    for c in (obj.get("status") or {}).get("conditions") or []:
-        if c.get("type") == kind:
-            return dict(c)
-    return {}
+def patch_spec(kubectl: Kubectl, name: str, spec: dict[str, Any]) -> None:
+    kubectl("patch", "llmendpoint", name, "--type=merge", "-p", json.dumps({"spec": spec}))
 
 
-def is_ready(obj: dict[str, Any] | None) -> bool:
-    """Ready=True for the current generation."""
-    if obj is None:
-        return False
-    status = obj.get("status") or {}
-    return (
-        condition(obj, "Ready").get("status") == "True"
-        and status.get("observedGeneration") == obj["metadata"]["generation"]
-    )
+def events(kubectl: Kubectl, name: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = kubectl.json(
+        "get", "events", "--field-selector", f"involvedObject.name={name}"
+    )["items"]
+    return items
 
 
-def is_failed(obj: dict[str, Any]) -> bool:
-    """phase Failed for the current generation: no point waiting for Ready."""
-    status = obj.get("status") or {}
-    return (
-        status.get("phase") == "Failed"
-        and status.get("observedGeneration") == obj["metadata"]["generation"]
-    )
+def event_reasons(kubectl: Kubectl, name: str) -> set[str]:
+    return {e["reason"] for e in events(kubectl, name)}
 
 
 def wait_ready(
@@ -52,9 +42,9 @@ def wait_ready(
 
     def probe() -> dict[str, Any] | None:
         obj = get_llme(kubectl, name)
-        if obj is not None and is_failed(obj):
+        if is_failed(obj):
             raise AssertionError(
-                f"LLMEndpoint {name} Failed: {obj.get('status')!r}\n"
+                f"LLMEndpoint {name} Failed: {(obj or {}).get('status')!r}\n"
                 f"--- operator log ---\n{log() if log else ''}"
             )
         return obj if is_ready(obj) else None
