@@ -26,6 +26,7 @@ UV_COMPILE    = $(BIN)/uv pip compile pyproject.toml --quiet --generate-hashes \
 help:
 	@echo "make demo   local control plane + SageMaker emulator + operator; an LLMEndpoint goes Ready"
 	@echo "make test   install everything, lint, type-check, run every test"
+	@echo "make unit   only the pure tests (tests/unit), in seconds"
 	@echo "make lock   re-pin requirements/*.txt from pyproject.toml (LOCK_ARGS=--upgrade: newest allowed)"
 
 $(STAMP): pyproject.toml $(DEV_LOCK)
@@ -61,6 +62,11 @@ typecheck: $(STAMP)
 
 test: $(STAMP) binaries lint typecheck
 	$(BIN)/pytest -p no:cacheprovider
+
+# The pure tests alone: tests/unit/conftest.py refuses processes, sockets and the
+# service fixtures there, so this never starts kube-apiserver or the emulator.
+unit: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider -q tests/unit
 
 crd: $(STAMP)
 	$(BIN)/llm-operator crd > crds/llmendpoints.yaml
