@@ -32,6 +32,18 @@ class CallRecord(TypedDict):
     tags: dict[str, str] | None
 
 
+class Load(TypedDict, total=False):
+    """A simulated load level: on a component, or on a variant of an endpoint."""
+
+    account: str
+    region: str
+    inference_component: str
+    endpoint: str
+    variant: str
+    concurrent_requests: float
+    invocations_per_minute: float
+
+
 class AdminClient:
     def __init__(self, url: str, timeout: float = 60.0) -> None:
         self.url = url.rstrip("/")
@@ -162,3 +174,37 @@ class AdminClient:
 
     def set_delay(self, seconds: float) -> None:
         self._call("POST", "delay", {"delay": seconds})
+
+    def set_load(
+        self,
+        *,
+        inference_component: str | None = None,
+        endpoint: str | None = None,
+        variant: str | None = None,
+        concurrent_requests: float | None = None,
+        invocations_per_minute: float | None = None,
+        account: str = "123456789012",
+        region: str = "us-east-1",
+    ) -> Load:
+        """Simulate steady traffic on a component (or an endpoint's variant) from now on.
+
+        Values left out keep their current level (0 at first). InvokeEndpoint calls add to it.
+        """
+        body: dict[str, Any] = {
+            key: value
+            for key, value in {
+                "inference_component": inference_component,
+                "endpoint": endpoint,
+                "variant": variant,
+                "concurrent_requests": concurrent_requests,
+                "invocations_per_minute": invocations_per_minute,
+                "account": account,
+                "region": region,
+            }.items()
+            if value is not None
+        }
+        return cast(Load, self._call("POST", "load", body))
+
+    def loads(self) -> list[Load]:
+        """Every load level set so far."""
+        return cast(list[Load], self._call("GET", "load")["loads"])

@@ -6,10 +6,14 @@ import time
 from typing import Any
 
 from .faults import Faults, parse_faults
+from .load import Target
 from .state import Store
+from .wire import Caller
 
 PREFIX = "/_emulator/"
 DEFAULT_WAIT_TIMEOUT = 30.0
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
 
 
 class AdminError(Exception):
@@ -95,4 +99,45 @@ def handle(store: Store, method: str, path: str, body: Any) -> dict[str, Any]:
             store.advance()  # transitions started before the change keep the old delay
             store.delay = max(0.0, delay)
             return {"delay": store.delay}
+    if (method, route) == ("GET", "load"):
+        with store.lock:
+            return {"loads": store.load.to_json()}
+    if (method, route) == ("POST", "load"):
+        return _set_load(store, body)
     raise KeyError(route)
+
+
+def _set_load(store: Store, body: dict[str, Any]) -> dict[str, Any]:
+    """Set the steady load on one inference component or endpoint variant."""
+    caller = Caller(
+        str(body.get("account") or DEFAULT_ACCOUNT), str(body.get("region") or DEFAULT_REGION)
+    )
+    component, endpoint, variant = (
+        body.get(key) for key in ("inference_component", "endpoint", "variant")
+    )
+    if component and not endpoint and not variant:
+        target = Target.of_component(caller, str(component))
+    elif endpoint and variant and not component:
+        target = Target.of_variant(caller, str(endpoint), str(variant))
+    else:
+        raise AdminError(
+            'name either {"inference_component": NAME} or {"endpoint": NAME, "variant": NAME}'
+        )
+    numbers: dict[str, float] = {}
+    for key in ("concurrent_requests", "invocations_per_minute"):
+        if body.get(key) is None:
+            continue
+        try:
+            numbers[key] = float(body[key])
+        except (TypeError, ValueError):
+            raise AdminError(f"{key} must be a number") from None
+        if not numbers[key] >= 0:
+            raise AdminError(f"{key} must be 0 or more")
+    with store.lock:
+        store.advance()  # the load changes now: what fell due before saw the old load
+        level = store.load.set(target, **numbers)
+        return {
+            **target.to_json(),
+            "concurrent_requests": level.concurrent_requests,
+            "invocations_per_minute": level.invocations_per_minute,
+        }

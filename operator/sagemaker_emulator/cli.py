@@ -9,7 +9,6 @@ import threading
 from types import FrameType
 
 from .faults import parse_faults
-from .moto_sidecar import MotoSidecar
 from .server import EmulatorServer
 
 
@@ -88,8 +87,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--with-moto",
         action="store_true",
-        help="also start moto's server (STS, Application Auto Scaling, ...) on a free "
-        "loopback port and print its URL on the second line",
+        help="also start moto's server (STS, Application Auto Scaling, CloudWatch, ...) on a "
+        "free loopback port and print its URL on the second line; the emulator then acts on "
+        "the scalable targets, scaling policies and alarms registered there",
     )
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return p
@@ -127,7 +127,9 @@ def _fault_body(args: argparse.Namespace) -> dict[str, object]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    server = EmulatorServer(args.host, args.port, args.delay, args.state_file, args.verbose)
+    server = EmulatorServer(
+        args.host, args.port, args.delay, args.state_file, args.verbose, with_moto=args.with_moto
+    )
     try:
         server.store.faults = parse_faults(_fault_body(args), server.store.faults)
     except (ValueError, KeyError) as error:
@@ -143,12 +145,9 @@ def main(argv: list[str] | None = None) -> None:
     sys.setswitchinterval(0.0005)
     server.start()
     print(f"sagemaker-emulator listening on {server.url}", flush=True)
-    moto = MotoSidecar(args.host).start() if args.with_moto else None
-    if moto is not None:
-        print(f"moto listening on {moto.url}", flush=True)
+    if server.moto is not None:
+        print(f"moto listening on {server.moto_url}", flush=True)
     while not stop.wait(1.0):
         pass
-    if moto is not None:
-        moto.stop()
     server.stop()
     sys.exit(0)

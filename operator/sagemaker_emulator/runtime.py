@@ -33,6 +33,19 @@ class Invocation:
     variant: str
 
 
+class NoCapacity(AwsError):
+    """An invocation of a component with no copies: counted as NoCapacityInvocationFailures."""
+
+    def __init__(self, component: str) -> None:
+        super().__init__(
+            "ValidationError",
+            "Inference Component has no capacity to process this request. "
+            "ApplicationAutoScaling may be in-progress (if configured) or try to increase "
+            "the capacity by invoking UpdateInferenceComponentRuntimeConfig API.",
+        )
+        self.component = component
+
+
 def _error(message: str) -> AwsError:
     return AwsError("ValidationError", message)
 
@@ -89,12 +102,7 @@ def invoke(ctx: Context, endpoint_name: str, headers: dict[str, str], body: byte
         base = ctx.region.inference_components.get(spec.get("BaseInferenceComponentName") or "")
         placed = base["_placement"] if base else component["_placement"]
         if not placed:
-            raise _error(
-                "Inference Component has no capacity to process this request. "
-                "ApplicationAutoScaling may be in-progress (if configured) or try to increase "
-                "the capacity by invoking "
-                "UpdateInferenceComponentRuntimeConfig API."
-            )
+            raise NoCapacity(component_name)
         container = spec.get("Container") or {}
         model_id = _model_id(ctx, spec.get("ModelName"), container.get("Environment"))
         if spec.get("BaseInferenceComponentName"):

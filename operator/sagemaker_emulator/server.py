@@ -14,10 +14,13 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from . import admin_api, audit
+from .autoscaling import Autoscaler
 from .errors import AwsError, internal, throttled
+from .load import Target
+from .moto_sidecar import MotoSidecar
 from .operations import COMPLETERS, OPERATIONS
 from .resources.common import Context
-from .runtime import invoke
+from .runtime import COMPONENT_HEADER, NoCapacity, invoke
 from .state import Store
 from .validation import validate
 from .wire import (
@@ -31,6 +34,7 @@ from .wire import (
 
 _READ_ONLY = ("Describe", "List")
 SAVE_INTERVAL = 0.5
+CATCH_UP_INTERVAL = 0.1  # with moto: how often the clock is caught up unasked (alarms, activities)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -165,7 +169,15 @@ class _Handler(BaseHTTPRequestHandler):
             with store.lock:
                 now = time.time()
                 store.advance(now)
-                answer = invoke(Context(store, caller, now), endpoint_name, headers, body)
+                try:
+                    answer = invoke(Context(store, caller, now), endpoint_name, headers, body)
+                except NoCapacity as refused:
+                    store.load.refused(Target.of_component(caller, refused.component), now)
+                    raise
+                component = headers.get(COMPONENT_HEADER.lower())
+                store.load.invoked(
+                    Target.invoked(caller, endpoint_name, component, answer.variant), now
+                )
         except AwsError as error:
             call.finish(store, error.status, error.code)
             self._send_error(error, runtime=True)
@@ -263,9 +275,12 @@ class EmulatorServer:
         delay: float = 0.0,
         state_file: str | Path | None = None,
         verbose: bool = False,
+        with_moto: bool = False,
     ) -> None:
         self.store = Store(delay, Path(state_file) if state_file else None)
         self.store.completers.update(COMPLETERS)
+        self._with_moto = with_moto
+        self.moto: MotoSidecar | None = None
         self._address = (host, port)
         self._verbose = verbose
         self._http: _HttpServer | None = None
@@ -279,8 +294,25 @@ class EmulatorServer:
         host, port = self._http.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    @property
+    def moto_url(self) -> str:
+        """moto's server (STS, Application Auto Scaling, CloudWatch) when started with it."""
+        if self.moto is None:
+            raise RuntimeError("the emulator was not started with moto")
+        return self.moto.url
+
     def start(self) -> EmulatorServer:
         self._http = _HttpServer(self._address, self.store, self._verbose)
+        if self._with_moto:
+            # moto's backends live in this process: the autoscaler reads and writes them.
+            self.moto = MotoSidecar(str(self._address[0])).start()
+            with self.store.lock:
+                self.store.ticker = Autoscaler(self.store, time.time())
+            catch_up = threading.Thread(
+                target=self._catch_up_loop, name="sagemaker-emulator-clock", daemon=True
+            )
+            catch_up.start()
+            self._threads.append(catch_up)
         serve = threading.Thread(
             target=self._http.serve_forever, name="sagemaker-emulator", daemon=True
         )
@@ -298,6 +330,13 @@ class EmulatorServer:
         while not self._stopping.wait(SAVE_INTERVAL):
             self.store.save_if_dirty()
 
+    def _catch_up_loop(self) -> None:
+        """moto's answers (alarm states, scaling activities) do not pass through the emulator,
+        so with moto the clock is caught up regularly even when nobody calls the emulator."""
+        while not self._stopping.wait(CATCH_UP_INTERVAL):
+            with self.store.lock:
+                self.store.advance()
+
     def stop(self) -> None:
         self._stopping.set()
         if self._http is not None:
@@ -308,6 +347,9 @@ class EmulatorServer:
         self._threads.clear()
         self.store.save_if_dirty()
         self._http = None
+        if self.moto is not None:
+            self.moto.stop()
+            self.moto = None
 
     def __enter__(self) -> EmulatorServer:
         return self.start()

@@ -23,9 +23,10 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from .faults import Faults
+from .load import LoadBook
 from .wire import Caller
 
 Record = dict[str, Any]
@@ -67,6 +68,17 @@ def public(record: Record) -> Record:
 Completer = Callable[["Store", Caller, Region, Record, dict[str, Any], float], None]
 
 
+class Ticker(Protocol):
+    """Something that acts at regular due times of its own (the autoscaler), caught up like
+    transitions: `advance` interleaves its ticks with transitions in due order."""
+
+    def next_due(self, now: float) -> float | None: ...  # the next tick due by `now`
+
+    def run(self, at: float) -> None: ...  # one tick, as of its due time
+
+    def reset(self, now: float) -> None: ...
+
+
 class Store:
     def __init__(self, delay: float = 0.0, state_file: Path | None = None) -> None:
         self.lock = threading.RLock()
@@ -81,6 +93,8 @@ class Store:
         self.call_log: deque[dict[str, Any]] = deque(maxlen=CALL_LOG_LIMIT)
         self.calls_logged = 0  # ever, since the last reset: seq of the newest record
         self.completers: dict[str, Completer] = {}
+        self.load = LoadBook()  # simulated traffic (load.py)
+        self.ticker: Ticker | None = None  # the autoscaler, when moto runs beside
         self._heap: list[tuple[float, int, str, str, str, str]] = []
         self._seq = itertools.count(1)
         self._dirty = False
@@ -106,6 +120,9 @@ class Store:
             self.faults = Faults()
             self.delay = self.initial_delay
             self._heap.clear()
+            self.load.clear()
+            if self.ticker is not None:
+                self.ticker.reset(time.time())
             self._dirty = True
             self.changed.notify_all()
 
@@ -159,9 +176,16 @@ class Store:
         """
         now = time.time() if now is None else now
         done = 0
-        while self._heap and self._heap[0][0] <= now:
-            if max_seq is not None and self._heap[0][1] > max_seq:
-                break
+        while True:
+            tick = self.ticker.next_due(now) if self.ticker is not None else None
+            head = self._heap[0] if self._heap and self._heap[0][0] <= now else None
+            if head is not None and max_seq is not None and head[1] > max_seq:
+                head = None
+            if head is None or (tick is not None and tick < head[0]):
+                if tick is None or self.ticker is None:
+                    break
+                self.ticker.run(tick)
+                continue
             due, seq, account, region_name, kind, name = heapq.heappop(self._heap)
             found = self._live(seq, account, region_name, kind, name)
             if found is None:

@@ -6,10 +6,16 @@ yields it after a reset; `sagemaker_client` / `sagemaker_runtime_client` are
 real boto3 clients pointed at it; `emulator_admin` is its AdminClient.
 `deployment_alarms` is a CloudWatch client on moto's server in this process, where
 the emulator reads the alarms of deployments.
+
+`emulator_with_moto` is a second session server with moto's server beside it
+(Application Auto Scaling, CloudWatch) and a short delay, so that its
+autoscaler acts quickly: one AWS minute of autoscaling time takes MOTO_DELAY
+seconds. `autoscaling_emulator` yields it with both reset.
 """
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +29,7 @@ from sagemaker_emulator.server import EmulatorServer
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
+MOTO_DELAY = 0.2  # seconds per transition and per AWS minute of autoscaling time
 
 
 _SESSION = boto3.session.Session()  # one loader: the service model is parsed once per run
@@ -86,3 +93,19 @@ def _moto_for_alarms() -> Iterator[MotoSidecar]:
 def deployment_alarms(_moto_for_alarms: MotoSidecar) -> Any:
     """boto3 CloudWatch on moto in this process (as `--with-moto` runs it); name alarms uniquely."""
     return boto3_client(_moto_for_alarms.url, "cloudwatch")
+
+
+@pytest.fixture(scope="session")
+def emulator_with_moto() -> Iterator[EmulatorServer]:
+    with EmulatorServer(host="127.0.0.1", port=0, delay=MOTO_DELAY, with_moto=True) as server:
+        yield server
+
+
+@pytest.fixture
+def autoscaling_emulator(emulator_with_moto: EmulatorServer) -> EmulatorServer:
+    """The emulator with moto beside it, both reset: no resources, targets, alarms or load."""
+    AdminClient(emulator_with_moto.url).reset()
+    request = urllib.request.Request(f"{emulator_with_moto.moto_url}/moto-api/reset", method="POST")
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        answer.read()
+    return emulator_with_moto
