@@ -160,7 +160,7 @@ class Autoscaler:
                 scaling.targets.get(VARIANT_DIMENSION, {})
             ):
                 if target.service_namespace == "sagemaker":
-                    self._track(caller, region, scaling, target, at)
+                    self._track(caller, region, scaling, cloudwatch, target, at)
             for alarm in _snapshot(cloudwatch.alarms):
                 if alarm.namespace == "AWS/SageMaker" and alarm.metric_name == NO_CAPACITY_METRIC:
                     self._alarm(caller, region, scaling, cloudwatch, alarm, at)
@@ -174,17 +174,25 @@ class Autoscaler:
 
     # -- target tracking --------------------------------------------------------
 
-    def _track(self, caller: Caller, region: Region, scaling: Any, target: Any, at: float) -> None:
+    def _track(
+        self,
+        caller: Caller,
+        region: Region,
+        scaling: Any,
+        cloudwatch: Any,
+        target: Any,
+        at: float,
+    ) -> None:
         scalable = _resolve(caller, region, target.resource_id, target.scalable_dimension)
-        if scalable is None or scalable.busy:
+        if scalable is None:
             return
         low, high = int(target.min_capacity or 0), int(target.max_capacity or 0)
         suspended = target.suspended_state or {}
         history = self.history.setdefault(_key(caller, target.resource_id), History())
         desired = scalable.desired
-        if desired < low or desired > high:  # the range changed: AWS moves into it at once
-            new = min(max(desired, low), high)
-            self._scale(scaling, scalable, target, new, at, "the desired count left the range")
+        if not scalable.busy and (desired < low or desired > high):
+            new = min(max(desired, low), high)  # the range changed: AWS moves into it at once
+            self._scale(scaling, scalable, target, new, at, "the scalable target's range changed")
             return
         outs: list[tuple[int, str]] = []
         ins: list[tuple[int, str]] = []
@@ -205,38 +213,49 @@ class Autoscaler:
             state = self.tracking.setdefault(
                 _key(caller, target.resource_id, policy.policy_name), Tracking()
             )
+            alarms = {side: a for a in policy.alarms for side in ("High", "Low") if side in a.name}
             current = scalable.current
             if measured is None or current == 0:  # no per-copy datapoint without copies
                 state.high_since = state.low_since = None
+                for alarm in alarms.values():
+                    _set_state(cloudwatch, alarm, "INSUFFICIENT_DATA", at)
                 continue
             what, period = measured
             goal = float(config["TargetValue"])
             load = self._load(scalable.load, what, at)
             value = load / current
-            wanted = math.ceil(load / goal - 1e-9)
-            cause = (
-                f"monitor alarm TargetTracking-{target.resource_id}-Alarm{{}} in state ALARM "
-                f"triggered policy {policy.policy_name}"
-            )
             if value > goal:
                 state.low_since = None
                 state.high_since = at if state.high_since is None else state.high_since
-                if at - state.high_since >= self.seconds(SCALE_OUT_PERIODS * period) - 1e-9:
-                    cooldown = float(config.get("ScaleOutCooldown", 300))
-                    if at - history.last_out >= self.seconds(cooldown) - 1e-9:
-                        outs.append((min(wanted, high), cause.format("High")))
             elif value < SCALE_IN_FRACTION * goal:
                 state.high_since = None
                 state.low_since = at if state.low_since is None else state.low_since
-                if (
-                    not config.get("DisableScaleIn")
-                    and at - state.low_since >= self.seconds(SCALE_IN_PERIODS * period) - 1e-9
-                ):
-                    cooldown = float(config.get("ScaleInCooldown", 300))
-                    if at - history.last_in >= self.seconds(cooldown) - 1e-9:
-                        ins.append((max(wanted, low), cause.format("Low")))
             else:
                 state.high_since = state.low_since = None
+            high_alarm = state.high_since is not None and (
+                at - state.high_since >= self.seconds(SCALE_OUT_PERIODS * period) - 1e-9
+            )
+            low_alarm = state.low_since is not None and (
+                at - state.low_since >= self.seconds(SCALE_IN_PERIODS * period) - 1e-9
+            )
+            for side, alarmed in (("High", high_alarm), ("Low", low_alarm)):
+                if side in alarms:
+                    _set_state(cloudwatch, alarms[side], "ALARM" if alarmed else "OK", at)
+            wanted = math.ceil(load / goal - 1e-9)
+            cause = "monitor alarm {} in state ALARM triggered policy " + policy.policy_name
+            name = f"TargetTracking-{target.resource_id}-Alarm"
+            if high_alarm:
+                cooldown = float(config.get("ScaleOutCooldown", 300))
+                if at - history.last_out >= self.seconds(cooldown) - 1e-9:
+                    alarm_name = alarms["High"].name if "High" in alarms else f"{name}High"
+                    outs.append((min(wanted, high), cause.format(alarm_name)))
+            elif low_alarm and not config.get("DisableScaleIn"):
+                cooldown = float(config.get("ScaleInCooldown", 300))
+                if at - history.last_in >= self.seconds(cooldown) - 1e-9:
+                    alarm_name = alarms["Low"].name if "Low" in alarms else f"{name}Low"
+                    ins.append((max(wanted, low), cause.format(alarm_name)))
+        if scalable.busy:  # SageMaker is still applying the last change; the alarms stay
+            return
         # Scale out when any policy asks; scale in only when every policy agrees.
         if outs and not suspended.get("DynamicScalingOutSuspended"):
             new, cause = max(outs)
@@ -307,10 +326,7 @@ class Autoscaler:
         state = _alarm_state(alarm, values)
         if state is None:
             return
-        if state != alarm.state_value:
-            reason = f"Threshold Crossed: datapoints {values} evaluated by the emulator."
-            cloudwatch.set_alarm_state(alarm.name, reason, json.dumps({}), state)
-            alarm.state_updated_timestamp = _moto_time(at)
+        _set_state(cloudwatch, alarm, state, at)
         if state != "ALARM" or not alarm.actions_enabled:
             return
         # Application Auto Scaling actions run again every period the alarm stays in ALARM.
@@ -439,6 +455,15 @@ class Autoscaler:
             else:
                 still.append((scalable, activity))
         self.in_progress = still
+
+
+def _set_state(cloudwatch: Any, alarm: Any, state: str, at: float) -> None:
+    """Move one of moto's alarms to `state` as of `at`, if it still exists and is elsewhere."""
+    if alarm.state_value == state or alarm.name not in cloudwatch.alarms:
+        return
+    reason = f"Threshold Crossed: the emulator's simulated metric moved the alarm to {state}."
+    cloudwatch.set_alarm_state(alarm.name, reason, json.dumps({}), state)
+    alarm.state_updated_timestamp = _moto_time(at)
 
 
 def _alarm_state(alarm: Any, values: list[float | None]) -> str | None:

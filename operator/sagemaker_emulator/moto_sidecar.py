@@ -5,13 +5,17 @@ the `sagemaker:inference-component:DesiredCopyCount` dimension that scale to
 zero needs; `allow_inference_component_scaling()` adds it to moto's list. It
 does not implement DescribeScalingActivities either; `serve_scaling_activities()`
 adds it, answering with the activities the emulator's autoscaler records
-(autoscaling.py) on moto's backend.
+(autoscaling.py) on moto's backend. `manage_sagemaker_alarms()` makes moto do
+two more things AWS does: a target tracking policy on a SageMaker target gets
+its AlarmHigh / AlarmLow CloudWatch alarms (deleted with the policy), and
+deregistering a scalable target deletes its policies.
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import uuid
 from enum import Enum
 from typing import Any
 
@@ -73,12 +77,104 @@ def serve_scaling_activities() -> None:
     setattr(handler, "describe_scaling_activities", describe_scaling_activities)  # noqa: B010
 
 
+# predefined metric -> (CloudWatch metric, period) of the alarms AWS creates for it
+TRACKED_METRICS = {
+    "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution": (
+        "ConcurrentRequestsPerCopy",
+        10,
+    ),
+    "SageMakerInferenceComponentInvocationsPerCopy": ("InvocationsPerCopy", 60),
+    "SageMakerVariantConcurrentRequestsPerModelHighResolution": ("ConcurrentRequestsPerModel", 10),
+    "SageMakerVariantInvocationsPerInstance": ("InvocationsPerInstance", 60),
+}
+
+
+def _sagemaker_alarms(policy: Any) -> list[Any]:
+    """AlarmHigh (3 datapoints above the target) and AlarmLow (15 below 90% of it)."""
+    from moto.cloudwatch.models import cloudwatch_backends
+
+    config = policy.target_tracking_scaling_policy_configuration or {}
+    metric_type = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
+    if metric_type not in TRACKED_METRICS:
+        return []
+    metric, period = TRACKED_METRICS[metric_type]
+    parts = policy.resource_id.split("/")
+    if parts[0] == "inference-component":
+        dimensions = [{"Name": "InferenceComponentName", "Value": parts[1]}]
+    else:
+        dimensions = [
+            {"Name": "EndpointName", "Value": parts[1]},
+            {"Name": "VariantName", "Value": parts[3]},
+        ]
+    cloudwatch = cloudwatch_backends[policy.account_id][policy.region_name]
+    action = f"{policy.policy_arn}:createdBy/{uuid.uuid4()}"
+    target = float(config.get("TargetValue", 0))
+    alarms = []
+    for side, periods, threshold, operator in (
+        ("AlarmHigh", 3, target, "GreaterThanThreshold"),
+        ("AlarmLow", 15, target * 0.9, "LessThanThreshold"),
+    ):
+        if side == "AlarmLow" and config.get("DisableScaleIn"):
+            continue
+        alarms.append(
+            cloudwatch.put_metric_alarm(
+                name=f"TargetTracking-{policy.resource_id}-{side}-{uuid.uuid4()}",
+                namespace="AWS/SageMaker",
+                metric_name=metric,
+                comparison_operator=operator,
+                evaluation_periods=periods,
+                datapoints_to_alarm=periods,
+                period=period,
+                threshold=threshold,
+                statistic="Average",
+                description=f"DO NOT EDIT OR DELETE. For TargetTrackingScaling policy {action}.",
+                dimensions=dimensions,
+                alarm_actions=[action],
+            )
+        )
+    return alarms
+
+
+def manage_sagemaker_alarms() -> None:
+    """Target tracking alarms for SageMaker targets; deregistering deletes policies."""
+    from moto.applicationautoscaling import models
+
+    policy_class: Any = models.FakeApplicationAutoscalingPolicy
+    if getattr(policy_class, "_emulator_patched", False):
+        return
+    create_alarms = policy_class.create_alarms
+
+    def create_alarms_too(self: Any) -> None:
+        create_alarms(self)
+        if self.policy_type == "TargetTrackingScaling" and self.service_namespace == "sagemaker":
+            self.alarms.extend(_sagemaker_alarms(self))
+
+    backend_class: Any = models.ApplicationAutoscalingBackend
+    deregister = backend_class.deregister_scalable_target
+
+    def deregister_with_policies(self: Any, namespace: str, r_id: str, dimension: str) -> None:
+        deregister(self, namespace, r_id, dimension)
+        for key, policy in list(self.policies.items()):
+            if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (
+                namespace,
+                r_id,
+                dimension,
+            ):
+                policy.delete_alarms(self.account_id, self.region_name)
+                del self.policies[key]
+
+    setattr(policy_class, "create_alarms", create_alarms_too)  # noqa: B010
+    setattr(backend_class, "deregister_scalable_target", deregister_with_policies)  # noqa: B010
+    setattr(policy_class, "_emulator_patched", True)  # noqa: B010
+
+
 class MotoSidecar:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         from moto.server import ThreadedMotoServer
 
         allow_inference_component_scaling()
         serve_scaling_activities()
+        manage_sagemaker_alarms()
         self.host = host
         self.port = port or free_port(host)
         self._server: Any = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)

@@ -128,6 +128,15 @@ def test_load_raises_copies_within_max_and_cooldown(aws: Clients) -> None:
     aws.admin.set_load(inference_component="ic", concurrent_requests=100)  # wants 25 copies
     wait_for(lambda: aws.copies() == (3, 3), what="copies capped at MaxCapacity", timeout=TIMEOUT)
     assert aws.instances() == 2  # two 2-GPU copies per 4-GPU instance
+    policy = aws.aas.describe_scaling_policies(
+        ServiceNamespace="sagemaker", ResourceId="inference-component/ic"
+    )["ScalingPolicies"][0]
+    names = [alarm["AlarmName"] for alarm in policy["Alarms"]]  # created as AWS does
+    states = {
+        ("AlarmHigh" if "-AlarmHigh-" in alarm["AlarmName"] else "AlarmLow"): alarm["StateValue"]
+        for alarm in aws.cw.describe_alarms(AlarmNames=names)["MetricAlarms"]
+    }
+    assert states == {"AlarmHigh": "ALARM", "AlarmLow": "OK"}  # still above, but at max
     first, second = sorted(aws.activities(), key=lambda a: a["StartTime"])
     assert first["Description"] == "Setting desired copy count to 2."
     assert second["Description"] == "Setting desired copy count to 3."
@@ -247,12 +256,6 @@ def test_a_removed_target_stops_scaling(aws: Clients) -> None:
         what="both scaled out",
         timeout=TIMEOUT,
     )
-    aws.aas.delete_scaling_policy(
-        PolicyName="inference-component-removed-tracking",
-        ServiceNamespace="sagemaker",
-        ResourceId="inference-component/removed",
-        ScalableDimension=COPIES,
-    )
     aws.aas.deregister_scalable_target(
         ServiceNamespace="sagemaker",
         ResourceId="inference-component/removed",
@@ -263,6 +266,36 @@ def test_a_removed_target_stops_scaling(aws: Clients) -> None:
     wait_for(lambda: aws.copies("kept") == (3, 3), what="the witness scaled", timeout=TIMEOUT)
     assert aws.copies("removed") == (2, 2)
     assert len(aws.activities("inference-component/removed")) == 1
+    alarms = aws.cw.describe_alarms(AlarmNamePrefix="TargetTracking-inference-component/")
+    assert {a["AlarmName"].split("/")[1].split("-")[0] for a in alarms["MetricAlarms"]} == {"kept"}
+
+
+def test_deregistering_a_target_deletes_its_policies_and_their_alarms(aws: Clients) -> None:
+    component_endpoint(aws)
+    aws.register("inference-component/ic", 1, 3)
+    aws.track(
+        "inference-component/ic",
+        "SageMakerInferenceComponentInvocationsPerCopy",
+        10,
+    )
+    assert len(aws.cw.describe_alarms()["MetricAlarms"]) == 2
+    aws.aas.deregister_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId="inference-component/ic", ScalableDimension=COPIES
+    )
+    assert aws.aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
+    assert aws.cw.describe_alarms()["MetricAlarms"] == []
+
+
+def test_a_changed_range_moves_the_count_into_it(aws: Clients) -> None:
+    component_endpoint(aws)
+    aws.register("inference-component/ic", 2, 3)
+    wait_for(lambda: aws.copies() == (2, 2), what="raised to the new minimum", timeout=TIMEOUT)
+    aws.register("inference-component/ic", 0, 1)
+    wait_for(lambda: aws.copies() == (1, 1), what="lowered to the new maximum", timeout=TIMEOUT)
+    assert [a["Description"] for a in aws.activities()] == [
+        "Setting desired copy count to 1.",
+        "Setting desired copy count to 2.",
+    ]
 
 
 def test_invocations_scale_a_model_endpoint_variant(aws: Clients) -> None:
