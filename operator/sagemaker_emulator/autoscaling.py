@@ -30,7 +30,7 @@ from .resources.common import Context
 from .state import Record, Region, Store
 from .wire import Caller
 
-AWS_MINUTE_FLOOR = 0.01  # emulator seconds per AWS minute when the delay is shorter
+AWS_MINUTE_FLOOR = 0.05  # emulator seconds per AWS minute when the delay is shorter
 TICK = 10.0  # AWS seconds between evaluations (the high-resolution metric period)
 MAX_CATCH_UP_TICKS = 2000  # after a longer idle time, older ticks are skipped (see below)
 SCALE_OUT_PERIODS = 3  # target tracking's high alarm: 3 datapoints above the target
@@ -156,11 +156,20 @@ class Autoscaler:
                 continue
             scaling, cloudwatch = backends
             self._finish_activities(caller, at)
+            tracking: dict[tuple[str, str], list[Any]] = {}
+            for policy in _snapshot(scaling.policies):
+                if (
+                    policy.service_namespace == "sagemaker"
+                    and policy.policy_type == "TargetTrackingScaling"
+                ):
+                    key = (policy.resource_id, policy.scalable_dimension)
+                    tracking.setdefault(key, []).append(policy)
             for target in _snapshot(scaling.targets.get(COMPONENT_DIMENSION, {})) + _snapshot(
                 scaling.targets.get(VARIANT_DIMENSION, {})
             ):
                 if target.service_namespace == "sagemaker":
-                    self._track(caller, region, scaling, cloudwatch, target, at)
+                    policies = tracking.get((target.resource_id, target.scalable_dimension), [])
+                    self._track(caller, region, cloudwatch, target, policies, at)
             for alarm in _snapshot(cloudwatch.alarms):
                 if alarm.namespace == "AWS/SageMaker" and alarm.metric_name == NO_CAPACITY_METRIC:
                     self._alarm(caller, region, scaling, cloudwatch, alarm, at)
@@ -178,11 +187,12 @@ class Autoscaler:
         self,
         caller: Caller,
         region: Region,
-        scaling: Any,
         cloudwatch: Any,
         target: Any,
+        policies: list[Any],
         at: float,
     ) -> None:
+        """Target tracking of one scalable target by its policies (AWS's AlarmHigh/AlarmLow)."""
         scalable = _resolve(caller, region, target.resource_id, target.scalable_dimension)
         if scalable is None:
             return
@@ -192,18 +202,10 @@ class Autoscaler:
         desired = scalable.desired
         if not scalable.busy and (desired < low or desired > high):
             new = min(max(desired, low), high)  # the range changed: AWS moves into it at once
-            self._scale(scaling, scalable, target, new, at, "the scalable target's range changed")
+            self._scale(scalable, target, new, at, "the scalable target's range changed")
             return
         outs: list[tuple[int, str]] = []
         ins: list[tuple[int, str]] = []
-        policies = [
-            p
-            for p in _snapshot(scaling.policies)
-            if p.service_namespace == "sagemaker"
-            and p.resource_id == target.resource_id
-            and p.scalable_dimension == target.scalable_dimension
-            and p.policy_type == "TargetTrackingScaling"
-        ]
         for policy in policies:
             config = policy.target_tracking_scaling_policy_configuration or {}
             metric_type = (config.get("PredefinedMetricSpecification") or {}).get(
@@ -260,12 +262,12 @@ class Autoscaler:
         if outs and not suspended.get("DynamicScalingOutSuspended"):
             new, cause = max(outs)
             if new > desired:
-                self._scale(scaling, scalable, target, new, at, cause)
+                self._scale(scalable, target, new, at, cause)
                 history.last_out = at
         elif ins and len(ins) == len(policies) and not suspended.get("DynamicScalingInSuspended"):
             new, cause = max(ins)
             if new < desired:
-                self._scale(scaling, scalable, target, new, at, cause)
+                self._scale(scalable, target, new, at, cause)
                 history.last_in = at
 
     def _load(self, target: Target, what: str, at: float) -> float:
@@ -307,7 +309,8 @@ class Autoscaler:
     ) -> None:
         period = self.seconds(float(alarm.period or 60))
         key = _key(caller, alarm.name)
-        if at - self.alarm_checked.get(key, -math.inf) < period - 1e-9:
+        checked = self.alarm_checked.get(key, -math.inf)
+        if at - checked < period - 1e-9:
             return  # an alarm is evaluated once per period
         self.alarm_checked[key] = at
         dims = {d.name: d.value for d in alarm.dimensions}
@@ -318,7 +321,12 @@ class Autoscaler:
         periods = int(alarm.evaluation_periods or 1)
         values: list[float | None] = []
         for index in range(periods):
-            count = LoadBook.count(times, at - (index + 1) * period, at - index * period)
+            # Ticks need not fall on period boundaries: the newest datapoint reaches back to
+            # the previous evaluation so that no datapoint falls between two of them.
+            start = at - (index + 1) * period
+            if index == 0 and checked < start:
+                start = max(checked, at - 2 * period)
+            count = LoadBook.count(times, start, at - index * period)
             statistic = alarm.statistic or "Sum"
             values.append(
                 None if count == 0 else float(count) if statistic in ("Sum", "SampleCount") else 1.0
@@ -390,14 +398,12 @@ class Autoscaler:
         if new == desired:
             return
         cause = f"monitor alarm {alarm.name} in state ALARM triggered policy {policy.policy_name}"
-        self._scale(scaling, scalable, target, new, at, cause)
+        self._scale(scalable, target, new, at, cause)
         history.last_out = at
 
     # -- acting and recording ---------------------------------------------------
 
-    def _scale(
-        self, scaling: Any, scalable: Scalable, target: Any, new: int, at: float, cause: str
-    ) -> None:
+    def _scale(self, scalable: Scalable, target: Any, new: int, at: float, cause: str) -> None:
         ctx = Context(self.store, scalable.caller, at)
         activity: dict[str, Any] = {
             "ActivityId": str(uuid.uuid4()),
@@ -434,10 +440,13 @@ class Autoscaler:
             activity.update(StatusCode="Failed", StatusMessage=error.message, EndTime=at)
         else:
             self.in_progress.append((scalable, activity))
-        activities = getattr(scaling, ACTIVITIES, None)
+        backends = _backends(scalable.caller)
+        if backends is None:
+            return
+        activities = getattr(backends[0], ACTIVITIES, None)
         if activities is None:
             activities = []
-            setattr(scaling, ACTIVITIES, activities)
+            setattr(backends[0], ACTIVITIES, activities)
         activities.append(activity)
 
     def _finish_activities(self, caller: Caller, at: float) -> None:
