@@ -155,7 +155,7 @@ class Autoscaler:
             if backends is None:
                 continue
             scaling, cloudwatch = backends
-            self._finish_activities(caller, at)
+            self._finish_activities(caller, region, at)
             tracking: dict[tuple[str, str], list[Any]] = {}
             for policy in _snapshot(scaling.policies):
                 if (
@@ -449,20 +449,31 @@ class Autoscaler:
             setattr(backends[0], ACTIVITIES, activities)
         activities.append(activity)
 
-    def _finish_activities(self, caller: Caller, at: float) -> None:
+    def _finish_activities(self, caller: Caller, region: Region, at: float) -> None:
         """An activity is Successful once SageMaker has finished the change it asked for."""
         still = []
         for scalable, activity in self.in_progress:
-            if scalable.caller == caller and not scalable.busy:
-                count = scalable.desired
+            if scalable.caller != caller:
+                still.append((scalable, activity))
+                continue
+            table = (
+                region.inference_components if scalable.kind == "component" else region.endpoints
+            )
+            if table.get(scalable.name) is not scalable.record:
+                activity.update(
+                    StatusCode="Failed",
+                    EndTime=at,
+                    StatusMessage=f"The resource {scalable.name} was deleted.",
+                )
+            elif scalable.busy:
+                still.append((scalable, activity))
+            else:
                 activity.update(
                     StatusCode="Successful",
                     EndTime=at,
-                    StatusMessage=f"Successfully set desired {scalable.noun} to {count}. "
-                    "Change successfully fulfilled by sagemaker.",
+                    StatusMessage=f"Successfully set desired {scalable.noun} to "
+                    f"{scalable.desired}. Change successfully fulfilled by sagemaker.",
                 )
-            else:
-                still.append((scalable, activity))
         self.in_progress = still
 
 

@@ -333,3 +333,36 @@ def test_load_on_a_variant_and_its_validation(aws: Clients) -> None:
         aws.admin.set_load(inference_component="ic", concurrent_requests=-1)
     aws.admin.reset()
     assert aws.admin.loads() == []
+
+
+def test_suspended_scale_in_keeps_the_copies(aws: Clients) -> None:
+    component_endpoint(aws, copies=2)
+    aws.aas.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId="inference-component/ic",
+        ScalableDimension=COPIES,
+        MinCapacity=0,
+        MaxCapacity=3,
+        SuspendedState={"DynamicScalingInSuspended": True},
+    )
+    aws.track(
+        "inference-component/ic",
+        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
+        4,
+    )
+    names = [
+        a["AlarmName"]
+        for a in aws.aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"][
+            0
+        ]["Alarms"]
+    ]
+    low = next(name for name in names if "-AlarmLow-" in name)
+
+    def low_alarm() -> bool:
+        alarm = aws.cw.describe_alarms(AlarmNames=[low])["MetricAlarms"][0]
+        return bool(alarm["StateValue"] == "ALARM")
+
+    # The alarm goes to ALARM at the tick that would have scaled in.
+    wait_for(low_alarm, what="AlarmLow in ALARM without load", timeout=TIMEOUT)
+    assert aws.copies() == (2, 2)
+    assert aws.activities() == []
