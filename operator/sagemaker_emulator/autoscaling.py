@@ -9,8 +9,11 @@ DesiredInstanceCount through the same code as UpdateInferenceComponentRuntimeCon
 and UpdateEndpointWeightsAndCapacities. Ticks are applied by the store's catch-up
 (state.py) as of their own due time, like transitions.
 
-Time: AWS durations (metric periods, alarm evaluation, cooldowns) are scaled so
-that one AWS minute takes `delay` emulator seconds (at least AWS_MINUTE_FLOOR).
+Time: AWS durations (metric periods, alarm evaluation, cooldowns) are scaled as the
+deployments' are: one `delay` stands for AWS_SECONDS_PER_DELAY seconds of AWS time.
+Ticks come every 10 AWS seconds, but no more often than MIN_TICK_SECONDS, which bounds
+the autoscaler's CPU use whatever the delay (0 included: then AWS time takes no time
+and every rule acts at the next tick).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .deployments import AWS_SECONDS_PER_DELAY
 from .errors import AwsError
 from .load import LoadBook, Target
 from .moto_sidecar import ACTIVITIES
@@ -30,8 +34,8 @@ from .resources.common import Context
 from .state import Record, Region, Store
 from .wire import Caller
 
-AWS_MINUTE_FLOOR = 0.05  # emulator seconds per AWS minute when the delay is shorter
 TICK = 10.0  # AWS seconds between evaluations (the high-resolution metric period)
+MIN_TICK_SECONDS = 0.1  # emulator seconds: ticks come no more often than this
 MAX_CATCH_UP_TICKS = 2000  # after a longer idle time, older ticks are skipped (see below)
 SCALE_OUT_PERIODS = 3  # target tracking's high alarm: 3 datapoints above the target
 SCALE_IN_PERIODS = 15  # its low alarm: 15 datapoints below 90% of the target
@@ -127,7 +131,12 @@ class Autoscaler:
 
     def seconds(self, aws_seconds: float) -> float:
         """Emulator seconds for a duration in AWS seconds."""
-        return aws_seconds * max(self.store.delay, AWS_MINUTE_FLOOR) / 60.0
+        return aws_seconds * self.store.delay / AWS_SECONDS_PER_DELAY
+
+    @property
+    def interval(self) -> float:
+        """Emulator seconds between ticks."""
+        return max(self.seconds(TICK), MIN_TICK_SECONDS)
 
     # -- the Ticker protocol (state.py) ------------------------------------------
 
@@ -138,7 +147,7 @@ class Autoscaler:
         policies measure durations (breach since, last scaled at), not tick counts, so the
         result is the same while the load did not change.
         """
-        interval = self.seconds(TICK)
+        interval = self.interval
         due = self.last_tick + interval
         if due > now:
             return None
@@ -275,8 +284,11 @@ class Autoscaler:
         if what == "concurrent":
             return level.concurrent_requests
         minute = self.seconds(60.0)
-        observed = LoadBook.count(self.store.load.invocations.get(target), at - minute, at)
-        return level.invocations_per_minute + observed
+        if minute <= 0:  # with no delay an AWS minute takes no time: calls make no rate
+            return level.invocations_per_minute
+        window = max(minute, self.interval)  # an AWS minute may be shorter than a tick
+        observed = LoadBook.count(self.store.load.invocations.get(target), at - window, at)
+        return level.invocations_per_minute + observed * minute / window
 
     # -- alarms and step scaling --------------------------------------------------
 
@@ -325,7 +337,7 @@ class Autoscaler:
             # the previous evaluation so that no datapoint falls between two of them.
             start = at - (index + 1) * period
             if index == 0 and checked < start:
-                start = max(checked, at - 2 * period)
+                start = max(checked, at - 2 * max(period, self.interval))
             count = LoadBook.count(times, start, at - index * period)
             statistic = alarm.statistic or "Sum"
             values.append(

@@ -4,7 +4,7 @@ Each test drives real boto3 clients (sagemaker, sagemaker-runtime,
 application-autoscaling, cloudwatch) against the emulator and its moto server,
 sets simulated load through the admin API, and waits for what a user would see:
 DesiredCopyCount, CurrentInstanceCount, alarm states, scaling activities. One AWS
-minute of autoscaling time takes MOTO_DELAY seconds.
+delay (MOTO_DELAY) stands for 300 seconds of AWS time, as in the emulator.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 
 from local_cluster.waiting import wait_for
 from sagemaker_emulator.admin import AdminClient
+from sagemaker_emulator.deployments import AWS_SECONDS_PER_DELAY
 from sagemaker_emulator.server import EmulatorServer
 from tests.emulator import builders
 from tests.emulator.builders import error
@@ -29,8 +30,8 @@ TIMEOUT = 30.0
 
 
 def aws_seconds(seconds: float) -> float:
-    """Emulator seconds for a duration in AWS seconds (one AWS minute is MOTO_DELAY)."""
-    return seconds * MOTO_DELAY / 60
+    """Emulator seconds for a duration in AWS seconds."""
+    return seconds * MOTO_DELAY / AWS_SECONDS_PER_DELAY
 
 
 @dataclass
@@ -174,7 +175,7 @@ def test_invoke_at_zero_fails_then_the_alarm_brings_one_copy_back(aws: Clients) 
         resource,
         "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution",
         4,
-        scale_in=3600,  # once at zero, target tracking does not scale in again during the test
+        scale_in=30000,  # once at zero, target tracking does not scale in again in the test
     )
     policy_arn = aws.aas.put_scaling_policy(
         PolicyName="scale-out-from-zero",

@@ -9,8 +9,8 @@ the emulator reads the alarms of deployments.
 
 `emulator_with_moto` is a second session server with moto's server beside it
 (Application Auto Scaling, CloudWatch) and a short delay, so that its
-autoscaler acts quickly: one AWS minute of autoscaling time takes MOTO_DELAY
-seconds. `autoscaling_emulator` yields it with both reset.
+autoscaler acts quickly: MOTO_DELAY stands for 300 seconds of AWS time.
+`autoscaling_emulator` yields it with both reset.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from sagemaker_emulator.server import EmulatorServer
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
-MOTO_DELAY = 0.2  # seconds per transition and per AWS minute of autoscaling time
+MOTO_DELAY = 0.2  # seconds per transition, standing for 300 AWS seconds of autoscaling
 
 
 _SESSION = boto3.session.Session()  # one loader: the service model is parsed once per run
