@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from local_cluster.waiting import wait_for
 from sagemaker_emulator.admin import AdminClient
 from tests.emulator import builders
 from tests.plugins.emulator_fixtures import boto3_client
@@ -117,6 +118,50 @@ def test_with_moto_serves_sts_next_to_sagemaker() -> None:
             "ScalableTargets"
         ]
         assert [t["ResourceId"] for t in targets] == ["inference-component/ic"]
+        assert stop(process) == 0
+
+
+def test_with_moto_the_console_script_scales_on_load() -> None:
+    with running("--with-moto", "--delay", "0.2") as (process, lines):
+        url, moto = url_of(lines[0]), lines[1].rsplit(" ", 1)[1]
+        sm, admin = boto3_client(url), AdminClient(url)
+        autoscaling = boto3_client(moto, "application-autoscaling")
+        builders.model(sm, "llm-model")
+        builders.component_config(sm, "cfg", scaling=(0, 1))
+        sm.create_endpoint(EndpointName="ep", EndpointConfigName="cfg")
+        assert admin.wait()
+        builders.component(sm, "ic", "ep")
+        assert admin.wait()
+        autoscaling.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId="inference-component/ic",
+            ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+            MinCapacity=1,
+            MaxCapacity=2,
+        )
+        autoscaling.put_scaling_policy(
+            PolicyName="concurrency",
+            ServiceNamespace="sagemaker",
+            ResourceId="inference-component/ic",
+            ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+            PolicyType="TargetTrackingScaling",
+            TargetTrackingScalingPolicyConfiguration={
+                "TargetValue": 1,
+                "PredefinedMetricSpecification": {
+                    "PredefinedMetricType": (
+                        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+                    )
+                },
+            },
+        )
+        admin.set_load(inference_component="ic", concurrent_requests=2)
+
+        def copies() -> int:
+            runtime = sm.describe_inference_component(InferenceComponentName="ic")
+            count: int = runtime["RuntimeConfig"]["CurrentCopyCount"]
+            return count
+
+        wait_for(lambda: copies() == 2, what="a second copy under load", timeout=30)
         assert stop(process) == 0
 
 
