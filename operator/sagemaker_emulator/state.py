@@ -171,7 +171,8 @@ class Store:
         """Apply every transition due by `now`, each as of its due time; returns how many.
 
         Transitions they start and that fall due by `now` too are applied in the same pass,
-        in due order across all resources. With `max_seq`, stop at the first transition
+        in due order across all resources, interleaved with the ticker's ticks (each run as
+        of its due time; ticks are not counted). With `max_seq`, stop at the first transition
         started after that one (settle's `once`).
         """
         now = time.time() if now is None else now
