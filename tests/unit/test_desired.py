@@ -12,7 +12,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from llm_operator.api.models import LLMEndpointSpec
-from llm_operator.core import naming
+from llm_operator.core import engines, naming
 from llm_operator.core.desired import (
     DesiredState,
     Owner,
@@ -33,6 +33,7 @@ IMAGE_RE = re.compile(
 def ic_spec(**changes: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "model": {
+            "engine": "tgi",
             "hfModelId": "mistralai/Mistral-7B-Instruct-v0.1",
             "maxInputTokens": 4095,
             "maxTotalTokens": 4096,
@@ -55,7 +56,7 @@ def ic_spec(**changes: Any) -> dict[str, Any]:
 def model_spec(**changes: Any) -> dict[str, Any]:
     spec: dict[str, Any] = {
         "endpointType": "Model",
-        "model": {"hfModelId": "mistralai/Mistral-7B-Instruct-v0.1"},
+        "model": {"engine": "tgi", "hfModelId": "mistralai/Mistral-7B-Instruct-v0.1"},
         "instance": {"type": "ml.g5.12xlarge", "count": 2},
         "aws": {"region": "us-east-1", "executionRoleArn": ROLE},
     }
@@ -461,12 +462,36 @@ def test_unknown_instance_size_is_a_render_error() -> None:
         go(ic_spec(instance={"type": "ml.g5.3xlarge"}))
 
 
-def test_region_without_image_is_a_render_error() -> None:
-    with pytest.raises(RenderError, match="no Hugging Face TGI image is known"):
-        go(ic_spec(aws={"region": "ap-southeast-7"}))
-    # With an explicit image the region needs no table entry.
-    d = go(ic_spec(aws={"region": "ap-southeast-7"}, model={"image": "registry/tgi:1"}))
-    assert d.region == "ap-southeast-7"
+def test_engine_without_an_image_for_the_instance_is_a_render_error() -> None:
+    inf2 = {"type": "ml.inf2.24xlarge", "minCount": None, "maxCount": None}
+    with pytest.raises(RenderError, match="no SGLang Neuron image is known"):
+        go(
+            ic_spec(
+                instance=inf2,
+                model={
+                    "engine": "sglang",
+                    "maxInputTokens": None,
+                    "maxTotalTokens": None,
+                    "maxBatchTotalTokens": None,
+                    "maxBatchPrefillTokens": None,
+                },
+            )
+        )
+    # With an explicit image the engine needs no table entry.
+    d = go(
+        ic_spec(
+            instance=inf2,
+            model={
+                "engine": "sglang",
+                "image": "registry/sglang-neuron:1",
+                "maxInputTokens": None,
+                "maxTotalTokens": None,
+                "maxBatchTotalTokens": None,
+                "maxBatchPrefillTokens": None,
+            },
+        )
+    )
+    assert d.model.create_request["PrimaryContainer"]["Image"] == "registry/sglang-neuron:1"
 
 
 def test_environment_over_sagemakers_32_kb_is_a_render_error() -> None:
@@ -475,3 +500,87 @@ def test_environment_over_sagemakers_32_kb_is_a_render_error() -> None:
     with pytest.raises(RenderError, match="over SageMaker's limit of 32768 bytes"):
         go(ic_spec(model={"env": env}))
     go(ic_spec(model={"env": {f"V{i:02d}": "e" * 1000 for i in range(16)}}))
+
+
+# --- engines ------------------------------------------------------------------
+
+NEUTRAL_MODEL = {
+    "engine": None,
+    "maxInputTokens": None,
+    "maxTotalTokens": None,
+    "maxBatchTotalTokens": None,
+    "maxBatchPrefillTokens": None,
+    "maxModelLength": 4096,
+    "maxConcurrentRequests": 16,
+}
+
+ENGINE_RENDERING = {
+    "vllm": ("/vllm:", "SM_VLLM_MAX_MODEL_LEN", "SM_VLLM_ENABLE_LORA"),
+    "sglang": ("/sglang:", "SM_SGLANG_CONTEXT_LENGTH", "SM_SGLANG_ENABLE_LORA"),
+    "lmi": ("/djl-inference:", "OPTION_MAX_MODEL_LEN", "OPTION_ENABLE_LORA"),
+    "tgi": ("/huggingface-pytorch-tgi-inference:", "MAX_TOTAL_TOKENS", None),
+}
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINE_RENDERING))
+def test_each_engine_renders_its_image_and_variables(engine: str) -> None:
+    image, length, lora = ENGINE_RENDERING[engine]
+    d = go(ic_spec(model={**NEUTRAL_MODEL, "engine": engine}))
+    container = d.model.create_request["PrimaryContainer"]
+    assert image in container["Image"]
+    assert container["Environment"][length] == "4096"
+    if lora is not None:  # the spec has one adapter
+        assert container["Environment"][lora] == "true"
+    assert_valid_request("CreateModel", {**d.model.create_request, "Tags": tag_list(d.tags)})
+
+
+def test_unset_engine_renders_vllm_for_a_new_object() -> None:
+    d = go(ic_spec(model=NEUTRAL_MODEL))
+    assert "/vllm:" in d.model.create_request["PrimaryContainer"]["Image"]
+
+
+def test_changing_the_engine_rolls_out_a_new_model_and_config() -> None:
+    names = set()
+    for engine in ENGINE_RENDERING:
+        d = go(model_spec(model={**NEUTRAL_MODEL, "engine": engine}))
+        names.add((d.model.name, d.endpoint_config.name))
+    assert len(names) == len(ENGINE_RENDERING)  # content hash differs per engine
+
+
+def test_upgrading_the_operator_keeps_the_model_of_an_existing_tgi_endpoint() -> None:
+    """An object an operator before engines created (no engine in spec or status) renders
+    byte for byte the model that operator created: same image, environment and name."""
+    raw = ic_spec(model={"engine": None})
+    spec = engines.pin(LLMEndpointSpec.model_validate(raw), {"modelName": "created-before"})
+    d = render(spec, OWNER, hf_token=None)
+    before_image = (
+        "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
+        "2.7.0-tgi3.3.6-gpu-py311-cu124-ubuntu22.04"
+    )
+    before_env = {
+        "HF_MODEL_ID": "mistralai/Mistral-7B-Instruct-v0.1",
+        "SM_NUM_GPUS": "1",
+        "MAX_INPUT_TOKENS": "4095",
+        "MAX_TOTAL_TOKENS": "4096",
+        "MAX_BATCH_TOTAL_TOKENS": "8192",
+        "MAX_BATCH_PREFILL_TOKENS": "10000",
+    }
+    before = {
+        "ExecutionRoleArn": ROLE,
+        "PrimaryContainer": {"Image": before_image, "Environment": before_env},
+    }
+    assert d.model.create_request["PrimaryContainer"] == before["PrimaryContainer"]
+    assert d.model.name == naming.model_name(OWNER.namespace, OWNER.name, before)
+    # The engine recorded in status holds too, whatever the default becomes.
+    again = engines.pin(LLMEndpointSpec.model_validate(raw), {"engine": "tgi"})
+    assert render(again, OWNER, hf_token=None).model.name == d.model.name
+
+
+def test_inference_ami_version_goes_on_the_production_variant() -> None:
+    d = go(ic_spec(instance={"inferenceAmiVersion": "al2023-ami-sagemaker-inference-gpu-4-1"}))
+    (variant,) = d.endpoint_config.create_request["ProductionVariants"]
+    assert variant["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
+    assert_valid_request(
+        "CreateEndpointConfig", {**d.endpoint_config.create_request, "Tags": tag_list(d.tags)}
+    )
+    assert d.endpoint_config.name != go(ic_spec()).endpoint_config.name

@@ -77,17 +77,42 @@ def test_unknown_size_of_a_known_family() -> None:
     assert "ml.g5.12xlarge" in problems[0].message
 
 
-def test_unknown_region_and_version_unless_an_image_is_given() -> None:
-    region = validation.validate(spec(aws={"region": "ap-southeast-7"}))
-    assert reasons(region) == [("error", "UnknownRegion")]
-    version = validation.validate(spec(model={"tgiVersion": "0.1"}))
-    assert reasons(version) == [("error", "UnknownTgiVersion")]
-    assert "3.3.6" in version[0].message
-    custom = spec(aws={"region": "ap-southeast-7"}, model={"image": "r/tgi:1", "tgiVersion": "0.1"})
+def test_unknown_version_unless_an_image_is_given() -> None:
+    version = validation.validate(spec(model={"engineVersion": "0.1"}))
+    assert reasons(version) == [("error", "UnknownEngineVersion")]
+    assert "0.30.0" in version[0].message
+    tgi = validation.validate(spec(model={"tgiVersion": "0.1"}))
+    assert ("error", "UnknownEngineVersion") in reasons(tgi)
+    assert any("3.3.6" in p.message for p in tgi if p.reason == "UnknownEngineVersion")
+    custom = spec(model={"image": "r/vllm:1", "engineVersion": "0.1"})
     assert validation.validate(custom) == []
 
 
+def test_tgi_is_allowed_with_a_warning_that_it_is_archived() -> None:
+    problems = validation.validate(spec(model={"engine": "tgi"}))
+    assert reasons(problems) == [("warning", "EngineArchived")]
+    assert "archived" in problems[0].message and "vllm" in problems[0].message
+
+
+def test_settings_the_engine_cannot_express_are_errors_when_the_engine_comes_from_status() -> None:
+    # engine unset: the CRD cannot tell; the operator knows the engine (pinned: vllm) and says so.
+    s = spec(model={"maxInputTokens": 100})
+    problems = validation.validate(s)
+    assert reasons(problems) == [("error", "EngineUnsupportedSetting")]
+    assert "engine vllm" in problems[0].message and "maxModelLength" in problems[0].message
+
+
+def test_neuron_images_per_engine() -> None:
+    inf2 = {"type": "ml.inf2.24xlarge", "minCount": None, "maxCount": None}
+    for engine in ("lmi", "tgi"):
+        found = reasons(validation.validate(spec(instance=inf2, model={"engine": engine})))
+        assert ("error", "ImageRequired") not in found
+    problems = validation.validate(spec(instance=inf2, model={"engine": "vllm"}))
+    assert ("error", "ImageRequired") in reasons(problems)
+
+
 def test_inferentia_needs_a_neuron_image() -> None:
+    """vLLM, the default engine, has no Neuron image in the operator's table."""
     inf2 = {"type": "ml.inf2.24xlarge", "minCount": None, "maxCount": None}
     problems = validation.validate(spec(instance=inf2))
     assert ("error", "ImageRequired") in reasons(problems)
@@ -211,10 +236,10 @@ def test_model_endpoints_get_all_the_instance_gpus() -> None:
 
 
 def test_env_overridden_by_typed_fields_is_a_warning() -> None:
-    s = spec(model={"maxTotalTokens": 2048, "env": {"MAX_TOTAL_TOKENS": "1", "OTHER": "x"}})
+    s = spec(model={"maxModelLength": 2048, "env": {"SM_VLLM_MAX_MODEL_LEN": "1", "OTHER": "x"}})
     problems = validation.validate(s)
     assert reasons(problems) == [("warning", "EnvOverridden")]
-    assert "MAX_TOTAL_TOKENS" in problems[0].message and "OTHER" not in problems[0].message
+    assert "SM_VLLM_MAX_MODEL_LEN" in problems[0].message and "OTHER" not in problems[0].message
 
 
 def test_errors_and_warnings_split() -> None:

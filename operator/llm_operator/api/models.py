@@ -14,9 +14,10 @@ import unicodedata
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic.alias_generators import to_camel, to_snake
 
-from llm_operator.api import catalog
+from llm_operator.api import catalog, engines
+from llm_operator.api.engines import Dtype, Engine, Quantize
 from llm_operator.api.regions import sagemaker_regions
 
 GROUP = "llmoperator.io"
@@ -43,7 +44,14 @@ RESERVED_ADAPTER_NAMES = ("base",)
 
 EndpointTypeName = Literal["InferenceComponent", "Model"]
 DeletionPolicy = Literal["Delete", "Retain"]
-Quantize = Literal["none", "bitsandbytes", "gptq", "awq", "eetq", "fp8"]
+# botocore's ProductionVariantInferenceAmiVersion enum (botocore 1.44).
+InferenceAmiVersion = Literal[
+    "al2-ami-sagemaker-inference-gpu-2",
+    "al2-ami-sagemaker-inference-gpu-2-1",
+    "al2-ami-sagemaker-inference-gpu-3-1",
+    "al2-ami-sagemaker-inference-neuron-2",
+    "al2023-ami-sagemaker-inference-gpu-4-1",
+]
 Phase = Literal["Pending", "Creating", "Updating", "InService", "Failed", "Deleting"]
 ConditionStatus = Literal["True", "False", "Unknown"]
 
@@ -61,6 +69,7 @@ SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
 SUBNET_PATTERN = r"^subnet-[0-9a-zA-Z]+$"
 SECURITY_GROUP_PATTERN = r"^sg-[0-9a-zA-Z]+$"
 TGI_VERSION_PATTERN = r"^[0-9]+(\.[0-9]+){0,2}$"
+ENGINE_VERSION_PATTERN = TGI_VERSION_PATTERN
 # SageMaker's TagKey / TagValue pattern (botocore's model), in RE2 for CEL.
 TAG_PATTERN = r"^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$"
 _TAG_SYMBOLS = frozenset("_.:/=+-@")
@@ -90,6 +99,17 @@ MSG_MODEL_SOURCE = "set exactly one of model.hfModelId and model.artifactUri"
 MSG_INPUT_TOTAL = "maxInputTokens must be less than maxTotalTokens"
 MSG_PREFILL_INPUT = "maxBatchPrefillTokens must be at least maxInputTokens"
 MSG_BATCH_TOTAL = "maxBatchTotalTokens must be at least maxTotalTokens"
+MSG_INPUT_LENGTH = "maxInputTokens must be less than maxModelLength"
+MSG_LENGTH_TOTAL = "set model.maxModelLength or model.maxTotalTokens (its TGI name), not both"
+MSG_TGI_VERSION_ENGINE = (
+    "model.tgiVersion is the deprecated name of model.engineVersion for engine tgi: use "
+    "model.engineVersion with other engines"
+)
+MSG_VERSION_BOTH = "set model.engineVersion or model.tgiVersion (deprecated), not both"
+MSG_TP_COPY = (
+    "model.tensorParallelDegree must not exceed resources.acceleratorsPerCopy: a copy "
+    "shards the model over its own accelerators only"
+)
 MSG_ENV_TOKEN = (
     "do not put the Hugging Face token in model.env: store it in a Secret and "
     "reference it with model.hfTokenSecretRef"
@@ -180,6 +200,53 @@ class SecretKeyRef(_Spec):
     )
 
 
+def _engine_rules() -> list[dict[str, str]]:
+    """CEL: settings (and values) an explicitly chosen engine cannot express.
+
+    With model.engine unset the API server cannot know the engine (an existing object
+    keeps the one it was created with), so the operator checks those and says so in
+    the Degraded condition.
+    """
+    out = []
+    for setting in engines.SETTINGS:
+        if not setting.user:
+            continue
+        name = setting.name
+        able = engines.engines_supporting(name)
+        if len(able) < len(engines.ENGINES):
+            listed = ", ".join(f"'{e}'" for e in able)
+            out.append(
+                cel(
+                    f"!has(self.{name}) || !has(self.engine) || self.engine in [{listed}]",
+                    f"{setting.path} cannot be expressed by the chosen engine: "
+                    f"{setting.instead or 'remove it'}",
+                    messageExpression=(
+                        f"'{setting.path} cannot be expressed by engine ' + self.engine + "
+                        f"': {setting.instead or 'remove it'}'"
+                    ),
+                )
+            )
+        limits = {e: engines.accepted_values(e, name) for e in able}
+        if any(v is not None for v in limits.values()):
+            cases = " || ".join(
+                f"(self.engine == '{e}' && self.{name} in [{', '.join(repr(x) for x in v)}])"
+                for e, v in limits.items()
+                if v is not None
+            )
+            out.append(
+                cel(
+                    f"!has(self.{name}) || !has(self.engine) || {cases}",
+                    f"{setting.path}: the chosen engine does not support this value "
+                    "(see docs/engines.md)",
+                    messageExpression=(
+                        f"'{setting.path} ' + self.{name} + ' is not supported by engine '"
+                        " + self.engine + ' (see docs/engines.md)'"
+                    ),
+                )
+            )
+    return out
+
+
 class ModelSpec(_Spec):
     model_config = ConfigDict(
         json_schema_extra=rules(
@@ -199,6 +266,18 @@ class ModelSpec(_Spec):
                 " || self.maxBatchTotalTokens >= self.maxTotalTokens",
                 MSG_BATCH_TOTAL,
             ),
+            cel(
+                "!has(self.maxInputTokens) || !has(self.maxModelLength)"
+                " || self.maxInputTokens < self.maxModelLength",
+                MSG_INPUT_LENGTH,
+            ),
+            cel("!has(self.maxModelLength) || !has(self.maxTotalTokens)", MSG_LENGTH_TOTAL),
+            cel("!has(self.engineVersion) || !has(self.tgiVersion)", MSG_VERSION_BOTH),
+            cel(
+                "!has(self.tgiVersion) || !has(self.engine) || self.engine == 'tgi'",
+                MSG_TGI_VERSION_ENGINE,
+            ),
+            *_engine_rules(),
         )
     )
 
@@ -231,11 +310,32 @@ class ModelSpec(_Spec):
         max_length=255,
         pattern=REVISION_PATTERN,
     )
+    engine: Engine | None = Field(
+        None,
+        description=(
+            "Serving engine: vllm, sglang, lmi (AWS's DJL Large Model Inference container "
+            "with its vLLM backend) or tgi (Hugging Face TGI, archived upstream). Unset: "
+            "the engine the object already runs (recorded in status.engine; objects an "
+            "older operator created run tgi), else vllm for a new object. The typed "
+            "settings below become the engine's own variables (docs/engines.md)."
+        ),
+    )
+    engine_version: str | None = Field(
+        None,
+        description=(
+            "Version of the engine's container from the operator's image table (e.g. "
+            "0.30.0 or 0.30 for vllm). Unset: the newest the operator knows for the region. "
+            "Ignored when image is set."
+        ),
+        max_length=16,
+        pattern=ENGINE_VERSION_PATTERN,
+    )
     image: str | None = Field(
         None,
         description=(
-            "Container image URI. Empty or unset: the Hugging Face TGI container "
-            "for aws.region at tgiVersion."
+            "Container image URI. Empty or unset: the engine's container for aws.region "
+            "and the instance type (GPU or Neuron) at engineVersion. Set it to the same "
+            "engine's image: the environment rendered is the engine's."
         ),
         max_length=255,
         pattern=r"^\S*$",
@@ -243,8 +343,8 @@ class ModelSpec(_Spec):
     tgi_version: str | None = Field(
         None,
         description=(
-            "TGI container version from the operator's image table (e.g. 3.3.6 or 3.3). "
-            "Unset: the newest the operator knows. Ignored when image is set."
+            "Deprecated: model.engineVersion for engine tgi. TGI container version from "
+            "the operator's image table (e.g. 3.3.6 or 3.3)."
         ),
         max_length=16,
         pattern=TGI_VERSION_PATTERN,
@@ -256,23 +356,57 @@ class ModelSpec(_Spec):
             "reconcile time and passed to the container as HF_TOKEN."
         ),
     )
+    max_model_length: int | None = Field(
+        None,
+        description="Context length: prompt plus generated tokens of one request.",
+        ge=1,
+    )
+    max_concurrent_requests: int | None = Field(
+        None, description="Most sequences the engine serves at once (batch size).", ge=1
+    )
+    tensor_parallel_degree: int | None = Field(
+        None,
+        description=(
+            "GPUs one copy shards the model over. Unset: resources.acceleratorsPerCopy "
+            "(the instance's GPUs for endpointType Model)."
+        ),
+        ge=1,
+        le=64,
+    )
     quantize: Quantize | None = Field(
         None,
-        description="TGI quantization (HF_MODEL_QUANTIZE). Unset or none: no quantization.",
+        description=(
+            "Weight quantization. Unset or none: none. Which methods an engine accepts: "
+            "docs/engines.md."
+        ),
+    )
+    dtype: Dtype | None = Field(
+        None, description="Weights and activations precision. Unset or auto: the checkpoint's."
+    )
+    trust_remote_code: bool | None = Field(
+        None, description="Run the model repository's own code (true). Unset or false: never."
+    )
+    max_lora_rank: int | None = Field(
+        None,
+        description="Highest LoRA rank among spec.adapters (engines default to 16).",
+        ge=1,
+        le=512,
     )
     max_input_tokens: int | None = Field(
-        None, description="TGI MAX_INPUT_TOKENS: longest prompt in tokens.", ge=1
+        None, description="TGI only: MAX_INPUT_TOKENS, longest prompt in tokens.", ge=1
     )
     max_total_tokens: int | None = Field(
-        None, description="TGI MAX_TOTAL_TOKENS: prompt plus generated tokens.", ge=1
+        None,
+        description="TGI only: MAX_TOTAL_TOKENS; prefer maxModelLength, which TGI reads the same.",
+        ge=1,
     )
     max_batch_total_tokens: int | None = Field(
         None,
-        description="TGI MAX_BATCH_TOTAL_TOKENS: tokens processed in parallel in one batch.",
+        description="TGI only: MAX_BATCH_TOTAL_TOKENS, tokens processed in one batch.",
         ge=1,
     )
     max_batch_prefill_tokens: int | None = Field(
-        None, description="TGI MAX_BATCH_PREFILL_TOKENS: tokens in one prefill pass.", ge=1
+        None, description="TGI only: MAX_BATCH_PREFILL_TOKENS, tokens in one prefill pass.", ge=1
     )
     parameters_billions: float | None = Field(
         None,
@@ -324,7 +458,29 @@ class ModelSpec(_Spec):
             raise ValueError(MSG_BATCH_TOTAL)
         if any(k in self.env for k in TOKEN_ENV_KEYS):
             raise ValueError(MSG_ENV_TOKEN)
+        m = self.max_model_length
+        if i is not None and m is not None and i >= m:
+            raise ValueError(MSG_INPUT_LENGTH)
+        if m is not None and t is not None:
+            raise ValueError(MSG_LENGTH_TOTAL)
+        if self.engine_version is not None and self.tgi_version is not None:
+            raise ValueError(MSG_VERSION_BOTH)
+        if self.tgi_version is not None and self.engine not in (None, "tgi"):
+            raise ValueError(MSG_TGI_VERSION_ENGINE)
+        if self.engine is not None:
+            problems = engines.unsupported(self.engine, self.settings())
+            if problems:
+                raise ValueError(problems[0])
         return self
+
+    def settings(self) -> dict[str, object]:
+        """The user's engine-neutral settings by table name (docs/engines.md), unset: None."""
+        return {s.name: getattr(self, to_snake(s.name)) for s in engines.SETTINGS if s.user}
+
+    @property
+    def version(self) -> str | None:
+        """engineVersion, or its deprecated TGI alias."""
+        return self.engine_version or self.tgi_version
 
     @field_validator("env")
     @classmethod
@@ -381,6 +537,15 @@ class InstanceSpec(_Spec):
         description="Managed instance scaling ceiling (InferenceComponent endpoints).",
         ge=1,
         le=1000,
+    )
+
+    inference_ami_version: InferenceAmiVersion | None = Field(
+        None,
+        description=(
+            "SageMaker's InferenceAmiVersion of the production variant: the host's driver "
+            "and CUDA (or Neuron) versions. Containers built for CUDA 13 need "
+            "al2023-ami-sagemaker-inference-gpu-4-1. Unset: SageMaker's default."
+        ),
     )
 
     @field_validator("type")
@@ -571,6 +736,11 @@ class LLMEndpointSpec(_Spec):
                 " || (!has(self.instance.minCount) && !has(self.instance.maxCount))",
                 MSG_SCALING_MODEL,
             ),
+            cel(
+                "!has(self.model.tensorParallelDegree) || !has(self.resources)"
+                " || self.model.tensorParallelDegree <= self.resources.acceleratorsPerCopy",
+                MSG_TP_COPY,
+            ),
         )
     )
 
@@ -619,6 +789,10 @@ class LLMEndpointSpec(_Spec):
                 raise ValueError(MSG_RESOURCES_MODEL)
             if self.instance.scaling:
                 raise ValueError(MSG_SCALING_MODEL)
+        tp = self.model.tensor_parallel_degree
+        res = self.resources
+        if tp is not None and res is not None and tp > res.accelerators_per_copy:
+            raise ValueError(MSG_TP_COPY)
         names = [a.name for a in self.adapters]
         if len(names) != len(set(names)):
             raise ValueError("adapter names must be unique")
@@ -687,6 +861,13 @@ class LLMEndpointStatus(_Status):
     model_name: str | None = Field(None, description="SageMaker model name.")
     model_source: str | None = Field(
         None, description="spec.model.hfModelId or artifactUri; shown by kubectl get."
+    )
+    engine: Engine | None = Field(
+        None,
+        description=(
+            "Serving engine the model runs; what an unset spec.model.engine keeps "
+            "(the operator never switches a running endpoint's engine on its own)."
+        ),
     )
     inference_components: list[ComponentStatus] = Field(
         default_factory=list, description="Base and adapter inference components."

@@ -17,7 +17,7 @@ from llm_operator.api.models import (
     EndpointTypeName,
     LLMEndpointSpec,
 )
-from llm_operator.core import images, naming, tgi
+from llm_operator.core import engines, images, naming
 
 MANAGED_BY = "sagemaker-llm-operator"
 MANAGED_BY_TAG = "llmoperator.io/managed-by"
@@ -108,8 +108,9 @@ def render(spec: LLMEndpointSpec, owner: Owner, *, hf_token: str | None) -> Desi
             f"instance type {spec.instance.type} is not in the operator's instance catalog"
         )
     region = spec.aws.region
+    neuron = itype.accelerator_kind == "neuron"
     try:
-        image = spec.model.image or images.tgi_image_uri(region, spec.model.tgi_version)
+        image = spec.model.image or default_image(spec)
     except images.ImageLookupError as exc:
         raise RenderError(str(exc)) from None
     ns, name = owner.namespace, owner.name
@@ -117,7 +118,7 @@ def render(spec: LLMEndpointSpec, owner: Owner, *, hf_token: str | None) -> Desi
     resources = spec.effective_resources
     num_gpus = resources.accelerators_per_copy if ic else itype.accelerators
 
-    model = _model(spec, ns, name, image, num_gpus, hf_token)
+    model = _model(spec, ns, name, image, num_gpus, hf_token, neuron)
     config = _endpoint_config(spec, ns, name, model.name)
     components = _components(spec, ns, name, model.name) if ic else ()
     tags = {**spec.aws.tags, **ownership_tags(owner)}
@@ -131,6 +132,14 @@ def render(spec: LLMEndpointSpec, owner: Owner, *, hf_token: str | None) -> Desi
         components=components,
         tags=tags,
     )
+
+
+def default_image(spec: LLMEndpointSpec) -> str:
+    """The engine's image for the region, instance kind (GPU or Neuron) and version."""
+    itype = catalog.instance_type(spec.instance.type)
+    kind: images.Kind = "neuron" if itype and itype.accelerator_kind == "neuron" else "gpu"
+    engine = engines.engine_of(spec.model)
+    return images.image_uri(engine, spec.aws.region, spec.model.version, kind)
 
 
 def _vpc(spec: LLMEndpointSpec) -> dict[str, Any] | None:
@@ -147,8 +156,15 @@ def _model(
     image: str,
     num_gpus: int,
     hf_token: str | None,
+    neuron: bool,
 ) -> DesiredModel:
-    env = tgi.environment(spec.model, num_gpus=num_gpus, hf_token=hf_token)
+    env = engines.environment(
+        spec.model,
+        num_gpus=num_gpus,
+        hf_token=hf_token,
+        adapters=len(spec.adapters),
+        neuron=neuron,
+    )
     size = sum(len(k.encode()) + len(v.encode()) for k, v in env.items())
     if size > MAX_MODEL_ENVIRONMENT_BYTES:
         raise RenderError(
@@ -189,6 +205,8 @@ def _endpoint_config(
         "InstanceType": inst.type,
         "InitialInstanceCount": inst.count,
     }
+    if inst.inference_ami_version is not None:
+        variant["InferenceAmiVersion"] = inst.inference_ami_version
     request: dict[str, Any] = {"ProductionVariants": [variant]}
     if spec.endpoint_type == "InferenceComponent":
         if inst.scaling:

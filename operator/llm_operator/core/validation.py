@@ -18,8 +18,9 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from llm_operator.api import catalog
+from llm_operator.api import engines as engine_table
 from llm_operator.api.models import MAX_NAME_LENGTH, LLMEndpointSpec, ModelSpec, ResourcesSpec
-from llm_operator.core import images, tgi
+from llm_operator.core import desired, engines, images
 
 Severity = Literal["error", "warning"]
 
@@ -107,6 +108,7 @@ def validate(spec: LLMEndpointSpec, *, name: str | None = None) -> list[Problem]
                 "the SageMaker names within 63 characters",
             )
         )
+    problems.extend(_engine_problems(spec))
     problems.extend(_image_problems(spec))
     itype = catalog.instance_type(spec.instance.type)
     if itype is None:
@@ -125,7 +127,9 @@ def validate(spec: LLMEndpointSpec, *, name: str | None = None) -> list[Problem]
     else:
         gpus_per_copy = itype.accelerators
     problems.extend(_fit_problems(spec, itype, gpus_per_copy))
-    overridden = tgi.overridden_keys(spec.model, num_gpus=gpus_per_copy)
+    overridden = engines.overridden_keys(
+        spec.model, num_gpus=gpus_per_copy, adapters=len(spec.adapters)
+    )
     if overridden:
         problems.append(
             warning(
@@ -143,30 +147,44 @@ def _known_like(instance_type: str) -> list[str]:
     return same or [f"ml.{f}.*" for f in catalog.families()]
 
 
+def _engine_problems(spec: LLMEndpointSpec) -> list[Problem]:
+    """What the CRD cannot check while model.engine is unset (the engine comes from status)."""
+    engine = engines.engine_of(spec.model)
+    problems = [
+        error("EngineUnsupportedSetting", message)
+        for message in engine_table.unsupported(engine, spec.model.settings())
+    ]
+    archived = engine_table.ARCHIVED.get(engine)
+    if archived is not None:
+        problems.append(warning("EngineArchived", archived))
+    return problems
+
+
 def _image_problems(spec: LLMEndpointSpec) -> list[Problem]:
     if spec.model.image:
         return []
     problems = []
-    try:
-        images.tgi_image_uri(spec.aws.region, spec.model.tgi_version)
-    except images.ImageLookupError as exc:
-        reason = "UnknownRegion" if spec.aws.region not in images.regions() else "UnknownTgiVersion"
-        problems.append(error(reason, str(exc)))
+    engine = engines.engine_of(spec.model)
     itype = catalog.instance_type(spec.instance.type)
-    if itype is not None and itype.accelerator_kind == "neuron":
-        problems.append(
-            error(
-                "ImageRequired",
-                f"{itype.name} runs AWS Inferentia2, which the default GPU TGI image cannot "
-                "use: set model.image to a Neuron TGI image",
-            )
-        )
-    elif itype is not None and itype.accelerators == 0:
+    neuron = itype is not None and itype.accelerator_kind == "neuron"
+    try:
+        desired.default_image(spec)
+    except images.ImageLookupError as exc:
+        kind: images.Kind = "neuron" if neuron else "gpu"
+        family = images.family(engine, kind)
+        if isinstance(family, images.Unavailable):
+            reason = "ImageRequired"
+        elif spec.aws.region not in family.registries:
+            reason = "UnknownRegion"
+        else:
+            reason = "UnknownEngineVersion"
+        problems.append(error(reason, str(exc)))
+    if itype is not None and itype.accelerators == 0:
         problems.append(
             warning(
                 "ImageMismatch",
-                f"{itype.name} has no GPU and the default TGI image is built for GPUs: set "
-                "model.image to a CPU image, or pick a GPU instance type",
+                f"{itype.name} has no GPU and the default {engine} image is built for GPUs: "
+                "set model.image to a CPU image, or pick a GPU instance type",
             )
         )
     return problems
@@ -208,7 +226,7 @@ def _capacity_problems(spec: LLMEndpointSpec, itype: catalog.InstanceType) -> li
             warning(
                 "NoAccelerators",
                 f"resources.acceleratorsPerCopy is 0 on {itype.name}: copies get no GPU and "
-                "TGI will run on CPU, if at all",
+                "the engine will run on CPU, if at all",
             )
         )
     per_instance = _copies_per_instance(res, itype)

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from llm_operator.api import catalog
 from llm_operator.api.models import DeletionPolicy, LLMEndpointSpec
-from llm_operator.core import desired, naming, planner, status, validation
+from llm_operator.core import desired, engines, naming, planner, status, validation
 from llm_operator.core.actions import Effect, digest
 from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
@@ -147,6 +147,7 @@ class Reconciler:
         owner = desired.Owner(namespace=meta["namespace"], name=meta["name"], uid=meta["uid"])
         spec, problems = validation.parse_spec(dict(body.get("spec") or {}))
         if spec is not None:
+            spec = engines.pin(spec, body.get("status"))
             problems = validation.validate(spec, name=owner.name)
         errors = validation.errors(problems)
         if errors or spec is None:
@@ -354,6 +355,7 @@ class Reconciler:
         )
         if spec is not None:
             new_status["modelSource"] = spec.model.source
+            new_status["engine"] = spec.model.engine
         await self._write_status(body, _scrub_status(new_status, redact), previous)
         metrics.PHASE_BOOK.set(meta["uid"], plan.phase)
         if error is not None:
