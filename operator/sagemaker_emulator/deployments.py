@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from . import containers
 from .capacity import CapacityError, Need, place
 from .errors import validation
 from .state import Record, Region, Store
@@ -303,6 +304,7 @@ def complete_endpoint(
         return
     if phase == "provision" and pending["step"] == 0:
         failure = store.faults.take_failure("endpoint", record["EndpointName"])
+        failure = failure or containers.config_failure(region, pending["config"])
         if failure is not None:
             _endpoint_rollback(store, caller, record, pending, now, failure)
             return
@@ -533,6 +535,8 @@ def complete_component(
         if step == 0:
             failure = store.faults.take_failure(
                 "inference_component", record["InferenceComponentName"]
+            ) or containers.component_failure(
+                region, record["InferenceComponentName"], record["_rollout"]["spec"]
             )
         new = min(target, (step + 1) * batch)
         failure = failure or _place_both(region, record, len(record["_placement"]), new)

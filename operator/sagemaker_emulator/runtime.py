@@ -1,36 +1,31 @@
-"""sagemaker-runtime InvokeEndpoint with a Text Generation Inference shaped answer.
+"""sagemaker-runtime InvokeEndpoint(WithResponseStream): routing, then the container answers.
 
-The text comes from a tiny deterministic generator (a hash of model and prompt
-picks words), so tests can assert on it and nothing downloads a model.
+Which container serves is SageMaker's part (variant, inference component, adapter);
+what it answers is the engine's (`containers`): OpenAI-compatible for vLLM and
+SGLang, TGI's and LMI's own shapes, streamed or not.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from .containers import Container, answer, serving_container
 from .errors import AwsError
 from .resources.common import Context
 
 COMPONENT_HEADER = "X-Amzn-SageMaker-Inference-Component"
 VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"
-_WORDS = tuple(
-    " ".join(
-        (
-            "the model answers with tokens drawn from a small fixed vocabulary so that every",
-            "run of the emulator gives the same text for the same prompt and model while still",
-            "looking like language to a person reading a test log",
-        )
-    ).split()
-)
 
 
 @dataclass(frozen=True)
 class Invocation:
-    body: bytes
+    parts: list[bytes]  # one body, or the chunks of a streamed answer
     variant: str
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(self.parts)
 
 
 class NoCapacity(AwsError):
@@ -48,27 +43,6 @@ class NoCapacity(AwsError):
 
 def _error(message: str) -> AwsError:
     return AwsError("ValidationError", message)
-
-
-def generate(model_id: str, prompt: str, max_new_tokens: int) -> str:
-    words = []
-    seed = hashlib.sha256(f"{model_id}\0{prompt}".encode()).digest()
-    for index in range(max_new_tokens):
-        if index % 32 == 0 and index:
-            seed = hashlib.sha256(seed).digest()
-        words.append(_WORDS[seed[index % 32] % len(_WORDS)])
-    return " " + " ".join(words) if words else ""
-
-
-def _model_id(ctx: Context, model_name: str | None, env: dict[str, str] | None) -> str:
-    if env and env.get("HF_MODEL_ID"):
-        return env["HF_MODEL_ID"]
-    model = ctx.region.models.get(model_name or "")
-    if model:
-        container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
-        model_env = container.get("Environment") or {}
-        return str(model_env.get("HF_MODEL_ID", model_name))
-    return model_name or "unknown"
 
 
 def invoke(ctx: Context, endpoint_name: str, headers: dict[str, str], body: bytes) -> Invocation:
@@ -103,10 +77,15 @@ def invoke(ctx: Context, endpoint_name: str, headers: dict[str, str], body: byte
         placed = base["_placement"] if base else component["_placement"]
         if not placed:
             raise NoCapacity(component_name)
-        container = spec.get("Container") or {}
-        model_id = _model_id(ctx, spec.get("ModelName"), container.get("Environment"))
+        own = spec.get("Container") or {}
+        if base is not None and spec.get("BaseInferenceComponentName"):
+            serving = serving_container(ctx.region, base["_spec"])
+        else:
+            serving = serving_container(ctx.region, spec)
+        model_id = serving.model_id or str(spec.get("ModelName") or "unknown")
         if spec.get("BaseInferenceComponentName"):
-            model_id = f"{model_id}+{container.get('ArtifactUrl', '')}"
+            # An adapter answers as itself: OpenAI engines name the adapter as the model.
+            model_id = f"{model_id}+{own.get('ArtifactUrl', '')}"
         variant = str(component["VariantName"])
     else:
         if component_name:
@@ -132,33 +111,7 @@ def invoke(ctx: Context, endpoint_name: str, headers: dict[str, str], body: byte
             ),
             {},
         )
-        model_id = _model_id(ctx, spec_variant.get("ModelName"), None)
+        serving = Container.of(ctx.region.models.get(spec_variant.get("ModelName") or ""))
+        model_id = serving.model_id or str(spec_variant.get("ModelName") or "unknown")
         variant = str(chosen["VariantName"])
-    return Invocation(_answer(model_id, body), variant)
-
-
-def _answer(model_id: str, body: bytes) -> bytes:
-    try:
-        request: Any = json.loads(body or b"{}")
-        prompt = request["inputs"]
-        parameters = request.get("parameters") or {}
-        max_new = int(parameters.get("max_new_tokens", 20))
-        if not isinstance(prompt, str) or not 0 <= max_new <= 4096:
-            raise ValueError
-    except (ValueError, KeyError, TypeError, AttributeError):
-        detail = json.dumps(
-            {
-                "error": "Failed to deserialize the JSON body into the target type",
-                "error_type": "validation",
-            }
-        )
-        raise AwsError(
-            "ModelError",
-            f'Received client error (422) from primary with message "{detail}". See the logs '
-            "for more information.",
-            424,
-        ) from None
-    text = generate(model_id, prompt, max_new)
-    if parameters.get("return_full_text"):
-        text = prompt + text
-    return json.dumps([{"generated_text": text}]).encode()
+    return Invocation(answer(serving.engine, model_id, body, now=ctx.now), variant)

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, unquote
 
 from . import admin_api, audit
 from .autoscaling import Autoscaler
+from .containers import event_message
 from .errors import AwsError, internal, throttled
 from .load import Target
 from .moto_sidecar import MotoSidecar
@@ -33,6 +34,7 @@ from .wire import (
 )
 
 _READ_ONLY = ("Describe", "List")
+STREAM_SUFFIX = "/invocations-response-stream"
 SAVE_INTERVAL = 0.5
 CATCH_UP_INTERVAL = 0.1  # with moto: how often the clock is caught up unasked (alarms, activities)
 
@@ -90,9 +92,11 @@ class _Handler(BaseHTTPRequestHandler):
             elif (
                 method == "POST"
                 and path.startswith("/endpoints/")
-                and path.endswith("/invocations")
+                and path.endswith(("/invocations", STREAM_SUFFIX))
             ):
-                self._invoke(unquote(path[len("/endpoints/") : -len("/invocations")]), body)
+                stream = path.endswith(STREAM_SUFFIX)
+                suffix = STREAM_SUFFIX if stream else "/invocations"
+                self._invoke(unquote(path[len("/endpoints/") : -len(suffix)]), body, stream)
             else:
                 self._send_error(
                     AwsError("UnknownOperationException", f"No route for {method} {path}", 404)
@@ -158,13 +162,14 @@ class _Handler(BaseHTTPRequestHandler):
         call.finish(store, 200, None)
         self._send(200, payload)
 
-    def _invoke(self, endpoint_name: str, body: bytes) -> None:
+    def _invoke(self, endpoint_name: str, body: bytes, stream: bool = False) -> None:
         store = self.server.store
         caller = caller_from_authorization(self.headers.get("Authorization"))
-        call = _Call("InvokeEndpoint", self.headers.get("User-Agent"), caller, time.time())
+        operation = "InvokeEndpointWithResponseStream" if stream else "InvokeEndpoint"
+        call = _Call(operation, self.headers.get("User-Agent"), caller, time.time())
         call.logged = True
         try:
-            self._faults("InvokeEndpoint")
+            self._faults(operation)
             headers = {k.lower(): v for k, v in self.headers.items()}
             with store.lock:
                 now = time.time()
@@ -186,6 +191,15 @@ class _Handler(BaseHTTPRequestHandler):
             call.finish(store, 500, "InternalFailure")
             raise
         call.finish(store, 200, None)
+        if stream:
+            self._send(
+                200,
+                b"".join(event_message(part) for part in answer.parts),
+                content_type="application/vnd.amazon.eventstream",
+                x_Amzn_Invoked_Production_Variant=answer.variant,
+                X_Amzn_SageMaker_Content_Type="application/json",
+            )
+            return
         self._send(
             200,
             answer.body,

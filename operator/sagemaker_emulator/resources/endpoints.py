@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .. import deployments
+from .. import containers, deployments
 from ..errors import already_exists, in_progress, not_found, resource_limit, validation
 from ..state import Record, Region, Store, public
 from ..wire import Caller
@@ -292,6 +292,7 @@ def complete(
         return
     if op == "create":
         reason = store.faults.take_failure("endpoint", name)
+        reason = reason or containers.config_failure(region, record["EndpointConfigName"])
         if reason is not None:
             record["EndpointStatus"] = "Failed"
             record["FailureReason"] = reason
@@ -308,6 +309,7 @@ def complete(
         return
     if op == "update":
         reason = store.faults.take_failure("endpoint", name)
+        reason = reason or containers.config_failure(region, pending["config"])
         record["EndpointStatus"] = "InService"
         if reason is not None:
             # Roll back to the old config, which keeps serving; then InService with the reason.

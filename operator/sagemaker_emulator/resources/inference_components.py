@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import deployments
+from .. import containers, deployments
 from ..capacity import CapacityError, Need, Variant, compact, never_fits, place
 from ..errors import already_exists, in_progress, not_found, validation
 from ..state import Record, Region, Store, public
@@ -415,6 +415,9 @@ def complete(
             _release(region, record)
         return
     reason = store.faults.take_failure("inference_component", name)
+    if reason is None and not adapter:
+        spec = record["_spec"] if op == "create" else pending["spec"]
+        reason = containers.component_failure(region, name, spec)
     if op == "create":
         target = 0 if adapter else int(record["_desired"])
         step = min(target, len(record["_placement"]) + 1)  # copies start one after another
