@@ -250,8 +250,13 @@ def _ident(model_id: str, prompt: str) -> str:
     return hashlib.sha256(f"{model_id}\0{prompt}\0id".encode()).hexdigest()[:24]
 
 
-def answer(engine: Engine | None, model_id: str, body: bytes, *, now: float) -> list[bytes]:
-    """The container's response: one body, or the chunks of a streamed response."""
+def answer(
+    engine: Engine | None, model_id: str, body: bytes, *, now: float, served: str | None = None
+) -> list[bytes]:
+    """The container's response: one body, or the chunks of a streamed response.
+
+    `served` is the name OpenAI-shaped answers give as the model (an adapter's own name).
+    """
     engine = engine or "tgi"
     request = _parse(engine, body)
     tokens = generate(model_id, request.prompt, request.max_tokens)
@@ -263,10 +268,11 @@ def answer(engine: Engine | None, model_id: str, body: bytes, *, now: float) -> 
         "completion_tokens": len(tokens),
         "total_tokens": len(request.prompt.split()) + len(tokens),
     }
+    name = served or model_id
     if request.kind == "chat":
-        return _chat(model_id, ident, created, tokens, text, usage, request.stream, engine)
+        return _chat(name, ident, created, tokens, text, usage, request.stream, engine)
     if request.kind == "completion":
-        return _completion(model_id, ident, created, tokens, text, usage, request.stream)
+        return _completion(name, ident, created, tokens, text, usage, request.stream)
     if request.full_text:
         text = request.prompt + text
     if engine == "lmi":

@@ -83,9 +83,11 @@ def invoke(ctx: Context, endpoint_name: str, headers: dict[str, str], body: byte
         else:
             serving = serving_container(ctx.region, spec)
         model_id = serving.model_id or str(spec.get("ModelName") or "unknown")
+        served = None
         if spec.get("BaseInferenceComponentName"):
             # An adapter answers as itself: OpenAI engines name the adapter as the model.
             model_id = f"{model_id}+{own.get('ArtifactUrl', '')}"
+            served = component_name
         variant = str(component["VariantName"])
     else:
         if component_name:
@@ -113,5 +115,7 @@ def invoke(ctx: Context, endpoint_name: str, headers: dict[str, str], body: byte
         )
         serving = Container.of(ctx.region.models.get(spec_variant.get("ModelName") or ""))
         model_id = serving.model_id or str(spec_variant.get("ModelName") or "unknown")
+        served = None
         variant = str(chosen["VariantName"])
-    return Invocation(answer(serving.engine, model_id, body, now=ctx.now), variant)
+    parts = answer(serving.engine, model_id, body, now=ctx.now, served=served)
+    return Invocation(parts, variant)

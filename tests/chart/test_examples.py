@@ -11,7 +11,7 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 import yaml
 
-from llm_operator.api import catalog
+from llm_operator.api import catalog, engines
 from llm_operator.api.models import LLMEndpointSpec
 from local_cluster.cluster import LocalCluster
 
@@ -25,7 +25,16 @@ NAMES = [
     "s3-model-in-vpc.yaml",
     "gated-model-with-token.yaml",
     "lora-adapters.yaml",
+    "sglang-qwen.yaml",
+    "lmi-llama-tensor-parallel.yaml",
+    "tgi-pinned-version.yaml",
 ]
+ENGINE_EXAMPLES = {
+    "vllm": "mistral-7b-inference-components.yaml",
+    "sglang": "sglang-qwen.yaml",
+    "lmi": "lmi-llama-tensor-parallel.yaml",
+    "tgi": "tgi-pinned-version.yaml",
+}
 
 
 def documents(name: str) -> list[dict[str, Any]]:
@@ -103,6 +112,19 @@ def test_gated_model_reads_its_token_from_the_secret_in_the_same_file() -> None:
     assert ref["key"] in secret["stringData"]
     text = (EXAMPLES / "gated-model-with-token.yaml").read_text()
     assert text.count(secret["stringData"][ref["key"]]) == 1  # only in the Secret
+
+
+@pytest.mark.parametrize("engine", sorted(ENGINE_EXAMPLES))
+def test_one_example_per_engine_names_its_engine(engine: str) -> None:
+    spec = endpoint(ENGINE_EXAMPLES[engine])["spec"]
+    assert spec["model"]["engine"] == engine
+
+
+def test_examples_without_an_engine_use_only_settings_the_default_engine_expresses() -> None:
+    for name in NAMES:
+        model = LLMEndpointSpec.model_validate(endpoint(name)["spec"]).model
+        if model.engine is None:
+            assert engines.unsupported(engines.DEFAULT_ENGINE, model.settings()) == []
 
 
 def test_lora_example_has_two_adapters_on_an_inference_component_base() -> None:

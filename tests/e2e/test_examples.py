@@ -1,5 +1,6 @@
 """Every example under examples/ reaches Ready through kubectl, the operator (under the
-chart's RBAC) and the SageMaker emulator, and SageMaker holds exactly what it should."""
+chart's RBAC) and the SageMaker emulator, and SageMaker holds exactly what it should;
+the one example per engine answers in that engine's shape, streamed and not."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from local_cluster.llmendpoints import condition
 from local_cluster.services import Operator
 from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.examples import example_files, llmendpoint, llmendpoint_docs, to_yaml
 from tests.plugins.llmendpoints import wait_ready
 from tests.plugins.sagemaker import OWNER_NAME, OWNER_NAMESPACE, OWNER_UID, SageMaker
@@ -71,7 +73,7 @@ def test_example_becomes_ready(
         assert model["VpcConfig"]["SecurityGroupIds"] == spec["aws"]["vpc"]["securityGroupIds"]
     container = model.get("PrimaryContainer") or {}
     if "hfModelId" in spec["model"]:
-        assert container["Environment"]["HF_MODEL_ID"] == spec["model"]["hfModelId"]
+        assert spec["model"]["hfModelId"] in container["Environment"].values()
     else:
         uri = container.get("ModelDataUrl") or container["ModelDataSource"]["S3DataSource"]["S3Uri"]
         assert uri == spec["model"]["artifactUri"]
@@ -104,6 +106,55 @@ def test_example_becomes_ready(
     else:
         assert inventory.inference_components == []
         assert inventory.models == [status["modelName"]]
+
+    engine = spec["model"].get("engine")
+    assert status["engine"] == (engine or "vllm")
+    if engine is not None:
+        _answers_in_the_engine_s_shape(sagemaker_api, obj, engine)
+
+
+CHAT = {"messages": [{"role": "user", "content": "What is SageMaker?"}], "max_tokens": 6}
+GENERATE = {"inputs": "What is SageMaker?", "parameters": {"max_new_tokens": 6}}
+
+
+def _answers_in_the_engine_s_shape(
+    sagemaker_api: SageMaker, obj: dict[str, Any], engine: str
+) -> None:
+    """Through boto3's sagemaker-runtime, as an application would call it."""
+    status = obj["status"]
+    runtime = boto3_client(
+        sagemaker_api.client.meta.endpoint_url, "sagemaker-runtime", region_name="us-east-1"
+    )
+    target: dict[str, str] = {"EndpointName": status["endpointName"]}
+    if status.get("inferenceComponents"):
+        target["InferenceComponentName"] = status["inferenceComponents"][0]["name"]
+    request = GENERATE if engine == "tgi" else CHAT
+
+    whole = json.loads(
+        runtime.invoke_endpoint(**target, Body=json.dumps(request).encode())["Body"].read()
+    )
+    parts = [
+        event["PayloadPart"]["Bytes"]
+        for event in runtime.invoke_endpoint_with_response_stream(
+            **target, Body=json.dumps({**request, "stream": True}).encode()
+        )["Body"]
+    ]
+    if engine == "tgi":
+        (generated,) = whole
+        assert len(generated["generated_text"].split()) == 6
+        events = [json.loads(p.decode().removeprefix("data:")) for p in parts]
+        assert events[-1]["generated_text"] == generated["generated_text"]
+        return
+    assert whole["object"] == "chat.completion"
+    content = whole["choices"][0]["message"]["content"]
+    assert len(content.split()) == 6
+    if engine == "lmi":  # JSON lines of chat chunks
+        chunks = [json.loads(p) for p in parts]
+    else:  # server-sent events, then [DONE]
+        assert parts[-1] == b"data: [DONE]\n\n"
+        chunks = [json.loads(p.decode().removeprefix("data: ")) for p in parts[:-1]]
+    assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == content
 
 
 def test_hugging_face_token_is_used_but_never_shown(
