@@ -134,9 +134,8 @@ def llm_endpoint(name: str, namespace: str) -> dict[str, Any]:
         "spec": {
             "model": {
                 "hfModelId": "mistralai/Mistral-7B-Instruct-v0.1",
-                "maxInputTokens": 4095,
-                "maxTotalTokens": 4096,
-                "maxBatchTotalTokens": 8192,
+                "maxModelLength": 4096,
+                "maxConcurrentRequests": 32,
             },
             "instance": {"type": "ml.g5.xlarge", "count": 1, "minCount": 1, "maxCount": 2},
             "endpointType": "InferenceComponent",

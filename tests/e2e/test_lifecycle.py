@@ -38,7 +38,7 @@ def test_inference_component_spec_changes_converge(
     assert status["modelName"] == first["modelName"]
 
     # Model settings: a new model, the component updated in place, the old model removed.
-    patch_spec(kubectl, name, {"model": {"maxTotalTokens": 4000, "maxInputTokens": 3000}})
+    patch_spec(kubectl, name, {"model": {"maxModelLength": 3000}})
     status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
     assert status["modelName"] != first["modelName"]
     assert status["inferenceComponents"][0]["name"] == base
@@ -48,6 +48,26 @@ def test_inference_component_spec_changes_converge(
         lambda: sagemaker_api.inventory().models == [status["modelName"]],
         timeout=60,
         what="the old model to be deleted",
+        diagnose=lambda: repr(sagemaker_api.inventory()),
+    )
+
+    # Engine: like any model change, a new model with the engine's image and variables.
+    vllm_model = status["modelName"]
+    patch_spec(kubectl, name, {"model": {"engine": "sglang"}})
+    status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
+    assert status["engine"] == "sglang"
+    assert status["modelName"] != vllm_model
+    container = sagemaker_api.model(status["modelName"])["PrimaryContainer"]
+    assert "/sglang:" in container["Image"]
+    assert container["Environment"]["SM_SGLANG_CONTEXT_LENGTH"] == "3000"
+    assert (
+        sagemaker_api.inference_component(base)["Specification"]["ModelName"]
+        == (status["modelName"])
+    )
+    wait_for(
+        lambda: sagemaker_api.inventory().models == [status["modelName"]],
+        timeout=60,
+        what="the vLLM model to be deleted",
         diagnose=lambda: repr(sagemaker_api.inventory()),
     )
 

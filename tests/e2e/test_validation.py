@@ -20,6 +20,7 @@ Spec = dict[str, Any]
 def valid(endpoint_type: str = "InferenceComponent", name: str = "valid") -> dict[str, Any]:
     spec: Spec = {
         "model": {
+            "engine": "tgi",
             "hfModelId": "mistralai/Mistral-7B-Instruct-v0.1",
             "maxInputTokens": 4095,
             "maxTotalTokens": 4096,
@@ -147,6 +148,40 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "InferenceComponent",
         _set("spec.model.maxBatchTotalTokens", 100),
         "maxBatchTotalTokens must be at least maxTotalTokens",
+    ),
+    (
+        "setting-the-engine-cannot-express",
+        "InferenceComponent",
+        _set("spec.model.engine", "vllm"),
+        "model.maxInputTokens cannot be expressed by engine vllm: use model.maxModelLength",
+    ),
+    (
+        "value-the-engine-does-not-accept",
+        "InferenceComponent",
+        lambda obj: obj["spec"].update(
+            model={"engine": "sglang", "hfModelId": "org/m", "quantize": "eetq"}
+        ),
+        "model.quantize eetq is not supported by engine sglang",
+    ),
+    (
+        "tgi-version-with-another-engine",
+        "InferenceComponent",
+        lambda obj: obj["spec"].update(
+            model={"engine": "lmi", "hfModelId": "org/m", "tgiVersion": "3.3"}
+        ),
+        "model.tgiVersion is the deprecated name of model.engineVersion",
+    ),
+    (
+        "tensor-parallel-beyond-the-copy",
+        "InferenceComponent",
+        _set("spec.model.tensorParallelDegree", 2),
+        "model.tensorParallelDegree must not exceed resources.acceleratorsPerCopy",
+    ),
+    (
+        "unknown-inference-ami",
+        "InferenceComponent",
+        _set("spec.instance.inferenceAmiVersion", "al2-ami-sagemaker-inference-gpu-9"),
+        "spec.instance.inferenceAmiVersion: Unsupported value",
     ),
     (
         "token-in-env",
