@@ -47,6 +47,13 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
     },
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
     {
+        "name": "Engine",
+        "type": "string",
+        "jsonPath": ".status.engine",
+        "description": "Serving engine the model runs",
+        "priority": 1,
+    },
+    {
         "name": "Endpoint",
         "type": "string",
         "jsonPath": ".status.endpointName",
