@@ -188,3 +188,36 @@ def test_a_component_whose_container_cannot_start_fails(
     assert described["InferenceComponentStatus"] == "Failed"
     assert "inference component ic" in described["FailureReason"]
     assert "Tensor parallel size (2)" in described["FailureReason"]
+
+
+def test_an_adapter_answers_as_itself(sm: Any, rt: Any, emulator_admin: AdminClient) -> None:
+    sm.create_model(
+        ModelName="llm-model",
+        PrimaryContainer={"Image": IMAGES["vllm"], "Environment": ENVIRONMENTS["vllm"]},
+        ExecutionRoleArn=builders.ROLE,
+    )
+    builders.component_config(sm, "cfg")
+    sm.create_endpoint(EndpointName="ep", EndpointConfigName="cfg")
+    emulator_admin.settle()
+    builders.component(sm, "ic", "ep")
+    emulator_admin.settle()
+    sm.create_inference_component(
+        InferenceComponentName="ic-support",
+        EndpointName="ep",
+        Specification={
+            "BaseInferenceComponentName": "ic",
+            "Container": {"ArtifactUrl": "s3://bucket/adapters/support.tar.gz"},
+        },
+    )
+    emulator_admin.settle()
+
+    def chat(component: str) -> Any:
+        response = rt.invoke_endpoint(
+            EndpointName="ep", InferenceComponentName=component, Body=json.dumps(CHAT).encode()
+        )
+        return json.loads(response["Body"].read())
+
+    base, adapter = chat("ic"), chat("ic-support")
+    assert base["model"] == "org/model-7b"
+    assert adapter["model"] == "ic-support"
+    assert adapter["choices"][0]["message"] != base["choices"][0]["message"]
