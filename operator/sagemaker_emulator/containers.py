@@ -123,7 +123,7 @@ def startup_failure(container: Container, gpus: int) -> str | None:
             "tgi": "HF_MODEL_ID must be set",
         }[engine]
     raw = env.get(_TP_VARIABLE[engine])
-    if raw is not None:
+    if raw is not None and "neuron" not in container.image:  # Neuron counts cores, not chips
         try:
             tp = int(raw)
         except ValueError:

@@ -24,8 +24,7 @@ TOKEN = "hf_reconciler_test_token_value"
 SPEC: dict[str, Any] = {
     "model": {
         "hfModelId": "mistralai/Mistral-7B-Instruct-v0.1",
-        "maxInputTokens": 4095,
-        "maxTotalTokens": 4096,
+        "maxModelLength": 4096,
     },
     "instance": {"type": "ml.g5.12xlarge", "count": 1, "minCount": 1, "maxCount": 2},
     "endpointType": "InferenceComponent",
@@ -203,7 +202,7 @@ def test_a_missing_secret_is_degraded_announced_once_even_across_a_restart(
 def test_spec_warnings_are_announced_once_across_restarts(
     aws_env: None, emulated_sagemaker: SageMakerEmulator
 ) -> None:
-    spec = {**SPEC, "model": {**SPEC["model"], "env": {"MAX_INPUT_TOKENS": "100"}}}
+    spec = {**SPEC, "model": {**SPEC["model"], "env": {"SM_VLLM_MAX_MODEL_LEN": "100"}}}
 
     async def scenario() -> None:
         cluster = RecordingCluster()

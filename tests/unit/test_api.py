@@ -210,3 +210,17 @@ def test_status_dumps_with_the_wire_names_kubectl_columns_read() -> None:
 def test_copies_summary_shows_unknown_sides_as_dash() -> None:
     assert copies_summary(None, 4) == "-/4"
     assert copies_summary(0, 0) == "0/0"
+
+
+def test_tensor_parallel_degree_counts_neuron_cores_on_inferentia() -> None:
+    """Up to the copy's GPUs on GPU types; Neuron engines count cores, two per chip."""
+    base: dict[str, Any] = {
+        "model": {"hfModelId": "org/m", "tensorParallelDegree": 2},
+        "instance": {"type": "ml.g5.12xlarge"},
+        "resources": {"acceleratorsPerCopy": 1},
+        "aws": {"region": "us-east-1", "executionRoleArn": "arn:aws:iam::111122223333:role/R"},
+    }
+    with pytest.raises(ValueError, match=r"must not exceed resources\.acceleratorsPerCopy"):
+        LLMEndpointSpec.model_validate(base)
+    neuron = {**base, "instance": {"type": "ml.inf2.24xlarge"}}
+    assert LLMEndpointSpec.model_validate(neuron).model.tensor_parallel_degree == 2

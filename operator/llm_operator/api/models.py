@@ -108,8 +108,11 @@ MSG_TGI_VERSION_ENGINE = (
 MSG_VERSION_BOTH = "set model.engineVersion or model.tgiVersion (deprecated), not both"
 MSG_TP_COPY = (
     "model.tensorParallelDegree must not exceed resources.acceleratorsPerCopy: a copy "
-    "shards the model over its own accelerators only"
+    "shards the model over its own accelerators only (on Inferentia and Trainium it "
+    "counts NeuronCores instead)"
 )
+# Instance types whose engines count tensor parallelism in NeuronCores, not chips.
+NEURON_TYPE_PREFIXES = ("ml.inf", "ml.trn")
 MSG_ENV_TOKEN = (
     "do not put the Hugging Face token in model.env: store it in a Secret and "
     "reference it with model.hfTokenSecretRef"
@@ -738,7 +741,9 @@ class LLMEndpointSpec(_Spec):
             ),
             cel(
                 "!has(self.model.tensorParallelDegree) || !has(self.resources)"
-                " || self.model.tensorParallelDegree <= self.resources.acceleratorsPerCopy",
+                " || self.model.tensorParallelDegree <= self.resources.acceleratorsPerCopy"
+                " || self.instance.type.startsWith('ml.inf')"
+                " || self.instance.type.startsWith('ml.trn')",
                 MSG_TP_COPY,
             ),
         )
@@ -791,7 +796,8 @@ class LLMEndpointSpec(_Spec):
                 raise ValueError(MSG_SCALING_MODEL)
         tp = self.model.tensor_parallel_degree
         res = self.resources
-        if tp is not None and res is not None and tp > res.accelerators_per_copy:
+        neuron = self.instance.type.startswith(NEURON_TYPE_PREFIXES)
+        if tp is not None and res is not None and tp > res.accelerators_per_copy and not neuron:
             raise ValueError(MSG_TP_COPY)
         names = [a.name for a in self.adapters]
         if len(names) != len(set(names)):
