@@ -1,4 +1,8 @@
-"""`llm-operator`: run the operator, print the CRD, or say the version."""
+"""`llm-operator`: run the operator, print the CRD, plan, invoke, audit, or say the version.
+
+`kubectl-llme` is the same program as a kubectl plugin (`kubectl llme plan|invoke|audit`);
+the commands themselves live in `llm_operator.shell.commands`.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import logging
 import random
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from llm_operator import __version__
 from llm_operator.shell.settings import OperatorSettings
@@ -69,7 +74,114 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--debug", action="store_true", help="kopf debug logging")
 
     commands.add_parser("crd", help="print the LLMEndpoint CustomResourceDefinition (YAML)")
+    _add_tools(commands)
     return parser
+
+
+def _kube_flags(parser: argparse.ArgumentParser) -> None:
+    """kubectl's own flags, so `kubectl llme ...` takes them like any kubectl command."""
+    parser.add_argument("--kubeconfig", default=None, help="path to the kubeconfig file")
+    parser.add_argument("--context", default=None, help="the kubeconfig context to use")
+    parser.add_argument(
+        "-n", "--namespace", default=None, help="namespace (default: the context's, else default)"
+    )
+    parser.add_argument(
+        "-o", "--output", choices=("text", "json"), default="text", help="text for people, json"
+    )
+
+
+def _add_tools(commands: Any) -> None:
+    plan = commands.add_parser(
+        "plan",
+        help="show the SageMaker calls the operator would make for a file (read-only)",
+        description="Show the SageMaker calls the operator would make for the LLMEndpoints "
+        "in FILE, with the fields that change, the cost per hour and warnings. Reads only. "
+        "Exit code 0: no changes, 2: changes, 1: error.",
+    )
+    plan.add_argument("-f", "--filename", required=True, metavar="FILE", help="YAML; - for stdin")
+    _kube_flags(plan)
+
+    invoke = commands.add_parser(
+        "invoke",
+        help="send a prompt to an LLMEndpoint's model and print the answer",
+        description="Send a prompt to the model behind an LLMEndpoint (endpoint and inference "
+        "component from its status) and print the answer and the latency.",
+    )
+    invoke.add_argument("name", metavar="NAME", help="the LLMEndpoint")
+    invoke.add_argument("--prompt", required=True, help="the text to send")
+    invoke.add_argument("--adapter", default=None, metavar="NAME", help="a LoRA adapter of it")
+    invoke.add_argument("--stream", action="store_true", help="print tokens as they arrive")
+    invoke.add_argument(
+        "--max-tokens", type=int, default=128, metavar="N", help="tokens to generate (128)"
+    )
+    _kube_flags(invoke)
+
+    audit = commands.add_parser(
+        "audit",
+        help="list SageMaker resources of this operator nobody owns or uses, and their cost",
+        description="List the SageMaker resources tagged as this operator's whose LLMEndpoint "
+        "is gone (orphaned or retained), and in-use endpoints without traffic, with their "
+        "cost per hour. --delete removes the orphaned ones after asking.",
+    )
+    audit.add_argument(
+        "--region", action="append", default=[], metavar="R", help="repeatable; default AWS_REGION"
+    )
+    audit.add_argument(
+        "--all-accounts", action="store_true", help="every profile of the AWS config files"
+    )
+    audit.add_argument(
+        "--idle-hours",
+        type=float,
+        default=24.0,
+        metavar="H",
+        help="no invocations over this many hours is idle (24)",
+    )
+    audit.add_argument("--delete", action="store_true", help="delete the orphaned resources")
+    audit.add_argument(
+        "--include-retained",
+        action="store_true",
+        help="with --delete: also what a deletionPolicy Retain kept",
+    )
+    audit.add_argument("--yes", action="store_true", help="with --delete: do not ask")
+    _kube_flags(audit)
+
+
+def _tool(args: argparse.Namespace) -> int:
+    from llm_operator.shell.commands import audit, invoke, kube, plan
+
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        cluster = kube.connect(args.kubeconfig, args.context, args.namespace)
+        if args.command == "plan":
+            return plan.run(cluster, args.filename, args.namespace, args.output)
+        if args.command == "invoke":
+            if args.max_tokens < 1:
+                raise kube.CommandError("--max-tokens must be at least 1")
+            return invoke.run(
+                cluster,
+                args.name,
+                prompt=args.prompt,
+                adapter=args.adapter,
+                stream=args.stream,
+                max_tokens=args.max_tokens,
+                output=args.output,
+            )
+        return audit.run(
+            cluster,
+            regions=args.region,
+            all_accounts=args.all_accounts,
+            idle_hours=args.idle_hours,
+            do_delete=args.delete,
+            include_retained=args.include_retained,
+            assume_yes=args.yes,
+            output=args.output,
+        )
+    except kube.CommandError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -117,8 +229,27 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     if args.command == "run":
         raise SystemExit(_run(args))
+    if args.command in _TOOLS:
+        raise SystemExit(_tool(args))
     _parser().print_help()
     raise SystemExit(2)
+
+
+_TOOLS = ("plan", "invoke", "audit")
+
+
+def kubectl_main(argv: Sequence[str] | None = None) -> None:
+    """`kubectl-llme`: kubectl runs it for `kubectl llme plan|invoke|audit ...`."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in _TOOLS:
+        if args and args[0] in ("-h", "--help"):
+            print("usage: kubectl llme {plan,invoke,audit} ... (see kubectl llme COMMAND --help)")
+            raise SystemExit(0)
+        print("usage: kubectl llme {plan,invoke,audit} ...", file=sys.stderr)
+        raise SystemExit(2)
+    parser = _parser()
+    parser.prog = "kubectl llme"
+    raise SystemExit(_tool(parser.parse_args(args)))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from local_cluster import kubeconfig, pki, processes
 from local_cluster.binaries import Binaries, ensure
@@ -66,6 +66,19 @@ def _sweep_stale_workdirs() -> None:
             continue
 
 
+# Metadata (who, verb, resource, user agent; no bodies) of every request once it is
+# answered, except the API server's own loopback traffic.
+_AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+  - level: None
+    users: ["system:apiserver"]
+  - level: Metadata
+"""
+
+
 class LocalCluster:
     """A throwaway control plane; use as a context manager or call start()/stop().
 
@@ -81,7 +94,11 @@ class LocalCluster:
         workdir: Path | None = None,
         kubectl: str | None = None,
         startup_timeout: float = 90.0,
+        audit: bool = False,
     ) -> None:
+        """`audit`: kube-apiserver writes every request's metadata (user, verb, resource,
+        user agent) to `audit_log`, read back with `audit_events()`, so a test can
+        prove what a program did or did not ask the API server to do."""
         self._binaries = Binaries(bin_dir) if bin_dir is not None else None
         self._own_workdir = workdir is None
         if workdir is None:
@@ -94,6 +111,7 @@ class LocalCluster:
             kubectl or os.environ.get("KUBECTL") or shutil.which("kubectl") or "kubectl"
         )
         self.startup_timeout = startup_timeout
+        self.audit = audit
         self.etcd_port = 0
         self.apiserver_port = 0
         self.startup_seconds = 0.0
@@ -134,6 +152,28 @@ class LocalCluster:
     @property
     def etcd_log(self) -> Path:
         return self.workdir / "etcd.log"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.workdir / "audit.log"
+
+    def audit_events(self, *, user: str | None = None) -> list[dict[str, Any]]:
+        """The audit log's events (ResponseComplete stage), optionally of one user only."""
+        if not self.audit:
+            raise ClusterError("this cluster was started without audit=True")
+        events: list[dict[str, Any]] = []
+        try:
+            text = self.audit_log.read_text()
+        except FileNotFoundError:
+            return events
+        for line in text.splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # a line being written right now
+            if user is None or (event.get("user") or {}).get("username") == user:
+                events.append(event)
+        return events
 
     def __enter__(self) -> Self:
         return self.start()
@@ -355,6 +395,20 @@ class LocalCluster:
             f"--service-account-key-file={p.sa_public_key}",
             f"--service-account-signing-key-file={p.sa_signing_key}",
             "--endpoint-reconciler-type=none",
+            *self._audit_flags(),
+        ]
+
+    def _audit_flags(self) -> list[str]:
+        if not self.audit:
+            return []
+        policy = self.workdir / "audit-policy.yaml"
+        policy.write_text(_AUDIT_POLICY)
+        return [
+            f"--audit-policy-file={policy}",
+            f"--audit-log-path={self.audit_log}",
+            "--audit-log-format=json",
+            "--audit-log-mode=blocking",
+            "--audit-log-maxbackup=1",
         ]
 
     def _start_apiserver(self) -> None:

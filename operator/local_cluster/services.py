@@ -24,6 +24,7 @@ from local_cluster.waiting import wait_for
 from sagemaker_emulator.admin import AdminClient
 
 _LISTENING = re.compile(r"sagemaker-emulator listening on (http://\S+)")
+_MOTO = re.compile(r"moto listening on (http://\S+)")
 
 # Dummy credentials and region for talking to the emulator; nothing reaches AWS.
 EMULATOR_AWS_ENV = {
@@ -72,10 +73,13 @@ def _log_text(log: Path) -> str:
 class Emulator:
     """A running sagemaker-emulator; `url` is what AWS_ENDPOINT_URL_SAGEMAKER takes."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], url: str, log: Path):
+    def __init__(
+        self, proc: subprocess.Popen[bytes], url: str, log: Path, moto_url: str | None = None
+    ):
         self.proc = proc
         self.url = url
         self.log = log
+        self.moto_url = moto_url  # with --with-moto: STS, CloudWatch, Application Auto Scaling
 
     @classmethod
     def start(
@@ -115,15 +119,35 @@ class Emulator:
                 diagnose=lambda: _log_text(log)[-2000:],
                 error=ServiceError,
             )
+            moto_url = None
+            if "--with-moto" in args:
+
+                def moto() -> str | None:
+                    found = _MOTO.search(_log_text(log))
+                    return found.group(1) if found else address() and None
+
+                moto_url = wait_for(
+                    moto,
+                    what="moto to print its address",
+                    timeout=timeout,
+                    interval=0.05,
+                    diagnose=lambda: _log_text(log)[-2000:],
+                    error=ServiceError,
+                )
         except BaseException:
             processes.stop(proc)
             raise
-        return cls(proc, url, log)
+        return cls(proc, url, log, moto_url)
 
     @property
     def aws_env(self) -> dict[str, str]:
-        """Environment that points boto3 (and so the operator) at this emulator."""
-        return emulator_aws_env(self.url)
+        """Environment that points boto3 (and so the operator) at this emulator (and moto)."""
+        env = emulator_aws_env(self.url)
+        if self.moto_url:
+            env["AWS_ENDPOINT_URL_CLOUDWATCH"] = self.moto_url
+            env["AWS_ENDPOINT_URL_STS"] = self.moto_url
+            env["AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING"] = self.moto_url
+        return env
 
     @functools.cached_property
     def admin_client(self) -> AdminClient:

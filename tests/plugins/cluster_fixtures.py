@@ -78,7 +78,7 @@ def cluster_binaries() -> binaries.Binaries:
 @pytest.fixture(scope="session")
 def cluster(cluster_binaries: binaries.Binaries) -> Iterator[LocalCluster]:
     """A running control plane with the LLMEndpoint CRD Established."""
-    with LocalCluster(cluster_binaries.bin_dir) as c:
+    with LocalCluster(cluster_binaries.bin_dir, audit=True) as c:
         c.kubectl("apply", "--server-side", "-f", str(CRD_FILE))
         c.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
         yield c

@@ -238,13 +238,14 @@ class SageMaker:
         calls_per_second: float = 10.0,
         burst: int = 20,
         max_attempts: int | None = None,
+        session: boto3.session.Session | None = None,
     ) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aws")
         self._workers = workers
         self._rate = calls_per_second
         self._burst = burst
         self._max_attempts = max_attempts
-        self._session = boto3.session.Session()
+        self._session = session or boto3.session.Session()
         self._clients: dict[str, Any] = {}
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._lock = threading.Lock()

@@ -1,0 +1,135 @@
+"""How to talk to a serving engine: request bodies and where the text is in the answers.
+
+One table, one entry per engine, so `llm-operator invoke` builds the request in
+the shape the LLMEndpoint's container reads. Engines that speak the OpenAI chat
+API (vLLM, SGLang, LMI) share one shape: adding such an engine is one line in
+`ENGINES`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# What `spec.model` says when it names no engine: the only one before engines existed.
+DEFAULT_ENGINE = "tgi"
+
+
+class AnswerError(ValueError):
+    """The container answered something that is not this engine's shape."""
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Request and answer shapes of one serving engine's HTTP API."""
+
+    name: str
+    # (prompt, max_tokens, stream) -> the JSON body to send.
+    request: Callable[[str, int, bool], Mapping[str, Any]]
+    # The whole JSON answer -> the generated text.
+    answer: Callable[[Any], str]
+    # One streamed event's JSON -> the text it adds ("" for none).
+    token: Callable[[Any], str]
+
+
+def _tgi_request(prompt: str, max_tokens: int, stream: bool) -> Mapping[str, Any]:
+    body: dict[str, Any] = {"inputs": prompt, "parameters": {"max_new_tokens": max_tokens}}
+    if stream:
+        body["stream"] = True
+    return body
+
+
+def _tgi_answer(answer: Any) -> str:
+    first = answer[0] if isinstance(answer, list) and answer else answer
+    if isinstance(first, Mapping) and isinstance(first.get("generated_text"), str):
+        return str(first["generated_text"])
+    raise AnswerError("no generated_text in the answer")
+
+
+def _tgi_token(event: Any) -> str:
+    token = event.get("token") if isinstance(event, Mapping) else None
+    if isinstance(token, Mapping) and not token.get("special"):
+        return str(token.get("text") or "")
+    return ""
+
+
+def _chat_request(prompt: str, max_tokens: int, stream: bool) -> Mapping[str, Any]:
+    return {
+        "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": max_tokens,
+        "stream": stream,
+    }
+
+
+def _chat_answer(answer: Any) -> str:
+    try:
+        return str(answer["choices"][0]["message"]["content"] or "")
+    except (KeyError, IndexError, TypeError):
+        raise AnswerError("no choices[0].message.content in the answer") from None
+
+
+def _chat_token(event: Any) -> str:
+    try:
+        return str(event["choices"][0]["delta"].get("content") or "")
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return ""
+
+
+TGI = Engine("tgi", _tgi_request, _tgi_answer, _tgi_token)
+OPENAI_CHAT = Engine("openai-chat", _chat_request, _chat_answer, _chat_token)
+
+ENGINES: Mapping[str, Engine] = {
+    "tgi": TGI,
+}
+
+
+def engine(name: str | None) -> Engine:
+    """The engine of `spec.model.engine` (None: the default); chat-style when unknown."""
+    return ENGINES.get(name or DEFAULT_ENGINE, OPENAI_CHAT)
+
+
+def decode_answer(engine: Engine, body: bytes) -> str:
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        raise AnswerError("the answer is not JSON") from None
+    return engine.answer(answer)
+
+
+class EventLines:
+    """Splits a streamed body into server-sent events and yields their text.
+
+    Stream chunks (PayloadParts) do not align with events: a chunk may hold half
+    an event or several, so bytes are buffered until a line ends.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._buffer = b""
+
+    def feed(self, chunk: bytes) -> list[str]:
+        self._buffer += chunk
+        *lines, self._buffer = self._buffer.split(b"\n")
+        return [text for line in lines if (text := self._text(line))]
+
+    def flush(self) -> list[str]:
+        rest, self._buffer = self._buffer, b""
+        text = self._text(rest)
+        return [text] if text else []
+
+    def _text(self, line: bytes) -> str:
+        data = line.strip()
+        if data.startswith(b"data:"):
+            data = data[len(b"data:") :].strip()
+        if not data or data == b"[DONE]" or not data.startswith(b"{"):
+            return ""
+        try:
+            return self.engine.token(json.loads(data))
+        except ValueError:
+            return ""
+
+
+def encode_request(engine: Engine, prompt: str, max_tokens: int, stream: bool) -> bytes:
+    return json.dumps(engine.request(prompt, max_tokens, stream)).encode()

@@ -1,0 +1,1 @@
+"""The commands people run next to the operator: plan, invoke, audit."""

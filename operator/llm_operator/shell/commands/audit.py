@@ -1,0 +1,491 @@
+"""`llm-operator audit`: what this operator made in SageMaker that nobody owns, or uses, any more.
+
+A resource is the operator's when its `llmoperator.io/managed-by` tag says so;
+its LLMEndpoint is found by the `llmoperator.io/uid` tag, so a re-created
+LLMEndpoint with the same name does not hide what the old one left behind.
+Resources of a deleted LLMEndpoint are "retained" when it said so (its
+`Retained` Event is still in the cluster, which keeps Events about an hour) and
+"orphaned" otherwise. Endpoints without traffic over `--idle-hours` are found
+through CloudWatch's Invocations metric where it has data ("unknown" without).
+
+`--delete` removes only orphaned resources that carry our tags, after asking,
+in dependency order (adapters, base components, endpoints, endpoint configs,
+models), re-reading each resource's tags right before deleting it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TextIO
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from llm_operator import __version__
+from llm_operator.api import catalog
+from llm_operator.core.desired import MANAGED_BY, MANAGED_BY_TAG, NAME_TAG, NAMESPACE_TAG, UID_TAG
+from llm_operator.shell.aws import AwsError, SageMaker
+from llm_operator.shell.commands.kube import Cluster, CommandError
+from llm_operator.shell.commands.output import Progress, dump_json, table
+
+# (kind, List operation, list key, name member, ARN member, status member, Delete operation)
+KINDS: tuple[tuple[str, str, str, str, str, str | None, str], ...] = (
+    (
+        "inference component",
+        "ListInferenceComponents",
+        "InferenceComponents",
+        "InferenceComponentName",
+        "InferenceComponentArn",
+        "InferenceComponentStatus",
+        "DeleteInferenceComponent",
+    ),
+    (
+        "endpoint",
+        "ListEndpoints",
+        "Endpoints",
+        "EndpointName",
+        "EndpointArn",
+        "EndpointStatus",
+        "DeleteEndpoint",
+    ),
+    (
+        "endpoint config",
+        "ListEndpointConfigs",
+        "EndpointConfigs",
+        "EndpointConfigName",
+        "EndpointConfigArn",
+        None,
+        "DeleteEndpointConfig",
+    ),
+    ("model", "ListModels", "Models", "ModelName", "ModelArn", None, "DeleteModel"),
+)
+_KIND = {k[0]: k for k in KINDS}
+ORPHANED, RETAINED, IN_USE = "orphaned", "retained", "in use"
+DELETABLE_STATUS = frozenset({"InService", "Failed", "UpdateRollbackFailed"})
+
+
+@dataclass
+class Resource:
+    account: str
+    region: str
+    kind: str
+    name: str
+    arn: str
+    uid: str
+    owner: str  # namespace/name from the tags
+    status: str | None
+    state: str = ORPHANED
+    endpoint: str | None = None  # components: the endpoint they stand on
+    base: str | None = None  # adapters: their base component
+    hourly: Decimal | None = None  # endpoints: instances now x catalog price
+    instances: str | None = None
+    traffic: str = "-"  # endpoints: idle | active (N) | unknown (why)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "account": self.account,
+            "region": self.region,
+            "kind": self.kind,
+            "name": self.name,
+            "arn": self.arn,
+            "uid": self.uid,
+            "owner": self.owner,
+            "status": self.status,
+            "state": self.state,
+            "endpointName": self.endpoint,
+            "baseComponent": self.base,
+            "costPerHourUSD": catalog.format_usd(self.hourly),
+            "instances": self.instances,
+            "traffic": self.traffic,
+        }
+
+
+@dataclass
+class Account:
+    label: str  # the profile, or "default"
+    session: Any  # boto3.session.Session
+    sagemaker: SageMaker = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sagemaker = SageMaker(workers=8, calls_per_second=10.0, burst=20, session=self.session)
+
+
+def accounts(all_accounts: bool) -> list[Account]:
+    """One entry per AWS profile with --all-accounts, else the default credentials."""
+    if not all_accounts:
+        return [Account("default", boto3.session.Session())]
+    profiles = boto3.session.Session().available_profiles
+    if not profiles:
+        raise CommandError("--all-accounts: no profiles in the AWS config files")
+    return [Account(p, boto3.session.Session(profile_name=p)) for p in sorted(profiles)]
+
+
+def regions_of(requested: Sequence[str], account: Account) -> list[str]:
+    if requested:
+        return list(dict.fromkeys(requested))
+    region = account.session.region_name
+    if not region:
+        raise CommandError("no region: pass --region (repeatable) or set AWS_REGION")
+    return [str(region)]
+
+
+async def scan(
+    account: Account, region: str, progress_stream: TextIO | None = None
+) -> list[Resource]:
+    """Every resource of the four kinds in one region whose tags say it is ours."""
+    sm = account.sagemaker
+    listed = await asyncio.gather(*(sm.list_all(region, kind[1], kind[2]) for kind in KINDS))
+    summaries = [(kind, item) for kind, items in zip(KINDS, listed, strict=True) for item in items]
+    progress = Progress(len(summaries), f"resources in {account.label}/{region}", progress_stream)
+    found: list[Resource] = []
+    semaphore = asyncio.Semaphore(8)
+
+    async def read(kind: tuple[Any, ...], item: Mapping[str, Any]) -> None:
+        async with semaphore:
+            tags = await sm.tags(region, str(item[kind[4]]))
+        progress.step(str(item[kind[3]]))
+        if tags.get(MANAGED_BY_TAG) != MANAGED_BY or not tags.get(UID_TAG):
+            return
+        found.append(
+            Resource(
+                account=account.label,
+                region=region,
+                kind=kind[0],
+                name=str(item[kind[3]]),
+                arn=str(item[kind[4]]),
+                uid=tags[UID_TAG],
+                owner=f"{tags.get(NAMESPACE_TAG, '?')}/{tags.get(NAME_TAG, '?')}",
+                status=str(item[kind[5]]) if kind[5] else None,
+                endpoint=item.get("EndpointName") if kind[0] == "inference component" else None,
+            )
+        )
+
+    try:
+        await asyncio.gather(*(read(kind, item) for kind, item in summaries))
+    finally:
+        progress.close()
+    found.sort(key=lambda r: (r.owner, list(_KIND).index(r.kind), r.name))
+    return found
+
+
+async def describe_endpoints(account: Account, resources: Iterable[Resource]) -> None:
+    """Cost per hour of each endpoint, and which components are adapters."""
+    sm = account.sagemaker
+    for r in resources:
+        if r.kind == "inference component":
+            answer = await _describe(sm, r.region, "DescribeInferenceComponent", r.name)
+            spec = answer.get("Specification") or {}
+            r.base = spec.get("BaseInferenceComponentName")
+        if r.kind != "endpoint":
+            continue
+        answer = await _describe(sm, r.region, "DescribeEndpoint", r.name)
+        variants = answer.get("ProductionVariants") or []
+        count = sum(int(v.get("CurrentInstanceCount") or 0) for v in variants)
+        config = await _describe(
+            sm, r.region, "DescribeEndpointConfig", str(answer.get("EndpointConfigName", ""))
+        )
+        types = [str(v.get("InstanceType")) for v in config.get("ProductionVariants") or []]
+        if types:
+            r.instances = f"{count} x {types[0]}"
+            r.hourly = catalog.hourly_cost(types[0], count)
+
+
+async def _describe(sm: SageMaker, region: str, operation: str, name: str) -> dict[str, Any]:
+    member = {
+        "DescribeEndpoint": "EndpointName",
+        "DescribeEndpointConfig": "EndpointConfigName",
+        "DescribeInferenceComponent": "InferenceComponentName",
+    }[operation]
+    try:
+        return await sm.call(region, operation, {member: name})
+    except AwsError as error:
+        if error.kind == "not_found":
+            return {}
+        raise
+
+
+def traffic(account: Account, resources: Sequence[Resource], hours: float) -> None:
+    """Invocations over the last `hours` per endpoint, from CloudWatch where it has data."""
+    end = datetime.now(UTC)
+    start = end - timedelta(hours=hours)
+    period = max(60, int(hours * 3600) // 60 * 60)
+    clients: dict[str, Any] = {}
+    for r in resources:
+        if r.kind != "endpoint":
+            continue
+        if r.region not in clients:
+            clients[r.region] = account.session.client(
+                "cloudwatch",
+                region_name=r.region,
+                config=Config(
+                    retries={"mode": "standard", "max_attempts": 2},
+                    user_agent_extra=f"llm-operator-cli/{__version__}",
+                ),
+            )
+        components = [c.name for c in resources if c.endpoint == r.name and c.base is None]
+        queries = [
+            [
+                {"Name": "EndpointName", "Value": r.name},
+                {"Name": "VariantName", "Value": "AllTraffic"},
+            ]
+        ]
+        queries += [[{"Name": "InferenceComponentName", "Value": c}] for c in components]
+        total, points = 0.0, 0
+        try:
+            for dimensions in queries:
+                answer = clients[r.region].get_metric_statistics(
+                    Namespace="AWS/SageMaker",
+                    MetricName="Invocations",
+                    Dimensions=dimensions,
+                    StartTime=start,
+                    EndTime=end,
+                    Period=period,
+                    Statistics=["Sum"],
+                )
+                for point in answer.get("Datapoints") or []:
+                    points += 1
+                    total += float(point.get("Sum") or 0)
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            code = (
+                exc.response.get("Error", {}).get("Code", "error")
+                if isinstance(exc, botocore.exceptions.ClientError)
+                else type(exc).__name__
+            )
+            r.traffic = f"unknown (CloudWatch: {code})"
+            continue
+        if not points:
+            r.traffic = "unknown (no data)"
+        elif total == 0:
+            r.traffic = "idle"
+        else:
+            r.traffic = f"active ({int(total)} invocations)"
+
+
+def classify(
+    resources: Iterable[Resource],
+    live: Mapping[str, str],
+    retained: set[str],
+) -> None:
+    """`live`: uid -> namespace/name of every LLMEndpoint; `retained`: uids that said Retain."""
+    for r in resources:
+        if r.uid in live:
+            r.state = IN_USE
+        elif r.uid in retained:
+            r.state = RETAINED
+        else:
+            r.state = ORPHANED
+
+
+def reported(resources: Iterable[Resource]) -> list[Resource]:
+    """What audit lists: everything not in use, and in-use endpoints with no traffic."""
+    return [r for r in resources if r.state != IN_USE or r.traffic == "idle"]
+
+
+# -- deleting ------------------------------------------------------------------------
+
+
+def deletion_order(resources: Iterable[Resource]) -> list[Resource]:
+    """Adapters, then base components, endpoints, endpoint configs, models."""
+    return sorted(resources, key=lambda r: (_group(r), r.name))
+
+
+async def delete(
+    account: Account, victims: Sequence[Resource], out: TextIO, timeout: float = 1800.0
+) -> list[dict[str, str]]:
+    """Deletes in dependency order; each resource only if its tags still name the orphan uid."""
+    sm = account.sagemaker
+    progress = Progress(len(victims), "deleted", sys.stderr)
+    done: list[dict[str, str]] = []
+    try:
+        for group in (0, 1, 2, 3, 4):
+            batch = [r for r in deletion_order(victims) if _group(r) == group]
+            for r in batch:
+                outcome = await _delete_one(sm, r)
+                done.append({"kind": r.kind, "name": r.name, "region": r.region, "result": outcome})
+                progress.step(r.name)
+                if not progress.enabled:
+                    print(f"{r.kind} {r.name}: {outcome}", file=out)
+            if group in (0, 1):  # what stands on something must be gone before it goes
+                await _wait_gone(sm, [r for r in batch if _group(r) == group], timeout)
+    finally:
+        progress.close()
+    return done
+
+
+def _group(r: Resource) -> int:
+    """0 adapters, 1 base components, 2 endpoints, 3 endpoint configs, 4 models."""
+    return {"endpoint": 2, "endpoint config": 3, "model": 4}.get(r.kind, 0 if r.base else 1)
+
+
+async def _delete_one(sm: SageMaker, r: Resource) -> str:
+    kind = _KIND[r.kind]
+    try:
+        tags = await sm.tags(r.region, r.arn)
+    except AwsError as error:
+        return "already gone" if error.kind == "not_found" else f"skipped: {error.message}"
+    if tags.get(MANAGED_BY_TAG) != MANAGED_BY or tags.get(UID_TAG) != r.uid:
+        return "skipped: its tags changed since the audit (no longer this orphan's)"
+    if r.kind == "endpoint":
+        answer = await _describe(sm, r.region, "DescribeEndpoint", r.name)
+        current = answer.get("EndpointStatus")
+        if current and current not in DELETABLE_STATUS:
+            return f"skipped: endpoint is {current}; run audit --delete again once it settles"
+    try:
+        await sm.call(r.region, kind[6], {kind[3]: r.name})
+    except AwsError as error:
+        if error.kind == "not_found":
+            return "already gone"
+        return f"failed: {error.code}: {error.message}"
+    return "deleted"
+
+
+async def _wait_gone(sm: SageMaker, resources: Sequence[Resource], timeout: float) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    pause = 0.5
+    waiting = [r for r in resources if r.kind == "inference component"]
+    while waiting and loop.time() < deadline:
+        still = []
+        for r in waiting:
+            if await _describe(sm, r.region, "DescribeInferenceComponent", r.name):
+                still.append(r)
+        waiting = still
+        if waiting:
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 10.0)
+
+
+# -- the command ---------------------------------------------------------------------
+
+
+def render_table(resources: Sequence[Resource], all_count: int) -> str:
+    if not resources:
+        return (
+            f"Nothing to report: all {all_count} SageMaker resources of this operator are in use.\n"
+        )
+    rows = [
+        [
+            r.state,
+            r.kind,
+            r.name,
+            r.owner,
+            r.uid[:8],
+            r.status or "-",
+            r.instances or "-",
+            f"${catalog.format_usd(r.hourly)}" if r.hourly is not None else "-",
+            r.traffic,
+            f"{r.account}/{r.region}",
+        ]
+        for r in resources
+    ]
+    headers = [
+        "STATE",
+        "KIND",
+        "NAME",
+        "OWNER",
+        "UID",
+        "STATUS",
+        "INSTANCES",
+        "$/HOUR",
+        "TRAFFIC",
+        "WHERE",
+    ]
+    total = sum((r.hourly or Decimal(0) for r in resources if r.state != IN_USE), Decimal(0))
+    idle = sum((r.hourly or Decimal(0) for r in resources if r.state == IN_USE), Decimal(0))
+    lines = [table(headers, rows), ""]
+    lines.append(
+        f"{sum(r.state == ORPHANED for r in resources)} orphaned, "
+        f"{sum(r.state == RETAINED for r in resources)} retained, "
+        f"{sum(r.state == IN_USE for r in resources)} idle in use; "
+        f"${catalog.format_usd(total)}/hour without an LLMEndpoint, "
+        f"${catalog.format_usd(idle)}/hour idle (catalog prices as of {catalog.load().as_of})."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _confirm(victims: Sequence[Resource], assume_yes: bool) -> bool:
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        raise CommandError("refusing to delete without a terminal to confirm on: pass --yes")
+    sys.stderr.write(f"Delete these {len(victims)} SageMaker resources? Type 'yes' to go on: ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() == "yes"
+
+
+def run(
+    cluster: Cluster,
+    *,
+    regions: Sequence[str],
+    all_accounts: bool,
+    idle_hours: float,
+    do_delete: bool,
+    include_retained: bool,
+    assume_yes: bool,
+    output: str,
+) -> int:
+    live_objects = cluster.all_llmendpoints()
+    live = {
+        str(o["metadata"]["uid"]): f"{o['metadata']['namespace']}/{o['metadata']['name']}"
+        for o in live_objects
+    }
+    retained = {
+        str(getattr(e.involved_object, "uid", "") or "") for e in cluster.events("Retained")
+    }
+    everything: list[Resource] = []
+    deleted: list[dict[str, str]] = []
+    for account in accounts(all_accounts):
+        try:
+            for region in regions_of(regions, account):
+                found = asyncio.run(_scan_region(account, region))
+                classify(found, live, retained)
+                traffic(account, found, idle_hours)
+                everything += found
+        except AwsError as error:
+            raise CommandError(
+                f"SageMaker ({account.label}): {error.code}: {error.message}"
+            ) from None
+        finally:
+            account.sagemaker.close()
+    shown = reported(everything)
+    if output == "json":
+        body: dict[str, Any] = {
+            "resources": [r.to_json() for r in shown],
+            "managedResources": len(everything),
+            "catalogAsOf": catalog.load().as_of,
+            "idleHours": idle_hours,
+        }
+    else:
+        sys.stdout.write(render_table(shown, len(everything)))
+    if do_delete:
+        wanted = {ORPHANED, RETAINED} if include_retained else {ORPHANED}
+        victims = [r for r in shown if r.state in wanted]
+        if not victims:
+            print("Nothing to delete.", file=sys.stderr)
+        elif _confirm(victims, assume_yes):
+            for account in accounts(all_accounts):
+                mine = [v for v in victims if v.account == account.label]
+                try:
+                    if mine:
+                        deleted += asyncio.run(delete(account, mine, sys.stderr))
+                finally:
+                    account.sagemaker.close()
+        else:
+            print("Nothing deleted.", file=sys.stderr)
+    if output == "json":
+        body["deleted"] = deleted
+        dump_json(body)
+    failed = [d for d in deleted if d["result"].startswith(("failed", "skipped"))]
+    return 1 if failed else 0
+
+
+async def _scan_region(account: Account, region: str) -> list[Resource]:
+    found = await scan(account, region)
+    await describe_endpoints(account, found)
+    return found

@@ -1,0 +1,221 @@
+"""`llm-operator invoke NAME --prompt TEXT`: ask an LLMEndpoint's model, as an app would.
+
+The endpoint and inference component come from the LLMEndpoint's status (what
+the operator created), the request body from the engine table
+(`core.invocation`), and the call is sagemaker-runtime's InvokeEndpoint or
+InvokeEndpointWithResponseStream with the person's own AWS credentials.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+from llm_operator import __version__
+from llm_operator.api.models import LLMEndpointSpec
+from llm_operator.core import invocation, validation
+from llm_operator.shell.commands.kube import Cluster, CommandError
+from llm_operator.shell.commands.output import dump_json
+
+# What a person waits for when a scaled-to-zero endpoint wakes on AWS: an instance
+# starts when none runs, then the container downloads and loads the model.
+WAKE_UP = "about 5 to 10 minutes on AWS (longer for large models)"
+
+
+@dataclass(frozen=True)
+class Target:
+    region: str
+    endpoint: str
+    component: str | None  # None for a Model endpoint
+    engine: invocation.Engine
+
+
+@dataclass
+class Answer:
+    text: str
+    seconds: float
+    first_token_seconds: float | None = None
+
+
+def _ready(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    for condition in (obj.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return dict(condition)
+    return {}
+
+
+def find_target(obj: Mapping[str, Any], adapter: str | None) -> Target:
+    """Endpoint and component from status; an error a person can act on otherwise."""
+    meta = obj["metadata"]
+    who = f"LLMEndpoint {meta['namespace']}/{meta['name']}"
+    spec, problems = validation.parse_spec(dict(obj.get("spec") or {}))
+    if spec is None:
+        raise CommandError(f"{who} has an invalid spec: {problems[0].message}")
+    status = obj.get("status") or {}
+    endpoint = status.get("endpointName")
+    ready = _ready(obj)
+    if ready.get("status") != "True" or not endpoint:
+        phase = status.get("phase") or "Pending"
+        reason = ready.get("reason") or phase
+        message = ready.get("message") or "the operator has not reported on it yet"
+        raise CommandError(
+            f"{who} is not Ready (phase {phase}, {reason}): {message}. "
+            f"Wait with: kubectl wait --for=condition=Ready llmendpoint/{meta['name']} "
+            f"-n {meta['namespace']}"
+        )
+    engine = invocation.engine(getattr(spec.model, "engine", None))
+    if spec.endpoint_type != "InferenceComponent":
+        if adapter:
+            raise CommandError(f"{who} is a Model endpoint: LoRA adapters need InferenceComponent")
+        return Target(spec.aws.region, str(endpoint), None, engine)
+    components = status.get("inferenceComponents") or []
+    if not components:
+        raise CommandError(f"{who} reports no inference component in its status")
+    base = components[0]
+    copies = (base.get("copies") or {}).get("current")
+    if copies == 0:
+        raise CommandError(_scaled_to_zero(who, spec))
+    if adapter is None:
+        return Target(spec.aws.region, str(endpoint), str(base["name"]), engine)
+    for entry in status.get("adapters") or []:
+        if entry.get("name") == adapter:
+            return Target(spec.aws.region, str(endpoint), str(entry["componentName"]), engine)
+    known = ", ".join(a.name for a in spec.adapters) or "none"
+    raise CommandError(f"{who} has no adapter {adapter!r} (its adapters: {known})")
+
+
+def _scaled_to_zero(who: str, spec: LLMEndpointSpec) -> str:
+    if spec.effective_resources.copies == 0:
+        return (
+            f"{who} is scaled to zero: spec.resources.copies is 0, so no copy of the model runs "
+            "and nothing answers. Set copies to 1 or more; the first copy takes "
+            f"{WAKE_UP} (an instance starts first when minCount is 0 and none runs)."
+        )
+    return (
+        f"{who} has no running copy yet (scaled to zero or starting). The first request wakes "
+        f"a scaled-to-zero endpoint, and it answers after {WAKE_UP}; retry then."
+    )
+
+
+def _runtime(region: str) -> Any:
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        user_agent_extra=f"llm-operator-cli/{__version__}",
+        read_timeout=300,
+    )
+    return boto3.session.Session().client("sagemaker-runtime", region_name=region, config=config)
+
+
+def _problem(exc: Exception, target: Target) -> CommandError:
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+        if "no capacity" in message.lower():
+            return CommandError(
+                f"{target.endpoint} has no running copy of {target.component}: {message} "
+                f"A scaled-to-zero endpoint wakes on this request and answers after {WAKE_UP}."
+            )
+        return CommandError(f"{code}: {message}")
+    return CommandError(f"calling SageMaker failed: {exc}")
+
+
+def call(
+    target: Target, prompt: str, max_tokens: int, *, stream: bool, out: TextIO | None
+) -> Answer:
+    """One invocation; with `stream`, tokens are written to `out` as they arrive."""
+    client = _runtime(target.region)
+    body = invocation.encode_request(target.engine, prompt, max_tokens, stream)
+    args: dict[str, Any] = {
+        "EndpointName": target.endpoint,
+        "Body": body,
+        "ContentType": "application/json",
+        "Accept": "application/json",
+    }
+    if target.component:
+        args["InferenceComponentName"] = target.component
+    started = time.monotonic()
+    try:
+        if not stream:
+            response = client.invoke_endpoint(**args)
+            raw = response["Body"].read()
+            text = invocation.decode_answer(target.engine, raw)
+            return Answer(text, time.monotonic() - started)
+        response = client.invoke_endpoint_with_response_stream(**args)
+        lines = invocation.EventLines(target.engine)
+        pieces: list[str] = []
+        first: float | None = None
+        for event in response["Body"]:
+            if "PayloadPart" not in event:
+                failure = event.get("ModelStreamError") or event.get("InternalStreamFailure")
+                raise CommandError(f"the stream failed: {(failure or {}).get('Message', event)}")
+            for token in lines.feed(event["PayloadPart"]["Bytes"]):
+                if first is None:
+                    first = time.monotonic() - started
+                pieces.append(token)
+                if out is not None:
+                    out.write(token)
+                    out.flush()
+        for token in lines.flush():
+            pieces.append(token)
+            if out is not None:
+                out.write(token)
+        return Answer("".join(pieces), time.monotonic() - started, first)
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise _problem(exc, target) from None
+    except invocation.AnswerError as exc:
+        raise CommandError(
+            f"the model's answer is not {target.engine.name}-shaped: {exc}"
+        ) from None
+
+
+def run(
+    cluster: Cluster,
+    name: str,
+    *,
+    prompt: str,
+    adapter: str | None,
+    stream: bool,
+    max_tokens: int,
+    output: str,
+) -> int:
+    obj = cluster.llmendpoint(cluster.namespace, name)
+    if obj is None:
+        raise CommandError(f"LLMEndpoint {cluster.namespace}/{name} not found")
+    target = find_target(obj, adapter)
+    as_json = output == "json"
+    answer = call(target, prompt, max_tokens, stream=stream, out=None if as_json else sys.stdout)
+    if as_json:
+        dump_json(
+            {
+                "endpointName": target.endpoint,
+                "inferenceComponentName": target.component,
+                "engine": target.engine.name,
+                "text": answer.text,
+                "latencySeconds": round(answer.seconds, 3),
+                "firstTokenSeconds": (
+                    round(answer.first_token_seconds, 3)
+                    if answer.first_token_seconds is not None
+                    else None
+                ),
+            }
+        )
+        return 0
+    if not stream:
+        sys.stdout.write(answer.text)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+    where = target.endpoint + (f" / {target.component}" if target.component else "")
+    first = (
+        f", first token after {answer.first_token_seconds:.3f} s"
+        if answer.first_token_seconds is not None
+        else ""
+    )
+    print(f"({where}: {answer.seconds:.3f} s{first})", file=sys.stderr)
+    return 0

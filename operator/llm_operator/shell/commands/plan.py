@@ -1,0 +1,577 @@
+"""`llm-operator plan -f FILE`: the SageMaker calls the operator would make, before it does.
+
+Uses the operator's own pieces: validation and `desired.render` for what the
+file asks, the `Observer` for what SageMaker holds (List, Describe, ListTags:
+reads only), the LLMEndpoint's `status.planMemory` and the pure planner. The
+planner plans one pass at a time (it only asks for calls SageMaker accepts now),
+so the command replays passes on a simulated SageMaker where every call
+succeeds, to show the whole sequence in waves. Nothing is written: not to
+SageMaker, not to the API server. Exit codes follow `terraform plan
+-detailed-exitcode`: 0 nothing to change, 2 changes, 1 error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from llm_operator.api import catalog
+from llm_operator.api.models import GROUP, KIND, VERSION, LLMEndpointSpec
+from llm_operator.core import actions, desired, planner, status, validation
+from llm_operator.core.observed import (
+    ObservedComponent,
+    ObservedEndpoint,
+    ObservedResource,
+    ObservedState,
+)
+from llm_operator.shell.aws import AwsError, SageMaker, describe_action
+from llm_operator.shell.commands.kube import Cluster, CommandError
+from llm_operator.shell.commands.output import dump_json
+from llm_operator.shell.observe import Observer
+from llm_operator.shell.secrets import REDACTED, Redactor, SecretError, read_secret_key
+
+EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
+# Stand-in owner uid of an LLMEndpoint not created yet: no SageMaker resource carries it.
+NEW_UID = "(not created yet)"
+# Container variables whose values are secrets whoever's they are (an old model's token too).
+SECRET_VARIABLES = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"})
+MAX_WAVES = 12
+
+
+@dataclass(frozen=True)
+class Change:
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class Step:
+    wave: int  # 1: the calls of the next pass; 2+: once SageMaker finished the wave before
+    operation: str
+    resource: str
+    name: str
+    changes: tuple[Change, ...] = ()
+
+
+@dataclass
+class EndpointPlan:
+    namespace: str
+    name: str
+    exists: bool
+    steps: list[Step] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    cost_before: Decimal | None = None
+    cost_after: Decimal | None = None
+    instances_before: str | None = None
+    instances_after: str | None = None
+    exact: bool = True  # False when the token Secret could not be read
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "namespace": self.namespace,
+            "name": self.name,
+            "exists": self.exists,
+            "exact": self.exact,
+            "changes": [
+                {
+                    "wave": s.wave,
+                    "operation": s.operation,
+                    "resource": s.resource,
+                    "name": s.name,
+                    "fields": [
+                        {"field": c.field, "before": c.before, "after": c.after} for c in s.changes
+                    ],
+                }
+                for s in self.steps
+            ],
+            "costPerHourUSD": {
+                "before": catalog.format_usd(self.cost_before),
+                "after": catalog.format_usd(self.cost_after),
+            },
+            "instances": {"before": self.instances_before, "after": self.instances_after},
+            "warnings": self.warnings,
+            "errors": self.errors,
+        }
+
+
+# -- the one place that reads the action interface ------------------------------------
+
+
+def action_row(action: actions.Action) -> tuple[str, str, str, dict[str, Any]]:
+    """(operation, resource kind, name, request fields) of a planned action."""
+    operation, kind, name = describe_action(action)
+    if isinstance(action, actions.CreateModel | actions.CreateEndpointConfig):
+        fields = dict(action.request)
+    else:
+        fields = {k: v for k, v in vars(action).items() if k != "tags"}
+    fields.pop("ModelName" if kind == "model" else "EndpointConfigName", None)
+    fields.pop("name", None)
+    return operation, kind, name, fields
+
+
+# -- reading the file ----------------------------------------------------------------
+
+
+def read_manifests(path: str) -> list[dict[str, Any]]:
+    """The LLMEndpoints in a YAML file ("-": standard input)."""
+    try:
+        text = Path("/dev/stdin").read_text() if path == "-" else Path(path).read_text()
+        documents = [d for d in yaml.safe_load_all(text) if d]
+    except OSError as exc:
+        raise CommandError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise CommandError(f"{path} is not valid YAML: {exc}") from None
+    found: list[dict[str, Any]] = []
+    for doc in documents:
+        items = doc.get("items", []) if doc.get("kind") == "List" else [doc]
+        for item in items:
+            if (
+                isinstance(item, Mapping)
+                and item.get("kind") == KIND
+                and str(item.get("apiVersion", "")).startswith(f"{GROUP}/")
+            ):
+                found.append(dict(item))
+    if not found:
+        raise CommandError(f"{path} holds no {KIND} ({GROUP}/{VERSION})")
+    return found
+
+
+# -- flattening requests into readable fields ----------------------------------------
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """{"PrimaryContainer.Environment.MAX_TOTAL_TOKENS": "4096", ...}; lists by index."""
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    if isinstance(value, list | tuple):
+        out = {}
+        for index, item in enumerate(value):
+            out.update(flatten(item, f"{prefix}[{index}]"))
+        return out
+    return {prefix: value}
+
+
+def _masked(fields: Mapping[str, Any], redact: Redactor) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key.rsplit(".", 1)[-1] in SECRET_VARIABLES:
+            out[key] = REDACTED
+        elif isinstance(value, str):
+            out[key] = redact(value)
+        else:
+            out[key] = value
+    return out
+
+
+def diff(before: Mapping[str, Any], after: Mapping[str, Any], redact: Redactor) -> list[Change]:
+    old, new = _masked(flatten(before), redact), _masked(flatten(after), redact)
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if _comparable(a) != _comparable(b):
+            changes.append(Change(key, a, b))
+    return changes
+
+
+def _comparable(value: Any) -> Any:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+
+
+# -- replaying passes on a simulated SageMaker ---------------------------------------
+
+
+def settle(observed: ObservedState, action: actions.Action, uid: str) -> ObservedState:
+    """What SageMaker holds once `action` succeeded and finished."""
+    operation, _, name, _ = action_row(action)
+    endpoint = observed.endpoint
+    components = dict(observed.components)
+    models, configs = dict(observed.models), dict(observed.endpoint_configs)
+    match action:
+        case actions.CreateModel():
+            models[name] = ObservedResource(name, owner_uid=uid)
+        case actions.CreateEndpointConfig():
+            configs[name] = ObservedResource(name, owner_uid=uid)
+        case actions.CreateEndpoint():
+            endpoint = ObservedEndpoint(
+                name=name,
+                arn=f"(new) {name}",
+                status="InService",
+                config_name=action.config_name,
+                owner_uid=uid,
+            )
+        case actions.UpdateEndpoint():
+            if endpoint is not None:
+                endpoint = dataclasses.replace(
+                    endpoint, config_name=action.config_name, status="InService"
+                )
+        case actions.CreateInferenceComponent():
+            components[name] = _component(
+                name, action.endpoint_name, action.specification, action.copies, uid
+            )
+        case actions.UpdateInferenceComponent():
+            before = components.get(name)
+            if before is not None:
+                copies = action.copies if action.copies is not None else before.desired_copies
+                components[name] = _component(
+                    name, before.endpoint_name, action.specification, copies, uid
+                )
+        case actions.UpdateInferenceComponentRuntimeConfig():
+            if name in components:
+                components[name] = dataclasses.replace(
+                    components[name], desired_copies=action.copies, current_copies=action.copies
+                )
+        case actions.DeleteInferenceComponent():
+            components.pop(name, None)
+        case actions.DeleteEndpoint():
+            endpoint = None
+        case actions.DeleteEndpointConfig():
+            configs.pop(name, None)
+        case actions.DeleteModel():
+            models.pop(name, None)
+        case _:
+            raise TypeError(f"cannot simulate {operation}")
+    return ObservedState(endpoint, components, models, configs)
+
+
+def _component(
+    name: str, endpoint: str, spec: Mapping[str, Any], copies: int | None, uid: str
+) -> ObservedComponent:
+    compute = spec.get("ComputeResourceRequirements")
+    return ObservedComponent(
+        name=name,
+        status="InService",
+        endpoint_name=endpoint,
+        model_name=spec.get("ModelName"),
+        compute={k: float(v) for k, v in compute.items()} if compute else None,
+        artifact_url=(spec.get("Container") or {}).get("ArtifactUrl"),
+        base_component=spec.get("BaseInferenceComponentName"),
+        desired_copies=copies,
+        current_copies=copies,
+        owner_uid=uid,
+    )
+
+
+def waves(
+    want: desired.DesiredState,
+    observed: ObservedState,
+    memory: planner.PlanMemory,
+    deletion_policy: Any,
+) -> tuple[list[tuple[int, actions.Action, ObservedState]], planner.Plan]:
+    """Every action of every pass until the planner is done, with the state it acts on."""
+    first = planner.plan(
+        want, observed, deleting=False, deletion_policy=deletion_policy, memory=memory
+    )
+    result: list[tuple[int, actions.Action, ObservedState]] = []
+    current, plan = observed, first
+    seen: set[str] = set()
+    for wave in range(1, MAX_WAVES + 1):
+        if not plan.actions:
+            break
+        keys = {planner.action_key(a) for a in plan.actions}
+        if keys <= seen:
+            break  # the planner asks again for what already failed in this replay
+        seen |= keys
+        for action in plan.actions:
+            result.append((wave, action, current))
+            current = settle(current, action, want.owner.uid)
+        plan = planner.plan(
+            want, current, deleting=False, deletion_policy=deletion_policy, memory=plan.memory
+        )
+    return result, first
+
+
+# -- one LLMEndpoint -----------------------------------------------------------------
+
+
+class Planner:
+    """Plans LLMEndpoints against one cluster and SageMaker, reading only."""
+
+    def __init__(self, cluster: Cluster, sagemaker: SageMaker) -> None:
+        self.cluster = cluster
+        self.sagemaker = sagemaker
+        # max_age 0: every inventory and Describe is taken now, never from a cache.
+        self.observer = Observer(sagemaker, max_age=0.0, describe_max_age=0.0)
+
+    async def plan(self, manifest: Mapping[str, Any], namespace: str) -> EndpointPlan:
+        meta = manifest.get("metadata") or {}
+        name = str(meta.get("name") or "")
+        result = EndpointPlan(namespace=namespace, name=name, exists=False)
+        if not name:
+            result.errors.append("metadata.name is missing")
+            return result
+        spec, problems = validation.parse_spec(dict(manifest.get("spec") or {}))
+        if spec is not None:
+            problems = validation.validate(spec, name=name)
+        result.errors += [f"{p.reason}: {p.message}" for p in validation.errors(problems)]
+        result.warnings += [f"{p.reason}: {p.message}" for p in validation.warnings(problems)]
+        if spec is None or result.errors:
+            return result
+
+        live = await asyncio.to_thread(self.cluster.llmendpoint, namespace, name)
+        result.exists = live is not None
+        uid = str(live["metadata"]["uid"]) if live else NEW_UID
+        live_status = (live or {}).get("status") or {}
+        memory = planner.PlanMemory.from_dict(live_status.get(status.MEMORY_KEY))
+        owner = desired.Owner(namespace=namespace, name=name, uid=uid)
+
+        token, redact = await self._token(spec, namespace, result)
+        try:
+            want = desired.render(spec, owner, hf_token=token)
+        except desired.RenderError as exc:
+            result.errors.append(f"InvalidSpec: {exc}")
+            return result
+
+        observed = await self.observer.observe(want, full=True)
+        planned, first = waves(want, observed, memory, spec.deletion_policy)
+        for problem in first.events:
+            if problem.type == "Warning":
+                result.warnings.append(f"{problem.reason}: {redact(problem.message)}")
+        if first.degraded.status and not first.events:
+            result.warnings.append(f"{first.degraded.reason}: {redact(first.degraded.message)}")
+        for wave, action, state in planned:
+            result.steps.append(await self._step(want, wave, action, state, redact))
+        await self._costs(want, observed, result)
+        return result
+
+    async def _token(
+        self, spec: LLMEndpointSpec, namespace: str, result: EndpointPlan
+    ) -> tuple[str | None, Redactor]:
+        ref = spec.model.hf_token_secret_ref
+        if ref is None:
+            return None, Redactor()
+        try:
+            token = await asyncio.to_thread(
+                read_secret_key, self.cluster.core, namespace, ref.name, ref.key
+            )
+        except SecretError as exc:
+            result.exact = False
+            result.warnings.append(
+                f"{exc.reason}: {exc}. The model's name holds a digest of the token, so without "
+                "it this plan cannot tell whether the model changes: it shows a new model (and "
+                "the updates that follow from it) that the operator may not make. Run plan with "
+                "a kubeconfig that may get this Secret for an exact answer."
+            )
+            return "(unreadable)", Redactor()
+        return token, Redactor([token])
+
+    async def _describe(self, region: str, operation: str, key: str, name: str) -> dict[str, Any]:
+        try:
+            return await self.sagemaker.call(region, operation, {key: name})
+        except AwsError as error:
+            if error.kind == "not_found":
+                return {}
+            raise
+
+    async def _step(
+        self,
+        want: desired.DesiredState,
+        wave: int,
+        action: actions.Action,
+        state: ObservedState,
+        redact: Redactor,
+    ) -> Step:
+        operation, kind, name, fields = action_row(action)
+        before: Mapping[str, Any] = {}
+        after: Mapping[str, Any] = fields
+        region = want.region
+        if isinstance(action, actions.CreateModel):
+            in_use = _model_in_use(want, state)
+            if in_use and in_use != name:
+                old = await self._describe(region, "DescribeModel", "ModelName", in_use)
+                before = {
+                    k: old[k]
+                    for k in ("ExecutionRoleArn", "PrimaryContainer", "VpcConfig")
+                    if k in old
+                }
+        elif isinstance(action, actions.CreateEndpointConfig) and state.endpoint is not None:
+            old = await self._describe(
+                region, "DescribeEndpointConfig", "EndpointConfigName", state.endpoint.config_name
+            )
+            before = {
+                k: old[k]
+                for k in ("ProductionVariants", "ExecutionRoleArn", "VpcConfig")
+                if k in old
+            }
+        elif isinstance(action, actions.UpdateEndpoint) and state.endpoint is not None:
+            before = {"config_name": state.endpoint.config_name}
+        elif isinstance(
+            action, actions.UpdateInferenceComponent | actions.UpdateInferenceComponentRuntimeConfig
+        ):
+            seen = state.components.get(name)
+            if seen is not None:
+                before = {
+                    "specification": {
+                        k: v
+                        for k, v in {
+                            "ModelName": seen.model_name,
+                            "ComputeResourceRequirements": seen.compute,
+                            "BaseInferenceComponentName": seen.base_component,
+                            "Container": {"ArtifactUrl": seen.artifact_url}
+                            if seen.artifact_url
+                            else None,
+                        }.items()
+                        if v is not None
+                    },
+                    "copies": seen.desired_copies,
+                }
+                if isinstance(action, actions.UpdateInferenceComponentRuntimeConfig):
+                    before = {"copies": seen.desired_copies}
+        elif operation.startswith("Delete"):
+            after = {}
+        changes = tuple(diff(before, after, redact)) if not operation.startswith("Delete") else ()
+        return Step(wave, operation, kind, name, changes)
+
+    async def _costs(
+        self, want: desired.DesiredState, observed: ObservedState, result: EndpointPlan
+    ) -> None:
+        after_type = want.endpoint_config.instance_type
+        after_count = want.endpoint_config.initial_instance_count
+        result.cost_after = catalog.hourly_cost(after_type, after_count)
+        result.instances_after = f"{after_count} x {after_type}"
+        ep = observed.endpoint
+        if ep is None or ep.owner_uid != want.owner.uid:
+            result.cost_before = Decimal(0)
+            result.instances_before = "none"
+            return
+        config = await self._describe(
+            want.region, "DescribeEndpointConfig", "EndpointConfigName", ep.config_name
+        )
+        variants = config.get("ProductionVariants") or []
+        if not variants:
+            return
+        before_type = str(variants[0].get("InstanceType", ""))
+        count = ep.current_instances
+        if count is None:
+            count = int(variants[0].get("InitialInstanceCount") or 0)
+        result.cost_before = catalog.hourly_cost(before_type, count)
+        result.instances_before = f"{count} x {before_type}"
+
+
+def _model_in_use(want: desired.DesiredState, state: ObservedState) -> str | None:
+    """The model the endpoint serves now (the base component's, or the older model of ours)."""
+    if want.components:
+        base = state.components.get(want.components[0].name)
+        if base is not None and base.model_name:
+            return base.model_name
+    others = sorted(n for n in state.models if n != want.model.name)
+    return others[-1] if others else None
+
+
+# -- the command ---------------------------------------------------------------------
+
+
+async def plan_all(
+    cluster: Cluster, manifests: Sequence[Mapping[str, Any]], namespace_flag: str | None
+) -> list[EndpointPlan]:
+    sagemaker = SageMaker(workers=4, calls_per_second=10.0, burst=10)
+    try:
+        planner_ = Planner(cluster, sagemaker)
+        results = []
+        for manifest in manifests:
+            meta = manifest.get("metadata") or {}
+            in_file = meta.get("namespace")
+            if in_file and namespace_flag and in_file != namespace_flag:
+                raise CommandError(
+                    f"the namespace of {KIND} {meta.get('name')} in the file ({in_file}) does "
+                    f"not match the namespace given ({namespace_flag})"
+                )
+            namespace = str(in_file or cluster.namespace)
+            try:
+                results.append(await planner_.plan(manifest, namespace))
+            except AwsError as error:
+                failed = EndpointPlan(namespace, str(meta.get("name") or ""), exists=False)
+                failed.errors.append(f"SageMaker: {error.code}: {error.message}")
+                results.append(failed)
+        return results
+    finally:
+        sagemaker.close()
+
+
+def exit_code(plans: Sequence[EndpointPlan]) -> int:
+    if any(p.errors for p in plans):
+        return EXIT_ERROR
+    return EXIT_CHANGES if any(p.steps for p in plans) else EXIT_NO_CHANGES
+
+
+_SIGN = {"Create": "+", "Update": "~", "Delete": "-"}
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def render_text(plans: Sequence[EndpointPlan]) -> str:
+    lines: list[str] = []
+    for p in plans:
+        state = "exists" if p.exists else "new"
+        lines.append(f"LLMEndpoint {p.namespace}/{p.name} ({state})")
+        if p.errors:
+            lines += [f"  error: {e}" for e in p.errors]
+        elif not p.steps:
+            lines.append("  no changes: SageMaker already matches the spec")
+        wave = 0
+        for step in p.steps:
+            if step.wave != wave:
+                wave = step.wave
+                lines.append(
+                    "  now:" if wave == 1 else f"  then, once SageMaker has finished (wave {wave}):"
+                )
+            sign = next((s for prefix, s in _SIGN.items() if step.operation.startswith(prefix)), "")
+            lines.append(f"    {sign} {step.operation} {step.resource} {step.name}")
+            for change in step.changes:
+                if change.before is None:
+                    lines.append(f"        {change.field}: {_value(change.after)}")
+                else:
+                    lines.append(
+                        f"        {change.field}: {_value(change.before)} -> {_value(change.after)}"
+                    )
+        if not p.errors:
+            before = catalog.format_usd(p.cost_before) or "unknown"
+            after = catalog.format_usd(p.cost_after) or "unknown"
+            lines.append(
+                f"  cost per hour: ${before} ({p.instances_before or 'unknown'}) -> "
+                f"${after} ({p.instances_after or 'unknown'})"
+            )
+        lines += [f"  warning: {w}" for w in p.warnings]
+        lines.append("")
+    calls = sum(len(p.steps) for p in plans)
+    failed = sum(bool(p.errors) for p in plans)
+    summary = (
+        f"Plan: {calls} SageMaker call{'s' if calls != 1 else ''} for {len(plans)} LLMEndpoint"
+    )
+    summary += "s" if len(plans) != 1 else ""
+    if failed:
+        summary += f"; {failed} could not be planned"
+    lines.append(summary + ". Nothing was changed.")
+    return "\n".join(lines) + "\n"
+
+
+def run(cluster: Cluster, file: str, namespace_flag: str | None, output: str) -> int:
+    manifests = read_manifests(file)
+    plans = asyncio.run(plan_all(cluster, manifests, namespace_flag))
+    code = exit_code(plans)
+    if output == "json":
+        dump_json(
+            {
+                "changes": code == EXIT_CHANGES,
+                "catalogAsOf": catalog.load().as_of,
+                "llmEndpoints": [p.to_json() for p in plans],
+            }
+        )
+    else:
+        print(render_text(plans), end="")
+    return code

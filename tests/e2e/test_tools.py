@@ -1,0 +1,537 @@
+"""`llm-operator plan | invoke | audit` and `kubectl llme`, against the real API server and
+the emulator, as a person runs them: console scripts with their own kubeconfig and AWS
+environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local_cluster.cluster import LocalCluster
+from local_cluster.services import Emulator, Operator, console_script
+from local_cluster.waiting import wait_for
+from tests.e2e.examples import llmendpoint, load, to_yaml
+from tests.e2e.harness import get_llme, wait_gone, wait_ready
+from tests.e2e.sagemaker import SageMaker
+from tests.plugins.cluster_fixtures import Kubectl
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = "hf_plan_must_never_print_this_1234567890"
+CLI_AGENT = "llm-operator-cli/"
+READ_VERBS = {"get", "list", "watch"}
+SAGEMAKER_READS = ("List", "Describe")
+
+
+def run(
+    program: str,
+    *args: str,
+    emulator: Emulator,
+    kubeconfig: Path,
+    input: str | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KUBECONFIG"))},
+        **emulator.aws_env,
+        "KUBECONFIG": str(kubeconfig),
+        **(extra_env or {}),
+    }
+    return subprocess.run(
+        [console_script(program), *args],
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return run("llm-operator", *args, **kwargs)
+
+
+def gated_manifest(namespace: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    secret, llme = load("gated-model-with-token")
+    secret = {**secret, "stringData": {"token": TOKEN}}
+    llme = {**llme, "metadata": {**llme["metadata"], "namespace": namespace}}
+    return secret, llme
+
+
+# -- plan ----------------------------------------------------------------------------
+
+
+def test_plan_of_a_new_endpoint_reads_only_and_never_shows_the_token(
+    cluster: LocalCluster,
+    kubectl: Kubectl,
+    namespace: str,
+    emulator_process: Emulator,
+    tmp_path: Path,
+) -> None:
+    secret, llme = gated_manifest(namespace)
+    kubectl.apply(to_yaml(secret))
+    manifest = tmp_path / "llme.yaml"
+    manifest.write_text(to_yaml(llme))
+    seq = (
+        emulator_process.admin_client.call_log()[-1]["seq"]
+        if emulator_process.admin_client.call_log()
+        else 0
+    )
+
+    result = cli(
+        "plan", "-f", str(manifest), emulator=emulator_process, kubeconfig=cluster.kubeconfig
+    )
+    assert result.returncode == 2, result.stderr + result.stdout
+    text = result.stdout
+    assert f"LLMEndpoint {namespace}/llama-3-8b (new)" in text
+    for call in ("+ CreateModel model", "+ CreateEndpointConfig", "+ CreateEndpoint endpoint"):
+        assert call in text
+    assert "then, once SageMaker has finished (wave 2):" in text
+    assert "+ CreateInferenceComponent inference component" in text
+    assert "PrimaryContainer.Environment.HF_MODEL_ID: 'meta-llama/Meta-Llama-3-8B-Instruct'" in text
+    assert "PrimaryContainer.Environment.HF_TOKEN: '***'" in text
+    assert "cost per hour: $0.00 (none) -> $7.09 (1 x ml.g5.12xlarge)" in text
+    assert TOKEN not in text + result.stderr
+
+    as_json = cli(
+        "plan",
+        "-f",
+        str(manifest),
+        "-o",
+        "json",
+        emulator=emulator_process,
+        kubeconfig=cluster.kubeconfig,
+    )
+    assert as_json.returncode == 2
+    assert TOKEN not in as_json.stdout
+    planned = json.loads(as_json.stdout)["llmEndpoints"][0]
+    assert [c["operation"] for c in planned["changes"]] == [
+        "CreateModel",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+        "CreateInferenceComponent",
+    ]
+    assert planned["exact"] is True and planned["costPerHourUSD"]["after"] == "7.09"
+
+    # Read-only: SageMaker got only List/Describe/ListTags, the API server only reads.
+    calls = emulator_process.admin_client.call_log(since=seq)
+    assert calls, "plan made no SageMaker call at all"
+    assert not [c for c in calls if c["write"]]
+    assert {c["operation"] for c in calls} <= {
+        "ListModels",
+        "ListEndpointConfigs",
+        "ListEndpoints",
+        "ListInferenceComponents",
+        "ListTags",
+        "DescribeModel",
+        "DescribeEndpointConfig",
+        "DescribeEndpoint",
+        "DescribeInferenceComponent",
+    }
+    requests = [
+        e
+        for e in cluster.audit_events()
+        if str(e.get("userAgent", "")).startswith(CLI_AGENT)
+        and (e.get("objectRef") or {}).get("namespace") == namespace
+    ]
+    assert {(e["verb"], e["objectRef"]["resource"]) for e in requests} == {
+        ("get", "llmendpoints"),
+        ("get", "secrets"),
+    }
+    assert {e["verb"] for e in requests} <= READ_VERBS
+
+
+def test_plan_without_the_secret_says_what_it_cannot_tell(
+    cluster: LocalCluster,
+    kubectl: Kubectl,
+    namespace: str,
+    emulator_process: Emulator,
+    tmp_path: Path,
+) -> None:
+    """A person who may read LLMEndpoints but not Secrets still gets a plan, and a warning."""
+    _, llme = gated_manifest(namespace)
+    manifest = tmp_path / "llme.yaml"
+    manifest.write_text(to_yaml(llme))
+    kubectl("create", "serviceaccount", "reviewer")
+    kubectl("create", "role", "read-llme", "--verb=get,list", "--resource=llmendpoints")
+    kubectl(
+        "create",
+        "rolebinding",
+        "reviewer",
+        "--role=read-llme",
+        f"--serviceaccount={namespace}:reviewer",
+    )
+    cluster.wait_until_allowed(
+        f"system:serviceaccount:{namespace}:reviewer",
+        "get",
+        "llmendpoints.llmoperator.io",
+        namespace=namespace,
+    )
+    reviewer = cluster.service_account_kubeconfig(namespace, "reviewer")
+    result = cli("plan", "-f", str(manifest), emulator=emulator_process, kubeconfig=reviewer)
+    assert result.returncode == 2, result.stderr + result.stdout
+    assert (
+        f"warning: SecretForbidden: the operator may not read Secret {namespace}/hf-token"
+        in (result.stdout)
+        or f"warning: SecretNotFound: Secret {namespace}/hf-token" in result.stdout
+    )
+    assert "cannot tell whether the model changes" in result.stdout
+
+
+def test_plan_errors_and_name_conflicts(
+    cluster: LocalCluster, namespace: str, emulator_process: Emulator, tmp_path: Path
+) -> None:
+    env = {"emulator": emulator_process, "kubeconfig": cluster.kubeconfig}
+    missing = cli("plan", "-f", str(tmp_path / "nope.yaml"), **env)
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
+
+    llme = llmendpoint("mistral-7b-inference-components")
+    bad = {
+        **llme,
+        "spec": {
+            **llme["spec"],
+            "instance": {**llme["spec"]["instance"], "type": "ml.g5.13xlarge"},
+        },
+    }
+    path = tmp_path / "bad.yaml"
+    path.write_text(to_yaml(bad))
+    result = cli("plan", "-f", str(path), "-n", namespace, **env)
+    assert result.returncode == 1
+    assert "error: " in result.stdout and "ml.g5.13xlarge" in result.stdout
+
+    # Someone else's endpoint already has the name the operator would use.
+    good = tmp_path / "good.yaml"
+    good.write_text(to_yaml(llme))
+    planned = json.loads(cli("plan", "-f", str(good), "-n", namespace, "-o", "json", **env).stdout)
+    endpoint = next(
+        c for c in planned["llmEndpoints"][0]["changes"] if c["operation"] == "CreateEndpoint"
+    )
+    sm = SageMaker(emulator_process).client
+    sm.create_endpoint_config(
+        EndpointConfigName="by-hand",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "InstanceType": "ml.g5.12xlarge",
+                "InitialInstanceCount": 1,
+            }
+        ],
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMakerExecution",
+    )
+    sm.create_endpoint(EndpointName=endpoint["name"], EndpointConfigName="by-hand")
+    result = cli("plan", "-f", str(good), "-n", namespace, **env)
+    assert "warning: NameConflict:" in result.stdout, result.stdout
+    assert "CreateEndpoint" not in result.stdout
+
+
+def test_plan_of_a_running_endpoint_shows_only_what_changes(
+    cluster: LocalCluster,
+    kubectl: Kubectl,
+    namespace: str,
+    operator: Operator,
+    emulator_process: Emulator,
+    tmp_path: Path,
+) -> None:
+    llme = llmendpoint("mistral-7b-inference-components")
+    name = llme["metadata"]["name"]
+    kubectl.apply(to_yaml(llme))
+    wait_ready(kubectl, name, log=operator.log_tail)
+    env = {"emulator": emulator_process, "kubeconfig": cluster.kubeconfig}
+    path = tmp_path / "llme.yaml"
+    path.write_text(to_yaml(llme))
+    same = cli("plan", "-f", str(path), "-n", namespace, **env)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert "no changes" in same.stdout and "(exists)" in same.stdout
+
+    changed = json.loads(json.dumps(llme))
+    changed["spec"]["resources"]["copies"] = 2
+    changed["spec"]["model"]["maxTotalTokens"] = 4000
+    changed["spec"]["model"]["maxInputTokens"] = 3000
+    path.write_text(to_yaml(changed))
+    result = cli("plan", "-f", str(path), "-n", namespace, **env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    text = result.stdout
+    assert "PrimaryContainer.Environment.MAX_TOTAL_TOKENS: '4096' -> '4000'" in text
+    assert "~ UpdateInferenceComponent inference component" in text
+    assert "copies: 4 -> 2" in text
+    assert "- DeleteModel model" in text
+    # Nothing moved: the endpoint still runs the old spec.
+    assert get_llme(kubectl, name)["status"]["copies"] == {"desired": 4, "current": 4}
+
+
+# -- invoke ----------------------------------------------------------------------------
+
+
+def test_invoke_answers_streams_and_picks_adapters(
+    cluster: LocalCluster,
+    kubectl: Kubectl,
+    namespace: str,
+    operator: Operator,
+    emulator_process: Emulator,
+) -> None:
+    env = {"emulator": emulator_process, "kubeconfig": cluster.kubeconfig}
+    llme = llmendpoint("lora-adapters")
+    name = llme["metadata"]["name"]
+    missing = cli("invoke", name, "-n", namespace, "--prompt", "hi", **env)
+    assert missing.returncode == 1
+    assert f"LLMEndpoint {namespace}/{name} not found" in missing.stderr
+
+    kubectl.apply(to_yaml(llme))
+    status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
+    whole = cli(
+        "invoke",
+        name,
+        "-n",
+        namespace,
+        "--prompt",
+        "What is SageMaker?",
+        "--max-tokens",
+        "8",
+        "-o",
+        "json",
+        **env,
+    )
+    assert whole.returncode == 0, whole.stderr
+    answer = json.loads(whole.stdout)
+    assert answer["endpointName"] == status["endpointName"]
+    assert answer["inferenceComponentName"] == status["inferenceComponents"][0]["name"]
+    assert answer["engine"] == "tgi" and len(answer["text"].split()) == 8
+
+    streamed = cli(
+        "invoke",
+        name,
+        "-n",
+        namespace,
+        "--prompt",
+        "What is SageMaker?",
+        "--max-tokens",
+        "8",
+        "--stream",
+        **env,
+    )
+    assert streamed.returncode == 0, streamed.stderr
+    assert streamed.stdout == answer["text"] + "\n"
+    assert "first token after" in streamed.stderr
+    log = emulator_process.admin_client.call_log(operation="InvokeEndpointWithResponseStream")
+    assert len(log) == 1 and log[0]["status"] == 200
+
+    adapter = cli(
+        "invoke",
+        name,
+        "-n",
+        namespace,
+        "--prompt",
+        "What is SageMaker?",
+        "--max-tokens",
+        "8",
+        "--adapter",
+        "summarizer",
+        "-o",
+        "json",
+        **env,
+    )
+    assert adapter.returncode == 0, adapter.stderr
+    assert json.loads(adapter.stdout)["inferenceComponentName"] == next(
+        a["componentName"] for a in status["adapters"] if a["name"] == "summarizer"
+    )
+    assert json.loads(adapter.stdout)["text"] != answer["text"]
+    unknown = cli("invoke", name, "-n", namespace, "--prompt", "hi", "--adapter", "poet", **env)
+    assert unknown.returncode == 1
+    assert "has no adapter 'poet' (its adapters: support-bot, summarizer)" in unknown.stderr
+
+    # kubectl's own flags through the plugin.
+    plugin_env = {
+        **os.environ,
+        **emulator_process.aws_env,
+        "PATH": f"{Path(console_script('kubectl-llme')).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    plugin = subprocess.run(
+        [
+            cluster.kubectl_path,
+            "llme",
+            "invoke",
+            name,
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "--namespace",
+            namespace,
+            "--prompt",
+            "What is SageMaker?",
+            "--max-tokens",
+            "8",
+        ],
+        env=plugin_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert plugin.returncode == 0, plugin.stderr
+    assert plugin.stdout == answer["text"] + "\n"
+
+    # Scaled to zero: said plainly, with what wakes it.
+    kubectl(
+        "patch", "llmendpoint", name, "--type=merge", "-p", '{"spec":{"resources":{"copies":0}}}'
+    )
+    wait_for(
+        lambda: (
+            (get_llme(kubectl, name) or {}).get("status", {}).get("copies", {}).get("current") == 0
+            and wait_ready(kubectl, name, log=operator.log_tail)
+        ),
+        timeout=60,
+        what="copies to reach 0",
+    )
+    zero = cli("invoke", name, "-n", namespace, "--prompt", "hi", **env)
+    assert zero.returncode == 1
+    assert "is scaled to zero: spec.resources.copies is 0" in zero.stderr
+
+
+def test_invoke_refuses_an_endpoint_that_is_not_ready(
+    cluster: LocalCluster, kubectl: Kubectl, namespace: str, emulator_process: Emulator
+) -> None:
+    llme = llmendpoint("lora-adapters")
+    kubectl.apply(to_yaml(llme))  # no operator watches this namespace: never Ready
+    result = cli(
+        "invoke",
+        llme["metadata"]["name"],
+        "-n",
+        namespace,
+        "--prompt",
+        "hi",
+        emulator=emulator_process,
+        kubeconfig=cluster.kubeconfig,
+    )
+    assert result.returncode == 1
+    assert "is not Ready (phase Pending" in result.stderr
+    assert "kubectl wait --for=condition=Ready" in result.stderr
+
+
+# -- audit -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def emulator_with_moto(tmp_path: Path) -> Any:
+    emulator = Emulator.start(tmp_path / "emulator.log", delay=0.2, args=["--with-moto"])
+    yield emulator
+    emulator.stop()
+
+
+def test_audit_finds_orphans_by_uid_and_deletes_only_them(
+    cluster: LocalCluster,
+    kubectl: Kubectl,
+    namespace: str,
+    operator_identity: Any,
+    emulator_with_moto: Emulator,
+    tmp_path: Path,
+) -> None:
+    from tests.e2e.conftest import operator_env
+
+    emulator = emulator_with_moto
+    op = Operator(
+        kubeconfig=operator_identity.kubeconfig,
+        log=tmp_path / "operator.log",
+        env=operator_env(emulator, namespace),
+    )
+    op.start().wait_healthy()
+    leaked = llmendpoint("mistral-7b-inference-components")
+    kept = {**llmendpoint("lora-adapters")}
+    kept["spec"] = {**kept["spec"], "deletionPolicy": "Retain"}
+    kubectl.apply(to_yaml(leaked, kept))
+    old_uid = wait_ready(kubectl, leaked["metadata"]["name"], log=op.log_tail)["metadata"]["uid"]
+    kept_status = wait_ready(kubectl, kept["metadata"]["name"], log=op.log_tail)["status"]
+
+    # Retained on purpose: deleted with deletionPolicy Retain while the operator runs.
+    kubectl("delete", "llmendpoint", kept["metadata"]["name"])
+    wait_gone(kubectl, kept["metadata"]["name"], log=op.log_tail)
+    # Leaked: the finalizer forced away while no operator runs, then the same name again.
+    op.stop()
+    kubectl(
+        "patch",
+        "llmendpoint",
+        leaked["metadata"]["name"],
+        "--type=merge",
+        "-p",
+        '{"metadata":{"finalizers":null}}',
+    )
+    kubectl("delete", "llmendpoint", leaked["metadata"]["name"])
+    kubectl.apply(to_yaml(leaked))
+    # Someone's own endpoint: never listed, never touched.
+    sm = SageMaker(emulator).client
+    sm.create_model(
+        ModelName="by-hand",
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMakerExecution",
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+    )
+    # CloudWatch knows the retained endpoint took no traffic.
+    import boto3
+
+    cloudwatch = boto3.client(
+        "cloudwatch",
+        region_name="us-east-1",
+        endpoint_url=emulator.moto_url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    cloudwatch.put_metric_data(
+        Namespace="AWS/SageMaker",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Value": 0.0,
+                "Dimensions": [
+                    {"Name": "EndpointName", "Value": kept_status["endpointName"]},
+                    {"Name": "VariantName", "Value": "AllTraffic"},
+                ],
+            }
+        ],
+    )
+
+    env = {"emulator": emulator, "kubeconfig": cluster.kubeconfig}
+    listed = cli("audit", "-o", "json", **env)
+    assert listed.returncode == 0, listed.stderr
+    found = json.loads(listed.stdout)["resources"]
+    orphans = [r for r in found if r["state"] == "orphaned"]
+    retained = [r for r in found if r["state"] == "retained"]
+    assert {r["uid"] for r in orphans} == {old_uid}
+    assert sorted(r["kind"] for r in orphans) == [
+        "endpoint",
+        "endpoint config",
+        "inference component",
+        "model",
+    ]
+    assert len(retained) == 6  # endpoint, config, model, base and two adapters
+    endpoint = next(r for r in retained if r["kind"] == "endpoint")
+    assert endpoint["traffic"] == "idle" and endpoint["costPerHourUSD"] == "7.09"
+    orphan_endpoint = next(r for r in orphans if r["kind"] == "endpoint")
+    assert orphan_endpoint["traffic"] == "unknown (no data)"
+    assert all(r["name"] != "by-hand" for r in found)
+
+    human = cli("audit", **env)
+    assert "4 orphaned, 6 retained, 0 idle in use" in human.stdout, human.stdout
+    assert "$14.18/hour without an LLMEndpoint" in human.stdout, human.stdout
+
+    refused = cli("audit", "--delete", **env, input="")
+    assert refused.returncode == 1 and "pass --yes" in refused.stderr
+
+    seq = emulator.admin_client.call_log()[-1]["seq"]
+    deleted = cli("audit", "--delete", "--yes", **env)
+    assert deleted.returncode == 0, deleted.stderr
+    writes = [c for c in emulator.admin_client.call_log(since=seq) if c["write"]]
+    assert [c["operation"] for c in writes] == [
+        "DeleteInferenceComponent",
+        "DeleteEndpoint",
+        "DeleteEndpointConfig",
+        "DeleteModel",
+    ]
+    assert all((c["tags"] or {}).get("llmoperator.io/uid") == old_uid for c in writes)
+    left = SageMaker(emulator).inventory()
+    assert "by-hand" in left.models
+    assert kept_status["endpointName"] in left.endpoints
+    again = json.loads(cli("audit", "-o", "json", **env).stdout)["resources"]
+    assert {r["state"] for r in again} == {"retained"}
