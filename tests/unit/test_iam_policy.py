@@ -1,8 +1,11 @@
-"""docs/iam/operator-policy.json grants exactly the SageMaker operations the code calls.
+"""docs/iam/operator-policy.json grants exactly the SageMaker operations the code calls,
+and docs/iam/cli-policy.json exactly those of plan, invoke and audit.
 
-The operations are read from the operator's source: every string literal that
-is a SageMaker operation name (`call(region, "DescribeEndpoint", ...)`) and every
-attribute named like a boto3 SageMaker method (`client.describe_endpoint`).
+The operations are read from the source: every string literal that is a SageMaker
+operation name (`call(region, "DescribeEndpoint", ...)`) and every attribute named
+like a boto3 SageMaker method (`client.describe_endpoint`). The operator is the
+package without `shell/commands` (the commands people run with their own
+credentials); the commands are `shell/commands` plus the observer they share.
 """
 
 from __future__ import annotations
@@ -19,6 +22,18 @@ from botocore.loaders import Loader
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "operator" / "llm_operator"
 POLICY = REPO / "docs" / "iam" / "operator-policy.json"
+CLI_POLICY = REPO / "docs" / "iam" / "cli-policy.json"
+COMMANDS = PACKAGE / "shell" / "commands"
+
+
+def operator_files() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if COMMANDS not in p.parents)
+
+
+def cli_files() -> list[Path]:
+    return [*sorted(COMMANDS.rglob("*.py")), PACKAGE / "shell" / "observe.py"]
+
+
 EXECUTION_POLICY = REPO / "docs" / "iam" / "execution-role-policy.json"
 MANAGED_BY = "aws:RequestTag/llmoperator.io/managed-by"
 OWNED = "aws:ResourceTag/llmoperator.io/managed-by"
@@ -38,7 +53,7 @@ def carries_tags(node: ast.AST) -> bool:
     return False
 
 
-def operations_called_by_the_code() -> set[str]:
+def operations_called_by_the_code(files: list[Path] | None = None) -> set[str]:
     """Operations named in the code, plus AddTags when a request carries `Tags`.
 
     SageMaker authorizes tag-on-create as sagemaker:AddTags as well.
@@ -47,7 +62,7 @@ def operations_called_by_the_code() -> set[str]:
     # Multi-word names only: `search` is also re.Pattern.search.
     by_method = {xform_name(op): op for op in operations if "_" in xform_name(op)}
     found: set[str] = set()
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in files if files is not None else operator_files():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 if node.value in operations:
@@ -59,9 +74,9 @@ def operations_called_by_the_code() -> set[str]:
     return found
 
 
-def boto3_services_used() -> set[str]:
+def boto3_services_used(files: list[Path] | None = None) -> set[str]:
     services: set[str] = set()
-    for path in sorted(PACKAGE.rglob("*.py")):
+    for path in files if files is not None else operator_files():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if (
                 isinstance(node, ast.Call)
@@ -168,3 +183,41 @@ def test_execution_role_policy_is_valid_and_grants_no_sagemaker_control() -> Non
     actions = {a for s in execution["Statement"] for a in actions_of(s)}
     assert {"ecr:BatchGetImage", "s3:GetObject", "logs:PutLogEvents"} <= actions
     assert not any(a.startswith(("sagemaker:", "iam:")) for a in actions)
+
+
+# sagemaker-runtime calls and the IAM action that authorizes each (the streamed one
+# is authorized as sagemaker:InvokeEndpoint).
+RUNTIME_ACTIONS = {
+    "invoke_endpoint": "InvokeEndpoint",
+    "invoke_endpoint_with_response_stream": "InvokeEndpoint",
+}
+
+
+def test_cli_policy_names_exactly_what_plan_invoke_and_audit_call() -> None:
+    policy = json.loads(CLI_POLICY.read_text())
+    called = operations_called_by_the_code(cli_files()) | {"ListTags"}  # SageMaker.tags()
+    for path in cli_files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in RUNTIME_ACTIONS:
+                called.add(RUNTIME_ACTIONS[node.attr])
+    granted = {
+        action.removeprefix("sagemaker:")
+        for statement in statements(policy)
+        for action in actions_of(statement)
+        if action.startswith("sagemaker:")
+    }
+    assert {"InvokeEndpoint", "DeleteModel", "DescribeEndpoint"} <= called
+    assert granted == called, (sorted(granted - called), sorted(called - granted))
+    assert boto3_services_used(cli_files()) <= {"sagemaker", "sagemaker-runtime", "cloudwatch"}
+    others = {
+        a for s in statements(policy) for a in actions_of(s) if not a.startswith("sagemaker:")
+    }
+    assert others == {"cloudwatch:GetMetricStatistics"}
+    for statement in statements(policy):
+        writes = [
+            a
+            for a in actions_of(statement)
+            if a.startswith(("sagemaker:Delete", "sagemaker:Invoke"))
+        ]
+        if writes:
+            assert statement["Condition"]["StringEquals"][OWNED] == "sagemaker-llm-operator"

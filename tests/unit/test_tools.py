@@ -1,0 +1,78 @@
+"""The pure pieces of plan, invoke and audit: engine shapes, diffs, replayed passes, order."""
+
+from __future__ import annotations
+
+import json
+
+from llm_operator.core import invocation
+from llm_operator.core.observed import ObservedState
+from llm_operator.core.planner import PlanMemory
+from llm_operator.shell.commands import audit, plan
+from llm_operator.shell.secrets import Redactor
+from tests.unit.planner_factory import make_desired
+
+
+def test_tgi_request_and_answers() -> None:
+    tgi = invocation.engine(None)
+    assert tgi.name == "tgi"
+    assert json.loads(invocation.encode_request(tgi, "hi", 5, False)) == {
+        "inputs": "hi",
+        "parameters": {"max_new_tokens": 5},
+    }
+    assert json.loads(invocation.encode_request(tgi, "hi", 5, True))["stream"] is True
+    assert invocation.decode_answer(tgi, b'[{"generated_text": " a b"}]') == " a b"
+
+
+def test_unknown_engines_speak_openai_chat() -> None:
+    chat = invocation.engine("vllm")
+    assert chat.request("hi", 3, True) == {
+        "messages": [{"role": "user", "content": "hi"}],
+        "max_tokens": 3,
+        "stream": True,
+    }
+    assert invocation.decode_answer(chat, b'{"choices": [{"message": {"content": "ok"}}]}') == "ok"
+
+
+def test_streamed_events_split_anywhere_give_the_same_text() -> None:
+    events = b"".join(
+        b'data:{"token": {"text": "%s", "special": false}}\n\n' % word for word in (b" a", b" b")
+    )
+    for cut in range(len(events)):
+        lines = invocation.EventLines(invocation.TGI)
+        texts = lines.feed(events[:cut]) + lines.feed(events[cut:]) + lines.flush()
+        assert "".join(texts) == " a b"
+
+
+def test_diff_masks_every_token_and_keeps_only_changes() -> None:
+    before = {"PrimaryContainer": {"Environment": {"HF_TOKEN": "old-secret", "MAX": "1"}}}
+    after = {"PrimaryContainer": {"Environment": {"HF_TOKEN": "new-secret", "MAX": "2"}}}
+    changes = plan.diff(before, after, Redactor(["new-secret"]))
+    assert [(c.field, c.before, c.after) for c in changes] == [
+        ("PrimaryContainer.Environment.MAX", "1", "2")
+    ]
+    created = plan.diff({}, after, Redactor())
+    assert "new-secret" not in repr(created) and "old-secret" not in repr(created)
+
+
+def test_replayed_passes_reach_the_whole_creation_in_waves() -> None:
+    want = make_desired(adapters={"bot": "s3://b/bot.tar.gz"})
+    steps, first = plan.waves(want, ObservedState(), PlanMemory(), "Delete")
+    order = [(wave, plan.action_row(a)[0]) for wave, a, _ in steps]
+    assert order[:3] == [(1, "CreateModel"), (1, "CreateEndpointConfig"), (1, "CreateEndpoint")]
+    assert (2, "CreateInferenceComponent") in order
+    assert order[-1] == (3, "CreateInferenceComponent")  # the adapter needs its base
+    assert len(first.actions) == 3
+
+
+def test_audit_deletes_what_stands_on_something_first() -> None:
+    def r(kind: str, name: str, base: str | None = None) -> audit.Resource:
+        return audit.Resource("a", "us-east-1", kind, name, name, "u", "ns/n", None, base=base)
+
+    found = [
+        r("model", "m"),
+        r("endpoint", "e"),
+        r("inference component", "base"),
+        r("endpoint config", "c"),
+        r("inference component", "adapter", base="base"),
+    ]
+    assert [x.name for x in audit.deletion_order(found)] == ["adapter", "base", "e", "c", "m"]
