@@ -33,10 +33,11 @@ import yaml
 from local_cluster import binaries
 from local_cluster.cluster import LocalCluster, run_kubectl
 from local_cluster.llmendpoints import condition, is_failed, is_ready
-from local_cluster.services import Emulator, Operator
+from local_cluster.services import Emulator, Operator, console_script
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_EXAMPLE = REPO / "examples" / "mistral-7b-inference-components.yaml"
+DEMO_PROMPT = "What is Amazon SageMaker?"
 CRD = REPO / "crds" / "llmendpoints.yaml"
 
 
@@ -122,7 +123,10 @@ class Demo:
         self.kubeconfig = cluster.kubeconfig
         _say(f"    {cluster.server} ready in {cluster.startup_seconds:.1f} s")
         _say(f"==> starting the SageMaker emulator (--delay {self.args.delay:g} s per transition)")
-        self.emulator = Emulator.start(self.workdir / "emulator.log", delay=self.args.delay)
+        # moto next to it gives CloudWatch, so `llm-operator audit` can tell idle endpoints.
+        self.emulator = Emulator.start(
+            self.workdir / "emulator.log", delay=self.args.delay, args=["--with-moto"]
+        )
         self.stack.callback(self.emulator.stop)
         _say(f"    {self.emulator.url}")
 
@@ -207,6 +211,33 @@ class Demo:
         _say(f"  kubectl describe llme -n {namespace}")
         if self.emulator is not None:
             _say(f"  curl -s {self.emulator.url}/_emulator/state   # what SageMaker holds")
+            for key, value in self.emulator.aws_env.items():
+                _say(f"  export {key}={value}")
+
+    def invoke(self, namespace: str, name: str, aws_env: dict[str, str]) -> None:
+        """Show how to talk to the model, then do it once."""
+        argv = ["invoke", name, "-n", namespace, "--prompt", DEMO_PROMPT, "--max-tokens", "24"]
+        _say("")
+        _say("Ask the model (or: kubectl llme invoke ...):")
+        _say(f"  llm-operator {' '.join(_quote(a) for a in argv)}")
+        _say(f"==> llm-operator {' '.join(_quote(a) for a in argv)}")
+        env = {**os.environ, **aws_env, "KUBECONFIG": str(self.kubeconfig)}
+        result = subprocess.run(
+            [console_script("llm-operator"), *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        for line in (result.stdout + result.stderr).rstrip().splitlines():
+            _say(f"    {line}")
+        if result.returncode != 0:
+            raise DemoFailed(f"llm-operator invoke exited with {result.returncode}")
+
+
+def _quote(arg: str) -> str:
+    return f"'{arg}'" if " " in arg else arg
 
 
 def _progress_line(status: dict[str, Any]) -> str:
@@ -269,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
             demo.watch(namespace, name)
             _say(f"==> Ready after {time.monotonic() - demo.started:.1f} s in total")
             demo.report(namespace)
+            demo.invoke(namespace, name, demo.emulator.aws_env if demo.emulator else {})
             if args.exit_when_ready:
                 return 0
             _say("\nRunning; press Ctrl-C to stop everything.")

@@ -50,6 +50,13 @@ def test_demo_reaches_ready_and_stops_everything(
         "4/4",
         "InService",
     ]
+    # It ends by asking the model once, and says how.
+    assert "  llm-operator invoke mistral-7b -n default --prompt 'What is Amazon SageMaker?'" in out
+    answer = re.search(
+        r"==> llm-operator invoke .*\n    (.+)\n    \((\S+) / (\S+): [\d.]+ s\)", out
+    )
+    assert answer, out
+    assert len(answer.group(1).split()) == 24
     match = re.search(r"export KUBECONFIG=(\S+)", out)
     assert match and Path(match.group(1)).is_file()
     server = re.search(r"(https://127\.0\.0\.1:(\d+)) ready in", out)

@@ -224,6 +224,7 @@ def traffic(account: Account, resources: Sequence[Resource], hours: float) -> No
                 "cloudwatch",
                 region_name=r.region,
                 config=Config(
+                    connect_timeout=5,
                     retries={"mode": "standard", "max_attempts": 2},
                     user_agent_extra=f"llm-operator-cli/{__version__}",
                 ),
@@ -414,7 +415,10 @@ def _confirm(victims: Sequence[Resource], assume_yes: bool) -> bool:
         return True
     if not sys.stdin.isatty():
         raise CommandError("refusing to delete without a terminal to confirm on: pass --yes")
-    sys.stderr.write(f"Delete these {len(victims)} SageMaker resources? Type 'yes' to go on: ")
+    sys.stderr.write(
+        f"Delete the {len(victims)} {' and '.join(sorted({v.state for v in victims}))} "
+        "SageMaker resources above? Type 'yes' to go on: "
+    )
     sys.stderr.flush()
     return sys.stdin.readline().strip().lower() == "yes"
 

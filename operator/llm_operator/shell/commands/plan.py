@@ -43,6 +43,12 @@ NEW_UID = "(not created yet)"
 # Container variables whose values are secrets whoever's they are (an old model's token too).
 SECRET_VARIABLES = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"})
 MAX_WAVES = 12
+# Members a Describe answer fills in with SageMaker's default when the request left them out.
+DESCRIBE_DEFAULTS: Mapping[str, Any] = {
+    "InitialVariantWeight": 1.0,
+    "Mode": "SingleModel",
+    "EnableNetworkIsolation": False,
+}
 
 
 @dataclass(frozen=True)
@@ -180,6 +186,9 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any], redact: Redactor) 
     changes = []
     for key in sorted(set(old) | set(new)):
         a, b = old.get(key), new.get(key)
+        leaf = key.rsplit(".", 1)[-1]
+        if key not in new and leaf in DESCRIBE_DEFAULTS and a == DESCRIBE_DEFAULTS[leaf]:
+            continue
         if _comparable(a) != _comparable(b):
             changes.append(Change(key, a, b))
     return changes
