@@ -259,7 +259,7 @@ def test_plan_of_a_running_endpoint_shows_only_what_changes(
     text = result.stdout
     assert "PrimaryContainer.Environment.MAX_TOTAL_TOKENS: '4096' -> '4000'" in text
     assert "~ UpdateInferenceComponent inference component" in text
-    assert "copies: 4 -> 2" in text
+    assert "RuntimeConfig.CopyCount: 4 -> 2" in text
     assert "- DeleteModel model" in text
     # Nothing moved: the endpoint still runs the old spec.
     assert get_llme(kubectl, name)["status"]["copies"] == {"desired": 4, "current": 4}

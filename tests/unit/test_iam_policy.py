@@ -19,6 +19,8 @@ import pytest
 from botocore import xform_name
 from botocore.loaders import Loader
 
+from llm_operator.core.kinds import Kind
+
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "operator" / "llm_operator"
 POLICY = REPO / "docs" / "iam" / "operator-policy.json"
@@ -69,6 +71,9 @@ def operations_called_by_the_code(files: list[Path] | None = None) -> set[str]:
                     found.add(node.value)
             elif isinstance(node, ast.Attribute) and node.attr in by_method:
                 found.add(by_method[node.attr])
+            elif isinstance(node, ast.Attribute) and node.attr == "describe":
+                # `kind.describe`: the Describe call of a resource kind (core/kinds.py).
+                found |= {kind.describe for kind in Kind}
             elif carries_tags(node):
                 found.add("AddTags")
     return found

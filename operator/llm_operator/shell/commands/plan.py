@@ -25,13 +25,15 @@ import yaml
 from llm_operator.api import catalog
 from llm_operator.api.models import GROUP, KIND, VERSION, LLMEndpointSpec
 from llm_operator.core import actions, desired, planner, status, validation
+from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import (
     ObservedComponent,
     ObservedEndpoint,
     ObservedResource,
     ObservedState,
 )
-from llm_operator.shell.aws import AwsError, SageMaker, describe_action
+from llm_operator.core.plan import Plan
+from llm_operator.shell.aws import AwsError, SageMaker
 from llm_operator.shell.commands.kube import Cluster, CommandError
 from llm_operator.shell.commands.output import dump_json
 from llm_operator.shell.observe import Observer
@@ -113,15 +115,11 @@ class EndpointPlan:
 
 
 def action_row(action: actions.Action) -> tuple[str, str, str, dict[str, Any]]:
-    """(operation, resource kind, name, request fields) of a planned action."""
-    operation, kind, name = describe_action(action)
-    if isinstance(action, actions.CreateModel | actions.CreateEndpointConfig):
-        fields = dict(action.request)
-    else:
-        fields = {k: v for k, v in vars(action).items() if k != "tags"}
-    fields.pop("ModelName" if kind == "model" else "EndpointConfigName", None)
-    fields.pop("name", None)
-    return operation, kind, name, fields
+    """(operation, resource kind, name, request fields without the name and tags)."""
+    fields = action.request()
+    fields.pop("Tags", None)
+    fields.pop(action.kind.name_member, None)
+    return action.operation, str(action.kind), action.name, fields
 
 
 # -- reading the file ----------------------------------------------------------------
@@ -275,9 +273,9 @@ def _component(
 def waves(
     want: desired.DesiredState,
     observed: ObservedState,
-    memory: planner.PlanMemory,
+    memory: PlanMemory,
     deletion_policy: Any,
-) -> tuple[list[tuple[int, actions.Action, ObservedState]], planner.Plan]:
+) -> tuple[list[tuple[int, actions.Action, ObservedState]], Plan]:
     """Every action of every pass until the planner is done, with the state it acts on."""
     first = planner.plan(
         want, observed, deleting=False, deletion_policy=deletion_policy, memory=memory
@@ -288,7 +286,7 @@ def waves(
     for wave in range(1, MAX_WAVES + 1):
         if not plan.actions:
             break
-        keys = {planner.action_key(a) for a in plan.actions}
+        keys = {a.key for a in plan.actions}
         if keys <= seen:
             break  # the planner asks again for what already failed in this replay
         seen |= keys
@@ -332,7 +330,7 @@ class Planner:
         result.exists = live is not None
         uid = str(live["metadata"]["uid"]) if live else NEW_UID
         live_status = (live or {}).get("status") or {}
-        memory = planner.PlanMemory.from_dict(live_status.get(status.MEMORY_KEY))
+        memory = PlanMemory.from_dict(live_status.get(status.MEMORY_KEY))
         owner = desired.Owner(namespace=namespace, name=name, uid=uid)
 
         token, redact = await self._token(spec, namespace, result)
@@ -414,14 +412,14 @@ class Planner:
                 if k in old
             }
         elif isinstance(action, actions.UpdateEndpoint) and state.endpoint is not None:
-            before = {"config_name": state.endpoint.config_name}
+            before = {"EndpointConfigName": state.endpoint.config_name}
         elif isinstance(
             action, actions.UpdateInferenceComponent | actions.UpdateInferenceComponentRuntimeConfig
         ):
             seen = state.components.get(name)
             if seen is not None:
                 before = {
-                    "specification": {
+                    "Specification": {
                         k: v
                         for k, v in {
                             "ModelName": seen.model_name,
@@ -433,10 +431,10 @@ class Planner:
                         }.items()
                         if v is not None
                     },
-                    "copies": seen.desired_copies,
+                    "RuntimeConfig": {"CopyCount": seen.desired_copies},
                 }
                 if isinstance(action, actions.UpdateInferenceComponentRuntimeConfig):
-                    before = {"copies": seen.desired_copies}
+                    before = {"DesiredRuntimeConfig": {"CopyCount": seen.desired_copies}}
         elif operation.startswith("Delete"):
             after = {}
         changes = tuple(diff(before, after, redact)) if not operation.startswith("Delete") else ()
