@@ -480,6 +480,11 @@ def run(
                         deleted += asyncio.run(delete(account, mine, sys.stderr))
                 finally:
                     account.sagemaker.close()
+            gone = sum(d["result"] in ("deleted", "already gone") for d in deleted)
+            print(f"Deleted {gone} of {len(deleted)}.", file=sys.stderr)
+            for d in deleted:
+                if d["result"] not in ("deleted", "already gone"):
+                    print(f"  {d['kind']} {d['name']}: {d['result']}", file=sys.stderr)
         else:
             print("Nothing deleted.", file=sys.stderr)
     if output == "json":
