@@ -535,3 +535,99 @@ def test_audit_finds_orphans_by_uid_and_deletes_only_them(
     assert kept_status["endpointName"] in left.endpoints
     again = json.loads(cli("audit", "-o", "json", **env).stdout)["resources"]
     assert {r["state"] for r in again} == {"retained"}
+
+
+def test_audit_across_accounts_and_regions_by_profile(
+    cluster: LocalCluster, kubectl: Kubectl, emulator_process: Emulator, tmp_path: Path
+) -> None:
+    """--all-accounts: one account per AWS profile; an LLMEndpoint's uid keeps its resources."""
+    import boto3
+
+    live = llmendpoint("model-based-endpoint")
+    kubectl.apply(to_yaml(live))  # no operator here: it only has to exist
+    live_uid = get_llme(kubectl, live["metadata"]["name"])["metadata"]["uid"]
+    accounts = {"team-a": "111111111111", "team-b": "222222222222"}
+    (tmp_path / "config").write_text(
+        "".join(f"[profile {p}]\nregion = us-east-1\n" for p in accounts)
+    )
+    (tmp_path / "credentials").write_text(
+        "".join(
+            f"[{p}]\naws_access_key_id = {key}\naws_secret_access_key = testing\n"
+            for p, key in accounts.items()
+        )
+    )
+
+    def model(account: str, region: str, name: str, uid: str | None) -> None:
+        client = boto3.client(
+            "sagemaker",
+            region_name=region,
+            endpoint_url=emulator_process.url,
+            aws_access_key_id=account,
+            aws_secret_access_key="testing",
+        )
+        tags = (
+            [
+                {"Key": "llmoperator.io/managed-by", "Value": "sagemaker-llm-operator"},
+                {"Key": "llmoperator.io/namespace", "Value": "gone"},
+                {"Key": "llmoperator.io/name", "Value": name},
+                {"Key": "llmoperator.io/uid", "Value": uid},
+            ]
+            if uid
+            else []
+        )
+        client.create_model(
+            ModelName=name,
+            ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMakerExecution",
+            PrimaryContainer={"Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/x:1"},
+            Tags=tags,
+        )
+
+    model(accounts["team-a"], "us-east-1", "leak-a", "0000-gone-a")
+    model(accounts["team-b"], "us-west-2", "leak-b", "0000-gone-b")
+    model(accounts["team-b"], "us-west-2", "kept", live_uid)  # its LLMEndpoint exists
+    model(accounts["team-a"], "us-east-1", "by-hand", None)  # not ours at all
+
+    env = {
+        "emulator": emulator_process,
+        "kubeconfig": cluster.kubeconfig,
+        "extra_env": {
+            "AWS_CONFIG_FILE": str(tmp_path / "config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "credentials"),
+        },
+    }
+    regions = ["--region", "us-east-1", "--region", "us-west-2"]
+    listed = cli("audit", "--all-accounts", *regions, "-o", "json", **env)
+    assert listed.returncode == 0, listed.stderr
+    found = {
+        (r["account"], r["region"], r["name"], r["state"])
+        for r in json.loads(listed.stdout)["resources"]
+    }
+    assert found == {
+        ("team-a", "us-east-1", "leak-a", "orphaned"),
+        ("team-b", "us-west-2", "leak-b", "orphaned"),
+    }
+    assert json.loads(listed.stdout)["managedResources"] == 3
+
+    deleted = cli("audit", "--all-accounts", *regions, "--delete", "--yes", "-o", "json", **env)
+    assert deleted.returncode == 0, deleted.stderr
+    assert {(d["name"], d["result"]) for d in json.loads(deleted.stdout)["deleted"]} == {
+        ("leak-a", "deleted"),
+        ("leak-b", "deleted"),
+    }
+    names = emulator_process.admin_client.resource_names
+    assert names("111111111111", "us-east-1")["models"] == ["by-hand"]
+    assert names("222222222222", "us-west-2")["models"] == ["kept"]
+
+    no_region = cli(
+        "audit",
+        **{
+            **env,
+            "extra_env": {
+                **env["extra_env"],
+                "AWS_REGION": "",
+                "AWS_DEFAULT_REGION": "",
+                "AWS_CONFIG_FILE": os.devnull,
+            },
+        },
+    )
+    assert no_region.returncode == 1 and "pass --region" in no_region.stderr

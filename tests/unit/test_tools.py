@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from llm_operator.core import invocation
+from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
-from llm_operator.core.planner import PlanMemory
 from llm_operator.shell.commands import audit, plan
 from llm_operator.shell.secrets import Redactor
 from tests.unit.planner_factory import make_desired
