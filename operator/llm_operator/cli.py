@@ -22,9 +22,9 @@ from llm_operator.shell.settings import OperatorSettings
 _QUIET_LOGGERS = ("botocore", "boto3", "urllib3", "kubernetes", "s3transfer")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str = "llm-operator") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="llm-operator",
+        prog=prog,
         description="Kubernetes operator reconciling LLMEndpoint resources into Amazon SageMaker.",
     )
     parser.add_argument("--version", action="version", version=f"llm-operator {__version__}")
@@ -247,9 +247,7 @@ def kubectl_main(argv: Sequence[str] | None = None) -> None:
             raise SystemExit(0)
         print("usage: kubectl llme {plan,invoke,audit} ...", file=sys.stderr)
         raise SystemExit(2)
-    parser = _parser()
-    parser.prog = "kubectl llme"
-    raise SystemExit(_tool(parser.parse_args(args)))
+    raise SystemExit(_tool(_parser("kubectl llme").parse_args(args)))
 
 
 if __name__ == "__main__":
