@@ -342,11 +342,14 @@ class Planner:
 
         observed = await self.observer.observe(want, full=True)
         planned, first = waves(want, observed, memory, spec.deletion_policy)
+        # Events are announced once (memory.reported), so a problem the operator has
+        # already reported shows only in the Degraded condition.
         for problem in first.events:
             if problem.type == "Warning":
                 result.warnings.append(f"{problem.reason}: {redact(problem.message)}")
-        if first.degraded.status and not first.events:
-            result.warnings.append(f"{first.degraded.reason}: {redact(first.degraded.message)}")
+        degraded = first.degraded
+        if degraded.status and not any(degraded.message in w for w in result.warnings):
+            result.warnings.append(f"{degraded.reason}: {redact(degraded.message)}")
         for wave, action, state in planned:
             result.steps.append(await self._step(want, wave, action, state, redact))
         await self._costs(want, observed, result)
@@ -394,7 +397,7 @@ class Planner:
         after: Mapping[str, Any] = fields
         region = want.region
         if isinstance(action, actions.CreateModel):
-            in_use = _model_in_use(want, state)
+            in_use = await self._model_in_use(want, state)
             if in_use and in_use != name:
                 old = await self._describe(region, "DescribeModel", "ModelName", in_use)
                 before = {
@@ -440,6 +443,20 @@ class Planner:
         changes = tuple(diff(before, after, redact)) if not operation.startswith("Delete") else ()
         return Step(wave, operation, kind, name, changes)
 
+    async def _model_in_use(self, want: desired.DesiredState, state: ObservedState) -> str | None:
+        """The model served now: the base component's, or the endpoint config's variant's."""
+        if want.components:
+            base = state.components.get(want.components[0].name)
+            return base.model_name if base is not None else None
+        if state.endpoint is None:
+            return None
+        config = await self._describe(
+            want.region, "DescribeEndpointConfig", "EndpointConfigName", state.endpoint.config_name
+        )
+        variants = config.get("ProductionVariants") or [{}]
+        name = variants[0].get("ModelName")
+        return str(name) if name else None
+
     async def _costs(
         self, want: desired.DesiredState, observed: ObservedState, result: EndpointPlan
     ) -> None:
@@ -464,16 +481,6 @@ class Planner:
             count = int(variants[0].get("InitialInstanceCount") or 0)
         result.cost_before = catalog.hourly_cost(before_type, count)
         result.instances_before = f"{count} x {before_type}"
-
-
-def _model_in_use(want: desired.DesiredState, state: ObservedState) -> str | None:
-    """The model the endpoint serves now (the base component's, or the older model of ours)."""
-    if want.components:
-        base = state.components.get(want.components[0].name)
-        if base is not None and base.model_name:
-            return base.model_name
-    others = sorted(n for n in state.models if n != want.model.name)
-    return others[-1] if others else None
 
 
 # -- the command ---------------------------------------------------------------------
