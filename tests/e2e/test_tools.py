@@ -15,10 +15,11 @@ import pytest
 from local_cluster.cluster import LocalCluster
 from local_cluster.services import Emulator, Operator, console_script
 from local_cluster.waiting import wait_for
-from tests.e2e.examples import llmendpoint, load, to_yaml
-from tests.e2e.harness import get_llme, wait_gone, wait_ready
-from tests.e2e.sagemaker import SageMaker
 from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.examples import llmendpoint, load, to_yaml
+from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
+from tests.plugins.operator_fixtures import operator_env
+from tests.plugins.sagemaker import SageMaker
 
 pytestmark = pytest.mark.e2e
 
@@ -375,7 +376,21 @@ def test_invoke_answers_streams_and_picks_adapters(
     assert plugin.returncode == 0, plugin.stderr
     assert plugin.stdout == answer["text"] + "\n"
 
-    # Scaled to zero: said plainly, with what wakes it.
+    # Scaled in to zero behind the status's back (as autoscaling does): the request is
+    # sent, since it is what wakes such a component, and the refusal is explained.
+    operator.stop()
+    SageMaker(emulator_process).client.update_inference_component_runtime_config(
+        InferenceComponentName=status["inferenceComponents"][0]["name"],
+        DesiredRuntimeConfig={"CopyCount": 0},
+    )
+    assert emulator_process.admin_client.wait(timeout=30)
+    asleep = cli("invoke", name, "-n", namespace, "--prompt", "hi", **env)
+    assert asleep.returncode == 1
+    assert "(scaled to zero): Inference Component has no capacity" in asleep.stderr
+    assert "this request has woken it: it answers after about 5 to 10 minutes" in asleep.stderr
+    operator.start().wait_healthy()
+
+    # Scaled to zero by the spec: said plainly, and nothing is sent.
     kubectl(
         "patch", "llmendpoint", name, "--type=merge", "-p", '{"spec":{"resources":{"copies":0}}}'
     )
@@ -416,7 +431,7 @@ def test_invoke_refuses_an_endpoint_that_is_not_ready(
 
 
 @pytest.fixture
-def emulator_with_moto(tmp_path: Path) -> Any:
+def emulator_process_with_moto(tmp_path: Path) -> Any:
     emulator = Emulator.start(tmp_path / "emulator.log", delay=0.2, args=["--with-moto"])
     yield emulator
     emulator.stop()
@@ -427,12 +442,10 @@ def test_audit_finds_orphans_by_uid_and_deletes_only_them(
     kubectl: Kubectl,
     namespace: str,
     operator_identity: Any,
-    emulator_with_moto: Emulator,
+    emulator_process_with_moto: Emulator,
     tmp_path: Path,
 ) -> None:
-    from tests.e2e.conftest import operator_env
-
-    emulator = emulator_with_moto
+    emulator = emulator_process_with_moto
     op = Operator(
         kubeconfig=operator_identity.kubeconfig,
         log=tmp_path / "operator.log",

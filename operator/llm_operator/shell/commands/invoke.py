@@ -80,8 +80,10 @@ def find_target(obj: Mapping[str, Any], adapter: str | None) -> Target:
         raise CommandError(f"{who} reports no inference component in its status")
     base = components[0]
     copies = (base.get("copies") or {}).get("current")
-    if copies == 0:
+    if copies == 0 and spec.effective_resources.copies == 0:
         raise CommandError(_scaled_to_zero(who, spec))
+    # Scaled in to zero by autoscaling: the request itself wakes it (SageMaker's
+    # NoCapacityInvocationFailures alarm), so it is sent and the refusal explained.
     if adapter is None:
         return Target(spec.aws.region, str(endpoint), str(base["name"]), engine)
     for entry in status.get("adapters") or []:
@@ -92,15 +94,10 @@ def find_target(obj: Mapping[str, Any], adapter: str | None) -> Target:
 
 
 def _scaled_to_zero(who: str, spec: LLMEndpointSpec) -> str:
-    if spec.effective_resources.copies == 0:
-        return (
-            f"{who} is scaled to zero: spec.resources.copies is 0, so no copy of the model runs "
-            "and nothing answers. Set copies to 1 or more; the first copy takes "
-            f"{WAKE_UP} (an instance starts first when minCount is 0 and none runs)."
-        )
     return (
-        f"{who} has no running copy yet (scaled to zero or starting). The first request wakes "
-        f"a scaled-to-zero endpoint, and it answers after {WAKE_UP}; retry then."
+        f"{who} is scaled to zero: spec.resources.copies is 0, so no copy of the model runs "
+        "and nothing answers. Set copies to 1 or more; the first copy takes "
+        f"{WAKE_UP} (an instance starts first when minCount is 0 and none runs)."
     )
 
 
@@ -119,8 +116,10 @@ def _problem(exc: Exception, target: Target) -> CommandError:
         code, message = str(error.get("Code", "")), str(error.get("Message", ""))
         if "no capacity" in message.lower():
             return CommandError(
-                f"{target.endpoint} has no running copy of {target.component}: {message} "
-                f"A scaled-to-zero endpoint wakes on this request and answers after {WAKE_UP}."
+                f"{target.endpoint} has no running copy of {target.component} (scaled to "
+                f"zero): {message} If an autoscaling policy scales it out on "
+                "NoCapacityInvocationFailures, this request has woken it: it answers after "
+                f"{WAKE_UP}; retry then."
             )
         return CommandError(f"{code}: {message}")
     return CommandError(f"calling SageMaker failed: {exc}")
