@@ -124,7 +124,10 @@ class Emulator:
 
                 def moto() -> str | None:
                     found = _MOTO.search(_log_text(log))
-                    return found.group(1) if found else address() and None
+                    if found:
+                        return found.group(1)
+                    address()  # raises if the emulator exited meanwhile
+                    return None
 
                 moto_url = wait_for(
                     moto,
