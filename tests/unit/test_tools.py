@@ -13,7 +13,7 @@ from tests.unit.planner_factory import make_desired
 
 
 def test_tgi_request_and_answers() -> None:
-    tgi = invocation.engine(None)
+    tgi = invocation.engine("tgi")
     assert tgi.name == "tgi"
     assert json.loads(invocation.encode_request(tgi, "hi", 5, False)) == {
         "inputs": "hi",
@@ -23,7 +23,11 @@ def test_tgi_request_and_answers() -> None:
     assert invocation.decode_answer(tgi, b'[{"generated_text": " a b"}]') == " a b"
 
 
-def test_unknown_engines_speak_openai_chat() -> None:
+def test_every_engine_has_a_shape_and_the_others_speak_openai_chat() -> None:
+    from llm_operator.api.engines import ENGINES
+
+    assert set(ENGINES) <= set(invocation.ENGINES)
+    assert invocation.engine("vllm") is invocation.engine("some-new-engine")
     chat = invocation.engine("vllm")
     assert chat.request("hi", 3, True) == {
         "messages": [{"role": "user", "content": "hi"}],

@@ -1,9 +1,9 @@
 """How to talk to a serving engine: request bodies and where the text is in the answers.
 
 One table, one entry per engine, so `llm-operator invoke` builds the request in
-the shape the LLMEndpoint's container reads. Engines that speak the OpenAI chat
-API (vLLM, SGLang, LMI) share one shape: adding such an engine is one line in
-`ENGINES`.
+the shape the LLMEndpoint's container reads (which engine that is, `engines.effective`
+decides). Engines that speak the OpenAI chat API (vLLM, SGLang, LMI) share one
+shape: adding such an engine is one line in `ENGINES`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,6 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-
-# What `spec.model` says when it names no engine: the only one before engines existed.
-DEFAULT_ENGINE = "tgi"
 
 
 class AnswerError(ValueError):
@@ -82,12 +79,15 @@ OPENAI_CHAT = Engine("openai-chat", _chat_request, _chat_answer, _chat_token)
 
 ENGINES: Mapping[str, Engine] = {
     "tgi": TGI,
+    "vllm": OPENAI_CHAT,
+    "sglang": OPENAI_CHAT,
+    "lmi": OPENAI_CHAT,
 }
 
 
-def engine(name: str | None) -> Engine:
-    """The engine of `spec.model.engine` (None: the default); chat-style when unknown."""
-    return ENGINES.get(name or DEFAULT_ENGINE, OPENAI_CHAT)
+def engine(name: str) -> Engine:
+    """The request and answer shapes of an engine (`engines.effective`); chat when unknown."""
+    return ENGINES.get(name, OPENAI_CHAT)
 
 
 def decode_answer(engine: Engine, body: bytes) -> str:

@@ -20,7 +20,7 @@ from botocore.config import Config
 
 from llm_operator import __version__
 from llm_operator.api.models import LLMEndpointSpec
-from llm_operator.core import invocation, validation
+from llm_operator.core import engines, invocation, validation
 from llm_operator.shell.commands.kube import Cluster, CommandError
 from llm_operator.shell.commands.output import dump_json
 
@@ -70,7 +70,7 @@ def find_target(obj: Mapping[str, Any], adapter: str | None) -> Target:
             f"Wait with: kubectl wait --for=condition=Ready llmendpoint/{meta['name']} "
             f"-n {meta['namespace']}"
         )
-    engine = invocation.engine(getattr(spec.model, "engine", None))
+    engine = invocation.engine(engines.effective(spec.model, status))
     if spec.endpoint_type != "InferenceComponent":
         if adapter:
             raise CommandError(f"{who} is a Model endpoint: LoRA adapters need InferenceComponent")

@@ -24,7 +24,7 @@ import yaml
 
 from llm_operator.api import catalog
 from llm_operator.api.models import GROUP, KIND, VERSION, LLMEndpointSpec
-from llm_operator.core import actions, desired, planner, status, validation
+from llm_operator.core import actions, desired, engines, planner, status, validation
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import (
     ObservedComponent,
@@ -318,18 +318,19 @@ class Planner:
         if not name:
             result.errors.append("metadata.name is missing")
             return result
+        live = await asyncio.to_thread(self.cluster.llmendpoint, namespace, name)
+        result.exists = live is not None
+        uid = str(live["metadata"]["uid"]) if live else NEW_UID
+        live_status = (live or {}).get("status") or {}
         spec, problems = validation.parse_spec(dict(manifest.get("spec") or {}))
         if spec is not None:
+            # As the operator does: an unset engine stays the one the object runs.
+            spec = engines.pin(spec, live_status)
             problems = validation.validate(spec, name=name)
         result.errors += [f"{p.reason}: {p.message}" for p in validation.errors(problems)]
         result.warnings += [f"{p.reason}: {p.message}" for p in validation.warnings(problems)]
         if spec is None or result.errors:
             return result
-
-        live = await asyncio.to_thread(self.cluster.llmendpoint, namespace, name)
-        result.exists = live is not None
-        uid = str(live["metadata"]["uid"]) if live else NEW_UID
-        live_status = (live or {}).get("status") or {}
         memory = PlanMemory.from_dict(live_status.get(status.MEMORY_KEY))
         owner = desired.Owner(namespace=namespace, name=name, uid=uid)
 
