@@ -95,7 +95,9 @@ def test_plan_of_a_new_endpoint_reads_only_and_never_shows_the_token(
         assert call in text
     assert "then, once SageMaker has finished (wave 2):" in text
     assert "+ CreateInferenceComponent inference component" in text
-    assert "PrimaryContainer.Environment.HF_MODEL_ID: 'meta-llama/Meta-Llama-3-8B-Instruct'" in text
+    assert (
+        "PrimaryContainer.Environment.SM_VLLM_MODEL: 'meta-llama/Meta-Llama-3-8B-Instruct'" in text
+    )
     assert "PrimaryContainer.Environment.HF_TOKEN: '***'" in text
     assert "cost per hour: $0.00 (none) -> $7.09 (1 x ml.g5.12xlarge)" in text
     assert TOKEN not in text + result.stderr
@@ -252,13 +254,12 @@ def test_plan_of_a_running_endpoint_shows_only_what_changes(
 
     changed = json.loads(json.dumps(llme))
     changed["spec"]["resources"]["copies"] = 2
-    changed["spec"]["model"]["maxTotalTokens"] = 4000
-    changed["spec"]["model"]["maxInputTokens"] = 3000
+    changed["spec"]["model"]["maxModelLength"] = 4000
     path.write_text(to_yaml(changed))
     result = cli("plan", "-f", str(path), "-n", namespace, **env)
     assert result.returncode == 2, result.stdout + result.stderr
     text = result.stdout
-    assert "PrimaryContainer.Environment.MAX_TOTAL_TOKENS: '4096' -> '4000'" in text
+    assert "PrimaryContainer.Environment.SM_VLLM_MAX_MODEL_LEN: '4096' -> '4000'" in text
     assert "~ UpdateInferenceComponent inference component" in text
     assert "RuntimeConfig.CopyCount: 4 -> 2" in text
     assert "- DeleteModel model" in text
@@ -302,7 +303,7 @@ def test_invoke_answers_streams_and_picks_adapters(
     answer = json.loads(whole.stdout)
     assert answer["endpointName"] == status["endpointName"]
     assert answer["inferenceComponentName"] == status["inferenceComponents"][0]["name"]
-    assert answer["engine"] == "tgi" and len(answer["text"].split()) == 8
+    assert answer["engine"] == "vllm" and len(answer["text"].split()) == 8
 
     streamed = cli(
         "invoke",

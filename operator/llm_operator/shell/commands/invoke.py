@@ -34,7 +34,8 @@ class Target:
     region: str
     endpoint: str
     component: str | None  # None for a Model endpoint
-    engine: invocation.Engine
+    engine: invocation.Engine  # the request and answer shapes
+    engine_name: str  # what the LLMEndpoint runs: tgi, vllm, ...
 
 
 @dataclass
@@ -70,11 +71,12 @@ def find_target(obj: Mapping[str, Any], adapter: str | None) -> Target:
             f"Wait with: kubectl wait --for=condition=Ready llmendpoint/{meta['name']} "
             f"-n {meta['namespace']}"
         )
-    engine = invocation.engine(engines.effective(spec.model, status))
+    name = engines.effective(spec.model, status)
+    engine = invocation.engine(name)
     if spec.endpoint_type != "InferenceComponent":
         if adapter:
             raise CommandError(f"{who} is a Model endpoint: LoRA adapters need InferenceComponent")
-        return Target(spec.aws.region, str(endpoint), None, engine)
+        return Target(spec.aws.region, str(endpoint), None, engine, name)
     components = status.get("inferenceComponents") or []
     if not components:
         raise CommandError(f"{who} reports no inference component in its status")
@@ -85,10 +87,11 @@ def find_target(obj: Mapping[str, Any], adapter: str | None) -> Target:
     # Scaled in to zero by autoscaling: the request itself wakes it (SageMaker's
     # NoCapacityInvocationFailures alarm), so it is sent and the refusal explained.
     if adapter is None:
-        return Target(spec.aws.region, str(endpoint), str(base["name"]), engine)
+        return Target(spec.aws.region, str(endpoint), str(base["name"]), engine, name)
     for entry in status.get("adapters") or []:
         if entry.get("name") == adapter:
-            return Target(spec.aws.region, str(endpoint), str(entry["componentName"]), engine)
+            component = str(entry["componentName"])
+            return Target(spec.aws.region, str(endpoint), component, engine, name)
     known = ", ".join(a.name for a in spec.adapters) or "none"
     raise CommandError(f"{who} has no adapter {adapter!r} (its adapters: {known})")
 
@@ -195,7 +198,7 @@ def run(
             {
                 "endpointName": target.endpoint,
                 "inferenceComponentName": target.component,
-                "engine": target.engine.name,
+                "engine": target.engine_name,
                 "text": answer.text,
                 "latencySeconds": round(answer.seconds, 3),
                 "firstTokenSeconds": (
