@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+import pytest
 
 from llm_operator.core import invocation
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
-from llm_operator.shell.commands import audit, plan
+from llm_operator.shell.commands import audit, kube, plan
 from llm_operator.shell.secrets import Redactor
 from tests.unit.planner_factory import make_desired
 
@@ -80,3 +83,33 @@ def test_audit_deletes_what_stands_on_something_first() -> None:
         r("inference component", "adapter", base="base"),
     ]
     assert [x.name for x in audit.deletion_order(found)] == ["adapter", "base", "e", "c", "m"]
+
+
+def test_kubectl_flags_pick_the_context_and_its_namespace(tmp_path: Path) -> None:
+    """--context and --namespace mean what they mean to kubectl (nothing is contacted)."""
+    config = tmp_path / "kubeconfig"
+    config.write_text(
+        """\
+apiVersion: v1
+kind: Config
+current-context: a
+clusters:
+  - name: c
+    cluster: {server: "https://127.0.0.1:1"}
+users:
+  - name: u
+    user: {token: t}
+contexts:
+  - name: a
+    context: {cluster: c, user: u, namespace: team-a}
+  - name: b
+    context: {cluster: c, user: u}
+"""
+    )
+    assert kube.connect(str(config)).namespace == "team-a"
+    assert kube.connect(str(config), context="b").namespace == "default"
+    assert kube.connect(str(config), context="a", namespace="x").namespace == "x"
+    with pytest.raises(kube.CommandError, match="no usable kubeconfig"):
+        kube.connect(str(config), context="nope")
+    with pytest.raises(kube.CommandError, match="no usable kubeconfig"):
+        kube.connect(str(tmp_path / "missing"))
