@@ -2,7 +2,8 @@
 -- argocd-cm snippet next to this file embeds exactly this text).
 -- Healthy: Ready is True for the current generation.
 -- Progressing: no status yet, the operator has not seen the current generation,
---   or SageMaker is creating, updating or deleting.
+--   a guarded rollout is in progress (status.rollout), or SageMaker is creating,
+--   updating or deleting.
 -- Degraded: phase Failed, or a Degraded condition that is True (with its message).
 local hs = {}
 local generation = 0
@@ -56,6 +57,21 @@ end
 if degraded ~= nil and degraded.status == "True" then
   hs.status = "Degraded"
   hs.message = describe(degraded, "Degraded")
+  return hs
+end
+
+-- A guarded rollout serves the previous version (Ready stays True) until it ends.
+local rollout = status.rollout
+if rollout ~= nil and (rollout.phase == "InProgress" or rollout.phase == "Baking") then
+  hs.status = "Progressing"
+  local step = ""
+  if rollout.step ~= nil and rollout.step ~= "" then
+    step = " [" .. rollout.step .. "]"
+  end
+  hs.message = "Rolling out generation " .. tostring(rollout.generation) .. step
+  if rollout.message ~= nil and rollout.message ~= "" then
+    hs.message = hs.message .. ": " .. rollout.message
+  end
   return hs
 end
 

@@ -54,6 +54,10 @@ InferenceAmiVersion = Literal[
 ]
 Phase = Literal["Pending", "Creating", "Updating", "InService", "Failed", "Deleting"]
 ConditionStatus = Literal["True", "False", "Unknown"]
+RolloutStrategy = Literal["AllAtOnce", "Canary", "Linear", "Rolling"]
+RolloutPhase = Literal["InProgress", "Baking", "Succeeded", "RolledBack", "Failed"]
+# SageMaker: AutoRollbackConfiguration.Alarms holds at most 10 alarms.
+MAX_ROLLBACK_ALARMS = 10
 
 HF_MODEL_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?$"
 REVISION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._/-]*$"
@@ -150,6 +154,14 @@ MSG_REGION_IMMUTABLE = (
 MSG_TYPE_IMMUTABLE = (
     "endpointType cannot change: create a new LLMEndpoint with the other endpoint type"
 )
+MSG_ROLLOUT_IC = (
+    "rollout.strategy must be Rolling for endpointType InferenceComponent: SageMaker "
+    "updates inference components with a RollingUpdatePolicy only; AllAtOnce, Canary "
+    "and Linear (blue/green traffic shifting) are for endpointType Model"
+)
+MSG_CANARY_PERCENT = "rollout.canaryPercent applies to strategy Canary only"
+MSG_LINEAR_PERCENT = "rollout.linearStepPercent applies to strategy Linear only"
+MSG_BATCH_PERCENT = "rollout.maxBatchPercent applies to strategy Rolling only"
 
 
 def msg_instance_family() -> str:
@@ -722,6 +734,87 @@ class AwsSpec(_Spec):
         return tags
 
 
+class RolloutSpec(_Spec):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel("!has(self.canaryPercent) || self.strategy == 'Canary'", MSG_CANARY_PERCENT),
+            cel("!has(self.linearStepPercent) || self.strategy == 'Linear'", MSG_LINEAR_PERCENT),
+            cel("!has(self.maxBatchPercent) || self.strategy == 'Rolling'", MSG_BATCH_PERCENT),
+        )
+    )
+
+    strategy: RolloutStrategy = Field(
+        "Rolling",
+        description=(
+            "How an update replaces what serves. Model endpoints: AllAtOnce, Canary or "
+            "Linear (blue/green: a new fleet, traffic shifted to it in steps) or Rolling "
+            "(instances replaced in batches). InferenceComponent endpoints: Rolling only "
+            "(copies, and for instance changes instances, replaced in batches)."
+        ),
+    )
+    canary_percent: int | None = Field(
+        None,
+        description="Canary: share of the capacity that takes traffic first (1-50). Default 10.",
+        ge=1,
+        le=50,
+    )
+    linear_step_percent: int | None = Field(
+        None,
+        description="Linear: share of the capacity added to the new fleet per step (10-50). "
+        "Default 25.",
+        ge=10,
+        le=50,
+    )
+    max_batch_percent: int | None = Field(
+        None,
+        description="Rolling: share of the copies or instances replaced per batch (5-50). "
+        "Default 25.",
+        ge=5,
+        le=50,
+    )
+    wait_seconds: int = Field(
+        600,
+        description="Bake time after each step, while the rollback alarms are watched (0-3600).",
+        ge=0,
+        le=3600,
+    )
+    timeout_seconds: int | None = Field(
+        None,
+        description=(
+            "MaximumExecutionTimeoutInSeconds (600-28800): a rollout still running then is "
+            "rolled back. Unset: SageMaker's default."
+        ),
+        ge=600,
+        le=28800,
+    )
+    rollback_alarms: list[str] = Field(
+        default_factory=list,
+        description=(
+            f"Existing CloudWatch alarms (at most {MAX_ROLLBACK_ALARMS}); one in ALARM during "
+            "a bake rolls the update back."
+        ),
+        max_length=MAX_ROLLBACK_ALARMS,
+        json_schema_extra={
+            "items": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^\S.*$"},
+            "x-kubernetes-list-type": "set",
+        },
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> RolloutSpec:
+        if self.canary_percent is not None and self.strategy != "Canary":
+            raise ValueError(MSG_CANARY_PERCENT)
+        if self.linear_step_percent is not None and self.strategy != "Linear":
+            raise ValueError(MSG_LINEAR_PERCENT)
+        if self.max_batch_percent is not None and self.strategy != "Rolling":
+            raise ValueError(MSG_BATCH_PERCENT)
+        if any(not a.strip() or len(a) > 255 for a in self.rollback_alarms):
+            raise ValueError("rollout.rollbackAlarms names must be 1 to 255 characters")
+        if len(set(self.rollback_alarms)) != len(self.rollback_alarms):
+            raise ValueError("rollout.rollbackAlarms must not repeat an alarm")
+        return self
+
+
 class LLMEndpointSpec(_Spec):
     model_config = ConfigDict(
         json_schema_extra=rules(
@@ -745,6 +838,11 @@ class LLMEndpointSpec(_Spec):
                 " || self.instance.type.startsWith('ml.inf')"
                 " || self.instance.type.startsWith('ml.trn')",
                 MSG_TP_COPY,
+            ),
+            cel(
+                "self.endpointType == 'Model' || !has(self.rollout)"
+                " || self.rollout.strategy == 'Rolling'",
+                MSG_ROLLOUT_IC,
             ),
         )
     )
@@ -777,6 +875,13 @@ class LLMEndpointSpec(_Spec):
         },
     )
     aws: AwsSpec = Field(description="Where and as whom the SageMaker resources run.")
+    rollout: RolloutSpec | None = Field(
+        None,
+        description=(
+            "Guarded updates (SageMaker deployment guardrails): how a spec change rolls "
+            "out, and the alarms that roll it back. Unset: every change at once, unguarded."
+        ),
+    )
     deletion_policy: DeletionPolicy = Field(
         "Delete",
         description=(
@@ -794,6 +899,8 @@ class LLMEndpointSpec(_Spec):
                 raise ValueError(MSG_RESOURCES_MODEL)
             if self.instance.scaling:
                 raise ValueError(MSG_SCALING_MODEL)
+        elif self.rollout is not None and self.rollout.strategy != "Rolling":
+            raise ValueError(MSG_ROLLOUT_IC)
         tp = self.model.tensor_parallel_degree
         res = self.resources
         neuron = self.instance.type.startswith(NEURON_TYPE_PREFIXES)
@@ -842,6 +949,32 @@ class AdapterStatus(_Status):
     name: str = Field(description="Adapter name from spec.adapters.")
     component_name: str | None = Field(None, description="Its inference component's name.")
     status: str | None = Field(None, description="SageMaker's InferenceComponentStatus.")
+
+
+class RolloutStatus(_Status):
+    phase: RolloutPhase | None = Field(
+        None, description="InProgress, Baking, Succeeded, RolledBack or Failed."
+    )
+    generation: int | None = Field(
+        None, description="metadata.generation of the spec being (or last) rolled out."
+    )
+    strategy: RolloutStrategy | None = Field(None, description="spec.rollout.strategy used.")
+    target: str | None = Field(
+        None, description="What is rolled out: the endpoint config or the component's version."
+    )
+    step: str | None = Field(
+        None, description="The current step as SageMaker reports it (traffic or batch progress)."
+    )
+    alarm: str | None = Field(None, description="The alarm that rolled the update back.")
+    message: str | None = Field(None, description="What happened, for a person.")
+    start_time: str | None = Field(
+        None,
+        description="When the rollout started (RFC 3339).",
+        json_schema_extra={"format": "date-time"},
+    )
+    end_time: str | None = Field(
+        None, description="When it ended (RFC 3339).", json_schema_extra={"format": "date-time"}
+    )
 
 
 class LLMEndpointStatus(_Status):
@@ -897,6 +1030,9 @@ class LLMEndpointStatus(_Status):
         ),
     )
     failure_reason: str | None = Field(None, description="SageMaker's FailureReason, if any.")
+    rollout: RolloutStatus | None = Field(
+        None, description="The current or last guarded rollout (spec.rollout)."
+    )
     plan_memory: dict[str, Any] | None = Field(
         None,
         description=(

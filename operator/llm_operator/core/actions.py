@@ -107,9 +107,17 @@ class UpdateEndpoint(Action):
     kind: ClassVar[Kind] = Kind.ENDPOINT
     effect: ClassVar[Effect] = Effect.UPDATE
     config_name: str
+    # DeploymentConfig from spec.rollout (guardrails); None: SageMaker's plain update.
+    deployment: Mapping[str, Any] | None = None
 
     def request(self) -> dict[str, Any]:
-        return {"EndpointName": self.name, "EndpointConfigName": self.config_name}
+        request: dict[str, Any] = {
+            "EndpointName": self.name,
+            "EndpointConfigName": self.config_name,
+        }
+        if self.deployment is not None:
+            request["DeploymentConfig"] = dict(self.deployment)
+        return request
 
 
 @dataclass(frozen=True)
@@ -141,6 +149,8 @@ class UpdateInferenceComponent(Action):
     effect: ClassVar[Effect] = Effect.UPDATE
     specification: Mapping[str, Any]
     copies: int | None
+    # A rolling DeploymentConfig from spec.rollout; None: SageMaker's plain update.
+    deployment: Mapping[str, Any] | None = None
 
     def request(self) -> dict[str, Any]:
         request: dict[str, Any] = {
@@ -149,6 +159,8 @@ class UpdateInferenceComponent(Action):
         }
         if self.copies is not None:
             request["RuntimeConfig"] = {"CopyCount": self.copies}
+        if self.deployment is not None:
+            request["DeploymentConfig"] = dict(self.deployment)
         return request
 
 

@@ -18,6 +18,7 @@ from llm_operator.api.models import (
     LLMEndpointSpec,
 )
 from llm_operator.core import engines, images, naming
+from llm_operator.core.rollout import DesiredRollout, desired_rollout
 
 MANAGED_BY = "sagemaker-llm-operator"
 MANAGED_BY_TAG = "llmoperator.io/managed-by"
@@ -76,6 +77,8 @@ class DesiredState:
     components: tuple[DesiredComponent, ...] = ()
     # Ownership tags plus the user's tags, put on every resource.
     tags: Mapping[str, str] = field(default_factory=dict)
+    # spec.rollout as SageMaker's DeploymentConfig; None: updates go unguarded.
+    rollout: DesiredRollout | None = None
 
 
 class RenderError(ValueError):
@@ -100,8 +103,13 @@ def ownership_tags(owner: Owner) -> dict[str, str]:
     }
 
 
-def render(spec: LLMEndpointSpec, owner: Owner, *, hf_token: str | None) -> DesiredState:
-    """The SageMaker resources `spec` asks for, as exact boto3 request kwargs."""
+def render(
+    spec: LLMEndpointSpec, owner: Owner, *, hf_token: str | None, generation: int = 0
+) -> DesiredState:
+    """The SageMaker resources `spec` asks for, as exact boto3 request kwargs.
+
+    `generation` is the LLMEndpoint's metadata.generation: a refused rollout names it.
+    """
     itype = catalog.instance_type(spec.instance.type)
     if itype is None:
         raise RenderError(
@@ -131,6 +139,11 @@ def render(spec: LLMEndpointSpec, owner: Owner, *, hf_token: str | None) -> Desi
         endpoint_config=config,
         components=components,
         tags=tags,
+        rollout=(
+            desired_rollout(spec.rollout, spec.endpoint_type, generation)
+            if spec.rollout is not None
+            else None
+        ),
     )
 
 

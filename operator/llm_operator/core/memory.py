@@ -22,6 +22,8 @@ class Failure:
     # hash), a component fingerprint, or an action fingerprint.
     fingerprint: str
     reason: str
+    # The spec generation refused (guarded rollouts name it); None when unknown.
+    generation: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ class PlanMemory:
     # problem gives one Event, not one per reconcile. Keys are "<Reason>/...";
     # name clashes are exactly "NameConflict/<kind>/<resource name>".
     reported: tuple[str, ...] = ()
+    # The rollout step last announced with an Event ("<target>/<step>"), so each
+    # step of a guarded rollout gives one Event.
+    rollout_step: str | None = None
 
     def with_rejection(
         self, action: Action, reason: str, *, secrets: Iterable[str] = ()
@@ -76,24 +81,28 @@ class PlanMemory:
         replaced whole.
         """
 
-        def entries(items: Mapping[str, Failure], key: str) -> list[dict[str, str]]:
-            return [
-                {key: k, "fingerprint": v.fingerprint, "reason": v.reason}
-                for k, v in sorted(items.items())
-            ]
+        def row(failure: Failure) -> dict[str, Any]:
+            out: dict[str, Any] = {"fingerprint": failure.fingerprint, "reason": failure.reason}
+            if failure.generation is not None:
+                out["generation"] = failure.generation
+            return out
+
+        def entries(items: Mapping[str, Failure], key: str) -> list[dict[str, Any]]:
+            return [{key: k, **row(v)} for k, v in sorted(items.items())]
 
         failed = self.failed_endpoint_update
         return {
             "endpointUpdate": self.endpoint_update,
-            "failedEndpointUpdate": (
-                {"fingerprint": failed.fingerprint, "reason": failed.reason} if failed else None
-            ),
+            # A whole object in a merge patch merges key by key: a stale generation
+            # would survive, so it is always written (None when unknown).
+            "failedEndpointUpdate": ({"generation": None, **row(failed)} if failed else None),
             "componentUpdates": [
                 {"name": k, "fingerprint": v} for k, v in sorted(self.component_updates.items())
             ],
             "failedComponentUpdates": entries(self.failed_component_updates, "name"),
             "rejected": entries(self.rejected, "action"),
             "reported": list(self.reported),
+            "rolloutStep": self.rollout_step,
         }
 
     @classmethod
@@ -105,8 +114,9 @@ class PlanMemory:
         def failure(value: Any) -> Failure | None:
             if isinstance(value, Mapping):
                 fp, reason = value.get("fingerprint"), value.get("reason")
+                generation = value.get("generation")
                 if isinstance(fp, str) and isinstance(reason, str):
-                    return Failure(fp, reason)
+                    return Failure(fp, reason, generation if isinstance(generation, int) else None)
             return None
 
         def rows(value: Any, key: str) -> list[tuple[str, Mapping[str, Any]]]:
@@ -124,6 +134,7 @@ class PlanMemory:
 
         endpoint_update = data.get("endpointUpdate")
         reported = data.get("reported")
+        step = data.get("rolloutStep")
         return cls(
             endpoint_update=endpoint_update if isinstance(endpoint_update, str) else None,
             failed_endpoint_update=failure(data.get("failedEndpointUpdate")),
@@ -139,4 +150,5 @@ class PlanMemory:
                 if isinstance(reported, list)
                 else ()
             ),
+            rollout_step=step if isinstance(step, str) else None,
         )

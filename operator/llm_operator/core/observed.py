@@ -24,6 +24,11 @@ class ObservedEndpoint:
     owner_uid: str | None = None
     # "namespace/name" from the llmoperator.io tags, to name a clashing owner in messages.
     owner_name: str | None = None
+    # An update in flight (PendingDeploymentSummary): the config it moves to, and its
+    # new fleet's VariantStatus (Creating, ActivatingTraffic, Baking, ...) and message.
+    pending_config: str | None = None
+    deployment_status: str | None = None
+    deployment_message: str | None = None
 
 
 @dataclass(frozen=True)

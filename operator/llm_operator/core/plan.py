@@ -9,6 +9,7 @@ from typing import Literal
 from llm_operator.api.models import Phase
 from llm_operator.core.actions import Action
 from llm_operator.core.memory import PlanMemory
+from llm_operator.core.rollout import RolloutReport
 
 EventType = Literal["Normal", "Warning"]
 
@@ -54,6 +55,8 @@ class Plan:
     events: tuple[PlanEvent, ...]
     # To store in status once the actions succeeded (see PlanMemory).
     memory: PlanMemory
+    # The guarded rollout this pass found; None: status keeps what it last said.
+    rollout: RolloutReport | None = None
 
     def __repr__(self) -> str:
         # Actions are named, never printed whole: a CreateModel request holds the token.

@@ -8,6 +8,7 @@ fixed order, written out in `reconcile()`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 
 from llm_operator.api.models import Phase
@@ -47,12 +48,18 @@ from llm_operator.core.observed import (
 )
 from llm_operator.core.plan import (
     ConditionInput,
+    EventType,
     Plan,
     PlanEvent,
     Problem,
     degraded_condition,
     failure_reason,
 )
+from llm_operator.core.rollout import FINISHED, RolloutReport, alarm_named
+
+ROLLED_BACK = "RolledBack"
+# Endpoint states in which the previous version still takes the traffic.
+SERVING = frozenset({"InService", "Updating", "RollingBack", "SystemUpdating"})
 
 
 class Pass:
@@ -70,6 +77,54 @@ class Pass:
         self.failed_endpoint_update = memory.failed_endpoint_update
         self.component_updates = dict(memory.component_updates)
         self.failed_component_updates = dict(memory.failed_component_updates)
+        # The guarded rollout this pass found (spec.rollout set), for status and Events.
+        self.rollout: RolloutReport | None = None
+
+    # guarded rollouts
+
+    def report(
+        self,
+        phase: str,
+        target: str,
+        message: str,
+        *,
+        step: str | None = None,
+        alarm: str | None = None,
+        generation: int | None = None,
+    ) -> None:
+        """Record the rollout's state; the endpoint's rollout outranks a component's."""
+        rollout = self.desired.rollout
+        if rollout is None or self.rollout is not None:
+            return
+        self.rollout = RolloutReport(
+            phase=phase,  # type: ignore[arg-type]
+            generation=rollout.generation if generation is None else generation,
+            strategy=rollout.strategy,
+            target=target,
+            step=step,
+            alarm=alarm,
+            message=message,
+        )
+
+    def rolled_back(self, what: str, key: str, failed: Failure, serving: str) -> None:
+        """A guarded update SageMaker rolled back: Degraded, not retried until the spec changes."""
+        rollout = self.desired.rollout
+        assert rollout is not None
+        alarm = alarm_named(failed.reason, rollout.alarms)
+        generation = failed.generation if failed.generation is not None else rollout.generation
+        cause = f"alarm {alarm} fired" if alarm else failed.reason
+        message = (
+            f"SageMaker rolled back {what} to {serving}: {cause}; generation {generation} "
+            "is refused and not retried until the spec changes"
+        )
+        self.problems.append(Problem(ROLLED_BACK, message, f"{ROLLED_BACK}/{key}"))
+        self.report(
+            ROLLED_BACK,
+            key,
+            f"{message} ({failed.reason})" if alarm else message,
+            alarm=alarm,
+            generation=generation,
+        )
 
     # ownership
 
@@ -197,17 +252,41 @@ class Pass:
             return False
         if ep.status != "InService":
             self.waiting.append(f"endpoint {ep.name} to leave {ep.status}")
+            self.endpoint_rollout(ep)
             return False
         return self.endpoint_in_service(ep)
+
+    def endpoint_rollout(self, ep: ObservedEndpoint) -> None:
+        """An update of ours under way: its step, as the new fleet's VariantStatus says."""
+        desired_config = self.desired.endpoint_config.name
+        if desired_config not in (self.endpoint_update, ep.pending_config):
+            return
+        if ep.status == "RollingBack":
+            step = "RollingBack"
+            message = f"Rolling back: {ep.failure_reason or 'no reason given'}"
+        else:
+            step = ep.deployment_status or ep.status
+            message = ep.deployment_message or f"Endpoint {ep.name} is {ep.status}"
+        phase = "Baking" if ep.deployment_status == "Baking" else "InProgress"
+        self.report(phase, desired_config, message, step=step)
 
     def endpoint_in_service(self, ep: ObservedEndpoint) -> bool:
         desired_config = self.desired.endpoint_config.name
         if self.endpoint_update is not None:
             if ep.config_name == self.endpoint_update:
+                if ep.config_name == desired_config:
+                    self.report(
+                        "Succeeded",
+                        desired_config,
+                        f"Endpoint {ep.name} serves endpoint config {desired_config}",
+                    )
                 self.endpoint_update = None
             else:
                 if ep.failure_reason and self.endpoint_update == desired_config:
-                    self.failed_endpoint_update = Failure(desired_config, ep.failure_reason)
+                    generation = self.desired.rollout.generation if self.desired.rollout else None
+                    self.failed_endpoint_update = Failure(
+                        desired_config, ep.failure_reason, generation
+                    )
                 self.endpoint_update = None
         failed = self.failed_endpoint_update
         if failed is not None and (
@@ -216,6 +295,9 @@ class Pass:
             self.failed_endpoint_update = failed = None
         if ep.config_name == desired_config:
             return True
+        if failed is not None and self.desired.rollout is not None:
+            self.rolled_back(f"endpoint {ep.name}", desired_config, failed, ep.config_name)
+            return True  # still serving on the old config: components can go on
         if failed is not None:
             self.problems.append(
                 Problem(
@@ -235,8 +317,21 @@ class Pass:
             )
             return False
         if self.ensure_config(creating_endpoint=False):
-            self.actions.append(UpdateEndpoint(name=ep.name, config_name=desired_config))
+            rollout = self.desired.rollout
+            self.actions.append(
+                UpdateEndpoint(
+                    name=ep.name,
+                    config_name=desired_config,
+                    deployment=rollout.endpoint_deployment if rollout else None,
+                )
+            )
             self.endpoint_update = desired_config
+            self.report(
+                "InProgress",
+                desired_config,
+                f"Updating endpoint {ep.name} to endpoint config {desired_config}",
+                step="Starting",
+            )
         return False
 
     # inference components
@@ -325,6 +420,14 @@ class Pass:
             return False
         if have.status in COMPONENT_TRANSITIONING:
             self.waiting.append(f"inference component {want.name} to leave {have.status}")
+            if have.status == "Updating" and self.guarded(want):
+                self.report(
+                    "InProgress",
+                    self.component_target(want),
+                    f"Rolling update of inference component {want.name}: "
+                    f"{have.current_copies or 0} copies running, {want.copies} wanted",
+                    step=f"copies {have.current_copies or 0}/{want.copies}",
+                )
             return False
         if have.status == "Failed":
             self.failed_component(want, have)
@@ -368,7 +471,11 @@ class Pass:
         converged = spec_ok and copies_match(want, have)
         issued = self.component_updates.pop(want.name, None)
         if issued is not None and not converged and issued == fingerprint and have.failure_reason:
-            self.failed_component_updates[want.name] = Failure(fingerprint, have.failure_reason)
+            generation = self.desired.rollout.generation if self.desired.rollout else None
+            self.failed_component_updates[want.name] = Failure(
+                fingerprint, have.failure_reason, generation
+            )
+
         failed = self.failed_component_updates.get(want.name)
         if failed is not None and (failed.fingerprint != fingerprint or converged):
             del self.failed_component_updates[want.name]
@@ -379,6 +486,14 @@ class Pass:
                     f"inference component {want.name} copies "
                     f"{have.current_copies or 0}/{want.copies}"
                 )
+            return True
+        if failed is not None and self.guarded(want):
+            self.rolled_back(
+                f"inference component {want.name}",
+                self.component_target(want),
+                failed,
+                "its previous specification",
+            )
             return True
         if failed is not None:
             self.problems.append(
@@ -400,13 +515,89 @@ class Pass:
         else:
             if spec_model(want) == self.desired.model.name and not self.ensure_model():
                 return False
+            rollout = self.desired.rollout
+            guarded = rollout is not None and self.guarded(want)
             self.actions.append(
                 UpdateInferenceComponent(
-                    name=want.name, specification=want.specification, copies=want.copies
+                    name=want.name,
+                    specification=want.specification,
+                    copies=want.copies,
+                    deployment=rollout.component_deployment if rollout and guarded else None,
                 )
             )
+            if guarded:
+                self.report(
+                    "InProgress",
+                    self.component_target(want),
+                    f"Rolling update of inference component {want.name}",
+                    step="Starting",
+                )
         self.component_updates[want.name] = fingerprint
         return False
+
+    def finished(self) -> None:
+        """A rollout announced earlier whose target now serves: it succeeded.
+
+        Judged by what SageMaker serves, so it holds after a restart too.
+        """
+        last = rollout_key_parts(self.memory.rollout_step)
+        if self.rollout is not None or last is None or self.desired.rollout is None:
+            return
+        target, phase = last
+        if phase in FINISHED:
+            return
+        ep = self.observed.endpoint
+        if target == self.desired.endpoint_config.name:
+            if ep is not None and ep.status == "InService" and ep.config_name == target:
+                self.report(
+                    "Succeeded", target, f"Endpoint {ep.name} serves endpoint config {target}"
+                )
+            return
+        for want in self.desired.components:
+            if self.component_target(want) != target:
+                continue
+            have = self.observed.components.get(want.name)
+            if have is not None and have.status == "InService" and spec_matches(want, have):
+                self.report(
+                    "Succeeded",
+                    target,
+                    f"Inference component {want.name} serves the new specification",
+                )
+
+    def rollout_events(self) -> str | None:
+        """One Event per step of the rollout; returns the step now announced."""
+        report = self.rollout
+        if report is None:
+            return self.memory.rollout_step
+        key = rollout_key(report)
+        if key == self.memory.rollout_step or report.phase == ROLLED_BACK:
+            return key  # a rollback is announced once, as the Degraded problem's Warning
+        reason = {"Succeeded": "RolloutSucceeded", "Failed": "RolloutFailed"}.get(
+            report.phase, "RolloutStep" if report.step != "Starting" else "RolloutStarted"
+        )
+        kind: EventType = "Warning" if report.phase == "Failed" else "Normal"
+        step = f" [{report.step}]" if report.step and report.step != "Starting" else ""
+        self.events.append(
+            PlanEvent(kind, reason, f"Generation {report.generation}{step}: {report.message}")
+        )
+        return key
+
+    def guarded(self, want: DesiredComponent) -> bool:
+        """Specification changes of the base component roll out under spec.rollout.
+
+        Adapters follow their base and take no copies, so SageMaker has nothing to
+        roll; a copy count alone changes in place.
+        """
+        rollout = self.desired.rollout
+        return (
+            rollout is not None
+            and rollout.component_deployment is not None
+            and (want.copies is not None and want.base_component is None)
+        )
+
+    @staticmethod
+    def component_target(want: DesiredComponent) -> str:
+        return f"{want.name}/{component_fingerprint(want)}"
 
     def delete_component(self, have: ObservedComponent) -> None:
         """Delete a component of ours, its adapters first (SageMaker insists)."""
@@ -549,7 +740,18 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
             p.stale_components()
         if not p.actions:
             p.garbage()
+        p.finished()
     rejected = p.drop_rejected()
+    if p.rollout is not None and p.rollout.step == "Starting":
+        started = any(isinstance(a, UpdateEndpoint | UpdateInferenceComponent) for a in p.actions)
+        if not started:  # held back: SageMaker rejected this very request before
+            p.rollout = dataclasses.replace(
+                p.rollout,
+                phase="Failed",
+                step=None,
+                message=failure_reason(p.problems) or "SageMaker rejected the update",
+            )
+    rollout_step = p.rollout_events()
     reported = p.warning_events()
     wanted = {c.name for c in desired.components}
     new_memory = PlanMemory(
@@ -561,13 +763,23 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         },
         rejected=rejected,
         reported=reported,
+        rollout_step=rollout_step,
     )
 
     ready = _ready(desired, observed)
     moving = bool(p.actions) or p.transitioning()
-    if p.problems:
+    rollout = p.rollout
+    # During a guarded rollout and after its rollback the previous version serves.
+    on_previous = (
+        not ready
+        and rollout is not None
+        and rollout.phase in ("InProgress", "Baking", ROLLED_BACK)
+        and _serving(desired, observed)
+    )
+    rolled_back_only = bool(p.problems) and all(x.reason == ROLLED_BACK for x in p.problems)
+    if p.problems and not (on_previous and rolled_back_only):
         phase: Phase = "Failed"
-    elif ready:
+    elif ready or (on_previous and rolled_back_only) or ready:
         phase = "InService"
     elif ep is None:
         phase = "Creating" if any(isinstance(a, CreateEndpoint) for a in p.actions) else "Pending"
@@ -582,11 +794,31 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         ready_condition = ConditionInput(
             True, "InService", f"Endpoint {desired.endpoint_name} is serving the desired spec"
         )
+    elif on_previous and rollout is not None:
+        if rollout.phase == ROLLED_BACK:
+            ready_condition = ConditionInput(
+                True,
+                ROLLED_BACK,
+                f"Endpoint {desired.endpoint_name} serves the previous version; generation "
+                f"{rollout.generation} was rolled back",
+            )
+        else:
+            ready_condition = ConditionInput(
+                True,
+                "RollingOut",
+                f"Endpoint {desired.endpoint_name} serves the previous version while "
+                f"generation {rollout.generation} rolls out",
+            )
     elif p.problems:
         ready_condition = ConditionInput(False, p.problems[0].reason, reason or "")
     else:
         ready_condition = ConditionInput(False, phase, progress_message(p))
-    if moving:
+    if moving and rollout is not None and rollout.phase in ("InProgress", "Baking"):
+        step = f" [{rollout.step}]" if rollout.step else ""
+        progressing = ConditionInput(
+            True, "RollingOut", f"Generation {rollout.generation}{step}: {rollout.message}"
+        )
+    elif moving:
         moving_reason = "Reconciling" if phase in ("InService", "Failed") else phase
         progressing = ConditionInput(True, moving_reason, progress_message(p))
     elif p.problems:
@@ -604,7 +836,34 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         degraded=degraded,
         events=tuple(p.events),
         memory=new_memory,
+        rollout=rollout,
     )
+
+
+def rollout_key(report: RolloutReport) -> str:
+    return f"{report.target}|{report.phase}|{report.step or ''}"
+
+
+def rollout_key_parts(key: str | None) -> tuple[str, str] | None:
+    """(target, phase) of a `rollout_key`."""
+    if key is None or key.count("|") < 2:
+        return None
+    target, phase, _ = key.split("|", 2)
+    return target, phase
+
+
+def _serving(desired: DesiredState, observed: ObservedState) -> bool:
+    """The endpoint (and its base component) still take traffic on some version of ours."""
+    ep = observed.endpoint
+    if ep is None or ep.status not in SERVING or ep.owner_uid != desired.owner.uid:
+        return False
+    if desired.components:
+        base = observed.components.get(desired.components[0].name)
+        if base is None or base.owner_uid != desired.owner.uid:
+            return False
+        if base.status not in ("InService", "Updating") or not base.current_copies:
+            return desired.components[0].copies == 0 and base.status == "InService"
+    return True
 
 
 def _ready(desired: DesiredState, observed: ObservedState) -> bool:

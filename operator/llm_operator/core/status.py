@@ -20,6 +20,7 @@ from llm_operator.core.desired import DesiredState
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.plan import ConditionInput, Plan
+from llm_operator.core.rollout import FINISHED, RolloutReport
 
 # The status key holding PlanMemory.to_dict(); the shell reads it back with
 # PlanMemory.from_dict(status.get(MEMORY_KEY)).
@@ -68,6 +69,31 @@ def build_conditions(
             }
         )
     return out
+
+
+def build_rollout(
+    report: RolloutReport, previous: Mapping[str, Any] | None, now: datetime
+) -> dict[str, Any]:
+    """status.rollout: the report plus start and end times kept across passes."""
+    before = previous if isinstance(previous, Mapping) else {}
+    same = before.get("target") == report.target and before.get("generation") == report.generation
+    start = before.get("startTime") if same else None
+    if report.phase in FINISHED:
+        end = before.get("endTime") if same and before.get("phase") == report.phase else None
+        end = end if isinstance(end, str) else _timestamp(now)
+    else:
+        end = None
+    return {
+        "phase": report.phase,
+        "generation": report.generation,
+        "strategy": report.strategy,
+        "target": report.target,
+        "step": report.step,
+        "alarm": report.alarm,
+        "message": report.message,
+        "startTime": start if isinstance(start, str) else _timestamp(now),
+        "endTime": end,
+    }
 
 
 def _owned(observed: ObservedState, uid: str) -> ObservedState:
@@ -153,7 +179,7 @@ def build_status(
                 adapter["status"] = seen.status
             adapters.append(adapter)
 
-    return {
+    out: dict[str, Any] = {
         "phase": plan.phase,
         "observedGeneration": generation,
         "conditions": conditions,
@@ -174,6 +200,9 @@ def build_status(
         "failureReason": plan.failure_reason,
         MEMORY_KEY: plan.memory.to_dict(),
     }
+    if plan.rollout is not None:
+        out["rollout"] = build_rollout(plan.rollout, (previous or {}).get("rollout"), now)
+    return out
 
 
 def build_problem_status(

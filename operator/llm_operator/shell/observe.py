@@ -304,6 +304,8 @@ class Observer:
             variants = response.get("ProductionVariants") or []
             current = sum(int(v.get("CurrentInstanceCount") or 0) for v in variants)
             wanted = sum(int(v.get("DesiredInstanceCount") or 0) for v in variants)
+            pending = response.get("PendingDeploymentSummary") or {}
+            stage = _variant_status(pending.get("ProductionVariants") or variants)
             endpoint = ObservedEndpoint(
                 name=name,
                 arn=str(response["EndpointArn"]),
@@ -314,6 +316,9 @@ class Observer:
                 desired_instances=wanted if variants else None,
                 owner_uid=who.uid,
                 owner_name=who.name,
+                pending_config=pending.get("EndpointConfigName") or None,
+                deployment_status=stage.get("Status"),
+                deployment_message=stage.get("StatusMessage"),
             )
 
         # Inference components: desired ones, ones recorded as ours, and any on our endpoint.
@@ -421,6 +426,16 @@ class Observer:
                 continue  # an old name of ours only if our uid tag says so
             found[n] = ObservedResource(name=n, owner_uid=who.uid, owner_name=who.name)
         return found
+
+
+def _variant_status(variants: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The first variant's newest VariantStatus entry (a deployment's current step)."""
+    for variant in variants:
+        entries = variant.get("VariantStatus") or []
+        if entries:
+            latest: Mapping[str, Any] = entries[-1]
+            return latest
+    return {}
 
 
 def _status(kind: Kind, summary: Mapping[str, Any]) -> str:

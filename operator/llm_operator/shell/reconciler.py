@@ -160,7 +160,9 @@ class Reconciler:
                 raise
             token = _NO_TOKEN
         try:
-            want = desired.render(spec, owner, hf_token=token)
+            want = desired.render(
+                spec, owner, hf_token=token, generation=int(meta.get("generation") or 0)
+            )
         except desired.RenderError as exc:
             raise Degraded("InvalidSpec", str(exc)) from None
         redact = Redactor([token] if token and token != _NO_TOKEN else [])
