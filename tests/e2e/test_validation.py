@@ -249,6 +249,42 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         _set("spec.instance.typo", 1),
         'unknown field "spec.instance.typo"',
     ),
+    (
+        "canary-on-inference-components",
+        "InferenceComponent",
+        _set("spec.rollout", {"strategy": "Canary", "canaryPercent": 10}),
+        "rollout.strategy must be Rolling for endpointType InferenceComponent",
+    ),
+    (
+        "canary-percent-with-linear",
+        "Model",
+        _set("spec.rollout", {"strategy": "Linear", "canaryPercent": 10}),
+        "rollout.canaryPercent applies to strategy Canary only",
+    ),
+    (
+        "batch-percent-with-canary",
+        "Model",
+        _set("spec.rollout", {"strategy": "Canary", "maxBatchPercent": 10}),
+        "rollout.maxBatchPercent applies to strategy Rolling only",
+    ),
+    (
+        "linear-step-with-rolling",
+        "InferenceComponent",
+        _set("spec.rollout", {"strategy": "Rolling", "linearStepPercent": 20}),
+        "rollout.linearStepPercent applies to strategy Linear only",
+    ),
+    (
+        "eleven-rollback-alarms",
+        "Model",
+        _set("spec.rollout", {"rollbackAlarms": [f"alarm-{i}" for i in range(11)]}),
+        "must have at most 10 items",
+    ),
+    (
+        "timeout-below-sagemakers-minimum",
+        "Model",
+        _set("spec.rollout", {"timeoutSeconds": 60}),
+        "spec.rollout.timeoutSeconds: Invalid value: 60",
+    ),
 ]
 
 

@@ -216,6 +216,61 @@ CASES = [
         "",
         id="ready-condition-for-an-older-generation",
     ),
+    pytest.param(
+        llme(
+            6,
+            {
+                **phase_status(
+                    "Updating",
+                    6,
+                    ready="True",
+                    progressing="True",
+                    reason="RollingOut",
+                    message="serves the previous version",
+                ),
+                "rollout": {
+                    "phase": "Baking",
+                    "generation": 6,
+                    "step": "Baking",
+                    "message": "10% of traffic on the new fleet",
+                },
+            },
+        ),
+        "Progressing",
+        "Rolling out generation 6 [Baking]: 10% of traffic on the new fleet",
+        id="guarded-rollout-baking",
+    ),
+    pytest.param(
+        llme(
+            6,
+            {
+                **phase_status(
+                    "InService",
+                    6,
+                    ready="True",
+                    degraded="True",
+                    reason="RolledBack",
+                    message="SageMaker rolled back endpoint x: alarm p99 fired; generation 6",
+                ),
+                "rollout": {"phase": "RolledBack", "generation": 6, "alarm": "p99"},
+            },
+        ),
+        "Degraded",
+        "RolledBack: SageMaker rolled back endpoint x: alarm p99 fired; generation 6",
+        id="guarded-rollout-rolled-back",
+    ),
+    pytest.param(
+        llme(
+            7,
+            {
+                **phase_status("InService", 7, ready="True", reason="InService", message="ok"),
+                "rollout": {"phase": "Succeeded", "generation": 7},
+            },
+        ),
+        "Healthy",
+        "ok",
+        id="guarded-rollout-succeeded",
+    ),
 ]
 
 
