@@ -1,0 +1,268 @@
+"""Guarded rollouts end to end: spec.rollout on both endpoint types.
+
+The emulator runs SageMaker's deployment guardrails on its own clock and reads
+the rollback alarms from its moto CloudWatch, where the test flips them. Each
+test follows one LLMEndpoint through a rollout rolled back by an alarm (Ready
+stays True on the old version, Degraded/RolledBack names the alarm, nothing is
+retried), a later good spec that rolls out step by step, and an operator
+SIGKILLed in the middle of that rollout, which picks it up without a second one.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local_cluster.services import Emulator, Operator
+from local_cluster.waiting import wait_for
+from tests.e2e.examples import llmendpoint, to_yaml
+from tests.e2e.harness import condition, get_llme, wait_ready
+from tests.plugins.cluster_fixtures import Kubectl
+
+pytestmark = pytest.mark.e2e
+
+CREATE_DELAY = 0.2  # emulator seconds per transition while the endpoint is created
+# During rollouts one delay stands for 300 s of AWS time (sagemaker_emulator.deployments):
+# a 600 s bake then lasts 3 s, a 3600 s one 18 s, long enough to flip an alarm in it.
+ROLLOUT_DELAY = 1.5
+
+
+@pytest.fixture
+def emulator_process(tmp_path: Path) -> Iterator[Emulator]:
+    """The test's emulator with moto next to it, where the rollback alarms live."""
+    emulator = Emulator.start(tmp_path / "emulator.log", delay=CREATE_DELAY, args=["--with-moto"])
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def cloudwatch(emulator_process: Emulator) -> Any:
+    assert emulator_process.moto_url is not None
+    return boto3.client(
+        "cloudwatch",
+        endpoint_url=emulator_process.moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture
+def alarm(cloudwatch: Any) -> str:
+    name = f"p99-latency-{uuid.uuid4().hex[:6]}"
+    cloudwatch.put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/SageMaker",
+        MetricName="ModelLatency",
+        ExtendedStatistic="p99",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=2_000_000.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    return name
+
+
+def set_alarm(cloudwatch: Any, name: str, state: str) -> None:
+    cloudwatch.set_alarm_state(AlarmName=name, StateValue=state, StateReason="e2e")
+
+
+def rollout_of(obj: dict[str, Any] | None) -> dict[str, Any]:
+    return dict(((obj or {}).get("status") or {}).get("rollout") or {})
+
+
+def wait_rollout(
+    kubectl: Kubectl,
+    name: str,
+    generation: int,
+    phases: set[str],
+    log: Callable[[], str],
+    timeout: float = 180.0,
+) -> dict[str, Any]:
+    """The LLMEndpoint once status.rollout of `generation` is in one of `phases`."""
+
+    def probe() -> dict[str, Any] | None:
+        obj = get_llme(kubectl, name)
+        rollout = rollout_of(obj)
+        if rollout.get("generation") == generation and rollout.get("phase") in phases:
+            return obj
+        return None
+
+    return wait_for(
+        probe,
+        timeout=timeout,
+        what=f"{name} rollout of generation {generation} {sorted(phases)}",
+        diagnose=lambda: f"status: {(get_llme(kubectl, name) or {}).get('status')!r}\n{log()}",
+    )
+
+
+def events(kubectl: Kubectl, name: str) -> list[tuple[str, str, str]]:
+    found = kubectl.json("get", "events", "--field-selector", f"involvedObject.name={name}")
+    items = sorted(
+        found["items"], key=lambda e: (e.get("lastTimestamp") or "", e["metadata"]["name"])
+    )
+    return [(e["type"], e["reason"], e.get("message") or "") for e in items]
+
+
+def patch(kubectl: Kubectl, name: str, spec: dict[str, Any]) -> int:
+    """Merge `spec` into the LLMEndpoint's spec; the new generation."""
+    kubectl("patch", "llmendpoint", name, "--type", "merge", "-p", json.dumps({"spec": spec}))
+    obj = get_llme(kubectl, name)
+    assert obj is not None
+    return int(obj["metadata"]["generation"])
+
+
+def update_calls(emulator: Emulator, operation: str, since: int) -> int:
+    return sum(
+        1
+        for call in emulator.admin_client.call_log(since=since, operation=operation)
+        if call["error"] is None
+    )
+
+
+def last_seq(emulator: Emulator) -> int:
+    log = emulator.admin_client.call_log()
+    return log[-1]["seq"] if log else 0
+
+
+def rolled_back_then_good_rollout(
+    *,
+    kubectl: Kubectl,
+    operator: Operator,
+    emulator: Emulator,
+    cloudwatch: Any,
+    alarm: str,
+    manifest: dict[str, Any],
+    bad_change: dict[str, Any],
+    good_change: dict[str, Any],
+    update_operation: str,
+    mid_bake: set[str],
+) -> None:
+    """`mid_bake`: the rollout phases in which the alarm is flipped (a component's
+    Describe shows no bake step, so there it is flipped while the copies roll)."""
+    name = manifest["metadata"]["name"]
+    kubectl.apply(to_yaml(manifest))
+    created = wait_ready(kubectl, name, timeout=180, log=operator.log_tail)
+    served = created["status"]["endpointConfigName"], created["status"]["modelName"]
+    emulator.admin_client.set_delay(ROLLOUT_DELAY)
+
+    # 1. A rollout the alarm rolls back mid-bake.
+    before = last_seq(emulator)
+    bad = patch(
+        kubectl,
+        name,
+        {**bad_change, "rollout": {**manifest["spec"]["rollout"], "waitSeconds": 3600}},
+    )
+    baking = wait_rollout(kubectl, name, bad, mid_bake, operator.log_tail)
+    assert condition(baking, "Ready")["status"] == "True"  # the old version serves
+    assert baking["status"]["phase"] == "Updating"
+    set_alarm(cloudwatch, alarm, "ALARM")
+    back = wait_rollout(kubectl, name, bad, {"RolledBack"}, operator.log_tail)
+    rollout = rollout_of(back)
+    assert rollout["alarm"] == alarm
+    assert rollout["startTime"] <= rollout["endTime"]
+    degraded = condition(back, "Degraded")
+    assert (degraded["status"], degraded["reason"]) == ("True", "RolledBack")
+    assert alarm in degraded["message"] and f"generation {bad}" in degraded["message"]
+    ready = condition(back, "Ready")
+    assert (ready["status"], ready["reason"]) == ("True", "RolledBack")
+    assert (back["status"]["endpointConfigName"], back["status"]["modelName"]) == served
+    seen = events(kubectl, name)
+    assert ("Normal", "RolloutStarted") in {(t, r) for t, r, _ in seen}
+    assert any(r == "RolloutStep" and f"Generation {bad}" in m for _, r, m in seen), seen
+    assert [m for t, r, m in seen if (t, r) == ("Warning", "RolledBack")] == [degraded["message"]]
+    assert update_calls(emulator, update_operation, before) == 1
+
+    # 2. Not retried: the operator keeps re-checking, and says the same thing.
+    set_alarm(cloudwatch, alarm, "OK")
+    checked = last_seq(emulator)
+    wait_for(
+        lambda: update_calls(emulator, "ListEndpoints", checked) >= 2,
+        timeout=60,
+        what="two more inventory refreshes of the operator",
+        diagnose=operator.log_tail,
+    )
+    assert update_calls(emulator, update_operation, before) == 1
+    still = get_llme(kubectl, name)
+    assert rollout_of(still)["phase"] == "RolledBack"
+    assert condition(still or {}, "Ready")["status"] == "True"
+
+    # 3. A later good spec rolls out step by step; the operator is SIGKILLed mid-bake.
+    before = last_seq(emulator)
+    good = patch(kubectl, name, {**good_change, "rollout": manifest["spec"]["rollout"]})
+    running = wait_rollout(kubectl, name, good, mid_bake, operator.log_tail)
+    assert condition(running, "Degraded")["status"] == "False"
+    assert condition(running, "Ready")["status"] == "True"
+    operator.kill()
+    operator.start()
+    operator.wait_healthy()
+    done = wait_rollout(kubectl, name, good, {"Succeeded"}, operator.log_tail)
+    done = wait_ready(kubectl, name, timeout=120, log=operator.log_tail)
+    assert rollout_of(done)["phase"] == "Succeeded"
+    assert rollout_of(done)["endTime"] >= rollout_of(done)["startTime"]
+    assert condition(done, "Ready")["reason"] == "InService"
+    assert condition(done, "Degraded")["status"] == "False"
+    assert update_calls(emulator, update_operation, before) == 1
+    steps = [
+        m for _, r, m in events(kubectl, name) if r == "RolloutStep" and f"Generation {good}" in m
+    ]
+    assert steps, events(kubectl, name)
+    assert any(
+        r == "RolloutSucceeded" and f"Generation {good}" in m for _, r, m in events(kubectl, name)
+    )
+
+
+def test_model_endpoint_canary_rolled_back_by_an_alarm_then_rolled_out(
+    kubectl: Kubectl, operator: Operator, emulator_process: Emulator, cloudwatch: Any, alarm: str
+) -> None:
+    manifest = llmendpoint("model-based-endpoint")
+    manifest["spec"]["instance"]["count"] = 2
+    manifest["spec"]["rollout"] = {
+        "strategy": "Canary",
+        "canaryPercent": 50,
+        "waitSeconds": 600,
+        "rollbackAlarms": [alarm],
+    }
+    rolled_back_then_good_rollout(
+        kubectl=kubectl,
+        operator=operator,
+        emulator=emulator_process,
+        cloudwatch=cloudwatch,
+        alarm=alarm,
+        manifest=manifest,
+        bad_change={"instance": {"type": "ml.g5.4xlarge", "count": 2}},
+        good_change={"instance": {"type": "ml.g5.8xlarge", "count": 2}},
+        update_operation="UpdateEndpoint",
+        mid_bake={"Baking"},
+    )
+
+
+def test_inference_component_rolling_update_rolled_back_by_an_alarm_then_rolled_out(
+    kubectl: Kubectl, operator: Operator, emulator_process: Emulator, cloudwatch: Any, alarm: str
+) -> None:
+    manifest = llmendpoint("mistral-7b-inference-components")
+    manifest["spec"]["resources"]["copies"] = 2
+    manifest["spec"]["rollout"] = {
+        "strategy": "Rolling",
+        "maxBatchPercent": 50,
+        "waitSeconds": 600,
+        "rollbackAlarms": [alarm],
+    }
+    rolled_back_then_good_rollout(
+        kubectl=kubectl,
+        operator=operator,
+        emulator=emulator_process,
+        cloudwatch=cloudwatch,
+        alarm=alarm,
+        manifest=manifest,
+        bad_change={"model": {"env": {"MODEL_VARIANT": "bad"}}},
+        good_change={"model": {"env": {"MODEL_VARIANT": "good"}}},
+        update_operation="UpdateInferenceComponent",
+        mid_bake={"InProgress", "Baking"},
+    )
