@@ -66,6 +66,13 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
         "description": "Estimated on-demand USD per hour",
         "priority": 1,
     },
+    {
+        "name": "Rollout",
+        "type": "string",
+        "jsonPath": ".status.rollout.phase",
+        "description": "The current or last guarded rollout (spec.rollout)",
+        "priority": 1,
+    },
 ]
 
 

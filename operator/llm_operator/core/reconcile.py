@@ -572,9 +572,14 @@ class Pass:
         key = rollout_key(report)
         if key == self.memory.rollout_step or report.phase == ROLLED_BACK:
             return key  # a rollback is announced once, as the Degraded problem's Warning
-        reason = {"Succeeded": "RolloutSucceeded", "Failed": "RolloutFailed"}.get(
-            report.phase, "RolloutStep" if report.step != "Starting" else "RolloutStarted"
-        )
+        if report.phase == "Succeeded":
+            reason = "RolloutSucceeded"
+        elif report.phase == "Failed":
+            reason = "RolloutFailed"
+        elif report.step == "Starting":
+            reason = "RolloutStarted"
+        else:
+            reason = "RolloutStep"
         kind: EventType = "Warning" if report.phase == "Failed" else "Normal"
         step = f" [{report.step}]" if report.step and report.step != "Starting" else ""
         self.events.append(
