@@ -280,6 +280,24 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "must have at most 10 items",
     ),
     (
+        "eleven-alarms-with-auto-rollback",
+        "Model",
+        _set(
+            "spec.rollout",
+            {
+                "rollbackAlarms": [f"alarm-{i}" for i in range(9)],
+                "autoRollback": {"maxErrorRatePercent": 1, "maxP99LatencyMs": 2000},
+            },
+        ),
+        "rollout: at most 10 alarms in all",
+    ),
+    (
+        "empty-auto-rollback",
+        "Model",
+        _set("spec.rollout", {"autoRollback": {}}),
+        "rollout.autoRollback needs maxErrorRatePercent or maxP99LatencyMs",
+    ),
+    (
         "timeout-below-sagemakers-minimum",
         "Model",
         _set("spec.rollout", {"timeoutSeconds": 60}),

@@ -6,12 +6,24 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
+from llm_operator.api.models import RolloutSpec
 from llm_operator.core import actions
 from llm_operator.core.actions import Action, Effect
 from llm_operator.core.kinds import Kind
+from llm_operator.core.rollout import owned_alarms
 from tests.unit.planner_factory import create_config, create_model, make_desired
 
-SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
+SESSION = botocore.session.get_session()
+SAGEMAKER = SESSION.get_service_model("sagemaker")
+ERRORS, LATENCY = owned_alarms(
+    RolloutSpec.model_validate(
+        {"autoRollback": {"maxErrorRatePercent": 1, "maxP99LatencyMs": 900}}
+    ),
+    endpoint_name="ep",
+    variant_name="AllTraffic",
+    component_name="ep-base",
+    owner="search/mistral",
+)
 DESIRED = make_desired(adapters={"sql": "s3://bucket/sql.tar.gz"})
 BASE, ADAPTER = DESIRED.components
 TAGS = {"llmoperator.io/uid": "uid-1"}
@@ -43,7 +55,11 @@ EVERY_ACTION: list[Action] = [
     actions.DeleteEndpoint(name="ep"),
     actions.DeleteEndpointConfig(name="ep-c1"),
     actions.DeleteModel(name="ep-m1"),
+    actions.CreateAlarm(name=ERRORS.name, spec=ERRORS.request, tags=TAGS),
+    actions.UpdateAlarm(name=LATENCY.name, spec=LATENCY.request, tags=TAGS),
+    actions.DeleteAlarm(name=LATENCY.name, owner_uid="uid-1"),
 ]
+SAGEMAKER_ACTIONS = [a for a in EVERY_ACTION if a.kind.service == "sagemaker"]
 
 
 def test_every_action_class_is_covered() -> None:
@@ -56,15 +72,26 @@ def test_every_action_class_is_covered() -> None:
     assert classes == defined
 
 
-@pytest.mark.parametrize("action", EVERY_ACTION, ids=lambda a: a.key)
+@pytest.mark.parametrize("action", EVERY_ACTION, ids=lambda a: f"{a.key}-{a.effect}")
 def test_request_is_valid_for_its_operation(action: Action) -> None:
-    shape = SAGEMAKER.operation_model(action.operation).input_shape
+    service = SESSION.get_service_model(action.kind.service)
+    shape = service.operation_model(action.operation).input_shape
     report = ParamValidator().validate(action.request(), shape)
     assert not report.has_errors(), report.generate_report()
-    assert action.request()[action.kind.name_member] == action.name
+    if isinstance(action, actions.DeleteAlarm):
+        assert action.request()["AlarmNames"] == [action.name]
+    else:
+        assert action.request()[action.kind.name_member] == action.name
 
 
-@pytest.mark.parametrize("action", EVERY_ACTION, ids=lambda a: a.key)
+def test_alarm_writes_carry_the_ownership_tags() -> None:
+    """PutMetricAlarm creates or overwrites: both carry the tags an IAM policy can require."""
+    for action in EVERY_ACTION:
+        if action.operation == "PutMetricAlarm":
+            assert {"Key": "llmoperator.io/uid", "Value": "uid-1"} in action.request()["Tags"]
+
+
+@pytest.mark.parametrize("action", SAGEMAKER_ACTIONS, ids=lambda a: a.key)
 def test_operation_matches_kind_and_effect(action: Action) -> None:
     verb = {Effect.CREATE: "Create", Effect.UPDATE: "Update", Effect.DELETE: "Delete"}
     assert action.operation.startswith(verb[action.effect] + action.kind.describe[8:])
@@ -72,7 +99,7 @@ def test_operation_matches_kind_and_effect(action: Action) -> None:
     assert ("Tags" in action.request()) is creates_tagged
 
 
-@pytest.mark.parametrize("kind", list(Kind))
+@pytest.mark.parametrize("kind", [k for k in Kind if k.service == "sagemaker"])
 def test_kind_names_sagemakers_members(kind: Kind) -> None:
     operation = SAGEMAKER.operation_model(kind.describe)
     assert kind.name_member in operation.input_shape.members

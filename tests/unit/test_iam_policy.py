@@ -1,5 +1,6 @@
-"""docs/iam/operator-policy.json grants exactly the SageMaker operations the code calls,
-and docs/iam/cli-policy.json exactly those of plan, invoke and audit.
+"""docs/iam/operator-policy.json grants exactly the SageMaker operations the code calls
+(and the CloudWatch ones of the rollback alarms, spec.rollout.autoRollback), and
+docs/iam/cli-policy.json exactly those of plan, invoke and audit.
 
 The operations are read from the source: every string literal that is a SageMaker
 operation name (`call(region, "DescribeEndpoint", ...)`) and every attribute named
@@ -19,7 +20,7 @@ import pytest
 from botocore import xform_name
 from botocore.loaders import Loader
 
-from llm_operator.core.kinds import Kind
+from llm_operator.core.kinds import SAGEMAKER, Kind
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "operator" / "llm_operator"
@@ -44,6 +45,27 @@ OWNED = "aws:ResourceTag/llmoperator.io/managed-by"
 def sagemaker_operations() -> set[str]:
     model = Loader().load_service_model("sagemaker", "service-2")
     return set(model["operations"])
+
+
+def cloudwatch_operations() -> set[str]:
+    model = Loader().load_service_model("cloudwatch", "service-2")
+    return set(model["operations"])
+
+
+def cloudwatch_operations_called_by_the_operator() -> set[str]:
+    """CloudWatch operations named in the operator's code, plus TagResource for a
+    PutMetricAlarm (CloudWatch authorizes a new alarm's tags as cloudwatch:TagResource)."""
+    operations = cloudwatch_operations()
+    found: set[str] = set()
+    for path in operator_files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and node.value in operations:
+                found.add(str(node.value))
+            elif isinstance(node, ast.Attribute) and node.attr == "describe":
+                found |= {kind.describe for kind in Kind if kind.service != SAGEMAKER}
+    if "PutMetricAlarm" in found:
+        found.add("TagResource")
+    return found
 
 
 def carries_tags(node: ast.AST) -> bool:
@@ -73,7 +95,7 @@ def operations_called_by_the_code(files: list[Path] | None = None) -> set[str]:
                 found.add(by_method[node.attr])
             elif isinstance(node, ast.Attribute) and node.attr == "describe":
                 # `kind.describe`: the Describe call of a resource kind (core/kinds.py).
-                found |= {kind.describe for kind in Kind}
+                found |= {kind.describe for kind in Kind if kind.service == SAGEMAKER}
             elif carries_tags(node):
                 found.add("AddTags")
     return found
@@ -113,8 +135,38 @@ def policy() -> dict[str, Any]:
     return dict(json.loads(POLICY.read_text()))
 
 
-def test_the_code_calls_sagemaker_only() -> None:
-    assert boto3_services_used() <= {"sagemaker"}
+def test_the_code_calls_sagemaker_and_cloudwatch_only() -> None:
+    assert {kind.service for kind in Kind} == {"sagemaker", "cloudwatch"}
+    assert boto3_services_used() <= {"sagemaker", "cloudwatch"}
+
+
+def test_policy_names_exactly_the_cloudwatch_operations_the_code_calls(
+    policy: dict[str, Any],
+) -> None:
+    called = cloudwatch_operations_called_by_the_operator()
+    assert {"PutMetricAlarm", "DeleteAlarms", "DescribeAlarms"} <= called
+    granted = {
+        action.removeprefix("cloudwatch:")
+        for statement in statements(policy)
+        for action in actions_of(statement)
+        if action.startswith("cloudwatch:")
+    }
+    assert granted == called
+
+
+def test_alarm_writes_need_the_ownership_tag_and_only_reach_rollback_alarms(
+    policy: dict[str, Any],
+) -> None:
+    for statement in statements(policy):
+        writes = [a for a in actions_of(statement) if a.startswith("cloudwatch:")]
+        if not writes:
+            continue
+        for resource in resources_of(statement):
+            assert resource.startswith("arn:aws:cloudwatch:*:*:alarm:*-rollback-"), resource
+        if any(a.endswith(("PutMetricAlarm", "TagResource")) for a in writes):
+            assert statement["Condition"]["StringEquals"][MANAGED_BY] == "sagemaker-llm-operator"
+        if "cloudwatch:DeleteAlarms" in writes:
+            assert statement["Condition"]["StringEquals"][OWNED] == "sagemaker-llm-operator"
 
 
 def test_policy_names_exactly_the_operations_the_code_calls(policy: dict[str, Any]) -> None:
@@ -140,7 +192,7 @@ def test_policy_has_no_wildcards_and_allows_only(policy: dict[str, Any]) -> None
         for action in actions_of(statement):
             assert "*" not in action, action
         services = {action.split(":")[0] for action in actions_of(statement)}
-        assert services <= {"sagemaker", "iam"}
+        assert services <= {"sagemaker", "iam", "cloudwatch"}
 
 
 def test_only_list_calls_reach_every_resource(policy: dict[str, Any]) -> None:

@@ -10,6 +10,9 @@ from dataclasses import replace
 
 from llm_operator.api.models import RolloutSpec
 from llm_operator.core.actions import (
+    CreateAlarm,
+    DeleteAlarm,
+    UpdateAlarm,
     UpdateEndpoint,
     UpdateInferenceComponent,
     UpdateInferenceComponentRuntimeConfig,
@@ -17,13 +20,16 @@ from llm_operator.core.actions import (
 from llm_operator.core.compare import component_fingerprint
 from llm_operator.core.desired import DesiredState
 from llm_operator.core.memory import PlanMemory
-from llm_operator.core.observed import ObservedState
+from llm_operator.core.observed import ObservedAlarm, ObservedState
 from llm_operator.core.plan import Plan
-from llm_operator.core.rollout import desired_rollout
+from llm_operator.core.rollout import alarm_names, desired_rollout, owned_alarms
 from tests.unit.planner_factory import (
     BASE,
+    OTHER_UID,
+    UID,
     adapter_name,
     create_model,
+    delete,
     make_desired,
     reconcile,
     resource,
@@ -311,3 +317,96 @@ def test_a_failed_endpoint_is_not_ready_during_a_rollout() -> None:
     failed = on_old(status="Failed", failure_reason="boom")
     result = reconcile(NEW, failed)
     assert not result.ready.status
+
+
+# -- the operator's own rollback alarms (autoRollback) ----------------------------------
+
+
+def with_auto_rollback(desired: DesiredState, **thresholds: object) -> DesiredState:
+    spec = RolloutSpec.model_validate(
+        {"strategy": "Canary", "rollbackAlarms": [ALARM], "autoRollback": thresholds}
+    )
+    alarms = owned_alarms(
+        spec,
+        endpoint_name=desired.endpoint_name,
+        variant_name="AllTraffic",
+        component_name=None,
+        owner="search/mistral",
+    )
+    return replace(desired, rollout=desired_rollout(spec, desired.endpoint_type, 4, alarms))
+
+
+AUTO = with_auto_rollback(NEW, maxErrorRatePercent=1, maxP99LatencyMs=2000)
+ERRORS, LATENCY = alarm_names(AUTO.endpoint_name)
+
+
+def alarm(name: str, threshold: float, owner: str | None = UID) -> ObservedAlarm:
+    return ObservedAlarm(name=name, threshold=threshold, owner_uid=owner)
+
+
+def with_alarms(observed: ObservedState, *alarms: ObservedAlarm) -> ObservedState:
+    return replace(observed, alarms={a.name: a for a in alarms})
+
+
+def test_the_alarms_are_created_before_the_update_that_names_them() -> None:
+    assert AUTO.rollout is not None
+    result = reconcile(AUTO, on_old())
+    assert [type(a) for a in result.actions] == [CreateAlarm, CreateAlarm, UpdateEndpoint]
+    assert [a.name for a in result.actions[:2]] == [ERRORS, LATENCY]
+    assert all(a.tags == AUTO.tags for a in result.actions[:2] if isinstance(a, CreateAlarm))
+    update = result.actions[2].request()
+    assert update["DeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"] == [
+        {"AlarmName": ALARM},
+        {"AlarmName": ERRORS},
+        {"AlarmName": LATENCY},
+    ]
+    assert result.memory.alarms == (ERRORS, LATENCY)
+
+
+def test_a_changed_threshold_updates_only_our_alarm() -> None:
+    settled = with_alarms(running(AUTO), alarm(ERRORS, 5.0), alarm(LATENCY, 2_000_000.0))
+    result = reconcile(AUTO, settled)
+    assert [(type(a), a.name) for a in result.actions] == [(UpdateAlarm, ERRORS)]
+    assert (
+        reconcile(AUTO, with_alarms(running(AUTO), alarm(ERRORS, 1.0), alarm(LATENCY, 2e6))).actions
+        == ()
+    )
+
+
+def test_an_alarm_name_held_by_someone_else_blocks_the_guarded_update() -> None:
+    taken = with_alarms(on_old(), alarm(ERRORS, 1.0, owner=OTHER_UID), alarm(LATENCY, 2e6))
+    result = reconcile(AUTO, taken)
+    assert result.actions == ()
+    assert result.degraded.reason == "NameConflict"
+    assert f"CloudWatch alarm {ERRORS} is tagged for another owner" in result.degraded.message
+
+
+def test_alarms_the_spec_drops_are_deleted_and_someone_elses_stay() -> None:
+    fewer = with_auto_rollback(NEW, maxP99LatencyMs=2000)
+    observed = with_alarms(running(fewer), alarm(ERRORS, 1.0), alarm(LATENCY, 2e6))
+    result = reconcile(fewer, observed)
+    assert result.actions == (DeleteAlarm(name=ERRORS, owner_uid=UID),)
+    foreign = with_alarms(running(fewer), alarm(ERRORS, 1.0, owner=OTHER_UID), alarm(LATENCY, 2e6))
+    assert reconcile(fewer, foreign).actions == ()
+
+
+def test_an_alarm_names_the_rollback_it_caused() -> None:
+    memory = reconcile(AUTO, on_old()).memory
+    back = with_alarms(
+        on_old(failure_reason=f"Deployment rolled back: CloudWatch alarm(s) [{LATENCY}] fired"),
+        alarm(ERRORS, 1.0),
+        alarm(LATENCY, 2e6),
+    )
+    result = reconcile(AUTO, back, memory)
+    assert result.rollout is not None and result.rollout.alarm == LATENCY
+    assert f"alarm {LATENCY} fired" in result.degraded.message
+
+
+def test_the_alarms_go_with_the_llmendpoint() -> None:
+    gone = with_alarms(ObservedState(), alarm(ERRORS, 1.0), alarm(LATENCY, 2e6, owner=OTHER_UID))
+    result = delete(AUTO, gone)
+    assert result.actions == (DeleteAlarm(name=ERRORS, owner_uid=UID),)
+    assert not result.done_deleting
+    assert delete(AUTO, with_alarms(ObservedState(), alarm(LATENCY, 2e6, OTHER_UID))).done_deleting
+    kept = delete(AUTO, with_alarms(ObservedState(), alarm(ERRORS, 1.0)), policy="Retain")
+    assert kept.actions == () and ERRORS in kept.progressing.message

@@ -12,10 +12,11 @@ from pydantic import ValidationError
 
 from llm_operator.api.models import EndpointTypeName, LLMEndpointSpec, RolloutSpec
 from llm_operator.core import actions
-from llm_operator.core.rollout import RolloutReport, alarm_named, desired_rollout
+from llm_operator.core.rollout import RolloutReport, alarm_named, desired_rollout, owned_alarms
 from llm_operator.core.status import build_rollout
 
-SAGEMAKER = botocore.session.get_session().get_service_model("sagemaker")
+SESSION = botocore.session.get_session()
+SAGEMAKER = SESSION.get_service_model("sagemaker")
 ALARMS = [f"alarm-{i}" for i in range(10)]
 
 
@@ -129,6 +130,16 @@ def test_rolling_on_inference_components_rolls_copies_in_batches() -> None:
         ("Model", {"timeoutSeconds": 599}, "greater than or equal to 600"),
         ("Model", {"strategy": "Linear", "linearStepPercent": 5}, "greater than or equal to 10"),
         ("Model", {"waitSeconds": 3601}, "less than or equal to 3600"),
+        (
+            "Model",
+            {
+                "rollbackAlarms": ALARMS[:9],
+                "autoRollback": {"maxErrorRatePercent": 1, "maxP99LatencyMs": 9},
+            },
+            "at most 10 alarms in all",
+        ),
+        ("Model", {"autoRollback": {}}, "needs maxErrorRatePercent or maxP99LatencyMs"),
+        ("Model", {"autoRollback": {"maxErrorRatePercent": 0}}, "greater than 0"),
     ],
 )
 def test_refused_rollouts_say_why(
@@ -136,6 +147,42 @@ def test_refused_rollouts_say_why(
 ) -> None:
     with pytest.raises(ValidationError, match=message):
         spec(endpoint_type, rollout)
+
+
+def test_auto_rollback_alarms_watch_the_component_or_the_endpoint() -> None:
+    rollout = spec(
+        "InferenceComponent",
+        {
+            "rollbackAlarms": ALARMS[:8],
+            "autoRollback": {"maxErrorRatePercent": 2.5, "maxP99LatencyMs": 1500},
+        },
+    ).rollout
+    assert rollout is not None
+    on_component = owned_alarms(
+        rollout,
+        endpoint_name="ep",
+        variant_name="AllTraffic",
+        component_name="ep-base",
+        owner="a/b",
+    )
+    errors, latency = on_component
+    assert (errors.name, errors.threshold) == ("ep-rollback-error-rate", 2.5)
+    assert (latency.name, latency.threshold) == ("ep-rollback-p99-latency", 1_500_000.0)
+    assert latency.request["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "ep-base"}]
+    assert latency.request["ExtendedStatistic"] == "p99"
+    wanted = desired_rollout(rollout, "InferenceComponent", 2, on_component)
+    assert len(wanted.alarms) == 10
+    on_endpoint = owned_alarms(
+        rollout, endpoint_name="ep", variant_name="AllTraffic", component_name=None, owner="a/b"
+    )
+    assert on_endpoint[1].request["Dimensions"] == [
+        {"Name": "EndpointName", "Value": "ep"},
+        {"Name": "VariantName", "Value": "AllTraffic"},
+    ]
+    for alarm in on_endpoint:
+        valid_cloudwatch = SESSION.get_service_model("cloudwatch").operation_model("PutMetricAlarm")
+        report = ParamValidator().validate(dict(alarm.request), valid_cloudwatch.input_shape)
+        assert not report.has_errors(), report.generate_report()
 
 
 def test_the_alarm_is_found_by_its_name_in_the_failure_reason() -> None:

@@ -162,6 +162,11 @@ MSG_ROLLOUT_IC = (
 MSG_CANARY_PERCENT = "rollout.canaryPercent applies to strategy Canary only"
 MSG_LINEAR_PERCENT = "rollout.linearStepPercent applies to strategy Linear only"
 MSG_BATCH_PERCENT = "rollout.maxBatchPercent applies to strategy Rolling only"
+MSG_ALARMS_TOTAL = (
+    f"rollout: at most {MAX_ROLLBACK_ALARMS} alarms in all (rollbackAlarms plus one per "
+    "autoRollback threshold): SageMaker's AutoRollbackConfiguration holds no more"
+)
+MSG_AUTO_ROLLBACK_EMPTY = "rollout.autoRollback needs maxErrorRatePercent or maxP99LatencyMs"
 
 
 def msg_instance_family() -> str:
@@ -734,9 +739,59 @@ class AwsSpec(_Spec):
         return tags
 
 
+class AutoRollbackSpec(_Spec):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel(
+                "has(self.maxErrorRatePercent) || has(self.maxP99LatencyMs)",
+                MSG_AUTO_ROLLBACK_EMPTY,
+            )
+        )
+    )
+
+    max_error_rate_percent: float | None = Field(
+        None,
+        description=(
+            "Roll back when 5XX errors exceed this share of invocations (Invocation5XXErrors "
+            "/ Invocations over one minute). The operator creates, owns and deletes the alarm."
+        ),
+        gt=0,
+        le=100,
+    )
+    max_p99_latency_ms: int | None = Field(
+        None,
+        alias="maxP99LatencyMs",
+        description=(
+            "Roll back when the p99 of ModelLatency over one minute exceeds this many "
+            "milliseconds. The operator creates, owns and deletes the alarm."
+        ),
+        ge=1,
+        le=3_600_000,
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> AutoRollbackSpec:
+        if self.max_error_rate_percent is None and self.max_p99_latency_ms is None:
+            raise ValueError(MSG_AUTO_ROLLBACK_EMPTY)
+        return self
+
+    @property
+    def count(self) -> int:
+        """Alarms the operator creates for these thresholds."""
+        return (self.max_error_rate_percent is not None) + (self.max_p99_latency_ms is not None)
+
+
 class RolloutSpec(_Spec):
     model_config = ConfigDict(
         json_schema_extra=rules(
+            cel(
+                "(has(self.rollbackAlarms) ? size(self.rollbackAlarms) : 0)"
+                " + (has(self.autoRollback) && has(self.autoRollback.maxErrorRatePercent)"
+                " ? 1 : 0)"
+                " + (has(self.autoRollback) && has(self.autoRollback.maxP99LatencyMs) ? 1 : 0)"
+                f" <= {MAX_ROLLBACK_ALARMS}",
+                MSG_ALARMS_TOTAL,
+            ),
             cel("!has(self.canaryPercent) || self.strategy == 'Canary'", MSG_CANARY_PERCENT),
             cel("!has(self.linearStepPercent) || self.strategy == 'Linear'", MSG_LINEAR_PERCENT),
             cel("!has(self.maxBatchPercent) || self.strategy == 'Rolling'", MSG_BATCH_PERCENT),
@@ -799,6 +854,14 @@ class RolloutSpec(_Spec):
             "x-kubernetes-list-type": "set",
         },
     )
+    auto_rollback: AutoRollbackSpec | None = Field(
+        None,
+        description=(
+            "Rollback alarms the operator creates (tagged as its own, updated when a "
+            "threshold changes, deleted with the LLMEndpoint), on the endpoint's metrics "
+            "(Model endpoints) or the base inference component's."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check(self) -> RolloutSpec:
@@ -812,6 +875,9 @@ class RolloutSpec(_Spec):
             raise ValueError("rollout.rollbackAlarms names must be 1 to 255 characters")
         if len(set(self.rollback_alarms)) != len(self.rollback_alarms):
             raise ValueError("rollout.rollbackAlarms must not repeat an alarm")
+        owned = self.auto_rollback.count if self.auto_rollback else 0
+        if len(self.rollback_alarms) + owned > MAX_ROLLBACK_ALARMS:
+            raise ValueError(MSG_ALARMS_TOTAL)
         return self
 
 

@@ -206,6 +206,49 @@ class DeleteModel(Action):
     effect: ClassVar[Effect] = Effect.DELETE
 
 
+@dataclass(frozen=True)
+class CreateAlarm(Creation):
+    """A rollback alarm of spec.rollout.autoRollback (CloudWatch PutMetricAlarm).
+
+    PutMetricAlarm overwrites an alarm of the same name, so the shell checks the
+    name is free or ours right before the call.
+    """
+
+    operation: ClassVar[str] = "PutMetricAlarm"
+    kind: ClassVar[Kind] = Kind.ALARM
+    spec: Mapping[str, Any]  # PutMetricAlarm kwargs without Tags
+
+    def request(self) -> dict[str, Any]:
+        return self._tagged({**self.spec, "AlarmName": self.name})
+
+
+@dataclass(frozen=True)
+class UpdateAlarm(Action):
+    """A new threshold for an alarm of ours; the tags are sent again (CloudWatch ignores
+    them on an existing alarm, but an IAM policy may require them on every request)."""
+
+    operation: ClassVar[str] = "PutMetricAlarm"
+    kind: ClassVar[Kind] = Kind.ALARM
+    effect: ClassVar[Effect] = Effect.UPDATE
+    spec: Mapping[str, Any]
+    tags: Mapping[str, str]
+
+    def request(self) -> dict[str, Any]:
+        tags = [{"Key": k, "Value": v} for k, v in self.tags.items()]
+        return {**self.spec, "AlarmName": self.name, "Tags": tags}
+
+
+@dataclass(frozen=True)
+class DeleteAlarm(Action):
+    operation: ClassVar[str] = "DeleteAlarms"
+    kind: ClassVar[Kind] = Kind.ALARM
+    effect: ClassVar[Effect] = Effect.DELETE
+    owner_uid: str  # the shell re-reads the alarm's tags and deletes only when they match
+
+    def request(self) -> dict[str, Any]:
+        return {"AlarmNames": [self.name]}
+
+
 def digest(value: Any) -> str:
     """A short, stable hash of a JSON-able value (mappings, tuples and sets included)."""
     text = json.dumps(value, sort_keys=True, default=_json_default, separators=(",", ":"))

@@ -18,7 +18,7 @@ from llm_operator.api.models import (
     LLMEndpointSpec,
 )
 from llm_operator.core import engines, images, naming
-from llm_operator.core.rollout import DesiredRollout, desired_rollout
+from llm_operator.core.rollout import DesiredRollout, desired_rollout, owned_alarms
 
 MANAGED_BY = "sagemaker-llm-operator"
 MANAGED_BY_TAG = "llmoperator.io/managed-by"
@@ -140,7 +140,18 @@ def render(
         components=components,
         tags=tags,
         rollout=(
-            desired_rollout(spec.rollout, spec.endpoint_type, generation)
+            desired_rollout(
+                spec.rollout,
+                spec.endpoint_type,
+                generation,
+                owned_alarms(
+                    spec.rollout,
+                    endpoint_name=naming.endpoint_name(ns, name),
+                    variant_name=naming.variant_name(),
+                    component_name=components[0].name if components else None,
+                    owner=f"{ns}/{name}",
+                ),
+            )
             if spec.rollout is not None
             else None
         ),

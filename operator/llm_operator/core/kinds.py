@@ -1,4 +1,7 @@
-"""The kinds of SageMaker resource the operator manages, and how SageMaker's API names them."""
+"""The kinds of resource the operator manages, and how their APIs name them.
+
+All are SageMaker's, except the CloudWatch alarms of spec.rollout.autoRollback.
+"""
 
 from __future__ import annotations
 
@@ -27,16 +30,24 @@ _APIS = {
         "InferenceComponentArn",
         "InferenceComponentStatus",
     ),
+    "CloudWatch alarm": _Api("DescribeAlarms", "AlarmName", "AlarmArn", None),
 }
 
 
 class Kind(StrEnum):
-    """A kind of SageMaker resource; its value is how messages name it."""
+    """A kind of resource; its value is how messages name it."""
 
     MODEL = "model"
     ENDPOINT_CONFIG = "endpoint config"
     ENDPOINT = "endpoint"
     INFERENCE_COMPONENT = "inference component"
+    # A CloudWatch alarm the operator creates for spec.rollout.autoRollback.
+    ALARM = "CloudWatch alarm"
+
+    @property
+    def service(self) -> str:
+        """The boto3 service that holds this kind."""
+        return "cloudwatch" if self is Kind.ALARM else "sagemaker"
 
     @property
     def describe(self) -> str:

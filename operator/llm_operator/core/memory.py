@@ -56,6 +56,9 @@ class PlanMemory:
     # The rollout step last announced with an Event ("<target>/<step>"), so each
     # step of a guarded rollout gives one Event.
     rollout_step: str | None = None
+    # Names of the rollback alarms this LLMEndpoint has (or is creating), so they are
+    # looked up, and deleted, even once the spec no longer asks for them.
+    alarms: tuple[str, ...] = ()
 
     def with_rejection(
         self, action: Action, reason: str, *, secrets: Iterable[str] = ()
@@ -103,6 +106,7 @@ class PlanMemory:
             "rejected": entries(self.rejected, "action"),
             "reported": list(self.reported),
             "rolloutStep": self.rollout_step,
+            "alarms": list(self.alarms),
         }
 
     @classmethod
@@ -135,6 +139,7 @@ class PlanMemory:
         endpoint_update = data.get("endpointUpdate")
         reported = data.get("reported")
         step = data.get("rolloutStep")
+        alarms = data.get("alarms")
         return cls(
             endpoint_update=endpoint_update if isinstance(endpoint_update, str) else None,
             failed_endpoint_update=failure(data.get("failedEndpointUpdate")),
@@ -151,4 +156,7 @@ class PlanMemory:
                 else ()
             ),
             rollout_step=step if isinstance(step, str) else None,
+            alarms=(
+                tuple(a for a in alarms if isinstance(a, str)) if isinstance(alarms, list) else ()
+            ),
         )

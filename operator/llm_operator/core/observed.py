@@ -58,9 +58,22 @@ class ObservedResource:
 
 
 @dataclass(frozen=True)
+class ObservedAlarm:
+    """A CloudWatch alarm with the name of one of the operator's rollback alarms."""
+
+    name: str
+    threshold: float | None
+    owner_uid: str | None = None
+    owner_name: str | None = None  # "namespace/name" from the ownership tags
+
+
+@dataclass(frozen=True)
 class ObservedState:
     endpoint: ObservedEndpoint | None = None
     components: Mapping[str, ObservedComponent] = field(default_factory=dict)
     # Models and endpoint configs owned by this LLMEndpoint (found by name prefix).
     models: Mapping[str, ObservedResource] = field(default_factory=dict)
     endpoint_configs: Mapping[str, ObservedResource] = field(default_factory=dict)
+    # The operator's rollback alarms by name; looked up only when the spec or the
+    # planner's memory has some (see PlanMemory.alarms).
+    alarms: Mapping[str, ObservedAlarm] = field(default_factory=dict)

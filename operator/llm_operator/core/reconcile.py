@@ -15,14 +15,17 @@ from llm_operator.api.models import Phase
 from llm_operator.core import naming
 from llm_operator.core.actions import (
     Action,
+    CreateAlarm,
     CreateEndpoint,
     CreateEndpointConfig,
     CreateInferenceComponent,
     CreateModel,
+    DeleteAlarm,
     DeleteEndpoint,
     DeleteEndpointConfig,
     DeleteInferenceComponent,
     DeleteModel,
+    UpdateAlarm,
     UpdateEndpoint,
     UpdateInferenceComponent,
     UpdateInferenceComponentRuntimeConfig,
@@ -41,6 +44,7 @@ from llm_operator.core.compare import (
 from llm_operator.core.desired import DesiredComponent, DesiredState
 from llm_operator.core.memory import Failure, PlanMemory
 from llm_operator.core.observed import (
+    ObservedAlarm,
     ObservedComponent,
     ObservedEndpoint,
     ObservedResource,
@@ -79,6 +83,38 @@ class Pass:
         self.failed_component_updates = dict(memory.failed_component_updates)
         # The guarded rollout this pass found (spec.rollout set), for status and Events.
         self.rollout: RolloutReport | None = None
+        # False while a rollback alarm's name is someone else's: no guarded update then.
+        self.alarms_ok = True
+
+    # rollback alarms (spec.rollout.autoRollback)
+
+    def alarms(self) -> None:
+        """Create, re-threshold or delete the operator's own rollback alarms."""
+        rollout = self.desired.rollout
+        wanted = {a.name: a for a in rollout.owned_alarms} if rollout else {}
+        for name, want in wanted.items():
+            have = self.observed.alarms.get(name)
+            if have is None:
+                self.actions.append(
+                    CreateAlarm(name=name, spec=want.request, tags=self.desired.tags)
+                )
+            elif self.foreign(have.owner_uid):
+                self.conflict("CloudWatch alarm", name, have)
+                self.alarms_ok = False
+            elif have.threshold != want.threshold:
+                self.actions.append(
+                    UpdateAlarm(name=name, spec=want.request, tags=self.desired.tags)
+                )
+        for name, have in sorted(self.observed.alarms.items()):
+            if name not in wanted and not self.foreign(have.owner_uid):
+                self.actions.append(DeleteAlarm(name=name, owner_uid=self.desired.owner.uid))
+
+    def alarm_names(self) -> tuple[str, ...]:
+        """The alarms to remember: wanted ones and ours still there."""
+        rollout = self.desired.rollout
+        names = {a.name for a in rollout.owned_alarms} if rollout else set()
+        names |= {n for n, a in self.observed.alarms.items() if not self.foreign(a.owner_uid)}
+        return tuple(sorted(names))
 
     # guarded rollouts
 
@@ -140,7 +176,7 @@ class Pass:
         self,
         kind: str,
         name: str,
-        resource: ObservedEndpoint | ObservedComponent | ObservedResource,
+        resource: ObservedEndpoint | ObservedComponent | ObservedResource | ObservedAlarm,
     ) -> None:
         key = f"NameConflict/{kind}/{name}"
         if any(p.event_key == key for p in self.problems):
@@ -154,7 +190,7 @@ class Pass:
         self.problems.append(
             Problem(
                 "NameConflict",
-                f"SageMaker {kind} {name} {whose}; the operator leaves it alone. Delete or "
+                f"{_service(kind)}{kind} {name} {whose}; the operator leaves it alone. Delete or "
                 "rename that resource, or give this LLMEndpoint another name",
                 key,
             )
@@ -315,6 +351,9 @@ class Pass:
             self.waiting.append(
                 f"inference components {', '.join(sorted(busy))} before updating the endpoint"
             )
+            return False
+        if self.desired.rollout is not None and not self.alarms_ok:
+            self.waiting.append("the rollback alarms' names to be free")
             return False
         if self.ensure_config(creating_endpoint=False):
             rollout = self.desired.rollout
@@ -517,6 +556,9 @@ class Pass:
                 return False
             rollout = self.desired.rollout
             guarded = rollout is not None and self.guarded(want)
+            if guarded and not self.alarms_ok:
+                self.waiting.append("the rollback alarms' names to be free")
+                return False
             self.actions.append(
                 UpdateInferenceComponent(
                     name=want.name,
@@ -737,8 +779,10 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
     if ep is not None and p.foreign(ep.owner_uid):
         p.conflict("endpoint", ep.name, ep)
     elif p.claimed():
-        # Order matters: dependencies before the endpoint's own changes; garbage
-        # last, and only when this pass queued nothing else.
+        # Order matters: dependencies (and the rollback alarms a guarded update
+        # names) before the endpoint's own changes; garbage last, and only when
+        # this pass queued nothing else.
+        p.alarms()
         p.missing_dependencies()
         if p.endpoint():
             p.components()
@@ -769,6 +813,7 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         rejected=rejected,
         reported=reported,
         rollout_step=rollout_step,
+        alarms=p.alarm_names(),
     )
 
     ready = _ready(desired, observed)
@@ -843,6 +888,11 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         memory=new_memory,
         rollout=rollout,
     )
+
+
+def _service(kind: str) -> str:
+    """How a conflict message introduces a kind: SageMaker's resources by service."""
+    return "" if kind.startswith("CloudWatch") else "SageMaker "
 
 
 def rollout_key(report: RolloutReport) -> str:

@@ -21,6 +21,11 @@ from llm_operator.api.models import (
     RolloutStrategy,
 )
 
+# The operator's own rollback alarms (spec.rollout.autoRollback): one per threshold,
+# named after the endpoint, on SageMaker's per-minute metrics.
+ERROR_RATE_ALARM_SUFFIX = "-rollback-error-rate"
+LATENCY_ALARM_SUFFIX = "-rollback-p99-latency"
+ALARM_PERIOD_SECONDS = 60
 DEFAULT_CANARY_PERCENT = 10
 DEFAULT_LINEAR_STEP_PERCENT = 25
 DEFAULT_MAX_BATCH_PERCENT = 25
@@ -30,16 +35,28 @@ _BLUE_GREEN = {"AllAtOnce": "ALL_AT_ONCE", "Canary": "CANARY", "Linear": "LINEAR
 
 
 @dataclass(frozen=True)
+class DesiredAlarm:
+    """A rollback alarm the operator owns: PutMetricAlarm's request without Tags."""
+
+    name: str
+    threshold: float
+    request: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class DesiredRollout:
     """spec.rollout as SageMaker requests, with the generation it belongs to."""
 
     strategy: RolloutStrategy
     generation: int
+    # Every alarm in AutoRollbackConfiguration: the user's, then the operator's own.
     alarms: tuple[str, ...]
     # DeploymentConfig of UpdateEndpoint.
     endpoint_deployment: Mapping[str, Any]
     # DeploymentConfig of UpdateInferenceComponent (InferenceComponent endpoints only).
     component_deployment: Mapping[str, Any] | None
+    # The alarms the operator creates for autoRollback.
+    owned_alarms: tuple[DesiredAlarm, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -55,10 +72,118 @@ class RolloutReport:
     message: str = ""
 
 
+def alarm_names(endpoint_name: str) -> tuple[str, str]:
+    """Every name an owned rollback alarm of this endpoint can have."""
+    return endpoint_name + ERROR_RATE_ALARM_SUFFIX, endpoint_name + LATENCY_ALARM_SUFFIX
+
+
+def owned_alarms(
+    spec: RolloutSpec,
+    *,
+    endpoint_name: str,
+    variant_name: str,
+    component_name: str | None,
+    owner: str,
+) -> tuple[DesiredAlarm, ...]:
+    """The autoRollback alarms: on the base component's metrics when there is one."""
+    auto = spec.auto_rollback
+    if auto is None:
+        return ()
+    if component_name is not None:
+        dimensions = [{"Name": "InferenceComponentName", "Value": component_name}]
+        watched = f"inference component {component_name}"
+    else:
+        dimensions = [
+            {"Name": "EndpointName", "Value": endpoint_name},
+            {"Name": "VariantName", "Value": variant_name},
+        ]
+        watched = f"endpoint {endpoint_name}"
+    common: dict[str, Any] = {
+        "EvaluationPeriods": 1,
+        "ComparisonOperator": "GreaterThanThreshold",
+        "TreatMissingData": "notBreaching",
+        "ActionsEnabled": False,
+    }
+    errors_name, latency_name = alarm_names(endpoint_name)
+    out: list[DesiredAlarm] = []
+    if auto.max_error_rate_percent is not None:
+        threshold = float(auto.max_error_rate_percent)
+
+        def stat(metric_id: str, metric: str) -> dict[str, Any]:
+            return {
+                "Id": metric_id,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/SageMaker",
+                        "MetricName": metric,
+                        "Dimensions": dimensions,
+                    },
+                    "Period": ALARM_PERIOD_SECONDS,
+                    "Stat": "Sum",
+                },
+                "ReturnData": False,
+            }
+
+        out.append(
+            DesiredAlarm(
+                errors_name,
+                threshold,
+                {
+                    "AlarmName": errors_name,
+                    "AlarmDescription": (
+                        f"Rolls back updates of LLMEndpoint {owner} when 5XX errors of "
+                        f"{watched} exceed {threshold:g}% of invocations"
+                    ),
+                    "Metrics": [
+                        stat("errors", "Invocation5XXErrors"),
+                        stat("invocations", "Invocations"),
+                        {
+                            "Id": "error_rate",
+                            "Expression": "100 * errors / invocations",
+                            "Label": "5XX error rate (%)",
+                            "ReturnData": True,
+                        },
+                    ],
+                    "Threshold": threshold,
+                    **common,
+                },
+            )
+        )
+    if auto.max_p99_latency_ms is not None:
+        # ModelLatency is in microseconds.
+        threshold = float(auto.max_p99_latency_ms * 1000)
+        out.append(
+            DesiredAlarm(
+                latency_name,
+                threshold,
+                {
+                    "AlarmName": latency_name,
+                    "AlarmDescription": (
+                        f"Rolls back updates of LLMEndpoint {owner} when the p99 model latency "
+                        f"of {watched} exceeds {auto.max_p99_latency_ms} ms"
+                    ),
+                    "Namespace": "AWS/SageMaker",
+                    "MetricName": "ModelLatency",
+                    "Dimensions": dimensions,
+                    "ExtendedStatistic": "p99",
+                    "Period": ALARM_PERIOD_SECONDS,
+                    "Threshold": threshold,
+                    **common,
+                },
+            )
+        )
+    return tuple(out)
+
+
 def desired_rollout(
-    spec: RolloutSpec, endpoint_type: EndpointTypeName, generation: int
+    spec: RolloutSpec,
+    endpoint_type: EndpointTypeName,
+    generation: int,
+    owned: tuple[DesiredAlarm, ...] = (),
 ) -> DesiredRollout:
-    rollback = _auto_rollback(spec.rollback_alarms)
+    """`owned`: the autoRollback alarms (`owned_alarms`), named in the rollback config too."""
+    alarms = (*spec.rollback_alarms, *(a.name for a in owned))
+    rollback = _auto_rollback(alarms)
     timeout = (
         {"MaximumExecutionTimeoutInSeconds": spec.timeout_seconds}
         if spec.timeout_seconds is not None
@@ -96,9 +221,10 @@ def desired_rollout(
     return DesiredRollout(
         strategy=spec.strategy,
         generation=generation,
-        alarms=tuple(spec.rollback_alarms),
+        alarms=alarms,
         endpoint_deployment=endpoint,
         component_deployment=component,
+        owned_alarms=owned,
     )
 
 

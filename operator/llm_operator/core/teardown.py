@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from llm_operator.core.actions import (
+    DeleteAlarm,
     DeleteEndpoint,
     DeleteEndpointConfig,
     DeleteInferenceComponent,
@@ -74,7 +75,12 @@ def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
             if p.foreign(r.owner_uid):
                 p.conflict(kind, r.name, r)
 
-    done = ep is None and not ours and not configs and not models
+    # The rollback alarms watch the endpoint; they go with it (someone else's stay).
+    alarms = sorted(n for n, a in observed.alarms.items() if not p.foreign(a.owner_uid))
+    for name in alarms:
+        p.actions.append(DeleteAlarm(name=name, owner_uid=desired.owner.uid))
+
+    done = ep is None and not ours and not configs and not models and not alarms
     reported = p.warning_events()
     message = progress_message(p) if not done else "All SageMaker resources deleted"
     degraded = degraded_condition(p.problems)
@@ -88,7 +94,7 @@ def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
         progressing=ConditionInput(not done, "Deleting", message),
         degraded=degraded,
         events=tuple(p.events),
-        memory=replace(memory, reported=reported),
+        memory=replace(memory, reported=reported, alarms=tuple(alarms)),
     )
 
 
@@ -107,6 +113,9 @@ def retain(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
     models = sorted(r.name for r in _owned(p, observed.models.values()))
     if models:
         kept.append("models " + ", ".join(models))
+    alarms = sorted(n for n, a in observed.alarms.items() if not p.foreign(a.owner_uid))
+    if alarms:
+        kept.append("CloudWatch alarms " + ", ".join(alarms))
     message = (
         "deletionPolicy Retain: kept " + "; ".join(kept)
         if kept

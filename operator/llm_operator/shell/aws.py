@@ -246,8 +246,8 @@ class SageMaker:
         self._burst = burst
         self._max_attempts = max_attempts
         self._session = session or boto3.session.Session()
-        self._clients: dict[str, Any] = {}
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
         self._lock = threading.Lock()
         self._account: str | None = None
         self._lanes = Lanes(workers, max(1, workers // 2))
@@ -265,17 +265,20 @@ class SageMaker:
                 self._account = "anonymous"
         return self._account
 
-    def bucket(self, region: str) -> TokenBucket:
+    def bucket(self, region: str, service: str = "sagemaker") -> TokenBucket:
+        """The token bucket of one service's API in one account and region."""
         with self._lock:
-            key = (self._account_key(), region)
+            key = (self._account_key(), region, service)
             if key not in self._buckets:
                 self._buckets[key] = TokenBucket(self._rate, self._burst)
             return self._buckets[key]
 
-    def client(self, region: str) -> Any:
-        """The region's client (boto3 clients are thread-safe; sessions are not)."""
+    def client(self, region: str, service: str = "sagemaker") -> Any:
+        """The region's client of `service` (SageMaker, or CloudWatch for the rollback
+        alarms; boto3 clients are thread-safe; sessions are not)."""
+        key = (service, region)
         with self._lock:
-            found = self._clients.get(region)
+            found = self._clients.get(key)
             if found is not None:
                 return found
             retries: dict[str, Any] = {"mode": "standard"}
@@ -286,16 +289,16 @@ class SageMaker:
                 max_pool_connections=self._workers,
                 user_agent_extra=f"sagemaker-llm-operator/{__version__}",
             )
-            created = self._session.client("sagemaker", region_name=region, config=config)
-        bucket = self.bucket(region)
+            created = self._session.client(service, region_name=region, config=config)
+        bucket = self.bucket(region, service)
         lanes = self._thread_lane
 
         def take_token(**_: Any) -> None:
             bucket.acquire(getattr(lanes, "lane", INTERACTIVE))
 
-        created.meta.events.register("before-send.sagemaker", take_token)
+        created.meta.events.register(f"before-send.{service}", take_token)
         with self._lock:
-            return self._clients.setdefault(region, created)
+            return self._clients.setdefault(key, created)
 
     def _call_blocking(
         self,
@@ -304,8 +307,9 @@ class SageMaker:
         kwargs: Mapping[str, Any],
         redact: Redactor,
         lane: Lane,
+        service: str = "sagemaker",
     ) -> dict[str, Any]:
-        method = getattr(self.client(region), _snake(operation))
+        method = getattr(self.client(region, service), _snake(operation))
         self._thread_lane.lane = lane
         started = time.monotonic()
         try:
@@ -325,8 +329,9 @@ class SageMaker:
         *,
         redact: Redactor | None = None,
         lane: Lane = INTERACTIVE,
+        service: str = "sagemaker",
     ) -> dict[str, Any]:
-        """One SageMaker API call by its AWS name (e.g. "DescribeEndpoint") off the loop."""
+        """One API call by its AWS name (e.g. "DescribeEndpoint") off the loop."""
         loop = asyncio.get_running_loop()
         await self._lanes.acquire(lane)
         try:
@@ -338,6 +343,7 @@ class SageMaker:
                 dict(request or {}),
                 redact or Redactor(),
                 lane,
+                service,
             )
         finally:
             self._lanes.release(lane)
@@ -422,13 +428,76 @@ class SageMaker:
             raise
         return ""
 
+    async def alarm_owner(
+        self, region: str, name: str, lane: Lane = INTERACTIVE
+    ) -> tuple[dict[str, Any] | None, dict[str, str]]:
+        """A CloudWatch alarm (DescribeAlarms) and its tags; (None, {}) when there is none."""
+        found = await self.call(
+            region, "DescribeAlarms", {"AlarmNames": [name]}, lane=lane, service="cloudwatch"
+        )
+        alarms = found.get("MetricAlarms") or []
+        if not alarms:
+            return None, {}
+        alarm: dict[str, Any] = alarms[0]
+        answer = await self.call(
+            region,
+            "ListTagsForResource",
+            {"ResourceARN": alarm["AlarmArn"]},
+            lane=lane,
+            service="cloudwatch",
+        )
+        tags = {str(t.get("Key")): str(t.get("Value")) for t in answer.get("Tags", [])}
+        return alarm, tags
+
+    async def _alarm(self, region: str, action: actions.Action, redact: Redactor) -> str:
+        """Writes a rollback alarm only when its name is free (create) or ours (any write).
+
+        PutMetricAlarm overwrites whatever holds the name and DeleteAlarms deletes it,
+        so the ownership tags are read right before the call.
+        """
+        if isinstance(action, actions.CreateAlarm | actions.UpdateAlarm):
+            uid = action.tags.get(UID_TAG)
+        else:
+            assert isinstance(action, actions.DeleteAlarm)
+            uid = action.owner_uid
+        alarm, tags = await self.alarm_owner(region, action.name)
+        if alarm is None and action.effect is actions.Effect.DELETE:
+            return "already gone"
+        if alarm is None and action.effect is actions.Effect.UPDATE:
+            raise AwsError(
+                action.operation,
+                "ResourceNotFound",
+                f"alarm {action.name} no longer exists",
+                kind="not_found",
+                retryable=True,
+            )
+        if alarm is not None and tags.get(UID_TAG) != uid:
+            raise AwsError(
+                action.operation,
+                "NameConflict",
+                f"alarm {action.name} already exists and belongs to "
+                f"{'another LLMEndpoint' if tags.get(UID_TAG) else 'someone else'}",
+                kind="conflict",
+                retryable=False,
+            )
+        await self.call(
+            region, action.operation, action.request(), redact=redact, service="cloudwatch"
+        )
+        return (
+            "already existed"
+            if alarm is not None and action.effect is actions.Effect.CREATE
+            else ""
+        )
+
     async def execute(
         self, region: str, action: actions.Action, redact: Redactor | None = None
     ) -> ActionOutcome:
         """Runs one planned action; idempotent under a crash and restart."""
         redact = redact or Redactor()
         note = ""
-        if action.effect is actions.Effect.CREATE:
+        if action.kind.service == "cloudwatch":
+            note = await self._alarm(region, action, redact)
+        elif action.effect is actions.Effect.CREATE:
             note = await self._create(region, action, redact)
         elif action.effect is actions.Effect.DELETE:
             note = await self._delete(region, action)

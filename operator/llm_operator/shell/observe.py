@@ -31,6 +31,7 @@ from llm_operator.core import naming
 from llm_operator.core.desired import NAME_TAG, NAMESPACE_TAG, UID_TAG, DesiredState
 from llm_operator.core.kinds import Kind
 from llm_operator.core.observed import (
+    ObservedAlarm,
     ObservedComponent,
     ObservedEndpoint,
     ObservedResource,
@@ -267,8 +268,9 @@ class Observer:
         full: bool = False,
         max_age: float | None = None,
         lane: Lane = INTERACTIVE,
+        alarms: Collection[str] = (),
     ) -> ObservedState:
-        """What SageMaker holds for `desired`'s LLMEndpoint.
+        """What SageMaker (and CloudWatch) hold for `desired`'s LLMEndpoint.
 
         `ours`: names known to be this LLMEndpoint's (their tags are not read
         again). Older models and endpoint configs are found by this
@@ -276,6 +278,7 @@ class Observer:
         `full`: Describe everything (the slow resync, or a spec change).
         `max_age`: the oldest inventory this pass accepts (default: the observer's).
         `lane`: the lane of this pass's Describes and ListTags.
+        `alarms`: names of rollback alarms to look up in CloudWatch (none: no call).
         """
         region = desired.region
         uid = desired.owner.uid
@@ -369,8 +372,32 @@ class Observer:
             uid,
         )
         return ObservedState(
-            endpoint=endpoint, components=components, models=models, endpoint_configs=configs
+            endpoint=endpoint,
+            components=components,
+            models=models,
+            endpoint_configs=configs,
+            alarms=await self._alarms(region, alarms, lane),
         )
+
+    async def _alarms(
+        self, region: str, names: Collection[str], lane: Lane
+    ) -> dict[str, ObservedAlarm]:
+        """The rollback alarms by name, with their ownership tags (always read afresh:
+        an alarm deleted and created again by someone else keeps its ARN)."""
+        found: dict[str, ObservedAlarm] = {}
+        for name in sorted(set(names)):
+            alarm, tags = await self.sagemaker.alarm_owner(region, name, lane)
+            if alarm is None:
+                continue
+            namespace, owner = tags.get(NAMESPACE_TAG), tags.get(NAME_TAG)
+            threshold = alarm.get("Threshold")
+            found[name] = ObservedAlarm(
+                name=name,
+                threshold=float(threshold) if threshold is not None else None,
+                owner_uid=tags.get(UID_TAG),
+                owner_name=f"{namespace}/{owner}" if namespace and owner else None,
+            )
+        return found
 
     async def _component(self, response: Mapping[str, Any], owner: Any) -> ObservedComponent:
         spec = response.get("Specification") or {}

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from llm_operator.api import catalog
 from llm_operator.api.models import DeletionPolicy, LLMEndpointSpec
-from llm_operator.core import desired, engines, naming, planner, status, validation
+from llm_operator.core import desired, engines, naming, planner, rollout, status, validation
 from llm_operator.core.actions import Effect, digest
 from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
@@ -319,6 +319,7 @@ class Reconciler:
             full=fresh,
             max_age=self.settings.resync_seconds if settled else None,
             lane=BACKGROUND if background else INTERACTIVE,
+            alarms=_alarm_names(want, memory, deleting),
         )
         if not background:
             observed = await observing
@@ -448,6 +449,17 @@ async def _unless_woken(
         return task.result()
     await asyncio.wait({task})  # let it unwind (its worker threads finish on their own)
     return None
+
+
+def _alarm_names(want: desired.DesiredState, memory: PlanMemory, deleting: bool) -> set[str]:
+    """The rollback alarms to look up: wanted, remembered, and when deleting every name
+    one of ours can have (only a resource with rollback alarms costs CloudWatch calls)."""
+    names = set(memory.alarms)
+    if want.rollout is not None:
+        names |= {a.name for a in want.rollout.owned_alarms}
+    if deleting and names:
+        names |= set(rollout.alarm_names(want.endpoint_name))
+    return names
 
 
 def _raw_policy(body: Mapping[str, Any]) -> DeletionPolicy:
