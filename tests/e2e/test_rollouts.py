@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
+from llm_operator.core import naming
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
 from tests.e2e.examples import llmendpoint, to_yaml
@@ -266,3 +267,100 @@ def test_inference_component_rolling_update_rolled_back_by_an_alarm_then_rolled_
         update_operation="UpdateInferenceComponent",
         mid_bake={"InProgress", "Baking"},
     )
+
+
+def alarms_of(cloudwatch: Any, names: list[str]) -> dict[str, dict[str, Any]]:
+    """name -> {"threshold": ..., "tags": {...}} for the alarms that exist."""
+    found = cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]
+    return {
+        a["AlarmName"]: {
+            "threshold": a["Threshold"],
+            "tags": {
+                t["Key"]: t["Value"]
+                for t in cloudwatch.list_tags_for_resource(ResourceARN=a["AlarmArn"])["Tags"]
+            },
+        }
+        for a in found
+    }
+
+
+def test_auto_rollback_alarms_are_owned_updated_and_deleted_with_the_llmendpoint(
+    kubectl: Kubectl, operator: Operator, emulator_process: Emulator, cloudwatch: Any
+) -> None:
+    manifest = llmendpoint("model-based-endpoint")
+    name = manifest["metadata"]["name"]
+    manifest["spec"]["rollout"] = {
+        "strategy": "Linear",
+        "linearStepPercent": 50,
+        "autoRollback": {"maxErrorRatePercent": 1, "maxP99LatencyMs": 2000},
+    }
+    # Someone else's alarm already holds the latency alarm's name. (moto keeps an
+    # alarm's tags after it is deleted, so it must not have been ours before.)
+    endpoint = rendered_endpoint_name(kubectl, manifest)
+    errors, latency = f"{endpoint}-rollback-error-rate", f"{endpoint}-rollback-p99-latency"
+    cloudwatch.put_metric_alarm(
+        AlarmName=latency,
+        Namespace="AWS/SageMaker",
+        MetricName="ModelLatency",
+        Statistic="Average",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=123.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    kubectl.apply(to_yaml(manifest))
+
+    def conflict() -> dict[str, Any] | None:
+        obj = get_llme(kubectl, name)
+        degraded = condition(obj or {}, "Degraded")
+        named = latency in degraded.get("message", "")
+        return obj if degraded.get("reason") == "NameConflict" and named else None
+
+    wait_for(conflict, timeout=120, what="NameConflict on the alarm", diagnose=operator.log_tail)
+    assert alarms_of(cloudwatch, [latency])[latency] == {"threshold": 123.0, "tags": {}}
+
+    # Its owner deletes it: the operator creates its own.
+    cloudwatch.delete_alarms(AlarmNames=[latency])
+    created = wait_ready(kubectl, name, timeout=180, log=operator.log_tail)
+    uid = created["metadata"]["uid"]
+
+    def alarms_are(expected: dict[str, float]) -> dict[str, dict[str, Any]] | None:
+        found = alarms_of(cloudwatch, [errors, latency])
+        return found if {n: a["threshold"] for n, a in found.items()} == expected else None
+
+    found = wait_for(
+        lambda: alarms_are({errors: 1.0, latency: 2_000_000.0}),
+        timeout=60,
+        what="both rollback alarms",
+        diagnose=operator.log_tail,
+    )
+    assert all(a["tags"]["llmoperator.io/uid"] == uid for a in found.values())
+    assert all(
+        a["tags"]["llmoperator.io/managed-by"] == "sagemaker-llm-operator" for a in found.values()
+    )
+    assert condition(created, "Degraded")["status"] == "False"
+
+    # A new threshold updates the alarm in place; a dropped one deletes it.
+    thresholds = {"maxErrorRatePercent": 5, "maxP99LatencyMs": None}
+    patch(kubectl, name, {"rollout": {"autoRollback": thresholds}})
+    wait_for(
+        lambda: alarms_are({errors: 5.0}),
+        timeout=60,
+        what="the error-rate alarm at 5% and no latency alarm",
+        diagnose=operator.log_tail,
+    )
+
+    # Deleted with the LLMEndpoint.
+    kubectl("delete", "llmendpoint", name, "--wait=false")
+    wait_for(
+        lambda: get_llme(kubectl, name) is None,
+        timeout=120,
+        what=f"{name} gone",
+        diagnose=operator.log_tail,
+    )
+    assert alarms_of(cloudwatch, [errors, latency]) == {}
+
+
+def rendered_endpoint_name(kubectl: Kubectl, manifest: dict[str, Any]) -> str:
+    """The SageMaker endpoint name the operator derives for `manifest` in this namespace."""
+    return naming.endpoint_name(kubectl.namespace, manifest["metadata"]["name"])
