@@ -26,6 +26,7 @@ OURS = [
     "docs/gitops.md",
     "docs/troubleshooting.md",
     "docs/iam/README.md",
+    "docs/rollouts.md",
 ]
 
 
