@@ -321,6 +321,12 @@ def test_auto_rollback_alarms_are_owned_updated_and_deleted_with_the_llmendpoint
 
     # Its owner deletes it: the operator creates its own.
     cloudwatch.delete_alarms(AlarmNames=[latency])
+    wait_for(
+        lambda: conflict() is None,
+        timeout=120,
+        what="the NameConflict to clear",
+        diagnose=operator.log_tail,
+    )
     created = wait_ready(kubectl, name, timeout=180, log=operator.log_tail)
     uid = created["metadata"]["uid"]
 
