@@ -10,7 +10,6 @@ SIGKILLed in the middle of that rollout, which picks it up without a second one.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,11 +19,12 @@ import boto3
 import pytest
 
 from llm_operator.core import naming
+from local_cluster.llmendpoints import condition
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
-from tests.e2e.examples import llmendpoint, to_yaml
-from tests.e2e.harness import condition, get_llme, wait_ready
 from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.examples import llmendpoint, to_yaml
+from tests.plugins.llmendpoints import events, get_llme, patch_spec, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -103,17 +103,18 @@ def wait_rollout(
     )
 
 
-def events(kubectl: Kubectl, name: str) -> list[tuple[str, str, str]]:
-    found = kubectl.json("get", "events", "--field-selector", f"involvedObject.name={name}")
+def event_lines(kubectl: Kubectl, name: str) -> list[tuple[str, str, str]]:
+    """(type, reason, message) of the LLMEndpoint's Events, oldest first."""
     items = sorted(
-        found["items"], key=lambda e: (e.get("lastTimestamp") or "", e["metadata"]["name"])
+        events(kubectl, name),
+        key=lambda e: (e.get("lastTimestamp") or "", e["metadata"]["name"]),
     )
     return [(e["type"], e["reason"], e.get("message") or "") for e in items]
 
 
 def patch(kubectl: Kubectl, name: str, spec: dict[str, Any]) -> int:
     """Merge `spec` into the LLMEndpoint's spec; the new generation."""
-    kubectl("patch", "llmendpoint", name, "--type", "merge", "-p", json.dumps({"spec": spec}))
+    patch_spec(kubectl, name, spec)
     obj = get_llme(kubectl, name)
     assert obj is not None
     return int(obj["metadata"]["generation"])
@@ -174,7 +175,7 @@ def rolled_back_then_good_rollout(
     ready = condition(back, "Ready")
     assert (ready["status"], ready["reason"]) == ("True", "RolledBack")
     assert (back["status"]["endpointConfigName"], back["status"]["modelName"]) == served
-    seen = events(kubectl, name)
+    seen = event_lines(kubectl, name)
     assert ("Normal", "RolloutStarted") in {(t, r) for t, r, _ in seen}
     assert any(r == "RolloutStep" and f"Generation {bad}" in m for _, r, m in seen), seen
     assert [m for t, r, m in seen if (t, r) == ("Warning", "RolledBack")] == [degraded["message"]]
@@ -211,11 +212,14 @@ def rolled_back_then_good_rollout(
     assert condition(done, "Degraded")["status"] == "False"
     assert update_calls(emulator, update_operation, before) == 1
     steps = [
-        m for _, r, m in events(kubectl, name) if r == "RolloutStep" and f"Generation {good}" in m
+        m
+        for _, r, m in event_lines(kubectl, name)
+        if r == "RolloutStep" and f"Generation {good}" in m
     ]
-    assert steps, events(kubectl, name)
+    assert steps, event_lines(kubectl, name)
     assert any(
-        r == "RolloutSucceeded" and f"Generation {good}" in m for _, r, m in events(kubectl, name)
+        r == "RolloutSucceeded" and f"Generation {good}" in m
+        for _, r, m in event_lines(kubectl, name)
     )
 
 
