@@ -1,4 +1,4 @@
-"""The kinds of resource the operator manages, and how their APIs name them.
+"""The kinds of AWS resource the operator manages, and how their APIs name them.
 
 All are SageMaker's, except the CloudWatch alarms of spec.rollout.autoRollback.
 """
@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+
+SAGEMAKER = "sagemaker"
+CLOUDWATCH = "cloudwatch"
 
 
 @dataclass(frozen=True)
@@ -30,24 +33,24 @@ _APIS = {
         "InferenceComponentArn",
         "InferenceComponentStatus",
     ),
-    "CloudWatch alarm": _Api("DescribeAlarms", "AlarmName", "AlarmArn", None),
+    "alarm": _Api("DescribeAlarms", "AlarmName", "AlarmArn", None),
 }
 
 
 class Kind(StrEnum):
-    """A kind of resource; its value is how messages name it."""
+    """A kind of AWS resource; its value is how messages name it."""
 
     MODEL = "model"
     ENDPOINT_CONFIG = "endpoint config"
     ENDPOINT = "endpoint"
     INFERENCE_COMPONENT = "inference component"
     # A CloudWatch alarm the operator creates for spec.rollout.autoRollback.
-    ALARM = "CloudWatch alarm"
+    ALARM = "alarm"
 
     @property
     def service(self) -> str:
-        """The boto3 service that holds this kind."""
-        return "cloudwatch" if self is Kind.ALARM else "sagemaker"
+        """The boto3 service name of the API that manages this kind."""
+        return {Kind.ALARM: CLOUDWATCH}.get(self, SAGEMAKER)
 
     @property
     def describe(self) -> str:

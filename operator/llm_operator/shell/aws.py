@@ -32,6 +32,7 @@ from botocore.config import Config
 from llm_operator import __version__
 from llm_operator.core import actions
 from llm_operator.core.desired import UID_TAG
+from llm_operator.core.kinds import CLOUDWATCH, SAGEMAKER
 from llm_operator.shell import metrics
 from llm_operator.shell.secrets import Redactor
 
@@ -265,7 +266,7 @@ class SageMaker:
                 self._account = "anonymous"
         return self._account
 
-    def bucket(self, region: str, service: str = "sagemaker") -> TokenBucket:
+    def bucket(self, region: str, service: str = SAGEMAKER) -> TokenBucket:
         """The token bucket of one service's API in one account and region."""
         with self._lock:
             key = (self._account_key(), region, service)
@@ -273,7 +274,7 @@ class SageMaker:
                 self._buckets[key] = TokenBucket(self._rate, self._burst)
             return self._buckets[key]
 
-    def client(self, region: str, service: str = "sagemaker") -> Any:
+    def client(self, region: str, service: str = SAGEMAKER) -> Any:
         """The region's client of `service` (SageMaker, or CloudWatch for the rollback
         alarms; boto3 clients are thread-safe; sessions are not)."""
         key = (service, region)
@@ -296,7 +297,9 @@ class SageMaker:
         def take_token(**_: Any) -> None:
             bucket.acquire(getattr(lanes, "lane", INTERACTIVE))
 
-        created.meta.events.register(f"before-send.{service}", take_token)
+        created.meta.events.register(
+            f"before-send.{created.meta.service_model.service_id.hyphenize()}", take_token
+        )
         with self._lock:
             return self._clients.setdefault(key, created)
 
@@ -307,7 +310,7 @@ class SageMaker:
         kwargs: Mapping[str, Any],
         redact: Redactor,
         lane: Lane,
-        service: str = "sagemaker",
+        service: str = SAGEMAKER,
     ) -> dict[str, Any]:
         method = getattr(self.client(region, service), _snake(operation))
         self._thread_lane.lane = lane
@@ -329,7 +332,7 @@ class SageMaker:
         *,
         redact: Redactor | None = None,
         lane: Lane = INTERACTIVE,
-        service: str = "sagemaker",
+        service: str = SAGEMAKER,
     ) -> dict[str, Any]:
         """One API call by its AWS name (e.g. "DescribeEndpoint") off the loop."""
         loop = asyncio.get_running_loop()
@@ -433,7 +436,7 @@ class SageMaker:
     ) -> tuple[dict[str, Any] | None, dict[str, str]]:
         """A CloudWatch alarm (DescribeAlarms) and its tags; (None, {}) when there is none."""
         found = await self.call(
-            region, "DescribeAlarms", {"AlarmNames": [name]}, lane=lane, service="cloudwatch"
+            region, "DescribeAlarms", {"AlarmNames": [name]}, lane=lane, service=CLOUDWATCH
         )
         alarms = found.get("MetricAlarms") or []
         if not alarms:
@@ -444,7 +447,7 @@ class SageMaker:
             "ListTagsForResource",
             {"ResourceARN": alarm["AlarmArn"]},
             lane=lane,
-            service="cloudwatch",
+            service=CLOUDWATCH,
         )
         tags = {str(t.get("Key")): str(t.get("Value")) for t in answer.get("Tags", [])}
         return alarm, tags
@@ -481,7 +484,7 @@ class SageMaker:
                 retryable=False,
             )
         await self.call(
-            region, action.operation, action.request(), redact=redact, service="cloudwatch"
+            region, action.operation, action.request(), redact=redact, service=CLOUDWATCH
         )
         return (
             "already existed"
@@ -495,7 +498,7 @@ class SageMaker:
         """Runs one planned action; idempotent under a crash and restart."""
         redact = redact or Redactor()
         note = ""
-        if action.kind.service == "cloudwatch":
+        if action.kind.service == CLOUDWATCH:
             note = await self._alarm(region, action, redact)
         elif action.effect is actions.Effect.CREATE:
             note = await self._create(region, action, redact)
