@@ -1,5 +1,9 @@
 """moto's server next to the emulator, for STS, Application Auto Scaling and CloudWatch.
 
+While it runs, a request signed with credentials moto's STS issued for an
+assumed role lands in that role's account (`assumed_role_account`), so
+resources created under a role carry its account in their ARNs.
+
 moto 5.2's Application Auto Scaling predates inference components and rejects
 the `sagemaker:inference-component:DesiredCopyCount` dimension that scale to
 zero needs; `allow_inference_component_scaling()` adds it to moto's list. It
@@ -18,6 +22,8 @@ import socket
 import uuid
 from enum import Enum
 from typing import Any
+
+from . import wire
 
 INFERENCE_COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 
@@ -168,6 +174,17 @@ def manage_sagemaker_alarms() -> None:
     setattr(policy_class, "_emulator_patched", True)  # noqa: B010
 
 
+def assumed_role_account(access_key: str) -> str | None:
+    """The account of the role moto's STS issued `access_key` for, None if it issued none."""
+    from moto.sts.models import sts_backends
+
+    for account_id, partitions in list(sts_backends.items()):
+        for backend in list(partitions.values()):
+            if backend.get_assumed_role_from_access_key(access_key) is not None:
+                return str(account_id)
+    return None
+
+
 class MotoSidecar:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         from moto.server import ThreadedMotoServer
@@ -185,7 +202,11 @@ class MotoSidecar:
 
     def start(self) -> MotoSidecar:
         self._server.start()
+        if assumed_role_account not in wire.key_accounts:
+            wire.key_accounts.append(assumed_role_account)
         return self
 
     def stop(self) -> None:
         self._server.stop()
+        if assumed_role_account in wire.key_accounts:
+            wire.key_accounts.remove(assumed_role_account)

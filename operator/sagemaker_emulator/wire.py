@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,14 +25,21 @@ class Caller:
     region: str
 
 
+# Accounts of access keys issued by a companion (moto's STS, for assumed roles); None: unknown.
+key_accounts: list[Callable[[str], str | None]] = []
+
+
 def caller_from_authorization(header: str | None) -> Caller:
-    """Read the SigV4 credential scope; a 12-digit access key id selects that account (as moto)."""
+    """Read the SigV4 credential scope; a 12-digit access key id selects that account (as
+    moto), a key moto's STS issued for an assumed role selects the role's account."""
     if header:
         match = _CREDENTIAL.search(header)
         if match:
             key, region = match.group(1), match.group(2)
-            account = key if _ACCOUNT_KEY.fullmatch(key) else DEFAULT_ACCOUNT
-            return Caller(account, region)
+            if _ACCOUNT_KEY.fullmatch(key):
+                return Caller(key, region)
+            found = next((a for a in (lookup(key) for lookup in key_accounts) if a), None)
+            return Caller(found or DEFAULT_ACCOUNT, region)
     return Caller(DEFAULT_ACCOUNT, DEFAULT_REGION)
 
 

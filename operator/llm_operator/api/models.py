@@ -690,6 +690,18 @@ class AwsSpec(_Spec):
         max_length=2048,
         pattern=ROLE_ARN_PATTERN,
     )
+    role_arn: str | None = Field(
+        None,
+        description=(
+            "IAM role the operator assumes to manage this LLMEndpoint's SageMaker resources. "
+            "Only a role the cluster admin allowed for the namespace (Namespace annotations "
+            "llmoperator.io/aws-role-arn and llmoperator.io/aws-allowed-role-arns) is "
+            "accepted; absent, the namespace's role applies."
+        ),
+        min_length=20,
+        max_length=2048,
+        pattern=ROLE_ARN_PATTERN,
+    )
     vpc: VpcSpec | None = Field(
         None, description="Run the containers in this VPC (subnets and security groups)."
     )

@@ -25,6 +25,7 @@ MANAGED_BY_TAG = "llmoperator.io/managed-by"
 NAMESPACE_TAG = "llmoperator.io/namespace"
 NAME_TAG = "llmoperator.io/name"
 UID_TAG = "llmoperator.io/uid"
+CLUSTER_TAG = "llmoperator.io/cluster"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,9 @@ class Owner:
     namespace: str
     name: str
     uid: str
+    # The operator's cluster identity; "" (no identity) keeps the names and tags of
+    # resources created before cluster identities existed.
+    cluster: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,12 +99,15 @@ def token_digest(token: str) -> str:
 
 
 def ownership_tags(owner: Owner) -> dict[str, str]:
-    return {
+    tags = {
         MANAGED_BY_TAG: MANAGED_BY,
         NAMESPACE_TAG: owner.namespace,
         NAME_TAG: owner.name,
         UID_TAG: owner.uid,
     }
+    if owner.cluster:
+        tags[CLUSTER_TAG] = owner.cluster
+    return tags
 
 
 def render(
@@ -121,20 +128,20 @@ def render(
         image = spec.model.image or default_image(spec)
     except images.ImageLookupError as exc:
         raise RenderError(str(exc)) from None
-    ns, name = owner.namespace, owner.name
+    ns, name, cluster = owner.namespace, owner.name, owner.cluster
     ic = spec.endpoint_type == "InferenceComponent"
     resources = spec.effective_resources
     num_gpus = resources.accelerators_per_copy if ic else itype.accelerators
 
-    model = _model(spec, ns, name, image, num_gpus, hf_token, neuron)
-    config = _endpoint_config(spec, ns, name, model.name)
-    components = _components(spec, ns, name, model.name) if ic else ()
+    model = _model(spec, ns, name, cluster, image, num_gpus, hf_token, neuron)
+    config = _endpoint_config(spec, ns, name, cluster, model.name)
+    components = _components(spec, ns, name, cluster, model.name) if ic else ()
     tags = {**spec.aws.tags, **ownership_tags(owner)}
     return DesiredState(
         owner=owner,
         region=region,
         endpoint_type=spec.endpoint_type,
-        endpoint_name=naming.endpoint_name(ns, name),
+        endpoint_name=naming.endpoint_name(ns, name, cluster),
         model=model,
         endpoint_config=config,
         components=components,
@@ -177,6 +184,7 @@ def _model(
     spec: LLMEndpointSpec,
     ns: str,
     name: str,
+    cluster: str,
     image: str,
     num_gpus: int,
     hf_token: str | None,
@@ -216,12 +224,12 @@ def _model(
     if "HF_TOKEN" in hashed_env:
         hashed_env["HF_TOKEN"] = token_digest(hashed_env["HF_TOKEN"])
     content = {**request, "PrimaryContainer": {**container, "Environment": hashed_env}}
-    model_name = naming.model_name(ns, name, content)
+    model_name = naming.model_name(ns, name, content, cluster)
     return DesiredModel(name=model_name, create_request={"ModelName": model_name, **request})
 
 
 def _endpoint_config(
-    spec: LLMEndpointSpec, ns: str, name: str, model_name: str
+    spec: LLMEndpointSpec, ns: str, name: str, cluster: str, model_name: str
 ) -> DesiredEndpointConfig:
     inst = spec.instance
     variant: dict[str, Any] = {
@@ -249,7 +257,7 @@ def _endpoint_config(
     else:
         variant["ModelName"] = model_name
         variant["InitialVariantWeight"] = 1.0
-    config_name = naming.endpoint_config_name(ns, name, request)
+    config_name = naming.endpoint_config_name(ns, name, request, cluster)
     return DesiredEndpointConfig(
         name=config_name,
         create_request={"EndpointConfigName": config_name, **request},
@@ -259,7 +267,7 @@ def _endpoint_config(
 
 
 def _components(
-    spec: LLMEndpointSpec, ns: str, name: str, model_name: str
+    spec: LLMEndpointSpec, ns: str, name: str, cluster: str, model_name: str
 ) -> tuple[DesiredComponent, ...]:
     res = spec.effective_resources
     compute: dict[str, Any] = {
@@ -268,7 +276,7 @@ def _components(
     }
     if res.accelerators_per_copy > 0:
         compute["NumberOfAcceleratorDevicesRequired"] = res.accelerators_per_copy
-    base_name = naming.base_component_name(ns, name)
+    base_name = naming.base_component_name(ns, name, cluster)
     base = DesiredComponent(
         name=base_name,
         specification={"ModelName": model_name, "ComputeResourceRequirements": compute},
@@ -276,7 +284,7 @@ def _components(
     )
     adapters = tuple(
         DesiredComponent(
-            name=naming.adapter_component_name(ns, name, a.name),
+            name=naming.adapter_component_name(ns, name, a.name, cluster),
             specification={
                 "BaseInferenceComponentName": base_name,
                 "Container": {"ArtifactUrl": a.artifact_uri},

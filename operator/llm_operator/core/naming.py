@@ -2,11 +2,13 @@
 
 Every name starts with a readable stem (namespace and name) followed by a short
 hash of "namespace/name", so two LLMEndpoints never share a name even when
-their stems collide or get shortened. Models and endpoint configs are immutable
-in SageMaker, so their names also carry a hash of their content: a change makes
-a new resource, never an in-place edit. The shared prefix lets the observer
-find all of one LLMEndpoint's models and configs with one List call
-(NameContains).
+their stems collide or get shortened. With a cluster identity the hash is of
+"cluster/namespace/name", so two clusters sharing an account never derive the
+same name; without one, names are those every earlier version derived. Models
+and endpoint configs are immutable in SageMaker, so their names also carry a
+hash of their content: a change makes a new resource, never an in-place edit.
+The shared prefix lets the observer find all of one LLMEndpoint's models and
+configs with one List call (NameContains).
 
 Names are unambiguous by construction: a derived name decodes into exactly one
 (owner hash, role), so two distinct (namespace, name, role) triples can share a
@@ -46,6 +48,9 @@ ADAPTER_SEPARATOR = "--"
 ENDPOINT_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 MODEL_NAME_RE = re.compile(r"^[a-zA-Z0-9]([\-a-zA-Z0-9]*[a-zA-Z0-9])?$")
 
+# A cluster identity: a DNS label (no "/", so the owner hash's key stays unambiguous).
+CLUSTER_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
+
 _OWNER_AT_END = re.compile(rf"^[a-z0-9-]*[a-z0-9]-([0-9a-f]{{{OWNER_HASH_LENGTH}}})$")
 
 
@@ -72,18 +77,26 @@ def stem(namespace: str, name: str) -> str:
     return f"{ns}-{base}" if ns else base
 
 
-def owner_hash(namespace: str, name: str) -> str:
-    """Identifies the LLMEndpoint: "/" appears in neither part, so the join is unambiguous."""
-    return short_hash(f"{namespace}/{name}", OWNER_HASH_LENGTH)
+def owner_hash(namespace: str, name: str, cluster: str = "") -> str:
+    """Identifies the LLMEndpoint: "/" appears in no part, so the join is unambiguous.
+
+    Without a cluster identity the key is "namespace/name" (the names every version
+    so far derived); with one it is "cluster/namespace/name", which has one more "/"
+    and so never equals any cluster-less key.
+    """
+    if cluster and not CLUSTER_RE.fullmatch(cluster):
+        raise ValueError(f"cluster identity {cluster!r} must be a DNS label")
+    key = f"{cluster}/{namespace}/{name}" if cluster else f"{namespace}/{name}"
+    return short_hash(key, OWNER_HASH_LENGTH)
 
 
-def prefix(namespace: str, name: str) -> str:
+def prefix(namespace: str, name: str, cluster: str = "") -> str:
     """The endpoint name, and the start of its models', configs' and base component's."""
-    return f"{stem(namespace, name)}-{owner_hash(namespace, name)}"
+    return f"{stem(namespace, name)}-{owner_hash(namespace, name, cluster)}"
 
 
-def endpoint_name(namespace: str, name: str) -> str:
-    return prefix(namespace, name)
+def endpoint_name(namespace: str, name: str, cluster: str = "") -> str:
+    return prefix(namespace, name, cluster)
 
 
 def immutable_name(owner_prefix: str, kind: Kind, content: str) -> str:
@@ -106,19 +119,22 @@ def _immutable_letter(kind: Kind) -> str:
     return letters[kind]
 
 
-def model_name(namespace: str, name: str, content: Mapping[str, Any]) -> str:
-    return immutable_name(prefix(namespace, name), Kind.MODEL, content_hash(content))
+def model_name(namespace: str, name: str, content: Mapping[str, Any], cluster: str = "") -> str:
+    return immutable_name(prefix(namespace, name, cluster), Kind.MODEL, content_hash(content))
 
 
-def endpoint_config_name(namespace: str, name: str, content: Mapping[str, Any]) -> str:
-    return immutable_name(prefix(namespace, name), Kind.ENDPOINT_CONFIG, content_hash(content))
+def endpoint_config_name(
+    namespace: str, name: str, content: Mapping[str, Any], cluster: str = ""
+) -> str:
+    owner_prefix = prefix(namespace, name, cluster)
+    return immutable_name(owner_prefix, Kind.ENDPOINT_CONFIG, content_hash(content))
 
 
-def base_component_name(namespace: str, name: str) -> str:
-    return f"{prefix(namespace, name)}-{BASE_COMPONENT_SUFFIX}"
+def base_component_name(namespace: str, name: str, cluster: str = "") -> str:
+    return f"{prefix(namespace, name, cluster)}-{BASE_COMPONENT_SUFFIX}"
 
 
-def adapter_component_name(namespace: str, name: str, adapter: str) -> str:
+def adapter_component_name(namespace: str, name: str, adapter: str, cluster: str = "") -> str:
     if len(adapter) > MAX_ADAPTER_NAME_LENGTH or _slug(adapter) != adapter:
         raise ValueError(
             f"adapter name {adapter!r} must be lowercase letters and digits, single dashes "
@@ -126,7 +142,7 @@ def adapter_component_name(namespace: str, name: str, adapter: str) -> str:
         )
     if adapter == BASE_COMPONENT_SUFFIX:
         raise ValueError("adapter name 'base' is reserved")
-    owner = owner_hash(namespace, name)
+    owner = owner_hash(namespace, name, cluster)
     room = MAX_SAGEMAKER_NAME - len(f"-{owner}{ADAPTER_SEPARATOR}{adapter}")
     return f"{stem(namespace, name)[:room].rstrip('-')}-{owner}{ADAPTER_SEPARATOR}{adapter}"
 

@@ -11,6 +11,14 @@ workers and never take a token while an interactive call waits for one, so a
 spec change does not queue behind a thousand routine Describes.
 Credentials, region and endpoint overrides (`AWS_ENDPOINT_URL_SAGEMAKER`) come
 from the standard AWS environment.
+
+Every call names a `Scope`: a region and the identity to act as (the operator's
+own, or an IAM role it assumes for a namespace). Sessions, clients (of every
+AWS service the operator uses), token buckets and metrics are per account and
+region, so one throttled account does not slow the others. An assumed role's
+session is cached and refreshed by botocore before it expires; a role that
+cannot be assumed is remembered for `identity_retry_seconds`, so a namespace
+with a broken role costs one AssumeRole per interval, not one per pass.
 """
 
 from __future__ import annotations
@@ -22,16 +30,19 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import boto3
 import botocore.exceptions
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import RefreshableCredentials
 
 from llm_operator import __version__
 from llm_operator.core import actions
 from llm_operator.core.desired import UID_TAG
+from llm_operator.core.identity import Identity
 from llm_operator.core.kinds import CLOUDWATCH, SAGEMAKER
 from llm_operator.shell import metrics
 from llm_operator.shell.secrets import Redactor
@@ -43,6 +54,10 @@ BACKGROUND: Lane = "background"
 _NOT_FOUND = re.compile(r"^Could not find|does not exist|not found", re.IGNORECASE)
 _EXISTS = re.compile(r"already exist", re.IGNORECASE)
 _BUSY = re.compile(r"in-progress|in progress|is a base inference component", re.IGNORECASE)
+# Seconds an assumed role's credentials last (botocore refreshes them 15 minutes early).
+SESSION_SECONDS = 3600
+SESSION_NAME = "sagemaker-llm-operator"
+
 _RETRYABLE_CODES = {
     "ThrottlingException",
     "Throttling",
@@ -69,12 +84,47 @@ class AwsError(Exception):
         self.code = code
         self.message = message
         # not_found | exists | busy | throttled | limit | conflict | invalid | unavailable
+        # | identity (a role that cannot be assumed)
         self.kind = kind
+        self.retryable = retryable
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where a call goes: a region, as the operator itself or as an assumed role."""
+
+    region: str
+    identity: Identity = field(default_factory=Identity)
+
+    def __str__(self) -> str:
+        role = self.identity.role_arn
+        return f"{self.region} as {role}" if role else self.region
+
+
+Where = Scope | str  # a bare region means the operator's own identity
+
+
+def scope(where: Where) -> Scope:
+    return where if isinstance(where, Scope) else Scope(where)
+
+
+class AssumeRoleFailed(Exception):
+    """STS refused (or could not be reached for) a role; the text names the role."""
+
+    def __init__(self, role_arn: str, code: str, message: str, *, retryable: bool) -> None:
+        super().__init__(f"cannot assume role {role_arn}: {code}: {message}")
+        self.role_arn = role_arn
+        self.code = code
+        self.message = message
         self.retryable = retryable
 
 
 def classify(operation: str, exc: Exception, redact: Callable[[str], str]) -> AwsError:
     """Turns a botocore exception into an AwsError a planner and a person can act on."""
+    if isinstance(exc, AssumeRoleFailed):
+        return AwsError(
+            "AssumeRole", "AssumeRoleFailed", redact(str(exc)), kind="identity", retryable=False
+        )
     if isinstance(exc, botocore.exceptions.ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
@@ -230,7 +280,7 @@ def _snake(operation: str) -> str:
 
 
 class SageMaker:
-    """Async facade over one boto3 SageMaker client per region."""
+    """Async facade over boto3 clients, one per (identity, region, service)."""
 
     def __init__(
         self,
@@ -240,14 +290,20 @@ class SageMaker:
         burst: int = 20,
         max_attempts: int | None = None,
         session: boto3.session.Session | None = None,
+        identity_retry_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aws")
         self._workers = workers
         self._rate = calls_per_second
         self._burst = burst
         self._max_attempts = max_attempts
+        self._identity_retry = identity_retry_seconds
+        self._clock = clock
         self._session = session or boto3.session.Session()
-        self._clients: dict[tuple[str, str], Any] = {}
+        self._sessions: dict[Identity, boto3.session.Session] = {}
+        self._refused: dict[Identity, tuple[float, AssumeRoleFailed]] = {}
+        self._clients: dict[tuple[Identity, str, str], Any] = {}
         self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
         self._lock = threading.Lock()
         self._account: str | None = None
@@ -256,7 +312,7 @@ class SageMaker:
 
     # -- plumbing -----------------------------------------------------------------
 
-    def _account_key(self) -> str:
+    def _own_account_key(self) -> str:
         """The principal's access key stands for its account: no STS call needed."""
         if self._account is None:
             try:
@@ -266,32 +322,137 @@ class SageMaker:
                 self._account = "anonymous"
         return self._account
 
-    def bucket(self, region: str, service: str = SAGEMAKER) -> TokenBucket:
+    def account_key(self, where: Where) -> str:
+        """The account a scope acts in: the role's account, or our own access key."""
+        return scope(where).identity.account or self._own_account_key()
+
+    def bucket(self, where: Where, service: str = SAGEMAKER) -> TokenBucket:
         """The token bucket of one service's API in one account and region."""
+        place = scope(where)
+        key = (self.account_key(place), place.region, service)
         with self._lock:
-            key = (self._account_key(), region, service)
             if key not in self._buckets:
                 self._buckets[key] = TokenBucket(self._rate, self._burst)
             return self._buckets[key]
 
-    def client(self, region: str, service: str = SAGEMAKER) -> Any:
-        """The region's client of `service` (SageMaker, or CloudWatch for the rollback
-        alarms; boto3 clients are thread-safe; sessions are not)."""
-        key = (service, region)
+    def _assume(self, identity: Identity, region: str) -> boto3.session.Session:
+        """A session acting as `identity`'s role, refreshed by botocore before expiry."""
+        sts = self._session.client(
+            "sts", region_name=region, config=Config(retries={"mode": "standard"})
+        )
+
+        def fetch() -> dict[str, str]:
+            request: dict[str, Any] = {
+                "RoleArn": identity.role_arn,
+                "RoleSessionName": SESSION_NAME,
+                "DurationSeconds": SESSION_SECONDS,
+            }
+            if identity.external_id:
+                request["ExternalId"] = identity.external_id
+            try:
+                credentials = sts.assume_role(**request)["Credentials"]
+            except botocore.exceptions.ClientError as exc:
+                error = exc.response.get("Error", {})
+                code = str(error.get("Code", "Unknown"))
+                raise AssumeRoleFailed(
+                    identity.role_arn,
+                    code,
+                    str(error.get("Message", "")),
+                    retryable=code in _RETRYABLE_CODES,
+                ) from None
+            except botocore.exceptions.BotoCoreError as exc:
+                raise AssumeRoleFailed(
+                    identity.role_arn, type(exc).__name__, str(exc), retryable=True
+                ) from None
+            return {
+                "access_key": credentials["AccessKeyId"],
+                "secret_key": credentials["SecretAccessKey"],
+                "token": credentials["SessionToken"],
+                "expiry_time": credentials["Expiration"].isoformat(),
+            }
+
+        refreshable = RefreshableCredentials.create_from_metadata(
+            metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
+        )
+        core = botocore.session.get_session()
+        core._credentials = refreshable  # the documented way to give a session refreshable keys
+        return boto3.session.Session(botocore_session=core, region_name=region)
+
+    def session(self, where: Where) -> boto3.session.Session:
+        """The session for a scope's identity (blocking: may call STS once).
+
+        Raises AssumeRoleFailed, also for `identity_retry_seconds` after a refusal.
+        """
+        place = scope(where)
+        identity = place.identity
+        if not identity.role_arn:
+            return self._session
+        with self._lock:
+            found = self._sessions.get(identity)
+            refused = self._refused.get(identity)
+        if found is not None:
+            return found
+        if refused is not None and self._clock() - refused[0] < self._identity_retry:
+            raise refused[1]
+        try:
+            made = self._assume(identity, place.region)
+        except AssumeRoleFailed as failure:
+            with self._lock:
+                self._refused[identity] = (self._clock(), failure)
+            raise
+        with self._lock:
+            self._refused.pop(identity, None)
+            return self._sessions.setdefault(identity, made)
+
+    async def prepare(self, where: Where) -> None:
+        """Makes sure the scope's identity can be used (assumes its role once, off the loop).
+
+        Raises AwsError (kind "identity", message naming the role) when it cannot.
+        """
+        place = scope(where)
+        if not place.identity.role_arn:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._pool, self.session, place)
+        except AssumeRoleFailed as failure:
+            raise classify("AssumeRole", failure, str) from None
+
+    def forget(self, where: Where) -> None:
+        """Drops a scope's session and clients, e.g. after its credentials stopped working."""
+        identity = scope(where).identity
+        if not identity.role_arn:
+            return
+        with self._lock:
+            self._sessions.pop(identity, None)
+            for key in [k for k in self._clients if k[0] == identity]:
+                del self._clients[key]
+
+    def client(self, where: Where, service: str = SAGEMAKER) -> Any:
+        """The scope's client of `service` (SageMaker, or CloudWatch for the rollback
+        alarms; boto3 clients are thread-safe; sessions are not).
+
+        Every AWS service the operator calls gets its client here, so each one is per
+        identity and region and takes its tokens from that account's bucket.
+        """
+        place = scope(where)
+        key = (place.identity, place.region, service)
         with self._lock:
             found = self._clients.get(key)
             if found is not None:
                 return found
-            retries: dict[str, Any] = {"mode": "standard"}
-            if self._max_attempts is not None:
-                retries["max_attempts"] = self._max_attempts
-            config = Config(
-                retries=retries,
-                max_pool_connections=self._workers,
-                user_agent_extra=f"sagemaker-llm-operator/{__version__}",
-            )
-            created = self._session.client(service, region_name=region, config=config)
-        bucket = self.bucket(region, service)
+        session = self.session(place)
+        retries: dict[str, Any] = {"mode": "standard"}
+        if self._max_attempts is not None:
+            retries["max_attempts"] = self._max_attempts
+        config = Config(
+            retries=retries,
+            max_pool_connections=self._workers,
+            user_agent_extra=f"sagemaker-llm-operator/{__version__}",
+        )
+        with self._lock:
+            created = session.client(service, region_name=place.region, config=config)
+        bucket = self.bucket(place, service)
         lanes = self._thread_lane
 
         def take_token(**_: Any) -> None:
@@ -305,28 +466,32 @@ class SageMaker:
 
     def _call_blocking(
         self,
-        region: str,
+        where: Where,
         operation: str,
         kwargs: Mapping[str, Any],
         redact: Redactor,
         lane: Lane,
         service: str = SAGEMAKER,
     ) -> dict[str, Any]:
-        method = getattr(self.client(region, service), _snake(operation))
+        place = scope(where)
+        account = place.identity.account or "self"  # never an access key in a label
         self._thread_lane.lane = lane
         started = time.monotonic()
         try:
+            method = getattr(self.client(place, service), _snake(operation))
             response: dict[str, Any] = method(**kwargs)
         except Exception as exc:
             error = classify(operation, exc, redact)
-            metrics.record_aws_call(operation, error.code, time.monotonic() - started)
+            seconds = time.monotonic() - started
+            metrics.record_aws_call(operation, error.code, seconds, account, place.region)
             raise error from None
-        metrics.record_aws_call(operation, "ok", time.monotonic() - started)
+        seconds = time.monotonic() - started
+        metrics.record_aws_call(operation, "ok", seconds, account, place.region)
         return response
 
     async def call(
         self,
-        region: str,
+        where: Where,
         operation: str,
         request: Mapping[str, Any] | None = None,
         *,
@@ -341,7 +506,7 @@ class SageMaker:
             return await loop.run_in_executor(
                 self._pool,
                 self._call_blocking,
-                region,
+                where,
                 operation,
                 dict(request or {}),
                 redact or Redactor(),
@@ -352,7 +517,7 @@ class SageMaker:
             self._lanes.release(lane)
 
     async def list_all(
-        self, region: str, operation: str, key: str, lane: Lane = INTERACTIVE, **kwargs: Any
+        self, where: Where, operation: str, key: str, lane: Lane = INTERACTIVE, **kwargs: Any
     ) -> list[dict[str, Any]]:
         """Every page of a List* call (one rate-limited call per page)."""
         items: list[dict[str, Any]] = []
@@ -361,13 +526,13 @@ class SageMaker:
             page_args = dict(kwargs, MaxResults=100)
             if token:
                 page_args["NextToken"] = token
-            page = await self.call(region, operation, page_args, lane=lane)
+            page = await self.call(where, operation, page_args, lane=lane)
             items.extend(page.get(key, []))
             token = page.get("NextToken")
             if not token:
                 return items
 
-    async def tags(self, region: str, arn: str, lane: Lane = INTERACTIVE) -> dict[str, str]:
+    async def tags(self, where: Where, arn: str, lane: Lane = INTERACTIVE) -> dict[str, str]:
         """Every tag of a resource (ListTags, all pages)."""
         found: dict[str, str] = {}
         token: str | None = None
@@ -375,7 +540,7 @@ class SageMaker:
             args: dict[str, Any] = {"ResourceArn": arn, "MaxResults": 100}
             if token:
                 args["NextToken"] = token
-            page = await self.call(region, "ListTags", args, lane=lane)
+            page = await self.call(where, "ListTags", args, lane=lane)
             for tag in page.get("Tags", []):
                 found[str(tag.get("Key"))] = str(tag.get("Value"))
             token = page.get("NextToken")
@@ -387,7 +552,7 @@ class SageMaker:
 
     # -- actions ------------------------------------------------------------------
 
-    async def _create(self, region: str, action: actions.Action, redact: Redactor) -> str:
+    async def _create(self, where: Where, action: actions.Action, redact: Redactor) -> str:
         """Creates a resource; one that already exists and carries our uid is success.
 
         Never anything else: a name taken by someone else is a conflict, whatever
@@ -395,20 +560,20 @@ class SageMaker:
         """
         assert isinstance(action, actions.Creation)
         try:
-            await self.call(region, action.operation, action.request(), redact=redact)
+            await self.call(where, action.operation, action.request(), redact=redact)
         except AwsError as error:
             if error.kind != "exists":
                 raise
             kind = action.kind
             try:
-                found = await self.call(region, kind.describe, {kind.name_member: action.name})
+                found = await self.call(where, kind.describe, {kind.name_member: action.name})
             except AwsError as gone:
                 if gone.kind == "not_found":  # deleted in between: try again next pass
                     raise AwsError(
                         action.operation, error.code, error.message, kind="busy", retryable=True
                     ) from None
                 raise
-            owner = (await self.tags(region, str(found[kind.arn_member]))).get(UID_TAG)
+            owner = (await self.tags(where, str(found[kind.arn_member]))).get(UID_TAG)
             if owner != action.tags.get(UID_TAG):
                 raise AwsError(
                     action.operation,
@@ -421,10 +586,10 @@ class SageMaker:
             return "already existed"
         return ""
 
-    async def _delete(self, region: str, action: actions.Action) -> str:
+    async def _delete(self, where: Where, action: actions.Action) -> str:
         """Deletes a resource; one already gone is success."""
         try:
-            await self.call(region, action.operation, action.request())
+            await self.call(where, action.operation, action.request())
         except AwsError as error:
             if error.kind == "not_found":
                 return "already gone"
@@ -432,18 +597,18 @@ class SageMaker:
         return ""
 
     async def alarm_owner(
-        self, region: str, name: str, lane: Lane = INTERACTIVE
+        self, where: Where, name: str, lane: Lane = INTERACTIVE
     ) -> tuple[dict[str, Any] | None, dict[str, str]]:
         """A CloudWatch alarm (DescribeAlarms) and its tags; (None, {}) when there is none."""
         found = await self.call(
-            region, "DescribeAlarms", {"AlarmNames": [name]}, lane=lane, service=CLOUDWATCH
+            where, "DescribeAlarms", {"AlarmNames": [name]}, lane=lane, service=CLOUDWATCH
         )
         alarms = found.get("MetricAlarms") or []
         if not alarms:
             return None, {}
         alarm: dict[str, Any] = alarms[0]
         answer = await self.call(
-            region,
+            where,
             "ListTagsForResource",
             {"ResourceARN": alarm["AlarmArn"]},
             lane=lane,
@@ -452,7 +617,7 @@ class SageMaker:
         tags = {str(t.get("Key")): str(t.get("Value")) for t in answer.get("Tags", [])}
         return alarm, tags
 
-    async def _alarm(self, region: str, action: actions.Action, redact: Redactor) -> str:
+    async def _alarm(self, where: Where, action: actions.Action, redact: Redactor) -> str:
         """Writes a rollback alarm only when its name is free (create) or ours (any write).
 
         PutMetricAlarm overwrites whatever holds the name and DeleteAlarms deletes it,
@@ -463,7 +628,7 @@ class SageMaker:
         else:
             assert isinstance(action, actions.DeleteAlarm)
             uid = action.owner_uid
-        alarm, tags = await self.alarm_owner(region, action.name)
+        alarm, tags = await self.alarm_owner(where, action.name)
         if alarm is None and action.effect is actions.Effect.DELETE:
             return "already gone"
         if alarm is None and action.effect is actions.Effect.UPDATE:
@@ -484,7 +649,7 @@ class SageMaker:
                 retryable=False,
             )
         await self.call(
-            region, action.operation, action.request(), redact=redact, service=CLOUDWATCH
+            where, action.operation, action.request(), redact=redact, service=CLOUDWATCH
         )
         return (
             "already existed"
@@ -493,17 +658,17 @@ class SageMaker:
         )
 
     async def execute(
-        self, region: str, action: actions.Action, redact: Redactor | None = None
+        self, where: Where, action: actions.Action, redact: Redactor | None = None
     ) -> ActionOutcome:
         """Runs one planned action; idempotent under a crash and restart."""
         redact = redact or Redactor()
         note = ""
         if action.kind.service == CLOUDWATCH:
-            note = await self._alarm(region, action, redact)
+            note = await self._alarm(where, action, redact)
         elif action.effect is actions.Effect.CREATE:
-            note = await self._create(region, action, redact)
+            note = await self._create(where, action, redact)
         elif action.effect is actions.Effect.DELETE:
-            note = await self._delete(region, action)
+            note = await self._delete(where, action)
         else:
-            await self.call(region, action.operation, action.request(), redact=redact)
+            await self.call(where, action.operation, action.request(), redact=redact)
         return ActionOutcome(action, note)

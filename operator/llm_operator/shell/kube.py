@@ -1,4 +1,5 @@
-"""What the reconciler needs from Kubernetes: the token's Secret, status, and Events.
+"""What the reconciler needs from Kubernetes: the token's Secret, the Namespace's
+annotations (its AWS identity), status, and Events.
 
 A small port rather than the kubernetes client itself, so the reconciler can be
 driven in-process by tests (against the real SageMaker emulator) with a
@@ -26,6 +27,10 @@ class Cluster(Protocol):
         """One key of a Secret; raises `secrets.SecretError` with a reason."""
         ...
 
+    async def namespace_annotations(self, namespace: str) -> Mapping[str, str]:
+        """The Namespace's annotations (empty when it is gone)."""
+        ...
+
     async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
         """Merge-patches status; False when the object is gone."""
         ...
@@ -51,6 +56,15 @@ class KubeCluster:
     async def read_secret(self, namespace: str, name: str, key: str) -> str:
         value: str = await self._run(read_secret_key, self._core, namespace, name, key)
         return value
+
+    async def namespace_annotations(self, namespace: str) -> Mapping[str, str]:
+        try:
+            found = await self._run(self._core.read_namespace, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return {}
+            raise
+        return dict(found.metadata.annotations or {})
 
     async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
         try:

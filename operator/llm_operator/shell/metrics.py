@@ -44,6 +44,13 @@ AWS_CALL_SECONDS = Histogram(
     registry=REGISTRY,
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
+AWS_ACCOUNT_CALLS = Counter(
+    "llmop_aws_account_calls",
+    "AWS API calls by account (`self` for the operator's own identity, else the assumed "
+    "role's account), region and outcome (ok or the AWS error code).",
+    ["account", "region", "outcome"],
+    registry=REGISTRY,
+)
 ENDPOINTS = Gauge(
     "llmop_endpoints",
     "LLMEndpoints handled by this replica, by status.phase.",
@@ -94,9 +101,12 @@ class PhaseBook:
 PHASE_BOOK = PhaseBook()
 
 
-def record_aws_call(operation: str, outcome: str, seconds: float) -> None:
+def record_aws_call(
+    operation: str, outcome: str, seconds: float, account: str = "self", region: str = ""
+) -> None:
     AWS_CALLS.labels(operation=operation, outcome=outcome).inc()
     AWS_CALL_SECONDS.labels(operation=operation).observe(seconds)
+    AWS_ACCOUNT_CALLS.labels(account=account, region=region, outcome=outcome).inc()
 
 
 @contextmanager

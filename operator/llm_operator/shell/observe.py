@@ -1,8 +1,10 @@
 """Builds `ObservedState` for one LLMEndpoint without a Describe per resource per pass.
 
-Designed for a thousand LLMEndpoints per replica: a per-region inventory from
-paginated ListEndpoints / ListInferenceComponents / ListModels /
-ListEndpointConfigs is shared by every resource of that region. Each caller
+Designed for a thousand LLMEndpoints per replica: an inventory per scope
+(region and AWS identity, so per account and region) from paginated
+ListEndpoints / ListInferenceComponents / ListModels / ListEndpointConfigs is
+shared by every resource of that scope; one account's inventory never holds
+another's resources. Each caller
 says how old an inventory it accepts: a resource that is moving wants one no
 older than the poll interval, a settled one accepts one a resync interval old,
 so a quiet region costs a few List calls per resync interval. The inventory is
@@ -29,6 +31,7 @@ from typing import Any
 
 from llm_operator.core import naming
 from llm_operator.core.desired import NAME_TAG, NAMESPACE_TAG, UID_TAG, DesiredState
+from llm_operator.core.identity import Identity
 from llm_operator.core.kinds import Kind
 from llm_operator.core.observed import (
     ObservedAlarm,
@@ -37,7 +40,7 @@ from llm_operator.core.observed import (
     ObservedResource,
     ObservedState,
 )
-from llm_operator.shell.aws import INTERACTIVE, AwsError, Lane, SageMaker
+from llm_operator.shell.aws import INTERACTIVE, AwsError, Lane, SageMaker, Scope, Where, scope
 
 # SageMaker statuses after which nothing changes until someone acts.
 STEADY = frozenset({"InService", "Failed", "OutOfService"})
@@ -45,7 +48,7 @@ STEADY = frozenset({"InService", "Failed", "OutOfService"})
 
 @dataclass
 class Inventory:
-    """List* summaries of one region, keyed by name."""
+    """List* summaries of one scope (account and region), keyed by name."""
 
     taken_at: float  # monotonic time the refresh started
     endpoints: dict[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -104,19 +107,20 @@ class Observer:
         self.max_age = max_age
         self.describe_max_age = describe_max_age
         self._clock = clock
-        self._regions: dict[str, _Region] = {}
-        self._described: dict[tuple[str, Kind, str], _Described] = {}
-        self._owners: dict[tuple[str, str], TagOwner] = {}
-        self._touched: dict[tuple[str, Kind, str], float] = {}
+        self._places: dict[Scope, _Region] = {}
+        self._described: dict[tuple[Scope, Kind, str], _Described] = {}
+        self._owners: dict[tuple[Scope, str, str], TagOwner] = {}
+        self._touched: dict[tuple[Scope, Kind, str], float] = {}
 
     # -- the shared inventory -----------------------------------------------------
 
-    async def inventory(self, region: str, max_age: float | None = None) -> Inventory:
-        """The region's inventory, refreshed when older than `max_age` (default: the
-        observer's). Concurrent callers share one refresh (single flight per region);
+    async def inventory(self, where: Where, max_age: float | None = None) -> Inventory:
+        """The scope's inventory, refreshed when older than `max_age` (default: the
+        observer's). Concurrent callers share one refresh (single flight per scope);
         refreshes always use the interactive lane, since every pass waits for them.
         """
-        state = self._regions.setdefault(region, _Region())
+        place = scope(where)
+        state = self._places.setdefault(place, _Region())
         age = self.max_age if max_age is None else max_age
         # Judged by when the caller asked, so callers queued behind a slow refresh
         # take its result instead of starting another one.
@@ -130,10 +134,10 @@ class Observer:
                 return current
             fresh = Inventory(taken_at=self._clock())
             endpoints, components, models, configs = await asyncio.gather(
-                self.sagemaker.list_all(region, "ListEndpoints", "Endpoints"),
-                self.sagemaker.list_all(region, "ListInferenceComponents", "InferenceComponents"),
-                self.sagemaker.list_all(region, "ListModels", "Models"),
-                self.sagemaker.list_all(region, "ListEndpointConfigs", "EndpointConfigs"),
+                self.sagemaker.list_all(place, "ListEndpoints", "Endpoints"),
+                self.sagemaker.list_all(place, "ListInferenceComponents", "InferenceComponents"),
+                self.sagemaker.list_all(place, "ListModels", "Models"),
+                self.sagemaker.list_all(place, "ListEndpointConfigs", "EndpointConfigs"),
             )
             fresh.endpoints = {str(e["EndpointName"]): e for e in endpoints}
             fresh.components = {str(c["InferenceComponentName"]): c for c in components}
@@ -141,10 +145,10 @@ class Observer:
             fresh.endpoint_configs = {str(c["EndpointConfigName"]): c for c in configs}
             fresh.index()
             state.inventory = fresh
-            self._prune(region, fresh)
+            self._prune(place, fresh)
             return fresh
 
-    def _prune(self, region: str, inventory: Inventory) -> None:
+    def _prune(self, place: Scope, inventory: Inventory) -> None:
         """Drops what a fresh inventory makes useless, so memory stays bounded."""
         listed = {
             Kind.ENDPOINT: inventory.endpoints,
@@ -155,12 +159,12 @@ class Observer:
         self._touched = {
             key: at
             for key, at in self._touched.items()
-            if key[0] != region or at >= inventory.taken_at
+            if key[0] != place or at >= inventory.taken_at
         }
         self._described = {
             key: found
             for key, found in self._described.items()
-            if key[0] != region or key[2] in listed[key[1]] or key in self._touched
+            if key[0] != place or key[2] in listed[key[1]] or key in self._touched
         }
         arns = {
             str(summary.get(kind.arn_member))
@@ -168,26 +172,24 @@ class Observer:
             for summary in table.values()
         }
         self._owners = {
-            key: owner
-            for key, owner in self._owners.items()
-            if f":{region}:" not in key[0] or key[0] in arns
+            key: owner for key, owner in self._owners.items() if key[0] != place or key[1] in arns
         }
 
-    def touched(self, region: str, kind: Kind, name: str) -> None:
+    def touched(self, where: Where, kind: Kind, name: str) -> None:
         """Records that we changed a resource: older inventories and Describes no longer count."""
-        key = (region, kind, name)
+        key = (scope(where), kind, name)
         self._touched[key] = self._clock()
         self._described.pop(key, None)
 
-    def _stale(self, region: str, kind: Kind, name: str, inventory: Inventory) -> bool:
-        touched = self._touched.get((region, kind, name))
+    def _stale(self, place: Scope, kind: Kind, name: str, inventory: Inventory) -> bool:
+        touched = self._touched.get((place, kind, name))
         return touched is not None and touched >= inventory.taken_at
 
     # -- Describe, only when needed ----------------------------------------------
 
     async def _describe(
         self,
-        region: str,
+        place: Scope,
         kind: Kind,
         name: str,
         summary: Mapping[str, Any] | None,
@@ -203,9 +205,9 @@ class Observer:
         Describe newer than that outranks the summary.
         """
         if summary is None and not stale:
-            self._described.pop((region, kind, name), None)
+            self._described.pop((place, kind, name), None)
             return None
-        key = (region, kind, name)
+        key = (place, kind, name)
         cached = self._described.get(key)
         now = self._clock()
         if (
@@ -226,7 +228,7 @@ class Observer:
             return cached.response
         operation, argument = kind.describe, kind.name_member
         try:
-            response = await self.sagemaker.call(region, operation, {argument: name}, lane=lane)
+            response = await self.sagemaker.call(place, operation, {argument: name}, lane=lane)
         except AwsError as error:
             if error.kind == "not_found":
                 self._described.pop(key, None)
@@ -237,7 +239,7 @@ class Observer:
 
     async def _owner(
         self,
-        region: str,
+        place: Scope,
         arn: str,
         created: Any,
         ours: bool,
@@ -247,10 +249,10 @@ class Observer:
     ) -> TagOwner:
         if ours:
             return TagOwner(uid, own_name)
-        key = (arn, str(created))
+        key = (place, arn, str(created))
         found = self._owners.get(key)
         if found is None:
-            tags = await self.sagemaker.tags(region, arn, lane=lane)
+            tags = await self.sagemaker.tags(place, arn, lane=lane)
             namespace, name = tags.get(NAMESPACE_TAG), tags.get(NAME_TAG)
             found = TagOwner(
                 tags.get(UID_TAG), f"{namespace}/{name}" if namespace and name else None
@@ -269,6 +271,7 @@ class Observer:
         max_age: float | None = None,
         lane: Lane = INTERACTIVE,
         alarms: Collection[str] = (),
+        identity: Identity | None = None,
     ) -> ObservedState:
         """What SageMaker (and CloudWatch) hold for `desired`'s LLMEndpoint.
 
@@ -279,25 +282,26 @@ class Observer:
         `max_age`: the oldest inventory this pass accepts (default: the observer's).
         `lane`: the lane of this pass's Describes and ListTags.
         `alarms`: names of rollback alarms to look up in CloudWatch (none: no call).
+        `identity`: who to ask as (default: the operator's own credentials).
         """
-        region = desired.region
+        place = Scope(desired.region, identity or Identity())
         uid = desired.owner.uid
         own_name = f"{desired.owner.namespace}/{desired.owner.name}"
         ours_set = set(ours)
-        inventory = await self.inventory(region, max_age)
+        inventory = await self.inventory(place, max_age)
 
         async def owner(arn: str, created: Any, name: str) -> TagOwner:
-            return await self._owner(region, arn, created, name in ours_set, uid, own_name, lane)
+            return await self._owner(place, arn, created, name in ours_set, uid, own_name, lane)
 
         # Endpoint.
         endpoint: ObservedEndpoint | None = None
         name = desired.endpoint_name
         response = await self._describe(
-            region,
+            place,
             Kind.ENDPOINT,
             name,
             inventory.endpoints.get(name),
-            stale=self._stale(region, Kind.ENDPOINT, name, inventory),
+            stale=self._stale(place, Kind.ENDPOINT, name, inventory),
             full=full,
             listed_at=inventory.taken_at,
             lane=lane,
@@ -332,11 +336,11 @@ class Observer:
         described = await asyncio.gather(
             *(
                 self._describe(
-                    region,
+                    place,
                     Kind.INFERENCE_COMPONENT,
                     n,
                     inventory.components.get(n),
-                    stale=self._stale(region, Kind.INFERENCE_COMPONENT, n, inventory),
+                    stale=self._stale(place, Kind.INFERENCE_COMPONENT, n, inventory),
                     full=full,
                     listed_at=inventory.taken_at,
                     lane=lane,
@@ -350,7 +354,7 @@ class Observer:
 
         # Models and endpoint configs: immutable, so existence and ownership are all we need.
         models = await self._immutables(
-            region,
+            place,
             Kind.MODEL,
             inventory.models,
             "ModelArn",
@@ -361,7 +365,7 @@ class Observer:
             uid,
         )
         configs = await self._immutables(
-            region,
+            place,
             Kind.ENDPOINT_CONFIG,
             inventory.endpoint_configs,
             "EndpointConfigArn",
@@ -376,17 +380,17 @@ class Observer:
             components=components,
             models=models,
             endpoint_configs=configs,
-            alarms=await self._alarms(region, alarms, lane),
+            alarms=await self._alarms(place, alarms, lane),
         )
 
     async def _alarms(
-        self, region: str, names: Collection[str], lane: Lane
+        self, place: Scope, names: Collection[str], lane: Lane
     ) -> dict[str, ObservedAlarm]:
         """The rollback alarms by name, with their ownership tags (always read afresh:
         an alarm deleted and created again by someone else keeps its ARN)."""
         found: dict[str, ObservedAlarm] = {}
         for name in sorted(set(names)):
-            alarm, tags = await self.sagemaker.alarm_owner(region, name, lane)
+            alarm, tags = await self.sagemaker.alarm_owner(place, name, lane)
             if alarm is None:
                 continue
             namespace, owner = tags.get(NAMESPACE_TAG), tags.get(NAME_TAG)
@@ -425,7 +429,7 @@ class Observer:
 
     async def _immutables(
         self,
-        region: str,
+        place: Scope,
         kind: Kind,
         listed: Mapping[str, Mapping[str, Any]],
         arn_key: str,
@@ -438,11 +442,11 @@ class Observer:
         """`own`: the listed names with this LLMEndpoint's prefix."""
         names = own | {n for n in wanted if n in listed}
         # A name we acted on after the inventory was taken: ask SageMaker directly.
-        recheck = {n for n in wanted if self._stale(region, kind, n, inventory)}
+        recheck = {n for n in wanted if self._stale(place, kind, n, inventory)}
         found: dict[str, ObservedResource] = {}
         for n in sorted(names | recheck):
             if n in recheck:
-                response = await self._describe(region, kind, n, None, stale=True, full=True)
+                response = await self._describe(place, kind, n, None, stale=True, full=True)
                 if response is None:
                     continue
                 arn, created = str(response[arn_key]), response.get("CreationTime")

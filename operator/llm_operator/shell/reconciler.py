@@ -19,14 +19,23 @@ from typing import Any, Literal
 
 from llm_operator.api import catalog
 from llm_operator.api.models import DeletionPolicy, LLMEndpointSpec
-from llm_operator.core import desired, engines, naming, planner, rollout, status, validation
+from llm_operator.core import (
+    desired,
+    engines,
+    identity,
+    naming,
+    planner,
+    rollout,
+    status,
+    validation,
+)
 from llm_operator.core.actions import Effect, digest
 from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.plan import Plan
 from llm_operator.shell import metrics
-from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker
+from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker, Scope
 from llm_operator.shell.kube import Cluster, KubeCluster
 from llm_operator.shell.observe import Observer
 from llm_operator.shell.secrets import Redactor, SecretError
@@ -102,6 +111,7 @@ class Reconciler:
             workers=settings.workers,
             calls_per_second=settings.aws_calls_per_second,
             burst=settings.aws_burst,
+            identity_retry_seconds=settings.transition_poll_seconds * 4,
         )
         observer = Observer(
             sagemaker,
@@ -144,7 +154,7 @@ class Reconciler:
         self, body: Mapping[str, Any], *, deleting: bool
     ) -> tuple[LLMEndpointSpec, desired.DesiredState, Redactor, list[validation.Problem]]:
         meta = body["metadata"]
-        owner = desired.Owner(namespace=meta["namespace"], name=meta["name"], uid=meta["uid"])
+        owner = self._owner(meta)
         spec, problems = validation.parse_spec(dict(body.get("spec") or {}))
         if spec is not None:
             spec = engines.pin(spec, body.get("status"))
@@ -167,6 +177,32 @@ class Reconciler:
             raise Degraded("InvalidSpec", str(exc)) from None
         redact = Redactor([token] if token and token != _NO_TOKEN else [])
         return spec, want, redact, validation.warnings(problems)
+
+    def _owner(self, meta: Mapping[str, Any]) -> desired.Owner:
+        return desired.Owner(
+            namespace=meta["namespace"],
+            name=meta["name"],
+            uid=meta["uid"],
+            cluster=self.settings.cluster_name,
+        )
+
+    async def _scope(self, namespace: str, region: str, requested: str | None) -> Scope:
+        """Where this LLMEndpoint's calls go: its region, as its namespace's identity.
+
+        A role that cannot be assumed is a Degraded naming the role, retried once
+        the adapter's refusal memory expires (never hot).
+        """
+        annotations = await self.cluster.namespace_annotations(namespace)
+        try:
+            who = identity.resolve(namespace, annotations, self.settings.namespace_roles, requested)
+        except identity.IdentityError as exc:
+            raise Degraded(exc.reason, exc.message) from None
+        place = Scope(region, who)
+        try:
+            await self.sagemaker.prepare(place)
+        except AwsError as error:
+            raise Degraded("AssumeRoleFailed", error.message) from None
+        return place
 
     async def _write_status(
         self, body: Mapping[str, Any], new: Mapping[str, Any], previous: Mapping[str, Any]
@@ -204,7 +240,7 @@ class Reconciler:
     async def _act(
         self,
         body: Mapping[str, Any],
-        region: str,
+        place: Scope,
         plan: Plan,
         memory: PlanMemory,
         redact: Redactor,
@@ -216,9 +252,9 @@ class Reconciler:
         """
         for action in plan.actions:
             try:
-                outcome = await self.sagemaker.execute(region, action, redact)
+                outcome = await self.sagemaker.execute(place, action, redact)
             except AwsError as error:
-                self.observer.touched(region, action.kind, action.name)
+                self.observer.touched(place, action.kind, action.name)
                 message = redact(f"{action.describe()} failed: {error.message}")
                 log.warning(
                     "%s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message
@@ -229,7 +265,7 @@ class Reconciler:
                 if not error.retryable and error.kind != "not_found":
                     return kept.with_rejection(action, redact(error.message)), error
                 return kept, error
-            self.observer.touched(region, action.kind, action.name)
+            self.observer.touched(place, action.kind, action.name)
             if action.effect is Effect.CREATE:
                 created.add(action.name)  # a create succeeds only with our uid tag on it
             elif action.effect is Effect.DELETE:
@@ -303,6 +339,8 @@ class Reconciler:
             want, redact, policy = self._fallback_desired(body), Redactor(), _raw_policy(body)
             spec = None
         state.redact = redact
+        aws = (body.get("spec") or {}).get("aws") or {}
+        place = await self._scope(meta["namespace"], want.region, aws.get("roleArn"))
         memory = PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
         fresh = state.generation != generation or deleting
         # A settled resource accepts an inventory a resync old (even when its spec just
@@ -320,6 +358,7 @@ class Reconciler:
             max_age=self.settings.resync_seconds if settled else None,
             lane=BACKGROUND if background else INTERACTIVE,
             alarms=_alarm_names(want, memory, deleting),
+            identity=place.identity,
         )
         if not background:
             observed = await observing
@@ -336,7 +375,7 @@ class Reconciler:
         plan = planner.plan(
             want, observed, deleting=deleting, deletion_policy=policy, memory=memory
         )
-        memory, error = await self._act(body, want.region, plan, memory, redact, state.created)
+        memory, error = await self._act(body, place, plan, memory, redact, state.created)
         for event in plan.events:
             self._event(body, event.type, event.reason, redact(event.message))
         spec_warnings = self._announce(
@@ -379,9 +418,9 @@ class Reconciler:
         ns, name = meta["namespace"], meta["name"]
         aws = (body.get("spec") or {}).get("aws") or {}
         region = aws.get("region") or self.settings.default_region
-        endpoint = naming.endpoint_name(ns, name)
+        endpoint = naming.endpoint_name(ns, name, self.settings.cluster_name)
         return desired.DesiredState(
-            owner=desired.Owner(namespace=ns, name=name, uid=meta["uid"]),
+            owner=self._owner(meta),
             region=str(region),
             endpoint_type="InferenceComponent",
             endpoint_name=endpoint,

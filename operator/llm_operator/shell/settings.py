@@ -92,10 +92,48 @@ class OperatorSettings(BaseSettings):
             "find its resources when it is deleted."
         ),
     )
+    cluster_name: str = Field(
+        default="",
+        max_length=40,
+        pattern=r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$",
+        description=(
+            "This cluster's identity (a DNS label), written into every resource's ownership "
+            "tags (`llmoperator.io/cluster`) and mixed into every derived name, so two "
+            "clusters sharing an AWS account never derive the same names. Must differ "
+            "between clusters that share an account. Empty (the default) keeps the names "
+            "and tags of resources created before cluster identities existed; set it "
+            "only on a cluster whose operator has not created resources yet, or on a second "
+            "cluster, since a new identity derives new names."
+        ),
+    )
+    namespace_roles: Annotated[dict[str, str], NoDecode] = Field(
+        default_factory=dict,
+        description=(
+            "Comma-separated `namespace=roleArn` pairs: the IAM role the operator assumes "
+            "for the LLMEndpoints of a namespace. The Namespace annotation "
+            "`llmoperator.io/aws-role-arn` overrides it; a namespace in neither uses the "
+            "operator's own credentials."
+        ),
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="Log line format: `text` for people, `json` for log pipelines.",
     )
+
+    @field_validator("namespace_roles", mode="before")
+    @classmethod
+    def _split_roles(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        pairs: dict[str, str] = {}
+        for part in value.split(","):
+            if not part.strip():
+                continue
+            namespace, sep, role = part.partition("=")
+            if not sep or not namespace.strip() or not role.strip():
+                raise ValueError(f"{part.strip()!r} is not namespace=roleArn")
+            pairs[namespace.strip()] = role.strip()
+        return pairs
 
     @field_validator("namespaces", mode="before")
     @classmethod
@@ -108,6 +146,8 @@ class OperatorSettings(BaseSettings):
 def _default_text(name: str) -> str:
     field = OperatorSettings.model_fields[name]
     default = field.get_default(call_default_factory=True)
+    if isinstance(default, dict):
+        return "(empty)" if not default else ",".join(f"{k}={v}" for k, v in default.items())
     if isinstance(default, list):
         return "`" + ",".join(default) + "`" if default else "(empty)"
     if default == "":
@@ -119,6 +159,8 @@ def _type_text(name: str) -> str:
     annotation = OperatorSettings.model_fields[name].annotation
     if name == "namespaces":
         return "comma-separated list"
+    if name == "namespace_roles":
+        return "comma-separated `namespace=roleArn`"
     if getattr(annotation, "__origin__", None) is Literal:
         return " \\| ".join(f"`{choice}`" for choice in annotation.__args__)  # type: ignore[union-attr]
     return getattr(annotation, "__name__", str(annotation))
