@@ -17,6 +17,7 @@ from local_cluster.cluster import LocalCluster
 from tests.chart.helm import CHART, REPO, by_kind, helm, objects, template, values_file
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/llm-operator"
+OTHER_ROLE_ARN = "arn:aws:iam::111122223333:role/team-a"
 
 # A minimal stand-in for the Prometheus Operator's CRD, so ServiceMonitors can be dry-run.
 SERVICE_MONITOR_CRD = """
@@ -84,6 +85,11 @@ def test_lint_strict(tmp_path: Path) -> None:
         ),
         ({"serviceAccount": {"roleArn": "llm-operator"}}, "at '/serviceAccount/roleArn'"),
         ({"operator": {"logFormat": "xml"}}, "at '/operator/logFormat'"),
+        ({"clusterName": "East_1"}, "at '/clusterName'"),
+        (
+            {"aws": {"region": "us-east-1", "namespaceRoles": {"team-a": "admin"}}},
+            "at '/aws/namespaceRoles/team-a'",
+        ),
         ({"runAsUser": 0}, "at '/runAsUser': minimum: got 0, want 1"),
         ({"replicas": 2}, "additional properties 'replicas' not allowed"),
     ],
@@ -142,7 +148,12 @@ def test_operator_environment_is_what_the_operator_reads(
     values = {
         "watch": {"namespaces": ["team-a", "team-b"]},
         "operator": {"resyncSeconds": 600, "transitionPollSeconds": 20, "logFormat": "json"},
-        "aws": {"region": "eu-west-1", "callsPerSecond": 4},
+        "aws": {
+            "region": "eu-west-1",
+            "callsPerSecond": 4,
+            "namespaceRoles": {"team-b": ROLE_ARN, "team-a": OTHER_ROLE_ARN},
+        },
+        "clusterName": "east",
     }
     variables = env(objects(template(values, tmp_path)))
     known = {f"{ENV_PREFIX}{name.upper()}" for name in OperatorSettings.model_fields}
@@ -161,6 +172,8 @@ def test_operator_environment_is_what_the_operator_reads(
     assert settings.log_format == "json"
     assert settings.peering == ""
     assert settings.default_region == "eu-west-1"
+    assert settings.cluster_name == "east"
+    assert settings.namespace_roles == {"team-a": OTHER_ROLE_ARN, "team-b": ROLE_ARN}
     assert variables["AWS_REGION"] == "eu-west-1"
 
 
@@ -197,6 +210,7 @@ def test_namespaced_rbac_keeps_cluster_role_to_crd_reads(tmp_path: Path) -> None
     assert rules(cluster_role) == {
         ("apiextensions.k8s.io", "customresourcedefinitions", "list"),
         ("apiextensions.k8s.io", "customresourcedefinitions", "watch"),
+        ("", "namespaces", "get"),
         ("", "namespaces", "list"),
         ("", "namespaces", "watch"),
     }
@@ -347,7 +361,9 @@ def test_namespaced_rbac_grants_only_what_the_operator_needs(
     assert not can_i(c, account, "list", "llmendpoints.llmoperator.io", "-n", other)
     assert not can_i(c, account, "get", "secrets", "-n", other)
     assert can_i(c, account, "watch", "namespaces")  # kopf's namespace scanning
-    assert not can_i(c, account, "get", "namespaces")
+    assert can_i(c, account, "get", "namespaces")  # a namespace's AWS role annotations
+    assert not can_i(c, account, "patch", "namespaces")
+    assert not can_i(c, account, "update", "namespaces")
     assert not can_i(c, account, "patch", "customresourcedefinitions.apiextensions.k8s.io")
 
 

@@ -73,3 +73,14 @@ app.kubernetes.io/part-of: sagemaker-llm-operator
   resources: ["secrets"]
   verbs: ["get"]
 {{- end -}}
+
+{{/*
+aws.namespaceRoles as the operator reads it: comma-separated namespace=roleArn, sorted.
+*/}}
+{{- define "llm-operator.namespaceRoles" -}}
+{{- $pairs := list }}
+{{- range $ns, $role := .Values.aws.namespaceRoles }}
+{{- $pairs = append $pairs (printf "%s=%s" $ns $role) }}
+{{- end }}
+{{- join "," $pairs }}
+{{- end }}
