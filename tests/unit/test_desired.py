@@ -584,3 +584,14 @@ def test_inference_ami_version_goes_on_the_production_variant() -> None:
         "CreateEndpointConfig", {**d.endpoint_config.create_request, "Tags": tag_list(d.tags)}
     )
     assert d.endpoint_config.name != go(ic_spec()).endpoint_config.name
+
+
+def test_a_cluster_identity_is_tagged_and_names_differ_only_with_one() -> None:
+    legacy = go(ic_spec())
+    assert "llmoperator.io/cluster" not in legacy.tags  # as every earlier version tagged
+    east = go(ic_spec(), owner=Owner(OWNER.namespace, OWNER.name, OWNER.uid, cluster="east"))
+    assert east.tags["llmoperator.io/cluster"] == "east"
+    assert east.endpoint_name != legacy.endpoint_name
+    assert east.endpoint_name == naming.endpoint_name(OWNER.namespace, OWNER.name, "east")
+    assert {c.name for c in east.components}.isdisjoint({c.name for c in legacy.components})
+    assert east.model.name != legacy.model.name

@@ -118,3 +118,29 @@ def test_immutable_names_give_back_their_owner_prefix() -> None:
     assert naming.immutable_prefix(Kind.MODEL, naming.immutable_name(owner, Kind.MODEL, "")) is None
     with pytest.raises(ValueError, match="carry no content hash"):
         naming.immutable_name(owner, Kind.ENDPOINT, "")
+
+
+def test_without_a_cluster_identity_names_are_those_of_earlier_versions() -> None:
+    """Resources created before cluster identities existed keep their names."""
+    content = {"Image": "x", "Environment": {"A": "1"}}
+    assert naming.endpoint_name("default", "mistral-7b") == "default-mistral-7b-60969f5d"
+    assert naming.endpoint_name("default", "mistral-7b", "") == "default-mistral-7b-60969f5d"
+    assert naming.model_name("team", "chat", content, "") == naming.model_name(
+        "team", "chat", content
+    )
+
+
+def test_a_cluster_identity_changes_the_owner_hash_only() -> None:
+    east = naming.endpoint_name("default", "mistral-7b", "east")
+    west = naming.endpoint_name("default", "mistral-7b", "west")
+    assert east.startswith("default-mistral-7b-") and west.startswith("default-mistral-7b-")
+    assert len({east, west, naming.endpoint_name("default", "mistral-7b")}) == 3
+    assert naming.decode(Kind.ENDPOINT, east) == (
+        naming.owner_hash("default", "mistral-7b", "east"),
+        "",
+    )
+
+
+def test_a_cluster_identity_must_be_a_dns_label() -> None:
+    with pytest.raises(ValueError, match="DNS label"):
+        naming.owner_hash("ns", "name", "a/b")

@@ -1,9 +1,10 @@
 """Derived names are unambiguous by construction, even for names crafted to collide.
 
 Every derived name decodes back into exactly one (owner hash, role), and the
-owner hash is a hash of "namespace/name" ("/" is in neither). So two distinct
-(namespace, name, role) triples meet in one name only if their owner hashes
-collide, never through the way the parts are joined. Inputs are adversarial:
+owner hash is a hash of "namespace/name", or "cluster/namespace/name" with a
+cluster identity ("/" is in no part). So two distinct (cluster, namespace,
+name, role) tuples meet in one name only if their owner hashes collide, never
+through the way the parts are joined. Inputs are adversarial:
 names carrying other owners' hashes, adapter names that look like hashes or
 end in "-base", and every length up to the limits.
 """
@@ -22,22 +23,26 @@ HEX = st.from_regex(r"[0-9a-f]{8}", fullmatch=True)
 ADAPTER = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,1}", fullmatch=True).filter(
     lambda a: a != "base" and len(a) <= MAX_ADAPTER_NAME_LENGTH
 )
+CLUSTER = st.one_of(st.just(""), LABEL)
 CONTENT = st.dictionaries(st.sampled_from("ABC"), st.text("xyz", max_size=3), max_size=2)
 
 
 Role = tuple[Kind, str]
 
 
-def roles(namespace: str, name: str, adapter: str, content: dict[str, str]) -> dict[Role, str]:
+def roles(
+    namespace: str, name: str, adapter: str, content: dict[str, str], cluster: str = ""
+) -> dict[Role, str]:
     """(kind, role) -> name (SageMaker names are unique per kind)."""
     digest = naming.content_hash(content)
+    ns, c = namespace, cluster
     return {
-        (Kind.ENDPOINT, ""): naming.endpoint_name(namespace, name),
-        (Kind.MODEL, f"m{digest}"): naming.model_name(namespace, name, content),
-        (Kind.ENDPOINT_CONFIG, f"c{digest}"): naming.endpoint_config_name(namespace, name, content),
-        (Kind.INFERENCE_COMPONENT, "base"): naming.base_component_name(namespace, name),
+        (Kind.ENDPOINT, ""): naming.endpoint_name(ns, name, c),
+        (Kind.MODEL, f"m{digest}"): naming.model_name(ns, name, content, c),
+        (Kind.ENDPOINT_CONFIG, f"c{digest}"): naming.endpoint_config_name(ns, name, content, c),
+        (Kind.INFERENCE_COMPONENT, "base"): naming.base_component_name(ns, name, c),
         (Kind.INFERENCE_COMPONENT, f"--{adapter}"): naming.adapter_component_name(
-            namespace, name, adapter
+            ns, name, adapter, c
         ),
     }
 
@@ -55,31 +60,58 @@ def crafted_pair(draw: st.DrawFn) -> tuple[tuple[str, str, str], tuple[str, str,
     return (ns, name, draw(ADAPTER)), (other_ns, other_name, suffix)
 
 
-def _decodes(kind_role: Role, name: str, namespace: str, owner: str) -> None:
+def _decodes(kind_role: Role, name: str, namespace: str, owner: str, cluster: str = "") -> None:
     kind, role = kind_role
     assert len(name) <= naming.MAX_SAGEMAKER_NAME, name
     assert naming.ENDPOINT_NAME_RE.match(name), name
-    assert naming.decode(kind, name) == (naming.owner_hash(namespace, owner), role), name
+    expected = (naming.owner_hash(namespace, owner, cluster), role)
+    assert naming.decode(kind, name) == expected, name
 
 
-@settings(max_examples=400, deadline=None)
-@given(crafted_pair(), CONTENT)
-def test_crafted_neighbours_never_share_a_name(
-    pair: tuple[tuple[str, str, str], tuple[str, str, str]], content: dict[str, str]
-) -> None:
-    (ns_a, name_a, adapter_a), (ns_b, name_b, adapter_b) = pair
-    if adapter_b == "base" or len(adapter_b) > MAX_ADAPTER_NAME_LENGTH:
-        return
-    a = roles(ns_a, name_a, adapter_a, content)
-    b = roles(ns_b, name_b, adapter_b, content)
-    for kind_role, name in a.items():
-        _decodes(kind_role, name, ns_a, name_a)
-    for kind_role, name in b.items():
-        _decodes(kind_role, name, ns_b, name_b)
+def _disjoint(a: dict[Role, str], b: dict[Role, str]) -> None:
     for kind in Kind:
         names_a = {n for (k, _), n in a.items() if k is kind}
         names_b = {n for (k, _), n in b.items() if k is kind}
         assert not names_a & names_b, (kind, names_a & names_b)
+
+
+@settings(max_examples=400, deadline=None)
+@given(crafted_pair(), CONTENT, CLUSTER, CLUSTER)
+def test_crafted_neighbours_never_share_a_name(
+    pair: tuple[tuple[str, str, str], tuple[str, str, str]],
+    content: dict[str, str],
+    cluster_a: str,
+    cluster_b: str,
+) -> None:
+    (ns_a, name_a, adapter_a), (ns_b, name_b, adapter_b) = pair
+    if adapter_b == "base" or len(adapter_b) > MAX_ADAPTER_NAME_LENGTH:
+        return
+    a = roles(ns_a, name_a, adapter_a, content, cluster_a)
+    b = roles(ns_b, name_b, adapter_b, content, cluster_b)
+    for kind_role, name in a.items():
+        _decodes(kind_role, name, ns_a, name_a, cluster_a)
+    for kind_role, name in b.items():
+        _decodes(kind_role, name, ns_b, name_b, cluster_b)
+    _disjoint(a, b)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LABEL, LABEL, ADAPTER, CONTENT, CLUSTER, CLUSTER)
+def test_two_clusters_never_share_a_name_for_the_same_namespace_and_name(
+    namespace: str,
+    name: str,
+    adapter: str,
+    content: dict[str, str],
+    cluster_a: str,
+    cluster_b: str,
+) -> None:
+    if cluster_a == cluster_b:
+        return
+    a = roles(namespace, name[:MAX_NAME_LENGTH], adapter, content, cluster_a)
+    b = roles(namespace, name[:MAX_NAME_LENGTH], adapter, content, cluster_b)
+    for kind_role, derived in b.items():
+        _decodes(kind_role, derived, namespace, name[:MAX_NAME_LENGTH], cluster_b)
+    _disjoint(a, b)
 
 
 @settings(max_examples=400, deadline=None)
@@ -90,12 +122,13 @@ def test_crafted_neighbours_never_share_a_name(
     ),
     ADAPTER,
     CONTENT,
+    CLUSTER,
 )
 def test_every_name_decodes_to_its_owner_and_role(
-    namespace: str, name: str, adapter: str, content: dict[str, str]
+    namespace: str, name: str, adapter: str, content: dict[str, str], cluster: str
 ) -> None:
-    for kind_role, derived in roles(namespace, name, adapter, content).items():
-        _decodes(kind_role, derived, namespace, name)
+    for kind_role, derived in roles(namespace, name, adapter, content, cluster).items():
+        _decodes(kind_role, derived, namespace, name, cluster)
 
 
 def test_the_reported_collision_is_gone() -> None:
