@@ -42,12 +42,17 @@ SPEC: dict[str, Any] = {
 
 
 class RecordingCluster:
-    """The Kubernetes side of a pass, in memory: Secrets in, status and Events out."""
+    """The Kubernetes side of a pass, in memory: Secrets and Namespace annotations in,
+    status and Events out."""
 
     def __init__(self, secrets: Mapping[tuple[str, str, str], str] | None = None) -> None:
         self.secrets = dict(secrets or {})
+        self.annotations: dict[str, dict[str, str]] = {}  # by namespace
         self.status: dict[str, Any] = {}
         self.events: list[tuple[str, str, str]] = []
+
+    async def namespace_annotations(self, namespace: str) -> Mapping[str, str]:
+        return dict(self.annotations.get(namespace, {}))
 
     async def read_secret(self, namespace: str, name: str, key: str) -> str:
         if (namespace, name, key) not in self.secrets:
