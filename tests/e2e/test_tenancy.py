@@ -1,0 +1,298 @@
+"""Many teams, many accounts, many clusters, end to end: the operator under the chart's
+RBAC, the emulator with moto's STS (`--with-moto`), namespaces annotated by the admin.
+
+- two namespaces mapped to roles in two accounts: each one's resources land in its
+  role's account (the emulator files them by the assumed role's credentials);
+- a tenant naming a role the admin did not allow: a clear status, nothing created;
+- a role the operator may not assume: reported with the role's ARN, and once the
+  admin fixes the permission the endpoint comes up without anyone touching it;
+- two clusters sharing one account, the same namespace and name in each: both Ready,
+  and deleting one leaves the other's resources alone.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from llm_operator.core import naming
+from llm_operator.core.identity import ALLOWED_ROLES_ANNOTATION, ROLE_ANNOTATION
+from llm_operator.core.kinds import Kind
+from local_cluster.cluster import LocalCluster
+from local_cluster.services import Emulator, Operator
+from local_cluster.waiting import wait_for
+from tests.e2e.conftest import OperatorIdentity, operator_env
+from tests.e2e.examples import llmendpoint, to_yaml
+from tests.e2e.harness import condition, get_llme, is_ready, wait_gone, wait_ready
+from tests.plugins.cluster_fixtures import CRD_FILE, CRD_NAME, Kubectl
+from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
+
+pytestmark = pytest.mark.e2e
+
+TEAM_A = "arn:aws:iam::111111111111:role/team-a"
+TEAM_B = "arn:aws:iam::222222222222:role/team-b"
+EMULATOR_DELAY = 0.2
+
+
+@pytest.fixture
+def emulator_with_sts(tmp_path: Path) -> Iterator[Emulator]:
+    emulator = Emulator.start(tmp_path / "emulator.log", delay=EMULATOR_DELAY, args=["--with-moto"])
+    wait_for(lambda: emulator.moto_url, timeout=60, what="moto to listen")
+    yield emulator
+    emulator.stop()
+
+
+def manifest(name: str, namespace: str, **aws: str) -> str:
+    doc: dict[str, Any] = llmendpoint("mistral-7b-inference-components")
+    doc["metadata"] = {"name": name, "namespace": namespace}
+    doc["spec"]["aws"] = {**doc["spec"]["aws"], **aws}
+    return to_yaml(doc)
+
+
+def start_operator(
+    kubeconfig: Path, emulator: Emulator, namespaces: list[str], log: Path, **env: str
+) -> Operator:
+    op = Operator(
+        kubeconfig=kubeconfig,
+        log=log,
+        env={
+            **operator_env(emulator, ",".join(namespaces)),
+            **emulator.aws_env,
+            **env,
+        },
+    )
+    return op.start().wait_healthy()
+
+
+def recovered(kubectl: Kubectl, name: str, op: Operator) -> None:
+    """Ready after a refusal (wait_ready gives up on phase Failed), within a resync."""
+    wait_for(
+        lambda: is_ready(get_llme(kubectl, name)),
+        timeout=60,
+        what=f"{name} Ready again",
+        diagnose=op.log_tail,
+    )
+
+
+def endpoints(emulator: Emulator, account: str) -> list[str]:
+    return emulator.admin_client.resource_names(account, REGION)["endpoints"]
+
+
+def test_namespaces_land_in_their_roles_accounts_and_a_tenant_cannot_pick_another_role(
+    cluster: LocalCluster,
+    operator_identity: OperatorIdentity,
+    emulator_with_sts: Emulator,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    team_b = f"{namespace[:50]}-b"
+    cluster.kubectl("create", "namespace", team_b)
+    cluster.kubectl("annotate", "namespace", namespace, f"{ROLE_ANNOTATION}={TEAM_A}")
+    a, b = Kubectl(cluster, namespace), Kubectl(cluster, team_b)
+    op = start_operator(
+        operator_identity.kubeconfig,
+        emulator_with_sts,
+        [namespace, team_b],
+        tmp_path / "operator.log",
+        LLMOP_NAMESPACE_ROLES=f"{team_b}={TEAM_B}",
+    )
+    try:
+        a.apply(manifest("chat", namespace))
+        b.apply(manifest("chat", team_b))
+        wait_ready(a, "chat", log=op.log_tail)
+        wait_ready(b, "chat", log=op.log_tail)
+        assert endpoints(emulator_with_sts, "111111111111") == [
+            naming.endpoint_name(namespace, "chat")
+        ]
+        assert endpoints(emulator_with_sts, "222222222222") == [
+            naming.endpoint_name(team_b, "chat")
+        ]
+        assert not endpoints(emulator_with_sts, ACCOUNT)
+        status = get_llme(a, "chat")["status"]  # type: ignore[index]
+        assert ":111111111111:endpoint/" in status["endpointArn"]
+
+        # A tenant of team-a naming team-b's role: refused, nothing created anywhere.
+        a.apply(manifest("sneaky", namespace, roleArn=TEAM_B))
+
+        def refused() -> dict[str, Any] | None:
+            found = condition(get_llme(a, "sneaky") or {}, "Degraded")
+            return found if found.get("reason") == "RoleNotAllowed" else None
+
+        degraded = wait_for(refused, timeout=60, what="RoleNotAllowed", diagnose=op.log_tail)
+        assert TEAM_B in degraded["message"]
+        assert ALLOWED_ROLES_ANNOTATION in degraded["message"]
+        for account in ("111111111111", "222222222222", ACCOUNT):
+            names = emulator_with_sts.admin_client.resource_names(account, REGION)
+            assert not any("sneaky" in n for kind in names.values() for n in kind), names
+
+        # The admin allows it: the same LLMEndpoint now lands in team-b's account.
+        cluster.kubectl("annotate", "namespace", namespace, f"{ALLOWED_ROLES_ANNOTATION}={TEAM_B}")
+        recovered(a, "sneaky", op)
+        assert naming.endpoint_name(namespace, "sneaky") in endpoints(
+            emulator_with_sts, "222222222222"
+        )
+
+        for kubectl, name in ((a, "chat"), (a, "sneaky"), (b, "chat")):
+            kubectl("delete", "llmendpoint", name, "--wait=false")
+        for kubectl, name in ((a, "chat"), (a, "sneaky"), (b, "chat")):
+            wait_gone(kubectl, name, log=op.log_tail)
+        for account in ("111111111111", "222222222222"):
+            names = emulator_with_sts.admin_client.resource_names(account, REGION)
+            assert not any(names.values()), names
+    finally:
+        op.stop()
+
+
+def _moto(emulator: Emulator, service: str, key: tuple[str, str] | None = None) -> Any:
+    assert emulator.moto_url
+    if key is None:
+        return boto3_client(emulator.moto_url, service)
+    return boto3_client(
+        emulator.moto_url, service, aws_access_key_id=key[0], aws_secret_access_key=key[1]
+    )
+
+
+def test_a_denied_role_is_reported_and_recovers_when_the_admin_fixes_it(
+    cluster: LocalCluster,
+    operator_identity: OperatorIdentity,
+    emulator_with_sts: Emulator,
+    namespace: str,
+    kubectl: Kubectl,
+    tmp_path: Path,
+) -> None:
+    iam = _moto(emulator_with_sts, "iam")
+
+    def user(name: str, resource: str) -> tuple[str, str]:
+        iam.create_user(UserName=name)
+        statement = {"Effect": "Allow", "Action": "*", "Resource": resource}
+        iam.put_user_policy(
+            UserName=name,
+            PolicyName="base",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
+
+    admin = user("admin", "*")
+    operator_key = user("operator", TEAM_A)  # may assume team-a, not team-b
+    # From now on moto authorizes every request by its IAM policies.
+    assert emulator_with_sts.moto_url
+    request = urllib.request.Request(
+        f"{emulator_with_sts.moto_url}/moto-api/reset-auth",
+        data=b"0",
+        method="POST",
+        headers={"Content-Type": "text/plain"},
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+    cluster.kubectl("annotate", "namespace", namespace, f"{ROLE_ANNOTATION}={TEAM_B}")
+    op = start_operator(
+        operator_identity.kubeconfig,
+        emulator_with_sts,
+        [namespace],
+        tmp_path / "operator.log",
+        AWS_ACCESS_KEY_ID=operator_key[0],
+        AWS_SECRET_ACCESS_KEY=operator_key[1],
+    )
+    try:
+        kubectl.apply(manifest("chat", namespace))
+
+        def denied() -> dict[str, Any] | None:
+            found = condition(get_llme(kubectl, "chat") or {}, "Degraded")
+            return found if found.get("reason") == "AssumeRoleFailed" else None
+
+        degraded = wait_for(denied, timeout=60, what="AssumeRoleFailed", diagnose=op.log_tail)
+        assert TEAM_B in degraded["message"] and "AccessDenied" in degraded["message"]
+        assert not endpoints(emulator_with_sts, "222222222222")
+        events = kubectl.json("get", "events", "--field-selector", "reason=AssumeRoleFailed")
+        assert len(events["items"]) == 1  # said once, not once per retry
+
+        _moto(emulator_with_sts, "iam", admin).put_user_policy(
+            UserName="operator",
+            PolicyName="team-b",
+            PolicyDocument=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": TEAM_B}
+                    ],
+                }
+            ),
+        )
+        recovered(kubectl, "chat", op)
+        assert endpoints(emulator_with_sts, "222222222222") == [
+            naming.endpoint_name(namespace, "chat")
+        ]
+        kubectl("delete", "llmendpoint", "chat", "--wait=false")
+        wait_gone(kubectl, "chat", log=op.log_tail)
+    finally:
+        op.stop()
+
+
+@pytest.fixture
+def second_cluster(cluster: LocalCluster) -> Iterator[LocalCluster]:
+    with LocalCluster(cluster.binaries.bin_dir) as other:
+        other.kubectl("apply", "--server-side", "-f", str(CRD_FILE))
+        other.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
+        yield other
+
+
+def test_two_clusters_sharing_an_account_reconcile_the_same_name_side_by_side(
+    cluster: LocalCluster,
+    second_cluster: LocalCluster,
+    emulator_process: Emulator,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    second_cluster.kubectl("create", "namespace", namespace)
+    east, west = Kubectl(cluster, namespace), Kubectl(second_cluster, namespace)
+    operators = [
+        start_operator(
+            c.kubeconfig, emulator_process, [namespace], tmp_path / f"{n}.log", LLMOP_CLUSTER_NAME=n
+        )
+        for c, n in ((cluster, "east"), (second_cluster, "west"))
+    ]
+    try:
+        east.apply(manifest("chat", namespace))
+        west.apply(manifest("chat", namespace))
+        wait_ready(east, "chat", log=operators[0].log_tail)
+        wait_ready(west, "chat", log=operators[1].log_tail)
+        east_endpoint = get_llme(east, "chat")["status"]["endpointName"]  # type: ignore[index]
+        west_endpoint = get_llme(west, "chat")["status"]["endpointName"]  # type: ignore[index]
+        assert east_endpoint == naming.endpoint_name(namespace, "chat", "east")
+        assert west_endpoint == naming.endpoint_name(namespace, "chat", "west")
+        sagemaker = boto3_client(emulator_process.url)
+        west_before = sagemaker.describe_endpoint(EndpointName=west_endpoint)
+        for c in (east, west):
+            for event in c.json("get", "events")["items"]:
+                assert event["reason"] != "NameConflict", event
+
+        east("delete", "llmendpoint", "chat", "--wait=false")
+        wait_gone(east, "chat", log=operators[0].log_tail)
+        names = emulator_process.admin_client.resource_names(ACCOUNT, REGION)
+        assert names["endpoints"] == [west_endpoint]
+        assert all(
+            naming.decode(kind, n) is None
+            or naming.decode(kind, n)[0] != naming.owner_hash(namespace, "chat", "east")  # type: ignore[index]
+            for kind, table in (
+                (Kind.MODEL, names["models"]),
+                (Kind.ENDPOINT_CONFIG, names["endpoint_configs"]),
+                (Kind.INFERENCE_COMPONENT, names["inference_components"]),
+            )
+            for n in table
+        ), names
+        west_after = sagemaker.describe_endpoint(EndpointName=west_endpoint)
+        assert west_after["EndpointStatus"] == "InService"
+        assert west_after["LastModifiedTime"] == west_before["LastModifiedTime"]
+        assert get_llme(west, "chat") is not None
+        west("delete", "llmendpoint", "chat", "--wait=false")
+        wait_gone(west, "chat", log=operators[1].log_tail)
+        assert not any(emulator_process.admin_client.resource_names(ACCOUNT, REGION).values())
+    finally:
+        for op in operators:
+            op.stop()
