@@ -19,7 +19,15 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "operator" / "llm_operator"
 TROUBLESHOOTING = REPO / "docs" / "troubleshooting.md"
 # Calls whose first CamelCase string argument is a condition or Event reason.
-REASON_CALLS = {"Problem", "ConditionInput", "error", "warning", "SecretError", "Degraded"}
+REASON_CALLS = {
+    "Problem",
+    "ConditionInput",
+    "error",
+    "warning",
+    "SecretError",
+    "Degraded",
+    "IdentityError",
+}
 EVENT_TYPES = {"Normal", "Warning"}
 OURS = [
     "docs/install-eks.md",

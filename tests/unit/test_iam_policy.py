@@ -135,9 +135,10 @@ def policy() -> dict[str, Any]:
     return dict(json.loads(POLICY.read_text()))
 
 
-def test_the_code_calls_sagemaker_and_cloudwatch_only() -> None:
+def test_the_code_calls_sagemaker_cloudwatch_and_sts_only() -> None:
+    """STS only to assume the roles namespaces are mapped to."""
     assert {kind.service for kind in Kind} == {"sagemaker", "cloudwatch"}
-    assert boto3_services_used() <= {"sagemaker", "cloudwatch"}
+    assert boto3_services_used() <= {"sagemaker", "cloudwatch", "sts"}
 
 
 def test_policy_names_exactly_the_cloudwatch_operations_the_code_calls(
@@ -192,7 +193,7 @@ def test_policy_has_no_wildcards_and_allows_only(policy: dict[str, Any]) -> None
         for action in actions_of(statement):
             assert "*" not in action, action
         services = {action.split(":")[0] for action in actions_of(statement)}
-        assert services <= {"sagemaker", "iam", "cloudwatch"}
+        assert services <= {"sagemaker", "iam", "cloudwatch", "sts"}
 
 
 def test_only_list_calls_reach_every_resource(policy: dict[str, Any]) -> None:
@@ -278,3 +279,11 @@ def test_cli_policy_names_exactly_what_plan_invoke_and_audit_call() -> None:
         ]
         if writes:
             assert statement["Condition"]["StringEquals"][OWNED] == "sagemaker-llm-operator"
+
+
+def test_sts_only_assumes_roles(policy: dict[str, Any]) -> None:
+    for statement in statements(policy):
+        for action in actions_of(statement):
+            if action.startswith("sts:"):
+                assert action == "sts:AssumeRole"
+                assert all(r.startswith("arn:aws:iam::") for r in resources_of(statement))
