@@ -1055,6 +1055,17 @@ class RolloutStatus(_Status):
     )
 
 
+class AdoptedStatus(_Status):
+    endpoint: str = Field(description="The existing endpoint this LLMEndpoint adopted.")
+    endpoint_configs: list[str] = Field(
+        default_factory=list, description="Its endpoint config when adopted."
+    )
+    models: list[str] = Field(default_factory=list, description="Models it used when adopted.")
+    inference_components: list[str] = Field(
+        default_factory=list, description="Inference components it had when adopted."
+    )
+
+
 class LLMEndpointStatus(_Status):
     phase: Phase | None = Field(
         None, description="Pending, Creating, Updating, InService, Failed or Deleting."
@@ -1110,6 +1121,13 @@ class LLMEndpointStatus(_Status):
     failure_reason: str | None = Field(None, description="SageMaker's FailureReason, if any.")
     rollout: RolloutStatus | None = Field(
         None, description="The current or last guarded rollout (spec.rollout)."
+    )
+    adopted: AdoptedStatus | None = Field(
+        None,
+        description=(
+            "What the operator adopted (annotation llmoperator.io/adopt-endpoint): tagged as "
+            "this LLMEndpoint's and from then on reconciled, replaced and deleted like its own."
+        ),
     )
     plan_memory: dict[str, Any] | None = Field(
         None,

@@ -111,11 +111,18 @@ def ownership_tags(owner: Owner) -> dict[str, str]:
 
 
 def render(
-    spec: LLMEndpointSpec, owner: Owner, *, hf_token: str | None, generation: int = 0
+    spec: LLMEndpointSpec,
+    owner: Owner,
+    *,
+    hf_token: str | None,
+    generation: int = 0,
+    endpoint_name: str | None = None,
 ) -> DesiredState:
     """The SageMaker resources `spec` asks for, as exact boto3 request kwargs.
 
     `generation` is the LLMEndpoint's metadata.generation: a refused rollout names it.
+    `endpoint_name`: an adopted endpoint's name instead of the derived one (the
+    other resources keep their derived names).
     """
     itype = catalog.instance_type(spec.instance.type)
     if itype is None:
@@ -137,11 +144,12 @@ def render(
     config = _endpoint_config(spec, ns, name, cluster, model.name)
     components = _components(spec, ns, name, cluster, model.name) if ic else ()
     tags = {**spec.aws.tags, **ownership_tags(owner)}
+    endpoint = endpoint_name or naming.endpoint_name(ns, name, cluster)
     return DesiredState(
         owner=owner,
         region=region,
         endpoint_type=spec.endpoint_type,
-        endpoint_name=naming.endpoint_name(ns, name, cluster),
+        endpoint_name=endpoint,
         model=model,
         endpoint_config=config,
         components=components,
@@ -153,7 +161,7 @@ def render(
                 generation,
                 owned_alarms(
                     spec.rollout,
-                    endpoint_name=naming.endpoint_name(ns, name),
+                    endpoint_name=endpoint,
                     variant_name=naming.variant_name(),
                     component_name=components[0].name if components else None,
                     owner=f"{ns}/{name}",

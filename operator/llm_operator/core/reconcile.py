@@ -665,14 +665,30 @@ class Pass:
         self.failed_component_updates.pop(have.name, None)
 
     def stale_components(self) -> None:
-        """Delete components of ours on the endpoint that the spec no longer has."""
+        """Delete components of ours on the endpoint that the spec no longer has.
+
+        Make before break: a stale base component still serving stays until the
+        wanted base serves too (e.g. an adopted endpoint's hand-made component),
+        unless the wanted base failed, when the room it holds may be what is missing.
+        """
         wanted = {c.name for c in self.desired.components}
         stale = [
             c
             for c in self.observed.components.values()
             if c.name not in wanted and not self.foreign(c.owner_uid)
         ]
+        base = self.desired.components[0] if self.desired.components else None
+        new_base = self.observed.components.get(base.name) if base is not None else None
+        replacing = base is not None and (
+            new_base is None or new_base.status not in ("InService", "Failed")
+        )
         for have in sorted(stale, key=lambda c: (c.base_component is None, c.name)):
+            if replacing and have.base_component is None and have.status == "InService":
+                self.waiting.append(
+                    f"inference component {base.name if base else ''} to serve before "
+                    f"{have.name} is deleted"
+                )
+                continue
             if have.status in COMPONENT_TRANSITIONING:
                 self.waiting.append(f"inference component {have.name} to leave {have.status}")
                 continue

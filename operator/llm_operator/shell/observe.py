@@ -181,6 +181,15 @@ class Observer:
         self._touched[key] = self._clock()
         self._described.pop(key, None)
 
+    def retagged(self, where: Where, arns: Collection[str]) -> None:
+        """Forgets the owners read for these ARNs: their tags changed (an adoption)."""
+        place, changed = scope(where), set(arns)
+        self._owners = {
+            key: owner
+            for key, owner in self._owners.items()
+            if key[0] != place or key[1] not in changed
+        }
+
     def _stale(self, place: Scope, kind: Kind, name: str, inventory: Inventory) -> bool:
         touched = self._touched.get((place, kind, name))
         return touched is not None and touched >= inventory.taken_at
@@ -272,6 +281,7 @@ class Observer:
         lane: Lane = INTERACTIVE,
         alarms: Collection[str] = (),
         identity: Identity | None = None,
+        extra: Collection[str] = (),
     ) -> ObservedState:
         """What SageMaker (and CloudWatch) hold for `desired`'s LLMEndpoint.
 
@@ -283,11 +293,19 @@ class Observer:
         `lane`: the lane of this pass's Describes and ListTags.
         `alarms`: names of rollback alarms to look up in CloudWatch (none: no call).
         `identity`: who to ask as (default: the operator's own credentials).
+        `extra`: more names to look at (what an adoption tagged as ours); their tags
+        are read like any other's.
         """
         place = Scope(desired.region, identity or Identity())
         uid = desired.owner.uid
         own_name = f"{desired.owner.namespace}/{desired.owner.name}"
         ours_set = set(ours)
+        extra_set = set(extra) - ours_set
+        # Models and configs are found by the derived prefix, which is the endpoint's
+        # name unless the endpoint was adopted.
+        own_prefix = (
+            naming.immutable_prefix(Kind.MODEL, desired.model.name) or desired.endpoint_name
+        )
         inventory = await self.inventory(place, max_age)
 
         async def owner(arn: str, created: Any, name: str) -> TagOwner:
@@ -330,7 +348,7 @@ class Observer:
 
         # Inference components: desired ones, ones recorded as ours, and any on our endpoint.
         names = {c.name for c in desired.components}
-        names |= {n for n in ours_set if n in inventory.components}
+        names |= {n for n in ours_set | extra_set if n in inventory.components}
         names |= inventory.components_on.get(desired.endpoint_name, set())
         components: dict[str, ObservedComponent] = {}
         described = await asyncio.gather(
@@ -358,8 +376,8 @@ class Observer:
             Kind.MODEL,
             inventory.models,
             "ModelArn",
-            {desired.model.name} | ours_set,
-            inventory.models_of.get(desired.endpoint_name, set()),
+            {desired.model.name} | ours_set | extra_set,
+            inventory.models_of.get(own_prefix, set()),
             inventory,
             owner,
             uid,
@@ -369,8 +387,8 @@ class Observer:
             Kind.ENDPOINT_CONFIG,
             inventory.endpoint_configs,
             "EndpointConfigArn",
-            {desired.endpoint_config.name} | ours_set,
-            inventory.configs_of.get(desired.endpoint_name, set()),
+            {desired.endpoint_config.name} | ours_set | extra_set,
+            inventory.configs_of.get(own_prefix, set()),
             inventory,
             owner,
             uid,

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from llm_operator.api import catalog
 from llm_operator.api.models import DeletionPolicy, LLMEndpointSpec
 from llm_operator.core import (
+    adoption,
     desired,
     engines,
     identity,
@@ -35,6 +36,7 @@ from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.plan import Plan
 from llm_operator.shell import metrics
+from llm_operator.shell.adopt import adopt, adopted_names
 from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker, Scope
 from llm_operator.shell.kube import Cluster, KubeCluster
 from llm_operator.shell.observe import Observer
@@ -170,8 +172,16 @@ class Reconciler:
                 raise
             token = _NO_TOKEN
         try:
+            adopting = adoption.requested(meta.get("annotations") or {})
+        except adoption.AdoptionError as exc:
+            raise Degraded(exc.reason, exc.message) from None
+        try:
             want = desired.render(
-                spec, owner, hf_token=token, generation=int(meta.get("generation") or 0)
+                spec,
+                owner,
+                hf_token=token,
+                generation=int(meta.get("generation") or 0),
+                endpoint_name=adopting,
             )
         except desired.RenderError as exc:
             raise Degraded("InvalidSpec", str(exc)) from None
@@ -341,6 +351,13 @@ class Reconciler:
         state.redact = redact
         aws = (body.get("spec") or {}).get("aws") or {}
         place = await self._scope(meta["namespace"], want.region, aws.get("roleArn"))
+        adopted = previous.get("adopted")
+        if (
+            not deleting
+            and _adopting(body)
+            and (adopted or {}).get("endpoint") != (want.endpoint_name)
+        ):
+            adopted = await self._adopt(body, place, want, previous)
         memory = PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
         fresh = state.generation != generation or deleting
         # A settled resource accepts an inventory a resync old (even when its spec just
@@ -359,6 +376,7 @@ class Reconciler:
             lane=BACKGROUND if background else INTERACTIVE,
             alarms=_alarm_names(want, memory, deleting),
             identity=place.identity,
+            extra=adopted_names(adopted),
         )
         if not background:
             observed = await observing
@@ -413,17 +431,37 @@ class Reconciler:
         outcome: Outcome = "degraded" if plan.degraded.status else "settled"
         return PassResult(outcome, self.settings.resync_seconds)
 
+    async def _adopt(
+        self,
+        body: Mapping[str, Any],
+        place: Scope,
+        want: desired.DesiredState,
+        previous: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """Tags the endpoint to adopt (and what it uses) as ours and records it in status."""
+        try:
+            record, messages = await adopt(self.sagemaker, self.observer, place, want)
+        except adoption.AdoptionError as exc:
+            raise Degraded(exc.reason, exc.message) from None
+        meta = body["metadata"]
+        for message in messages:
+            log.info("%s/%s: %s", meta["namespace"], meta["name"], message)
+            self._event(body, "Normal", "Adopted", message)
+        await self._write_status(body, {"adopted": record}, previous)
+        return record
+
     def _fallback_desired(self, body: Mapping[str, Any]) -> desired.DesiredState:
         meta = body["metadata"]
         ns, name = meta["namespace"], meta["name"]
         aws = (body.get("spec") or {}).get("aws") or {}
         region = aws.get("region") or self.settings.default_region
         endpoint = naming.endpoint_name(ns, name, self.settings.cluster_name)
+        adopted = (body.get("status") or {}).get("adopted") or {}
         return desired.DesiredState(
             owner=self._owner(meta),
             region=str(region),
             endpoint_type="InferenceComponent",
-            endpoint_name=endpoint,
+            endpoint_name=str(adopted.get("endpoint") or endpoint),
             # No content to hash: names that no real model or config can have.
             model=desired.DesiredModel(
                 name=naming.immutable_name(endpoint, Kind.MODEL, ""), create_request={}
@@ -499,6 +537,11 @@ def _alarm_names(want: desired.DesiredState, memory: PlanMemory, deleting: bool)
     if deleting and names:
         names |= set(rollout.alarm_names(want.endpoint_name))
     return names
+
+
+def _adopting(body: Mapping[str, Any]) -> bool:
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    return bool(annotations.get(adoption.ADOPT_ANNOTATION))
 
 
 def _raw_policy(body: Mapping[str, Any]) -> DeletionPolicy:

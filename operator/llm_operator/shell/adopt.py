@@ -1,0 +1,98 @@
+"""Takes over an existing endpoint on explicit opt-in (see `core.adoption`).
+
+Reads the endpoint, its endpoint config, its inference components and their
+models; refuses when any is tagged for another owner; tags each with this
+LLMEndpoint's ownership tags, the endpoint last, so a crash part-way leaves
+the endpoint untagged and the next pass simply goes on. Nothing is deleted or
+re-created here: the normal pass then updates what needs updating.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from llm_operator.core import adoption
+from llm_operator.core.desired import DesiredState
+from llm_operator.shell.aws import AwsError, SageMaker, Scope
+from llm_operator.shell.observe import Observer
+
+
+async def adopt(
+    sagemaker: SageMaker, observer: Observer, place: Scope, want: DesiredState
+) -> tuple[dict[str, Any], list[str]]:
+    """(the status record of what was adopted, one message per resource newly tagged)."""
+    name = want.endpoint_name
+    uid = want.owner.uid
+    try:
+        endpoint = await sagemaker.call(place, "DescribeEndpoint", {"EndpointName": name})
+    except AwsError as error:
+        if error.kind == "not_found":
+            raise adoption.AdoptionError(
+                "AdoptionNotFound",
+                f"annotation {adoption.ADOPT_ANNOTATION}: SageMaker endpoint {name} does not "
+                f"exist in {place}",
+            ) from None
+        raise
+    config_name = str(endpoint.get("EndpointConfigName", ""))
+    config = await sagemaker.call(
+        place, "DescribeEndpointConfig", {"EndpointConfigName": config_name}
+    )
+    models = {
+        str(v["ModelName"]) for v in config.get("ProductionVariants") or [] if v.get("ModelName")
+    }
+    listed = await sagemaker.list_all(
+        place, "ListInferenceComponents", "InferenceComponents", EndpointNameEquals=name
+    )
+    components: dict[str, str] = {}  # name -> arn
+    for summary in listed:
+        component = str(summary["InferenceComponentName"])
+        described = await sagemaker.call(
+            place, "DescribeInferenceComponent", {"InferenceComponentName": component}
+        )
+        components[component] = str(described["InferenceComponentArn"])
+        model = (described.get("Specification") or {}).get("ModelName")
+        if model:
+            models.add(str(model))
+    model_arns: dict[str, str] = {}
+    for model in sorted(models):
+        found = await sagemaker.call(place, "DescribeModel", {"ModelName": model})
+        model_arns[model] = str(found["ModelArn"])
+    # Every resource first proven free, then tagged: the endpoint last.
+    resources: list[tuple[str, str, str]] = [
+        *(("model", m, arn) for m, arn in sorted(model_arns.items())),
+        ("endpoint config", config_name, str(config["EndpointConfigArn"])),
+        *(("inference component", c, arn) for c, arn in sorted(components.items())),
+        ("endpoint", name, str(endpoint["EndpointArn"])),
+    ]
+    untagged = [
+        (kind, resource, arn)
+        for kind, resource, arn in resources
+        if adoption.check_owner(kind, resource, await sagemaker.tags(place, arn), uid)
+    ]
+    messages: list[str] = []
+    for kind, resource, arn in untagged:
+        await sagemaker.call(place, "AddTags", {"ResourceArn": arn, "Tags": _tags(want.tags)})
+        messages.append(f"adopted SageMaker {kind} {resource}")
+    observer.retagged(place, [arn for _, _, arn in resources])
+    record = {
+        "endpoint": name,
+        "endpointConfigs": [config_name],
+        "models": sorted(model_arns),
+        "inferenceComponents": sorted(components),
+    }
+    return record, messages
+
+
+def _tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def adopted_names(record: Mapping[str, Any] | None) -> set[str]:
+    """Every name an adoption record holds (they carry our tags: the observer reads them)."""
+    if not record:
+        return set()
+    names = {str(record.get("endpoint", ""))}
+    for key in ("endpointConfigs", "models", "inferenceComponents"):
+        names |= {str(n) for n in record.get(key) or []}
+    return names - {""}
