@@ -27,6 +27,7 @@ REASON_CALLS = {
     "SecretError",
     "Degraded",
     "IdentityError",
+    "AdoptionError",
 }
 EVENT_TYPES = {"Normal", "Warning"}
 OURS = [
@@ -35,6 +36,7 @@ OURS = [
     "docs/troubleshooting.md",
     "docs/iam/README.md",
     "docs/rollouts.md",
+    "docs/tenancy.md",
 ]
 
 
