@@ -13,7 +13,11 @@ and measures what a replica with that many endpoints costs:
   /healthz takes to answer (served by kopf's event loop: a stall shows there);
 - seconds from a spec change (copies 1 -> 2 on one endpoint) until SageMaker gets
   the update, and until the LLMEndpoint is Ready again, with all the others present
-  (also once while the operator's background refresh saturates its rate limit).
+  (also once while the operator's background refresh saturates its rate limit);
+- with --accounts N: the namespaces mapped to roles in N accounts (moto's STS),
+  seconds to Ready per account, and with --throttle-rate F that fraction of the
+  first account's SageMaker calls answered ThrottlingException (a proxy,
+  bench/account_throttle.py): do the other accounts slow down?
 
     .venv/bin/python bench/operator_scale.py [--count 200] [--timeout 900] [--profile]
 
@@ -48,6 +52,7 @@ from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 
+from account_throttle import AccountThrottle
 from local_cluster import binaries, processes
 from local_cluster.cluster import LocalCluster, free_port
 from local_cluster.llmendpoints import is_ready
@@ -95,6 +100,9 @@ class Run:
     final_rss_mib: float = 0.0
     load: list[tuple[str, tuple[float, float, float]]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # --accounts: account -> seconds to Ready of each of its LLMEndpoints; calls, throttles
+    account_ready: dict[str, list[float]] = field(default_factory=dict)
+    account_calls: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 # -- /proc -------------------------------------------------------------------------
@@ -162,6 +170,7 @@ class ReadyWatch:
     def __init__(self, api: Any) -> None:
         self._api = api
         self._objects: dict[str, dict[str, Any]] = {}
+        self.first_ready: dict[str, float] = {}  # key -> monotonic time first seen Ready
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="ready-watch", daemon=True)
@@ -187,6 +196,9 @@ class ReadyWatch:
                 listed = self._api.list_cluster_custom_object(GROUP, VERSION, PLURAL)
                 with self._lock:
                     self._objects = {_key(o): o for o in listed["items"]}
+                    for o in listed["items"]:
+                        if is_ready(o):
+                            self.first_ready.setdefault(_key(o), time.monotonic())
                 version = listed["metadata"]["resourceVersion"]
                 stream = k8s_watch.Watch().stream(  # type: ignore[no-untyped-call]
                     self._api.list_cluster_custom_object,
@@ -203,6 +215,8 @@ class ReadyWatch:
                             self._objects.pop(_key(obj), None)
                         else:
                             self._objects[_key(obj)] = obj
+                            if is_ready(obj):
+                                self.first_ready.setdefault(_key(obj), time.monotonic())
                     if self._stop.is_set():
                         return
             except Exception:  # API hiccup or expired version: list again
@@ -217,7 +231,17 @@ def _key(obj: dict[str, Any]) -> str:
 # -- processes -----------------------------------------------------------------------
 
 
-def operator_env(args: argparse.Namespace, kubeconfig: Path, url: str) -> dict[str, str]:
+def account_of(index: int) -> str:
+    return f"{100000000001 + index:012d}"
+
+
+def role_of(account: str) -> str:
+    return f"arn:aws:iam::{account}:role/llm-operator-tenant-bench"
+
+
+def operator_env(
+    args: argparse.Namespace, kubeconfig: Path, url: str, sts_url: str | None = None
+) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
@@ -234,6 +258,8 @@ def operator_env(args: argparse.Namespace, kubeconfig: Path, url: str) -> dict[s
         LLMOP_METRICS_PORT=str(free_port()),
         LLMOP_HEALTH_PORT=str(args.health_port),
     )
+    if sts_url is not None:
+        env["AWS_ENDPOINT_URL_STS"] = sts_url
     return env
 
 
@@ -264,6 +290,7 @@ class Bench:
         self.cluster: LocalCluster | None = None
         self.admin: AdminClient | None = None
         self.watch: ReadyWatch | None = None
+        self.throttle: AccountThrottle | None = None
         self._sampling = threading.Event()
         self._saturated_before = False
 
@@ -349,17 +376,34 @@ class Bench:
         self.cluster.kubectl(
             "wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}"
         )
-        self.emulator = Emulator.start(args.out / "emulator.log", delay=args.delay)
+        self.emulator = Emulator.start(
+            args.out / "emulator.log",
+            delay=args.delay,
+            args=["--with-moto"] if args.accounts else [],
+        )
         url = self.emulator.url
         self.admin = self.emulator.admin_client
+        sts_url: str | None = None
+        if args.accounts:
+            emulator = self.emulator
+            moto = self.wait_for("moto to listen", lambda: emulator.moto_url)
+            self.throttle = AccountThrottle(url, moto).start()
+            self.throttle.throttle(account_of(0), args.throttle_rate)
+            url = sts_url = self.throttle.url
         self.api = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
             config_file=str(self.cluster.kubeconfig)
         )
         self.custom = k8s.CustomObjectsApi(self.api)
         core = k8s.CoreV1Api(self.api)
         self.namespaces = [f"bench-{i}" for i in range(args.namespaces)]
-        for ns in self.namespaces:
-            core.create_namespace(k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=ns)))
+        for index, ns in enumerate(self.namespaces):
+            annotations = (
+                {"llmoperator.io/aws-role-arn": role_of(account_of(index % args.accounts))}
+                if args.accounts
+                else None
+            )
+            meta = k8s.V1ObjectMeta(name=ns, annotations=annotations)
+            core.create_namespace(k8s.V1Namespace(metadata=meta))
         log = args.out / "operator.log"
         log.unlink(missing_ok=True)
         command: list[str | Path] = [BIN / "llm-operator"]
@@ -369,7 +413,7 @@ class Bench:
             command += ["-m", "llm_operator.cli"]
         self.operator = processes.spawn(
             [*command, "run", "--all-namespaces", "--standalone"],
-            env=operator_env(args, self.cluster.kubeconfig, url),
+            env=operator_env(args, self.cluster.kubeconfig, url, sts_url),
             log=log,
         )
         self.wait_for("the operator's /healthz", lambda: healthz_seconds(args.health_port))
@@ -409,6 +453,17 @@ class Bench:
             watch = self.watch
             self.wait_for(f"{count} LLMEndpoints Ready", lambda: watch.ready() >= count, 0.5)
             self.run.all_ready_s = self.since()
+            if self.args.accounts:
+                for ns, name in self.names():
+                    account = account_of(self.namespaces.index(ns) % self.args.accounts)
+                    at = watch.first_ready.get(f"{ns}/{name}")
+                    if at is not None:
+                        self.run.account_ready.setdefault(account, []).append(at - self.run.started)
+                if self.throttle is not None:
+                    self.run.account_calls = {
+                        a: (self.throttle.calls[a], self.throttle.throttles[a])
+                        for a in sorted(self.throttle.calls)
+                    }
         after = self.calls()
         self.run.creation_calls = _diff(after, before)
 
@@ -499,6 +554,8 @@ class Bench:
                 self.run.peak_rss_mib, memory_mib(self.operator.pid, "VmHWM")
             )
             processes.stop(self.operator, timeout=30)
+        if self.throttle is not None:
+            self.throttle.stop()
         if self.emulator is not None:
             self.emulator.stop()
         if self.cluster is not None:
@@ -516,6 +573,11 @@ def report(args: argparse.Namespace, run: Run) -> None:
     n = run.count
     print()
     print(f"operator scale benchmark: {n} LLMEndpoints in {args.namespaces} namespaces")
+    if args.accounts:
+        print(
+            f"accounts: {args.accounts} (namespaces mapped to roles, moto's STS); "
+            f"{args.throttle_rate:.0%} of account {account_of(0)}'s calls throttled"
+        )
     print(
         f"settings: resync {args.resync:g}s, transition poll {args.poll:g}s, emulator delay "
         f"{args.delay:g}s, AWS rate limit {args.calls_per_second:g}/s burst {args.burst}, "
@@ -570,6 +632,18 @@ def report(args: argparse.Namespace, run: Run) -> None:
         )
     elif run.steady_seconds:
         rows.append(("spec change while steady and busy", "no busy second seen"))
+    for account, seconds in sorted(run.account_ready.items()):
+        calls, throttles = run.account_calls.get(account, (0, 0))
+        label = f"account {account}" + (" (throttled)" if account == account_of(0) else "")
+        if not args.throttle_rate:
+            label = f"account {account}"
+        rows.append(
+            (
+                label,
+                f"{len(seconds)} Ready: median {statistics.median(seconds):.1f} s, max "
+                f"{max(seconds):.1f} s; {calls} SageMaker calls, {throttles} throttled",
+            )
+        )
     width = max(len(r[0]) for r in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
@@ -693,6 +767,20 @@ def main() -> int:
     parser.add_argument("--burst", type=int, default=50, help="LLMOP_AWS_BURST")
     parser.add_argument("--workers", type=int, default=16, help="LLMOP_WORKERS")
     parser.add_argument("--changes", type=int, default=3, help="spec changes timed")
+    parser.add_argument(
+        "--accounts",
+        type=int,
+        default=0,
+        help="spread the namespaces over this many AWS accounts (roles assumed through "
+        "moto's STS); 0 (default): the operator's own identity",
+    )
+    parser.add_argument(
+        "--throttle-rate",
+        type=float,
+        default=0.0,
+        help="with --accounts: fraction of the first account's SageMaker calls answered "
+        "ThrottlingException (default 0)",
+    )
     parser.add_argument("--sample-seconds", type=float, default=1.0, help="sampling period")
     parser.add_argument("--timeout", type=float, default=900.0, help="whole run, seconds")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
@@ -740,6 +828,8 @@ def main() -> int:
                 "busy_change": run.busy_change,
                 "peak_rss_mib": run.peak_rss_mib,
                 "ready_curve": [(s.at, s.ready) for s in run.samples],
+                "account_ready": run.account_ready,
+                "account_calls": run.account_calls,
             },
             indent=1,
         )
