@@ -16,11 +16,11 @@ import pytest
 from llm_operator.core.adoption import ADOPT_ANNOTATION
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
-from tests.e2e.examples import llmendpoint, to_yaml
-from tests.e2e.harness import get_llme, wait_gone, wait_ready
 from tests.emulator import builders
 from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.emulator_fixtures import boto3_client
+from tests.plugins.examples import llmendpoint, to_yaml
+from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
 
 pytestmark = pytest.mark.e2e
 

@@ -24,13 +24,14 @@ from llm_operator.core import naming
 from llm_operator.core.identity import ALLOWED_ROLES_ANNOTATION, ROLE_ANNOTATION
 from llm_operator.core.kinds import Kind
 from local_cluster.cluster import LocalCluster
+from local_cluster.llmendpoints import condition, is_ready
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
-from tests.e2e.conftest import OperatorIdentity, operator_env
-from tests.e2e.examples import llmendpoint, to_yaml
-from tests.e2e.harness import condition, get_llme, is_ready, wait_gone, wait_ready
 from tests.plugins.cluster_fixtures import CRD_FILE, CRD_NAME, Kubectl
 from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
+from tests.plugins.examples import llmendpoint, to_yaml
+from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
+from tests.plugins.operator_fixtures import OperatorIdentity, operator_env
 
 pytestmark = pytest.mark.e2e
 
