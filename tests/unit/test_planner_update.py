@@ -30,6 +30,7 @@ from tests.unit.planner_factory import (
     seen_component,
     seen_endpoint,
     with_components,
+    without_components,
 )
 
 OLD = make_desired(adapters={"support": "s3://b/support.tar.gz"})
@@ -254,3 +255,20 @@ def test_old_model_is_kept_while_a_removed_component_is_still_going() -> None:
     assert not result.settled
     gone = reconcile(new, running(new, extra_models=("old-m",)))
     assert gone.actions == (DeleteModel(name="old-m"),)
+
+
+def test_a_serving_stale_base_waits_until_the_wanted_base_serves() -> None:
+    """Make before break: an adopted endpoint's hand-made component keeps serving."""
+    new = make_desired(endpoint_type="InferenceComponent")
+    hand_made = replace(seen_component(OLD, BASE), name="hand-ic", model_name="hand-model")
+    base = new.components[0].name
+    creating = with_components(without_components(running(new), base), hand_made)
+    first = reconcile(new, creating)
+    assert DeleteInferenceComponent(name="hand-ic") not in first.actions
+    starting = with_components(running(new), hand_made, seen_component(new, base, "Creating"))
+    assert DeleteInferenceComponent(name="hand-ic") not in reconcile(new, starting).actions
+    serving = with_components(running(new), hand_made)
+    assert DeleteInferenceComponent(name="hand-ic") in reconcile(new, serving).actions
+    # A wanted base that failed may need the room the old one holds: it goes.
+    failed = with_components(running(new), hand_made, seen_component(new, base, "Failed"))
+    assert DeleteInferenceComponent(name="hand-ic") in reconcile(new, failed).actions
