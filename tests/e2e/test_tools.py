@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from llm_operator.core import naming
 from local_cluster.cluster import LocalCluster
 from local_cluster.services import Emulator, Operator, console_script
 from local_cluster.waiting import wait_for
@@ -143,10 +144,12 @@ def test_plan_of_a_new_endpoint_reads_only_and_never_shows_the_token(
         if str(e.get("userAgent", "")).startswith(CLI_AGENT)
         and (e.get("objectRef") or {}).get("namespace") == namespace
     ]
-    assert {(e["verb"], e["objectRef"]["resource"]) for e in requests} == {
+    assert {(e["verb"], e["objectRef"]["resource"]) for e in requests} <= {
         ("get", "llmendpoints"),
         ("get", "secrets"),
+        ("get", "namespaces"),  # where the admin names the namespace's AWS role
     }
+    assert ("get", "llmendpoints") in {(e["verb"], e["objectRef"]["resource"]) for e in requests}
     assert {e["verb"] for e in requests} <= READ_VERBS
 
 
@@ -645,3 +648,41 @@ def test_audit_across_accounts_and_regions_by_profile(
         },
     )
     assert no_region.returncode == 1 and "pass --region" in no_region.stderr
+
+
+def test_plan_derives_names_and_account_as_the_operator_would(
+    kubectl: Kubectl,
+    namespace: str,
+    emulator_process: Emulator,
+    cluster: LocalCluster,
+    tmp_path: Path,
+) -> None:
+    """The operator's cluster identity (LLMOP_CLUSTER_NAME) changes the names it derives,
+    and a role the namespace's admin did not allow is refused, in plan as in the operator."""
+    llme = llmendpoint("mistral-7b-inference-components")
+    llme = {**llme, "metadata": {**llme["metadata"], "namespace": namespace}}
+    manifest = tmp_path / "llme.yaml"
+    manifest.write_text(to_yaml(llme))
+    env = {"emulator": emulator_process, "kubeconfig": cluster.kubeconfig}
+
+    blue = cli(
+        "plan", "-f", str(manifest), "-o", "json", **env, extra_env={"LLMOP_CLUSTER_NAME": "blue"}
+    )
+    assert blue.returncode == 2, blue.stderr + blue.stdout
+    steps = json.loads(blue.stdout)["llmEndpoints"][0]["changes"]
+    endpoint = next(s["name"] for s in steps if s["operation"] == "CreateEndpoint")
+    name = llme["metadata"]["name"]
+    assert endpoint == naming.endpoint_name(namespace, name, "blue")
+    assert endpoint != naming.endpoint_name(namespace, name)
+
+    chosen = {
+        **llme,
+        "spec": {
+            **llme["spec"],
+            "aws": {**llme["spec"]["aws"], "roleArn": "arn:aws:iam::222222222222:role/NotAllowed"},
+        },
+    }
+    manifest.write_text(to_yaml(chosen))
+    refused = cli("plan", "-f", str(manifest), **env)
+    assert refused.returncode == 1, refused.stderr + refused.stdout
+    assert "RoleNotAllowed" in refused.stdout + refused.stderr

@@ -47,6 +47,18 @@ class Cluster:
             raise CommandError(_api_problem(exc, f"LLMEndpoint {namespace}/{name}")) from None
         return found
 
+    def namespace_annotations(self, namespace: str) -> dict[str, str] | None:
+        """The Namespace's annotations (where the admin names its AWS role); None when
+        they may not be read."""
+        try:
+            found = self.core.read_namespace(namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return {}
+            return None
+        meta = found.metadata
+        return dict((meta.annotations if meta is not None else None) or {})
+
     def all_llmendpoints(self) -> list[dict[str, Any]]:
         """Every LLMEndpoint in every namespace (audit needs the full set of uids)."""
         try:

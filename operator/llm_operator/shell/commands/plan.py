@@ -24,7 +24,7 @@ import yaml
 
 from llm_operator.api import catalog
 from llm_operator.api.models import GROUP, KIND, VERSION, LLMEndpointSpec
-from llm_operator.core import actions, desired, engines, planner, status, validation
+from llm_operator.core import actions, desired, engines, identity, planner, status, validation
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import (
     ObservedComponent,
@@ -33,11 +33,12 @@ from llm_operator.core.observed import (
     ObservedState,
 )
 from llm_operator.core.plan import Plan
-from llm_operator.shell.aws import AwsError, SageMaker
+from llm_operator.shell.aws import AwsError, SageMaker, Scope, Where
 from llm_operator.shell.commands.kube import Cluster, CommandError
 from llm_operator.shell.commands.output import dump_json
 from llm_operator.shell.observe import Observer
 from llm_operator.shell.secrets import REDACTED, Redactor, SecretError, read_secret_key
+from llm_operator.shell.settings import OperatorSettings
 
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 # Stand-in owner uid of an LLMEndpoint not created yet: no SageMaker resource carries it.
@@ -305,9 +306,15 @@ def waves(
 class Planner:
     """Plans LLMEndpoints against one cluster and SageMaker, reading only."""
 
-    def __init__(self, cluster: Cluster, sagemaker: SageMaker) -> None:
+    def __init__(
+        self, cluster: Cluster, sagemaker: SageMaker, settings: OperatorSettings | None = None
+    ) -> None:
         self.cluster = cluster
         self.sagemaker = sagemaker
+        # The operator's settings from the same LLMOP_ environment: its cluster
+        # identity derives the names, its namespace roles the account.
+        self.settings = settings or OperatorSettings()
+        self._places: dict[str, Scope] = {}  # endpoint name -> where its calls go
         # max_age 0: every inventory and Describe is taken now, never from a cache.
         self.observer = Observer(sagemaker, max_age=0.0, describe_max_age=0.0)
 
@@ -332,7 +339,12 @@ class Planner:
         if spec is None or result.errors:
             return result
         memory = PlanMemory.from_dict(live_status.get(status.MEMORY_KEY))
-        owner = desired.Owner(namespace=namespace, name=name, uid=uid)
+        owner = desired.Owner(
+            namespace=namespace, name=name, uid=uid, cluster=self.settings.cluster_name
+        )
+        place = await self._scope(namespace, spec, result)
+        if place is None:
+            return result
 
         token, redact = await self._token(spec, namespace, result)
         try:
@@ -341,7 +353,8 @@ class Planner:
             result.errors.append(f"InvalidSpec: {exc}")
             return result
 
-        observed = await self.observer.observe(want, full=True)
+        self._places[want.endpoint_name] = place
+        observed = await self.observer.observe(want, full=True, identity=place.identity)
         planned, first = waves(want, observed, memory, spec.deletion_policy)
         # Events are announced once (memory.reported), so a problem the operator has
         # already reported shows only in the Degraded condition.
@@ -355,6 +368,33 @@ class Planner:
             result.steps.append(await self._step(want, wave, action, state, redact))
         await self._costs(want, observed, result)
         return result
+
+    async def _scope(
+        self, namespace: str, spec: LLMEndpointSpec, result: EndpointPlan
+    ) -> Scope | None:
+        """The account the operator would use for this namespace, as it decides it."""
+        annotations = await asyncio.to_thread(self.cluster.namespace_annotations, namespace)
+        if annotations is None:
+            result.exact = False
+            result.warnings.append(
+                f"NamespaceUnreadable: may not get Namespace {namespace}, where the cluster "
+                "admin names its AWS role: SageMaker is read as this command's own identity"
+            )
+            annotations = {}
+        try:
+            who = identity.resolve(
+                namespace, annotations, self.settings.namespace_roles, spec.aws.role_arn
+            )
+        except identity.IdentityError as exc:
+            result.errors.append(f"{exc.reason}: {exc.message}")
+            return None
+        place = Scope(spec.aws.region, who)
+        try:
+            await self.sagemaker.prepare(place)
+        except AwsError as error:
+            result.errors.append(f"AssumeRoleFailed: {error.message}")
+            return None
+        return place
 
     async def _token(
         self, spec: LLMEndpointSpec, namespace: str, result: EndpointPlan
@@ -377,7 +417,10 @@ class Planner:
             return "(unreadable)", Redactor()
         return token, Redactor([token])
 
-    async def _describe(self, region: str, operation: str, key: str, name: str) -> dict[str, Any]:
+    def _where(self, want: desired.DesiredState) -> Where:
+        return self._places.get(want.endpoint_name, want.region)
+
+    async def _describe(self, region: Where, operation: str, key: str, name: str) -> dict[str, Any]:
         try:
             return await self.sagemaker.call(region, operation, {key: name})
         except AwsError as error:
@@ -396,7 +439,7 @@ class Planner:
         operation, kind, name, fields = action_row(action)
         before: Mapping[str, Any] = {}
         after: Mapping[str, Any] = fields
-        region = want.region
+        region = self._where(want)
         if isinstance(action, actions.CreateModel):
             in_use = await self._model_in_use(want, state)
             if in_use and in_use != name:
@@ -452,7 +495,10 @@ class Planner:
         if state.endpoint is None:
             return None
         config = await self._describe(
-            want.region, "DescribeEndpointConfig", "EndpointConfigName", state.endpoint.config_name
+            self._where(want),
+            "DescribeEndpointConfig",
+            "EndpointConfigName",
+            state.endpoint.config_name,
         )
         variants = config.get("ProductionVariants") or [{}]
         name = variants[0].get("ModelName")
@@ -471,7 +517,7 @@ class Planner:
             result.instances_before = "none"
             return
         config = await self._describe(
-            want.region, "DescribeEndpointConfig", "EndpointConfigName", ep.config_name
+            self._where(want), "DescribeEndpointConfig", "EndpointConfigName", ep.config_name
         )
         variants = config.get("ProductionVariants") or []
         if not variants:
