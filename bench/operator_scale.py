@@ -20,6 +20,12 @@ and measures what a replica with that many endpoints costs:
   bench/account_throttle.py): do the other accounts slow down?
 
     .venv/bin/python bench/operator_scale.py [--count 200] [--timeout 900] [--profile]
+        [--autoscaling]
+
+With --autoscaling every LLMEndpoint has spec.autoscaling (target tracking on
+its copies), the emulator runs with moto beside it, and the call counts include
+the operator's Application Auto Scaling and CloudWatch calls (read from its
+llmop_aws_calls metric: those calls go to moto, which the emulator does not count).
 
 Prints a table; writes a PNG plot, a JSON of the figures and the operator's log
 to bench/results/ (see bench/README.md).
@@ -133,8 +139,15 @@ def memory_mib(pid: int, key: str) -> float:
 # -- the LLMEndpoints ----------------------------------------------------------------
 
 
-def llm_endpoint(name: str, namespace: str) -> dict[str, Any]:
+def llm_endpoint(name: str, namespace: str, autoscaling: bool = False) -> dict[str, Any]:
     """The examples/mistral-7b-inference-components.yaml shape, one copy on ml.g5.xlarge."""
+    obj = _llm_endpoint(name, namespace)
+    if autoscaling:
+        obj["spec"]["autoscaling"] = {"minReplicas": 1, "maxReplicas": 2, "target": 4}
+    return obj
+
+
+def _llm_endpoint(name: str, namespace: str) -> dict[str, Any]:
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": "LLMEndpoint",
@@ -239,8 +252,48 @@ def role_of(account: str) -> str:
     return f"arn:aws:iam::{account}:role/llm-operator-tenant-bench"
 
 
+# The emulator with moto beside it, moto taught scalable-target tags (see that file).
+MOTO_LAUNCHER = REPO / "tests" / "plugins" / "emulator_with_target_tags.py"
+
+
+def operator_aws_calls(port: int) -> dict[str, int]:
+    """The operator's own count of its Application Auto Scaling and CloudWatch calls."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        if not line.startswith("llmop_aws_calls_total{"):
+            continue
+        labels, value = line.rsplit(" ", 1)
+        operation = labels.split('operation="', 1)[1].split('"', 1)[0]
+        if operation in SCALING_OPERATIONS:
+            found[operation] = found.get(operation, 0) + int(float(value))
+    return found
+
+
+SCALING_OPERATIONS = frozenset(
+    {
+        "DescribeScalableTargets",
+        "DescribeScalingPolicies",
+        "DescribeScalingActivities",
+        "RegisterScalableTarget",
+        "DeregisterScalableTarget",
+        "PutScalingPolicy",
+        "DeleteScalingPolicy",
+        "ListTagsForResource",
+        "DescribeAlarms",
+        "PutMetricAlarm",
+        "DeleteAlarms",
+    }
+)
+
+
 def operator_env(
-    args: argparse.Namespace, kubeconfig: Path, url: str, sts_url: str | None = None
+    args: argparse.Namespace,
+    kubeconfig: Path,
+    url: str,
+    sts_url: str | None = None,
+    moto: str | None = None,
 ) -> dict[str, str]:
     env = {
         k: v
@@ -255,11 +308,13 @@ def operator_env(
         LLMOP_AWS_CALLS_PER_SECOND=str(args.calls_per_second),
         LLMOP_AWS_BURST=str(args.burst),
         LLMOP_WORKERS=str(args.workers),
-        LLMOP_METRICS_PORT=str(free_port()),
+        LLMOP_METRICS_PORT=str(args.metrics_port),
         LLMOP_HEALTH_PORT=str(args.health_port),
     )
     if sts_url is not None:
         env["AWS_ENDPOINT_URL_STS"] = sts_url
+    if moto is not None:
+        env.update(AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING=moto, AWS_ENDPOINT_URL_CLOUDWATCH=moto)
     return env
 
 
@@ -345,7 +400,10 @@ class Bench:
 
     def calls(self) -> dict[str, int]:
         assert self.admin is not None
-        return self.admin.calls()
+        found = self.admin.calls()
+        if self.args.autoscaling:
+            found.update(operator_aws_calls(self.args.metrics_port))
+        return found
 
     def _sample_loop(self) -> None:
         assert self.operator is not None
@@ -379,7 +437,8 @@ class Bench:
         self.emulator = Emulator.start(
             args.out / "emulator.log",
             delay=args.delay,
-            args=["--with-moto"] if args.accounts else [],
+            args=["--with-moto"] if args.accounts or args.autoscaling else [],
+            command=[sys.executable, str(MOTO_LAUNCHER)] if args.autoscaling else None,
         )
         url = self.emulator.url
         self.admin = self.emulator.admin_client
@@ -413,7 +472,13 @@ class Bench:
             command += ["-m", "llm_operator.cli"]
         self.operator = processes.spawn(
             [*command, "run", "--all-namespaces", "--standalone"],
-            env=operator_env(args, self.cluster.kubeconfig, url, sts_url),
+            env=operator_env(
+                args,
+                self.cluster.kubeconfig,
+                url,
+                sts_url,
+                self.emulator.moto_url if args.autoscaling else None,
+            ),
             log=log,
         )
         self.wait_for("the operator's /healthz", lambda: healthz_seconds(args.health_port))
@@ -441,7 +506,7 @@ class Bench:
             def submit(item: tuple[str, str]) -> None:
                 ns, name = item
                 self.custom.create_namespaced_custom_object(
-                    GROUP, VERSION, ns, PLURAL, llm_endpoint(name, ns)
+                    GROUP, VERSION, ns, PLURAL, llm_endpoint(name, ns, self.args.autoscaling)
                 )
 
             with ThreadPoolExecutor(max_workers=8) as pool:
@@ -517,8 +582,14 @@ class Bench:
         op = "UpdateInferenceComponentRuntimeConfig"
         before = self.calls().get(op, 0)
         began = time.monotonic()
+        # With autoscaling the copies are the autoscaler's: raising the floor clamps them.
+        change = (
+            {"autoscaling": {"minReplicas": 2}}
+            if self.args.autoscaling
+            else {"resources": {"copies": 2}}
+        )
         self.custom.patch_namespaced_custom_object(
-            GROUP, VERSION, ns, PLURAL, name, {"spec": {"resources": {"copies": 2}}}
+            GROUP, VERSION, ns, PLURAL, name, {"spec": change}
         )
         self.wait_for(f"{op} for {ns}/{name}", lambda: admin.calls().get(op, 0) > before, 0.05)
         reached = time.monotonic() - began
@@ -749,6 +820,11 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--count", type=int, default=200, help="LLMEndpoints (default 200)")
+    parser.add_argument(
+        "--autoscaling",
+        action="store_true",
+        help="give every LLMEndpoint spec.autoscaling (emulator with moto)",
+    )
     parser.add_argument("--namespaces", type=int, default=4, help="spread over (default 4)")
     parser.add_argument("--resync", type=float, default=10.0, help="LLMOP_RESYNC_SECONDS")
     parser.add_argument(
@@ -792,6 +868,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     args.health_port = free_port()
+    args.metrics_port = free_port()
 
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)  # also when started with SIGINT ignored

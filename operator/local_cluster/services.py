@@ -83,10 +83,17 @@ class Emulator:
 
     @classmethod
     def start(
-        cls, log: Path, *, delay: float = 0.2, args: Sequence[str] = (), timeout: float = 60.0
+        cls,
+        log: Path,
+        *,
+        delay: float = 0.2,
+        args: Sequence[str] = (),
+        timeout: float = 60.0,
+        command: Sequence[str] | None = None,
     ) -> Emulator:
+        """`command` replaces the `sagemaker-emulator` console script (a launcher)."""
         argv = [
-            console_script("sagemaker-emulator"),
+            *(command or [console_script("sagemaker-emulator")]),
             "--host",
             "127.0.0.1",
             "--port",

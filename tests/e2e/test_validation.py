@@ -303,6 +303,24 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         _set("spec.rollout", {"timeoutSeconds": 60}),
         "spec.rollout.timeoutSeconds: Invalid value: 60",
     ),
+    (
+        "autoscaling-min-over-max",
+        "InferenceComponent",
+        _set("spec.autoscaling", {"minReplicas": 3, "maxReplicas": 2, "target": 4}),
+        "autoscaling.minReplicas must not be greater than autoscaling.maxReplicas",
+    ),
+    (
+        "autoscaling-zero-on-model-endpoint",
+        "Model",
+        _set("spec.autoscaling", {"minReplicas": 0, "maxReplicas": 2, "target": 4}),
+        "autoscaling.minReplicas 0 (scale to zero) needs endpointType InferenceComponent",
+    ),
+    (
+        "autoscaling-unknown-metric",
+        "InferenceComponent",
+        _set("spec.autoscaling", {"maxReplicas": 2, "target": 4, "metric": "CPU"}),
+        'supported values: "ConcurrentRequests", "Invocations"',
+    ),
 ]
 
 
@@ -350,3 +368,19 @@ def test_immutable_fields_cannot_change(
     stored = kubectl.json("get", "llmendpoint", "valid")
     assert stored["spec"]["aws"]["region"] == "us-east-1"
     assert stored["spec"]["endpointType"] == "InferenceComponent"
+
+
+def test_kubectl_scale_sets_copies_unless_autoscaling_owns_them(kubectl: Kubectl) -> None:
+    """The scale subresource: `kubectl scale` works on fixed copies and is refused,
+    with the reason, while spec.autoscaling is set."""
+    kubectl("create", "-f", "-", input=json.dumps(valid()))
+    kubectl("scale", "llmendpoint/valid", "--replicas=3")
+    assert kubectl.json("get", "llmendpoint", "valid")["spec"]["resources"]["copies"] == 3
+
+    scaled = valid(name="scaled")
+    scaled["spec"]["autoscaling"] = {"minReplicas": 1, "maxReplicas": 2, "target": 4}
+    kubectl("create", "-f", "-", input=json.dumps(scaled))
+    result = kubectl("scale", "llmendpoint/scaled", "--replicas=1", check=False)
+    assert result.returncode != 0
+    assert "resources.copies is managed by spec.autoscaling while it is set" in result.stderr
+    assert kubectl.json("get", "llmendpoint", "scaled")["spec"]["resources"]["copies"] == 2

@@ -1,4 +1,4 @@
-"""Each action class is the one home of its call: its request is what SageMaker takes."""
+"""Each action class is the one home of its call: its request is what its AWS API takes."""
 
 from __future__ import annotations
 
@@ -58,6 +58,50 @@ EVERY_ACTION: list[Action] = [
     actions.CreateAlarm(name=ERRORS.name, spec=ERRORS.request, tags=TAGS),
     actions.UpdateAlarm(name=LATENCY.name, spec=LATENCY.request, tags=TAGS),
     actions.DeleteAlarm(name=LATENCY.name, owner_uid="uid-1"),
+    actions.UpdateEndpoint(name="ep", config_name="ep-c2", retain_instance_count=True),
+    actions.UpdateEndpointWeightsAndCapacities(name="ep", variant_name="AllTraffic", instances=3),
+    actions.RegisterScalableTarget(
+        name=f"inference-component/{BASE.name}",
+        dimension="sagemaker:inference-component:DesiredCopyCount",
+        min_capacity=0,
+        max_capacity=4,
+        tags=TAGS,
+    ),
+    actions.PutScalingPolicy(
+        name="ep-target-tracking",
+        resource_id=f"inference-component/{BASE.name}",
+        dimension="sagemaker:inference-component:DesiredCopyCount",
+        policy_type="TargetTrackingScaling",
+        configuration={
+            "TargetValue": 4.0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": (
+                    "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+                )
+            },
+            "ScaleInCooldown": 300,
+            "ScaleOutCooldown": 60,
+        },
+    ),
+    actions.PutScalingPolicy(
+        name="ep-from-zero",
+        resource_id=f"inference-component/{BASE.name}",
+        dimension="sagemaker:inference-component:DesiredCopyCount",
+        policy_type="StepScaling",
+        configuration={
+            "AdjustmentType": "ChangeInCapacity",
+            "StepAdjustments": ({"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1},),
+        },
+    ),
+    actions.DeleteScalingPolicy(
+        name="ep-target-tracking",
+        resource_id=f"inference-component/{BASE.name}",
+        dimension="sagemaker:inference-component:DesiredCopyCount",
+    ),
+    actions.DeregisterScalableTarget(
+        name=f"inference-component/{BASE.name}",
+        dimension="sagemaker:inference-component:DesiredCopyCount",
+    ),
 ]
 SAGEMAKER_ACTIONS = [a for a in EVERY_ACTION if a.kind.service == "sagemaker"]
 
@@ -80,6 +124,8 @@ def test_request_is_valid_for_its_operation(action: Action) -> None:
     assert not report.has_errors(), report.generate_report()
     if isinstance(action, actions.DeleteAlarm):
         assert action.request()["AlarmNames"] == [action.name]
+    elif action.kind.service == "application-autoscaling":
+        assert action.name in str(action.request())
     else:
         assert action.request()[action.kind.name_member] == action.name
 
@@ -91,8 +137,21 @@ def test_alarm_writes_carry_the_ownership_tags() -> None:
             assert {"Key": "llmoperator.io/uid", "Value": "uid-1"} in action.request()["Tags"]
 
 
-@pytest.mark.parametrize("action", SAGEMAKER_ACTIONS, ids=lambda a: a.key)
+@pytest.mark.parametrize(
+    "action",
+    [a for a in EVERY_ACTION if a.kind.service != "cloudwatch"],
+    ids=lambda a: f"{a.key}-{a.effect}",
+)
 def test_operation_matches_kind_and_effect(action: Action) -> None:
+    if action.kind.service != "sagemaker":
+        # Upserts (Register, Put) create carrying tags; deletes are Delete or Deregister.
+        assert action.operation.startswith(
+            {Effect.CREATE: ("Register", "Put"), Effect.UPDATE: ("Put",)}.get(
+                action.effect, ("Delete", "Deregister")
+            )
+        )
+        assert ("Tags" in action.request()) is (action.effect is Effect.CREATE)
+        return
     verb = {Effect.CREATE: "Create", Effect.UPDATE: "Update", Effect.DELETE: "Delete"}
     assert action.operation.startswith(verb[action.effect] + action.kind.describe[8:])
     creates_tagged = action.effect is Effect.CREATE

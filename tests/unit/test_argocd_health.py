@@ -138,6 +138,21 @@ CASES = [
         id="in-service",
     ),
     pytest.param(
+        llme(
+            3,
+            phase_status(
+                "InService",
+                3,
+                ready="True",
+                reason="ScaledToZero",
+                message="Endpoint llm-mistral is scaled to zero copies while idle",
+            ),
+        ),
+        "Healthy",
+        "ScaledToZero: Endpoint llm-mistral is scaled to zero copies",
+        id="scaled-to-zero",
+    ),
+    pytest.param(
         llme(4, phase_status("InService", 3, ready="True", message="4/4 copies in service")),
         "Progressing",
         "generation 4",

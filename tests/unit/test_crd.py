@@ -76,7 +76,13 @@ def test_names_scope_and_version(built: dict[str, Any]) -> None:
     }
     (version,) = spec["versions"]
     assert (version["name"], version["served"], version["storage"]) == ("v1alpha1", True, True)
-    assert version["subresources"] == {"status": {}}
+    assert version["subresources"] == {
+        "status": {},
+        "scale": {
+            "specReplicasPath": ".spec.resources.copies",
+            "statusReplicasPath": ".status.replicas",
+        },
+    }
 
 
 def test_printer_columns(built: dict[str, Any]) -> None:

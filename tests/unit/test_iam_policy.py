@@ -1,5 +1,6 @@
 """docs/iam/operator-policy.json grants exactly the SageMaker operations the code calls
-(and the CloudWatch ones of the rollback alarms, spec.rollout.autoRollback), and
+(the CloudWatch ones of the rollback alarms and the no-capacity alarm, and the
+Application Auto Scaling ones of spec.autoscaling), and
 docs/iam/cli-policy.json exactly those of plan, invoke and audit.
 
 The operations are read from the source: every string literal that is a SageMaker
@@ -42,8 +43,16 @@ MANAGED_BY = "aws:RequestTag/llmoperator.io/managed-by"
 OWNED = "aws:ResourceTag/llmoperator.io/managed-by"
 
 
-def sagemaker_operations() -> set[str]:
-    model = Loader().load_service_model("sagemaker", "service-2")
+# boto3 service name -> IAM prefix
+SERVICES = {
+    "sagemaker": "sagemaker",
+    "application-autoscaling": "application-autoscaling",
+    "cloudwatch": "cloudwatch",
+}
+
+
+def service_operations(service: str) -> set[str]:
+    model = Loader().load_service_model(service, "service-2")
     return set(model["operations"])
 
 
@@ -62,9 +71,33 @@ def cloudwatch_operations_called_by_the_operator() -> set[str]:
             if isinstance(node, ast.Constant) and node.value in operations:
                 found.add(str(node.value))
             elif isinstance(node, ast.Attribute) and node.attr == "describe":
-                found |= {kind.describe for kind in Kind if kind.service != SAGEMAKER}
+                found |= {kind.describe for kind in Kind if kind.service == "cloudwatch"}
     if "PutMetricAlarm" in found:
         found.add("TagResource")
+    return found
+
+
+def sagemaker_operations() -> set[str]:
+    return service_operations("sagemaker")
+
+
+def scaling_operations_called() -> dict[str, set[str]]:
+    """Application Auto Scaling and CloudWatch operations named in the code, plus
+    TagResource where a request carries Tags (tag-on-create is authorized so).
+
+    Each is attributed to its service by the operations the code names: the
+    names the two services share (ListTagsForResource, TagResource) go to both.
+    """
+    found: dict[str, set[str]] = {"application-autoscaling": set(), "cloudwatch": set()}
+    constants: set[str] = set()
+    for path in operator_files():
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                constants.add(node.value)
+    for service in found:
+        found[service] = constants & service_operations(service)
+        if found[service]:
+            found[service].add("TagResource")
     return found
 
 
@@ -82,6 +115,8 @@ def operations_called_by_the_code(files: list[Path] | None = None) -> set[str]:
 
     SageMaker authorizes tag-on-create as sagemaker:AddTags as well.
     """
+    from llm_operator.core.kinds import Kind
+
     operations = sagemaker_operations()
     # Multi-word names only: `search` is also re.Pattern.search.
     by_method = {xform_name(op): op for op in operations if "_" in xform_name(op)}
@@ -135,10 +170,10 @@ def policy() -> dict[str, Any]:
     return dict(json.loads(POLICY.read_text()))
 
 
-def test_the_code_calls_sagemaker_cloudwatch_and_sts_only() -> None:
+def test_the_code_calls_only_the_services_the_policy_covers() -> None:
     """STS only to assume the roles namespaces are mapped to."""
-    assert {kind.service for kind in Kind} == {"sagemaker", "cloudwatch"}
-    assert boto3_services_used() <= {"sagemaker", "cloudwatch", "sts"}
+    assert {kind.service for kind in Kind} == set(SERVICES)
+    assert boto3_services_used() <= {*SERVICES, "sts"}
 
 
 def test_policy_names_exactly_the_cloudwatch_operations_the_code_calls(
@@ -163,11 +198,57 @@ def test_alarm_writes_need_the_ownership_tag_and_only_reach_rollback_alarms(
         if not writes:
             continue
         for resource in resources_of(statement):
-            assert resource.startswith("arn:aws:cloudwatch:*:*:alarm:*-rollback-"), resource
+            if writes == ["cloudwatch:DescribeAlarms"]:
+                continue  # one listing of the region's alarms per resync (spec.autoscaling)
+            assert resource.startswith(
+                (
+                    "arn:aws:cloudwatch:*:*:alarm:*-rollback-",
+                    "arn:aws:cloudwatch:*:*:alarm:*-no-capacity",
+                )
+            ), resource
         if any(a.endswith(("PutMetricAlarm", "TagResource")) for a in writes):
             assert statement["Condition"]["StringEquals"][MANAGED_BY] == "sagemaker-llm-operator"
         if "cloudwatch:DeleteAlarms" in writes:
             assert statement["Condition"]["StringEquals"][OWNED] == "sagemaker-llm-operator"
+
+
+@pytest.mark.parametrize("service", ["application-autoscaling"])
+def test_policy_names_exactly_the_scaling_operations_called(
+    policy: dict[str, Any], service: str
+) -> None:
+    called = scaling_operations_called()[service]
+    assert called, f"the scan found no {service} call"
+    granted = {
+        action.removeprefix(f"{SERVICES[service]}:")
+        for statement in statements(policy)
+        for action in actions_of(statement)
+        if action.startswith(f"{SERVICES[service]}:")
+    }
+    assert not granted - called, f"granted but never called: {sorted(granted - called)}"
+    assert not called - granted, f"called but not granted: {sorted(called - granted)}"
+
+
+def test_scaling_writes_need_the_ownership_tag(policy: dict[str, Any]) -> None:
+    for statement in statements(policy):
+        writes = [
+            a
+            for a in actions_of(statement)
+            if a.split(":")[0] in ("application-autoscaling", "cloudwatch")
+            and not a.split(":")[1].startswith(("Describe", "List"))
+        ]
+        if writes:
+            condition = statement["Condition"]["StringEquals"]
+            assert (
+                condition.get(MANAGED_BY) == "sagemaker-llm-operator"
+                or condition.get(OWNED) == "sagemaker-llm-operator"
+            ), statement
+
+
+def test_service_linked_role_for_autoscaling_only(policy: dict[str, Any]) -> None:
+    (linked,) = [s for s in statements(policy) if "iam:CreateServiceLinkedRole" in actions_of(s)]
+    assert linked["Condition"]["StringEquals"]["iam:AWSServiceName"] == (
+        "sagemaker.application-autoscaling.amazonaws.com"
+    )
 
 
 def test_policy_names_exactly_the_operations_the_code_calls(policy: dict[str, Any]) -> None:
@@ -193,13 +274,16 @@ def test_policy_has_no_wildcards_and_allows_only(policy: dict[str, Any]) -> None
         for action in actions_of(statement):
             assert "*" not in action, action
         services = {action.split(":")[0] for action in actions_of(statement)}
-        assert services <= {"sagemaker", "iam", "cloudwatch", "sts"}
+        assert services <= {*SERVICES.values(), "iam", "sts"}
 
 
 def test_only_list_calls_reach_every_resource(policy: dict[str, Any]) -> None:
     for statement in statements(policy):
         if "*" in resources_of(statement):
-            assert all(a.startswith("sagemaker:List") for a in actions_of(statement)), statement
+            assert all(
+                a.startswith(("sagemaker:List", "application-autoscaling:Describe"))
+                for a in actions_of(statement)
+            ), statement
             assert all(a != "sagemaker:ListTags" for a in actions_of(statement))
 
 

@@ -104,6 +104,8 @@ def test_ready_inference_component_endpoint() -> None:
         "copies": {"desired": 4, "current": 4},
         "copiesSummary": "4/4",
         "instances": {"desired": 1, "current": 1},
+        "replicas": 4,
+        "autoscaling": None,
         "invocationUrl": (
             f"https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/{ENDPOINT}/invocations"
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -246,3 +247,42 @@ def test_errors_and_warnings_split() -> None:
     problems = [validation.error("A", "a"), validation.warning("B", "b")]
     assert validation.errors(problems) == [Problem("error", "A", "a")]
     assert validation.warnings(problems) == [Problem("warning", "B", "b")]
+
+
+def test_autoscaling_max_replicas_must_fit_the_pool() -> None:
+    fits = {"minReplicas": 1, "maxReplicas": 8, "target": 4}
+    assert validation.validate(spec(autoscaling=fits)) == []
+    problems = validation.validate(spec(autoscaling={**fits, "maxReplicas": 9}))
+    assert reasons(problems) == [("error", "InsufficientCapacity")]
+    assert "lower autoscaling.maxReplicas" in problems[0].message
+
+
+def test_scale_to_zero_with_an_instance_floor_warns_that_instances_keep_costing() -> None:
+    zero = {"minReplicas": 0, "maxReplicas": 4, "target": 4}
+    problems = validation.validate(spec(autoscaling=zero))
+    assert reasons(problems) == [("warning", "InstancesKeepCosting")]
+    assert "instance.minCount is 1" in problems[0].message
+    assert validation.validate(spec(autoscaling=zero, instance={"minCount": 0})) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        (
+            {"autoscaling": {"minReplicas": 3, "maxReplicas": 2, "target": 4}},
+            "autoscaling.minReplicas must not be greater than autoscaling.maxReplicas",
+        ),
+        (
+            {
+                "endpointType": "Model",
+                "resources": None,
+                "instance": {"minCount": None, "maxCount": None},
+                "autoscaling": {"minReplicas": 0, "maxReplicas": 2, "target": 4},
+            },
+            "autoscaling.minReplicas 0 (scale to zero) needs endpointType InferenceComponent",
+        ),
+    ],
+)
+def test_autoscaling_rules_mirror_the_cel_messages(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        spec(**changes)

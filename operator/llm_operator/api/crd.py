@@ -227,7 +227,15 @@ def build_crd() -> dict[str, Any]:
                     "name": models.VERSION,
                     "served": True,
                     "storage": True,
-                    "subresources": {"status": {}},
+                    "subresources": {
+                        "status": {},
+                        # `kubectl scale` (and KEDA or an HPA) set the copies; a CEL rule
+                        # on spec refuses it while spec.autoscaling owns the count.
+                        "scale": {
+                            "specReplicasPath": ".spec.resources.copies",
+                            "statusReplicasPath": ".status.replicas",
+                        },
+                    },
                     "additionalPrinterColumns": PRINTER_COLUMNS,
                     "schema": {"openAPIV3Schema": openapi_schema()},
                 }

@@ -167,6 +167,22 @@ MSG_ALARMS_TOTAL = (
     "autoRollback threshold): SageMaker's AutoRollbackConfiguration holds no more"
 )
 MSG_AUTO_ROLLBACK_EMPTY = "rollout.autoRollback needs maxErrorRatePercent or maxP99LatencyMs"
+MSG_REPLICAS_RANGE = "autoscaling.minReplicas must not be greater than autoscaling.maxReplicas"
+MSG_ZERO_MODEL = (
+    "autoscaling.minReplicas 0 (scale to zero) needs endpointType InferenceComponent: "
+    "SageMaker scales only inference components to zero"
+)
+MSG_SCALE_AUTOSCALED = (
+    "resources.copies is managed by spec.autoscaling while it is set (kubectl scale "
+    "included): change autoscaling.minReplicas and maxReplicas, or remove autoscaling "
+    "to set a fixed count"
+)
+MSG_COUNT_AUTOSCALED = (
+    "instance.count is managed by spec.autoscaling while it is set on an endpointType "
+    "Model endpoint: change autoscaling.minReplicas and maxReplicas, or remove autoscaling "
+    "to set a fixed count"
+)
+AutoscalingMetric = Literal["ConcurrentRequests", "Invocations"]
 
 
 def msg_instance_family() -> str:
@@ -624,6 +640,50 @@ class ResourcesSpec(_Spec):
     )
 
 
+class AutoscalingSpec(_Spec):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel("self.minReplicas <= self.maxReplicas", MSG_REPLICAS_RANGE),
+        )
+    )
+
+    min_replicas: int = Field(
+        1,
+        description=(
+            "Fewest copies (InferenceComponent) or instances (Model). 0 scales the "
+            "inference component to zero when idle (InferenceComponent only); its "
+            "instances reach zero only when instance.minCount is 0."
+        ),
+        ge=0,
+        le=1000,
+    )
+    max_replicas: int = Field(
+        description="Most copies (InferenceComponent) or instances (Model).", ge=1, le=1000
+    )
+    metric: AutoscalingMetric = Field(
+        "ConcurrentRequests",
+        description=(
+            "What target tracking holds at `target`: ConcurrentRequests (per copy or "
+            "instance, high resolution) or Invocations (per copy or instance per minute)."
+        ),
+    )
+    target: float = Field(
+        description="The metric's value per copy (or instance) to hold.", gt=0, le=1000000
+    )
+    scale_in_cooldown_seconds: int = Field(
+        300, description="Seconds after a scale-in before the next one.", ge=0, le=86400
+    )
+    scale_out_cooldown_seconds: int = Field(
+        60, description="Seconds after a scale-out before the next one.", ge=0, le=86400
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> AutoscalingSpec:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(MSG_REPLICAS_RANGE)
+        return self
+
+
 class AdapterSpec(_Spec):
     name: str = Field(
         description=(
@@ -922,6 +982,24 @@ class LLMEndpointSpec(_Spec):
                 " || self.rollout.strategy == 'Rolling'",
                 MSG_ROLLOUT_IC,
             ),
+            cel(
+                "self.endpointType == 'InferenceComponent' || !has(self.autoscaling)"
+                " || self.autoscaling.minReplicas >= 1",
+                MSG_ZERO_MODEL,
+            ),
+            # Also what refuses `kubectl scale` (the scale subresource writes
+            # resources.copies) while autoscaling owns the count.
+            cel(
+                "!has(self.autoscaling) || !has(oldSelf.autoscaling)"
+                " || (has(self.resources) ? self.resources.copies : 1)"
+                " == (has(oldSelf.resources) ? oldSelf.resources.copies : 1)",
+                MSG_SCALE_AUTOSCALED,
+            ),
+            cel(
+                "self.endpointType == 'InferenceComponent' || !has(self.autoscaling)"
+                " || !has(oldSelf.autoscaling) || self.instance.count == oldSelf.instance.count",
+                MSG_COUNT_AUTOSCALED,
+            ),
         )
     )
 
@@ -952,6 +1030,15 @@ class LLMEndpointSpec(_Spec):
             "x-kubernetes-list-map-keys": ["name"],
         },
     )
+    autoscaling: AutoscalingSpec | None = Field(
+        None,
+        description=(
+            "Application Auto Scaling of the copies (InferenceComponent) or instances "
+            "(Model) by target tracking. While set, resources.copies (or instance.count) "
+            "is only the initial count and the operator leaves SageMaker's count alone "
+            "inside [minReplicas, maxReplicas]. Removing it returns to the fixed count."
+        ),
+    )
     aws: AwsSpec = Field(description="Where and as whom the SageMaker resources run.")
     rollout: RolloutSpec | None = Field(
         None,
@@ -977,6 +1064,8 @@ class LLMEndpointSpec(_Spec):
                 raise ValueError(MSG_RESOURCES_MODEL)
             if self.instance.scaling:
                 raise ValueError(MSG_SCALING_MODEL)
+            if self.autoscaling is not None and self.autoscaling.min_replicas == 0:
+                raise ValueError(MSG_ZERO_MODEL)
         elif self.rollout is not None and self.rollout.strategy != "Rolling":
             raise ValueError(MSG_ROLLOUT_IC)
         tp = self.model.tensor_parallel_degree
@@ -1066,6 +1155,25 @@ class AdoptedStatus(_Status):
     )
 
 
+class ScalingActivityStatus(_Status):
+    description: str = Field(description="What Application Auto Scaling did, in its words.")
+    status: str | None = Field(None, description="Its StatusCode, e.g. Successful.")
+    start_time: str | None = Field(None, description="When it started (RFC 3339).")
+
+
+class AutoscalingStatus(_Status):
+    min_replicas: int = Field(description="The range's floor, from spec.autoscaling.")
+    max_replicas: int = Field(description="The range's ceiling, from spec.autoscaling.")
+    desired_replicas: int | None = Field(
+        None, description="Copies (or instances) SageMaker is asked for now, by the autoscaler."
+    )
+    current_replicas: int | None = Field(None, description="Copies (or instances) running now.")
+    scaled_to_zero: bool = Field(False, description="No copy runs: idle, scaled to zero.")
+    last_scaling_activity: ScalingActivityStatus | None = Field(
+        None, description="The newest activity DescribeScalingActivities reports."
+    )
+
+
 class LLMEndpointStatus(_Status):
     phase: Phase | None = Field(
         None, description="Pending, Creating, Updating, InService, Failed or Deleting."
@@ -1109,6 +1217,16 @@ class LLMEndpointStatus(_Status):
         None, description="copies as current/desired, e.g. 3/4; shown by kubectl get."
     )
     instances: Counts | None = Field(None, description="Instances, desired and current.")
+    replicas: int | None = Field(
+        None,
+        description=(
+            "Copies (InferenceComponent) or instances (Model) running now: the scale "
+            "subresource's status.replicas."
+        ),
+    )
+    autoscaling: AutoscalingStatus | None = Field(
+        None, description="spec.autoscaling as Application Auto Scaling runs it; unset without."
+    )
     invocation_url: str | None = Field(None, description="HTTPS URL of InvokeEndpoint.")
     estimated_hourly_cost_usd: str | None = Field(
         None,

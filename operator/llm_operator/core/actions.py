@@ -1,4 +1,4 @@
-"""The calls the planner can ask for: one class per SageMaker API call.
+"""The calls the planner can ask for: one class per AWS API call.
 
 Each class is the one home of its call: the operation name, the kind of
 resource it acts on, whether it creates, changes or deletes it, the resource's
@@ -109,6 +109,8 @@ class UpdateEndpoint(Action):
     config_name: str
     # DeploymentConfig from spec.rollout (guardrails); None: SageMaker's plain update.
     deployment: Mapping[str, Any] | None = None
+    # Keep the autoscaled instance count instead of the config's initial one.
+    retain_instance_count: bool = False
 
     def request(self) -> dict[str, Any]:
         request: dict[str, Any] = {
@@ -117,7 +119,32 @@ class UpdateEndpoint(Action):
         }
         if self.deployment is not None:
             request["DeploymentConfig"] = dict(self.deployment)
+        if self.retain_instance_count:
+            request["RetainAllVariantProperties"] = True
+            request["ExcludeRetainedVariantProperties"] = [
+                {"VariantPropertyType": "DesiredWeight"},
+                {"VariantPropertyType": "DataCaptureConfig"},
+            ]
         return request
+
+
+@dataclass(frozen=True)
+class UpdateEndpointWeightsAndCapacities(Action):
+    """Sets a variant's instance count (clamping into, or back from, an autoscaling range)."""
+
+    operation: ClassVar[str] = "UpdateEndpointWeightsAndCapacities"
+    kind: ClassVar[Kind] = Kind.ENDPOINT
+    effect: ClassVar[Effect] = Effect.UPDATE
+    variant_name: str
+    instances: int
+
+    def request(self) -> dict[str, Any]:
+        return {
+            "EndpointName": self.name,
+            "DesiredWeightsAndCapacities": [
+                {"VariantName": self.variant_name, "DesiredInstanceCount": self.instances}
+            ],
+        }
 
 
 @dataclass(frozen=True)
@@ -247,6 +274,107 @@ class DeleteAlarm(Action):
 
     def request(self) -> dict[str, Any]:
         return {"AlarmNames": [self.name]}
+
+
+# --- Application Auto Scaling (spec.autoscaling) ---------------------
+
+SERVICE_NAMESPACE = "sagemaker"
+
+
+@dataclass(frozen=True)
+class RegisterScalableTarget(Creation):
+    """Registers (or changes the range of) a scalable target; `name` is its ResourceId.
+
+    An upsert: the shell first checks that an existing target's tags name this
+    LLMEndpoint, so someone else's target is never changed.
+    """
+
+    operation: ClassVar[str] = "RegisterScalableTarget"
+    kind: ClassVar[Kind] = Kind.SCALABLE_TARGET
+    dimension: str
+    min_capacity: int
+    max_capacity: int
+
+    def request(self) -> dict[str, Any]:
+        return {
+            "ServiceNamespace": SERVICE_NAMESPACE,
+            "ResourceId": self.name,
+            "ScalableDimension": self.dimension,
+            "MinCapacity": self.min_capacity,
+            "MaxCapacity": self.max_capacity,
+            "Tags": dict(self.tags),  # Application Auto Scaling takes a map
+        }
+
+
+@dataclass(frozen=True)
+class DeregisterScalableTarget(Action):
+    """Also deletes the target's policies (Application Auto Scaling does)."""
+
+    operation: ClassVar[str] = "DeregisterScalableTarget"
+    kind: ClassVar[Kind] = Kind.SCALABLE_TARGET
+    effect: ClassVar[Effect] = Effect.DELETE
+    dimension: str
+
+    def request(self) -> dict[str, Any]:
+        return {
+            "ServiceNamespace": SERVICE_NAMESPACE,
+            "ResourceId": self.name,
+            "ScalableDimension": self.dimension,
+        }
+
+
+@dataclass(frozen=True)
+class PutScalingPolicy(Action):
+    """Creates or changes a policy on a target the planner saw is ours (an upsert by name)."""
+
+    operation: ClassVar[str] = "PutScalingPolicy"
+    kind: ClassVar[Kind] = Kind.SCALING_POLICY
+    effect: ClassVar[Effect] = Effect.UPDATE
+    resource_id: str
+    dimension: str
+    policy_type: str  # TargetTrackingScaling | StepScaling
+    configuration: Mapping[str, Any]
+
+    def request(self) -> dict[str, Any]:
+        member = (
+            "TargetTrackingScalingPolicyConfiguration"
+            if self.policy_type == "TargetTrackingScaling"
+            else "StepScalingPolicyConfiguration"
+        )
+        return {
+            "PolicyName": self.name,
+            "ServiceNamespace": SERVICE_NAMESPACE,
+            "ResourceId": self.resource_id,
+            "ScalableDimension": self.dimension,
+            "PolicyType": self.policy_type,
+            member: _plain(self.configuration),
+        }
+
+
+@dataclass(frozen=True)
+class DeleteScalingPolicy(Action):
+    operation: ClassVar[str] = "DeleteScalingPolicy"
+    kind: ClassVar[Kind] = Kind.SCALING_POLICY
+    effect: ClassVar[Effect] = Effect.DELETE
+    resource_id: str
+    dimension: str
+
+    def request(self) -> dict[str, Any]:
+        return {
+            "PolicyName": self.name,
+            "ServiceNamespace": SERVICE_NAMESPACE,
+            "ResourceId": self.resource_id,
+            "ScalableDimension": self.dimension,
+        }
+
+
+def _plain(value: Any) -> Any:
+    """Mappings and tuples as dicts and lists: what botocore's validation accepts."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def digest(value: Any) -> str:

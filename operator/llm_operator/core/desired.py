@@ -69,6 +69,49 @@ class DesiredComponent:
     adapter: str | None = None  # the spec's adapter name, for status
 
 
+COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"
+# spec.autoscaling.metric -> predefined metric, per endpoint type.
+PREDEFINED_METRICS: Mapping[tuple[EndpointTypeName, str], str] = {
+    ("InferenceComponent", "ConcurrentRequests"): (
+        "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+    ),
+    ("InferenceComponent", "Invocations"): "SageMakerInferenceComponentInvocationsPerCopy",
+    ("Model", "ConcurrentRequests"): "SageMakerVariantConcurrentRequestsPerModelHighResolution",
+    ("Model", "Invocations"): "SageMakerVariantInvocationsPerInstance",
+}
+
+
+@dataclass(frozen=True)
+class DesiredFromZero:
+    """Scale to zero and back (minReplicas 0): a step policy fired by an alarm."""
+
+    policy_name: str
+    # PutScalingPolicy's StepScalingPolicyConfiguration.
+    step: Mapping[str, Any]
+    alarm_name: str
+    # PutMetricAlarm keyword arguments without AlarmName, AlarmActions and Tags.
+    alarm: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class DesiredScaling:
+    """spec.autoscaling as Application Auto Scaling and CloudWatch requests."""
+
+    resource_id: str
+    dimension: str
+    min_capacity: int
+    max_capacity: int
+    policy_name: str
+    # PutScalingPolicy's TargetTrackingScalingPolicyConfiguration.
+    target_tracking: Mapping[str, Any]
+    from_zero: DesiredFromZero | None = None
+
+    def clamp(self, count: int) -> int:
+        return min(max(count, self.min_capacity), self.max_capacity)
+
+
 @dataclass(frozen=True)
 class DesiredState:
     owner: Owner
@@ -83,6 +126,8 @@ class DesiredState:
     tags: Mapping[str, str] = field(default_factory=dict)
     # spec.rollout as SageMaker's DeploymentConfig; None: updates go unguarded.
     rollout: DesiredRollout | None = None
+    # spec.autoscaling; None: fixed copies (or instances).
+    scaling: DesiredScaling | None = None
 
 
 class RenderError(ValueError):
@@ -145,6 +190,7 @@ def render(
     components = _components(spec, ns, name, cluster, model.name) if ic else ()
     tags = {**spec.aws.tags, **ownership_tags(owner)}
     endpoint = endpoint_name or naming.endpoint_name(ns, name, cluster)
+    scaling = _scaling(spec, endpoint, components[0].name if components else None)
     return DesiredState(
         owner=owner,
         region=region,
@@ -170,6 +216,7 @@ def render(
             if spec.rollout is not None
             else None
         ),
+        scaling=scaling,
     )
 
 
@@ -304,3 +351,61 @@ def _components(
         for a in spec.adapters
     )
     return (base, *adapters)
+
+
+def _scaling(
+    spec: LLMEndpointSpec, endpoint: str, base_component: str | None
+) -> DesiredScaling | None:
+    auto = spec.autoscaling
+    if auto is None:
+        return None
+    if base_component is not None:
+        resource_id = naming.component_resource_id(base_component)
+        dimension = COMPONENT_DIMENSION
+    else:
+        resource_id = naming.variant_resource_id(endpoint, naming.variant_name())
+        dimension = VARIANT_DIMENSION
+    from_zero = None
+    if auto.min_replicas == 0 and base_component is not None:
+        # As AWS documents scaling an endpoint to zero: an invocation that finds no
+        # copy fails and counts in NoCapacityInvocationFailures; the alarm on it adds one.
+        from_zero = DesiredFromZero(
+            policy_name=naming.from_zero_policy_name(endpoint),
+            step={
+                "AdjustmentType": "ChangeInCapacity",
+                "MetricAggregationType": "Maximum",
+                "Cooldown": auto.scale_out_cooldown_seconds,
+                "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+            },
+            alarm_name=naming.no_capacity_alarm_name(endpoint),
+            alarm={
+                "AlarmDescription": f"Brings inference component {base_component} back from "
+                "zero copies when an invocation finds none",
+                "MetricName": NO_CAPACITY_METRIC,
+                "Namespace": "AWS/SageMaker",
+                "Statistic": "Maximum",
+                "Dimensions": [{"Name": "InferenceComponentName", "Value": base_component}],
+                "Period": 30,
+                "EvaluationPeriods": 1,
+                "DatapointsToAlarm": 1,
+                "Threshold": 1.0,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "missing",
+            },
+        )
+    return DesiredScaling(
+        resource_id=resource_id,
+        dimension=dimension,
+        min_capacity=auto.min_replicas,
+        max_capacity=auto.max_replicas,
+        policy_name=naming.target_tracking_policy_name(endpoint),
+        target_tracking={
+            "TargetValue": float(auto.target),
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": PREDEFINED_METRICS[(spec.endpoint_type, auto.metric)]
+            },
+            "ScaleInCooldown": auto.scale_in_cooldown_seconds,
+            "ScaleOutCooldown": auto.scale_out_cooldown_seconds,
+        },
+        from_zero=from_zero,
+    )

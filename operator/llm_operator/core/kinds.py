@@ -1,6 +1,8 @@
 """The kinds of AWS resource the operator manages, and how their APIs name them.
 
-All are SageMaker's, except the CloudWatch alarms of spec.rollout.autoRollback.
+All are SageMaker's, except the CloudWatch alarms (spec.rollout.autoRollback, and the
+no-capacity alarm of spec.autoscaling) and the Application Auto Scaling scalable
+targets and scaling policies of spec.autoscaling.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from enum import StrEnum
 
 SAGEMAKER = "sagemaker"
 CLOUDWATCH = "cloudwatch"
+APPLICATION_AUTOSCALING = "application-autoscaling"
 
 
 @dataclass(frozen=True)
@@ -46,11 +49,18 @@ class Kind(StrEnum):
     INFERENCE_COMPONENT = "inference component"
     # A CloudWatch alarm the operator creates for spec.rollout.autoRollback.
     ALARM = "alarm"
+    # spec.autoscaling (no Describe entry: observed from shared inventories).
+    SCALABLE_TARGET = "scalable target"
+    SCALING_POLICY = "scaling policy"
 
     @property
     def service(self) -> str:
         """The boto3 service name of the API that manages this kind."""
-        return {Kind.ALARM: CLOUDWATCH}.get(self, SAGEMAKER)
+        return {
+            Kind.ALARM: CLOUDWATCH,
+            Kind.SCALABLE_TARGET: APPLICATION_AUTOSCALING,
+            Kind.SCALING_POLICY: APPLICATION_AUTOSCALING,
+        }.get(self, SAGEMAKER)
 
     @property
     def describe(self) -> str:

@@ -59,6 +59,9 @@ class PlanMemory:
     # Names of the rollback alarms this LLMEndpoint has (or is creating), so they are
     # looked up, and deleted, even once the spec no longer asks for them.
     alarms: tuple[str, ...] = ()
+    # spec.autoscaling is set, or was and its target, policies or alarm may remain:
+    # the shell observes Application Auto Scaling and CloudWatch only then.
+    autoscaled: bool = False
 
     def with_rejection(
         self, action: Action, reason: str, *, secrets: Iterable[str] = ()
@@ -107,6 +110,7 @@ class PlanMemory:
             "reported": list(self.reported),
             "rolloutStep": self.rollout_step,
             "alarms": list(self.alarms),
+            "autoscaled": self.autoscaled,
         }
 
     @classmethod
@@ -159,4 +163,5 @@ class PlanMemory:
             alarms=(
                 tuple(a for a in alarms if isinstance(a, str)) if isinstance(alarms, list) else ()
             ),
+            autoscaled=data.get("autoscaled") is True,
         )

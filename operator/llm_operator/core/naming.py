@@ -184,3 +184,35 @@ def variant_name() -> str:
 def invocation_url(region: str, endpoint: str) -> str:
     suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
     return f"https://runtime.sagemaker.{region}.{suffix}/endpoints/{endpoint}/invocations"
+
+
+# Application Auto Scaling and CloudWatch names (spec.autoscaling). Policies carry
+# no tags, so their names are derived from the owner's endpoint name: a policy of
+# this name on a scalable target whose tags name this LLMEndpoint is ours.
+TARGET_TRACKING_SUFFIX = "target-tracking"
+FROM_ZERO_SUFFIX = "from-zero"
+NO_CAPACITY_SUFFIX = "no-capacity"
+
+
+def target_tracking_policy_name(endpoint: str) -> str:
+    return f"{endpoint}-{TARGET_TRACKING_SUFFIX}"
+
+
+def from_zero_policy_name(endpoint: str) -> str:
+    """The step-scaling policy that brings a component back from zero copies."""
+    return f"{endpoint}-{FROM_ZERO_SUFFIX}"
+
+
+def no_capacity_alarm_name(endpoint: str) -> str:
+    """The alarm on NoCapacityInvocationFailures that fires the from-zero policy."""
+    return f"{endpoint}-{NO_CAPACITY_SUFFIX}"
+
+
+def component_resource_id(component: str) -> str:
+    """Application Auto Scaling's ResourceId of an inference component."""
+    return f"inference-component/{component}"
+
+
+def variant_resource_id(endpoint: str, variant: str) -> str:
+    """Application Auto Scaling's ResourceId of a production variant."""
+    return f"endpoint/{endpoint}/variant/{variant}"

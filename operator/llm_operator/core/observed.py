@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,57 @@ class ObservedAlarm:
 
 
 @dataclass(frozen=True)
+class ObservedTarget:
+    """An Application Auto Scaling scalable target on this LLMEndpoint's component or variant."""
+
+    resource_id: str
+    dimension: str
+    min_capacity: int
+    max_capacity: int
+    owner_uid: str | None = None
+    owner_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ObservedPolicy:
+    """A scaling policy on that target; policies carry no tags (ours by name, see naming)."""
+
+    name: str
+    arn: str
+    policy_type: str  # TargetTrackingScaling | StepScaling
+    # Its TargetTrackingScalingPolicyConfiguration or StepScalingPolicyConfiguration.
+    configuration: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ObservedScalingAlarm:
+    name: str
+    actions: tuple[str, ...]
+    # Dimensions as {Name: Value}, and the settings the operator sets.
+    settings: Mapping[str, Any]
+    state: str | None = None
+    owner_uid: str | None = None
+    owner_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ScalingActivity:
+    description: str
+    status: str
+    start_time: str | None = None
+
+
+@dataclass(frozen=True)
+class ObservedScaling:
+    """spec.autoscaling's resources as Application Auto Scaling and CloudWatch hold them."""
+
+    target: ObservedTarget | None = None
+    policies: Mapping[str, ObservedPolicy] = field(default_factory=dict)
+    alarm: ObservedScalingAlarm | None = None
+    last_activity: ScalingActivity | None = None
+
+
+@dataclass(frozen=True)
 class ObservedState:
     endpoint: ObservedEndpoint | None = None
     components: Mapping[str, ObservedComponent] = field(default_factory=dict)
@@ -77,3 +129,4 @@ class ObservedState:
     # The operator's rollback alarms by name; looked up only when the spec or the
     # planner's memory has some (see PlanMemory.alarms).
     alarms: Mapping[str, ObservedAlarm] = field(default_factory=dict)
+    scaling: ObservedScaling = field(default_factory=ObservedScaling)

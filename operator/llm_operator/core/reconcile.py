@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
 
 from llm_operator.api.models import Phase
 from llm_operator.core import naming
@@ -25,8 +27,13 @@ from llm_operator.core.actions import (
     DeleteEndpointConfig,
     DeleteInferenceComponent,
     DeleteModel,
+    DeleteScalingPolicy,
+    DeregisterScalableTarget,
+    PutScalingPolicy,
+    RegisterScalableTarget,
     UpdateAlarm,
     UpdateEndpoint,
+    UpdateEndpointWeightsAndCapacities,
     UpdateInferenceComponent,
     UpdateInferenceComponentRuntimeConfig,
 )
@@ -48,7 +55,9 @@ from llm_operator.core.observed import (
     ObservedComponent,
     ObservedEndpoint,
     ObservedResource,
+    ObservedScalingAlarm,
     ObservedState,
+    ObservedTarget,
 )
 from llm_operator.core.plan import (
     ConditionInput,
@@ -176,7 +185,12 @@ class Pass:
         self,
         kind: str,
         name: str,
-        resource: ObservedEndpoint | ObservedComponent | ObservedResource | ObservedAlarm,
+        resource: ObservedEndpoint
+        | ObservedComponent
+        | ObservedResource
+        | ObservedAlarm
+        | ObservedTarget
+        | ObservedScalingAlarm,
     ) -> None:
         key = f"NameConflict/{kind}/{name}"
         if any(p.event_key == key for p in self.problems):
@@ -362,6 +376,9 @@ class Pass:
                     name=ep.name,
                     config_name=desired_config,
                     deployment=rollout.endpoint_deployment if rollout else None,
+                    retain_instance_count=(
+                        self.desired.scaling is not None and self.desired.endpoint_type == "Model"
+                    ),
                 )
             )
             self.endpoint_update = desired_config
@@ -439,8 +456,24 @@ class Pass:
             if base_ok:
                 self.component(adapter)
 
+    def scaled(self, want: DesiredComponent) -> DesiredComponent:
+        """`want` with the copy count to hold now.
+
+        With spec.autoscaling, resources.copies is only the initial count: the
+        autoscaler's count is kept inside [min, max] and clamped into it when the
+        range changes; without, the fixed count.
+        """
+        scaling = self.desired.scaling
+        if scaling is None or want.copies is None or want.base_component is not None:
+            return want
+        have = self.observed.components.get(want.name)
+        now = have.desired_copies if have is not None else None
+        copies = scaling.clamp(want.copies if now is None else now)
+        return want if copies == want.copies else replace(want, copies=copies)
+
     def component(self, want: DesiredComponent) -> bool:
         """Converge one component; True when it is InService and untouched by this pass."""
+        want = self.scaled(want)
         have = self.observed.components.get(want.name)
         if have is not None and self.foreign(have.owner_uid):
             self.conflict("inference component", want.name, have)
@@ -709,6 +742,170 @@ class Pass:
                 return name
         return naming.VARIANT_NAME
 
+    # autoscaling (Application Auto Scaling and CloudWatch)
+
+    def scaling(self) -> None:
+        """Converge spec.autoscaling's target, policies and alarm, or remove ours."""
+        want = self.desired.scaling
+        seen = self.observed.scaling
+        target = seen.target
+        if target is not None and self.foreign(target.owner_uid):
+            if want is not None:
+                self.conflict(
+                    "Application Auto Scaling scalable target", target.resource_id, target
+                )
+            # Someone else's autoscaling of our component: never touched.
+            return
+        if want is None:
+            self.unscale()
+            return
+        if not self.scalable():
+            return
+        self.clamp_instances()
+        if (
+            target is None
+            or target.dimension != want.dimension
+            or (target.min_capacity, target.max_capacity) != (want.min_capacity, want.max_capacity)
+        ):
+            self.actions.append(
+                RegisterScalableTarget(
+                    name=want.resource_id,
+                    dimension=want.dimension,
+                    min_capacity=want.min_capacity,
+                    max_capacity=want.max_capacity,
+                    tags=self.desired.tags,
+                )
+            )
+        self.put_policy(want.policy_name, "TargetTrackingScaling", want.target_tracking)
+        zero = want.from_zero
+        wanted = {want.policy_name} | ({zero.policy_name} if zero else set())
+        for name in sorted(set(seen.policies) - wanted):
+            if name in self.own_policy_names():
+                self.actions.append(
+                    DeleteScalingPolicy(
+                        name=name, resource_id=want.resource_id, dimension=want.dimension
+                    )
+                )
+        if zero is None:
+            self.delete_alarm()
+            return
+        self.put_policy(zero.policy_name, "StepScaling", zero.step)
+        policy = seen.policies.get(zero.policy_name)
+        if policy is None:
+            self.waiting.append(f"scaling policy {zero.policy_name} before its alarm")
+            return
+        alarm = seen.alarm
+        if alarm is not None and self.foreign(alarm.owner_uid):
+            self.conflict("CloudWatch alarm", alarm.name, alarm)
+            return
+        spec = {**zero.alarm, "AlarmActions": [policy.arn]}
+        if alarm is None:
+            self.actions.append(
+                CreateAlarm(name=zero.alarm_name, spec=spec, tags=self.desired.tags)
+            )
+        elif alarm.actions != (policy.arn,) or not settings_match(zero.alarm, alarm.settings):
+            self.actions.append(
+                UpdateAlarm(name=zero.alarm_name, spec=spec, tags=self.desired.tags)
+            )
+
+    def scalable(self) -> bool:
+        """The component (or variant) to scale exists, is ours and in service."""
+        ep = self.observed.endpoint
+        if ep is None or ep.status != "InService" or self.foreign(ep.owner_uid):
+            return False
+        if self.desired.endpoint_type == "Model":
+            return ep.config_name == self.desired.endpoint_config.name
+        base = self.desired.components[0]
+        have = self.observed.components.get(base.name)
+        return (
+            have is not None
+            and not self.foreign(have.owner_uid)
+            and have.endpoint_name == ep.name
+            and have.status == "InService"
+        )
+
+    def own_policy_names(self) -> set[str]:
+        endpoint = self.desired.endpoint_name
+        return {
+            naming.target_tracking_policy_name(endpoint),
+            naming.from_zero_policy_name(endpoint),
+        }
+
+    def put_policy(self, name: str, policy_type: str, configuration: Mapping[str, Any]) -> None:
+        want = self.desired.scaling
+        assert want is not None
+        have = self.observed.scaling.policies.get(name)
+        if (
+            have is not None
+            and have.policy_type == policy_type
+            and settings_match(configuration, have.configuration)
+        ):
+            return
+        self.actions.append(
+            PutScalingPolicy(
+                name=name,
+                resource_id=want.resource_id,
+                dimension=want.dimension,
+                policy_type=policy_type,
+                configuration=configuration,
+            )
+        )
+
+    def delete_alarm(self) -> None:
+        alarm = self.observed.scaling.alarm
+        if alarm is not None and not self.foreign(alarm.owner_uid):
+            self.actions.append(DeleteAlarm(name=alarm.name, owner_uid=self.desired.owner.uid))
+
+    def unscale(self) -> None:
+        """Remove our alarm, policies and target: alarm first, target last."""
+        self.delete_alarm()
+        target = self.observed.scaling.target
+        if target is None:
+            return
+        for name in sorted(self.observed.scaling.policies):
+            if name in self.own_policy_names():
+                self.actions.append(
+                    DeleteScalingPolicy(
+                        name=name, resource_id=target.resource_id, dimension=target.dimension
+                    )
+                )
+        self.actions.append(
+            DeregisterScalableTarget(name=target.resource_id, dimension=target.dimension)
+        )
+        # Back to the fixed count: components follow resources.copies on their own;
+        # a variant's instance count is set here, while the target still says it was ours.
+        ep = self.observed.endpoint
+        fixed = self.desired.endpoint_config.initial_instance_count
+        if (
+            self.desired.endpoint_type == "Model"
+            and ep is not None
+            and ep.status == "InService"
+            and not self.foreign(ep.owner_uid)
+            and ep.desired_instances is not None
+            and ep.desired_instances != fixed
+        ):
+            self.actions.append(
+                UpdateEndpointWeightsAndCapacities(
+                    name=ep.name, variant_name=self.variant_name(), instances=fixed
+                )
+            )
+
+    def clamp_instances(self) -> None:
+        """A variant's instance count outside a changed range goes to the nearest bound."""
+        want = self.desired.scaling
+        ep = self.observed.endpoint
+        if want is None or ep is None or self.desired.endpoint_type != "Model":
+            return
+        if ep.desired_instances is None:
+            return
+        clamped = want.clamp(ep.desired_instances)
+        if clamped != ep.desired_instances:
+            self.actions.append(
+                UpdateEndpointWeightsAndCapacities(
+                    name=ep.name, variant_name=self.variant_name(), instances=clamped
+                )
+            )
+
     # garbage
 
     def garbage(self) -> None:
@@ -803,6 +1000,7 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         if p.endpoint():
             p.components()
             p.stale_components()
+            p.scaling()
         if not p.actions:
             p.garbage()
         p.finished()
@@ -830,9 +1028,10 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         reported=reported,
         rollout_step=rollout_step,
         alarms=p.alarm_names(),
+        autoscaled=desired.scaling is not None or _scaling_left(p),
     )
 
-    ready = _ready(desired, observed)
+    ready = _ready(desired, observed, p)
     moving = bool(p.actions) or p.transitioning()
     rollout = p.rollout
     # During a guarded rollout and after its rollback the previous version serves.
@@ -856,7 +1055,14 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
 
     reason = failure_reason(p.problems)
     degraded = degraded_condition(p.problems)
-    if ready:
+    if ready and _scaled_to_zero(p):
+        ready_condition = ConditionInput(
+            True,
+            "ScaledToZero",
+            f"Endpoint {desired.endpoint_name} is scaled to zero copies while idle; the next "
+            "invocation fails once and brings a copy back",
+        )
+    elif ready:
         ready_condition = ConditionInput(
             True, "InService", f"Endpoint {desired.endpoint_name} is serving the desired spec"
         )
@@ -908,7 +1114,7 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
 
 def _service(kind: str) -> str:
     """How a conflict message introduces a kind: SageMaker's resources by service."""
-    return "" if kind.startswith("CloudWatch") else "SageMaker "
+    return "" if kind.startswith(("CloudWatch", "Application Auto Scaling")) else "SageMaker "
 
 
 def rollout_key(report: RolloutReport) -> str:
@@ -937,7 +1143,8 @@ def _serving(desired: DesiredState, observed: ObservedState) -> bool:
     return True
 
 
-def _ready(desired: DesiredState, observed: ObservedState) -> bool:
+def _ready(desired: DesiredState, observed: ObservedState, p: Pass | None = None) -> bool:
+    """`p`: the pass, whose copy count to hold (spec.autoscaling) counts as desired."""
     ep = observed.endpoint
     if ep is None or ep.status != "InService" or ep.config_name != desired.endpoint_config.name:
         return False
@@ -947,9 +1154,43 @@ def _ready(desired: DesiredState, observed: ObservedState) -> bool:
         have = observed.components.get(want.name)
         if have is None or have.owner_uid != desired.owner.uid or have.endpoint_name != ep.name:
             return False
-        if not component_ready(want, have):
+        if not component_ready(p.scaled(want) if p is not None else want, have):
             return False
     return True
+
+
+def _scaling_left(p: Pass) -> bool:
+    """Something of ours in Application Auto Scaling or CloudWatch still to remove."""
+    seen = p.observed.scaling
+    return (seen.target is not None and not p.foreign(seen.target.owner_uid)) or (
+        seen.alarm is not None and not p.foreign(seen.alarm.owner_uid)
+    )
+
+
+def _scaled_to_zero(p: Pass) -> bool:
+    if p.desired.scaling is None or not p.desired.components:
+        return False
+    base = p.observed.components.get(p.desired.components[0].name)
+    return base is not None and base.desired_copies == 0 and not base.current_copies
+
+
+def settings_match(want: Any, have: Any) -> bool:
+    """Whether `have` holds everything `want` sets (AWS describes more than we send)."""
+    if isinstance(want, Mapping):
+        return isinstance(have, Mapping) and all(
+            k in have and settings_match(v, have[k]) for k, v in want.items()
+        )
+    if isinstance(want, list | tuple):
+        return (
+            isinstance(have, list | tuple)
+            and len(want) == len(have)
+            and all(settings_match(w, h) for w, h in zip(want, have, strict=True))
+        )
+    if isinstance(want, bool) or isinstance(have, bool):
+        return bool(want == have)
+    if isinstance(want, int | float) and isinstance(have, int | float):
+        return float(want) == float(have)
+    return bool(want == have)
 
 
 def _first_deployment(desired: DesiredState, observed: ObservedState) -> bool:

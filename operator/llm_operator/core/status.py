@@ -134,10 +134,16 @@ def build_status(
 
     base = desired.components[0] if desired.components else None
     base_seen = observed.components.get(base.name) if base else None
+    scaling = desired.scaling
     if base is not None and base.copies is not None:
         current = base_seen.current_copies if base_seen and base_seen.current_copies else 0
-        copies: dict[str, int] | None = {"desired": base.copies, "current": current}
-        summary: str | None = copies_summary(current, base.copies)
+        wanted = base.copies
+        if scaling is not None:
+            # The autoscaler's count, as SageMaker reports it.
+            seen_desired = base_seen.desired_copies if base_seen else None
+            wanted = scaling.clamp(base.copies if seen_desired is None else seen_desired)
+        copies: dict[str, int] | None = {"desired": wanted, "current": current}
+        summary: str | None = copies_summary(current, wanted)
     else:
         copies, summary = None, None
 
@@ -152,12 +158,16 @@ def build_status(
     else:
         desired_instances, current_instances = config.initial_instance_count, 0
     instances = {"desired": desired_instances, "current": current_instances}
-    billed = current_instances if ep is not None and ep.current_instances else desired_instances
+    # What runs is what costs: 0 when scaled to zero; while creating, what will run.
+    running = ep is not None and (bool(ep.current_instances) or ep.status == "InService")
+    billed = current_instances if running else desired_instances
     cost = (
         format_usd(Decimal(str(hourly_usd_per_instance)) * billed)
         if hourly_usd_per_instance is not None
         else None
     )
+    replicas = copies["current"] if copies is not None else current_instances
+    autoscaling = _autoscaling(desired, observed, copies, instances)
 
     components = []
     adapters = []
@@ -169,7 +179,7 @@ def build_status(
             entry["status"] = seen.status
         if want.copies is not None:
             entry["copies"] = {
-                "desired": want.copies,
+                "desired": copies["desired"] if want is base and copies else want.copies,
                 "current": (seen.current_copies or 0) if seen else 0,
             }
         components.append(entry)
@@ -195,6 +205,8 @@ def build_status(
         "copies": copies,
         "copiesSummary": summary,
         "instances": instances,
+        "replicas": replicas,
+        "autoscaling": autoscaling,
         "invocationUrl": naming.invocation_url(desired.region, desired.endpoint_name),
         "estimatedHourlyCostUSD": cost,
         "failureReason": plan.failure_reason,
@@ -203,6 +215,32 @@ def build_status(
     if plan.rollout is not None:
         out["rollout"] = build_rollout(plan.rollout, (previous or {}).get("rollout"), now)
     return out
+
+
+def _autoscaling(
+    desired: DesiredState,
+    observed: ObservedState,
+    copies: Mapping[str, int] | None,
+    instances: Mapping[str, int],
+) -> dict[str, Any] | None:
+    scaling = desired.scaling
+    if scaling is None:
+        return None
+    counts = copies if copies is not None else instances
+    entry: dict[str, Any] = {
+        "minReplicas": scaling.min_capacity,
+        "maxReplicas": scaling.max_capacity,
+        "desiredReplicas": counts["desired"],
+        "currentReplicas": counts["current"],
+        "scaledToZero": copies is not None and copies["desired"] == 0 and copies["current"] == 0,
+    }
+    activity = observed.scaling.last_activity
+    if activity is not None:
+        last: dict[str, Any] = {"description": activity.description, "status": activity.status}
+        if activity.start_time:
+            last["startTime"] = activity.start_time
+        entry["lastScalingActivity"] = last
+    return entry
 
 
 def build_problem_status(

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+from llm_operator.core import naming
 from llm_operator.core.actions import (
     DeleteAlarm,
     DeleteEndpoint,
     DeleteEndpointConfig,
     DeleteInferenceComponent,
     DeleteModel,
+    DeleteScalingPolicy,
+    DeregisterScalableTarget,
 )
 from llm_operator.core.compare import COMPONENT_DELETABLE, ENDPOINT_DELETABLE
 from llm_operator.core.desired import DesiredState
@@ -30,8 +33,42 @@ def _owned(p: Pass, resources: Iterable[ObservedResource]) -> list[ObservedResou
     return [r for r in resources if not p.foreign(r.owner_uid)]
 
 
+def _unscale(p: Pass) -> bool:
+    """Queue the deletion of our alarm, policies and target; True when any is left.
+
+    They go before the component: SageMaker refuses some deletes while a
+    scalable target exists. Someone else's are left alone and reported.
+    """
+    seen = p.observed.scaling
+    left = False
+    alarm = seen.alarm
+    if alarm is not None:
+        if p.foreign(alarm.owner_uid):
+            p.conflict("CloudWatch alarm", alarm.name, alarm)
+        else:
+            p.actions.append(DeleteAlarm(name=alarm.name, owner_uid=p.desired.owner.uid))
+            left = True
+    target = seen.target
+    if target is None:
+        return left
+    if p.foreign(target.owner_uid):
+        p.conflict("Application Auto Scaling scalable target", target.resource_id, target)
+        return left
+    endpoint = p.desired.endpoint_name
+    ours = {naming.target_tracking_policy_name(endpoint), naming.from_zero_policy_name(endpoint)}
+    for name in sorted(set(seen.policies) & ours):
+        p.actions.append(
+            DeleteScalingPolicy(
+                name=name, resource_id=target.resource_id, dimension=target.dimension
+            )
+        )
+    p.actions.append(DeregisterScalableTarget(name=target.resource_id, dimension=target.dimension))
+    return True
+
+
 def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -> Plan:
     p = Pass(desired, observed, memory)
+    scaling_left = _unscale(p)
     ep = observed.endpoint
     if ep is not None and p.foreign(ep.owner_uid):
         p.conflict("endpoint", ep.name, ep)
@@ -80,7 +117,9 @@ def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
     for name in alarms:
         p.actions.append(DeleteAlarm(name=name, owner_uid=desired.owner.uid))
 
-    done = ep is None and not ours and not configs and not models and not alarms
+    done = (
+        ep is None and not ours and not configs and not models and not alarms and not scaling_left
+    )
     reported = p.warning_events()
     message = progress_message(p) if not done else "All SageMaker resources deleted"
     degraded = degraded_condition(p.problems)
@@ -94,7 +133,7 @@ def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
         progressing=ConditionInput(not done, "Deleting", message),
         degraded=degraded,
         events=tuple(p.events),
-        memory=replace(memory, reported=reported, alarms=tuple(alarms)),
+        memory=replace(memory, reported=reported, alarms=tuple(alarms), autoscaled=scaling_left),
     )
 
 

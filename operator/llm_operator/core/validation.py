@@ -232,15 +232,31 @@ def _capacity_problems(spec: LLMEndpointSpec, itype: catalog.InstanceType) -> li
     per_instance = _copies_per_instance(res, itype)
     pool = spec.instance.pool_size
     capacity = per_instance * pool
-    if res.copies > capacity:
-        where = "maxCount" if spec.instance.max_count is not None else "count"
+    where = "maxCount" if spec.instance.max_count is not None else "count"
+    scaling = spec.autoscaling
+    most, field = (
+        (scaling.max_replicas, "autoscaling.maxReplicas")
+        if scaling is not None
+        else (res.copies, "resources.copies")
+    )
+    if most > capacity:
         problems.append(
             error(
                 "InsufficientCapacity",
-                f"{res.copies} copies do not fit: one {itype.name} holds {per_instance} "
+                f"{most} copies do not fit: one {itype.name} holds {per_instance} "
                 f"(by accelerators, vCPUs and memory per copy) and instance.{where} allows "
                 f"{pool} instance{'s' if pool != 1 else ''}, so at most {capacity}; raise "
-                f"instance.{where} or lower resources.copies",
+                f"instance.{where} or lower {field}",
+            )
+        )
+    if scaling is not None and scaling.min_replicas == 0 and spec.instance.min_count != 0:
+        floor = "unset" if spec.instance.min_count is None else str(spec.instance.min_count)
+        problems.append(
+            warning(
+                "InstancesKeepCosting",
+                f"autoscaling.minReplicas is 0 but instance.minCount is {floor}: at zero "
+                "copies the instances keep running and costing; set instance.minCount to 0 "
+                "to scale them to zero too",
             )
         )
     return problems

@@ -43,7 +43,7 @@ from llm_operator import __version__
 from llm_operator.core import actions
 from llm_operator.core.desired import UID_TAG
 from llm_operator.core.identity import Identity
-from llm_operator.core.kinds import CLOUDWATCH, SAGEMAKER
+from llm_operator.core.kinds import APPLICATION_AUTOSCALING, CLOUDWATCH, SAGEMAKER
 from llm_operator.shell import metrics
 from llm_operator.shell.secrets import Redactor
 
@@ -130,7 +130,7 @@ def classify(operation: str, exc: Exception, redact: Callable[[str], str]) -> Aw
         code = str(error.get("Code", "Unknown"))
         message = redact(str(error.get("Message", "")))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 400) or 400)
-        if code in ("ResourceNotFound", "ResourceNotFoundException") or (
+        if code in ("ResourceNotFound", "ResourceNotFoundException", "ObjectNotFoundException") or (
             code == "ValidationException" and _NOT_FOUND.search(message)
         ):
             return AwsError(operation, code, message, kind="not_found", retryable=False)
@@ -273,6 +273,14 @@ class ActionOutcome:
 
     def describe(self) -> str:
         return self.action.describe() + (f" ({self.note})" if self.note else "")
+
+
+# How each service pages: the page-size member and its largest value.
+_PAGE_SIZES = {
+    SAGEMAKER: ("MaxResults", 100),
+    APPLICATION_AUTOSCALING: ("MaxResults", 50),
+    CLOUDWATCH: ("MaxRecords", 100),
+}
 
 
 def _snake(operation: str) -> str:
@@ -517,20 +525,37 @@ class SageMaker:
             self._lanes.release(lane)
 
     async def list_all(
-        self, where: Where, operation: str, key: str, lane: Lane = INTERACTIVE, **kwargs: Any
+        self,
+        where: Where,
+        operation: str,
+        key: str,
+        lane: Lane = INTERACTIVE,
+        *,
+        service: str = SAGEMAKER,
+        **kwargs: Any,
     ) -> list[dict[str, Any]]:
-        """Every page of a List* call (one rate-limited call per page)."""
+        """Every page of a List*/Describe* call (one rate-limited call per page)."""
+        size_member, size = _PAGE_SIZES.get(service, ("MaxResults", 100))
         items: list[dict[str, Any]] = []
         token: str | None = None
         while True:
-            page_args = dict(kwargs, MaxResults=100)
+            page_args = dict(kwargs, **{size_member: size})
             if token:
                 page_args["NextToken"] = token
-            page = await self.call(where, operation, page_args, lane=lane)
+            page = await self.call(where, operation, page_args, lane=lane, service=service)
             items.extend(page.get(key, []))
-            token = page.get("NextToken")
+            previous, token = token, page.get("NextToken")
             if not token:
                 return items
+            if token == previous:
+                # A service that hands back the token it was given would page forever.
+                raise AwsError(
+                    operation,
+                    "PaginationLoop",
+                    f"the service returned the same NextToken twice ({len(items)} items so far)",
+                    kind="unavailable",
+                    retryable=True,
+                )
 
     async def tags(self, where: Where, arn: str, lane: Lane = INTERACTIVE) -> dict[str, str]:
         """Every tag of a resource (ListTags, all pages)."""
@@ -546,6 +571,18 @@ class SageMaker:
             token = page.get("NextToken")
             if not token:
                 return found
+
+    async def service_tags(
+        self, where: Where, service: str, arn: str, lane: Lane = INTERACTIVE
+    ) -> dict[str, str]:
+        """Tags of a scalable target (a map) or an alarm (a list) by ARN."""
+        page = await self.call(
+            where, "ListTagsForResource", {"ResourceARN": arn}, lane=lane, service=service
+        )
+        tags = page.get("Tags") or {}
+        if isinstance(tags, Mapping):
+            return {str(k): str(v) for k, v in tags.items()}
+        return {str(t.get("Key")): str(t.get("Value")) for t in tags}
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -589,7 +626,7 @@ class SageMaker:
     async def _delete(self, where: Where, action: actions.Action) -> str:
         """Deletes a resource; one already gone is success."""
         try:
-            await self.call(where, action.operation, action.request())
+            await self.call(where, action.operation, action.request(), service=action.kind.service)
         except AwsError as error:
             if error.kind == "not_found":
                 return "already gone"
@@ -662,13 +699,54 @@ class SageMaker:
     ) -> ActionOutcome:
         """Runs one planned action; idempotent under a crash and restart."""
         redact = redact or Redactor()
+        service = action.kind.service
         note = ""
         if action.kind.service == CLOUDWATCH:
             note = await self._alarm(where, action, redact)
+        elif action.effect is actions.Effect.CREATE and service != SAGEMAKER:
+            note = await self._upsert(where, action, redact)
         elif action.effect is actions.Effect.CREATE:
             note = await self._create(where, action, redact)
         elif action.effect is actions.Effect.DELETE:
             note = await self._delete(where, action)
         else:
-            await self.call(where, action.operation, action.request(), redact=redact)
+            await self.call(
+                where, action.operation, action.request(), redact=redact, service=service
+            )
         return ActionOutcome(action, note)
+
+    async def _upsert(self, where: Where, action: actions.Action, redact: Redactor) -> str:
+        """RegisterScalableTarget overwrites the target it names, so the owner is checked
+        first: only one whose uid tag names this LLMEndpoint is changed."""
+        assert isinstance(action, actions.Creation)
+        service = action.kind.service
+        arn = await self._existing_arn(where, action)
+        if arn is not None:
+            owner = (await self.service_tags(where, service, arn)).get(UID_TAG)
+            if owner != action.tags.get(UID_TAG):
+                raise AwsError(
+                    action.operation,
+                    "NameConflict",
+                    f"{action.kind} {action.name} already exists and belongs to "
+                    f"{'another LLMEndpoint' if owner else 'someone else'}",
+                    kind="conflict",
+                    retryable=False,
+                )
+        await self.call(where, action.operation, action.request(), redact=redact, service=service)
+        return "updated" if arn is not None else ""
+
+    async def _existing_arn(self, where: Where, action: actions.Creation) -> str | None:
+        """The ARN of the scalable target an upsert would overwrite, if any."""
+        request = action.request()
+        found = await self.call(
+            where,
+            "DescribeScalableTargets",
+            {
+                "ServiceNamespace": request["ServiceNamespace"],
+                "ResourceIds": [request["ResourceId"]],
+                "ScalableDimension": request["ScalableDimension"],
+            },
+            service=APPLICATION_AUTOSCALING,
+        )
+        targets = found.get("ScalableTargets") or []
+        return str(targets[0]["ScalableTargetARN"]) if targets else None

@@ -18,6 +18,14 @@ after a per-name share of `describe_max_age` (between half and all of it), so
 resources created together do not all re-Describe in the same second.
 Ownership tags are read (ListTags, cached by ARN and creation time) only for a
 resource that is not recorded as ours.
+
+spec.autoscaling's scalable targets, scaling policies and alarms are observed
+the same way: a second per-region inventory (DescribeScalableTargets,
+DescribeScalingPolicies for the sagemaker namespace, DescribeAlarms), indexed
+once per refresh and taken only while some LLMEndpoint of the region has or had
+autoscaling, and accepted as old as a cached Describe (`describe_max_age`)
+except on a spec change; a targeted Describe only for what we changed since.
+The last scaling activity is asked for only when the count it explains changed.
 """
 
 from __future__ import annotations
@@ -27,18 +35,25 @@ import time
 import zlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from llm_operator.core import naming
+from llm_operator.core.actions import SERVICE_NAMESPACE
 from llm_operator.core.desired import NAME_TAG, NAMESPACE_TAG, UID_TAG, DesiredState
 from llm_operator.core.identity import Identity
-from llm_operator.core.kinds import Kind
+from llm_operator.core.kinds import APPLICATION_AUTOSCALING, CLOUDWATCH, SAGEMAKER, Kind
 from llm_operator.core.observed import (
     ObservedAlarm,
     ObservedComponent,
     ObservedEndpoint,
+    ObservedPolicy,
     ObservedResource,
+    ObservedScaling,
+    ObservedScalingAlarm,
     ObservedState,
+    ObservedTarget,
+    ScalingActivity,
 )
 from llm_operator.shell.aws import INTERACTIVE, AwsError, Lane, SageMaker, Scope, Where, scope
 
@@ -74,6 +89,17 @@ class Inventory:
                     names.setdefault(owner_prefix, set()).add(name)
 
 
+@dataclass
+class ScalingInventory:
+    """Application Auto Scaling and CloudWatch summaries of one region."""
+
+    taken_at: float
+    targets: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # by ResourceId
+    # ResourceId -> PolicyName -> policy
+    policies: dict[str, dict[str, Mapping[str, Any]]] = field(default_factory=dict)
+    alarms: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # by AlarmName
+
+
 @dataclass(frozen=True)
 class _Described:
     response: Mapping[str, Any]
@@ -90,6 +116,8 @@ class _Region:
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
         self.inventory: Inventory | None = None
+        self.scaling_lock = asyncio.Lock()
+        self.scaling: ScalingInventory | None = None
 
 
 class Observer:
@@ -111,6 +139,8 @@ class Observer:
         self._described: dict[tuple[Scope, Kind, str], _Described] = {}
         self._owners: dict[tuple[Scope, str, str], TagOwner] = {}
         self._touched: dict[tuple[Scope, Kind, str], float] = {}
+        # (scope, ResourceId) -> ((desired, current) it was asked for, the activity)
+        self._activities: dict[tuple[Scope, str], tuple[Any, ScalingActivity | None]] = {}
 
     # -- the shared inventory -----------------------------------------------------
 
@@ -148,6 +178,74 @@ class Observer:
             self._prune(place, fresh)
             return fresh
 
+    async def scaling_inventory(
+        self, where: Where, max_age: float | None = None
+    ) -> ScalingInventory:
+        """The region's targets, policies and alarms; refreshed like `inventory`."""
+        place = scope(where)
+        state = self._places.setdefault(place, _Region())
+        age = self.max_age if max_age is None else max_age
+        asked = self._clock()
+        current = state.scaling
+        if current is not None and current.taken_at > asked - age:
+            return current
+        async with state.scaling_lock:
+            current = state.scaling
+            if current is not None and current.taken_at > asked - age:
+                return current
+            fresh = ScalingInventory(taken_at=self._clock())
+            aws = self.sagemaker
+            targets, policies, alarms = await asyncio.gather(
+                aws.list_all(
+                    place,
+                    "DescribeScalableTargets",
+                    "ScalableTargets",
+                    service=APPLICATION_AUTOSCALING,
+                    ServiceNamespace=SERVICE_NAMESPACE,
+                ),
+                aws.list_all(
+                    place,
+                    "DescribeScalingPolicies",
+                    "ScalingPolicies",
+                    service=APPLICATION_AUTOSCALING,
+                    ServiceNamespace=SERVICE_NAMESPACE,
+                ),
+                aws.list_all(
+                    place,
+                    "DescribeAlarms",
+                    "MetricAlarms",
+                    service=CLOUDWATCH,
+                    AlarmTypes=["MetricAlarm"],
+                ),
+            )
+            fresh.targets = {str(t["ResourceId"]): t for t in targets}
+            for policy in policies:
+                table = fresh.policies.setdefault(str(policy["ResourceId"]), {})
+                table[str(policy["PolicyName"])] = policy
+            fresh.alarms = {str(a["AlarmName"]): a for a in alarms}
+            state.scaling = fresh
+            self._touched = {
+                key: at
+                for key, at in self._touched.items()
+                if key[0] != place or key[1].service == SAGEMAKER or at >= fresh.taken_at
+            }
+            arns = {str(t.get("ScalableTargetARN")) for t in targets} | {
+                str(a.get("AlarmArn")) for a in alarms
+            }
+            self._owners = {
+                key: owner
+                for key, owner in self._owners.items()
+                if key[0] != place
+                or not (_arn_of(key[1], APPLICATION_AUTOSCALING) or _arn_of(key[1], CLOUDWATCH))
+                or key[1] in arns
+            }
+            self._activities = {
+                key: found
+                for key, found in self._activities.items()
+                if key[0] != place or key[1] in fresh.targets
+            }
+            return fresh
+
     def _prune(self, place: Scope, inventory: Inventory) -> None:
         """Drops what a fresh inventory makes useless, so memory stays bounded."""
         listed = {
@@ -159,7 +257,7 @@ class Observer:
         self._touched = {
             key: at
             for key, at in self._touched.items()
-            if key[0] != place or at >= inventory.taken_at
+            if key[0] != place or key[1].service != SAGEMAKER or at >= inventory.taken_at
         }
         self._described = {
             key: found
@@ -172,7 +270,9 @@ class Observer:
             for summary in table.values()
         }
         self._owners = {
-            key: owner for key, owner in self._owners.items() if key[0] != place or key[1] in arns
+            key: owner
+            for key, owner in self._owners.items()
+            if key[0] != place or key[1] in arns or not _arn_of(key[1], SAGEMAKER)
         }
 
     def touched(self, where: Where, kind: Kind, name: str) -> None:
@@ -190,7 +290,14 @@ class Observer:
             if key[0] != place or key[1] not in changed
         }
 
-    def _stale(self, place: Scope, kind: Kind, name: str, inventory: Inventory) -> bool:
+    def _seen(self, place: Scope, keys: Collection[tuple[Kind, str]]) -> None:
+        """What was just Described directly is no longer newer than the inventory."""
+        for kind, name in keys:
+            self._touched.pop((place, kind, name), None)
+
+    def _stale(
+        self, place: Scope, kind: Kind, name: str, inventory: Inventory | ScalingInventory
+    ) -> bool:
         touched = self._touched.get((place, kind, name))
         return touched is not None and touched >= inventory.taken_at
 
@@ -282,6 +389,7 @@ class Observer:
         alarms: Collection[str] = (),
         identity: Identity | None = None,
         extra: Collection[str] = (),
+        scaling: bool = False,
     ) -> ObservedState:
         """What SageMaker (and CloudWatch) hold for `desired`'s LLMEndpoint.
 
@@ -295,6 +403,8 @@ class Observer:
         `identity`: who to ask as (default: the operator's own credentials).
         `extra`: more names to look at (what an adoption tagged as ours); their tags
         are read like any other's.
+        `scaling`: also observe its scalable target, policies and alarm (spec.autoscaling
+        is set, or was and something of it may remain).
         """
         place = Scope(desired.region, identity or Identity())
         uid = desired.owner.uid
@@ -393,13 +503,219 @@ class Observer:
             owner,
             uid,
         )
+        observed_scaling = ObservedScaling()
+        if scaling or desired.scaling is not None:
+            # Targets, policies and alarms change only when someone acts on them (what we
+            # change is Described at once), so a settled or autoscaled resource accepts an
+            # inventory as old as a cached Describe; a spec change wants a fresh one.
+            age = max_age if full else self.describe_max_age
+            observed_scaling = await self._scaling(
+                desired, place, ours_set, endpoint, components, age
+            )
         return ObservedState(
             endpoint=endpoint,
             components=components,
             models=models,
             endpoint_configs=configs,
             alarms=await self._alarms(place, alarms, lane),
+            scaling=observed_scaling,
         )
+
+    # -- Application Auto Scaling and CloudWatch -------------------------------------
+
+    async def _scaling(
+        self,
+        desired: DesiredState,
+        place: Scope,
+        ours: set[str],
+        endpoint: ObservedEndpoint | None,
+        components: Mapping[str, ObservedComponent],
+        max_age: float | None,
+    ) -> ObservedScaling:
+        inventory = await self.scaling_inventory(place, max_age)
+        candidates = [naming.variant_resource_id(desired.endpoint_name, naming.variant_name())]
+        if desired.components:
+            candidates.insert(0, naming.component_resource_id(desired.components[0].name))
+        if desired.scaling is not None:
+            candidates.insert(0, desired.scaling.resource_id)
+        alarm_name = naming.no_capacity_alarm_name(desired.endpoint_name)
+
+        # What we changed after the inventory was taken: ask directly, and keep the answer
+        # in the inventory (it is newer), so later passes need not ask again.
+        policy_names = (
+            naming.target_tracking_policy_name(desired.endpoint_name),
+            naming.from_zero_policy_name(desired.endpoint_name),
+        )
+        for resource_id in dict.fromkeys(candidates):
+            touched = [(Kind.SCALABLE_TARGET, resource_id)] + [
+                (Kind.SCALING_POLICY, name) for name in policy_names
+            ]
+            if not any(self._stale(place, k, n, inventory) for k, n in touched):
+                continue
+            found = await self.sagemaker.call(
+                place,
+                "DescribeScalableTargets",
+                {"ServiceNamespace": SERVICE_NAMESPACE, "ResourceIds": [resource_id]},
+                service=APPLICATION_AUTOSCALING,
+            )
+            listed = found.get("ScalableTargets") or []
+            inventory.targets.pop(resource_id, None)
+            if listed:
+                inventory.targets[resource_id] = listed[0]
+            found = await self.sagemaker.call(
+                place,
+                "DescribeScalingPolicies",
+                {"ServiceNamespace": SERVICE_NAMESPACE, "ResourceId": resource_id},
+                service=APPLICATION_AUTOSCALING,
+            )
+            inventory.policies[resource_id] = {
+                str(p["PolicyName"]): p for p in found.get("ScalingPolicies") or []
+            }
+            self._seen(place, touched)
+        if self._stale(place, Kind.ALARM, alarm_name, inventory):
+            found = await self.sagemaker.call(
+                place, "DescribeAlarms", {"AlarmNames": [alarm_name]}, service=CLOUDWATCH
+            )
+            listed = found.get("MetricAlarms") or []
+            inventory.alarms.pop(alarm_name, None)
+            if listed:
+                inventory.alarms[alarm_name] = listed[0]
+            self._seen(place, [(Kind.ALARM, alarm_name)])
+        targets, policies, alarms = inventory.targets, inventory.policies, inventory.alarms
+
+        uid = desired.owner.uid
+        own_name = f"{desired.owner.namespace}/{desired.owner.name}"
+        target: ObservedTarget | None = None
+        for resource_id in candidates:
+            summary = targets.get(resource_id)
+            if summary is None:
+                continue
+            who = await self._service_owner(
+                place,
+                APPLICATION_AUTOSCALING,
+                str(summary.get("ScalableTargetARN", "")),
+                summary.get("CreationTime"),
+                resource_id in ours,
+                uid,
+                own_name,
+            )
+            target = ObservedTarget(
+                resource_id=resource_id,
+                dimension=str(summary.get("ScalableDimension", "")),
+                min_capacity=int(summary.get("MinCapacity") or 0),
+                max_capacity=int(summary.get("MaxCapacity") or 0),
+                owner_uid=who.uid,
+                owner_name=who.name,
+            )
+            break
+        found_policies: dict[str, ObservedPolicy] = {}
+        if target is not None:
+            for name, policy in policies.get(target.resource_id, {}).items():
+                kind = str(policy.get("PolicyType", ""))
+                member = (
+                    "TargetTrackingScalingPolicyConfiguration"
+                    if kind == "TargetTrackingScaling"
+                    else "StepScalingPolicyConfiguration"
+                )
+                found_policies[name] = ObservedPolicy(
+                    name=name,
+                    arn=str(policy.get("PolicyARN", "")),
+                    policy_type=kind,
+                    configuration=policy.get(member) or {},
+                )
+        alarm: ObservedScalingAlarm | None = None
+        summary = alarms.get(alarm_name)
+        if summary is not None:
+            who = await self._service_owner(
+                place,
+                CLOUDWATCH,
+                str(summary.get("AlarmArn", "")),
+                summary.get("AlarmConfigurationUpdatedTimestamp"),
+                alarm_name in ours,
+                uid,
+                own_name,
+            )
+            alarm = ObservedScalingAlarm(
+                name=alarm_name,
+                actions=tuple(str(a) for a in summary.get("AlarmActions") or ()),
+                settings=summary,
+                state=summary.get("StateValue"),
+                owner_uid=who.uid,
+                owner_name=who.name,
+            )
+        activity = None
+        if target is not None and target.owner_uid == uid:
+            activity = await self._last_activity(place, target, endpoint, components)
+        return ObservedScaling(
+            target=target, policies=found_policies, alarm=alarm, last_activity=activity
+        )
+
+    async def _service_owner(
+        self,
+        place: Scope,
+        service: str,
+        arn: str,
+        created: Any,
+        ours: bool,
+        uid: str,
+        own_name: str,
+    ) -> TagOwner:
+        if ours:
+            return TagOwner(uid, own_name)
+        key = (place, arn, str(created))
+        found = self._owners.get(key)
+        if found is None:
+            tags = await self.sagemaker.service_tags(place, service, arn)
+            namespace, name = tags.get(NAMESPACE_TAG), tags.get(NAME_TAG)
+            found = TagOwner(
+                tags.get(UID_TAG), f"{namespace}/{name}" if namespace and name else None
+            )
+            self._owners[key] = found
+        return found
+
+    async def _last_activity(
+        self,
+        place: Scope,
+        target: ObservedTarget,
+        endpoint: ObservedEndpoint | None,
+        components: Mapping[str, ObservedComponent],
+    ) -> ScalingActivity | None:
+        """The newest scaling activity, asked for again only when the count changed."""
+        if target.resource_id.startswith("inference-component/"):
+            seen = components.get(target.resource_id.split("/", 1)[1])
+            counts: Any = (seen.desired_copies, seen.current_copies) if seen else None
+        else:
+            counts = (endpoint.desired_instances, endpoint.current_instances) if endpoint else None
+        key = (place, target.resource_id)
+        cached = self._activities.get(key)
+        if cached is not None and cached[0] == counts:
+            return cached[1]
+        try:
+            found = await self.sagemaker.call(
+                place,
+                "DescribeScalingActivities",
+                {
+                    "ServiceNamespace": SERVICE_NAMESPACE,
+                    "ResourceId": target.resource_id,
+                    "ScalableDimension": target.dimension,
+                    "MaxResults": 1,
+                },
+                service=APPLICATION_AUTOSCALING,
+            )
+        except AwsError:
+            return cached[1] if cached else None  # status detail only: never blocks a pass
+        activities = found.get("ScalingActivities") or []
+        activity = None
+        if activities:
+            newest = activities[0]
+            start = newest.get("StartTime")
+            activity = ScalingActivity(
+                description=str(newest.get("Description", "")),
+                status=str(newest.get("StatusCode", "")),
+                start_time=_rfc3339(start),
+            )
+        self._activities[key] = (counts, activity)
+        return activity
 
     async def _alarms(
         self, place: Scope, names: Collection[str], lane: Lane
@@ -485,6 +801,20 @@ def _variant_status(variants: list[Mapping[str, Any]]) -> Mapping[str, Any]:
             latest: Mapping[str, Any] = entries[-1]
             return latest
     return {}
+
+
+def _arn_of(arn: str, service: str) -> bool:
+    """Whether `arn` names a resource of `service`."""
+    parts = arn.split(":")
+    return len(parts) > 2 and parts[2] == service
+
+
+def _rfc3339(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return str(value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return str(value)
 
 
 def _status(kind: Kind, summary: Mapping[str, Any]) -> str:

@@ -377,6 +377,7 @@ class Reconciler:
             alarms=_alarm_names(want, memory, deleting),
             identity=place.identity,
             extra=adopted_names(adopted),
+            scaling=memory.autoscaled,
         )
         if not background:
             observed = await observing
@@ -553,6 +554,10 @@ def _present(observed: ObservedState) -> set[str]:
     names = set(observed.components) | set(observed.models) | set(observed.endpoint_configs)
     if observed.endpoint is not None:
         names.add(observed.endpoint.name)
+    if observed.scaling.target is not None:
+        names.add(observed.scaling.target.resource_id)
+    if observed.scaling.alarm is not None:
+        names.add(observed.scaling.alarm.name)
     return names
 
 
