@@ -253,7 +253,6 @@ def role_of(account: str) -> str:
 
 
 # The emulator with moto beside it, moto taught scalable-target tags (see that file).
-MOTO_LAUNCHER = REPO / "tests" / "plugins" / "emulator_with_target_tags.py"
 
 
 def operator_aws_calls(port: int) -> dict[str, int]:
@@ -438,7 +437,6 @@ class Bench:
             args.out / "emulator.log",
             delay=args.delay,
             args=["--with-moto"] if args.accounts or args.autoscaling else [],
-            command=[sys.executable, str(MOTO_LAUNCHER)] if args.autoscaling else None,
         )
         url = self.emulator.url
         self.admin = self.emulator.admin_client

@@ -89,11 +89,9 @@ class Emulator:
         delay: float = 0.2,
         args: Sequence[str] = (),
         timeout: float = 60.0,
-        command: Sequence[str] | None = None,
     ) -> Emulator:
-        """`command` replaces the `sagemaker-emulator` console script (a launcher)."""
         argv = [
-            *(command or [console_script("sagemaker-emulator")]),
+            console_script("sagemaker-emulator"),
             "--host",
             "127.0.0.1",
             "--port",

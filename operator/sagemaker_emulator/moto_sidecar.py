@@ -13,6 +13,14 @@ adds it, answering with the activities the emulator's autoscaler records
 two more things AWS does: a target tracking policy on a SageMaker target gets
 its AlarmHigh / AlarmLow CloudWatch alarms (deleted with the policy), and
 deregistering a scalable target deletes its policies.
+
+Nor does moto 5.2 keep the Tags of RegisterScalableTarget or implement
+TagResource / UntagResource / ListTagsForResource for Application Auto Scaling,
+which the operator's ownership rule relies on (it changes a scalable target
+only when its uid tag names the LLMEndpoint); and its DescribeScalableTargets
+hands back the same NextToken from the second page on, so listing more than 100
+targets never ends. `serve_scalable_target_tags()` adds the tags and fixes the
+paging.
 """
 
 from __future__ import annotations
@@ -81,6 +89,97 @@ def serve_scaling_activities() -> None:
         return json.dumps(answer)
 
     setattr(handler, "describe_scaling_activities", describe_scaling_activities)  # noqa: B010
+
+
+TAGS = "emulator_scalable_target_tags"  # attribute of moto's backend: ARN -> tags
+
+
+def _tag_table(backend: Any) -> dict[str, dict[str, str]]:
+    if not hasattr(backend, TAGS):
+        setattr(backend, TAGS, {})
+    table: dict[str, dict[str, str]] = getattr(backend, TAGS)
+    return table
+
+
+def serve_scalable_target_tags() -> None:
+    """Scalable-target tags and DescribeScalableTargets paging for moto (idempotent)."""
+    from moto.applicationautoscaling import responses
+
+    handler: Any = responses.ApplicationAutoScalingResponse
+    if getattr(handler, "_emulator_tags", False):
+        return
+    register = handler.register_scalable_target
+    deregister = handler.deregister_scalable_target
+
+    def register_scalable_target(self: Any) -> str:
+        answer: str = register(self)
+        tags = self._get_param("Tags") or {}
+        if tags:
+            arn = json.loads(answer)["ScalableTargetARN"]
+            _tag_table(self.applicationautoscaling_backend).setdefault(arn, {}).update(tags)
+        return answer
+
+    def deregister_scalable_target(self: Any) -> str:
+        backend = self.applicationautoscaling_backend
+        key = (
+            self._get_param("ServiceNamespace"),
+            self._get_param("ResourceId"),
+            self._get_param("ScalableDimension"),
+        )
+        arns = [
+            t.arn
+            for targets in backend.targets.values()
+            for t in targets.values()
+            if (t.service_namespace, t.resource_id, t.scalable_dimension) == key
+        ]
+        answer: str = deregister(self)
+        for arn in arns:
+            _tag_table(backend).pop(arn, None)
+        return answer
+
+    def list_tags_for_resource(self: Any) -> str:
+        tags = _tag_table(self.applicationautoscaling_backend).get(
+            self._get_param("ResourceARN"), {}
+        )
+        return json.dumps({"Tags": tags})
+
+    def tag_resource(self: Any) -> str:
+        table = _tag_table(self.applicationautoscaling_backend)
+        table.setdefault(self._get_param("ResourceARN"), {}).update(self._get_param("Tags") or {})
+        return json.dumps({})
+
+    def untag_resource(self: Any) -> str:
+        tags = _tag_table(self.applicationautoscaling_backend).get(
+            self._get_param("ResourceARN"), {}
+        )
+        for key in self._get_param("TagKeys") or []:
+            tags.pop(key, None)
+        return json.dumps({})
+
+    def describe_scalable_targets(self: Any) -> str:
+        found = self.applicationautoscaling_backend.describe_scalable_targets(
+            self._get_param("ServiceNamespace"),
+            self._get_param("ResourceIds"),
+            self._get_param("ScalableDimension"),
+        )
+        size = self._get_int_param("MaxResults") or 50
+        start = int(self._get_param("NextToken") or 0)
+        page = [responses._build_target(t) for t in found[start : start + size]]
+        answer: dict[str, Any] = {"ScalableTargets": page}
+        if start + size < len(found):
+            answer["NextToken"] = str(start + size)
+        return json.dumps(answer)
+
+    for name, method in {
+        "describe_scalable_targets": describe_scalable_targets,
+        "register_scalable_target": register_scalable_target,
+        "deregister_scalable_target": deregister_scalable_target,
+        "list_tags_for_resource": list_tags_for_resource,
+        "tag_resource": tag_resource,
+        "untag_resource": untag_resource,
+        "_emulator_tags": True,
+    }.items():
+        setattr(handler, name, method)
 
 
 # predefined metric -> (CloudWatch metric, period) of the alarms AWS creates for it
@@ -192,6 +291,7 @@ class MotoSidecar:
         allow_inference_component_scaling()
         serve_scaling_activities()
         manage_sagemaker_alarms()
+        serve_scalable_target_tags()
         self.host = host
         self.port = port or free_port(host)
         self._server: Any = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)

@@ -2,15 +2,14 @@
 CloudWatch resources in moto, the emulator's autoscaler acts on them, and the operator
 never fights it; removal and deletion leave nothing behind.
 
-The emulator runs with moto beside it (`--with-moto`), through a launcher that adds
-scalable-target tags to moto. One AWS minute of autoscaling time takes DELAY seconds.
+The emulator runs with moto beside it (`--with-moto`). One AWS minute of autoscaling
+time takes DELAY seconds.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ from tests.plugins.sagemaker import SageMaker
 
 pytestmark = pytest.mark.e2e
 
-LAUNCHER = Path(__file__).resolve().parents[1] / "plugins" / "emulator_with_target_tags.py"
 DELAY = 0.1  # emulator seconds per transition and per AWS minute of autoscaling time
 RESYNC = 2  # the operator's resync interval in seconds
 PROMPT = json.dumps({"prompt": "hello", "max_tokens": 3}).encode()  # the example runs vLLM
@@ -42,7 +40,6 @@ def scaling_emulator(tmp_path: Path) -> Iterator[Emulator]:
         tmp_path / "emulator.log",
         delay=DELAY,
         args=["--with-moto"],
-        command=[sys.executable, str(LAUNCHER)],
     )
     yield emulator
     emulator.stop()
