@@ -33,10 +33,10 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from llm_operator.core import naming
 from llm_operator.core.actions import SERVICE_NAMESPACE
@@ -112,12 +112,38 @@ class TagOwner:
     name: str | None  # "namespace/name"
 
 
-class _Region:
+class _Timed(Protocol):
+    taken_at: float
+
+
+_T = TypeVar("_T", bound=_Timed)
+
+
+class _SingleFlight(Generic[_T]):
+    """One refresh at a time of one inventory; callers queued behind it take its result."""
+
     def __init__(self) -> None:
         self.lock = asyncio.Lock()
-        self.inventory: Inventory | None = None
-        self.scaling_lock = asyncio.Lock()
-        self.scaling: ScalingInventory | None = None
+        self.value: _T | None = None
+
+    async def get(self, asked: float, age: float, refresh: Callable[[], Awaitable[_T]]) -> _T:
+        # Judged by when the caller asked, so callers queued behind a slow refresh
+        # take its result instead of starting another one.
+        current = self.value
+        if current is not None and current.taken_at > asked - age:
+            return current
+        async with self.lock:
+            current = self.value
+            if current is not None and current.taken_at > asked - age:
+                return current
+            self.value = await refresh()
+            return self.value
+
+
+class _Region:
+    def __init__(self) -> None:
+        self.inventory: _SingleFlight[Inventory] = _SingleFlight()
+        self.scaling: _SingleFlight[ScalingInventory] = _SingleFlight()
 
 
 class Observer:
@@ -152,31 +178,23 @@ class Observer:
         place = scope(where)
         state = self._places.setdefault(place, _Region())
         age = self.max_age if max_age is None else max_age
-        # Judged by when the caller asked, so callers queued behind a slow refresh
-        # take its result instead of starting another one.
-        asked = self._clock()
-        current = state.inventory
-        if current is not None and current.taken_at > asked - age:
-            return current
-        async with state.lock:
-            current = state.inventory
-            if current is not None and current.taken_at > asked - age:
-                return current
-            fresh = Inventory(taken_at=self._clock())
-            endpoints, components, models, configs = await asyncio.gather(
-                self.sagemaker.list_all(place, "ListEndpoints", "Endpoints"),
-                self.sagemaker.list_all(place, "ListInferenceComponents", "InferenceComponents"),
-                self.sagemaker.list_all(place, "ListModels", "Models"),
-                self.sagemaker.list_all(place, "ListEndpointConfigs", "EndpointConfigs"),
-            )
-            fresh.endpoints = {str(e["EndpointName"]): e for e in endpoints}
-            fresh.components = {str(c["InferenceComponentName"]): c for c in components}
-            fresh.models = {str(m["ModelName"]): m for m in models}
-            fresh.endpoint_configs = {str(c["EndpointConfigName"]): c for c in configs}
-            fresh.index()
-            state.inventory = fresh
-            self._prune(place, fresh)
-            return fresh
+        return await state.inventory.get(self._clock(), age, lambda: self._take(place))
+
+    async def _take(self, place: Scope) -> Inventory:
+        fresh = Inventory(taken_at=self._clock())
+        endpoints, components, models, configs = await asyncio.gather(
+            self.sagemaker.list_all(place, "ListEndpoints", "Endpoints"),
+            self.sagemaker.list_all(place, "ListInferenceComponents", "InferenceComponents"),
+            self.sagemaker.list_all(place, "ListModels", "Models"),
+            self.sagemaker.list_all(place, "ListEndpointConfigs", "EndpointConfigs"),
+        )
+        fresh.endpoints = {str(e["EndpointName"]): e for e in endpoints}
+        fresh.components = {str(c["InferenceComponentName"]): c for c in components}
+        fresh.models = {str(m["ModelName"]): m for m in models}
+        fresh.endpoint_configs = {str(c["EndpointConfigName"]): c for c in configs}
+        fresh.index()
+        self._prune(place, fresh)
+        return fresh
 
     async def scaling_inventory(
         self, where: Where, max_age: float | None = None
@@ -185,66 +203,60 @@ class Observer:
         place = scope(where)
         state = self._places.setdefault(place, _Region())
         age = self.max_age if max_age is None else max_age
-        asked = self._clock()
-        current = state.scaling
-        if current is not None and current.taken_at > asked - age:
-            return current
-        async with state.scaling_lock:
-            current = state.scaling
-            if current is not None and current.taken_at > asked - age:
-                return current
-            fresh = ScalingInventory(taken_at=self._clock())
-            aws = self.sagemaker
-            targets, policies, alarms = await asyncio.gather(
-                aws.list_all(
-                    place,
-                    "DescribeScalableTargets",
-                    "ScalableTargets",
-                    service=APPLICATION_AUTOSCALING,
-                    ServiceNamespace=SERVICE_NAMESPACE,
-                ),
-                aws.list_all(
-                    place,
-                    "DescribeScalingPolicies",
-                    "ScalingPolicies",
-                    service=APPLICATION_AUTOSCALING,
-                    ServiceNamespace=SERVICE_NAMESPACE,
-                ),
-                aws.list_all(
-                    place,
-                    "DescribeAlarms",
-                    "MetricAlarms",
-                    service=CLOUDWATCH,
-                    AlarmTypes=["MetricAlarm"],
-                ),
-            )
-            fresh.targets = {str(t["ResourceId"]): t for t in targets}
-            for policy in policies:
-                table = fresh.policies.setdefault(str(policy["ResourceId"]), {})
-                table[str(policy["PolicyName"])] = policy
-            fresh.alarms = {str(a["AlarmName"]): a for a in alarms}
-            state.scaling = fresh
-            self._touched = {
-                key: at
-                for key, at in self._touched.items()
-                if key[0] != place or key[1].service == SAGEMAKER or at >= fresh.taken_at
-            }
-            arns = {str(t.get("ScalableTargetARN")) for t in targets} | {
-                str(a.get("AlarmArn")) for a in alarms
-            }
-            self._owners = {
-                key: owner
-                for key, owner in self._owners.items()
-                if key[0] != place
-                or not (_arn_of(key[1], APPLICATION_AUTOSCALING) or _arn_of(key[1], CLOUDWATCH))
-                or key[1] in arns
-            }
-            self._activities = {
-                key: found
-                for key, found in self._activities.items()
-                if key[0] != place or key[1] in fresh.targets
-            }
-            return fresh
+        return await state.scaling.get(self._clock(), age, lambda: self._take_scaling(place))
+
+    async def _take_scaling(self, place: Scope) -> ScalingInventory:
+        fresh = ScalingInventory(taken_at=self._clock())
+        aws = self.sagemaker
+        targets, policies, alarms = await asyncio.gather(
+            aws.list_all(
+                place,
+                "DescribeScalableTargets",
+                "ScalableTargets",
+                service=APPLICATION_AUTOSCALING,
+                ServiceNamespace=SERVICE_NAMESPACE,
+            ),
+            aws.list_all(
+                place,
+                "DescribeScalingPolicies",
+                "ScalingPolicies",
+                service=APPLICATION_AUTOSCALING,
+                ServiceNamespace=SERVICE_NAMESPACE,
+            ),
+            aws.list_all(
+                place,
+                "DescribeAlarms",
+                "MetricAlarms",
+                service=CLOUDWATCH,
+                AlarmTypes=["MetricAlarm"],
+            ),
+        )
+        fresh.targets = {str(t["ResourceId"]): t for t in targets}
+        for policy in policies:
+            table = fresh.policies.setdefault(str(policy["ResourceId"]), {})
+            table[str(policy["PolicyName"])] = policy
+        fresh.alarms = {str(a["AlarmName"]): a for a in alarms}
+        self._touched = {
+            key: at
+            for key, at in self._touched.items()
+            if key[0] != place or key[1].service == SAGEMAKER or at >= fresh.taken_at
+        }
+        arns = {str(t.get("ScalableTargetARN")) for t in targets} | {
+            str(a.get("AlarmArn")) for a in alarms
+        }
+        self._owners = {
+            key: owner
+            for key, owner in self._owners.items()
+            if key[0] != place
+            or not (_arn_of(key[1], APPLICATION_AUTOSCALING) or _arn_of(key[1], CLOUDWATCH))
+            or key[1] in arns
+        }
+        self._activities = {
+            key: found
+            for key, found in self._activities.items()
+            if key[0] != place or key[1] in fresh.targets
+        }
+        return fresh
 
     def _prune(self, place: Scope, inventory: Inventory) -> None:
         """Drops what a fresh inventory makes useless, so memory stays bounded."""
