@@ -40,6 +40,12 @@ SPEC: dict[str, Any] = {
     },
 }
 
+# The same LLMEndpoint with its token in Secret team/hf, key "token".
+GATED: dict[str, Any] = {
+    **SPEC,
+    "model": {**SPEC["model"], "hfTokenSecretRef": {"name": "hf", "key": "token"}},
+}
+
 
 class RecordingCluster:
     """The Kubernetes side of a pass, in memory: Secrets and Namespace annotations in,
@@ -176,7 +182,7 @@ def test_only_what_this_process_created_skips_listtags(
 def test_a_missing_secret_is_degraded_announced_once_even_across_a_restart(
     aws_env: None, emulated_sagemaker: SageMakerEmulator
 ) -> None:
-    spec = {**SPEC, "model": {**SPEC["model"], "hfTokenSecretRef": {"name": "hf", "key": "token"}}}
+    spec = GATED
 
     async def scenario() -> None:
         cluster = RecordingCluster()
@@ -265,10 +271,7 @@ def test_an_unexpected_error_is_reported_never_raised(
 
     async def scenario() -> PassResult:
         cluster = Broken({("team", "hf", "token"): TOKEN})
-        spec = {
-            **SPEC,
-            "model": {**SPEC["model"], "hfTokenSecretRef": {"name": "hf", "key": "token"}},
-        }
+        spec = GATED
         r = reconciler(cluster)
         try:
             result = await r.reconcile(body(cluster, spec), deleting=False)
@@ -305,7 +308,7 @@ def test_an_llmendpoint_whose_spec_no_longer_renders_is_still_deleted(
 def test_the_token_reaches_only_the_model(
     aws_env: None, emulated_sagemaker: SageMakerEmulator
 ) -> None:
-    spec = {**SPEC, "model": {**SPEC["model"], "hfTokenSecretRef": {"name": "hf", "key": "token"}}}
+    spec = GATED
 
     async def scenario() -> None:
         cluster = RecordingCluster({("team", "hf", "token"): TOKEN})
