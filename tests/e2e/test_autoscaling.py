@@ -400,3 +400,140 @@ def test_removing_autoscaling_restores_the_fixed_count_and_a_kill_converges(
     status = wait_ready(kubectl, name, log=scaling_operator.log_tail)["status"]
     assert status.get("autoscaling") is None
     assert status["copies"] == {"desired": 1, "current": 1}
+
+
+def instances(sagemaker_api: SageMaker, endpoint: str) -> tuple[int, int]:
+    (variant,) = sagemaker_api.endpoint(endpoint)["ProductionVariants"]
+    return variant["DesiredInstanceCount"], variant["CurrentInstanceCount"]
+
+
+def test_model_endpoint_autoscales_instances_and_keeps_them_across_a_new_config(
+    kubectl: Kubectl,
+    scaling_operator: Operator,
+    scaling_emulator: Emulator,
+) -> None:
+    sagemaker_api = SageMaker(scaling_emulator)
+    scaling = Scaling(scaling_emulator)
+    admin = scaling_emulator.admin_client
+    name = "variant"
+    manifest = copy.deepcopy(llmendpoint("model-based-endpoint"))
+    manifest["metadata"]["name"] = name
+    manifest["spec"]["autoscaling"] = {
+        "minReplicas": 1,
+        "maxReplicas": 3,
+        "metric": "ConcurrentRequests",
+        "target": 4,
+        "scaleInCooldownSeconds": 300,
+        "scaleOutCooldownSeconds": 0,
+    }
+    kubectl.apply(to_yaml(manifest))
+    obj = wait_ready(kubectl, name, log=scaling_operator.log_tail)
+    uid = obj["metadata"]["uid"]
+    endpoint = obj["status"]["endpointName"]
+    first_config = obj["status"]["endpointConfigName"]
+
+    # The variant's instances are the scalable target, tracked on the variant's metric.
+    wait_for(
+        lambda: scaling.policies() == [f"{endpoint}-target-tracking"],
+        what="the target tracking policy",
+        diagnose=scaling_operator.log_tail,
+    )
+    (target,) = scaling.targets()
+    assert target["ResourceId"] == f"endpoint/{endpoint}/variant/AllTraffic"
+    assert target["ScalableDimension"] == "sagemaker:variant:DesiredInstanceCount"
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 3)
+    assert scaling.target_tags(target["ScalableTargetARN"])[UID_TAG] == uid
+    (policy,) = scaling.aas.describe_scaling_policies(ServiceNamespace="sagemaker")[
+        "ScalingPolicies"
+    ]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
+        "SageMakerVariantConcurrentRequestsPerModelHighResolution"
+    )
+    assert tracking["TargetValue"] == 4
+    # No scale to zero for a variant: only target tracking's own alarms, no no-capacity one.
+    assert f"{endpoint}-no-capacity" not in scaling.alarms()
+
+    # Load raises instances; the operator leaves them alone for several resync intervals.
+    admin.set_load(endpoint=endpoint, variant="AllTraffic", concurrent_requests=12)
+    wait_for(
+        lambda: instances(sagemaker_api, endpoint) == (3, 3),
+        timeout=60,
+        what="three instances for 12 concurrent requests at 4 per instance",
+        diagnose=scaling_operator.log_tail,
+    )
+    resets_before = admin.calls().get("UpdateEndpointWeightsAndCapacities", 0)
+    updates_before = admin.calls().get("UpdateEndpoint", 0)
+    lists_before = admin.calls().get("ListEndpoints", 0)
+    wait_for(
+        lambda: admin.calls().get("ListEndpoints", 0) >= lists_before + 3,
+        timeout=10 * RESYNC,
+        what="three more resyncs of the operator",
+        diagnose=scaling_operator.log_tail,
+    )
+    # Only the emulator's autoscaler changes capacity (its calls are not the operator's).
+    operator_calls = admin.call_log(user_agent="sagemaker-llm-operator")
+    assert not [
+        c
+        for c in operator_calls
+        if c["operation"] in ("UpdateEndpointWeightsAndCapacities", "UpdateEndpoint")
+    ], "the operator reset the autoscaled instance count"
+    assert admin.calls().get("UpdateEndpoint", 0) == updates_before
+    assert admin.calls().get("UpdateEndpointWeightsAndCapacities", 0) == resets_before
+    assert instances(sagemaker_api, endpoint) == (3, 3)
+    status = wait_status(
+        kubectl,
+        name,
+        lambda o: (o["status"].get("autoscaling") or {}).get("currentReplicas") == 3,
+        "status to report the autoscaled instances",
+        scaling_operator,
+    )["status"]
+    assert status["instances"] == {"desired": 3, "current": 3}
+    assert status["replicas"] == 3
+    assert status["autoscaling"]["desiredReplicas"] == 3
+
+    # A new endpoint config (another model environment) keeps the autoscaled count: the
+    # update retains the variant's instances, so the autoscaler never has to scale out
+    # again (without that, the new config's single instance would need a second scale-out).
+    patch(kubectl, name, {"model": {"env": {"LOG_LEVEL": "debug"}}})
+    obj = wait_status(
+        kubectl,
+        name,
+        lambda o: (
+            o["status"].get("observedGeneration") == o["metadata"]["generation"]
+            and o["status"].get("endpointConfigName") not in (None, first_config)
+            and o["status"].get("sagemakerStatus") == "InService"
+            and condition(o, "Ready").get("status") == "True"
+        ),
+        "the endpoint on its new config",
+        scaling_operator,
+        timeout=90,
+    )
+    assert (
+        sagemaker_api.endpoint(endpoint)["EndpointConfigName"]
+        == (obj["status"]["endpointConfigName"])
+    )
+    lists_before = admin.calls().get("ListEndpoints", 0)
+    wait_for(
+        lambda: admin.calls().get("ListEndpoints", 0) >= lists_before + 3,
+        timeout=10 * RESYNC,
+        what="three resyncs on the new config",
+        diagnose=scaling_operator.log_tail,
+    )
+    assert instances(sagemaker_api, endpoint) == (3, 3)
+    activities = scaling.aas.describe_scaling_activities(
+        ServiceNamespace="sagemaker", ResourceId=target["ResourceId"]
+    )["ScalingActivities"]
+    assert [a["Description"] for a in activities] == ["Setting desired instance count to 3."], (
+        activities
+    )
+    assert [t["ResourceId"] for t in scaling.targets()] == [target["ResourceId"]]
+    assert admin.calls().get("UpdateEndpointWeightsAndCapacities", 0) == resets_before
+
+    # Deleting leaves no target, policy or alarm, and no SageMaker resource.
+    kubectl("delete", "llmendpoint", name, "--wait=false")
+    wait_gone(kubectl, name, timeout=120, log=scaling_operator.log_tail)
+    assert scaling.targets() == []
+    assert scaling.policies() == []
+    assert scaling.alarms() == []
+    assert sagemaker_api.inventory().empty, sagemaker_api.inventory()
