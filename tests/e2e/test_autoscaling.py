@@ -537,3 +537,59 @@ def test_model_endpoint_autoscales_instances_and_keeps_them_across_a_new_config(
     assert scaling.policies() == []
     assert scaling.alarms() == []
     assert sagemaker_api.inventory().empty, sagemaker_api.inventory()
+
+
+def test_a_horizontal_pod_autoscaler_can_target_an_llmendpoint(
+    kubectl: Kubectl,
+    scaling_operator: Operator,
+    namespace: str,
+) -> None:
+    """The scale subresource carries the selector an HPA requires.
+
+    No HPA controller runs here (the local control plane has no
+    kube-controller-manager), so this shows what it would read, not that it scales.
+    """
+    name = "hpa-driven"
+    manifest = copy.deepcopy(llmendpoint("mistral-7b-inference-components"))
+    manifest["metadata"]["name"] = name
+    manifest["spec"]["resources"]["copies"] = 2
+    kubectl.apply(to_yaml(manifest))
+    wait_ready(kubectl, name, log=scaling_operator.log_tail)
+
+    hpa = {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": name},
+        "spec": {
+            "scaleTargetRef": {
+                "apiVersion": "llmoperator.io/v1alpha1",
+                "kind": "LLMEndpoint",
+                "name": name,
+            },
+            "minReplicas": 1,
+            "maxReplicas": 4,
+            "metrics": [
+                {
+                    "type": "External",
+                    "external": {
+                        "metric": {"name": "sagemaker_concurrent_requests_per_copy"},
+                        "target": {"type": "AverageValue", "averageValue": "4"},
+                    },
+                }
+            ],
+        },
+    }
+    kubectl("create", "-f", "-", input=json.dumps(hpa))
+    accepted = kubectl.json("get", "horizontalpodautoscaler", name)
+    assert accepted["spec"]["scaleTargetRef"]["kind"] == "LLMEndpoint"
+
+    scale = json.loads(
+        kubectl(
+            "get",
+            "--raw",
+            f"/apis/llmoperator.io/v1alpha1/namespaces/{namespace}/llmendpoints/{name}/scale",
+        ).stdout
+    )
+    assert scale["kind"] == "Scale"
+    assert scale["spec"]["replicas"] == 2
+    assert scale["status"] == {"replicas": 2, "selector": f"llmoperator.io/name={name}"}

@@ -81,6 +81,7 @@ def test_names_scope_and_version(built: dict[str, Any]) -> None:
         "scale": {
             "specReplicasPath": ".spec.resources.copies",
             "statusReplicasPath": ".status.replicas",
+            "labelSelectorPath": ".status.selector",
         },
     }
 

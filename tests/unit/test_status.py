@@ -105,6 +105,7 @@ def test_ready_inference_component_endpoint() -> None:
         "copiesSummary": "4/4",
         "instances": {"desired": 1, "current": 1},
         "replicas": 4,
+        "selector": "llmoperator.io/name=mistral",
         "autoscaling": None,
         "invocationUrl": (
             f"https://runtime.sagemaker.us-east-1.amazonaws.com/endpoints/{ENDPOINT}/invocations"

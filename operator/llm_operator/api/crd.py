@@ -230,10 +230,12 @@ def build_crd() -> dict[str, Any]:
                     "subresources": {
                         "status": {},
                         # `kubectl scale` (and KEDA or an HPA) set the copies; a CEL rule
-                        # on spec refuses it while spec.autoscaling owns the count.
+                        # on spec refuses it while spec.autoscaling owns the count. An HPA
+                        # refuses a target without a selector, so status carries one.
                         "scale": {
                             "specReplicasPath": ".spec.resources.copies",
                             "statusReplicasPath": ".status.replicas",
+                            "labelSelectorPath": ".status.selector",
                         },
                     },
                     "additionalPrinterColumns": PRINTER_COLUMNS,

@@ -1224,6 +1224,15 @@ class LLMEndpointStatus(_Status):
             "subresource's status.replicas."
         ),
     )
+    selector: str | None = Field(
+        None,
+        description=(
+            "Label selector of the scale subresource (llmoperator.io/name=NAME, the key of "
+            "the ownership tag on this LLMEndpoint's SageMaker resources). It matches no "
+            "pods, since none run here: a HorizontalPodAutoscaler needs it to exist and can "
+            "drive copies only from External or Object metrics."
+        ),
+    )
     autoscaling: AutoscalingStatus | None = Field(
         None, description="spec.autoscaling as Application Auto Scaling runs it; unset without."
     )

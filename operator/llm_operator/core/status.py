@@ -16,7 +16,7 @@ from typing import Any
 
 from llm_operator.api.models import Phase, copies_summary
 from llm_operator.core import naming
-from llm_operator.core.desired import DesiredState
+from llm_operator.core.desired import NAME_TAG, DesiredState
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.plan import ConditionInput, Plan
@@ -206,6 +206,7 @@ def build_status(
         "copiesSummary": summary,
         "instances": instances,
         "replicas": replicas,
+        "selector": scale_selector(desired.owner.name),
         "autoscaling": autoscaling,
         "invocationUrl": naming.invocation_url(desired.region, desired.endpoint_name),
         "estimatedHourlyCostUSD": cost,
@@ -215,6 +216,16 @@ def build_status(
     if plan.rollout is not None:
         out["rollout"] = build_rollout(plan.rollout, (previous or {}).get("rollout"), now)
     return out
+
+
+def scale_selector(name: str) -> str:
+    """status.selector, the scale subresource's label selector.
+
+    No pod serves an LLMEndpoint, so nothing can match; an HPA still refuses a scale
+    target without a selector. The ownership tag's key and this LLMEndpoint's name say
+    whose replicas they are (names are at most 36 characters, a valid label value).
+    """
+    return f"{NAME_TAG}={name}"
 
 
 def _autoscaling(
