@@ -82,6 +82,7 @@ EVERY_ACTION: list[Action] = [
             "ScaleInCooldown": 300,
             "ScaleOutCooldown": 60,
         },
+        owner_uid="uid-1",
     ),
     actions.PutScalingPolicy(
         name="ep-from-zero",
@@ -92,15 +93,18 @@ EVERY_ACTION: list[Action] = [
             "AdjustmentType": "ChangeInCapacity",
             "StepAdjustments": ({"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1},),
         },
+        owner_uid="uid-1",
     ),
     actions.DeleteScalingPolicy(
         name="ep-target-tracking",
         resource_id=f"inference-component/{BASE.name}",
         dimension="sagemaker:inference-component:DesiredCopyCount",
+        owner_uid="uid-1",
     ),
     actions.DeregisterScalableTarget(
         name=f"inference-component/{BASE.name}",
         dimension="sagemaker:inference-component:DesiredCopyCount",
+        owner_uid="uid-1",
     ),
 ]
 SAGEMAKER_ACTIONS = [a for a in EVERY_ACTION if a.kind.service == "sagemaker"]

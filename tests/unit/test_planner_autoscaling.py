@@ -237,7 +237,9 @@ def test_raising_the_floor_above_zero_removes_the_alarm_and_step_policy() -> Non
     result = reconcile(desired, autoscaled(desired, copies=2, scaling=seen))
     assert DeleteAlarm(name=ALARM_NAME, owner_uid=UID) in result.actions
     assert (
-        DeleteScalingPolicy(name=FROM_ZERO, resource_id=IC_TARGET, dimension=COMPONENT_DIMENSION)
+        DeleteScalingPolicy(
+            name=FROM_ZERO, resource_id=IC_TARGET, dimension=COMPONENT_DIMENSION, owner_uid=UID
+        )
         in result.actions
     )
 

@@ -308,12 +308,17 @@ class RegisterScalableTarget(Creation):
 
 @dataclass(frozen=True)
 class DeregisterScalableTarget(Action):
-    """Also deletes the target's policies (Application Auto Scaling does)."""
+    """Also deletes the target's policies (Application Auto Scaling does).
+
+    It deregisters whatever target holds the ResourceId, so the shell re-reads the
+    target's tags right before and deregisters only when they name `owner_uid`.
+    """
 
     operation: ClassVar[str] = "DeregisterScalableTarget"
     kind: ClassVar[Kind] = Kind.SCALABLE_TARGET
     effect: ClassVar[Effect] = Effect.DELETE
     dimension: str
+    owner_uid: str
 
     def request(self) -> dict[str, Any]:
         return {
@@ -325,7 +330,11 @@ class DeregisterScalableTarget(Action):
 
 @dataclass(frozen=True)
 class PutScalingPolicy(Action):
-    """Creates or changes a policy on a target the planner saw is ours (an upsert by name)."""
+    """Creates or changes a policy on a target the planner saw is ours (an upsert by name).
+
+    Policies carry no tags: the shell re-reads the target's tags right before and
+    writes only when they name `owner_uid`.
+    """
 
     operation: ClassVar[str] = "PutScalingPolicy"
     kind: ClassVar[Kind] = Kind.SCALING_POLICY
@@ -334,6 +343,7 @@ class PutScalingPolicy(Action):
     dimension: str
     policy_type: str  # TargetTrackingScaling | StepScaling
     configuration: Mapping[str, Any]
+    owner_uid: str
 
     def request(self) -> dict[str, Any]:
         member = (
@@ -353,11 +363,15 @@ class PutScalingPolicy(Action):
 
 @dataclass(frozen=True)
 class DeleteScalingPolicy(Action):
+    """Deletes a policy of ours: one of our derived names on a target whose tags, re-read
+    by the shell right before, name `owner_uid`."""
+
     operation: ClassVar[str] = "DeleteScalingPolicy"
     kind: ClassVar[Kind] = Kind.SCALING_POLICY
     effect: ClassVar[Effect] = Effect.DELETE
     resource_id: str
     dimension: str
+    owner_uid: str
 
     def request(self) -> dict[str, Any]:
         return {

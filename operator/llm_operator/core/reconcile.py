@@ -783,7 +783,10 @@ class Pass:
             if name in self.own_policy_names():
                 self.actions.append(
                     DeleteScalingPolicy(
-                        name=name, resource_id=want.resource_id, dimension=want.dimension
+                        name=name,
+                        resource_id=want.resource_id,
+                        dimension=want.dimension,
+                        owner_uid=self.desired.owner.uid,
                     )
                 )
         if zero is None:
@@ -848,6 +851,7 @@ class Pass:
                 dimension=want.dimension,
                 policy_type=policy_type,
                 configuration=configuration,
+                owner_uid=self.desired.owner.uid,
             )
         )
 
@@ -866,11 +870,18 @@ class Pass:
             if name in self.own_policy_names():
                 self.actions.append(
                     DeleteScalingPolicy(
-                        name=name, resource_id=target.resource_id, dimension=target.dimension
+                        name=name,
+                        resource_id=target.resource_id,
+                        dimension=target.dimension,
+                        owner_uid=self.desired.owner.uid,
                     )
                 )
         self.actions.append(
-            DeregisterScalableTarget(name=target.resource_id, dimension=target.dimension)
+            DeregisterScalableTarget(
+                name=target.resource_id,
+                dimension=target.dimension,
+                owner_uid=self.desired.owner.uid,
+            )
         )
         # Back to the fixed count: components follow resources.copies on their own;
         # a variant's instance count is set here, while the target still says it was ours.

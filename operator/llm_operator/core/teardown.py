@@ -59,10 +59,17 @@ def _unscale(p: Pass) -> bool:
     for name in sorted(set(seen.policies) & ours):
         p.actions.append(
             DeleteScalingPolicy(
-                name=name, resource_id=target.resource_id, dimension=target.dimension
+                name=name,
+                resource_id=target.resource_id,
+                dimension=target.dimension,
+                owner_uid=p.desired.owner.uid,
             )
         )
-    p.actions.append(DeregisterScalableTarget(name=target.resource_id, dimension=target.dimension))
+    p.actions.append(
+        DeregisterScalableTarget(
+            name=target.resource_id, dimension=target.dimension, owner_uid=p.desired.owner.uid
+        )
+    )
     return True
 
 

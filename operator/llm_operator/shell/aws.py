@@ -705,6 +705,8 @@ class SageMaker:
             note = await self._alarm(where, action, redact)
         elif action.effect is actions.Effect.CREATE and service != SAGEMAKER:
             note = await self._upsert(where, action, redact)
+        elif service == APPLICATION_AUTOSCALING:
+            note = await self._on_our_target(where, action, redact)
         elif action.effect is actions.Effect.CREATE:
             note = await self._create(where, action, redact)
         elif action.effect is actions.Effect.DELETE:
@@ -735,8 +737,54 @@ class SageMaker:
         await self.call(where, action.operation, action.request(), redact=redact, service=service)
         return "updated" if arn is not None else ""
 
-    async def _existing_arn(self, where: Where, action: actions.Creation) -> str | None:
-        """The ARN of the scalable target an upsert would overwrite, if any."""
+    async def _on_our_target(self, where: Where, action: actions.Action, redact: Redactor) -> str:
+        """Deregisters a target, or puts or deletes a policy on it, only while the target's
+        tags, read right before, name this LLMEndpoint.
+
+        These calls act on whatever target holds the ResourceId (policies have no tags of
+        their own), and the target may have been replaced since it was observed.
+        """
+        assert isinstance(
+            action,
+            actions.DeregisterScalableTarget
+            | actions.PutScalingPolicy
+            | actions.DeleteScalingPolicy,
+        )
+        arn = await self._existing_arn(where, action)
+        deleting = action.effect is actions.Effect.DELETE
+        if arn is None:
+            if deleting:
+                return "already gone"  # deregistering a target deletes its policies
+            raise AwsError(
+                action.operation,
+                "ObjectNotFoundException",
+                f"the scalable target of {action.kind} {action.name} no longer exists",
+                kind="not_found",
+                retryable=True,
+            )
+        owner = (await self.service_tags(where, APPLICATION_AUTOSCALING, arn)).get(UID_TAG)
+        if owner != action.owner_uid:
+            raise AwsError(
+                action.operation,
+                "NameConflict",
+                f"the scalable target of {action.kind} {action.name} belongs to "
+                f"{'another LLMEndpoint' if owner else 'someone else'}",
+                kind="conflict",
+                retryable=False,
+            )
+        if deleting:
+            return await self._delete(where, action)
+        await self.call(
+            where,
+            action.operation,
+            action.request(),
+            redact=redact,
+            service=APPLICATION_AUTOSCALING,
+        )
+        return ""
+
+    async def _existing_arn(self, where: Where, action: actions.Action) -> str | None:
+        """The ARN of the scalable target an action names, if it exists."""
         request = action.request()
         found = await self.call(
             where,

@@ -545,9 +545,18 @@ class Observer:
         max_age: float | None,
     ) -> ObservedScaling:
         inventory = await self.scaling_inventory(place, max_age)
-        candidates = [naming.variant_resource_id(desired.endpoint_name, naming.variant_name())]
-        if desired.components:
-            candidates.insert(0, naming.component_resource_id(desired.components[0].name))
+        # The base component's name is derived from the owner alone, so it is looked for
+        # even when the desired state has no components (a spec that no longer renders).
+        owner = desired.owner
+        base = (
+            desired.components[0].name
+            if desired.components
+            else naming.base_component_name(owner.namespace, owner.name, owner.cluster)
+        )
+        candidates = [
+            naming.component_resource_id(base),
+            naming.variant_resource_id(desired.endpoint_name, naming.variant_name()),
+        ]
         if desired.scaling is not None:
             candidates.insert(0, desired.scaling.resource_id)
         alarm_name = naming.no_capacity_alarm_name(desired.endpoint_name)

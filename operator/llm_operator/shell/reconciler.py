@@ -265,6 +265,11 @@ class Reconciler:
                 outcome = await self.sagemaker.execute(place, action, redact)
             except AwsError as error:
                 self.observer.touched(place, action.kind, action.name)
+                if error.kind == "conflict":
+                    # Someone else's holds the name now (a policy's: its target's): read
+                    # its tags from now on instead of trusting what this process made.
+                    created.discard(action.name)
+                    created.discard(str(getattr(action, "resource_id", action.name)))
                 message = redact(f"{action.describe()} failed: {error.message}")
                 log.warning(
                     "%s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message
@@ -339,6 +344,7 @@ class Reconciler:
     ) -> PassResult:
         meta = body["metadata"]
         warnings: list[validation.Problem] = []
+        fallback = False
         try:
             spec, want, redact, warnings = await self._render(body, deleting=deleting)
             policy: DeletionPolicy = spec.deletion_policy
@@ -347,7 +353,7 @@ class Reconciler:
                 raise
             # A spec that no longer renders must still be deletable: names come from naming.
             want, redact, policy = self._fallback_desired(body), Redactor(), _raw_policy(body)
-            spec = None
+            spec, fallback = None, True
         state.redact = redact
         aws = (body.get("spec") or {}).get("aws") or {}
         place = await self._scope(meta["namespace"], want.region, aws.get("roleArn"))
@@ -377,7 +383,9 @@ class Reconciler:
             alarms=_alarm_names(want, memory, deleting),
             identity=place.identity,
             extra=adopted_names(adopted),
-            scaling=memory.autoscaled,
+            # Without a rendered spec, the raw one says whether a target may exist (status
+            # may not say so yet after a crash right after registering it).
+            scaling=memory.autoscaled or (fallback and _raw_autoscaling(body)),
         )
         if not background:
             observed = await observing
@@ -543,6 +551,10 @@ def _alarm_names(want: desired.DesiredState, memory: PlanMemory, deleting: bool)
 def _adopting(body: Mapping[str, Any]) -> bool:
     annotations = (body.get("metadata") or {}).get("annotations") or {}
     return bool(annotations.get(adoption.ADOPT_ANNOTATION))
+
+
+def _raw_autoscaling(body: Mapping[str, Any]) -> bool:
+    return (body.get("spec") or {}).get("autoscaling") is not None
 
 
 def _raw_policy(body: Mapping[str, Any]) -> DeletionPolicy:

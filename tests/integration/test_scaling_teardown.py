@@ -1,0 +1,252 @@
+"""Deleting an autoscaled LLMEndpoint, in-process: the real Reconciler, boto3 adapter and
+observer against the emulator with moto beside it (Application Auto Scaling, CloudWatch).
+
+A spec that no longer renders is deleted by names alone (`Reconciler._fallback_desired`);
+its scalable target, policies and no-capacity alarm must go too, and only when they are
+ours. The adapter re-reads a target's tags before every call that acts on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import pytest
+
+from llm_operator.core import naming
+from llm_operator.core.actions import (
+    Action,
+    DeleteScalingPolicy,
+    DeregisterScalableTarget,
+    PutScalingPolicy,
+)
+from llm_operator.core.desired import NAME_TAG, NAMESPACE_TAG, UID_TAG
+from llm_operator.shell.aws import AwsError, SageMaker
+from sagemaker_emulator.admin import AdminClient
+from sagemaker_emulator.server import EmulatorServer
+from tests.integration.test_reconciler import (
+    SPEC,
+    RecordingCluster,
+    reconciler,
+    until,
+)
+from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
+
+# Scale to zero allowed: a target, the target tracking and from-zero policies, the alarm.
+SCALED: dict[str, Any] = {
+    **SPEC,
+    "instance": {**SPEC["instance"], "minCount": 0},
+    "autoscaling": {"minReplicas": 0, "maxReplicas": 2, "target": 4},
+}
+# The same LLMEndpoint after an instance type left the catalog: it no longer renders.
+BROKEN: dict[str, Any] = {**SCALED, "instance": {**SCALED["instance"], "type": "ml.nope.xlarge"}}
+ENDPOINT = naming.endpoint_name("team", "chat")
+BASE = naming.base_component_name("team", "chat")
+RESOURCE_ID = naming.component_resource_id(BASE)
+DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
+OURS = {
+    naming.target_tracking_policy_name(ENDPOINT),
+    naming.from_zero_policy_name(ENDPOINT),
+}
+
+
+class Scaling:
+    """What moto holds for Application Auto Scaling and CloudWatch."""
+
+    def __init__(self, moto_url: str) -> None:
+        self.aas: Any = boto3_client(moto_url, "application-autoscaling")
+        self.cw: Any = boto3_client(moto_url, "cloudwatch")
+
+    def targets(self) -> list[str]:
+        found = self.aas.describe_scalable_targets(ServiceNamespace="sagemaker")
+        return sorted(t["ResourceId"] for t in found["ScalableTargets"])
+
+    def policies(self) -> set[str]:
+        found = self.aas.describe_scaling_policies(ServiceNamespace="sagemaker")
+        return {p["PolicyName"] for p in found["ScalingPolicies"]}
+
+    def alarms(self) -> set[str]:
+        return {a["AlarmName"] for a in self.cw.describe_alarms()["MetricAlarms"]}
+
+
+@pytest.fixture
+def scaling(
+    autoscaling_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Scaling]:
+    for key in list(os.environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    moto = autoscaling_emulator.moto_url
+    assert moto is not None
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", autoscaling_emulator.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING", moto)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", moto)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEOPERATOR")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    yield Scaling(moto)
+
+
+def settled(result: Any, status: Mapping[str, Any]) -> bool:
+    """Ready with nothing left to do: the target, both policies and the alarm are in place."""
+    ready = any(
+        c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions") or []
+    )
+    return ready and result.outcome == "settled"
+
+
+def resource_names(emulator: EmulatorServer) -> dict[str, list[str]]:
+    return AdminClient(emulator.url).resource_names(ACCOUNT, REGION)
+
+
+@pytest.mark.parametrize("remembered", [True, False], ids=["remembered", "status-lost"])
+def test_a_spec_that_no_longer_renders_still_deletes_its_scaling(
+    scaling: Scaling, autoscaling_emulator: EmulatorServer, remembered: bool
+) -> None:
+    """`remembered`: status says the LLMEndpoint has autoscaling; without it (a crash
+    right after registering the target), the raw spec's autoscaling says where to look."""
+
+    async def scenario() -> list[str]:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        try:
+            await until(r, cluster, settled, spec=SCALED)
+            assert scaling.targets() == [RESOURCE_ID]
+            assert scaling.policies() == OURS
+            assert naming.no_capacity_alarm_name(ENDPOINT) in scaling.alarms()
+            if not remembered:
+                cluster.status["planMemory"]["autoscaled"] = False
+            await until(r, cluster, lambda res, _: res.deleted, deleting=True, spec=BROKEN)
+        finally:
+            r.close()
+        return cluster.reasons()
+
+    reasons = asyncio.run(scenario())
+    assert scaling.targets() == []
+    assert scaling.policies() == set()
+    assert naming.no_capacity_alarm_name(ENDPOINT) not in scaling.alarms()
+    assert not any(resource_names(autoscaling_emulator).values())
+    for operation in ("DeleteAlarms", "DeleteScalingPolicy", "DeregisterScalableTarget"):
+        assert operation in reasons
+
+
+def test_a_spec_that_no_longer_renders_leaves_someone_elses_target_alone(
+    scaling: Scaling, autoscaling_emulator: EmulatorServer
+) -> None:
+    """Someone replaced our target on our component with theirs, with a policy of a name
+    ours would have: not ours (the uid tag says so), so neither is touched."""
+
+    async def scenario() -> RecordingCluster:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        try:
+            await until(r, cluster, settled, spec=SCALED)
+            scaling.aas.deregister_scalable_target(
+                ServiceNamespace="sagemaker", ResourceId=RESOURCE_ID, ScalableDimension=DIMENSION
+            )
+            scaling.aas.register_scalable_target(
+                ServiceNamespace="sagemaker",
+                ResourceId=RESOURCE_ID,
+                ScalableDimension=DIMENSION,
+                MinCapacity=1,
+                MaxCapacity=3,
+                Tags={UID_TAG: "uid-someone-else", NAMESPACE_TAG: "other", NAME_TAG: "theirs"},
+            )
+            scaling.aas.put_scaling_policy(
+                PolicyName=naming.target_tracking_policy_name(ENDPOINT),
+                ServiceNamespace="sagemaker",
+                ResourceId=RESOURCE_ID,
+                ScalableDimension=DIMENSION,
+                PolicyType="TargetTrackingScaling",
+                TargetTrackingScalingPolicyConfiguration={
+                    "TargetValue": 10.0,
+                    "PredefinedMetricSpecification": {
+                        "PredefinedMetricType": ("SageMakerInferenceComponentInvocationsPerCopy")
+                    },
+                },
+            )
+            await until(r, cluster, lambda res, _: res.deleted, deleting=True, spec=BROKEN)
+        finally:
+            r.close()
+        return cluster
+
+    cluster = asyncio.run(scenario())
+    assert scaling.targets() == [RESOURCE_ID]
+    assert scaling.policies() == {naming.target_tracking_policy_name(ENDPOINT)}
+    assert "DeregisterScalableTarget" not in cluster.reasons()
+    assert "DeleteScalingPolicy" not in cluster.reasons()
+    conflicts = [m for _, reason, m in cluster.events if reason == "NameConflict"]
+    assert any(RESOURCE_ID in m and "other/theirs" in m for m in conflicts), cluster.events
+
+
+def test_the_adapter_acts_on_a_target_and_its_policies_only_while_the_target_is_ours(
+    scaling: Scaling,
+) -> None:
+    """Deregistering and putting or deleting a policy act on whatever target holds the
+    ResourceId, so the adapter reads the target's tags right before each call."""
+    adapter = SageMaker(workers=2, calls_per_second=1000, burst=1000, max_attempts=1)
+    policy_name = naming.target_tracking_policy_name(ENDPOINT)
+    put = PutScalingPolicy(
+        name=policy_name,
+        resource_id=RESOURCE_ID,
+        dimension=DIMENSION,
+        policy_type="TargetTrackingScaling",
+        configuration={
+            "TargetValue": 4.0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"
+            },
+        },
+        owner_uid="uid-1",
+    )
+    delete_policy = DeleteScalingPolicy(
+        name=policy_name, resource_id=RESOURCE_ID, dimension=DIMENSION, owner_uid="uid-1"
+    )
+    deregister = DeregisterScalableTarget(name=RESOURCE_ID, dimension=DIMENSION, owner_uid="uid-1")
+
+    def run(action: Action) -> str:
+        return asyncio.run(adapter.execute(REGION, action)).note
+
+    def register(uid: str) -> None:
+        scaling.aas.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=RESOURCE_ID,
+            ScalableDimension=DIMENSION,
+            MinCapacity=1,
+            MaxCapacity=3,
+            Tags={UID_TAG: uid},
+        )
+
+    try:
+        # No target: deletes are done, a policy has nothing to stand on.
+        assert run(deregister) == "already gone"
+        assert run(delete_policy) == "already gone"
+        with pytest.raises(AwsError) as missing:
+            run(put)
+        assert missing.value.kind == "not_found"
+
+        # Someone else's target: nothing is written, whatever the policy's name.
+        register("uid-someone-else")
+        scaling.aas.put_scaling_policy(**put.request())
+        for action in (put, delete_policy, deregister):
+            with pytest.raises(AwsError) as refused:
+                run(action)
+            assert (refused.value.code, refused.value.kind) == ("NameConflict", "conflict")
+        assert scaling.targets() == [RESOURCE_ID]
+        assert scaling.policies() == {policy_name}
+
+        # Ours: each call goes through.
+        scaling.aas.deregister_scalable_target(
+            ServiceNamespace="sagemaker", ResourceId=RESOURCE_ID, ScalableDimension=DIMENSION
+        )
+        register("uid-1")
+        assert run(put) == ""
+        assert scaling.policies() == {policy_name}
+        assert run(delete_policy) == ""
+        assert scaling.policies() == set()
+        assert run(deregister) == ""
+        assert scaling.targets() == []
+    finally:
+        adapter.close()
