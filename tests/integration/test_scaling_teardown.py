@@ -250,3 +250,34 @@ def test_the_adapter_acts_on_a_target_and_its_policies_only_while_the_target_is_
         assert scaling.targets() == []
     finally:
         adapter.close()
+
+
+def test_retain_keeps_the_scaling_resources_and_lists_them(
+    scaling: Scaling, autoscaling_emulator: EmulatorServer
+) -> None:
+    """Retain keeps autoscaling running on the endpoint it keeps (scaled to zero, it still
+    comes back on traffic) and the Retained Event names what stays."""
+    retain = {**SCALED, "deletionPolicy": "Retain"}
+
+    async def scenario() -> RecordingCluster:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        try:
+            await until(r, cluster, settled, spec=retain)
+            await until(r, cluster, lambda res, _: res.deleted, deleting=True, spec=retain)
+        finally:
+            r.close()
+        return cluster
+
+    cluster = asyncio.run(scenario())
+    assert scaling.targets() == [RESOURCE_ID]
+    assert scaling.policies() == OURS
+    alarm = naming.no_capacity_alarm_name(ENDPOINT)
+    assert alarm in scaling.alarms()
+    (message,) = [m for _, reason, m in cluster.events if reason == "Retained"]
+    assert (
+        f"Application Auto Scaling scalable target {RESOURCE_ID} with scaling policies "
+        f"{naming.from_zero_policy_name(ENDPOINT)}, {naming.target_tracking_policy_name(ENDPOINT)}"
+        f"; CloudWatch alarms {alarm}"
+    ) in message
+    assert any(resource_names(autoscaling_emulator).values())

@@ -335,3 +335,30 @@ def test_model_endpoint_instances_are_clamped_and_kept_across_updates() -> None:
 def test_memory_round_trips_the_autoscaled_flag() -> None:
     assert PlanMemory.from_dict(PlanMemory(autoscaled=True).to_dict()).autoscaled
     assert not PlanMemory.from_dict({}).autoscaled
+
+
+def test_retain_keeps_our_scaling_and_says_so() -> None:
+    """Retain leaves autoscaling running: an endpoint scaled to zero without its alarm
+    and step policy could never come back. Someone else's are not listed as kept."""
+    desired = scaled(0, 4)
+    seen = ObservedScaling(target=target(0, 4), policies=policies(from_zero=True), alarm=alarm())
+    result = delete(desired, autoscaled(desired, copies=0, scaling=seen), policy="Retain")
+    assert result.actions == ()
+    assert result.done_deleting
+    (event,) = result.events
+    assert event.reason == "Retained"
+    assert (
+        f"Application Auto Scaling scalable target {IC_TARGET} with scaling policies "
+        f"{FROM_ZERO}, {POLICY}; CloudWatch alarms {ALARM_NAME}"
+    ) in event.message
+    assert result.progressing.message == event.message
+
+    foreign = ObservedScaling(
+        target=target(0, 4, owner=OTHER_UID),
+        policies=policies(from_zero=True),
+        alarm=alarm(owner=OTHER_UID),
+    )
+    result = delete(desired, autoscaled(desired, copies=0, scaling=foreign), policy="Retain")
+    (event,) = result.events
+    assert "scalable target" not in event.message
+    assert ALARM_NAME not in event.message

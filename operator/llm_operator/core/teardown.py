@@ -33,6 +33,11 @@ def _owned(p: Pass, resources: Iterable[ObservedResource]) -> list[ObservedResou
     return [r for r in resources if not p.foreign(r.owner_uid)]
 
 
+def _own_policy_names(endpoint: str) -> set[str]:
+    """Policies carry no tags: ours are these names on a target whose tags are ours."""
+    return {naming.target_tracking_policy_name(endpoint), naming.from_zero_policy_name(endpoint)}
+
+
 def _unscale(p: Pass) -> bool:
     """Queue the deletion of our alarm, policies and target; True when any is left.
 
@@ -54,9 +59,7 @@ def _unscale(p: Pass) -> bool:
     if p.foreign(target.owner_uid):
         p.conflict("Application Auto Scaling scalable target", target.resource_id, target)
         return left
-    endpoint = p.desired.endpoint_name
-    ours = {naming.target_tracking_policy_name(endpoint), naming.from_zero_policy_name(endpoint)}
-    for name in sorted(set(seen.policies) & ours):
+    for name in sorted(set(seen.policies) & _own_policy_names(p.desired.endpoint_name)):
         p.actions.append(
             DeleteScalingPolicy(
                 name=name,
@@ -159,7 +162,19 @@ def retain(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
     models = sorted(r.name for r in _owned(p, observed.models.values()))
     if models:
         kept.append("models " + ", ".join(models))
+    # Autoscaling stays as it was: a retained endpoint scaled to zero without the alarm
+    # and step policy that bring it back could never serve again.
+    scaling = observed.scaling
+    target = scaling.target
+    if target is not None and not p.foreign(target.owner_uid):
+        policies = sorted(set(scaling.policies) & _own_policy_names(desired.endpoint_name))
+        kept.append(
+            f"Application Auto Scaling scalable target {target.resource_id}"
+            + (" with scaling policies " + ", ".join(policies) if policies else "")
+        )
     alarms = sorted(n for n, a in observed.alarms.items() if not p.foreign(a.owner_uid))
+    if scaling.alarm is not None and not p.foreign(scaling.alarm.owner_uid):
+        alarms = sorted({*alarms, scaling.alarm.name})
     if alarms:
         kept.append("CloudWatch alarms " + ", ".join(alarms))
     message = (
