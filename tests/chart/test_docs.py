@@ -37,6 +37,7 @@ OURS = [
     "docs/iam/README.md",
     "docs/rollouts.md",
     "docs/tenancy.md",
+    "docs/autoscaling.md",
 ]
 
 
