@@ -463,7 +463,6 @@ def test_model_endpoint_autoscales_instances_and_keeps_them_across_a_new_config(
         diagnose=scaling_operator.log_tail,
     )
     resets_before = admin.calls().get("UpdateEndpointWeightsAndCapacities", 0)
-    updates_before = admin.calls().get("UpdateEndpoint", 0)
     lists_before = admin.calls().get("ListEndpoints", 0)
     wait_for(
         lambda: admin.calls().get("ListEndpoints", 0) >= lists_before + 3,
@@ -478,8 +477,6 @@ def test_model_endpoint_autoscales_instances_and_keeps_them_across_a_new_config(
         for c in operator_calls
         if c["operation"] in ("UpdateEndpointWeightsAndCapacities", "UpdateEndpoint")
     ], "the operator reset the autoscaled instance count"
-    assert admin.calls().get("UpdateEndpoint", 0) == updates_before
-    assert admin.calls().get("UpdateEndpointWeightsAndCapacities", 0) == resets_before
     assert instances(sagemaker_api, endpoint) == (3, 3)
     status = wait_status(
         kubectl,
@@ -509,10 +506,8 @@ def test_model_endpoint_autoscales_instances_and_keeps_them_across_a_new_config(
         scaling_operator,
         timeout=90,
     )
-    assert (
-        sagemaker_api.endpoint(endpoint)["EndpointConfigName"]
-        == (obj["status"]["endpointConfigName"])
-    )
+    new_config = obj["status"]["endpointConfigName"]
+    assert sagemaker_api.endpoint(endpoint)["EndpointConfigName"] == new_config
     lists_before = admin.calls().get("ListEndpoints", 0)
     wait_for(
         lambda: admin.calls().get("ListEndpoints", 0) >= lists_before + 3,
@@ -528,6 +523,7 @@ def test_model_endpoint_autoscales_instances_and_keeps_them_across_a_new_config(
         activities
     )
     assert [t["ResourceId"] for t in scaling.targets()] == [target["ResourceId"]]
+    # Nor did the operator set the count after the update.
     assert admin.calls().get("UpdateEndpointWeightsAndCapacities", 0) == resets_before
 
     # Deleting leaves no target, policy or alarm, and no SageMaker resource.
