@@ -372,7 +372,7 @@ def test_immutable_fields_cannot_change(
 
 def test_kubectl_scale_sets_copies_unless_autoscaling_owns_them(kubectl: Kubectl) -> None:
     """The scale subresource: `kubectl scale` works on fixed copies and is refused,
-    with the reason, while spec.autoscaling is set."""
+    with the reason, while spec.autoscaling is set or on a Model endpoint."""
     kubectl("create", "-f", "-", input=json.dumps(valid()))
     kubectl("scale", "llmendpoint/valid", "--replicas=3")
     assert kubectl.json("get", "llmendpoint", "valid")["spec"]["resources"]["copies"] == 3
@@ -384,3 +384,13 @@ def test_kubectl_scale_sets_copies_unless_autoscaling_owns_them(kubectl: Kubectl
     assert result.returncode != 0
     assert "resources.copies is managed by spec.autoscaling while it is set" in result.stderr
     assert kubectl.json("get", "llmendpoint", "scaled")["spec"]["resources"]["copies"] == 2
+
+    # A Model endpoint has no copies: the scale subresource's write is refused, and the
+    # message says what scales it instead.
+    kubectl("create", "-f", "-", input=json.dumps(valid("Model", name="variant")))
+    result = kubectl("scale", "llmendpoint/variant", "--replicas=3", check=False)
+    assert result.returncode != 0
+    assert "a Model endpoint scales by instance.count" in result.stderr
+    stored = kubectl.json("get", "llmendpoint", "variant")["spec"]
+    assert "resources" not in stored
+    assert stored["instance"]["count"] == 1

@@ -130,7 +130,9 @@ MSG_ADAPTERS_MODEL = (
     "components on the base model"
 )
 MSG_RESOURCES_MODEL = (
-    "resources (copies and per-copy compute) apply to endpointType InferenceComponent only"
+    "resources (copies and per-copy compute) apply to endpointType InferenceComponent only; "
+    "a Model endpoint scales by instance.count (kubectl scale sets resources.copies, so it "
+    "does not apply)"
 )
 MSG_SCALING_MODEL = (
     "instance.minCount and instance.maxCount (managed instance scaling) apply to "
