@@ -61,7 +61,7 @@ from kubernetes.client.exceptions import ApiException
 from account_throttle import AccountThrottle
 from local_cluster import binaries, processes
 from local_cluster.cluster import LocalCluster, free_port
-from local_cluster.llmendpoints import is_ready
+from local_cluster.llmendpoints import is_ready, is_settled
 from local_cluster.services import Emulator, emulator_aws_env
 from sagemaker_emulator.admin import AdminClient
 
@@ -93,6 +93,7 @@ class Run:
     started: float = 0.0  # monotonic time the first create was sent
     submitted_s: float | None = None
     all_ready_s: float | None = None
+    all_settled_s: float | None = None  # Ready and Progressing=False
     creation_calls: dict[str, int] = field(default_factory=dict)
     steady_calls: dict[str, int] = field(default_factory=dict)
     steady_seconds: float = 0.0
@@ -198,6 +199,10 @@ class ReadyWatch:
     def ready(self) -> int:
         with self._lock:
             return sum(1 for o in self._objects.values() if is_ready(o))
+
+    def settled(self) -> int:
+        with self._lock:
+            return sum(1 for o in self._objects.values() if is_settled(o))
 
     def get(self, namespace: str, name: str) -> dict[str, Any] | None:
         with self._lock:
@@ -533,7 +538,15 @@ class Bench:
     def steady(self) -> None:
         args = self.args
         with self.measured("settle"):
-            # Let the last passes after Ready finish and the slow resync take over.
+            # Ready comes first; what follows it (autoscaling's target and policies)
+            # is creation too, not steady state: wait until nothing is left to do,
+            # then let the last passes finish and the slow resync take over.
+            assert self.watch is not None
+            watch = self.watch
+            self.wait_for(
+                f"{args.count} LLMEndpoints settled", lambda: watch.settled() >= args.count, 0.5
+            )
+            self.run.all_settled_s = self.since()
             self._sleep(args.resync)
         before = self.calls()
         began = time.monotonic()
@@ -665,6 +678,8 @@ def report(args: argparse.Namespace, run: Run) -> None:
             hit = next((s.at for s in run.samples if s.ready >= fraction * n), None)
             if hit is not None:
                 rows.append((f"{fraction:.0%} Ready", f"{hit:.1f} s"))
+    if run.all_settled_s is not None:
+        rows.append(("all settled", f"{run.all_settled_s:.1f} s (Ready, Progressing=False)"))
     rows.append(("operator peak RSS (VmHWM)", f"{run.peak_rss_mib:.0f} MiB"))
     if run.final_rss_mib:
         rows.append(("operator RSS at the end", f"{run.final_rss_mib:.0f} MiB"))
@@ -895,6 +910,7 @@ def main() -> int:
                 "args": {k: str(v) for k, v in vars(args).items()},
                 "submitted_s": run.submitted_s,
                 "all_ready_s": run.all_ready_s,
+                "all_settled_s": run.all_settled_s,
                 "creation_calls": run.creation_calls,
                 "steady_calls": run.steady_calls,
                 "steady_seconds": run.steady_seconds,

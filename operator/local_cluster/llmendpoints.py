@@ -28,6 +28,12 @@ def is_ready(obj: dict[str, Any] | None) -> bool:
     return obj is not None and condition(obj, "Ready").get("status") == "True" and _current(obj)
 
 
+def is_settled(obj: dict[str, Any] | None) -> bool:
+    """Ready, and Progressing=False for the current generation: nothing left to do
+    (autoscaling's target and policies, say, are set up after the endpoint serves)."""
+    return is_ready(obj) and condition(obj, "Progressing").get("status") == "False"
+
+
 def is_failed(obj: dict[str, Any] | None) -> bool:
     """Phase Failed for the current generation: no point waiting for Ready."""
     return obj is not None and (obj.get("status") or {}).get("phase") == "Failed" and _current(obj)

@@ -22,10 +22,13 @@ resource that is not recorded as ours.
 spec.autoscaling's scalable targets, scaling policies and alarms are observed
 the same way: a second per-region inventory (DescribeScalableTargets,
 DescribeScalingPolicies for the sagemaker namespace, DescribeAlarms), indexed
-once per refresh and taken only while some LLMEndpoint of the region has or had
-autoscaling, and accepted as old as a cached Describe (`describe_max_age`)
-except on a spec change; a targeted Describe only for what we changed since.
-The last scaling activity is asked for only when the count it explains changed.
+once per refresh, taken only while some LLMEndpoint of the region has or had
+autoscaling, and accepted as old as a cached Describe (`describe_max_age`),
+since only someone acting changes them. A targeted Describe (one
+DescribeScalableTargets for the LLMEndpoint's resource ids, the policies of a
+target found) only for what we changed since the inventory, and on a spec
+change, so a change never waits behind the region's pages. The last scaling
+activity is asked for only when the count it explains changed.
 """
 
 from __future__ import annotations
@@ -517,12 +520,15 @@ class Observer:
         )
         observed_scaling = ObservedScaling()
         if scaling or desired.scaling is not None:
-            # Targets, policies and alarms change only when someone acts on them (what we
-            # change is Described at once), so a settled or autoscaled resource accepts an
-            # inventory as old as a cached Describe; a spec change wants a fresh one.
-            age = max_age if full else self.describe_max_age
             observed_scaling = await self._scaling(
-                desired, place, ours_set, endpoint, components, age
+                desired,
+                place,
+                ours_set,
+                endpoint,
+                components,
+                full=full,
+                max_age=self.max_age if max_age is None else max_age,
+                lane=lane,
             )
         return ObservedState(
             endpoint=endpoint,
@@ -542,9 +548,17 @@ class Observer:
         ours: set[str],
         endpoint: ObservedEndpoint | None,
         components: Mapping[str, ObservedComponent],
-        max_age: float | None,
+        *,
+        full: bool,
+        max_age: float,
+        lane: Lane,
     ) -> ObservedScaling:
-        inventory = await self.scaling_inventory(place, max_age)
+        # Targets, policies and alarms change only when someone acts on them, so the
+        # region's inventory is accepted as old as a cached Describe. What this
+        # LLMEndpoint changed since, and on a spec change its own target (unless the
+        # inventory is as fresh as the pass asks), is asked for directly: two or three
+        # calls, never the whole region's pages in the way of the change.
+        inventory = await self.scaling_inventory(place, self.describe_max_age)
         # The base component's name is derived from the owner alone, so it is looked for
         # even when the desired state has no components (a spec that no longer renders).
         owner = desired.owner
@@ -559,48 +573,68 @@ class Observer:
         ]
         if desired.scaling is not None:
             candidates.insert(0, desired.scaling.resource_id)
+        ids = list(dict.fromkeys(candidates))
         alarm_name = naming.no_capacity_alarm_name(desired.endpoint_name)
-
-        # What we changed after the inventory was taken: ask directly, and keep the answer
-        # in the inventory (it is newer), so later passes need not ask again.
         policy_names = (
             naming.target_tracking_policy_name(desired.endpoint_name),
             naming.from_zero_policy_name(desired.endpoint_name),
         )
-        for resource_id in dict.fromkeys(candidates):
-            touched = [(Kind.SCALABLE_TARGET, resource_id)] + [
+
+        def keys(resource_id: str) -> list[tuple[Kind, str]]:
+            return [(Kind.SCALABLE_TARGET, resource_id)] + [
                 (Kind.SCALING_POLICY, name) for name in policy_names
             ]
-            if not any(self._stale(place, k, n, inventory) for k, n in touched):
-                continue
+
+        recent = inventory.taken_at > self._clock() - max_age
+        direct = [
+            resource_id
+            for resource_id in ids
+            if any(self._stale(place, k, n, inventory) for k, n in keys(resource_id))
+            or (full and not recent and (resource_id == ids[0] or resource_id in inventory.targets))
+        ]
+        if direct:
+            # The answers are newer than the inventory: keep them there, so later
+            # passes need not ask again.
             found = await self.sagemaker.call(
                 place,
                 "DescribeScalableTargets",
-                {"ServiceNamespace": SERVICE_NAMESPACE, "ResourceIds": [resource_id]},
+                {"ServiceNamespace": SERVICE_NAMESPACE, "ResourceIds": direct},
+                lane=lane,
                 service=APPLICATION_AUTOSCALING,
             )
-            listed = found.get("ScalableTargets") or []
-            inventory.targets.pop(resource_id, None)
-            if listed:
-                inventory.targets[resource_id] = listed[0]
+            listed = {str(t["ResourceId"]): t for t in found.get("ScalableTargets") or []}
+            for resource_id in direct:
+                inventory.targets.pop(resource_id, None)
+                inventory.policies.pop(resource_id, None)
+                if resource_id in listed:
+                    inventory.targets[resource_id] = listed[resource_id]
+                    # Policies live on a target (deregistering one deletes them).
+                    answer = await self.sagemaker.call(
+                        place,
+                        "DescribeScalingPolicies",
+                        {"ServiceNamespace": SERVICE_NAMESPACE, "ResourceId": resource_id},
+                        lane=lane,
+                        service=APPLICATION_AUTOSCALING,
+                    )
+                    inventory.policies[resource_id] = {
+                        str(p["PolicyName"]): p for p in answer.get("ScalingPolicies") or []
+                    }
+                self._seen(place, keys(resource_id))
+        wants_alarm = desired.scaling is not None and desired.scaling.min_capacity == 0
+        if self._stale(place, Kind.ALARM, alarm_name, inventory) or (
+            full and not recent and (wants_alarm or alarm_name in inventory.alarms)
+        ):
             found = await self.sagemaker.call(
                 place,
-                "DescribeScalingPolicies",
-                {"ServiceNamespace": SERVICE_NAMESPACE, "ResourceId": resource_id},
-                service=APPLICATION_AUTOSCALING,
+                "DescribeAlarms",
+                {"AlarmNames": [alarm_name]},
+                lane=lane,
+                service=CLOUDWATCH,
             )
-            inventory.policies[resource_id] = {
-                str(p["PolicyName"]): p for p in found.get("ScalingPolicies") or []
-            }
-            self._seen(place, touched)
-        if self._stale(place, Kind.ALARM, alarm_name, inventory):
-            found = await self.sagemaker.call(
-                place, "DescribeAlarms", {"AlarmNames": [alarm_name]}, service=CLOUDWATCH
-            )
-            listed = found.get("MetricAlarms") or []
+            listed_alarms = found.get("MetricAlarms") or []
             inventory.alarms.pop(alarm_name, None)
-            if listed:
-                inventory.alarms[alarm_name] = listed[0]
+            if listed_alarms:
+                inventory.alarms[alarm_name] = listed_alarms[0]
             self._seen(place, [(Kind.ALARM, alarm_name)])
         targets, policies, alarms = inventory.targets, inventory.policies, inventory.alarms
 
@@ -666,7 +700,7 @@ class Observer:
             )
         activity = None
         if target is not None and target.owner_uid == uid:
-            activity = await self._last_activity(place, target, endpoint, components)
+            activity = await self._last_activity(place, target, endpoint, components, lane)
         return ObservedScaling(
             target=target, policies=found_policies, alarm=alarm, last_activity=activity
         )
@@ -700,6 +734,7 @@ class Observer:
         target: ObservedTarget,
         endpoint: ObservedEndpoint | None,
         components: Mapping[str, ObservedComponent],
+        lane: Lane,
     ) -> ScalingActivity | None:
         """The newest scaling activity, asked for again only when the count changed."""
         if target.resource_id.startswith("inference-component/"):
@@ -721,6 +756,7 @@ class Observer:
                     "ScalableDimension": target.dimension,
                     "MaxResults": 1,
                 },
+                lane=lane,
                 service=APPLICATION_AUTOSCALING,
             )
         except AwsError:
