@@ -352,6 +352,7 @@ class Bench:
         self.throttle: AccountThrottle | None = None
         self._sampling = threading.Event()
         self._saturated_before = False
+        self._created_from: dict[str, int] = {}  # call counters when the first create went out
 
     # -- helpers
 
@@ -532,8 +533,7 @@ class Bench:
                         a: (self.throttle.calls[a], self.throttle.throttles[a])
                         for a in sorted(self.throttle.calls)
                     }
-        after = self.calls()
-        self.run.creation_calls = _diff(after, before)
+        self._created_from = before
 
     def steady(self) -> None:
         args = self.args
@@ -547,6 +547,7 @@ class Bench:
                 f"{args.count} LLMEndpoints settled", lambda: watch.settled() >= args.count, 0.5
             )
             self.run.all_settled_s = self.since()
+            self.run.creation_calls = _diff(self.calls(), self._created_from)
             self._sleep(args.resync)
         before = self.calls()
         began = time.monotonic()
@@ -734,7 +735,7 @@ def report(args: argparse.Namespace, run: Run) -> None:
 
     if run.creation_calls:
         print()
-        print(f"SageMaker calls while creating {n} endpoints (emulator counters)")
+        print(f"SageMaker calls creating {n} endpoints until all settled (emulator counters)")
         _calls_table(run.creation_calls, n, None)
     if run.steady_calls or run.steady_seconds:
         intervals = run.steady_seconds / args.resync
