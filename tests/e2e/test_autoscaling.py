@@ -24,6 +24,7 @@ from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
 from tests.plugins.operator_fixtures import OperatorIdentity, operator_env
+from tests.plugins.recording_proxy import RecordingProxy
 from tests.plugins.sagemaker import SageMaker
 
 pytestmark = pytest.mark.e2e
@@ -46,16 +47,30 @@ def scaling_emulator(tmp_path: Path) -> Iterator[Emulator]:
 
 
 @pytest.fixture
+def autoscaling_proxy(scaling_emulator: Emulator) -> Iterator[RecordingProxy]:
+    """Between the operator and moto's Application Auto Scaling: records, can hold calls."""
+    assert scaling_emulator.moto_url is not None
+    proxy = RecordingProxy(scaling_emulator.moto_url)
+    yield proxy
+    proxy.close()
+
+
+@pytest.fixture
 def scaling_operator(
     operator_identity: OperatorIdentity,
     scaling_emulator: Emulator,
+    autoscaling_proxy: RecordingProxy,
     namespace: str,
     tmp_path: Path,
 ) -> Iterator[Operator]:
     op = Operator(
         kubeconfig=operator_identity.kubeconfig,
         log=tmp_path / "operator.log",
-        env={**operator_env(scaling_emulator, namespace), "LLMOP_RESYNC_SECONDS": str(RESYNC)},
+        env={
+            **operator_env(scaling_emulator, namespace),
+            "AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING": autoscaling_proxy.url,
+            "LLMOP_RESYNC_SECONDS": str(RESYNC),
+        },
     )
     op.start()
     op.wait_healthy()
@@ -342,40 +357,44 @@ def test_removing_autoscaling_restores_the_fixed_count_and_a_kill_converges(
     kubectl: Kubectl,
     scaling_operator: Operator,
     scaling_emulator: Emulator,
+    autoscaling_proxy: RecordingProxy,
 ) -> None:
     sagemaker_api = SageMaker(scaling_emulator)
     scaling = Scaling(scaling_emulator)
     admin = scaling_emulator.admin_client
     name = "fixed"
+
+    # kill -9 between registering the target and putting its policy: the proxy holds
+    # PutScalingPolicy, unsent, while the operator dies.
+    autoscaling_proxy.hold("PutScalingPolicy")
     kubectl.apply(to_yaml(autoscaled(name, minReplicas=1, maxReplicas=4)))
+    wait_for(
+        lambda: autoscaling_proxy.held() > 0,
+        timeout=90,
+        what="PutScalingPolicy sent after RegisterScalableTarget",
+        diagnose=scaling_operator.log_tail,
+    )
+    scaling_operator.kill()
+    autoscaling_proxy.drop_held()
+    (target,) = scaling.targets()
+    assert scaling.policies() == []
+    assert scaling.target_tags(target["ScalableTargetARN"]).get(UID_TAG)
+
+    since = autoscaling_proxy.mark()
+    scaling_operator.start()
+    scaling_operator.wait_healthy()
     obj = wait_ready(kubectl, name, log=scaling_operator.log_tail)
     base = obj["status"]["inferenceComponents"][0]["name"]
     endpoint = obj["status"]["endpointName"]
     wait_for(
         lambda: scaling.policies() == [f"{endpoint}-target-tracking"],
-        what="the target tracking policy",
-        diagnose=scaling_operator.log_tail,
-    )
-
-    # A crash between registering the target and putting its policy: the target is
-    # there (tagged as the operator tags it), the policy is not.
-    scaling_operator.kill()
-    (target,) = scaling.targets()
-    scaling.aas.delete_scaling_policy(
-        PolicyName=f"{endpoint}-target-tracking",
-        ServiceNamespace="sagemaker",
-        ResourceId=target["ResourceId"],
-        ScalableDimension=target["ScalableDimension"],
-    )
-    scaling_operator.start()
-    scaling_operator.wait_healthy()
-    wait_for(
-        lambda: scaling.policies() == [f"{endpoint}-target-tracking"],
         what="the policy put after the restart",
         diagnose=scaling_operator.log_tail,
     )
-    # The same target, not a second one nor a replacement.
+    # The same target, not a second one nor a replacement, and one policy put.
     assert [t["ScalableTargetARN"] for t in scaling.targets()] == [target["ScalableTargetARN"]]
+    puts = [c for c in autoscaling_proxy.calls(since) if c.operation == "PutScalingPolicy"]
+    assert len(puts) == 1, [str(c) for c in autoscaling_proxy.calls(since)]
 
     # Load raises copies; removing autoscaling deregisters and returns to the fixed count.
     admin.set_load(inference_component=base, concurrent_requests=12)

@@ -8,7 +8,7 @@ back is re-created) and apply-time refusal of a typo'd region and of tag values
 SageMaker would reject.
 
 Every write the operator sends is seen by a recording proxy between the operator and
-the test's emulator (`CallRecorder`): operation, User-Agent and parameters of each
+the test's emulator (`tests.plugins.recording_proxy`): operation, User-Agent and parameters of each
 call, so "no write touched this resource" is asserted per resource name.
 
 How each probe fails against the operator of commit 8b1b177 (before the ownership fix):
@@ -34,15 +34,10 @@ How each probe fails against the operator of commit 8b1b177 (before the ownershi
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import re
-import threading
-import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +53,7 @@ from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import get_llme
 from tests.plugins.operator_fixtures import OperatorIdentity, operator_env
+from tests.plugins.recording_proxy import Call, RecordingProxy, strings
 from tests.plugins.sagemaker import (
     MANAGED_BY,
     OWNER_NAME,
@@ -70,8 +66,6 @@ pytestmark = pytest.mark.e2e
 
 # Short, so that "within one resync" and "over three resyncs" stay quick.
 RESYNC_SECONDS = 3.0
-OPERATOR_USER_AGENT = "sagemaker-llm-operator/"
-WRITE_PREFIXES = ("Create", "Update", "Delete", "AddTags")
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
 IMAGE = (
     "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
@@ -88,144 +82,36 @@ ARN_KINDS = {
 # --- every SageMaker call the operator makes, per resource --------------------------
 
 
-@dataclass(frozen=True)
-class Call:
-    operation: str
-    user_agent: str
-    params: dict[str, Any]
-    status: int
+def touches(call: Call, kind: str, name: str) -> bool:
+    """The call names this resource, as its target or as a reference in a new one.
 
-    @property
-    def by_operator(self) -> bool:
-        return OPERATOR_USER_AGENT in self.user_agent
-
-    @property
-    def is_write(self) -> bool:
-        return self.operation.startswith(WRITE_PREFIXES)
-
-    def touches(self, kind: str, name: str) -> bool:
-        """The call names this resource, as its target or as a reference in a new one.
-
-        A Create of the very name that SageMaker refused (it exists) changed nothing:
-        it is how anyone learns of a name taken between a List and a Create, so it
-        does not count; using the resource, or any Update/Delete/AddTags, does.
-        """
-        if (
-            self.operation == f"Create{kind}"
-            and self.params.get(f"{kind}Name") == name
-            and self.status >= 400
-        ):
-            return False
-        arn_end = f":{ARN_KINDS[kind]}/{name}".lower()
-        for key, value in _strings(self.params):
-            if key in (f"{kind}Name", f"Base{kind}Name") and value == name:
-                return True
-            if key == "ResourceArn" and value.lower().endswith(arn_end):
-                return True
+    A Create of the very name that SageMaker refused (it exists) changed nothing:
+    it is how anyone learns of a name taken between a List and a Create, so it
+    does not count; using the resource, or any Update/Delete/AddTags, does.
+    """
+    if (
+        call.operation == f"Create{kind}"
+        and call.params.get(f"{kind}Name") == name
+        and call.status >= 400
+    ):
         return False
-
-    def __str__(self) -> str:
-        names = {k: v for k, v in _strings(self.params) if k.endswith("Name") or k == "ResourceArn"}
-        who = "operator" if self.by_operator else "test"
-        return f"{who}: {self.operation} {names} -> {self.status}"
-
-
-def _strings(value: Any, key: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        yield key, value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield from _strings(v, k)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item, key)
+    arn_end = f":{ARN_KINDS[kind]}/{name}".lower()
+    for key, value in strings(call.params):
+        if key in (f"{kind}Name", f"Base{kind}Name") and value == name:
+            return True
+        if key == "ResourceArn" and value.lower().endswith(arn_end):
+            return True
+    return False
 
 
-class CallRecorder:
-    """An HTTP proxy in front of the emulator that records every SageMaker API call."""
-
-    def __init__(self, upstream: str):
-        parts = urllib.parse.urlsplit(upstream)
-        self._upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
-        self._lock = threading.Lock()
-        self._calls: list[Call] = []
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                recorder._forward(self, "POST")
-
-            def do_GET(self) -> None:
-                recorder._forward(self, "GET")
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def _forward(self, handler: BaseHTTPRequestHandler, method: str) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
-        headers = {
-            k: v for k, v in handler.headers.items() if k.lower() not in ("connection", "host")
-        }
-        upstream = http.client.HTTPConnection(*self._upstream, timeout=120)
-        try:
-            upstream.request(method, handler.path, body=body, headers=headers)
-            response = upstream.getresponse()
-            answer = response.read()
-            answer_headers = response.getheaders()
-        finally:
-            upstream.close()
-        target = handler.headers.get("X-Amz-Target") or ""
-        if target:
-            try:
-                params = json.loads(body or b"{}")
-            except ValueError:
-                params = {}
-            call = Call(
-                target.rpartition(".")[2],
-                handler.headers.get("User-Agent") or "",
-                params if isinstance(params, dict) else {},
-                response.status,
-            )
-            with self._lock:
-                self._calls.append(call)
-        handler.send_response(response.status)
-        for key, value in answer_headers:
-            if key.lower() not in ("content-length", "connection", "date", "server"):
-                handler.send_header(key, value)
-        handler.send_header("Content-Length", str(len(answer)))
-        handler.end_headers()
-        handler.wfile.write(answer)
-
-    def mark(self) -> int:
-        with self._lock:
-            return len(self._calls)
-
-    def calls(self, since: int = 0) -> list[Call]:
-        with self._lock:
-            return self._calls[since:]
+class CallRecorder(RecordingProxy):
+    """The proxy in front of the emulator, asked about the operator's writes."""
 
     def operator_writes(self, since: int = 0) -> list[Call]:
         return [c for c in self.calls(since) if c.by_operator and c.is_write]
 
     def writes_touching(self, kind: str, name: str, since: int = 0) -> list[Call]:
-        return [c for c in self.operator_writes(since) if c.touches(kind, name)]
+        return [c for c in self.operator_writes(since) if touches(c, kind, name)]
 
     def log(self, since: int = 0) -> str:
         writes = [c for c in self.calls(since) if c.is_write]
