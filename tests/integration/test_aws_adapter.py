@@ -300,14 +300,19 @@ def test_cached_describes_of_resources_created_together_expire_spread_out(
             # Every endpoint and component described at the same moment...
             await asyncio.gather(*(observer.observe(w, full=True) for w in wants))
             start = clock[0]
-            # ...expires at a different one: some after 75 of the 100 seconds, all by 100.
-            return await describes_at(start + 75), await describes_at(start + 100)
+            # ...expires at a different one: some 75 seconds later, all within 150, each on
+            # its own tick of the 100-second period...
+            early, late = await describes_at(start + 75), await describes_at(start + 150)
+            # ...and from then on each costs one Describe per period, not more.
+            later = [await describes_at(start + 150 + 10 * step) for step in range(1, 41)]
+            return early, late, sum(later)
         finally:
             sm.close()
 
-    early, late = asyncio.run(scenario())
+    early, late, over_400_seconds = asyncio.run(scenario())
     assert 0 < early < 16
     assert early + late == 16
+    assert 16 * 3 <= over_400_seconds <= 16 * 4
 
 
 def test_an_interactive_call_overtakes_a_queue_of_background_calls(

@@ -13,9 +13,10 @@ prefix), so a pass costs the same with ten or ten thousand resources.
 
 A Describe happens only for a resource that is transitioning, whose
 LastModifiedTime changed since the cached Describe, that we acted on after the
-inventory was taken, or whose cached Describe expired. Cached Describes expire
-after a per-name share of `describe_max_age` (between half and all of it), so
-resources created together do not all re-Describe in the same second.
+inventory was taken, or whose cached Describe expired. A cached Describe expires
+on its resource's own tick, once per `describe_max_age`, the ticks of different
+resources spread evenly over that period: resources created together do not all
+re-Describe in the same second, and a settled resource costs one Describe per period.
 Ownership tags are read (ListTags, cached by ARN and creation time) only for a
 resource that is not recorded as ours.
 
@@ -34,6 +35,7 @@ activity is asked for only when the count it explains changed.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Collection, Mapping
@@ -346,7 +348,7 @@ class Observer:
             and summary is not None
             and not stale
             and not full
-            and now - cached.at < self.describe_max_age * _share(kind, name)
+            and now < _expiry(cached.at, self.describe_max_age, kind, name)
             and _status(kind, cached.response) in STEADY
             and (
                 cached.at >= listed_at
@@ -879,6 +881,15 @@ def _status(kind: Kind, summary: Mapping[str, Any]) -> str:
     return str(summary.get(member, "")) if member else "InService"
 
 
-def _share(kind: Kind, name: str) -> float:
-    """A stable per-resource fraction in [0.5, 1) of the Describe cache age (spreads expiries)."""
-    return 0.5 + (zlib.crc32(f"{kind}/{name}".encode()) % 1024) / 2048
+def _expiry(at: float, period: float, kind: Kind, name: str) -> float:
+    """When a Describe taken at `at` expires: at the resource's first tick at least half
+    a period later.
+
+    Each resource's ticks are `period` apart, offset by a stable per-name phase, so
+    resources described together expire at different moments, spread evenly over the
+    period, and a settled resource costs exactly one Describe per period.
+    """
+    if period <= 0:
+        return at
+    phase = (zlib.crc32(f"{kind}/{name}".encode()) % 1024) / 1024 * period
+    return float(math.ceil((at + period / 2 + phase) / period) * period - phase)
