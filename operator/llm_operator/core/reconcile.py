@@ -828,6 +828,7 @@ class Pass:
         )
 
     def own_policy_names(self) -> set[str]:
+        """Policies carry no tags: ours are these names on a target whose tags are ours."""
         endpoint = self.desired.endpoint_name
         return {
             naming.target_tracking_policy_name(endpoint),
@@ -860,22 +861,17 @@ class Pass:
         if alarm is not None and not self.foreign(alarm.owner_uid):
             self.actions.append(DeleteAlarm(name=alarm.name, owner_uid=self.desired.owner.uid))
 
-    def unscale(self) -> None:
-        """Remove our alarm, policies and target: alarm first, target last."""
-        self.delete_alarm()
-        target = self.observed.scaling.target
-        if target is None:
-            return
-        for name in sorted(self.observed.scaling.policies):
-            if name in self.own_policy_names():
-                self.actions.append(
-                    DeleteScalingPolicy(
-                        name=name,
-                        resource_id=target.resource_id,
-                        dimension=target.dimension,
-                        owner_uid=self.desired.owner.uid,
-                    )
+    def deregister(self, target: ObservedTarget) -> None:
+        """Delete our policies on our `target`, then the target itself."""
+        for name in sorted(set(self.observed.scaling.policies) & self.own_policy_names()):
+            self.actions.append(
+                DeleteScalingPolicy(
+                    name=name,
+                    resource_id=target.resource_id,
+                    dimension=target.dimension,
+                    owner_uid=self.desired.owner.uid,
                 )
+            )
         self.actions.append(
             DeregisterScalableTarget(
                 name=target.resource_id,
@@ -883,6 +879,14 @@ class Pass:
                 owner_uid=self.desired.owner.uid,
             )
         )
+
+    def unscale(self) -> None:
+        """Remove our alarm, policies and target: alarm first, target last."""
+        self.delete_alarm()
+        target = self.observed.scaling.target
+        if target is None:
+            return
+        self.deregister(target)
         # Back to the fixed count: components follow resources.copies on their own;
         # a variant's instance count is set here, while the target still says it was ours.
         ep = self.observed.endpoint

@@ -5,15 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from llm_operator.core import naming
 from llm_operator.core.actions import (
     DeleteAlarm,
     DeleteEndpoint,
     DeleteEndpointConfig,
     DeleteInferenceComponent,
     DeleteModel,
-    DeleteScalingPolicy,
-    DeregisterScalableTarget,
 )
 from llm_operator.core.compare import COMPONENT_DELETABLE, ENDPOINT_DELETABLE
 from llm_operator.core.desired import DesiredState
@@ -31,11 +28,6 @@ from llm_operator.core.reconcile import Pass, progress_message
 
 def _owned(p: Pass, resources: Iterable[ObservedResource]) -> list[ObservedResource]:
     return [r for r in resources if not p.foreign(r.owner_uid)]
-
-
-def _own_policy_names(endpoint: str) -> set[str]:
-    """Policies carry no tags: ours are these names on a target whose tags are ours."""
-    return {naming.target_tracking_policy_name(endpoint), naming.from_zero_policy_name(endpoint)}
 
 
 def _unscale(p: Pass) -> bool:
@@ -59,20 +51,7 @@ def _unscale(p: Pass) -> bool:
     if p.foreign(target.owner_uid):
         p.conflict("Application Auto Scaling scalable target", target.resource_id, target)
         return left
-    for name in sorted(set(seen.policies) & _own_policy_names(p.desired.endpoint_name)):
-        p.actions.append(
-            DeleteScalingPolicy(
-                name=name,
-                resource_id=target.resource_id,
-                dimension=target.dimension,
-                owner_uid=p.desired.owner.uid,
-            )
-        )
-    p.actions.append(
-        DeregisterScalableTarget(
-            name=target.resource_id, dimension=target.dimension, owner_uid=p.desired.owner.uid
-        )
-    )
+    p.deregister(target)
     return True
 
 
@@ -167,7 +146,7 @@ def retain(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
     scaling = observed.scaling
     target = scaling.target
     if target is not None and not p.foreign(target.owner_uid):
-        policies = sorted(set(scaling.policies) & _own_policy_names(desired.endpoint_name))
+        policies = sorted(set(scaling.policies) & p.own_policy_names())
         kept.append(
             f"Application Auto Scaling scalable target {target.resource_id}"
             + (" with scaling policies " + ", ".join(policies) if policies else "")
