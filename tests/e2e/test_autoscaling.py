@@ -148,6 +148,17 @@ def status_of(kubectl: Kubectl, name: str) -> dict[str, Any]:
     return dict(obj.get("status") or {})
 
 
+def wait_resyncs(admin: Any, operator: Operator, what: str, count: int = 3) -> None:
+    """Until the operator has resynced `count` more times (each resync lists endpoints)."""
+    before = admin.calls().get("ListEndpoints", 0)
+    wait_for(
+        lambda: admin.calls().get("ListEndpoints", 0) >= before + count,
+        timeout=10 * RESYNC,
+        what=what,
+        diagnose=operator.log_tail,
+    )
+
+
 def wait_status(
     kubectl: Kubectl,
     name: str,
@@ -208,13 +219,7 @@ def test_autoscaling_scales_to_zero_and_back_and_is_never_fought(
         diagnose=scaling_operator.log_tail,
     )
     fixes_before = admin.calls().get("UpdateInferenceComponentRuntimeConfig", 0)
-    lists_before = admin.calls().get("ListEndpoints", 0)
-    wait_for(
-        lambda: admin.calls().get("ListEndpoints", 0) >= lists_before + 3,
-        timeout=10 * RESYNC,
-        what="three more resyncs of the operator",
-        diagnose=scaling_operator.log_tail,
-    )
+    wait_resyncs(admin, scaling_operator, "three more resyncs of the operator")
     assert admin.calls().get("UpdateInferenceComponentRuntimeConfig", 0) == fixes_before
     assert copies(sagemaker_api, base) == (3, 3)
     status = wait_status(
@@ -482,13 +487,7 @@ def test_model_endpoint_autoscales_instances_and_keeps_them_across_a_new_config(
         diagnose=scaling_operator.log_tail,
     )
     resets_before = admin.calls().get("UpdateEndpointWeightsAndCapacities", 0)
-    lists_before = admin.calls().get("ListEndpoints", 0)
-    wait_for(
-        lambda: admin.calls().get("ListEndpoints", 0) >= lists_before + 3,
-        timeout=10 * RESYNC,
-        what="three more resyncs of the operator",
-        diagnose=scaling_operator.log_tail,
-    )
+    wait_resyncs(admin, scaling_operator, "three more resyncs of the operator")
     # Only the emulator's autoscaler changes capacity (its calls are not the operator's).
     operator_calls = admin.call_log(user_agent="sagemaker-llm-operator")
     assert not [
@@ -527,13 +526,7 @@ def test_model_endpoint_autoscales_instances_and_keeps_them_across_a_new_config(
     )
     new_config = obj["status"]["endpointConfigName"]
     assert sagemaker_api.endpoint(endpoint)["EndpointConfigName"] == new_config
-    lists_before = admin.calls().get("ListEndpoints", 0)
-    wait_for(
-        lambda: admin.calls().get("ListEndpoints", 0) >= lists_before + 3,
-        timeout=10 * RESYNC,
-        what="three resyncs on the new config",
-        diagnose=scaling_operator.log_tail,
-    )
+    wait_resyncs(admin, scaling_operator, "three resyncs on the new config")
     assert instances(sagemaker_api, endpoint) == (3, 3)
     activities = scaling.aas.describe_scaling_activities(
         ServiceNamespace="sagemaker", ResourceId=target["ResourceId"]
