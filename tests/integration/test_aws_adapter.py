@@ -13,18 +13,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from llm_operator.api.models import LLMEndpointSpec
-from llm_operator.core import actions, desired, planner
-from llm_operator.core.memory import PlanMemory
+from llm_operator.core import actions
 from llm_operator.core.observed import ObservedState
-from llm_operator.core.plan import Plan
 from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, Lane, SageMaker
 from llm_operator.shell.observe import Observer
 from llm_operator.shell.reconciler import _unless_woken
 from llm_operator.shell.secrets import Redactor
 from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
-from tests.plugins.examples import llmendpoint
+from tests.plugins.observing import converge_with_clock, render
 from tests.plugins.operator_fixtures import REGION, SageMakerEmulator
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
@@ -60,11 +57,6 @@ def model_action(name: str, uid: str, env: dict[str, str] | None = None) -> acti
         },
         tags={"llmoperator.io/uid": uid},
     )
-
-
-def render(name: str, uid: str) -> desired.DesiredState:
-    spec = LLMEndpointSpec.model_validate(llmendpoint("mistral-7b-inference-components")["spec"])
-    return desired.render(spec, desired.Owner("team-a", name, uid), hf_token=None)
 
 
 def test_create_is_idempotent_for_the_owner_and_refused_for_anyone_else(
@@ -161,23 +153,6 @@ def test_steady_endpoints_are_observed_from_shared_lists_without_describe(
         "ListModels": 1,
         "ListEndpointConfigs": 1,
     }
-
-
-async def converge_with_clock(
-    sm: SageMaker, observer: Observer, want: desired.DesiredState, clock: list[float]
-) -> Plan:
-    memory = PlanMemory()
-    for _ in range(100):
-        clock[0] += 10
-        observed = await observer.observe(want)
-        plan = planner.plan(want, observed, deleting=False, deletion_policy="Delete", memory=memory)
-        for action in plan.actions:
-            await sm.execute(want.region, action)
-            observer.touched(want.region, action.kind, action.name)
-        memory = plan.memory
-        if plan.settled and not plan.actions:
-            return plan
-    raise AssertionError(f"did not settle: {plan.phase} {plan.progressing}")
 
 
 def test_rate_limit_lets_a_burst_through_then_holds_calls_back(

@@ -560,7 +560,11 @@ class Observer:
         # LLMEndpoint changed since, and on a spec change its own target (unless the
         # inventory is as fresh as the pass asks), is asked for directly: two or three
         # calls, never the whole region's pages in the way of the change.
-        inventory = await self.scaling_inventory(place, self.describe_max_age)
+        # A spec change asks for its own directly, so it takes the inventory as it is
+        # rather than wait for the region's pages when a refresh is due.
+        held = self._places.get(place)
+        taken = held.scaling.value if full and held is not None else None
+        inventory = taken or await self.scaling_inventory(place, self.describe_max_age)
         # The base component's name is derived from the owner alone, so it is looked for
         # even when the desired state has no components (a spec that no longer renders).
         owner = desired.owner
