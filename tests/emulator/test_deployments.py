@@ -16,7 +16,7 @@ import pytest
 from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
 from tests.emulator import builders
-from tests.emulator.test_cli import running, stop, url_of
+from tests.plugins.emulator_cli import running, stop, url_of
 from tests.plugins.emulator_fixtures import boto3_client
 
 FROZEN = 3600.0  # seconds per transition: nothing falls due while a test looks

@@ -15,15 +15,8 @@ from llm_operator.core.adoption import ADOPT_ANNOTATION
 from llm_operator.core.desired import UID_TAG
 from llm_operator.shell.reconciler import PassResult, Reconciler
 from tests.emulator import builders
-from tests.integration.test_reconciler import (
-    SPEC,
-    RecordingCluster,
-    aws_env,  # noqa: F401 (fixture)
-    body,
-    ready,
-    reconciler,
-)
 from tests.plugins.operator_fixtures import SageMakerEmulator
+from tests.plugins.reconciling import SPEC, RecordingCluster, body, ready, reconciler
 
 HAND = "hand-made-chat"
 
@@ -66,7 +59,7 @@ async def passes(
 
 
 def test_an_adopted_endpoint_is_tagged_updated_in_place_and_its_old_parts_collected(
-    aws_env: None,  # noqa: F811
+    aws_env: None,
     emulated_sagemaker: SageMakerEmulator,
 ) -> None:
     sm = emulated_sagemaker.client()
@@ -115,7 +108,7 @@ def test_an_adopted_endpoint_is_tagged_updated_in_place_and_its_old_parts_collec
 
 
 def test_deleting_an_adopted_endpoint_follows_the_deletion_policy(
-    aws_env: None,  # noqa: F811
+    aws_env: None,
     emulated_sagemaker: SageMakerEmulator,
 ) -> None:
     sm = emulated_sagemaker.client()
@@ -143,7 +136,7 @@ def test_deleting_an_adopted_endpoint_follows_the_deletion_policy(
 
 
 def test_an_endpoint_tagged_for_another_owner_is_never_adopted(
-    aws_env: None,  # noqa: F811
+    aws_env: None,
     emulated_sagemaker: SageMakerEmulator,
 ) -> None:
     sm = emulated_sagemaker.client()

@@ -8,8 +8,6 @@ clock; what a test asserts is calls counted by the emulator and the order of eve
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import Iterator
 
 import pytest
 
@@ -31,21 +29,6 @@ ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
 def emulated_sagemaker(sagemaker: EmulatorServer) -> SageMakerEmulator:
     """The session's emulator, reset: delay 0, no faults, call counters at zero."""
     return SageMakerEmulator(sagemaker, AdminClient(sagemaker.url))
-
-
-@pytest.fixture
-def aws_env(
-    emulated_sagemaker: SageMakerEmulator, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[None]:
-    """The standard AWS environment, pointed at the emulator."""
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", emulated_sagemaker.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEOPERATOR")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    yield
 
 
 def model_action(name: str, uid: str, env: dict[str, str] | None = None) -> actions.CreateModel:

@@ -8,7 +8,6 @@ adapter reads the alarm's tags right before each write. Against moto's CloudWatc
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +20,7 @@ from llm_operator.core.rollout import owned_alarms
 from llm_operator.shell.aws import AwsError, SageMaker
 from sagemaker_emulator.moto_sidecar import MotoSidecar
 from tests.plugins.emulator_fixtures import boto3_client
+from tests.plugins.reconciling import aws_environment
 
 UID = "uid-mine"
 TAGS = {"llmoperator.io/managed-by": "sagemaker-llm-operator", "llmoperator.io/uid": UID}
@@ -29,13 +29,7 @@ REGION = "us-east-1"
 
 @pytest.fixture
 def cloudwatch(_moto_for_alarms: MotoSidecar, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", _moto_for_alarms.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    aws_environment(monkeypatch, CLOUDWATCH=_moto_for_alarms.url)
     yield boto3_client(_moto_for_alarms.url, "cloudwatch")
 
 

@@ -10,7 +10,6 @@ behind them. Every Application Auto Scaling call goes through a recording proxy.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections import Counter
 from collections.abc import Iterator
 
@@ -21,6 +20,7 @@ from llm_operator.shell.observe import Observer
 from sagemaker_emulator.server import EmulatorServer
 from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.observing import converge_with_clock, render
+from tests.plugins.reconciling import aws_environment
 from tests.plugins.recording_proxy import RecordingProxy
 
 # The example's two copies are the floor: with no load the emulator's autoscaler leaves
@@ -39,15 +39,12 @@ def proxy(
     moto = autoscaling_emulator.moto_url
     assert moto is not None
     recording = RecordingProxy(moto)
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", autoscaling_emulator.url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING", recording.url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", moto)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEOPERATOR")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    aws_environment(
+        monkeypatch,
+        SAGEMAKER=autoscaling_emulator.url,
+        APPLICATION_AUTO_SCALING=recording.url,
+        CLOUDWATCH=moto,
+    )
     yield recording
     recording.close()
 

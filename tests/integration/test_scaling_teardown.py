@@ -9,7 +9,6 @@ ours. The adapter re-reads a target's tags before every call that acts on it.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -26,13 +25,8 @@ from llm_operator.core.desired import NAME_TAG, NAMESPACE_TAG, UID_TAG
 from llm_operator.shell.aws import AwsError, SageMaker
 from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
-from tests.integration.test_reconciler import (
-    SPEC,
-    RecordingCluster,
-    reconciler,
-    until,
-)
 from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
+from tests.plugins.reconciling import SPEC, RecordingCluster, aws_environment, reconciler, until
 
 # Scale to zero allowed: a target, the target tracking and from-zero policies, the alarm.
 SCALED: dict[str, Any] = {
@@ -75,17 +69,14 @@ class Scaling:
 def scaling(
     autoscaling_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Scaling]:
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
     moto = autoscaling_emulator.moto_url
     assert moto is not None
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", autoscaling_emulator.url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING", moto)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_CLOUDWATCH", moto)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEOPERATOR")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    aws_environment(
+        monkeypatch,
+        SAGEMAKER=autoscaling_emulator.url,
+        APPLICATION_AUTO_SCALING=moto,
+        CLOUDWATCH=moto,
+    )
     yield Scaling(moto)
 
 

@@ -16,14 +16,19 @@ import pytest
 
 from llm_operator.core import naming
 from llm_operator.core.identity import ALLOWED_ROLES_ANNOTATION, ROLE_ANNOTATION
-from llm_operator.shell.aws import SageMaker
-from llm_operator.shell.observe import Observer
 from llm_operator.shell.reconciler import Reconciler
-from llm_operator.shell.settings import OperatorSettings
 from sagemaker_emulator.moto_sidecar import MotoSidecar
-from tests.integration.test_reconciler import SPEC, RecordingCluster, body, ready, until
 from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
 from tests.plugins.operator_fixtures import SageMakerEmulator
+from tests.plugins.reconciling import (
+    SPEC,
+    RecordingCluster,
+    aws_environment,
+    body,
+    ready,
+    reconciler,
+    until,
+)
 
 TEAM_A = "arn:aws:iam::111111111111:role/team-a"
 TEAM_B = "arn:aws:iam::222222222222:role/team-b"
@@ -40,24 +45,8 @@ def moto() -> Iterator[MotoSidecar]:
 def aws_env(
     emulated_sagemaker: SageMakerEmulator, moto: MotoSidecar, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[None]:
-    for key in list(os.environ):
-        if key.startswith("AWS_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", emulated_sagemaker.url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", moto.url)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEOPERATOR")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    aws_environment(monkeypatch, SAGEMAKER=emulated_sagemaker.url, STS=moto.url)
     yield
-
-
-def reconciler(cluster: RecordingCluster, **settings: Any) -> Reconciler:
-    options = OperatorSettings(resync_seconds=30, transition_poll_seconds=0.5, **settings)
-    sagemaker = SageMaker(
-        workers=4, calls_per_second=1000, burst=1000, max_attempts=1, identity_retry_seconds=0
-    )
-    observer = Observer(sagemaker, max_age=0.0, describe_max_age=300)
-    return Reconciler(options, sagemaker=sagemaker, observer=observer, cluster=cluster)
 
 
 def condition(status: dict[str, Any], kind: str) -> dict[str, Any]:
