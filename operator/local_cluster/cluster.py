@@ -12,7 +12,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any, Self
 
 from local_cluster import kubeconfig, pki, processes
 from local_cluster.binaries import Binaries, ensure
+from local_cluster.ports import free_port
 from local_cluster.waiting import wait_for
 
 _POLL_SECONDS = 0.1
@@ -35,13 +35,6 @@ _OWNER_FILE = "owner.pid"
 
 class ClusterError(RuntimeError):
     """The control plane did not start, or a command against it failed."""
-
-
-def free_port() -> int:
-    """A loopback TCP port nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _tail(path: Path, lines: int = 30) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from local_cluster import processes
-from local_cluster.cluster import free_port
+from local_cluster.ports import free_port
 from local_cluster.waiting import wait_for
 from sagemaker_emulator.admin import AdminClient
 

@@ -26,7 +26,6 @@ paging.
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from enum import Enum
 from typing import Any
@@ -34,13 +33,6 @@ from typing import Any
 from . import wire
 
 INFERENCE_COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def allow_inference_component_scaling() -> None:
@@ -293,8 +285,8 @@ class MotoSidecar:
         manage_sagemaker_alarms()
         serve_scalable_target_tags()
         self.host = host
-        self.port = port or free_port(host)
-        self._server: Any = ThreadedMotoServer(ip_address=host, port=self.port, verbose=False)
+        self.port = port  # 0: the kernel picks one as the server binds, known after start()
+        self._server: Any = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
 
     @property
     def url(self) -> str:
@@ -302,6 +294,7 @@ class MotoSidecar:
 
     def start(self) -> MotoSidecar:
         self._server.start()
+        self.port = int(self._server.get_host_and_port()[1])
         if assumed_role_account not in wire.key_accounts:
             wire.key_accounts.append(assumed_role_account)
         return self

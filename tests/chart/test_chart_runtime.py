@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from local_cluster.cluster import LocalCluster, free_port
+from local_cluster.cluster import LocalCluster
+from local_cluster.ports import free_port
 from local_cluster.services import EMULATOR_AWS_ENV, Emulator, Operator
 from local_cluster.waiting import wait_for
 from tests.chart.helm import CHART, REPO, by_kind, objects, template

@@ -13,6 +13,7 @@ import pytest
 
 from local_cluster.binaries import Binaries
 from local_cluster.cluster import LocalCluster
+from local_cluster.ports import free_port
 from local_cluster.waiting import wait_for
 from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.operator_fixtures import OperatorIdentity
@@ -108,3 +109,26 @@ def test_control_plane_dies_with_a_killed_parent(
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+def test_free_ports_are_never_handed_out_twice_across_processes(tmp_path: Path) -> None:
+    """Parallel test workers each start servers on free ports: a port one process was
+    given and has not bound yet must not be given to another (draws this many from the
+    kernel alone repeat a port almost surely)."""
+    draws = 250
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import pathlib, sys\n"
+            "from local_cluster.ports import free_port\n"
+            f"print(*(free_port(pathlib.Path(sys.argv[1])) for _ in range({draws})))",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    mine = [free_port(tmp_path) for _ in range(draws)]
+    theirs = [int(p) for p in child.communicate(timeout=60)[0].split()]
+    assert child.returncode == 0 and len(theirs) == draws
+    assert len(set(mine + theirs)) == 2 * draws
