@@ -130,6 +130,11 @@ class LocalCluster:
         return self.workdir / "kubeconfig"
 
     @property
+    def kubectl_cache(self) -> Path:
+        """kubectl's discovery and HTTP cache for this cluster (`--cache-dir`)."""
+        return self.workdir / "kubectl-cache"
+
+    @property
     def running(self) -> bool:
         return self._apiserver is not None and self._apiserver.poll() is None
 
@@ -236,8 +241,19 @@ class LocalCluster:
         kubeconfig_path: Path | None = None,
         timeout: float = 120.0,
     ) -> subprocess.CompletedProcess[str]:
-        """Run the real kubectl against this cluster (admin unless told otherwise)."""
-        argv = [self.kubectl_path, "--kubeconfig", str(kubeconfig_path or self.kubeconfig), *args]
+        """Run the real kubectl against this cluster (admin unless told otherwise).
+
+        Its discovery cache lives and goes with this cluster's temp dir, not in
+        ~/.kube/cache, where every throwaway cluster would leave its own.
+        """
+        argv = [
+            self.kubectl_path,
+            "--kubeconfig",
+            str(kubeconfig_path or self.kubeconfig),
+            "--cache-dir",
+            str(self.kubectl_cache),
+            *args,
+        ]
         result = subprocess.run(
             argv, input=input, capture_output=True, text=True, timeout=timeout, check=False
         )

@@ -75,6 +75,10 @@ def test_stop_leaves_no_process_and_no_temp_dir(cluster_binaries: Binaries) -> N
         assert len(pids) == 2
         workdir = c.workdir
         assert all(_alive(p) for p in pids)
+        c.kubectl("get", "namespaces")
+        # kubectl's discovery cache is the cluster's, not one more entry in ~/.kube/cache.
+        assert any(c.kubectl_cache.rglob("*.json"))
+        assert c.kubectl_cache.is_relative_to(workdir)
     assert not any(_alive(p) for p in pids)
     assert not workdir.exists()
 
