@@ -3,11 +3,26 @@
 Every test that needs the local control plane (the `cluster` fixture, directly or
 through another fixture) is marked `e2e` here, whatever folder it is in, so that
 `-m "not e2e"` never starts kube-apiserver.
+
+pyproject.toml runs pytest with `-n auto --dist loadfile` (pytest-xdist): most of
+the time of the tests beyond tests/unit is waiting (on emulator transitions, the
+operator's polls, process start-up), so WORKERS processes run whole files side by
+side, each with its own control plane, emulators and operators (session fixtures
+are per worker; every port is a fresh free one and every directory a temp one). A
+run of tests/unit alone or of one file gains nothing from workers and runs in this
+process.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
+
+TESTS = Path(__file__).parent
+UNIT = TESTS / "unit"
+WORKERS = 3  # on 2 cores: measured against 2 and 4 (README, "Tests")
 
 pytest_plugins = [
     "tests.plugins.emulator_fixtures",
@@ -20,3 +35,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """How many workers `-n auto` starts: none for tests/unit alone or for one file."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None  # xdist's own hook takes the number from there
+    here = config.invocation_params.dir
+    targets = [(here / str(arg).split("::")[0]).resolve() for arg in config.args]
+    if all(t.is_relative_to(UNIT) for t in targets):
+        return 0
+    if all(t.is_file() for t in targets):  # loadfile: a worker per file at most
+        return min(len(targets), WORKERS) if len(targets) > 1 else 0
+    return WORKERS
