@@ -22,7 +22,7 @@ import pytest
 
 TESTS = Path(__file__).parent
 UNIT = TESTS / "unit"
-WORKERS = 3  # on 2 cores: measured against 2 and 4 (README, "Tests")
+WORKERS = 3  # on 2 cores: faster than 4 (README, "Development")
 
 pytest_plugins = [
     "tests.plugins.emulator_fixtures",
