@@ -559,9 +559,8 @@ class Observer:
         # region's inventory is accepted as old as a cached Describe. What this
         # LLMEndpoint changed since, and on a spec change its own target (unless the
         # inventory is as fresh as the pass asks), is asked for directly: two or three
-        # calls, never the whole region's pages in the way of the change.
-        # A spec change asks for its own directly, so it takes the inventory as it is
-        # rather than wait for the region's pages when a refresh is due.
+        # calls. So a spec change takes the inventory as it is, even when a refresh is
+        # due, and never waits behind the region's pages.
         held = self._places.get(place)
         taken = held.scaling.value if full and held is not None else None
         inventory = taken or await self.scaling_inventory(place, self.describe_max_age)
