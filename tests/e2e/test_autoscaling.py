@@ -148,6 +148,17 @@ def status_of(kubectl: Kubectl, name: str) -> dict[str, Any]:
     return dict(obj.get("status") or {})
 
 
+def delete_and_expect_nothing_left(
+    kubectl: Kubectl, name: str, operator: Operator, scaling: Scaling, sagemaker_api: SageMaker
+) -> None:
+    kubectl("delete", "llmendpoint", name, "--wait=false")
+    wait_gone(kubectl, name, timeout=120, log=operator.log_tail)
+    assert scaling.targets() == []
+    assert scaling.policies() == []
+    assert scaling.alarms() == []
+    assert sagemaker_api.inventory().empty, sagemaker_api.inventory()
+
+
 def wait_resyncs(admin: Any, operator: Operator, what: str, count: int = 3) -> None:
     """Until the operator has resynced `count` more times (each resync lists endpoints)."""
     before = admin.calls().get("ListEndpoints", 0)
@@ -350,12 +361,7 @@ def test_autoscaling_scales_to_zero_and_back_and_is_never_fought(
     )
 
     # Deleting leaves no target, policy or alarm, and no SageMaker resource.
-    kubectl("delete", "llmendpoint", name, "--wait=false")
-    wait_gone(kubectl, name, timeout=120, log=scaling_operator.log_tail)
-    assert scaling.targets() == []
-    assert scaling.policies() == []
-    assert scaling.alarms() == []
-    assert sagemaker_api.inventory().empty, sagemaker_api.inventory()
+    delete_and_expect_nothing_left(kubectl, name, scaling_operator, scaling, sagemaker_api)
 
 
 def test_removing_autoscaling_restores_the_fixed_count_and_a_kill_converges(
@@ -539,12 +545,7 @@ def test_model_endpoint_autoscales_instances_and_keeps_them_across_a_new_config(
     assert admin.calls().get("UpdateEndpointWeightsAndCapacities", 0) == resets_before
 
     # Deleting leaves no target, policy or alarm, and no SageMaker resource.
-    kubectl("delete", "llmendpoint", name, "--wait=false")
-    wait_gone(kubectl, name, timeout=120, log=scaling_operator.log_tail)
-    assert scaling.targets() == []
-    assert scaling.policies() == []
-    assert scaling.alarms() == []
-    assert sagemaker_api.inventory().empty, sagemaker_api.inventory()
+    delete_and_expect_nothing_left(kubectl, name, scaling_operator, scaling, sagemaker_api)
 
 
 def test_a_horizontal_pod_autoscaler_can_target_an_llmendpoint(
