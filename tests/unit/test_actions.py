@@ -27,6 +27,7 @@ ERRORS, LATENCY = owned_alarms(
 DESIRED = make_desired(adapters={"sql": "s3://bucket/sql.tar.gz"})
 BASE, ADAPTER = DESIRED.components
 TAGS = {"llmoperator.io/uid": "uid-1"}
+RETAIN = {"llmoperator.io/retained": "2025-01-02T03:04:05Z"}
 
 EVERY_ACTION: list[Action] = [
     create_model(DESIRED),
@@ -106,12 +107,41 @@ EVERY_ACTION: list[Action] = [
         dimension="sagemaker:inference-component:DesiredCopyCount",
         owner_uid="uid-1",
     ),
+    *(
+        tag(
+            name="ep-x",
+            arn="arn:aws:sagemaker:us-east-1:123456789012:x/ep-x",
+            tags=RETAIN,
+            owner_uid="uid-1",
+        )
+        for tag in (
+            actions.TagModel,
+            actions.TagEndpointConfig,
+            actions.TagEndpoint,
+            actions.TagInferenceComponent,
+        )
+    ),
+    actions.TagAlarm(
+        name=LATENCY.name,
+        arn=f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{LATENCY.name}",
+        tags=RETAIN,
+        owner_uid="uid-1",
+    ),
+    actions.TagScalableTarget(
+        name=f"inference-component/{BASE.name}",
+        arn="arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/0ab1",
+        dimension="sagemaker:inference-component:DesiredCopyCount",
+        tags=RETAIN,
+        owner_uid="uid-1",
+    ),
 ]
+TAGGING = (actions.AddTags, actions.TagAlarm, actions.TagScalableTarget)
 SAGEMAKER_ACTIONS = [a for a in EVERY_ACTION if a.kind.service == "sagemaker"]
 
 
 def test_every_action_class_is_covered() -> None:
-    classes = {type(a) for a in EVERY_ACTION}
+    # The class that names the call (the AddTags subclasses differ only in their kind).
+    classes = {next(c for c in type(a).__mro__ if "operation" in vars(c)) for a in EVERY_ACTION}
     defined = {
         c
         for c in vars(actions).values()
@@ -128,6 +158,8 @@ def test_request_is_valid_for_its_operation(action: Action) -> None:
     assert not report.has_errors(), report.generate_report()
     if isinstance(action, actions.DeleteAlarm):
         assert action.request()["AlarmNames"] == [action.name]
+    elif isinstance(action, TAGGING):
+        assert action.arn in action.request().values()
     elif action.kind.service == "application-autoscaling":
         assert action.name in str(action.request())
     else:
@@ -147,6 +179,10 @@ def test_alarm_writes_carry_the_ownership_tags() -> None:
     ids=lambda a: f"{a.key}-{a.effect}",
 )
 def test_operation_matches_kind_and_effect(action: Action) -> None:
+    if isinstance(action, TAGGING):  # tags what Retain keeps, by ARN
+        assert action.operation in ("AddTags", "TagResource")
+        assert action.effect is Effect.UPDATE and "Tags" in action.request()
+        return
     if action.kind.service != "sagemaker":
         # Upserts (Register, Put) create carrying tags; deletes are Delete or Deregister.
         assert action.operation.startswith(

@@ -18,6 +18,7 @@ from llm_operator.core.actions import (
     DeleteInferenceComponent,
     DeleteScalingPolicy,
     DeregisterScalableTarget,
+    Effect,
     PutScalingPolicy,
     RegisterScalableTarget,
     UpdateEndpoint,
@@ -31,6 +32,7 @@ from llm_operator.core.desired import (
     DesiredScaling,
     DesiredState,
 )
+from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import (
     ObservedPolicy,
@@ -343,8 +345,11 @@ def test_retain_keeps_our_scaling_and_says_so() -> None:
     desired = scaled(0, 4)
     seen = ObservedScaling(target=target(0, 4), policies=policies(from_zero=True), alarm=alarm())
     result = delete(desired, autoscaled(desired, copies=0, scaling=seen), policy="Retain")
-    assert result.actions == ()
     assert result.done_deleting
+    tagged = {(a.operation, a.kind, a.name) for a in result.actions}
+    assert ("TagResource", Kind.SCALABLE_TARGET, IC_TARGET) in tagged
+    assert ("TagResource", Kind.ALARM, ALARM_NAME) in tagged
+    assert all(a.effect is Effect.UPDATE for a in result.actions)
     (event,) = result.events
     assert event.reason == "Retained"
     assert (
@@ -359,6 +364,7 @@ def test_retain_keeps_our_scaling_and_says_so() -> None:
         alarm=alarm(owner=OTHER_UID),
     )
     result = delete(desired, autoscaled(desired, copies=0, scaling=foreign), policy="Retain")
+    assert {a.kind for a in result.actions}.isdisjoint({Kind.SCALABLE_TARGET, Kind.ALARM})
     (event,) = result.events
     assert "scalable target" not in event.message
     assert ALARM_NAME not in event.message

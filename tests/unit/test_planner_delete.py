@@ -1,4 +1,5 @@
-"""Deletion: policy Delete tears down in SageMaker's order; Retain leaves everything."""
+"""Deletion: policy Delete tears down in SageMaker's order; Retain leaves everything,
+tagged as retained."""
 
 from __future__ import annotations
 
@@ -7,11 +8,18 @@ from dataclasses import replace
 import pytest
 
 from llm_operator.core.actions import (
+    AddTags,
     DeleteEndpoint,
     DeleteEndpointConfig,
     DeleteInferenceComponent,
     DeleteModel,
+    Effect,
+    TagEndpoint,
+    TagEndpointConfig,
+    TagInferenceComponent,
+    TagModel,
 )
+from llm_operator.core.desired import MANAGED_BY, MANAGED_BY_TAG, RETAINED_TAG
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.plan import PlanEvent
 from tests.unit.planner_factory import (
@@ -134,12 +142,27 @@ def test_foreign_component_on_our_endpoint_blocks_its_deletion() -> None:
     assert not result.done_deleting
 
 
-def test_retain_touches_nothing_and_says_what_it_kept() -> None:
-    desired = make_desired()
+def test_retain_deletes_nothing_and_tags_what_it_kept() -> None:
+    """Every kept resource is tagged llmoperator.io/retained with the time of deletion
+    in the same pass that lets the finalizer go (done once those calls succeed)."""
+    desired = replace(make_desired(), deleted_at="2025-06-01T12:00:00Z")
     observed = running(desired)
     result = delete(desired, observed, policy="Retain")
-    assert result.actions == ()
     assert result.done_deleting
+    assert {a.effect for a in result.actions} == {Effect.UPDATE}
+    assert {(type(a), a.name) for a in result.actions} == {
+        (TagEndpoint, ENDPOINT),
+        (TagInferenceComponent, BASE),
+        (TagEndpointConfig, desired.endpoint_config.name),
+        (TagModel, desired.model.name),
+    }
+    for action in result.actions:
+        assert isinstance(action, AddTags)
+        assert action.tags[RETAINED_TAG] == "2025-06-01T12:00:00Z"
+        assert action.tags[MANAGED_BY_TAG] == MANAGED_BY  # what the IAM policy requires
+        assert action.owner_uid == desired.owner.uid
+    (endpoint,) = (a for a in result.actions if isinstance(a, TagEndpoint))
+    assert observed.endpoint is not None and endpoint.arn == observed.endpoint.arn
     assert result.events == (
         PlanEvent(
             "Normal",
@@ -148,3 +171,24 @@ def test_retain_touches_nothing_and_says_what_it_kept() -> None:
             f"endpoint configs {desired.endpoint_config.name}; models {desired.model.name}",
         ),
     )
+
+
+def test_retain_tags_only_what_names_this_llmendpoint() -> None:
+    """Someone else's endpoint, components, configs and models are neither kept nor tagged."""
+    desired = make_desired()
+    observed = replace(
+        running(desired),
+        endpoint=seen_endpoint(desired, owner_uid=OTHER_UID),
+        models={"theirs": resource("theirs", OTHER_UID), "untagged": resource("untagged", None)},
+    )
+    observed = with_components(
+        observed, seen_component(DESIRED, adapter_name("a"), owner_uid=OTHER_UID)
+    )
+    result = delete(desired, observed, policy="Retain")
+    assert result.done_deleting
+    assert {a.name for a in result.actions} == {BASE, desired.endpoint_config.name}
+
+
+def test_retain_with_nothing_left_has_nothing_to_tag() -> None:
+    result = delete(make_desired(), ObservedState(), policy="Retain")
+    assert result.actions == () and result.done_deleting

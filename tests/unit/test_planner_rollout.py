@@ -409,4 +409,5 @@ def test_the_alarms_go_with_the_llmendpoint() -> None:
     assert not result.done_deleting
     assert delete(AUTO, with_alarms(ObservedState(), alarm(LATENCY, 2e6, OTHER_UID))).done_deleting
     kept = delete(AUTO, with_alarms(ObservedState(), alarm(ERRORS, 1.0)), policy="Retain")
-    assert kept.actions == () and ERRORS in kept.progressing.message
+    assert ERRORS in kept.progressing.message and kept.done_deleting
+    assert [(type(a).__name__, a.name) for a in kept.actions] == [("TagAlarm", ERRORS)]

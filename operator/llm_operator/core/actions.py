@@ -276,6 +276,89 @@ class DeleteAlarm(Action):
         return {"AlarmNames": [self.name]}
 
 
+# --- Tagging what deletionPolicy Retain keeps -------------------------
+
+
+@dataclass(frozen=True)
+class AddTags(Action):
+    """Adds tags to a SageMaker resource of ours (AddTags overwrites a key's value);
+    one subclass per kind below.
+
+    AddTags acts on whatever holds the ARN, so the shell re-reads the resource's
+    tags right before and tags it only when they name `owner_uid`.
+    """
+
+    operation: ClassVar[str] = "AddTags"
+    effect: ClassVar[Effect] = Effect.UPDATE
+    arn: str
+    tags: Mapping[str, str]
+    owner_uid: str
+
+    def request(self) -> dict[str, Any]:
+        return {
+            "ResourceArn": self.arn,
+            "Tags": [{"Key": k, "Value": v} for k, v in self.tags.items()],
+        }
+
+
+@dataclass(frozen=True)
+class TagModel(AddTags):
+    kind: ClassVar[Kind] = Kind.MODEL
+
+
+@dataclass(frozen=True)
+class TagEndpointConfig(AddTags):
+    kind: ClassVar[Kind] = Kind.ENDPOINT_CONFIG
+
+
+@dataclass(frozen=True)
+class TagEndpoint(AddTags):
+    kind: ClassVar[Kind] = Kind.ENDPOINT
+
+
+@dataclass(frozen=True)
+class TagInferenceComponent(AddTags):
+    kind: ClassVar[Kind] = Kind.INFERENCE_COMPONENT
+
+
+@dataclass(frozen=True)
+class TagAlarm(Action):
+    """Adds tags to a CloudWatch alarm of ours (CloudWatch TagResource, a list of tags).
+
+    The shell re-reads the alarm's tags right before, as for every alarm write.
+    """
+
+    operation: ClassVar[str] = "TagResource"
+    kind: ClassVar[Kind] = Kind.ALARM
+    effect: ClassVar[Effect] = Effect.UPDATE
+    arn: str
+    tags: Mapping[str, str]
+    owner_uid: str
+
+    def request(self) -> dict[str, Any]:
+        return {
+            "ResourceARN": self.arn,
+            "Tags": [{"Key": k, "Value": v} for k, v in self.tags.items()],
+        }
+
+
+@dataclass(frozen=True)
+class TagScalableTarget(Action):
+    """Adds tags to a scalable target of ours (Application Auto Scaling TagResource, a map);
+    `name` is its ResourceId. The shell re-reads the target's tags right before."""
+
+    operation: ClassVar[str] = "TagResource"
+    kind: ClassVar[Kind] = Kind.SCALABLE_TARGET
+    effect: ClassVar[Effect] = Effect.UPDATE
+    arn: str
+    dimension: str
+    tags: Mapping[str, str]
+    owner_uid: str
+
+    def request(self) -> dict[str, Any]:
+        return {"ResourceARN": self.arn, "Tags": dict(self.tags)}
+
+
 # --- Application Auto Scaling (spec.autoscaling) ---------------------
 
 SERVICE_NAMESPACE = "sagemaker"

@@ -26,6 +26,9 @@ NAMESPACE_TAG = "llmoperator.io/namespace"
 NAME_TAG = "llmoperator.io/name"
 UID_TAG = "llmoperator.io/uid"
 CLUSTER_TAG = "llmoperator.io/cluster"
+# On what deletionPolicy Retain kept: when its LLMEndpoint was deleted (RFC 3339), so
+# `llm-operator audit` tells it from an orphan long after the Retained Event expired.
+RETAINED_TAG = "llmoperator.io/retained"
 
 
 @dataclass(frozen=True)
@@ -128,6 +131,8 @@ class DesiredState:
     rollout: DesiredRollout | None = None
     # spec.autoscaling; None: fixed copies (or instances).
     scaling: DesiredScaling | None = None
+    # metadata.deletionTimestamp once the LLMEndpoint is being deleted (RFC 3339).
+    deleted_at: str | None = None
 
 
 class RenderError(ValueError):

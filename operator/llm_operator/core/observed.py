@@ -47,6 +47,7 @@ class ObservedComponent:
     failure_reason: str | None = None
     owner_uid: str | None = None
     owner_name: str | None = None  # "namespace/name" from the ownership tags
+    arn: str = ""  # for AddTags (deletionPolicy Retain); "" when not known
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class ObservedResource:
     name: str
     owner_uid: str | None = None
     owner_name: str | None = None  # "namespace/name" from the ownership tags
+    arn: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class ObservedAlarm:
     threshold: float | None
     owner_uid: str | None = None
     owner_name: str | None = None  # "namespace/name" from the ownership tags
+    arn: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,7 @@ class ObservedTarget:
     max_capacity: int
     owner_uid: str | None = None
     owner_name: str | None = None
+    arn: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,6 +104,7 @@ class ObservedScalingAlarm:
     state: str | None = None
     owner_uid: str | None = None
     owner_name: str | None = None
+    arn: str = ""
 
 
 @dataclass(frozen=True)

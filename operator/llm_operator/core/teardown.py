@@ -1,4 +1,5 @@
-"""Deleting an LLMEndpoint: its own resources in dependency order, or none (Retain)."""
+"""Deleting an LLMEndpoint: its own resources in dependency order, or none (Retain,
+which tags what it keeps instead)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,15 @@ from llm_operator.core.actions import (
     DeleteEndpointConfig,
     DeleteInferenceComponent,
     DeleteModel,
+    TagAlarm,
+    TagEndpoint,
+    TagEndpointConfig,
+    TagInferenceComponent,
+    TagModel,
+    TagScalableTarget,
 )
 from llm_operator.core.compare import COMPONENT_DELETABLE, ENDPOINT_DELETABLE
-from llm_operator.core.desired import DesiredState
+from llm_operator.core.desired import MANAGED_BY, MANAGED_BY_TAG, RETAINED_TAG, DesiredState
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedResource, ObservedState
 from llm_operator.core.plan import (
@@ -126,21 +133,45 @@ def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
     )
 
 
+def retention_tags(desired: DesiredState) -> dict[str, str]:
+    """What Retain adds to each resource it keeps: the time of deletion, and the
+    managed-by tag the IAM policy requires on every tagging request."""
+    return {MANAGED_BY_TAG: MANAGED_BY, RETAINED_TAG: desired.deleted_at or "true"}
+
+
 def retain(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -> Plan:
+    """Keeps every resource of ours, tagging each `llmoperator.io/retained` first.
+
+    The tag outlives the `Retained` Event, so `llm-operator audit` never takes a kept
+    resource for an orphan. Done once this pass's tagging calls succeed: the finalizer
+    stays until then, and tagging again after a crash changes nothing.
+    """
     p = Pass(desired, observed, memory)
+    uid = desired.owner.uid
+    tags = retention_tags(desired)
     kept: list[str] = []
     ep = observed.endpoint
     if ep is not None and not p.foreign(ep.owner_uid):
         kept.append(f"endpoint {ep.name}")
-        comps = sorted(c.name for c in observed.components.values() if not p.foreign(c.owner_uid))
-        if comps:
-            kept.append("inference components " + ", ".join(comps))
-    configs = sorted(r.name for r in _owned(p, observed.endpoint_configs.values()))
+        p.actions.append(TagEndpoint(name=ep.name, arn=ep.arn, tags=tags, owner_uid=uid))
+    comps = sorted(
+        (c for c in observed.components.values() if not p.foreign(c.owner_uid)),
+        key=lambda c: c.name,
+    )
+    if comps:
+        kept.append("inference components " + ", ".join(c.name for c in comps))
+    for c in comps:
+        p.actions.append(TagInferenceComponent(name=c.name, arn=c.arn, tags=tags, owner_uid=uid))
+    configs = sorted(_owned(p, observed.endpoint_configs.values()), key=lambda r: r.name)
     if configs:
-        kept.append("endpoint configs " + ", ".join(configs))
-    models = sorted(r.name for r in _owned(p, observed.models.values()))
+        kept.append("endpoint configs " + ", ".join(r.name for r in configs))
+    for r in configs:
+        p.actions.append(TagEndpointConfig(name=r.name, arn=r.arn, tags=tags, owner_uid=uid))
+    models = sorted(_owned(p, observed.models.values()), key=lambda r: r.name)
     if models:
-        kept.append("models " + ", ".join(models))
+        kept.append("models " + ", ".join(r.name for r in models))
+    for r in models:
+        p.actions.append(TagModel(name=r.name, arn=r.arn, tags=tags, owner_uid=uid))
     # Autoscaling stays as it was: a retained endpoint scaled to zero without the alarm
     # and step policy that bring it back could never serve again.
     scaling = observed.scaling
@@ -151,18 +182,29 @@ def retain(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
             f"Application Auto Scaling scalable target {target.resource_id}"
             + (" with scaling policies " + ", ".join(policies) if policies else "")
         )
-    alarms = sorted(n for n, a in observed.alarms.items() if not p.foreign(a.owner_uid))
+        p.actions.append(
+            TagScalableTarget(
+                name=target.resource_id,
+                arn=target.arn,
+                dimension=target.dimension,
+                tags=tags,
+                owner_uid=uid,
+            )
+        )
+    alarms = {n: a.arn for n, a in observed.alarms.items() if not p.foreign(a.owner_uid)}
     if scaling.alarm is not None and not p.foreign(scaling.alarm.owner_uid):
-        alarms = sorted({*alarms, scaling.alarm.name})
+        alarms[scaling.alarm.name] = scaling.alarm.arn
     if alarms:
-        kept.append("CloudWatch alarms " + ", ".join(alarms))
+        kept.append("CloudWatch alarms " + ", ".join(sorted(alarms)))
+    for name, arn in sorted(alarms.items()):
+        p.actions.append(TagAlarm(name=name, arn=arn, tags=tags, owner_uid=uid))
     message = (
         "deletionPolicy Retain: kept " + "; ".join(kept)
         if kept
         else "deletionPolicy Retain: no SageMaker resources to keep"
     )
     return Plan(
-        actions=(),
+        actions=tuple(p.actions),
         phase="Deleting",
         settled=True,
         done_deleting=True,

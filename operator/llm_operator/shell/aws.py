@@ -654,6 +654,27 @@ class SageMaker:
         tags = {str(t.get("Key")): str(t.get("Value")) for t in answer.get("Tags", [])}
         return alarm, tags
 
+    async def _add_tags(self, where: Where, action: actions.AddTags, redact: Redactor) -> str:
+        """Tags a SageMaker resource only while its tags, read right before, name this
+        LLMEndpoint: AddTags acts on whatever holds the ARN (a name taken again since)."""
+        try:
+            owner = (await self.tags(where, action.arn)).get(UID_TAG)
+        except AwsError as error:
+            if error.kind == "not_found":
+                return "already gone"
+            raise
+        if owner != action.owner_uid:
+            raise AwsError(
+                action.operation,
+                "NameConflict",
+                f"{action.kind} {action.name} belongs to "
+                f"{'another LLMEndpoint' if owner else 'someone else'}",
+                kind="conflict",
+                retryable=False,
+            )
+        await self.call(where, action.operation, action.request(), redact=redact)
+        return ""
+
     async def _alarm(self, where: Where, action: actions.Action, redact: Redactor) -> str:
         """Writes a rollback alarm only when its name is free (create) or ours (any write).
 
@@ -663,7 +684,7 @@ class SageMaker:
         if isinstance(action, actions.CreateAlarm | actions.UpdateAlarm):
             uid = action.tags.get(UID_TAG)
         else:
-            assert isinstance(action, actions.DeleteAlarm)
+            assert isinstance(action, actions.DeleteAlarm | actions.TagAlarm)
             uid = action.owner_uid
         alarm, tags = await self.alarm_owner(where, action.name)
         if alarm is None and action.effect is actions.Effect.DELETE:
@@ -709,6 +730,8 @@ class SageMaker:
             note = await self._on_our_target(where, action, redact)
         elif action.effect is actions.Effect.CREATE:
             note = await self._create(where, action, redact)
+        elif isinstance(action, actions.AddTags):
+            note = await self._add_tags(where, action, redact)
         elif action.effect is actions.Effect.DELETE:
             note = await self._delete(where, action)
         else:
@@ -748,7 +771,8 @@ class SageMaker:
             action,
             actions.DeregisterScalableTarget
             | actions.PutScalingPolicy
-            | actions.DeleteScalingPolicy,
+            | actions.DeleteScalingPolicy
+            | actions.TagScalableTarget,
         )
         arn = await self._existing_arn(where, action)
         deleting = action.effect is actions.Effect.DELETE
@@ -785,14 +809,18 @@ class SageMaker:
 
     async def _existing_arn(self, where: Where, action: actions.Action) -> str | None:
         """The ARN of the scalable target an action names, if it exists."""
-        request = action.request()
+        if isinstance(action, actions.TagScalableTarget):
+            resource_id, dimension = action.name, action.dimension
+        else:
+            request = action.request()
+            resource_id, dimension = request["ResourceId"], request["ScalableDimension"]
         found = await self.call(
             where,
             "DescribeScalableTargets",
             {
-                "ServiceNamespace": request["ServiceNamespace"],
-                "ResourceIds": [request["ResourceId"]],
-                "ScalableDimension": request["ScalableDimension"],
+                "ServiceNamespace": actions.SERVICE_NAMESPACE,
+                "ResourceIds": [resource_id],
+                "ScalableDimension": dimension,
             },
             service=APPLICATION_AUTOSCALING,
         )

@@ -666,6 +666,7 @@ class Observer:
                 max_capacity=int(summary.get("MaxCapacity") or 0),
                 owner_uid=who.uid,
                 owner_name=who.name,
+                arn=str(summary.get("ScalableTargetARN", "")),
             )
             break
         found_policies: dict[str, ObservedPolicy] = {}
@@ -702,6 +703,7 @@ class Observer:
                 state=summary.get("StateValue"),
                 owner_uid=who.uid,
                 owner_name=who.name,
+                arn=str(summary.get("AlarmArn", "")),
             )
         activity = None
         if target is not None and target.owner_uid == uid:
@@ -796,6 +798,7 @@ class Observer:
                 threshold=float(threshold) if threshold is not None else None,
                 owner_uid=tags.get(UID_TAG),
                 owner_name=f"{namespace}/{owner}" if namespace and owner else None,
+                arn=str(alarm.get("AlarmArn", "")),
             )
         return found
 
@@ -821,6 +824,7 @@ class Observer:
             failure_reason=response.get("FailureReason") or None,
             owner_uid=who.uid,
             owner_name=who.name,
+            arn=str(response["InferenceComponentArn"]),
         )
 
     async def _immutables(
@@ -851,7 +855,7 @@ class Observer:
             who: TagOwner = await owner(arn, created, n)
             if n not in wanted and who.uid != uid:
                 continue  # an old name of ours only if our uid tag says so
-            found[n] = ObservedResource(name=n, owner_uid=who.uid, owner_name=who.name)
+            found[n] = ObservedResource(name=n, owner_uid=who.uid, owner_name=who.name, arn=arn)
         return found
 
 

@@ -354,6 +354,8 @@ class Reconciler:
             # A spec that no longer renders must still be deletable: names come from naming.
             want, redact, policy = self._fallback_desired(body), Redactor(), _raw_policy(body)
             spec, fallback = None, True
+        if deleting:  # Retain tags what it keeps with the time of deletion
+            want = dataclasses.replace(want, deleted_at=meta.get("deletionTimestamp"))
         state.redact = redact
         aws = (body.get("spec") or {}).get("aws") or {}
         place = await self._scope(meta["namespace"], want.region, aws.get("roleArn"))
