@@ -466,6 +466,8 @@ def test_audit_finds_orphans_by_uid_and_deletes_only_them(
     # Retained on purpose: deleted with deletionPolicy Retain while the operator runs.
     kubectl("delete", "llmendpoint", kept["metadata"]["name"])
     wait_gone(kubectl, kept["metadata"]["name"], log=op.log_tail)
+    # The Retained Event expires (about an hour); the llmoperator.io/retained tag does not.
+    kubectl("delete", "events", "--field-selector", "reason=Retained")
     # Leaked: the finalizer forced away while no operator runs, then the same name again.
     op.stop()
     kubectl(
@@ -523,6 +525,7 @@ def test_audit_finds_orphans_by_uid_and_deletes_only_them(
         "model",
     ]
     assert len(retained) == 6  # endpoint, config, model, base and two adapters
+    assert all(r["retainedAt"] for r in retained)  # tagged: no Event left to say so
     endpoint = next(r for r in retained if r["kind"] == "endpoint")
     assert endpoint["traffic"] == "idle" and endpoint["costPerHourUSD"] == "7.09"
     orphan_endpoint = next(r for r in orphans if r["kind"] == "endpoint")

@@ -21,7 +21,7 @@ from llm_operator.core.actions import (
     DeregisterScalableTarget,
     PutScalingPolicy,
 )
-from llm_operator.core.desired import NAME_TAG, NAMESPACE_TAG, UID_TAG
+from llm_operator.core.desired import NAME_TAG, NAMESPACE_TAG, RETAINED_TAG, UID_TAG
 from llm_operator.shell.aws import AwsError, SageMaker
 from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
@@ -37,6 +37,7 @@ SCALED: dict[str, Any] = {
 # The same LLMEndpoint after an instance type left the catalog: it no longer renders.
 BROKEN: dict[str, Any] = {**SCALED, "instance": {**SCALED["instance"], "type": "ml.nope.xlarge"}}
 ENDPOINT = naming.endpoint_name("team", "chat")
+DELETED_AT = "2025-06-01T12:00:00Z"
 BASE = naming.base_component_name("team", "chat")
 RESOURCE_ID = naming.component_resource_id(BASE)
 DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
@@ -247,7 +248,8 @@ def test_retain_keeps_the_scaling_resources_and_lists_them(
     scaling: Scaling, autoscaling_emulator: EmulatorServer
 ) -> None:
     """Retain keeps autoscaling running on the endpoint it keeps (scaled to zero, it still
-    comes back on traffic) and the Retained Event names what stays."""
+    comes back on traffic), the Retained Event names what stays, and each kept resource
+    is tagged llmoperator.io/retained before the finalizer goes."""
     retain = {**SCALED, "deletionPolicy": "Retain"}
 
     async def scenario() -> RecordingCluster:
@@ -255,12 +257,44 @@ def test_retain_keeps_the_scaling_resources_and_lists_them(
         r = reconciler(cluster)
         try:
             await until(r, cluster, settled, spec=retain)
-            await until(r, cluster, lambda res, _: res.deleted, deleting=True, spec=retain)
+            await until(
+                r,
+                cluster,
+                lambda res, _: res.deleted,
+                deleting=True,
+                spec=retain,
+                meta={"deletionTimestamp": DELETED_AT},
+            )
         finally:
             r.close()
         return cluster
 
     cluster = asyncio.run(scenario())
+    # Everything kept carries the time of deletion, which outlives the Retained Event.
+    (target,) = scaling.aas.describe_scalable_targets(ServiceNamespace="sagemaker")[
+        "ScalableTargets"
+    ]
+    tags = scaling.aas.list_tags_for_resource(ResourceARN=target["ScalableTargetARN"])["Tags"]
+    assert tags[RETAINED_TAG] == DELETED_AT and tags[UID_TAG] == "uid-1"
+    (found,) = scaling.cw.describe_alarms(AlarmNames=[naming.no_capacity_alarm_name(ENDPOINT)])[
+        "MetricAlarms"
+    ]
+    listed = scaling.cw.list_tags_for_resource(ResourceARN=found["AlarmArn"])["Tags"]
+    assert {"Key": RETAINED_TAG, "Value": DELETED_AT} in listed
+    sm = boto3_client(autoscaling_emulator.url)
+    arns = [
+        *(e["EndpointArn"] for e in sm.list_endpoints()["Endpoints"]),
+        *(
+            c["InferenceComponentArn"]
+            for c in sm.list_inference_components()["InferenceComponents"]
+        ),
+        *(c["EndpointConfigArn"] for c in sm.list_endpoint_configs()["EndpointConfigs"]),
+        *(m["ModelArn"] for m in sm.list_models()["Models"]),
+    ]
+    assert len(arns) == 4
+    for arn in arns:
+        kept = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]}
+        assert kept[RETAINED_TAG] == DELETED_AT and kept[UID_TAG] == "uid-1", arn
     assert scaling.targets() == [RESOURCE_ID]
     assert scaling.policies() == OURS
     alarm = naming.no_capacity_alarm_name(ENDPOINT)

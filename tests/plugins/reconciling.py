@@ -122,9 +122,10 @@ async def until(
     deleting: bool = False,
     spec: Mapping[str, Any] = SPEC,
     passes: int = 60,
+    meta: Mapping[str, Any] | None = None,
 ) -> PassResult:
     for _ in range(passes):
-        result = await r.reconcile(body(cluster, spec), deleting=deleting)
+        result = await r.reconcile(body(cluster, spec, **(meta or {})), deleting=deleting)
         if done(result, cluster.status):
             return result
         await asyncio.sleep(0.05)

@@ -113,3 +113,22 @@ contexts:
         kube.connect(str(config), context="nope")
     with pytest.raises(kube.CommandError, match="no usable kubeconfig"):
         kube.connect(str(tmp_path / "missing"))
+
+
+def test_audit_takes_a_resource_tagged_retained_as_retained_without_its_event() -> None:
+    """The llmoperator.io/retained tag outlives the Retained Event (about an hour); the
+    Event still counts for what was kept before the tag existed."""
+
+    def r(uid: str, retained_at: str | None = None) -> audit.Resource:
+        return audit.Resource(
+            "a", "us-east-1", "model", uid, uid, uid, "ns/n", None, retained_at=retained_at
+        )
+
+    tagged, by_event, orphan, live = r("t", "2025-06-01T12:00:00Z"), r("e"), r("o"), r("l")
+    audit.classify([tagged, by_event, orphan, live], live={"l": "ns/l"}, retained={"e"})
+    assert [x.state for x in (tagged, by_event, orphan, live)] == [
+        audit.RETAINED,
+        audit.RETAINED,
+        audit.ORPHANED,
+        audit.IN_USE,
+    ]

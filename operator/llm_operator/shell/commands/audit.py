@@ -3,12 +3,15 @@
 A resource is the operator's when its `llmoperator.io/managed-by` tag says so;
 its LLMEndpoint is found by the `llmoperator.io/uid` tag, so a re-created
 LLMEndpoint with the same name does not hide what the old one left behind.
-Resources of a deleted LLMEndpoint are "retained" when it said so (its
-`Retained` Event is still in the cluster, which keeps Events about an hour) and
-"orphaned" otherwise. Endpoints without traffic over `--idle-hours` are found
-through CloudWatch's Invocations metric where it has data ("unknown" without).
+Resources of a deleted LLMEndpoint are "retained" when it said so (the operator
+tagged them `llmoperator.io/retained` before letting it go, or, for resources
+kept before that tag existed, its `Retained` Event is still in the cluster,
+which keeps Events about an hour) and "orphaned" otherwise. Endpoints without
+traffic over `--idle-hours` are found through CloudWatch's Invocations metric
+where it has data ("unknown" without).
 
-`--delete` removes only orphaned resources that carry our tags, after asking,
+`--delete` removes only orphaned resources (retained ones too with
+`--include-retained`) that carry our tags, after asking,
 in dependency order (adapters, base components, endpoints, endpoint configs,
 models), re-reading each resource's tags right before deleting it.
 """
@@ -29,7 +32,14 @@ from botocore.config import Config
 
 from llm_operator import __version__
 from llm_operator.api import catalog
-from llm_operator.core.desired import MANAGED_BY, MANAGED_BY_TAG, NAME_TAG, NAMESPACE_TAG, UID_TAG
+from llm_operator.core.desired import (
+    MANAGED_BY,
+    MANAGED_BY_TAG,
+    NAME_TAG,
+    NAMESPACE_TAG,
+    RETAINED_TAG,
+    UID_TAG,
+)
 from llm_operator.shell.aws import AwsError, SageMaker
 from llm_operator.shell.commands.kube import Cluster, CommandError
 from llm_operator.shell.commands.output import Progress, dump_json, table
@@ -86,6 +96,7 @@ class Resource:
     hourly: Decimal | None = None  # endpoints: instances now x catalog price
     instances: str | None = None
     traffic: str = "-"  # endpoints: idle | active (N) | unknown (why)
+    retained_at: str | None = None  # the llmoperator.io/retained tag: kept by Retain
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -103,6 +114,7 @@ class Resource:
             "costPerHourUSD": catalog.format_usd(self.hourly),
             "instances": self.instances,
             "traffic": self.traffic,
+            "retainedAt": self.retained_at,
         }
 
 
@@ -163,6 +175,7 @@ async def scan(
                 owner=f"{tags.get(NAMESPACE_TAG, '?')}/{tags.get(NAME_TAG, '?')}",
                 status=str(item[kind[5]]) if kind[5] else None,
                 endpoint=item.get("EndpointName") if kind[0] == "inference component" else None,
+                retained_at=tags.get(RETAINED_TAG),
             )
         )
 
@@ -273,11 +286,12 @@ def classify(
     live: Mapping[str, str],
     retained: set[str],
 ) -> None:
-    """`live`: uid -> namespace/name of every LLMEndpoint; `retained`: uids that said Retain."""
+    """`live`: uid -> namespace/name of every LLMEndpoint; `retained`: uids whose Retained
+    Event is still there. A resource tagged retained is so whatever the Events say."""
     for r in resources:
         if r.uid in live:
             r.state = IN_USE
-        elif r.uid in retained:
+        elif r.retained_at is not None or r.uid in retained:
             r.state = RETAINED
         else:
             r.state = ORPHANED
@@ -332,6 +346,8 @@ async def _delete_one(sm: SageMaker, r: Resource) -> str:
         return "already gone" if error.kind == "not_found" else f"skipped: {error.message}"
     if tags.get(MANAGED_BY_TAG) != MANAGED_BY or tags.get(UID_TAG) != r.uid:
         return "skipped: its tags changed since the audit (no longer this orphan's)"
+    if RETAINED_TAG in tags and r.state != RETAINED:
+        return "skipped: tagged retained since the audit"
     if r.kind == "endpoint":
         answer = await _describe(sm, r.region, "DescribeEndpoint", r.name)
         current = answer.get("EndpointStatus")
