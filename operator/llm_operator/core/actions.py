@@ -19,6 +19,11 @@ from typing import Any, ClassVar
 from llm_operator.core.kinds import Kind
 
 
+def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    """Tags as SageMaker and CloudWatch take them: a list of Key/Value pairs."""
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
 class Effect(StrEnum):
     CREATE = "create"
     UPDATE = "update"
@@ -60,7 +65,7 @@ class Creation(Action):
     tags: Mapping[str, str]
 
     def _tagged(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        return {**request, "Tags": [{"Key": k, "Value": v} for k, v in self.tags.items()]}
+        return {**request, "Tags": tag_list(self.tags)}
 
 
 @dataclass(frozen=True)
@@ -261,7 +266,7 @@ class UpdateAlarm(Action):
     tags: Mapping[str, str]
 
     def request(self) -> dict[str, Any]:
-        tags = [{"Key": k, "Value": v} for k, v in self.tags.items()]
+        tags = tag_list(self.tags)
         return {**self.spec, "AlarmName": self.name, "Tags": tags}
 
 
@@ -297,7 +302,7 @@ class AddTags(Action):
     def request(self) -> dict[str, Any]:
         return {
             "ResourceArn": self.arn,
-            "Tags": [{"Key": k, "Value": v} for k, v in self.tags.items()],
+            "Tags": tag_list(self.tags),
         }
 
 
@@ -338,7 +343,7 @@ class TagAlarm(Action):
     def request(self) -> dict[str, Any]:
         return {
             "ResourceARN": self.arn,
-            "Tags": [{"Key": k, "Value": v} for k, v in self.tags.items()],
+            "Tags": tag_list(self.tags),
         }
 
 
