@@ -154,6 +154,13 @@ def classify(operation: str, exc: Exception, redact: Callable[[str], str]) -> Aw
     raise exc
 
 
+def _tag_map(tags: Any) -> dict[str, str]:
+    """Tags as a dict, from a Key/Value list (SageMaker, CloudWatch) or a map."""
+    if isinstance(tags, Mapping):
+        return {str(k): str(v) for k, v in tags.items()}
+    return {str(t.get("Key")): str(t.get("Value")) for t in tags or ()}
+
+
 class TokenBucket:
     """Blocking token bucket; waits happen in worker threads, never on the event loop.
 
@@ -557,8 +564,16 @@ class SageMaker:
                     retryable=True,
                 )
 
-    async def tags(self, where: Where, arn: str, lane: Lane = INTERACTIVE) -> dict[str, str]:
-        """Every tag of a resource (ListTags, all pages)."""
+    async def tags(
+        self, where: Where, arn: str, lane: Lane = INTERACTIVE, *, service: str = SAGEMAKER
+    ) -> dict[str, str]:
+        """Every tag of a resource by ARN: SageMaker's ListTags (paged), or the
+        ListTagsForResource of Application Auto Scaling (a map) or CloudWatch (a list)."""
+        if service != SAGEMAKER:
+            page = await self.call(
+                where, "ListTagsForResource", {"ResourceARN": arn}, lane=lane, service=service
+            )
+            return _tag_map(page.get("Tags"))
         found: dict[str, str] = {}
         token: str | None = None
         while True:
@@ -566,23 +581,10 @@ class SageMaker:
             if token:
                 args["NextToken"] = token
             page = await self.call(where, "ListTags", args, lane=lane)
-            for tag in page.get("Tags", []):
-                found[str(tag.get("Key"))] = str(tag.get("Value"))
+            found.update(_tag_map(page.get("Tags")))
             token = page.get("NextToken")
             if not token:
                 return found
-
-    async def service_tags(
-        self, where: Where, service: str, arn: str, lane: Lane = INTERACTIVE
-    ) -> dict[str, str]:
-        """Tags of a scalable target (a map) or an alarm (a list) by ARN."""
-        page = await self.call(
-            where, "ListTagsForResource", {"ResourceARN": arn}, lane=lane, service=service
-        )
-        tags = page.get("Tags") or {}
-        if isinstance(tags, Mapping):
-            return {str(k): str(v) for k, v in tags.items()}
-        return {str(t.get("Key")): str(t.get("Value")) for t in tags}
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -644,15 +646,7 @@ class SageMaker:
         if not alarms:
             return None, {}
         alarm: dict[str, Any] = alarms[0]
-        answer = await self.call(
-            where,
-            "ListTagsForResource",
-            {"ResourceARN": alarm["AlarmArn"]},
-            lane=lane,
-            service=CLOUDWATCH,
-        )
-        tags = {str(t.get("Key")): str(t.get("Value")) for t in answer.get("Tags", [])}
-        return alarm, tags
+        return alarm, await self.tags(where, alarm["AlarmArn"], lane, service=CLOUDWATCH)
 
     async def _add_tags(self, where: Where, action: actions.AddTags, redact: Redactor) -> str:
         """Tags a SageMaker resource only while its tags, read right before, name this
@@ -747,7 +741,7 @@ class SageMaker:
         service = action.kind.service
         arn = await self._existing_arn(where, action)
         if arn is not None:
-            owner = (await self.service_tags(where, service, arn)).get(UID_TAG)
+            owner = (await self.tags(where, arn, service=service)).get(UID_TAG)
             if owner != action.tags.get(UID_TAG):
                 raise AwsError(
                     action.operation,
@@ -786,7 +780,7 @@ class SageMaker:
                 kind="not_found",
                 retryable=True,
             )
-        owner = (await self.service_tags(where, APPLICATION_AUTOSCALING, arn)).get(UID_TAG)
+        owner = (await self.tags(where, arn, service=APPLICATION_AUTOSCALING)).get(UID_TAG)
         if owner != action.owner_uid:
             raise AwsError(
                 action.operation,

@@ -379,13 +379,15 @@ class Observer:
         uid: str,
         own_name: str,
         lane: Lane = INTERACTIVE,
+        service: str = SAGEMAKER,
     ) -> TagOwner:
+        """Who the resource's tags name (read once per ARN and creation time)."""
         if ours:
             return TagOwner(uid, own_name)
         key = (place, arn, str(created))
         found = self._owners.get(key)
         if found is None:
-            tags = await self.sagemaker.tags(place, arn, lane=lane)
+            tags = await self.sagemaker.tags(place, arn, lane=lane, service=service)
             namespace, name = tags.get(NAMESPACE_TAG), tags.get(NAME_TAG)
             found = TagOwner(
                 tags.get(UID_TAG), f"{namespace}/{name}" if namespace and name else None
@@ -650,14 +652,15 @@ class Observer:
             summary = targets.get(resource_id)
             if summary is None:
                 continue
-            who = await self._service_owner(
+            who = await self._owner(
                 place,
-                APPLICATION_AUTOSCALING,
                 str(summary.get("ScalableTargetARN", "")),
                 summary.get("CreationTime"),
                 resource_id in ours,
                 uid,
                 own_name,
+                lane,
+                service=APPLICATION_AUTOSCALING,
             )
             target = ObservedTarget(
                 resource_id=resource_id,
@@ -687,14 +690,15 @@ class Observer:
         alarm: ObservedScalingAlarm | None = None
         summary = alarms.get(alarm_name)
         if summary is not None:
-            who = await self._service_owner(
+            who = await self._owner(
                 place,
-                CLOUDWATCH,
                 str(summary.get("AlarmArn", "")),
                 summary.get("AlarmConfigurationUpdatedTimestamp"),
                 alarm_name in ours,
                 uid,
                 own_name,
+                lane,
+                service=CLOUDWATCH,
             )
             alarm = ObservedScalingAlarm(
                 name=alarm_name,
@@ -711,29 +715,6 @@ class Observer:
         return ObservedScaling(
             target=target, policies=found_policies, alarm=alarm, last_activity=activity
         )
-
-    async def _service_owner(
-        self,
-        place: Scope,
-        service: str,
-        arn: str,
-        created: Any,
-        ours: bool,
-        uid: str,
-        own_name: str,
-    ) -> TagOwner:
-        if ours:
-            return TagOwner(uid, own_name)
-        key = (place, arn, str(created))
-        found = self._owners.get(key)
-        if found is None:
-            tags = await self.sagemaker.service_tags(place, service, arn)
-            namespace, name = tags.get(NAMESPACE_TAG), tags.get(NAME_TAG)
-            found = TagOwner(
-                tags.get(UID_TAG), f"{namespace}/{name}" if namespace and name else None
-            )
-            self._owners[key] = found
-        return found
 
     async def _last_activity(
         self,
