@@ -23,7 +23,7 @@ from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
-from tests.plugins.operator_fixtures import OperatorIdentity, operator_env
+from tests.plugins.operator_fixtures import OperatorIdentity, started_operator
 from tests.plugins.recording_proxy import RecordingProxy
 from tests.plugins.sagemaker import SageMaker
 
@@ -63,17 +63,14 @@ def scaling_operator(
     namespace: str,
     tmp_path: Path,
 ) -> Iterator[Operator]:
-    op = Operator(
-        kubeconfig=operator_identity.kubeconfig,
-        log=tmp_path / "operator.log",
-        env={
-            **operator_env(scaling_emulator, namespace),
-            "AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING": autoscaling_proxy.url,
-            "LLMOP_RESYNC_SECONDS": str(RESYNC),
-        },
+    op = started_operator(
+        operator_identity.kubeconfig,
+        scaling_emulator,
+        namespace,
+        tmp_path / "operator.log",
+        AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING=autoscaling_proxy.url,
+        LLMOP_RESYNC_SECONDS=str(RESYNC),
     )
-    op.start()
-    op.wait_healthy()
     yield op
     op.stop()
     print(f"--- operator log ({op.log}) ---\n{op.log_tail(200)}")

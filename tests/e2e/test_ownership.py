@@ -52,7 +52,7 @@ from local_cluster.waiting import wait_for
 from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import get_llme
-from tests.plugins.operator_fixtures import OperatorIdentity, operator_env
+from tests.plugins.operator_fixtures import OperatorIdentity, started_operator
 from tests.plugins.recording_proxy import Call, RecordingProxy, strings
 from tests.plugins.sagemaker import (
     MANAGED_BY,
@@ -139,18 +139,16 @@ def start_operator(
     started: list[Operator] = []
 
     def start(*namespaces: str) -> Operator:
-        op = Operator(
-            kubeconfig=operator_identity.kubeconfig,
-            log=tmp_path / "operator.log",
-            env={
-                **operator_env(emulator_process, ",".join(namespaces)),
-                "AWS_ENDPOINT_URL_SAGEMAKER": recorder.url,
-                "LLMOP_RESYNC_SECONDS": str(RESYNC_SECONDS),
-            },
+        op = started_operator(
+            operator_identity.kubeconfig,
+            emulator_process,
+            namespaces,
+            tmp_path / "operator.log",
+            AWS_ENDPOINT_URL_SAGEMAKER=recorder.url,
+            LLMOP_RESYNC_SECONDS=str(RESYNC_SECONDS),
         )
         started.append(op)
-        op.start()
-        return op.wait_healthy()
+        return op
 
     yield start
     for op in started:

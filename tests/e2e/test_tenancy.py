@@ -31,7 +31,7 @@ from tests.plugins.cluster_fixtures import CRD_FILE, CRD_NAME, Kubectl
 from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
-from tests.plugins.operator_fixtures import OperatorIdentity, operator_env
+from tests.plugins.operator_fixtures import OperatorIdentity, started_operator
 
 pytestmark = pytest.mark.e2e
 
@@ -53,21 +53,6 @@ def manifest(name: str, namespace: str, **aws: str) -> str:
     doc["metadata"] = {"name": name, "namespace": namespace}
     doc["spec"]["aws"] = {**doc["spec"]["aws"], **aws}
     return to_yaml(doc)
-
-
-def start_operator(
-    kubeconfig: Path, emulator: Emulator, namespaces: list[str], log: Path, **env: str
-) -> Operator:
-    op = Operator(
-        kubeconfig=kubeconfig,
-        log=log,
-        env={
-            **operator_env(emulator, ",".join(namespaces)),
-            **emulator.aws_env,
-            **env,
-        },
-    )
-    return op.start().wait_healthy()
 
 
 def recovered(kubectl: Kubectl, name: str, op: Operator) -> None:
@@ -95,7 +80,7 @@ def test_namespaces_land_in_their_roles_accounts_and_a_tenant_cannot_pick_anothe
     cluster.kubectl("create", "namespace", team_b)
     cluster.kubectl("annotate", "namespace", namespace, f"{ROLE_ANNOTATION}={TEAM_A}")
     a, b = Kubectl(cluster, namespace), Kubectl(cluster, team_b)
-    op = start_operator(
+    op = started_operator(
         operator_identity.kubeconfig,
         emulator_with_sts,
         [namespace, team_b],
@@ -192,7 +177,7 @@ def test_a_denied_role_is_reported_and_recovers_when_the_admin_fixes_it(
     with urllib.request.urlopen(request, timeout=10):
         pass
     cluster.kubectl("annotate", "namespace", namespace, f"{ROLE_ANNOTATION}={TEAM_B}")
-    op = start_operator(
+    op = started_operator(
         operator_identity.kubeconfig,
         emulator_with_sts,
         [namespace],
@@ -253,7 +238,7 @@ def test_two_clusters_sharing_an_account_reconcile_the_same_name_side_by_side(
     second_cluster.kubectl("create", "namespace", namespace)
     east, west = Kubectl(cluster, namespace), Kubectl(second_cluster, namespace)
     operators = [
-        start_operator(
+        started_operator(
             c.kubeconfig, emulator_process, [namespace], tmp_path / f"{n}.log", LLMOP_CLUSTER_NAME=n
         )
         for c, n in ((cluster, "east"), (second_cluster, "west"))

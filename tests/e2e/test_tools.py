@@ -17,9 +17,10 @@ from local_cluster.cluster import LocalCluster
 from local_cluster.services import Emulator, Operator, console_script
 from local_cluster.waiting import wait_for
 from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.examples import llmendpoint, load, to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
-from tests.plugins.operator_fixtures import operator_env
+from tests.plugins.operator_fixtures import started_operator
 from tests.plugins.sagemaker import SageMaker
 
 pytestmark = pytest.mark.e2e
@@ -450,12 +451,9 @@ def test_audit_finds_orphans_by_uid_and_deletes_only_them(
     tmp_path: Path,
 ) -> None:
     emulator = emulator_process_with_moto
-    op = Operator(
-        kubeconfig=operator_identity.kubeconfig,
-        log=tmp_path / "operator.log",
-        env=operator_env(emulator, namespace),
+    op = started_operator(
+        operator_identity.kubeconfig, emulator, namespace, tmp_path / "operator.log"
     )
-    op.start().wait_healthy()
     leaked = llmendpoint("mistral-7b-inference-components")
     kept = {**llmendpoint("lora-adapters")}
     kept["spec"] = {**kept["spec"], "deletionPolicy": "Retain"}
@@ -488,15 +486,8 @@ def test_audit_finds_orphans_by_uid_and_deletes_only_them(
         PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"},
     )
     # CloudWatch knows the retained endpoint took no traffic.
-    import boto3
-
-    cloudwatch = boto3.client(
-        "cloudwatch",
-        region_name="us-east-1",
-        endpoint_url=emulator.moto_url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    assert emulator.moto_url is not None
+    cloudwatch = boto3_client(emulator.moto_url, "cloudwatch")
     cloudwatch.put_metric_data(
         Namespace="AWS/SageMaker",
         MetricData=[

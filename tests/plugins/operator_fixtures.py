@@ -19,7 +19,7 @@ left in SageMaker" can be asserted exactly.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -166,6 +166,24 @@ def operator_env(emulator: Emulator, namespace: str) -> dict[str, str]:
     }
 
 
+def started_operator(
+    kubeconfig: Path | str,
+    emulator: Emulator,
+    namespaces: str | Sequence[str],
+    log: Path,
+    **env: str,
+) -> Operator:
+    """`llm-operator run` as `kubeconfig`'s identity, watching `namespaces`, pointed at
+    `emulator`; `env` overrides operator_env's settings. Started and healthy."""
+    watched = namespaces if isinstance(namespaces, str) else ",".join(namespaces)
+    op = Operator(
+        kubeconfig=Path(kubeconfig),
+        log=log,
+        env={**operator_env(emulator, watched), **env},
+    )
+    return op.start().wait_healthy()
+
+
 @pytest.fixture
 def sagemaker_api(emulator_process: Emulator) -> SageMaker:
     """What the test's emulator holds, through boto3."""
@@ -180,13 +198,9 @@ def operator(
     tmp_path: Path,
 ) -> Iterator[Operator]:
     """llm-operator run under the chart's ServiceAccount, watching the test's namespace."""
-    op = Operator(
-        kubeconfig=operator_identity.kubeconfig,
-        log=tmp_path / "operator.log",
-        env=operator_env(emulator_process, namespace),
+    op = started_operator(
+        operator_identity.kubeconfig, emulator_process, namespace, tmp_path / "operator.log"
     )
-    op.start()
-    op.wait_healthy()
     yield op
     op.stop()
     # Shown by pytest only when the test failed.
