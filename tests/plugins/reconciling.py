@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from llm_operator.shell.aws import SageMaker
+from llm_operator.shell.kube import ClusterIdentityError, identity_error
 from llm_operator.shell.observe import Observer
 from llm_operator.shell.reconciler import PassResult, Reconciler
 from llm_operator.shell.secrets import SecretError
@@ -60,15 +61,30 @@ GATED: dict[str, Any] = {
 }
 
 
+# The in-memory cluster's identifier, as kube-system's uid would be.
+CLUSTER_ID = "0b6c5ef4-3d1e-4c55-9a7e-5f2a0f6f1c01"
+
+
 class RecordingCluster:
     """The Kubernetes side of a pass, in memory: Secrets and Namespace annotations in,
     status and Events out."""
 
-    def __init__(self, secrets: Mapping[tuple[str, str, str], str] | None = None) -> None:
+    def __init__(
+        self,
+        secrets: Mapping[tuple[str, str, str], str] | None = None,
+        cluster_id: str | None = CLUSTER_ID,
+    ) -> None:
+        """`cluster_id` None: kube-system may not be read."""
         self.secrets = dict(secrets or {})
+        self.id = cluster_id
         self.annotations: dict[str, dict[str, str]] = {}  # by namespace
         self.status: dict[str, Any] = {}
         self.events: list[tuple[str, str, str]] = []
+
+    async def cluster_id(self) -> str:
+        if self.id is None:
+            raise ClusterIdentityError(identity_error(403, "Forbidden"))
+        return self.id
 
     async def namespace_annotations(self, namespace: str) -> Mapping[str, str]:
         return dict(self.annotations.get(namespace, {}))

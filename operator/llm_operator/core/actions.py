@@ -364,6 +364,10 @@ class TagScalableTarget(Action):
         return {"ResourceARN": self.arn, "Tags": dict(self.tags)}
 
 
+# Every action that only adds tags: it changes no Describe answer, only the owner read.
+TAGGING = (AddTags, TagAlarm, TagScalableTarget)
+
+
 # --- Application Auto Scaling (spec.autoscaling) ---------------------
 
 SERVICE_NAMESPACE = "sagemaker"

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from llm_operator.core import naming
-from llm_operator.core.desired import UID_TAG
+from llm_operator.core.attribution import Attribution, attribute
+from llm_operator.core.desired import CLUSTER_ID_TAG, CLUSTER_TAG, UID_TAG
 
 ADOPT_ANNOTATION = "llmoperator.io/adopt-endpoint"
 
@@ -42,19 +43,34 @@ def requested(annotations: Mapping[str, str]) -> str | None:
     return name
 
 
-def check_owner(kind: str, name: str, tags: Mapping[str, str], uid: str) -> bool:
+def check_owner(
+    kind: str,
+    name: str,
+    tags: Mapping[str, str],
+    uid: str,
+    *,
+    cluster_id: str = "",
+    cluster_name: str = "",
+) -> bool:
     """True when the resource must be tagged, False when it already is ours.
 
     Raises AdoptionError when it belongs to someone else: an adoption never takes
-    a resource another owner's tags claim.
+    a resource another owner's tags claim, nor one another cluster's tags claim.
     """
     owner = tags.get(UID_TAG)
-    if owner is None:
-        return True
     if owner == uid:
         return False
-    raise AdoptionError(
-        "AdoptionRefused",
-        f"SageMaker {kind} {name} is tagged for another owner (uid {owner}); "
-        f"only untagged resources can be adopted ({ADOPT_ANNOTATION})",
-    )
+    if owner is not None:
+        raise AdoptionError(
+            "AdoptionRefused",
+            f"SageMaker {kind} {name} is tagged for another owner (uid {owner}); "
+            f"only untagged resources can be adopted ({ADOPT_ANNOTATION})",
+        )
+    if attribute(tags, cluster_id, cluster_name) is Attribution.OTHER:
+        theirs = tags.get(CLUSTER_ID_TAG) or tags.get(CLUSTER_TAG)
+        raise AdoptionError(
+            "AdoptionRefused",
+            f"SageMaker {kind} {name} is tagged as another cluster's ({theirs}); only "
+            f"resources no cluster claims can be adopted ({ADOPT_ANNOTATION})",
+        )
+    return True

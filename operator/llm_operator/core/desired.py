@@ -26,6 +26,9 @@ NAMESPACE_TAG = "llmoperator.io/namespace"
 NAME_TAG = "llmoperator.io/name"
 UID_TAG = "llmoperator.io/uid"
 CLUSTER_TAG = "llmoperator.io/cluster"
+# The cluster that made a resource, without configuration: its kube-system Namespace's
+# uid. `audit` and adoption tell another cluster's resources from orphans by it.
+CLUSTER_ID_TAG = "llmoperator.io/cluster-id"
 # On what deletionPolicy Retain kept: when its LLMEndpoint was deleted (RFC 3339), so
 # `llm-operator audit` tells it from an orphan long after the Retained Event expired.
 RETAINED_TAG = "llmoperator.io/retained"
@@ -41,6 +44,8 @@ class Owner:
     # The operator's cluster identity; "" (no identity) keeps the names and tags of
     # resources created before cluster identities existed.
     cluster: str = ""
+    # The cluster's automatic identifier (kube-system's uid): tagged, never in names.
+    cluster_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,8 @@ def ownership_tags(owner: Owner) -> dict[str, str]:
     }
     if owner.cluster:
         tags[CLUSTER_TAG] = owner.cluster
+    if owner.cluster_id:
+        tags[CLUSTER_ID_TAG] = owner.cluster_id
     return tags
 
 

@@ -25,6 +25,8 @@ class ObservedEndpoint:
     owner_uid: str | None = None
     # "namespace/name" from the llmoperator.io tags, to name a clashing owner in messages.
     owner_name: str | None = None
+    # the llmoperator.io/cluster-id tag: which cluster made it (None: untagged).
+    owner_cluster_id: str | None = None
     # An update in flight (PendingDeploymentSummary): the config it moves to, and its
     # new fleet's VariantStatus (Creating, ActivatingTraffic, Baking, ...) and message.
     pending_config: str | None = None
@@ -47,6 +49,7 @@ class ObservedComponent:
     failure_reason: str | None = None
     owner_uid: str | None = None
     owner_name: str | None = None  # "namespace/name" from the ownership tags
+    owner_cluster_id: str | None = None
     arn: str = ""  # for AddTags (deletionPolicy Retain); "" when not known
 
 
@@ -57,6 +60,7 @@ class ObservedResource:
     name: str
     owner_uid: str | None = None
     owner_name: str | None = None  # "namespace/name" from the ownership tags
+    owner_cluster_id: str | None = None
     arn: str = ""
 
 
@@ -68,6 +72,7 @@ class ObservedAlarm:
     threshold: float | None
     owner_uid: str | None = None
     owner_name: str | None = None  # "namespace/name" from the ownership tags
+    owner_cluster_id: str | None = None
     arn: str = ""
 
 
@@ -81,6 +86,7 @@ class ObservedTarget:
     max_capacity: int
     owner_uid: str | None = None
     owner_name: str | None = None
+    owner_cluster_id: str | None = None
     arn: str = ""
 
 
@@ -104,6 +110,7 @@ class ObservedScalingAlarm:
     state: str | None = None
     owner_uid: str | None = None
     owner_name: str | None = None
+    owner_cluster_id: str | None = None
     arn: str = ""
 
 

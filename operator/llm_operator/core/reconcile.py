@@ -37,6 +37,7 @@ from llm_operator.core.actions import (
     UpdateInferenceComponent,
     UpdateInferenceComponentRuntimeConfig,
 )
+from llm_operator.core.attribution import stamp
 from llm_operator.core.compare import (
     COMPONENT_DELETABLE,
     COMPONENT_TRANSITIONING,
@@ -1019,6 +1020,9 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         if not p.actions:
             p.garbage()
         p.finished()
+        # Resources made before the cluster id existed get it: after everything
+        # else, so tagging never delays a change.
+        p.actions += stamp(desired, observed)
     rejected = p.drop_rejected()
     if p.rollout is not None and p.rollout.step == "Starting":
         started = any(isinstance(a, UpdateEndpoint | UpdateInferenceComponent) for a in p.actions)

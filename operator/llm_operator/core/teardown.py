@@ -20,7 +20,13 @@ from llm_operator.core.actions import (
     TagScalableTarget,
 )
 from llm_operator.core.compare import COMPONENT_DELETABLE, ENDPOINT_DELETABLE
-from llm_operator.core.desired import MANAGED_BY, MANAGED_BY_TAG, RETAINED_TAG, DesiredState
+from llm_operator.core.desired import (
+    CLUSTER_ID_TAG,
+    MANAGED_BY,
+    MANAGED_BY_TAG,
+    RETAINED_TAG,
+    DesiredState,
+)
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedResource, ObservedState
 from llm_operator.core.plan import (
@@ -134,9 +140,13 @@ def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
 
 
 def retention_tags(desired: DesiredState) -> dict[str, str]:
-    """What Retain adds to each resource it keeps: the time of deletion, and the
-    managed-by tag the IAM policy requires on every tagging request."""
-    return {MANAGED_BY_TAG: MANAGED_BY, RETAINED_TAG: desired.deleted_at or "true"}
+    """What Retain adds to each resource it keeps: the time of deletion, the cluster
+    that kept it (so `audit` attributes it, even if it was made before the cluster id
+    existed), and the managed-by tag the IAM policy requires on every tagging request."""
+    tags = {MANAGED_BY_TAG: MANAGED_BY, RETAINED_TAG: desired.deleted_at or "true"}
+    if desired.owner.cluster_id:
+        tags[CLUSTER_ID_TAG] = desired.owner.cluster_id
+    return tags
 
 
 def retain(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -> Plan:

@@ -68,7 +68,14 @@ async def adopt(
     untagged = [
         (kind, resource, arn)
         for kind, resource, arn in resources
-        if adoption.check_owner(kind, resource, await sagemaker.tags(place, arn), uid)
+        if adoption.check_owner(
+            kind,
+            resource,
+            await sagemaker.tags(place, arn),
+            uid,
+            cluster_id=want.owner.cluster_id,
+            cluster_name=want.owner.cluster,
+        )
     ]
     messages: list[str] = []
     for kind, resource, arn in untagged:

@@ -21,8 +21,20 @@ from kubernetes.client.exceptions import ApiException
 from llm_operator.api.models import GROUP, PLURAL, VERSION
 from llm_operator.shell.secrets import read_secret_key
 
+# Its uid identifies the cluster: it is made once, when the cluster is, and never changes.
+IDENTITY_NAMESPACE = "kube-system"
+
+
+class ClusterIdentityError(Exception):
+    """The cluster's identifier cannot be read (the message says why and what to grant)."""
+
 
 class Cluster(Protocol):
+    async def cluster_id(self) -> str:
+        """This cluster's automatic identifier (kube-system's uid); raises
+        `ClusterIdentityError`."""
+        ...
+
     async def read_secret(self, namespace: str, name: str, key: str) -> str:
         """One key of a Secret; raises `secrets.SecretError` with a reason."""
         ...
@@ -52,6 +64,13 @@ class KubeCluster:
     async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+
+    async def cluster_id(self) -> str:
+        try:
+            found = await self._run(self._core.read_namespace, IDENTITY_NAMESPACE)
+        except ApiException as exc:
+            raise ClusterIdentityError(identity_error(exc.status, exc.reason)) from None
+        return str(found.metadata.uid)
 
     async def read_secret(self, namespace: str, name: str, key: str) -> str:
         value: str = await self._run(read_secret_key, self._core, namespace, name, key)
@@ -89,6 +108,15 @@ class KubeCluster:
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def identity_error(status: int | None, reason: str | None) -> str:
+    """Why the cluster's identifier could not be read, and what fixes it."""
+    return (
+        f"cannot get Namespace {IDENTITY_NAMESPACE} ({status} {reason}): its uid tells this "
+        "cluster's SageMaker resources from other clusters' in a shared account; grant get "
+        "on namespaces (the chart's ClusterRole does)"
+    )
 
 
 def _api_client() -> Any:

@@ -45,7 +45,13 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from llm_operator.core import naming
 from llm_operator.core.actions import SERVICE_NAMESPACE
-from llm_operator.core.desired import NAME_TAG, NAMESPACE_TAG, UID_TAG, DesiredState
+from llm_operator.core.desired import (
+    CLUSTER_ID_TAG,
+    NAME_TAG,
+    NAMESPACE_TAG,
+    UID_TAG,
+    DesiredState,
+)
 from llm_operator.core.identity import Identity
 from llm_operator.core.kinds import APPLICATION_AUTOSCALING, CLOUDWATCH, SAGEMAKER, Kind
 from llm_operator.core.observed import (
@@ -115,6 +121,16 @@ class _Described:
 class TagOwner:
     uid: str | None
     name: str | None  # "namespace/name"
+    cluster_id: str | None = None  # the llmoperator.io/cluster-id tag
+
+
+def _tag_owner(tags: Mapping[str, str]) -> TagOwner:
+    namespace, name = tags.get(NAMESPACE_TAG), tags.get(NAME_TAG)
+    return TagOwner(
+        tags.get(UID_TAG),
+        f"{namespace}/{name}" if namespace and name else None,
+        tags.get(CLUSTER_ID_TAG),
+    )
 
 
 class _Timed(Protocol):
@@ -376,24 +392,33 @@ class Observer:
         arn: str,
         created: Any,
         ours: bool,
-        uid: str,
-        own_name: str,
+        own: TagOwner,
         lane: Lane = INTERACTIVE,
         service: str = SAGEMAKER,
     ) -> TagOwner:
-        """Who the resource's tags name (read once per ARN and creation time)."""
+        """Who the resource's tags name (read once per ARN and creation time).
+
+        `own`: this LLMEndpoint as its tags name it, for what this process created.
+        """
         if ours:
-            return TagOwner(uid, own_name)
+            return own
         key = (place, arn, str(created))
         found = self._owners.get(key)
         if found is None:
-            tags = await self.sagemaker.tags(place, arn, lane=lane, service=service)
-            namespace, name = tags.get(NAMESPACE_TAG), tags.get(NAME_TAG)
-            found = TagOwner(
-                tags.get(UID_TAG), f"{namespace}/{name}" if namespace and name else None
-            )
+            found = _tag_owner(await self.sagemaker.tags(place, arn, lane=lane, service=service))
             self._owners[key] = found
         return found
+
+    def tagged(self, where: Where, arn: str, tags: Mapping[str, str]) -> None:
+        """Records tags we just added to a resource, so its owner is not read again."""
+        place = scope(where)
+        for key, owner in list(self._owners.items()):
+            if key[0] == place and key[1] == arn:
+                self._owners[key] = TagOwner(
+                    tags.get(UID_TAG, owner.uid),
+                    owner.name,
+                    tags.get(CLUSTER_ID_TAG, owner.cluster_id),
+                )
 
     # -- one LLMEndpoint ----------------------------------------------------------
 
@@ -426,8 +451,7 @@ class Observer:
         is set, or was and something of it may remain).
         """
         place = Scope(desired.region, identity or Identity())
-        uid = desired.owner.uid
-        own_name = f"{desired.owner.namespace}/{desired.owner.name}"
+        own = _own(desired)
         ours_set = set(ours)
         extra_set = set(extra) - ours_set
         # Models and configs are found by the derived prefix, which is the endpoint's
@@ -438,7 +462,7 @@ class Observer:
         inventory = await self.inventory(place, max_age)
 
         async def owner(arn: str, created: Any, name: str) -> TagOwner:
-            return await self._owner(place, arn, created, name in ours_set, uid, own_name, lane)
+            return await self._owner(place, arn, created, name in ours_set, own, lane)
 
         # Endpoint.
         endpoint: ObservedEndpoint | None = None
@@ -470,6 +494,7 @@ class Observer:
                 desired_instances=wanted if variants else None,
                 owner_uid=who.uid,
                 owner_name=who.name,
+                owner_cluster_id=who.cluster_id,
                 pending_config=pending.get("EndpointConfigName") or None,
                 deployment_status=stage.get("Status"),
                 deployment_message=stage.get("StatusMessage"),
@@ -509,7 +534,7 @@ class Observer:
             inventory.models_of.get(own_prefix, set()),
             inventory,
             owner,
-            uid,
+            desired.owner.uid,
         )
         configs = await self._immutables(
             place,
@@ -520,7 +545,7 @@ class Observer:
             inventory.configs_of.get(own_prefix, set()),
             inventory,
             owner,
-            uid,
+            desired.owner.uid,
         )
         observed_scaling = ObservedScaling()
         if scaling or desired.scaling is not None:
@@ -645,8 +670,7 @@ class Observer:
             self._seen(place, [(Kind.ALARM, alarm_name)])
         targets, policies, alarms = inventory.targets, inventory.policies, inventory.alarms
 
-        uid = desired.owner.uid
-        own_name = f"{desired.owner.namespace}/{desired.owner.name}"
+        own = _own(desired)
         target: ObservedTarget | None = None
         for resource_id in candidates:
             summary = targets.get(resource_id)
@@ -657,8 +681,7 @@ class Observer:
                 str(summary.get("ScalableTargetARN", "")),
                 summary.get("CreationTime"),
                 resource_id in ours,
-                uid,
-                own_name,
+                own,
                 lane,
                 service=APPLICATION_AUTOSCALING,
             )
@@ -669,6 +692,7 @@ class Observer:
                 max_capacity=int(summary.get("MaxCapacity") or 0),
                 owner_uid=who.uid,
                 owner_name=who.name,
+                owner_cluster_id=who.cluster_id,
                 arn=str(summary.get("ScalableTargetARN", "")),
             )
             break
@@ -695,8 +719,7 @@ class Observer:
                 str(summary.get("AlarmArn", "")),
                 summary.get("AlarmConfigurationUpdatedTimestamp"),
                 alarm_name in ours,
-                uid,
-                own_name,
+                own,
                 lane,
                 service=CLOUDWATCH,
             )
@@ -707,10 +730,11 @@ class Observer:
                 state=summary.get("StateValue"),
                 owner_uid=who.uid,
                 owner_name=who.name,
+                owner_cluster_id=who.cluster_id,
                 arn=str(summary.get("AlarmArn", "")),
             )
         activity = None
-        if target is not None and target.owner_uid == uid:
+        if target is not None and target.owner_uid == own.uid:
             activity = await self._last_activity(place, target, endpoint, components, lane)
         return ObservedScaling(
             target=target, policies=found_policies, alarm=alarm, last_activity=activity
@@ -772,13 +796,14 @@ class Observer:
             alarm, tags = await self.sagemaker.alarm_owner(place, name, lane)
             if alarm is None:
                 continue
-            namespace, owner = tags.get(NAMESPACE_TAG), tags.get(NAME_TAG)
+            who = _tag_owner(tags)
             threshold = alarm.get("Threshold")
             found[name] = ObservedAlarm(
                 name=name,
                 threshold=float(threshold) if threshold is not None else None,
-                owner_uid=tags.get(UID_TAG),
-                owner_name=f"{namespace}/{owner}" if namespace and owner else None,
+                owner_uid=who.uid,
+                owner_name=who.name,
+                owner_cluster_id=who.cluster_id,
                 arn=str(alarm.get("AlarmArn", "")),
             )
         return found
@@ -805,6 +830,7 @@ class Observer:
             failure_reason=response.get("FailureReason") or None,
             owner_uid=who.uid,
             owner_name=who.name,
+            owner_cluster_id=who.cluster_id,
             arn=str(response["InferenceComponentArn"]),
         )
 
@@ -836,8 +862,20 @@ class Observer:
             who: TagOwner = await owner(arn, created, n)
             if n not in wanted and who.uid != uid:
                 continue  # an old name of ours only if our uid tag says so
-            found[n] = ObservedResource(name=n, owner_uid=who.uid, owner_name=who.name, arn=arn)
+            found[n] = ObservedResource(
+                name=n,
+                owner_uid=who.uid,
+                owner_name=who.name,
+                owner_cluster_id=who.cluster_id,
+                arn=arn,
+            )
         return found
+
+
+def _own(desired: DesiredState) -> TagOwner:
+    """This LLMEndpoint as the tags of what it creates name it."""
+    owner = desired.owner
+    return TagOwner(owner.uid, f"{owner.namespace}/{owner.name}", owner.cluster_id or None)
 
 
 def _variant_status(variants: list[Mapping[str, Any]]) -> Mapping[str, Any]:

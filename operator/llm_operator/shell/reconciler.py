@@ -30,7 +30,7 @@ from llm_operator.core import (
     status,
     validation,
 )
-from llm_operator.core.actions import Effect, digest
+from llm_operator.core.actions import TAGGING, Effect, digest
 from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
@@ -38,7 +38,7 @@ from llm_operator.core.plan import Plan
 from llm_operator.shell import metrics
 from llm_operator.shell.adopt import adopt, adopted_names
 from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker, Scope
-from llm_operator.shell.kube import Cluster, KubeCluster
+from llm_operator.shell.kube import Cluster, ClusterIdentityError, KubeCluster
 from llm_operator.shell.observe import Observer
 from llm_operator.shell.secrets import Redactor, SecretError
 from llm_operator.shell.settings import OperatorSettings
@@ -105,6 +105,8 @@ class Reconciler:
         self.observer = observer
         self.cluster = cluster
         self.resources: dict[str, _Resource] = {}
+        # The cluster's identifier (kube-system's uid), read once: tagged on everything.
+        self.cluster_id: str | None = None
 
     @classmethod
     def start(cls, settings: OperatorSettings) -> Reconciler:
@@ -194,7 +196,17 @@ class Reconciler:
             name=meta["name"],
             uid=meta["uid"],
             cluster=self.settings.cluster_name,
+            cluster_id=self.cluster_id or "",
         )
+
+    async def _identify(self) -> None:
+        """Reads the cluster's identifier once; nothing is written to AWS without it."""
+        if self.cluster_id is not None:
+            return
+        try:
+            self.cluster_id = await self.cluster.cluster_id()
+        except ClusterIdentityError as exc:
+            raise Degraded("ClusterIdentityUnreadable", str(exc)) from None
 
     async def _scope(self, namespace: str, region: str, requested: str | None) -> Scope:
         """Where this LLMEndpoint's calls go: its region, as its namespace's identity.
@@ -280,7 +292,10 @@ class Reconciler:
                 if not error.retryable and error.kind != "not_found":
                     return kept.with_rejection(action, redact(error.message)), error
                 return kept, error
-            self.observer.touched(place, action.kind, action.name)
+            if isinstance(action, TAGGING):
+                self.observer.tagged(place, action.arn, action.tags)
+            else:
+                self.observer.touched(place, action.kind, action.name)
             if action.effect is Effect.CREATE:
                 created.add(action.name)  # a create succeeds only with our uid tag on it
             elif action.effect is Effect.DELETE:
@@ -345,6 +360,7 @@ class Reconciler:
         meta = body["metadata"]
         warnings: list[validation.Problem] = []
         fallback = False
+        await self._identify()
         try:
             spec, want, redact, warnings = await self._render(body, deleting=deleting)
             policy: DeletionPolicy = spec.deletion_policy

@@ -15,6 +15,7 @@ from kubernetes.client.exceptions import ApiException
 
 from llm_operator import __version__
 from llm_operator.api.models import GROUP, PLURAL, VERSION
+from llm_operator.shell.kube import IDENTITY_NAMESPACE
 
 
 class CommandError(Exception):
@@ -58,6 +59,16 @@ class Cluster:
             return None
         meta = found.metadata
         return dict((meta.annotations if meta is not None else None) or {})
+
+    def cluster_id(self) -> str | None:
+        """This cluster's identifier (kube-system's uid, as the operator reads it); None
+        when it may not be read."""
+        try:
+            found = self.core.read_namespace(IDENTITY_NAMESPACE)
+        except ApiException:
+            return None
+        meta = found.metadata
+        return str(meta.uid) if meta is not None and meta.uid else None
 
     def all_llmendpoints(self) -> list[dict[str, Any]]:
         """Every LLMEndpoint in every namespace (audit needs the full set of uids)."""

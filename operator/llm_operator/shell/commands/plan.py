@@ -200,17 +200,18 @@ def _comparable(value: Any) -> Any:
 # -- replaying passes on a simulated SageMaker ---------------------------------------
 
 
-def settle(observed: ObservedState, action: actions.Action, uid: str) -> ObservedState:
+def settle(observed: ObservedState, action: actions.Action, owner: desired.Owner) -> ObservedState:
     """What SageMaker holds once `action` succeeded and finished."""
     operation, _, name, _ = action_row(action)
+    uid, cluster_id = owner.uid, owner.cluster_id or None
     endpoint = observed.endpoint
     components = dict(observed.components)
     models, configs = dict(observed.models), dict(observed.endpoint_configs)
     match action:
         case actions.CreateModel():
-            models[name] = ObservedResource(name, owner_uid=uid)
+            models[name] = ObservedResource(name, owner_uid=uid, owner_cluster_id=cluster_id)
         case actions.CreateEndpointConfig():
-            configs[name] = ObservedResource(name, owner_uid=uid)
+            configs[name] = ObservedResource(name, owner_uid=uid, owner_cluster_id=cluster_id)
         case actions.CreateEndpoint():
             endpoint = ObservedEndpoint(
                 name=name,
@@ -218,6 +219,7 @@ def settle(observed: ObservedState, action: actions.Action, uid: str) -> Observe
                 status="InService",
                 config_name=action.config_name,
                 owner_uid=uid,
+                owner_cluster_id=cluster_id,
             )
         case actions.UpdateEndpoint():
             if endpoint is not None:
@@ -248,9 +250,56 @@ def settle(observed: ObservedState, action: actions.Action, uid: str) -> Observe
             configs.pop(name, None)
         case actions.DeleteModel():
             models.pop(name, None)
+        case actions.AddTags() | actions.TagAlarm() | actions.TagScalableTarget():
+            return _tagged(observed, action)
         case _:
             raise TypeError(f"cannot simulate {operation}")
-    return ObservedState(endpoint, components, models, configs)
+    return dataclasses.replace(
+        observed,
+        endpoint=endpoint,
+        components=components,
+        models=models,
+        endpoint_configs=configs,
+    )
+
+
+def _tagged(
+    observed: ObservedState,
+    action: actions.AddTags | actions.TagAlarm | actions.TagScalableTarget,
+) -> ObservedState:
+    """The cluster id a tagging action adds, on the resource it names."""
+    cluster_id = action.tags.get(desired.CLUSTER_ID_TAG)
+    if cluster_id is None:
+        return observed
+
+    def mark(found: Any) -> Any:
+        return dataclasses.replace(found, owner_cluster_id=cluster_id)
+
+    name, scaling = action.name, observed.scaling
+    match action:
+        case actions.TagEndpoint() if observed.endpoint is not None:
+            return dataclasses.replace(observed, endpoint=mark(observed.endpoint))
+        case actions.TagInferenceComponent() if name in observed.components:
+            components = {**observed.components, name: mark(observed.components[name])}
+            return dataclasses.replace(observed, components=components)
+        case actions.TagEndpointConfig() if name in observed.endpoint_configs:
+            configs = {**observed.endpoint_configs, name: mark(observed.endpoint_configs[name])}
+            return dataclasses.replace(observed, endpoint_configs=configs)
+        case actions.TagModel() if name in observed.models:
+            models = {**observed.models, name: mark(observed.models[name])}
+            return dataclasses.replace(observed, models=models)
+        case actions.TagScalableTarget() if scaling.target is not None:
+            return dataclasses.replace(
+                observed, scaling=dataclasses.replace(scaling, target=mark(scaling.target))
+            )
+        case actions.TagAlarm() if name in observed.alarms:
+            alarms = {**observed.alarms, name: mark(observed.alarms[name])}
+            return dataclasses.replace(observed, alarms=alarms)
+        case actions.TagAlarm() if scaling.alarm is not None and scaling.alarm.name == name:
+            return dataclasses.replace(
+                observed, scaling=dataclasses.replace(scaling, alarm=mark(scaling.alarm))
+            )
+    return observed
 
 
 def _component(
@@ -293,7 +342,7 @@ def waves(
         seen |= keys
         for action in plan.actions:
             result.append((wave, action, current))
-            current = settle(current, action, want.owner.uid)
+            current = settle(current, action, want.owner)
         plan = planner.plan(
             want, current, deleting=False, deletion_policy=deletion_policy, memory=plan.memory
         )
@@ -315,6 +364,7 @@ class Planner:
         # identity derives the names, its namespace roles the account.
         self.settings = settings or OperatorSettings()
         self._places: dict[str, Scope] = {}  # endpoint name -> where its calls go
+        self._identity: str | None = None  # the cluster id, once read ("": unreadable)
         # max_age 0: every inventory and Describe is taken now, never from a cache.
         self.observer = Observer(sagemaker, max_age=0.0, describe_max_age=0.0)
 
@@ -340,7 +390,11 @@ class Planner:
             return result
         memory = PlanMemory.from_dict(live_status.get(status.MEMORY_KEY))
         owner = desired.Owner(
-            namespace=namespace, name=name, uid=uid, cluster=self.settings.cluster_name
+            namespace=namespace,
+            name=name,
+            uid=uid,
+            cluster=self.settings.cluster_name,
+            cluster_id=await self._cluster_id(result),
         )
         place = await self._scope(namespace, spec, result)
         if place is None:
@@ -368,6 +422,19 @@ class Planner:
             result.steps.append(await self._step(want, wave, action, state, redact))
         await self._costs(want, observed, result)
         return result
+
+    async def _cluster_id(self, result: EndpointPlan) -> str:
+        """The identifier the operator tags with, read as it reads it (once)."""
+        if self._identity is None:
+            self._identity = await asyncio.to_thread(self.cluster.cluster_id) or ""
+        if not self._identity:
+            result.exact = False
+            result.warnings.append(
+                "ClusterIdentityUnreadable: may not get Namespace kube-system, whose uid the "
+                "operator tags every resource with: this plan leaves out the tagging of "
+                "resources made before the operator tagged its cluster"
+            )
+        return self._identity
 
     async def _scope(
         self, namespace: str, spec: LLMEndpointSpec, result: EndpointPlan
