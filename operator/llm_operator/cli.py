@@ -121,7 +121,9 @@ def _add_tools(commands: Any) -> None:
         help="list SageMaker resources of this operator nobody owns or uses, and their cost",
         description="List the SageMaker resources tagged as this operator's whose LLMEndpoint "
         "is gone (orphaned or retained), and in-use endpoints without traffic, with their "
-        "cost per hour. --delete removes the orphaned ones after asking.",
+        "cost per hour. Speaks for the cluster of the kubeconfig: another cluster's "
+        "resources are never orphans here, and resources no cluster tag attributes are "
+        "listed as unattributed. --delete removes the orphaned ones after asking.",
     )
     audit.add_argument(
         "--region", action="append", default=[], metavar="R", help="repeatable; default AWS_REGION"
@@ -141,6 +143,17 @@ def _add_tools(commands: Any) -> None:
         "--include-retained",
         action="store_true",
         help="with --delete: also what a deletionPolicy Retain kept",
+    )
+    audit.add_argument(
+        "--include-unattributed",
+        action="store_true",
+        help="with --delete: also resources no cluster tag attributes (made before the "
+        "operator tagged its cluster): they may be another cluster's, still in use",
+    )
+    audit.add_argument(
+        "--all-clusters",
+        action="store_true",
+        help="also list other clusters' resources in this account (never deleted)",
     )
     audit.add_argument("--yes", action="store_true", help="with --delete: do not ask")
     _kube_flags(audit)
@@ -174,6 +187,8 @@ def _tool(args: argparse.Namespace) -> int:
             idle_hours=args.idle_hours,
             do_delete=args.delete,
             include_retained=args.include_retained,
+            include_unattributed=args.include_unattributed,
+            all_clusters=args.all_clusters,
             assume_yes=args.yes,
             output=args.output,
         )

@@ -17,6 +17,7 @@ from local_cluster.cluster import LocalCluster
 from local_cluster.services import Emulator, Operator, console_script
 from local_cluster.waiting import wait_for
 from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.commands import cli
 from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.examples import llmendpoint, load, to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
@@ -29,35 +30,6 @@ TOKEN = "hf_plan_must_never_print_this_1234567890"
 CLI_AGENT = "llm-operator-cli/"
 READ_VERBS = {"get", "list", "watch"}
 SAGEMAKER_READS = ("List", "Describe")
-
-
-def run(
-    program: str,
-    *args: str,
-    emulator: Emulator,
-    kubeconfig: Path,
-    input: str | None = None,
-    extra_env: dict[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "KUBECONFIG"))},
-        **emulator.aws_env,
-        "KUBECONFIG": str(kubeconfig),
-        **(extra_env or {}),
-    }
-    return subprocess.run(
-        [console_script(program), *args],
-        env=env,
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    return run("llm-operator", *args, **kwargs)
 
 
 def gated_manifest(namespace: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -568,6 +540,10 @@ def test_audit_across_accounts_and_regions_by_profile(
         )
     )
 
+    here = cluster.kubectl(
+        "get", "namespace", "kube-system", "-o", "jsonpath={.metadata.uid}"
+    ).stdout.strip()
+
     def model(account: str, region: str, name: str, uid: str | None) -> None:
         client = boto3.client(
             "sagemaker",
@@ -582,6 +558,7 @@ def test_audit_across_accounts_and_regions_by_profile(
                 {"Key": "llmoperator.io/namespace", "Value": "gone"},
                 {"Key": "llmoperator.io/name", "Value": name},
                 {"Key": "llmoperator.io/uid", "Value": uid},
+                {"Key": "llmoperator.io/cluster-id", "Value": here},
             ]
             if uid
             else []

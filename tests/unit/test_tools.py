@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from llm_operator.core import invocation
+from llm_operator.core.attribution import Attribution
+from llm_operator.core.desired import CLUSTER_ID_TAG, CLUSTER_TAG
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
 from llm_operator.shell.commands import audit, kube, plan
@@ -121,7 +123,16 @@ def test_audit_takes_a_resource_tagged_retained_as_retained_without_its_event() 
 
     def r(uid: str, retained_at: str | None = None) -> audit.Resource:
         return audit.Resource(
-            "a", "us-east-1", "model", uid, uid, uid, "ns/n", None, retained_at=retained_at
+            "a",
+            "us-east-1",
+            "model",
+            uid,
+            uid,
+            uid,
+            "ns/n",
+            None,
+            retained_at=retained_at,
+            attribution=Attribution.THIS,
         )
 
     tagged, by_event, orphan, live = r("t", "2025-06-01T12:00:00Z"), r("e"), r("o"), r("l")
@@ -132,3 +143,37 @@ def test_audit_takes_a_resource_tagged_retained_as_retained_without_its_event() 
         audit.ORPHANED,
         audit.IN_USE,
     ]
+
+
+def test_audit_orphans_only_what_this_clusters_tags_attribute() -> None:
+    """A uid that names no LLMEndpoint here is an orphan only when the resource's cluster
+    tags name this cluster; another cluster's is never an orphan, and a resource with no
+    cluster tag is unattributed. A live uid is ours, stamped or not."""
+    here = audit.Here("id-east", "east")
+
+    def r(uid: str, tags: dict[str, str]) -> audit.Resource:
+        return audit.Resource(
+            "a", "us-east-1", "endpoint", uid, uid, uid, "apps/chat", "InService",
+            attribution=here.attribute(tags),
+        )  # fmt: skip
+
+    ours = r("o", {CLUSTER_ID_TAG: "id-east"})
+    theirs = r("w", {CLUSTER_ID_TAG: "id-west"})
+    named_theirs = r("n", {CLUSTER_TAG: "west"})
+    named_ours = r("m", {CLUSTER_TAG: "east"})
+    renamed = r("x", {CLUSTER_ID_TAG: "id-west", CLUSTER_TAG: "east"})
+    bare = r("u", {})
+    live_unstamped = r("l", {})
+    resources = [ours, theirs, named_theirs, named_ours, renamed, bare, live_unstamped]
+    audit.classify(resources, live={"l": "apps/chat"}, retained=set())
+    assert [x.state for x in resources] == [
+        audit.ORPHANED,
+        audit.OTHER_CLUSTER,
+        audit.OTHER_CLUSTER,
+        audit.ORPHANED,
+        audit.OTHER_CLUSTER,
+        audit.UNATTRIBUTED,
+        audit.IN_USE,
+    ]
+    assert audit.OTHER_CLUSTER not in {x.state for x in audit.reported(resources)}
+    assert audit.OTHER_CLUSTER in {x.state for x in audit.reported(resources, all_clusters=True)}

@@ -3,6 +3,14 @@
 A resource is the operator's when its `llmoperator.io/managed-by` tag says so;
 its LLMEndpoint is found by the `llmoperator.io/uid` tag, so a re-created
 LLMEndpoint with the same name does not hide what the old one left behind.
+
+Audit speaks for one cluster, the kubeconfig's: only there can it tell that an
+LLMEndpoint is gone. A resource whose uid names no LLMEndpoint here is this
+cluster's only when its `llmoperator.io/cluster-id` tag names this cluster (or,
+without one, its `llmoperator.io/cluster` name is this cluster's); one tagged for
+another cluster is "other cluster" (listed with `--all-clusters`, never deleted),
+and one with no cluster tag at all is "unattributed" (made before the operator
+tagged its cluster: it may be another cluster's, still serving).
 Resources of a deleted LLMEndpoint are "retained" when it said so (the operator
 tagged them `llmoperator.io/retained` before letting it go, or, for resources
 kept before that tag existed, its `Retained` Event is still in the cluster,
@@ -11,7 +19,8 @@ traffic over `--idle-hours` are found through CloudWatch's Invocations metric
 where it has data ("unknown" without).
 
 `--delete` removes only orphaned resources (retained ones too with
-`--include-retained`) that carry our tags, after asking,
+`--include-retained`, unattributed ones with `--include-unattributed`) that carry
+our tags, after asking,
 in dependency order (adapters, base components, endpoints, endpoint configs,
 models), re-reading each resource's tags right before deleting it.
 """
@@ -32,7 +41,10 @@ from botocore.config import Config
 
 from llm_operator import __version__
 from llm_operator.api import catalog
+from llm_operator.core.attribution import Attribution, attribute
 from llm_operator.core.desired import (
+    CLUSTER_ID_TAG,
+    CLUSTER_TAG,
     MANAGED_BY,
     MANAGED_BY_TAG,
     NAME_TAG,
@@ -43,6 +55,7 @@ from llm_operator.core.desired import (
 from llm_operator.shell.aws import AwsError, SageMaker
 from llm_operator.shell.commands.kube import Cluster, CommandError
 from llm_operator.shell.commands.output import Progress, dump_json, table
+from llm_operator.shell.settings import OperatorSettings
 
 # (kind, List operation, list key, name member, ARN member, status member, Delete operation)
 KINDS: tuple[tuple[str, str, str, str, str, str | None, str], ...] = (
@@ -77,6 +90,21 @@ KINDS: tuple[tuple[str, str, str, str, str, str | None, str], ...] = (
 )
 _KIND = {k[0]: k for k in KINDS}
 ORPHANED, RETAINED, IN_USE = "orphaned", "retained", "in use"
+OTHER_CLUSTER, UNATTRIBUTED = Attribution.OTHER.value, Attribution.UNATTRIBUTED.value
+
+
+@dataclass(frozen=True)
+class Here:
+    """The cluster audit speaks for: its identifier (kube-system's uid) and the
+    operator's cluster name (LLMOP_CLUSTER_NAME), which older resources carry."""
+
+    cluster_id: str
+    cluster_name: str = ""
+
+    def attribute(self, tags: Mapping[str, str]) -> Attribution:
+        return attribute(tags, self.cluster_id, self.cluster_name)
+
+
 DELETABLE_STATUS = frozenset({"InService", "Failed", "UpdateRollbackFailed"})
 
 
@@ -97,6 +125,8 @@ class Resource:
     instances: str | None = None
     traffic: str = "-"  # endpoints: idle | active (N) | unknown (why)
     retained_at: str | None = None  # the llmoperator.io/retained tag: kept by Retain
+    cluster: str | None = None  # the cluster-id tag, else the cluster name tag
+    attribution: Attribution = Attribution.UNATTRIBUTED
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,6 +145,7 @@ class Resource:
             "instances": self.instances,
             "traffic": self.traffic,
             "retainedAt": self.retained_at,
+            "cluster": self.cluster,
         }
 
 
@@ -148,7 +179,7 @@ def regions_of(requested: Sequence[str], account: Account) -> list[str]:
 
 
 async def scan(
-    account: Account, region: str, progress_stream: TextIO | None = None
+    account: Account, region: str, here: Here, progress_stream: TextIO | None = None
 ) -> list[Resource]:
     """Every resource of the four kinds in one region whose tags say it is ours."""
     sm = account.sagemaker
@@ -176,6 +207,8 @@ async def scan(
                 status=str(item[kind[5]]) if kind[5] else None,
                 endpoint=item.get("EndpointName") if kind[0] == "inference component" else None,
                 retained_at=tags.get(RETAINED_TAG),
+                cluster=tags.get(CLUSTER_ID_TAG) or tags.get(CLUSTER_TAG),
+                attribution=here.attribute(tags),
             )
         )
 
@@ -287,19 +320,31 @@ def classify(
     retained: set[str],
 ) -> None:
     """`live`: uid -> namespace/name of every LLMEndpoint; `retained`: uids whose Retained
-    Event is still there. A resource tagged retained is so whatever the Events say."""
+    Event is still there. A resource tagged retained is so whatever the Events say.
+
+    Only this cluster's resources can be orphaned or retained: a uid names one object of
+    one cluster, so a live uid makes a resource ours whatever its cluster tags say, and
+    otherwise only its cluster tags can say the LLMEndpoint is gone rather than elsewhere.
+    """
     for r in resources:
         if r.uid in live:
             r.state = IN_USE
+        elif r.attribution is not Attribution.THIS:
+            r.state = r.attribution.value
         elif r.retained_at is not None or r.uid in retained:
             r.state = RETAINED
         else:
             r.state = ORPHANED
 
 
-def reported(resources: Iterable[Resource]) -> list[Resource]:
-    """What audit lists: everything not in use, and in-use endpoints with no traffic."""
-    return [r for r in resources if r.state != IN_USE or r.traffic == "idle"]
+def reported(resources: Iterable[Resource], all_clusters: bool = False) -> list[Resource]:
+    """What audit lists: everything not in use, and in-use endpoints with no traffic;
+    other clusters' resources only when asked for."""
+    return [
+        r
+        for r in resources
+        if (r.state != IN_USE or r.traffic == "idle") and (all_clusters or r.state != OTHER_CLUSTER)
+    ]
 
 
 # -- deleting ------------------------------------------------------------------------
@@ -311,9 +356,14 @@ def deletion_order(resources: Iterable[Resource]) -> list[Resource]:
 
 
 async def delete(
-    account: Account, victims: Sequence[Resource], out: TextIO, timeout: float = 1800.0
+    account: Account,
+    victims: Sequence[Resource],
+    here: Here,
+    out: TextIO,
+    timeout: float = 1800.0,
 ) -> list[dict[str, str]]:
-    """Deletes in dependency order; each resource only if its tags still name the orphan uid."""
+    """Deletes in dependency order; each resource only if its tags still name the orphan
+    uid and still attribute it as they did."""
     sm = account.sagemaker
     progress = Progress(len(victims), "deleted", sys.stderr)
     done: list[dict[str, str]] = []
@@ -321,7 +371,7 @@ async def delete(
         for group in (0, 1, 2, 3, 4):
             batch = [r for r in deletion_order(victims) if _group(r) == group]
             for r in batch:
-                outcome = await _delete_one(sm, r)
+                outcome = await _delete_one(sm, r, here)
                 done.append({"kind": r.kind, "name": r.name, "region": r.region, "result": outcome})
                 progress.step(r.name)
                 if not progress.enabled:
@@ -338,7 +388,7 @@ def _group(r: Resource) -> int:
     return {"endpoint": 2, "endpoint config": 3, "model": 4}.get(r.kind, 0 if r.base else 1)
 
 
-async def _delete_one(sm: SageMaker, r: Resource) -> str:
+async def _delete_one(sm: SageMaker, r: Resource, here: Here) -> str:
     kind = _KIND[r.kind]
     try:
         tags = await sm.tags(r.region, r.arn)
@@ -348,6 +398,8 @@ async def _delete_one(sm: SageMaker, r: Resource) -> str:
         return "skipped: its tags changed since the audit (no longer this orphan's)"
     if RETAINED_TAG in tags and r.state != RETAINED:
         return "skipped: tagged retained since the audit"
+    if r.state == OTHER_CLUSTER or here.attribute(tags) is not r.attribution:
+        return "skipped: its cluster tags changed since the audit (another cluster's?)"
     if r.kind == "endpoint":
         answer = await _describe(sm, r.region, "DescribeEndpoint", r.name)
         current = answer.get("EndpointStatus")
@@ -413,13 +465,20 @@ def render_table(resources: Sequence[Resource], all_count: int) -> str:
         "TRAFFIC",
         "WHERE",
     ]
-    total = sum((r.hourly or Decimal(0) for r in resources if r.state != IN_USE), Decimal(0))
+    total = sum(
+        (r.hourly or Decimal(0) for r in resources if r.state not in (IN_USE, OTHER_CLUSTER)),
+        Decimal(0),
+    )
     idle = sum((r.hourly or Decimal(0) for r in resources if r.state == IN_USE), Decimal(0))
     lines = [table(headers, rows), ""]
+    unattributed = sum(r.state == UNATTRIBUTED for r in resources)
+    others = sum(r.state == OTHER_CLUSTER for r in resources)
     lines.append(
         f"{sum(r.state == ORPHANED for r in resources)} orphaned, "
         f"{sum(r.state == RETAINED for r in resources)} retained, "
-        f"{sum(r.state == IN_USE for r in resources)} idle in use; "
+        + (f"{unattributed} unattributed, " if unattributed else "")
+        + (f"{others} of other clusters, " if others else "")
+        + f"{sum(r.state == IN_USE for r in resources)} idle in use; "
         f"${catalog.format_usd(total)}/hour without an LLMEndpoint, "
         f"${catalog.format_usd(idle)}/hour idle (catalog prices as of {catalog.load().as_of})."
     )
@@ -427,6 +486,14 @@ def render_table(resources: Sequence[Resource], all_count: int) -> str:
 
 
 def _confirm(victims: Sequence[Resource], assume_yes: bool) -> bool:
+    unattributed = sum(v.state == UNATTRIBUTED for v in victims)
+    if unattributed:
+        sys.stderr.write(
+            f"WARNING: {unattributed} of them are unattributed: no tag says which cluster "
+            "made them. If another cluster sharing this AWS account still runs their "
+            "LLMEndpoint, deleting them takes its endpoints down. Run audit from every "
+            "cluster's kubeconfig first (their operators tag what is theirs).\n"
+        )
     if assume_yes:
         return True
     if not sys.stdin.isatty():
@@ -449,7 +516,17 @@ def run(
     include_retained: bool,
     assume_yes: bool,
     output: str,
+    include_unattributed: bool = False,
+    all_clusters: bool = False,
 ) -> int:
+    cluster_id = cluster.cluster_id()
+    if not cluster_id:
+        raise CommandError(
+            "may not get Namespace kube-system: its uid is the cluster identifier the "
+            "operator tags every resource with, and audit needs it to tell this cluster's "
+            "resources from other clusters' in the same AWS account (ask for get on namespaces)"
+        )
+    here = Here(cluster_id, OperatorSettings().cluster_name)
     live_objects = cluster.all_llmendpoints()
     live = {
         str(o["metadata"]["uid"]): f"{o['metadata']['namespace']}/{o['metadata']['name']}"
@@ -463,7 +540,7 @@ def run(
     for account in accounts(all_accounts):
         try:
             for region in regions_of(regions, account):
-                found = asyncio.run(_scan_region(account, region))
+                found = asyncio.run(_scan_region(account, region, here))
                 classify(found, live, retained)
                 traffic(account, found, idle_hours)
                 everything += found
@@ -473,18 +550,22 @@ def run(
             ) from None
         finally:
             account.sagemaker.close()
-    shown = reported(everything)
+    shown = reported(everything, all_clusters)
     if output == "json":
         body: dict[str, Any] = {
             "resources": [r.to_json() for r in shown],
             "managedResources": len(everything),
             "catalogAsOf": catalog.load().as_of,
             "idleHours": idle_hours,
+            "clusterId": here.cluster_id,
+            "clusterName": here.cluster_name or None,
         }
     else:
         sys.stdout.write(render_table(shown, len(everything)))
     if do_delete:
-        wanted = {ORPHANED, RETAINED} if include_retained else {ORPHANED}
+        wanted = {ORPHANED}
+        wanted |= {RETAINED} if include_retained else set()
+        wanted |= {UNATTRIBUTED} if include_unattributed else set()
         victims = [r for r in shown if r.state in wanted]
         if not victims:
             print("Nothing to delete.", file=sys.stderr)
@@ -493,7 +574,7 @@ def run(
                 mine = [v for v in victims if v.account == account.label]
                 try:
                     if mine:
-                        deleted += asyncio.run(delete(account, mine, sys.stderr))
+                        deleted += asyncio.run(delete(account, mine, here, sys.stderr))
                 finally:
                     account.sagemaker.close()
             gone = sum(d["result"] in ("deleted", "already gone") for d in deleted)
@@ -510,7 +591,7 @@ def run(
     return 1 if failed else 0
 
 
-async def _scan_region(account: Account, region: str) -> list[Resource]:
-    found = await scan(account, region)
+async def _scan_region(account: Account, region: str, here: Here) -> list[Resource]:
+    found = await scan(account, region, here)
     await describe_endpoints(account, found)
     return found
