@@ -18,6 +18,10 @@ and measures what a replica with that many endpoints costs:
   seconds to Ready per account, and with --throttle-rate F that fraction of the
   first account's SageMaker calls answered ThrottlingException (a proxy,
   bench/account_throttle.py): do the other accounts slow down?
+- with --upgrade: the operator is stopped, the cluster-id tag removed from every
+  resource (as an operator older than that tag left them) and the operator
+  started again: seconds and calls until every resource carries the id again,
+  and how many LLMEndpoints left Ready meanwhile.
 
     .venv/bin/python bench/operator_scale.py [--count 200] [--timeout 900] [--profile]
         [--autoscaling]
@@ -53,6 +57,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
+import boto3
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
@@ -110,6 +115,12 @@ class Run:
     # --accounts: account -> seconds to Ready of each of its LLMEndpoints; calls, throttles
     account_ready: dict[str, list[float]] = field(default_factory=dict)
     account_calls: dict[str, tuple[int, int]] = field(default_factory=dict)
+    # --upgrade: resources untagged, seconds until all tagged again, calls meanwhile,
+    # the fewest LLMEndpoints Ready at once meanwhile
+    upgrade_untagged: int = 0
+    upgrade_s: float | None = None
+    upgrade_calls: dict[str, int] = field(default_factory=dict)
+    upgrade_min_ready: int | None = None
 
 
 # -- /proc -------------------------------------------------------------------------
@@ -467,8 +478,19 @@ class Bench:
             )
             meta = k8s.V1ObjectMeta(name=ns, annotations=annotations)
             core.create_namespace(k8s.V1Namespace(metadata=meta))
-        log = args.out / "operator.log"
-        log.unlink(missing_ok=True)
+        (args.out / "operator.log").unlink(missing_ok=True)
+        self._sts_url = sts_url
+        self._url = url
+        self.start_operator()
+        watch_api = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
+            config_file=str(self.cluster.kubeconfig)
+        )
+        self.watch = ReadyWatch(k8s.CustomObjectsApi(watch_api)).start()
+        threading.Thread(target=self._sample_loop, name="sampler", daemon=True).start()
+
+    def start_operator(self) -> None:
+        args = self.args
+        assert self.cluster is not None and self.emulator is not None
         command: list[str | Path] = [BIN / "llm-operator"]
         if args.profile:
             # cProfile sees the main thread only: kopf's event loop, not boto3's workers.
@@ -479,18 +501,13 @@ class Bench:
             env=operator_env(
                 args,
                 self.cluster.kubeconfig,
-                url,
-                sts_url,
+                self._url,
+                self._sts_url,
                 self.emulator.moto_url if args.autoscaling else None,
             ),
-            log=log,
+            log=args.out / "operator.log",
         )
         self.wait_for("the operator's /healthz", lambda: healthz_seconds(args.health_port))
-        watch_api = k8s_config.new_client_from_config(  # type: ignore[no-untyped-call]
-            config_file=str(self.cluster.kubeconfig)
-        )
-        self.watch = ReadyWatch(k8s.CustomObjectsApi(watch_api)).start()
-        threading.Thread(target=self._sample_loop, name="sampler", daemon=True).start()
 
     def profile_path(self) -> Path:
         path: Path = self.args.out / f"operator_scale_{self.args.count}.prof"
@@ -579,6 +596,46 @@ class Bench:
             for ns, name in picks[: self.args.changes]:
                 self.run.changes.append(self._one_change(ns, name))
 
+    def upgrade(self) -> None:
+        """The operator restarted over resources made before the cluster-id tag."""
+        assert self.operator is not None and self.emulator is not None and self.watch is not None
+        processes.stop(self.operator, timeout=30)
+        sm = boto3.client(
+            "sagemaker", endpoint_url=self.emulator.url, region_name="us-east-1", **BENCH_KEYS
+        )
+        arns: list[str] = []
+        for operation, key, member in LISTS:
+            for page in sm.get_paginator(operation).paginate():
+                arns += [str(item[member]) for item in page[key]]
+
+        def untag(arn: str) -> None:
+            sm.delete_tags(ResourceArn=arn, TagKeys=[CLUSTER_ID_TAG])
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(untag, arns))
+        self.run.upgrade_untagged = len(arns)
+        assert self.admin is not None
+        admin, watch = self.admin, self.watch
+        before = self.calls()
+        tagged_before = admin.calls().get("AddTags", 0)
+        began = time.monotonic()
+        with self.measured("upgrade"):
+            self.start_operator()
+            fewest = self.args.count
+
+            def done() -> bool:
+                nonlocal fewest
+                fewest = min(fewest, watch.ready())
+                return admin.calls().get("AddTags", 0) - tagged_before >= len(arns)
+
+            self.wait_for("every resource tagged with the cluster id", done, 0.5)
+            self.run.upgrade_s = time.monotonic() - began
+            self.run.upgrade_calls = _diff(self.calls(), before)
+            self.run.upgrade_min_ready = fewest
+        missing = [a for a in arns if CLUSTER_ID_TAG not in _tags(sm, a)]
+        if missing:
+            self.run.notes.append(f"{len(missing)} resources still without the cluster id")
+
     def _recent_rate(self) -> float:
         """SageMaker calls per second between the last two samples."""
         samples = self.run.samples[-2:]
@@ -643,6 +700,20 @@ class Bench:
             self.emulator.stop()
         if self.cluster is not None:
             self.cluster.stop()
+
+
+CLUSTER_ID_TAG = "llmoperator.io/cluster-id"
+BENCH_KEYS = {"aws_access_key_id": "AKIABENCH", "aws_secret_access_key": "bench"}
+LISTS = (
+    ("list_models", "Models", "ModelArn"),
+    ("list_endpoint_configs", "EndpointConfigs", "EndpointConfigArn"),
+    ("list_endpoints", "Endpoints", "EndpointArn"),
+    ("list_inference_components", "InferenceComponents", "InferenceComponentArn"),
+)
+
+
+def _tags(sm: Any, arn: str) -> dict[str, str]:
+    return {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]}
 
 
 def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
@@ -717,6 +788,16 @@ def report(args: argparse.Namespace, run: Run) -> None:
         )
     elif run.steady_seconds:
         rows.append(("spec change while steady and busy", "no busy second seen"))
+    if run.upgrade_s is not None:
+        spent = ", ".join(f"{op} {c}" for op, c in run.upgrade_calls.items())
+        rows.append(
+            (
+                "restart over untagged resources",
+                f"{run.upgrade_untagged} tagged with the cluster id in {run.upgrade_s:.1f} s "
+                f"(from the restart); fewest Ready meanwhile {run.upgrade_min_ready} of {n}; "
+                f"calls: {spent}",
+            )
+        )
     for account, seconds in sorted(run.account_ready.items()):
         calls, throttles = run.account_calls.get(account, (0, 0))
         label = f"account {account}" + (" (throttled)" if account == account_of(0) else "")
@@ -871,6 +952,11 @@ def main() -> int:
         help="with --accounts: fraction of the first account's SageMaker calls answered "
         "ThrottlingException (default 0)",
     )
+    parser.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="finally: restart the operator over resources without the cluster-id tag",
+    )
     parser.add_argument("--sample-seconds", type=float, default=1.0, help="sampling period")
     parser.add_argument("--timeout", type=float, default=900.0, help="whole run, seconds")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
@@ -894,6 +980,8 @@ def main() -> int:
         bench.create()
         bench.steady()
         bench.change()
+        if args.upgrade:
+            bench.upgrade()
     except (BenchTimeout, KeyboardInterrupt, RuntimeError, ApiException) as exc:
         failure = f"{type(exc).__name__}: {exc}"
     finally:
@@ -922,6 +1010,10 @@ def main() -> int:
                 "ready_curve": [(s.at, s.ready) for s in run.samples],
                 "account_ready": run.account_ready,
                 "account_calls": run.account_calls,
+                "upgrade_untagged": run.upgrade_untagged,
+                "upgrade_s": run.upgrade_s,
+                "upgrade_calls": run.upgrade_calls,
+                "upgrade_min_ready": run.upgrade_min_ready,
             },
             indent=1,
         )
