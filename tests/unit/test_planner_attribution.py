@@ -139,3 +139,20 @@ def test_attribution_reads_the_id_first_then_the_name() -> None:
     assert attribute({CLUSTER_TAG: "west"}, "a", "east") is Attribution.OTHER
     assert attribute({CLUSTER_TAG: "west"}, "a", "") is Attribution.OTHER
     assert attribute({}, "a", "east") is Attribution.UNATTRIBUTED
+
+
+def test_a_name_held_by_another_clusters_llmendpoint_says_so() -> None:
+    """Two clusters without names share an account and region: the second one's
+    conflict names the cluster, not just an LLMEndpoint that exists here too."""
+    want = desired_here()
+    seen = with_arns(running(want), "the-other-cluster")
+    assert seen.endpoint is not None
+    seen = replace(
+        seen,
+        endpoint=replace(seen.endpoint, owner_uid=OTHER_UID, owner_name="apps/chat"),
+    )
+    plan = reconcile(want, seen)
+    assert plan.actions == ()
+    assert plan.failure_reason is not None
+    assert "belongs to LLMEndpoint apps/chat of another cluster" in plan.failure_reason
+    assert "cluster-id the-other-cluster" in plan.failure_reason

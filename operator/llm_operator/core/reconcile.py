@@ -196,7 +196,14 @@ class Pass:
         key = f"NameConflict/{kind}/{name}"
         if any(p.event_key == key for p in self.problems):
             return
-        if resource.owner_name:
+        theirs = resource.owner_cluster_id
+        if resource.owner_name and theirs and theirs != self.desired.owner.cluster_id:
+            whose = (
+                f"belongs to LLMEndpoint {resource.owner_name} of another cluster "
+                f"(cluster-id {theirs}; give each cluster sharing an account its own "
+                "clusterName, or its own region)"
+            )
+        elif resource.owner_name:
             whose = f"belongs to LLMEndpoint {resource.owner_name}"
         elif resource.owner_uid:
             whose = f"is tagged for another owner (uid {resource.owner_uid})"
