@@ -1,5 +1,6 @@
-"""Deleting an autoscaled LLMEndpoint, in-process: the real Reconciler, boto3 adapter and
-observer against the emulator with moto beside it (Application Auto Scaling, CloudWatch).
+"""Deleting an autoscaled LLMEndpoint (and `audit` deleting an orphaned one), in-process:
+the real Reconciler, boto3 adapter and observer against the emulator with moto beside it
+(Application Auto Scaling, CloudWatch).
 
 A spec that no longer renders is deleted by names alone (`Reconciler._fallback_desired`);
 its scalable target, policies and no-capacity alarm must go too, and only when they are
@@ -21,12 +22,27 @@ from llm_operator.core.actions import (
     DeregisterScalableTarget,
     PutScalingPolicy,
 )
-from llm_operator.core.desired import NAME_TAG, NAMESPACE_TAG, RETAINED_TAG, UID_TAG
+from llm_operator.core.desired import (
+    CLUSTER_ID_TAG,
+    MANAGED_BY,
+    MANAGED_BY_TAG,
+    NAME_TAG,
+    NAMESPACE_TAG,
+    RETAINED_TAG,
+    UID_TAG,
+)
 from llm_operator.shell.aws import AwsError, SageMaker
 from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
 from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
-from tests.plugins.reconciling import SPEC, RecordingCluster, aws_environment, reconciler, until
+from tests.plugins.reconciling import (
+    CLUSTER_ID,
+    SPEC,
+    RecordingCluster,
+    aws_environment,
+    reconciler,
+    until,
+)
 
 # Scale to zero allowed: a target, the target tracking and from-zero policies, the alarm.
 SCALED: dict[str, Any] = {
@@ -306,3 +322,69 @@ def test_retain_keeps_the_scaling_resources_and_lists_them(
         f"; CloudWatch alarms {alarm}"
     ) in message
     assert any(resource_names(autoscaling_emulator).values())
+
+
+def test_audit_lists_and_deletes_an_orphans_scaling_with_it(
+    scaling: Scaling, autoscaling_emulator: EmulatorServer, tmp_path: Any
+) -> None:
+    """An autoscaled LLMEndpoint forced away: `audit` finds its scalable target and
+    no-capacity alarm beside its SageMaker resources, and deletes them first; an alarm of
+    another cluster's, and someone's untagged alarm with a name like ours, stay."""
+    import boto3
+
+    from llm_operator.shell.commands import audit
+
+    async def create() -> None:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        try:
+            await until(r, cluster, settled, spec=SCALED)
+        finally:
+            r.close()
+
+    asyncio.run(create())
+    theirs = "west-chat-no-capacity"
+    for name, tags in ((theirs, {CLUSTER_ID_TAG: "west"}), ("by-hand-no-capacity", None)):
+        scaling.cw.put_metric_alarm(
+            AlarmName=name,
+            MetricName="NoCapacityInvocationFailures",
+            Namespace="AWS/SageMaker",
+            Statistic="Maximum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            Tags=[
+                {"Key": k, "Value": v}
+                for k, v in {
+                    **({UID_TAG: "uid-west", MANAGED_BY_TAG: MANAGED_BY} if tags else {}),
+                    **(tags or {}),
+                }.items()
+            ],
+        )
+    account = audit.Account("default", boto3.session.Session(region_name=REGION))
+    here = audit.Here(CLUSTER_ID)
+    try:
+        found = asyncio.run(audit._scan_region(account, REGION, here))
+        audit.classify(found, live={}, retained=set())
+        states = {(r.kind, r.name): r.state for r in found}
+        alarm = naming.no_capacity_alarm_name(ENDPOINT)
+        assert states[("alarm", alarm)] == audit.ORPHANED
+        assert states[("scalable target", RESOURCE_ID)] == audit.ORPHANED
+        assert states[("alarm", theirs)] == audit.OTHER_CLUSTER
+        assert ("alarm", "by-hand-no-capacity") not in states
+        assert sum(s == audit.ORPHANED for s in states.values()) == 6
+        victims = [r for r in found if r.state == audit.ORPHANED]
+        with (tmp_path / "out.txt").open("w") as out:
+            done = asyncio.run(audit.delete(account, victims, here, out))
+    finally:
+        account.sagemaker.close()
+    assert [d["kind"] for d in done][:2] == ["alarm", "scalable target"]
+    assert {d["result"] for d in done} == {"deleted"}, done
+    assert scaling.targets() == []
+    assert scaling.policies() == set()  # deregistering the target deleted them
+    assert scaling.alarms() == {theirs, "by-hand-no-capacity"}
+    boto3_client(autoscaling_emulator.url).get_waiter("endpoint_deleted").wait(
+        EndpointName=ENDPOINT, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
+    )
+    assert not any(resource_names(autoscaling_emulator).values())

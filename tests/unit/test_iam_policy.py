@@ -354,12 +354,35 @@ def test_cli_policy_names_exactly_what_plan_invoke_and_audit_call() -> None:
     others = {
         a for s in statements(policy) for a in actions_of(s) if not a.startswith("sagemaker:")
     }
-    assert others == {"cloudwatch:GetMetricStatistics"}
+    # plan observes spec.autoscaling; audit lists and deletes targets and alarms. The
+    # tags of both are read with ListTagsForResource (SageMaker.tags()).
+    constants = {
+        node.value
+        for path in cli_files()
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
+    scaling = {
+        f"{service}:{operation}"
+        for service in ("application-autoscaling", "cloudwatch")
+        for operation in (constants & service_operations(service)) | {"ListTagsForResource"}
+    }
+    assert "application-autoscaling:DeregisterScalableTarget" in scaling
+    assert others == scaling | {"cloudwatch:GetMetricStatistics"}, sorted(
+        others ^ (scaling | {"cloudwatch:GetMetricStatistics"})
+    )
     for statement in statements(policy):
         writes = [
             a
             for a in actions_of(statement)
-            if a.startswith(("sagemaker:Delete", "sagemaker:Invoke"))
+            if a.startswith(
+                (
+                    "sagemaker:Delete",
+                    "sagemaker:Invoke",
+                    "application-autoscaling:Deregister",
+                    "cloudwatch:Delete",
+                )
+            )
         ]
         if writes:
             assert statement["Condition"]["StringEquals"][OWNED] == "sagemaker-llm-operator"

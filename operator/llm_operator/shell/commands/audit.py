@@ -21,8 +21,9 @@ where it has data ("unknown" without).
 `--delete` removes only orphaned resources (retained ones too with
 `--include-retained`, unattributed ones with `--include-unattributed`) that carry
 our tags, after asking,
-in dependency order (adapters, base components, endpoints, endpoint configs,
-models), re-reading each resource's tags right before deleting it.
+in dependency order (alarms, scalable targets with their policies, adapters, base
+components, endpoints, endpoint configs, models), re-reading each resource's tags
+right before deleting it.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ from botocore.config import Config
 
 from llm_operator import __version__
 from llm_operator.api import catalog
+from llm_operator.core import naming
+from llm_operator.core.actions import SERVICE_NAMESPACE
 from llm_operator.core.attribution import Attribution, attribute
 from llm_operator.core.desired import (
     CLUSTER_ID_TAG,
@@ -52,15 +55,71 @@ from llm_operator.core.desired import (
     RETAINED_TAG,
     UID_TAG,
 )
+from llm_operator.core.kinds import APPLICATION_AUTOSCALING, CLOUDWATCH, SAGEMAKER
+from llm_operator.core.rollout import ERROR_RATE_ALARM_SUFFIX, LATENCY_ALARM_SUFFIX
 from llm_operator.shell.aws import AwsError, SageMaker
 from llm_operator.shell.commands.kube import Cluster, CommandError
 from llm_operator.shell.commands.output import Progress, dump_json, table
 from llm_operator.shell.settings import OperatorSettings
 
-# (kind, List operation, list key, name member, ARN member, status member, Delete operation)
-KINDS: tuple[tuple[str, str, str, str, str, str | None, str], ...] = (
-    (
+
+@dataclass(frozen=True)
+class AuditKind:
+    """A kind of resource the operator creates, as audit lists and deletes it."""
+
+    kind: str
+    service: str
+    list_operation: str
+    list_key: str
+    name_member: str
+    arn_member: str
+    status_member: str | None
+    delete_operation: str
+    # The list call's fixed arguments, and which names are worth reading tags for
+    # (CloudWatch holds everyone's alarms: only ours by name suffix).
+    list_args: Mapping[str, Any] = field(default_factory=dict)
+    suffixes: tuple[str, ...] = ()
+
+    def delete_request(self, r: Resource) -> dict[str, Any]:
+        if self.service == APPLICATION_AUTOSCALING:  # deregistering deletes its policies
+            return {
+                "ServiceNamespace": SERVICE_NAMESPACE,
+                "ResourceId": r.name,
+                "ScalableDimension": r.dimension,
+            }
+        if self.service == CLOUDWATCH:
+            return {"AlarmNames": [r.name]}
+        return {self.name_member: r.name}
+
+
+# In deletion order after the scaling resources: what stands on something goes first.
+KINDS: tuple[AuditKind, ...] = (
+    AuditKind(
+        "alarm",
+        CLOUDWATCH,
+        "DescribeAlarms",
+        "MetricAlarms",
+        "AlarmName",
+        "AlarmArn",
+        None,
+        "DeleteAlarms",
+        {"AlarmTypes": ["MetricAlarm"]},
+        (ERROR_RATE_ALARM_SUFFIX, LATENCY_ALARM_SUFFIX, f"-{naming.NO_CAPACITY_SUFFIX}"),
+    ),
+    AuditKind(
+        "scalable target",
+        APPLICATION_AUTOSCALING,
+        "DescribeScalableTargets",
+        "ScalableTargets",
+        "ResourceId",
+        "ScalableTargetARN",
+        None,
+        "DeregisterScalableTarget",
+        {"ServiceNamespace": SERVICE_NAMESPACE},
+    ),
+    AuditKind(
         "inference component",
+        SAGEMAKER,
         "ListInferenceComponents",
         "InferenceComponents",
         "InferenceComponentName",
@@ -68,8 +127,9 @@ KINDS: tuple[tuple[str, str, str, str, str, str | None, str], ...] = (
         "InferenceComponentStatus",
         "DeleteInferenceComponent",
     ),
-    (
+    AuditKind(
         "endpoint",
+        SAGEMAKER,
         "ListEndpoints",
         "Endpoints",
         "EndpointName",
@@ -77,8 +137,9 @@ KINDS: tuple[tuple[str, str, str, str, str, str | None, str], ...] = (
         "EndpointStatus",
         "DeleteEndpoint",
     ),
-    (
+    AuditKind(
         "endpoint config",
+        SAGEMAKER,
         "ListEndpointConfigs",
         "EndpointConfigs",
         "EndpointConfigName",
@@ -86,9 +147,11 @@ KINDS: tuple[tuple[str, str, str, str, str, str | None, str], ...] = (
         None,
         "DeleteEndpointConfig",
     ),
-    ("model", "ListModels", "Models", "ModelName", "ModelArn", None, "DeleteModel"),
+    AuditKind(
+        "model", SAGEMAKER, "ListModels", "Models", "ModelName", "ModelArn", None, "DeleteModel"
+    ),
 )
-_KIND = {k[0]: k for k in KINDS}
+_KIND = {k.kind: k for k in KINDS}
 ORPHANED, RETAINED, IN_USE = "orphaned", "retained", "in use"
 OTHER_CLUSTER, UNATTRIBUTED = Attribution.OTHER.value, Attribution.UNATTRIBUTED.value
 
@@ -125,6 +188,7 @@ class Resource:
     instances: str | None = None
     traffic: str = "-"  # endpoints: idle | active (N) | unknown (why)
     retained_at: str | None = None  # the llmoperator.io/retained tag: kept by Retain
+    dimension: str | None = None  # scalable targets: their ScalableDimension
     cluster: str | None = None  # the cluster-id tag, else the cluster name tag
     attribution: Attribution = Attribution.UNATTRIBUTED
 
@@ -181,31 +245,45 @@ def regions_of(requested: Sequence[str], account: Account) -> list[str]:
 async def scan(
     account: Account, region: str, here: Here, progress_stream: TextIO | None = None
 ) -> list[Resource]:
-    """Every resource of the four kinds in one region whose tags say it is ours."""
+    """Every resource of the kinds the operator creates, in one region, whose tags say
+    it is ours (alarms are read only when their names are ones the operator gives)."""
     sm = account.sagemaker
-    listed = await asyncio.gather(*(sm.list_all(region, kind[1], kind[2]) for kind in KINDS))
-    summaries = [(kind, item) for kind, items in zip(KINDS, listed, strict=True) for item in items]
+    listed = await asyncio.gather(
+        *(
+            sm.list_all(
+                region, kind.list_operation, kind.list_key, service=kind.service, **kind.list_args
+            )
+            for kind in KINDS
+        )
+    )
+    summaries = [
+        (kind, item)
+        for kind, items in zip(KINDS, listed, strict=True)
+        for item in items
+        if not kind.suffixes or str(item[kind.name_member]).endswith(kind.suffixes)
+    ]
     progress = Progress(len(summaries), f"resources in {account.label}/{region}", progress_stream)
     found: list[Resource] = []
     semaphore = asyncio.Semaphore(8)
 
-    async def read(kind: tuple[Any, ...], item: Mapping[str, Any]) -> None:
+    async def read(kind: AuditKind, item: Mapping[str, Any]) -> None:
         async with semaphore:
-            tags = await sm.tags(region, str(item[kind[4]]))
-        progress.step(str(item[kind[3]]))
+            tags = await sm.tags(region, str(item[kind.arn_member]), service=kind.service)
+        progress.step(str(item[kind.name_member]))
         if tags.get(MANAGED_BY_TAG) != MANAGED_BY or not tags.get(UID_TAG):
             return
         found.append(
             Resource(
                 account=account.label,
                 region=region,
-                kind=kind[0],
-                name=str(item[kind[3]]),
-                arn=str(item[kind[4]]),
+                kind=kind.kind,
+                name=str(item[kind.name_member]),
+                arn=str(item[kind.arn_member]),
                 uid=tags[UID_TAG],
                 owner=f"{tags.get(NAMESPACE_TAG, '?')}/{tags.get(NAME_TAG, '?')}",
-                status=str(item[kind[5]]) if kind[5] else None,
-                endpoint=item.get("EndpointName") if kind[0] == "inference component" else None,
+                status=str(item[kind.status_member]) if kind.status_member else None,
+                endpoint=_stands_on(kind, item),
+                dimension=item.get("ScalableDimension"),
                 retained_at=tags.get(RETAINED_TAG),
                 cluster=tags.get(CLUSTER_ID_TAG) or tags.get(CLUSTER_TAG),
                 attribution=here.attribute(tags),
@@ -218,6 +296,11 @@ async def scan(
         progress.close()
     found.sort(key=lambda r: (r.owner, list(_KIND).index(r.kind), r.name))
     return found
+
+
+def _stands_on(kind: AuditKind, item: Mapping[str, Any]) -> str | None:
+    """The endpoint a component stands on."""
+    return item.get("EndpointName") if kind.kind == "inference component" else None
 
 
 async def describe_endpoints(account: Account, resources: Iterable[Resource]) -> None:
@@ -368,7 +451,7 @@ async def delete(
     progress = Progress(len(victims), "deleted", sys.stderr)
     done: list[dict[str, str]] = []
     try:
-        for group in (0, 1, 2, 3, 4):
+        for group in range(7):
             batch = [r for r in deletion_order(victims) if _group(r) == group]
             for r in batch:
                 outcome = await _delete_one(sm, r, here)
@@ -376,7 +459,7 @@ async def delete(
                 progress.step(r.name)
                 if not progress.enabled:
                     print(f"{r.kind} {r.name}: {outcome}", file=out)
-            if group in (0, 1):  # what stands on something must be gone before it goes
+            if group in (2, 3):  # what stands on something must be gone before it goes
                 await _wait_gone(sm, [r for r in batch if _group(r) == group], timeout)
     finally:
         progress.close()
@@ -384,14 +467,16 @@ async def delete(
 
 
 def _group(r: Resource) -> int:
-    """0 adapters, 1 base components, 2 endpoints, 3 endpoint configs, 4 models."""
-    return {"endpoint": 2, "endpoint config": 3, "model": 4}.get(r.kind, 0 if r.base else 1)
+    """0 alarms, 1 scalable targets (SageMaker refuses some deletes while one exists),
+    2 adapters, 3 base components, 4 endpoints, 5 endpoint configs, 6 models."""
+    order = {"alarm": 0, "scalable target": 1, "endpoint": 4, "endpoint config": 5, "model": 6}
+    return order.get(r.kind, 2 if r.base else 3)
 
 
 async def _delete_one(sm: SageMaker, r: Resource, here: Here) -> str:
     kind = _KIND[r.kind]
     try:
-        tags = await sm.tags(r.region, r.arn)
+        tags = await sm.tags(r.region, r.arn, service=kind.service)
     except AwsError as error:
         return "already gone" if error.kind == "not_found" else f"skipped: {error.message}"
     if tags.get(MANAGED_BY_TAG) != MANAGED_BY or tags.get(UID_TAG) != r.uid:
@@ -406,7 +491,7 @@ async def _delete_one(sm: SageMaker, r: Resource, here: Here) -> str:
         if current and current not in DELETABLE_STATUS:
             return f"skipped: endpoint is {current}; run audit --delete again once it settles"
     try:
-        await sm.call(r.region, kind[6], {kind[3]: r.name})
+        await sm.call(r.region, kind.delete_operation, kind.delete_request(r), service=kind.service)
     except AwsError as error:
         if error.kind == "not_found":
             return "already gone"
