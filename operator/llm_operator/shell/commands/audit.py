@@ -243,19 +243,35 @@ def regions_of(requested: Sequence[str], account: Account) -> list[str]:
 
 
 async def scan(
-    account: Account, region: str, here: Here, progress_stream: TextIO | None = None
+    account: Account,
+    region: str,
+    here: Here,
+    progress_stream: TextIO | None = None,
+    skipped: list[str] | None = None,
 ) -> list[Resource]:
     """Every resource of the kinds the operator creates, in one region, whose tags say
-    it is ours (alarms are read only when their names are ones the operator gives)."""
+    it is ours (alarms are read only when their names are ones the operator gives).
+
+    Scalable targets and alarms that cannot be listed (a policy without those reads, a
+    service unreachable) are left out with a line in `skipped`; SageMaker's never are.
+    """
     sm = account.sagemaker
-    listed = await asyncio.gather(
-        *(
-            sm.list_all(
+
+    async def listing(kind: AuditKind) -> list[dict[str, Any]]:
+        try:
+            return await sm.list_all(
                 region, kind.list_operation, kind.list_key, service=kind.service, **kind.list_args
             )
-            for kind in KINDS
-        )
-    )
+        except AwsError as error:
+            if kind.service == SAGEMAKER or skipped is None:
+                raise
+            skipped.append(
+                f"{kind.kind}s in {account.label}/{region} not audited: "
+                f"{kind.list_operation}: {error.code}: {error.message}"
+            )
+            return []
+
+    listed = await asyncio.gather(*(listing(kind) for kind in KINDS))
     summaries = [
         (kind, item)
         for kind, items in zip(KINDS, listed, strict=True)
@@ -622,10 +638,11 @@ def run(
     }
     everything: list[Resource] = []
     deleted: list[dict[str, str]] = []
+    skipped: list[str] = []
     for account in accounts(all_accounts):
         try:
             for region in regions_of(regions, account):
-                found = asyncio.run(_scan_region(account, region, here))
+                found = asyncio.run(_scan_region(account, region, here, skipped))
                 classify(found, live, retained)
                 traffic(account, found, idle_hours)
                 everything += found
@@ -636,6 +653,8 @@ def run(
         finally:
             account.sagemaker.close()
     shown = reported(everything, all_clusters)
+    for line in skipped:
+        print(f"warning: {line}", file=sys.stderr)
     if output == "json":
         body: dict[str, Any] = {
             "resources": [r.to_json() for r in shown],
@@ -643,6 +662,7 @@ def run(
             "catalogAsOf": catalog.load().as_of,
             "idleHours": idle_hours,
             "clusterId": here.cluster_id,
+            "warnings": skipped,
             "clusterName": here.cluster_name or None,
         }
     else:
@@ -676,7 +696,9 @@ def run(
     return 1 if failed else 0
 
 
-async def _scan_region(account: Account, region: str, here: Here) -> list[Resource]:
-    found = await scan(account, region, here)
+async def _scan_region(
+    account: Account, region: str, here: Here, skipped: list[str] | None = None
+) -> list[Resource]:
+    found = await scan(account, region, here, skipped=skipped)
     await describe_endpoints(account, found)
     return found
