@@ -184,7 +184,9 @@ class Observer:
         self._clock = clock
         self._places: dict[Scope, _Region] = {}
         self._described: dict[tuple[Scope, Kind, str], _Described] = {}
-        self._owners: dict[tuple[Scope, str, str], TagOwner] = {}
+        # (scope, ARN) -> (its creation time, who its tags name): a resource made again
+        # under the same name (same ARN) has a new creation time, so it is read again.
+        self._owners: dict[tuple[Scope, str], tuple[str, TagOwner]] = {}
         self._touched: dict[tuple[Scope, Kind, str], float] = {}
         # (scope, ResourceId) -> ((desired, current) it was asked for, the activity)
         self._activities: dict[tuple[Scope, str], tuple[Any, ScalingActivity | None]] = {}
@@ -402,23 +404,28 @@ class Observer:
         """
         if ours:
             return own
-        key = (place, arn, str(created))
-        found = self._owners.get(key)
-        if found is None:
-            found = _tag_owner(await self.sagemaker.tags(place, arn, lane=lane, service=service))
-            self._owners[key] = found
+        key, when = (place, arn), str(created)
+        cached = self._owners.get(key)
+        if cached is not None and cached[0] == when:
+            return cached[1]
+        found = _tag_owner(await self.sagemaker.tags(place, arn, lane=lane, service=service))
+        self._owners[key] = (when, found)
         return found
 
     def tagged(self, where: Where, arn: str, tags: Mapping[str, str]) -> None:
         """Records tags we just added to a resource, so its owner is not read again."""
-        place = scope(where)
-        for key, owner in list(self._owners.items()):
-            if key[0] == place and key[1] == arn:
-                self._owners[key] = TagOwner(
+        key = (scope(where), arn)
+        cached = self._owners.get(key)
+        if cached is not None:
+            when, owner = cached
+            self._owners[key] = (
+                when,
+                TagOwner(
                     tags.get(UID_TAG, owner.uid),
                     owner.name,
                     tags.get(CLUSTER_ID_TAG, owner.cluster_id),
-                )
+                ),
+            )
 
     # -- one LLMEndpoint ----------------------------------------------------------
 
