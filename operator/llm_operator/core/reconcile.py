@@ -71,6 +71,9 @@ from llm_operator.core.plan import (
 from llm_operator.core.rollout import FINISHED, RolloutReport, alarm_named
 
 ROLLED_BACK = "RolledBack"
+# An update that ended on the previous version after SageMaker's FailureReason was
+# cleared (a later scaling update clears it).
+UNEXPLAINED_ROLLBACK = "SageMaker ended the update on the previous version (no reason kept)"
 # Endpoint states in which the previous version still takes the traffic.
 SERVING = frozenset({"InService", "Updating", "RollingBack", "SystemUpdating"})
 
@@ -542,14 +545,18 @@ class Pass:
         spec_ok = spec_matches(want, have)
         converged = spec_ok and copies_match(want, have)
         issued = self.component_updates.pop(want.name, None)
-        if issued is not None and not converged and issued == fingerprint and have.failure_reason:
+        # The fingerprint is the specification's (never the copy count, which the
+        # autoscaler moves): an update issued and ended with its specification not
+        # serving was rolled back, whatever count SageMaker holds now, and even once a
+        # later change of the count (the autoscaler's) cleared SageMaker's FailureReason.
+        if issued is not None and not spec_ok and issued == fingerprint:
             generation = self.desired.rollout.generation if self.desired.rollout else None
             self.failed_component_updates[want.name] = Failure(
-                fingerprint, have.failure_reason, generation
+                fingerprint, have.failure_reason or UNEXPLAINED_ROLLBACK, generation
             )
 
         failed = self.failed_component_updates.get(want.name)
-        if failed is not None and (failed.fingerprint != fingerprint or converged):
+        if failed is not None and (failed.fingerprint != fingerprint or spec_ok):
             del self.failed_component_updates[want.name]
             failed = None
         if converged:
@@ -559,6 +566,11 @@ class Pass:
                     f"{have.current_copies or 0}/{want.copies}"
                 )
             return True
+        if failed is not None and want.copies is not None and not copies_match(want, have):
+            # A count alone changes in place: the refused specification stays refused.
+            self.actions.append(
+                UpdateInferenceComponentRuntimeConfig(name=want.name, copies=want.copies)
+            )
         if failed is not None and self.guarded(want):
             self.rolled_back(
                 f"inference component {want.name}",

@@ -1,0 +1,159 @@
+"""Guarded rollouts of an autoscaled inference component, in-process: the real
+Reconciler, boto3 adapter and observer against the emulator with moto beside it
+(Application Auto Scaling, and CloudWatch where the rollback alarm lives).
+
+The autoscaler moves the copy count behind the operator's back (here: the
+UpdateInferenceComponentRuntimeConfig that Application Auto Scaling sends). What
+was rolled out is the component's specification, never its count: a rolled-back
+specification stays refused at any count, and a rollout that served ends
+Succeeded whatever count the autoscaler holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from llm_operator.core import naming
+from llm_operator.shell.reconciler import PassResult, Reconciler
+from sagemaker_emulator.admin import AdminClient
+from sagemaker_emulator.server import EmulatorServer
+from tests.plugins.emulator_fixtures import boto3_client
+from tests.plugins.reconciling import (
+    SPEC,
+    RecordingCluster,
+    aws_environment,
+    body,
+    reconciler,
+    until,
+)
+
+BASE = naming.base_component_name("team", "chat")
+
+
+@pytest.fixture
+def alarm(autoscaling_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    moto = autoscaling_emulator.moto_url
+    assert moto is not None
+    aws_environment(
+        monkeypatch,
+        SAGEMAKER=autoscaling_emulator.url,
+        APPLICATION_AUTO_SCALING=moto,
+        CLOUDWATCH=moto,
+    )
+    name = f"p99-latency-{uuid.uuid4().hex[:6]}"
+    boto3_client(moto, "cloudwatch").put_metric_alarm(
+        AlarmName=name,
+        Namespace="AWS/SageMaker",
+        MetricName="ModelLatency",
+        ExtendedStatistic="p99",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=2_000_000.0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    return name
+
+
+def guarded_spec(alarm: str, variant: str | None = None) -> dict[str, Any]:
+    """SPEC (2 copies) autoscaled within 2..3 copies, rolling out under `alarm`."""
+    model = dict(SPEC["model"])
+    if variant is not None:
+        model["env"] = {"MODEL_VARIANT": variant}
+    return {
+        **SPEC,
+        "model": model,
+        "autoscaling": {"minReplicas": 2, "maxReplicas": 3, "target": 4},
+        "rollout": {
+            "strategy": "Rolling",
+            "maxBatchPercent": 50,
+            "waitSeconds": 600,
+            "rollbackAlarms": [alarm],
+        },
+    }
+
+
+def set_alarm(emulator: EmulatorServer, name: str, state: str) -> None:
+    assert emulator.moto_url is not None
+    boto3_client(emulator.moto_url, "cloudwatch").set_alarm_state(
+        AlarmName=name, StateValue=state, StateReason="test"
+    )
+
+
+def rollout(generation: int, *phases: str) -> Any:
+    def done(_: PassResult, status: Mapping[str, Any]) -> bool:
+        found = status.get("rollout") or {}
+        return found.get("generation") == generation and found.get("phase") in phases
+
+    return done
+
+
+def settled(result: PassResult, status: Mapping[str, Any]) -> bool:
+    ready = any(
+        c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions") or []
+    )
+    return ready and result.outcome in ("settled", "degraded")
+
+
+def updates(emulator: EmulatorServer) -> int:
+    log = AdminClient(emulator.url).call_log(operation="UpdateInferenceComponent")
+    return sum(1 for call in log if call["error"] is None)
+
+
+async def autoscaler_scales_out(
+    r: Reconciler, cluster: RecordingCluster, emulator: EmulatorServer, spec: Any, generation: int
+) -> None:
+    """Traffic rises: the emulator's autoscaler (Application Auto Scaling on moto) scales
+    the component out to 3 copies; passes until the component holds them."""
+    AdminClient(emulator.url).set_load(inference_component=BASE, concurrent_requests=100)
+    sagemaker = boto3_client(emulator.url)
+
+    def scaled(_: PassResult, __: Mapping[str, Any]) -> bool:
+        found = sagemaker.describe_inference_component(InferenceComponentName=BASE)
+        runtime = found.get("RuntimeConfig") or {}
+        return bool(
+            found["InferenceComponentStatus"] == "InService"
+            and runtime.get("DesiredCopyCount") == runtime.get("CurrentCopyCount") == 3
+        )
+
+    await until(r, cluster, scaled, spec=spec, passes=300, meta={"generation": generation})
+
+
+def test_a_rolled_back_specification_is_not_sent_again_when_the_autoscaler_moves_copies(
+    autoscaling_emulator: EmulatorServer, alarm: str
+) -> None:
+    async def scenario() -> RecordingCluster:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        try:
+            await until(r, cluster, settled, spec=guarded_spec(alarm), passes=200)
+            set_alarm(autoscaling_emulator, alarm, "ALARM")
+            bad = guarded_spec(alarm, "bad")
+            await until(
+                r, cluster, rollout(2, "RolledBack"), spec=bad, passes=300, meta={"generation": 2}
+            )
+            assert updates(autoscaling_emulator) == 1, "\n".join(map(str, cluster.events))
+            set_alarm(autoscaling_emulator, alarm, "OK")
+            await autoscaler_scales_out(r, cluster, autoscaling_emulator, bad, 2)
+        finally:
+            r.close()
+        # The operator keeps re-checking; a new observer describes everything afresh (as
+        # the periodic full Describe, or a restart, does).
+        r = reconciler(cluster)
+        try:
+            for _ in range(10):
+                await r.reconcile(body(cluster, bad, generation=2), deleting=False)
+                await asyncio.sleep(0.05)
+        finally:
+            r.close()
+        return cluster
+
+    cluster = asyncio.run(scenario())
+    assert updates(autoscaling_emulator) == 1
+    assert cluster.status["rollout"]["phase"] == "RolledBack"
+    assert cluster.status["copies"] == {"desired": 3, "current": 3}
+    assert cluster.reasons().count("RolledBack") == 1
