@@ -157,3 +157,26 @@ def test_a_rolled_back_specification_is_not_sent_again_when_the_autoscaler_moves
     assert cluster.status["rollout"]["phase"] == "RolledBack"
     assert cluster.status["copies"] == {"desired": 3, "current": 3}
     assert cluster.reasons().count("RolledBack") == 1
+
+
+def test_a_rollout_of_an_autoscaled_component_ends_succeeded(
+    autoscaling_emulator: EmulatorServer, alarm: str
+) -> None:
+    async def scenario() -> RecordingCluster:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        try:
+            await until(r, cluster, settled, spec=guarded_spec(alarm), passes=200)
+            await autoscaler_scales_out(r, cluster, autoscaling_emulator, guarded_spec(alarm), 1)
+            good = guarded_spec(alarm, "good")
+            await until(
+                r, cluster, rollout(2, "Succeeded"), spec=good, passes=300, meta={"generation": 2}
+            )
+        finally:
+            r.close()
+        return cluster
+
+    cluster = asyncio.run(scenario())
+    assert updates(autoscaling_emulator) == 1
+    assert cluster.status["rollout"]["phase"] == "Succeeded"
+    assert "RolloutSucceeded" in cluster.reasons()

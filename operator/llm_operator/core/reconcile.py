@@ -640,7 +640,10 @@ class Pass:
                     "Succeeded", target, f"Endpoint {ep.name} serves endpoint config {target}"
                 )
             return
-        for want in self.desired.components:
+        for unscaled in self.desired.components:
+            # The target was recorded from the component with the count to hold (the
+            # autoscaler's): compare with the same one.
+            want = self.scaled(unscaled)
             if self.component_target(want) != target:
                 continue
             have = self.observed.components.get(want.name)
