@@ -180,3 +180,120 @@ def test_a_rollout_of_an_autoscaled_component_ends_succeeded(
     assert updates(autoscaling_emulator) == 1
     assert cluster.status["rollout"]["phase"] == "Succeeded"
     assert "RolloutSucceeded" in cluster.reasons()
+
+
+# -- a spec applied while a rollout runs (supersede) ------------------------------------
+
+MODEL_SPEC: dict[str, Any] = {
+    **{k: v for k, v in SPEC.items() if k != "resources"},
+    "endpointType": "Model",
+    "instance": {"type": "ml.g5.2xlarge", "count": 2},
+}
+# 3600 s of bake at MOTO_DELAY: 2.4 s per step, long enough to apply a spec meanwhile.
+SLOW_BAKE = 3600
+
+
+def reason_of(status: Mapping[str, Any], kind: str) -> tuple[str, str]:
+    found = next(c for c in status.get("conditions") or [] if c["type"] == kind)
+    return found["status"], found["reason"]
+
+
+def calls(emulator: EmulatorServer, operation: str) -> int:
+    log = AdminClient(emulator.url).call_log(operation=operation)
+    return sum(1 for call in log if call["error"] is None)
+
+
+async def superseded(
+    cluster: RecordingCluster,
+    emulator: EmulatorServer,
+    specs: tuple[dict[str, Any], dict[str, Any], dict[str, Any]],
+    operation: str,
+    rolling: set[str],
+) -> tuple[str, list[dict[str, Any]]]:
+    """Generation 2 rolls out; generation 3 is applied meanwhile. Generation 2's target,
+    and the status of every pass from then until generation 3 starts."""
+    first, second, third = specs
+    seen: list[dict[str, Any]] = []
+    r = reconciler(cluster)
+    try:
+        await until(r, cluster, settled, spec=first, passes=200)
+        await until(
+            r, cluster, rollout(2, *rolling), spec=second, passes=300, meta={"generation": 2}
+        )
+        assert calls(emulator, operation) == 1
+        target2 = str(cluster.status["rollout"]["target"])
+
+        def record(_: PassResult, status: Mapping[str, Any]) -> bool:
+            seen.append(dict(status))
+            return (status.get("rollout") or {}).get("generation") == 3
+
+        await until(r, cluster, record, spec=third, passes=300, meta={"generation": 3})
+        await until(
+            r, cluster, rollout(3, "Succeeded"), spec=third, passes=300, meta={"generation": 3}
+        )
+    finally:
+        r.close()
+    return target2, seen
+
+
+def check_superseded(
+    cluster: RecordingCluster,
+    emulator: EmulatorServer,
+    seen: list[dict[str, Any]],
+    operation: str,
+    target2: str,
+) -> None:
+    while_second = seen[:-1]
+    assert while_second, "generation 3 started at once, while generation 2 still rolled"
+    for status in while_second:
+        rolled = status["rollout"]
+        assert (rolled["generation"], rolled["target"]) == (2, target2), rolled
+        pending = rolled.get("pending") or {}
+        assert pending.get("generation") == 3, rolled
+        assert pending.get("target") not in (None, target2)
+        assert reason_of(status, "Ready") == ("True", "RollingOut")
+        progressing = next(c for c in status["conditions"] if c["type"] == "Progressing")
+        assert "generation 3 waits" in progressing["message"]
+    assert cluster.status["rollout"]["pending"] is None
+    assert calls(emulator, operation) == 2
+    started = [m for _, r, m in cluster.events if r == "RolloutStarted"]
+    assert [m.split(":")[0] for m in started] == ["Generation 2", "Generation 3"]
+    # No step of generation 3 is announced before SageMaker rolls it.
+    first3 = next(i for i, (_, r, m) in enumerate(cluster.events) if "Generation 3" in m)
+    assert cluster.events[first3][1] == "RolloutStarted", cluster.events[first3]
+
+
+def test_a_spec_applied_during_a_model_endpoint_rollout_waits_visibly(
+    autoscaling_emulator: EmulatorServer, alarm: str
+) -> None:
+    guard = {"strategy": "Canary", "canaryPercent": 50, "waitSeconds": SLOW_BAKE}
+    first = {**MODEL_SPEC, "rollout": guard}
+    second = {**first, "instance": {"type": "ml.g5.4xlarge", "count": 2}}
+    third = {**first, "instance": {"type": "ml.g5.8xlarge", "count": 2}}
+    cluster = RecordingCluster()
+    target2, seen = asyncio.run(
+        superseded(
+            cluster, autoscaling_emulator, (first, second, third), "UpdateEndpoint", {"Baking"}
+        )
+    )
+    check_superseded(cluster, autoscaling_emulator, seen, "UpdateEndpoint", target2)
+
+
+def test_a_spec_applied_during_a_component_rollout_waits_visibly(
+    autoscaling_emulator: EmulatorServer, alarm: str
+) -> None:
+    guard = {"strategy": "Rolling", "maxBatchPercent": 50, "waitSeconds": SLOW_BAKE}
+    first = {**SPEC, "rollout": guard}
+    second = {**first, "model": {**SPEC["model"], "env": {"MODEL_VARIANT": "two"}}}
+    third = {**first, "model": {**SPEC["model"], "env": {"MODEL_VARIANT": "three"}}}
+    cluster = RecordingCluster()
+    target2, seen = asyncio.run(
+        superseded(
+            cluster,
+            autoscaling_emulator,
+            (first, second, third),
+            "UpdateInferenceComponent",
+            {"InProgress"},
+        )
+    )
+    check_superseded(cluster, autoscaling_emulator, seen, "UpdateInferenceComponent", target2)

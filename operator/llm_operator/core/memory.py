@@ -56,6 +56,9 @@ class PlanMemory:
     # The rollout step last announced with an Event ("<target>/<step>"), so each
     # step of a guarded rollout gives one Event.
     rollout_step: str | None = None
+    # The spec generation of the guarded update last issued: while SageMaker still
+    # rolls it out, a newer generation is reported as pending, not as rolling.
+    rollout_generation: int | None = None
     # Names of the rollback alarms this LLMEndpoint has (or is creating), so they are
     # looked up, and deleted, even once the spec no longer asks for them.
     alarms: tuple[str, ...] = ()
@@ -109,6 +112,7 @@ class PlanMemory:
             "rejected": entries(self.rejected, "action"),
             "reported": list(self.reported),
             "rolloutStep": self.rollout_step,
+            "rolloutGeneration": self.rollout_generation,
             "alarms": list(self.alarms),
             "autoscaled": self.autoscaled,
         }
@@ -143,6 +147,7 @@ class PlanMemory:
         endpoint_update = data.get("endpointUpdate")
         reported = data.get("reported")
         step = data.get("rolloutStep")
+        rollout_generation = data.get("rolloutGeneration")
         alarms = data.get("alarms")
         return cls(
             endpoint_update=endpoint_update if isinstance(endpoint_update, str) else None,
@@ -160,6 +165,11 @@ class PlanMemory:
                 else ()
             ),
             rollout_step=step if isinstance(step, str) else None,
+            rollout_generation=(
+                rollout_generation
+                if isinstance(rollout_generation, int) and not isinstance(rollout_generation, bool)
+                else None
+            ),
             alarms=(
                 tuple(a for a in alarms if isinstance(a, str)) if isinstance(alarms, list) else ()
             ),

@@ -93,6 +93,7 @@ class Pass:
         self.failed_endpoint_update = memory.failed_endpoint_update
         self.component_updates = dict(memory.component_updates)
         self.failed_component_updates = dict(memory.failed_component_updates)
+        self.rollout_generation = memory.rollout_generation
         # The guarded rollout this pass found (spec.rollout set), for status and Events.
         self.rollout: RolloutReport | None = None
         # False while a rollback alarm's name is someone else's: no guarded update then.
@@ -139,8 +140,12 @@ class Pass:
         step: str | None = None,
         alarm: str | None = None,
         generation: int | None = None,
+        pending: tuple[int, str] | None = None,
     ) -> None:
-        """Record the rollout's state; the endpoint's rollout outranks a component's."""
+        """Record the rollout's state; the endpoint's rollout outranks a component's.
+
+        `pending`: the generation (and target) waiting for this rollout to end.
+        """
         rollout = self.desired.rollout
         if rollout is None or self.rollout is not None:
             return
@@ -152,7 +157,23 @@ class Pass:
             step=step,
             alarm=alarm,
             message=message,
+            pending_generation=pending[0] if pending else None,
+            pending_target=pending[1] if pending else None,
         )
+
+    def superseded(self, running: str, target: str) -> dict[str, Any]:
+        """How to report a rollout of `running` while the spec now wants `target`.
+
+        SageMaker takes one update at a time: what rolls is the generation that
+        issued it, and the spec's generation waits (status.rollout.pending).
+        """
+        rollout = self.desired.rollout
+        if running == target or rollout is None:
+            return {}
+        generation = self.rollout_generation
+        if generation is None or generation == rollout.generation:
+            return {"pending": (rollout.generation, target)}
+        return {"generation": generation, "pending": (rollout.generation, target)}
 
     def rolled_back(self, what: str, key: str, failed: Failure, serving: str) -> None:
         """A guarded update SageMaker rolled back: Degraded, not retried until the spec changes."""
@@ -310,9 +331,14 @@ class Pass:
         return self.endpoint_in_service(ep)
 
     def endpoint_rollout(self, ep: ObservedEndpoint) -> None:
-        """An update of ours under way: its step, as the new fleet's VariantStatus says."""
+        """An update of ours under way: its step, as the new fleet's VariantStatus says.
+
+        When the spec changed since (a newer generation), what SageMaker rolls is still
+        the update issued before: reported as such, the new generation as pending.
+        """
         desired_config = self.desired.endpoint_config.name
-        if desired_config not in (self.endpoint_update, ep.pending_config):
+        running = ep.pending_config or self.endpoint_update
+        if running is None or running not in (desired_config, self.endpoint_update):
             return
         if ep.status == "RollingBack":
             step = "RollingBack"
@@ -321,7 +347,7 @@ class Pass:
             step = ep.deployment_status or ep.status
             message = ep.deployment_message or f"Endpoint {ep.name} is {ep.status}"
         phase = "Baking" if ep.deployment_status == "Baking" else "InProgress"
-        self.report(phase, desired_config, message, step=step)
+        self.report(phase, running, message, step=step, **self.superseded(running, desired_config))
 
     def endpoint_in_service(self, ep: ObservedEndpoint) -> bool:
         desired_config = self.desired.endpoint_config.name
@@ -385,6 +411,8 @@ class Pass:
                 )
             )
             self.endpoint_update = desired_config
+            if rollout is not None:
+                self.rollout_generation = rollout.generation
             self.report(
                 "InProgress",
                 desired_config,
@@ -495,13 +523,19 @@ class Pass:
             return False
         if have.status in COMPONENT_TRANSITIONING:
             self.waiting.append(f"inference component {want.name} to leave {have.status}")
-            if have.status == "Updating" and self.guarded(want):
+            issued = self.component_updates.get(want.name)
+            if have.status == "Updating" and self.guarded(want) and issued is not None:
+                # The update of ours SageMaker rolls: the one issued, which may be of an
+                # older generation than the spec's (that one waits).
+                target = f"{want.name}/{issued}"
+                wanted = have.desired_copies if have.desired_copies is not None else want.copies
                 self.report(
                     "InProgress",
-                    self.component_target(want),
+                    target,
                     f"Rolling update of inference component {want.name}: "
-                    f"{have.current_copies or 0} copies running, {want.copies} wanted",
-                    step=f"copies {have.current_copies or 0}/{want.copies}",
+                    f"{have.current_copies or 0} copies running, {wanted} wanted",
+                    step=f"copies {have.current_copies or 0}/{wanted}",
+                    **self.superseded(target, self.component_target(want)),
                 )
             return False
         if have.status == "Failed":
@@ -612,7 +646,8 @@ class Pass:
                     deployment=rollout.component_deployment if rollout and guarded else None,
                 )
             )
-            if guarded:
+            if guarded and rollout is not None:
+                self.rollout_generation = rollout.generation
                 self.report(
                     "InProgress",
                     self.component_target(want),
@@ -1057,6 +1092,7 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         rejected=rejected,
         reported=reported,
         rollout_step=rollout_step,
+        rollout_generation=p.rollout_generation,
         alarms=p.alarm_names(),
         autoscaled=desired.scaling is not None or _scaling_left(p),
     )
@@ -1117,8 +1153,15 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         ready_condition = ConditionInput(False, phase, progress_message(p))
     if moving and rollout is not None and rollout.phase in ("InProgress", "Baking"):
         step = f" [{rollout.step}]" if rollout.step else ""
+        queued = (
+            f"; generation {rollout.pending_generation} waits for it to end"
+            if rollout.pending_generation is not None
+            else ""
+        )
         progressing = ConditionInput(
-            True, "RollingOut", f"Generation {rollout.generation}{step}: {rollout.message}"
+            True,
+            "RollingOut",
+            f"Generation {rollout.generation}{step}: {rollout.message}{queued}",
         )
     elif moving:
         moving_reason = "Reconciling" if phase in ("InService", "Failed") else phase
