@@ -59,6 +59,11 @@ class PlanMemory:
     # The spec generation of the guarded update last issued: while SageMaker still
     # rolls it out, a newer generation is reported as pending, not as rolling.
     rollout_generation: int | None = None
+    # When the shell recorded the last Update* before sending it (epoch seconds): the
+    # update is remembered before SageMaker can act on it, so a crash while it is in
+    # flight leaves it on record. SageMaker's LastModifiedTime after this time says it
+    # arrived; not after, that it never did (it is sent again).
+    update_issued_at: float | None = None
     # Names of the rollback alarms this LLMEndpoint has (or is creating), so they are
     # looked up, and deleted, even once the spec no longer asks for them.
     alarms: tuple[str, ...] = ()
@@ -113,6 +118,7 @@ class PlanMemory:
             "reported": list(self.reported),
             "rolloutStep": self.rollout_step,
             "rolloutGeneration": self.rollout_generation,
+            "updateIssuedAt": self.update_issued_at,
             "alarms": list(self.alarms),
             "autoscaled": self.autoscaled,
         }
@@ -148,6 +154,7 @@ class PlanMemory:
         reported = data.get("reported")
         step = data.get("rolloutStep")
         rollout_generation = data.get("rolloutGeneration")
+        issued_at = data.get("updateIssuedAt")
         alarms = data.get("alarms")
         return cls(
             endpoint_update=endpoint_update if isinstance(endpoint_update, str) else None,
@@ -174,4 +181,9 @@ class PlanMemory:
                 tuple(a for a in alarms if isinstance(a, str)) if isinstance(alarms, list) else ()
             ),
             autoscaled=data.get("autoscaled") is True,
+            update_issued_at=(
+                float(issued_at)
+                if isinstance(issued_at, int | float) and not isinstance(issued_at, bool)
+                else None
+            ),
         )

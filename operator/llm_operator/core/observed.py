@@ -30,6 +30,8 @@ class ObservedEndpoint:
     pending_config: str | None = None
     deployment_status: str | None = None
     deployment_message: str | None = None
+    # LastModifiedTime (epoch seconds): an update arriving, ending or rolled back moves it.
+    last_modified: float | None = None
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class ObservedComponent:
     owner_uid: str | None = None
     owner_name: str | None = None  # "namespace/name" from the ownership tags
     arn: str = ""  # for AddTags (deletionPolicy Retain); "" when not known
+    last_modified: float | None = None  # LastModifiedTime, epoch seconds
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class ObservedResource:
     owner_uid: str | None = None
     owner_name: str | None = None  # "namespace/name" from the ownership tags
     arn: str = ""
+    created: float | None = None  # CreationTime, epoch seconds
 
 
 @dataclass(frozen=True)

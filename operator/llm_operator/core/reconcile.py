@@ -349,8 +349,22 @@ class Pass:
         phase = "Baking" if ep.deployment_status == "Baking" else "InProgress"
         self.report(phase, running, message, step=step, **self.superseded(running, desired_config))
 
+    def arrived(self, last_modified: float | None, failure_reason: str | None) -> bool:
+        """Whether the remembered update reached SageMaker (it ended elsewhere since).
+
+        The shell records an update before sending it; a crash can come in between.
+        SageMaker moves LastModifiedTime when an update arrives and when it ends or is
+        rolled back: not after the record, the update never arrived. Without a recorded
+        time (status of an earlier version), only a FailureReason says it arrived.
+        """
+        issued = self.memory.update_issued_at
+        if issued is None or last_modified is None:
+            return failure_reason is not None
+        return last_modified > issued
+
     def endpoint_in_service(self, ep: ObservedEndpoint) -> bool:
         desired_config = self.desired.endpoint_config.name
+        generation = self.desired.rollout.generation if self.desired.rollout else None
         if self.endpoint_update is not None:
             if ep.config_name == self.endpoint_update:
                 if ep.config_name == desired_config:
@@ -360,13 +374,22 @@ class Pass:
                         f"Endpoint {ep.name} serves endpoint config {desired_config}",
                     )
                 self.endpoint_update = None
+            elif not self.arrived(ep.last_modified, ep.failure_reason):
+                self.endpoint_update = None  # never arrived: sent (once) below
             else:
-                if ep.failure_reason and self.endpoint_update == desired_config:
-                    generation = self.desired.rollout.generation if self.desired.rollout else None
+                # It arrived and ended on another config: rolled back, even when a later
+                # scaling update has cleared SageMaker's FailureReason since.
+                if self.endpoint_update == desired_config:
                     self.failed_endpoint_update = Failure(
-                        desired_config, ep.failure_reason, generation
+                        desired_config, ep.failure_reason or UNEXPLAINED_ROLLBACK, generation
                     )
                 self.endpoint_update = None
+        elif self.failed_endpoint_update is None and self.rolled_back_before(ep):
+            # Nothing remembered (status lost or written by an older version), but
+            # SageMaker's own record says an update to this config was rolled back.
+            self.failed_endpoint_update = Failure(
+                desired_config, ep.failure_reason or UNEXPLAINED_ROLLBACK, generation
+            )
         failed = self.failed_endpoint_update
         if failed is not None and (
             failed.fingerprint != desired_config or ep.config_name == desired_config
@@ -420,6 +443,23 @@ class Pass:
                 step="Starting",
             )
         return False
+
+    def rolled_back_before(self, ep: ObservedEndpoint) -> bool:
+        """SageMaker's record alone shows an update to the desired config rolled back.
+
+        The endpoint serves another config with a FailureReason set by a change after
+        the desired config was created: only an update to that config (ours, named by
+        its content) can have failed since.
+        """
+        config = self.observed.endpoint_configs.get(self.desired.endpoint_config.name)
+        return (
+            ep.config_name != self.desired.endpoint_config.name
+            and ep.failure_reason is not None
+            and config is not None
+            and config.created is not None
+            and ep.last_modified is not None
+            and ep.last_modified > config.created
+        )
 
     # inference components
 
@@ -583,10 +623,17 @@ class Pass:
         # autoscaler moves): an update issued and ended with its specification not
         # serving was rolled back, whatever count SageMaker holds now, and even once a
         # later change of the count (the autoscaler's) cleared SageMaker's FailureReason.
+        generation = self.desired.rollout.generation if self.desired.rollout else None
         if issued is not None and not spec_ok and issued == fingerprint:
-            generation = self.desired.rollout.generation if self.desired.rollout else None
-            self.failed_component_updates[want.name] = Failure(
-                fingerprint, have.failure_reason or UNEXPLAINED_ROLLBACK, generation
+            if self.arrived(have.last_modified, have.failure_reason):
+                self.failed_component_updates[want.name] = Failure(
+                    fingerprint, have.failure_reason or UNEXPLAINED_ROLLBACK, generation
+                )
+            # else it never arrived (a crash between recording and sending): sent below
+        elif issued is None and not spec_ok and self.component_rolled_back_before(want, have):
+            self.failed_component_updates.setdefault(
+                want.name,
+                Failure(fingerprint, have.failure_reason or UNEXPLAINED_ROLLBACK, generation),
             )
 
         failed = self.failed_component_updates.get(want.name)
@@ -656,6 +703,21 @@ class Pass:
                 )
         self.component_updates[want.name] = fingerprint
         return False
+
+    def component_rolled_back_before(self, want: DesiredComponent, have: ObservedComponent) -> bool:
+        """SageMaker's record alone shows an update to `want`'s model rolled back: the
+        component runs another model, with a FailureReason set after that model was
+        created (the model is named by its content, so it is this spec's)."""
+        model = spec_model(want)
+        seen = self.observed.models.get(model) if model else None
+        return (
+            have.failure_reason is not None
+            and model != have.model_name
+            and seen is not None
+            and seen.created is not None
+            and have.last_modified is not None
+            and have.last_modified > seen.created
+        )
 
     def finished(self) -> None:
         """A rollout announced earlier whose target now serves: it succeeded.
@@ -1093,6 +1155,7 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         reported=reported,
         rollout_step=rollout_step,
         rollout_generation=p.rollout_generation,
+        update_issued_at=memory.update_issued_at,
         alarms=p.alarm_names(),
         autoscaled=desired.scaling is not None or _scaling_left(p),
     )

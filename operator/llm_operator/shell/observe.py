@@ -473,6 +473,7 @@ class Observer:
                 pending_config=pending.get("EndpointConfigName") or None,
                 deployment_status=stage.get("Status"),
                 deployment_message=stage.get("StatusMessage"),
+                last_modified=_epoch(response.get("LastModifiedTime")),
             )
 
         # Inference components: desired ones, ones recorded as ours, and any on our endpoint.
@@ -806,6 +807,7 @@ class Observer:
             owner_uid=who.uid,
             owner_name=who.name,
             arn=str(response["InferenceComponentArn"]),
+            last_modified=_epoch(response.get("LastModifiedTime")),
         )
 
     async def _immutables(
@@ -836,7 +838,9 @@ class Observer:
             who: TagOwner = await owner(arn, created, n)
             if n not in wanted and who.uid != uid:
                 continue  # an old name of ours only if our uid tag says so
-            found[n] = ObservedResource(name=n, owner_uid=who.uid, owner_name=who.name, arn=arn)
+            found[n] = ObservedResource(
+                name=n, owner_uid=who.uid, owner_name=who.name, arn=arn, created=_epoch(created)
+            )
         return found
 
 
@@ -862,6 +866,15 @@ def _rfc3339(value: Any) -> str | None:
     if isinstance(value, datetime):
         return str(value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     return str(value)
+
+
+def _epoch(value: Any) -> float | None:
+    """A boto3 timestamp as epoch seconds (None when absent)."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def _status(kind: Kind, summary: Mapping[str, Any]) -> str:
