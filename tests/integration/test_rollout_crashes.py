@@ -27,7 +27,14 @@ from llm_operator.shell.reconciler import PassResult
 from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
 from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
-from tests.plugins.reconciling import SPEC, RecordingCluster, aws_environment, reconciler, until
+from tests.plugins.reconciling import (
+    SPEC,
+    RecordingCluster,
+    aws_environment,
+    body,
+    reconciler,
+    until,
+)
 from tests.plugins.recording_proxy import RecordingProxy
 
 MODEL_SPEC: dict[str, Any] = {
@@ -239,3 +246,46 @@ def test_an_operator_killed_at_each_step_of_a_rollout(
         assert condition(status, "Ready") == ("True", "InService")
         assert "RolloutSucceeded" in cluster.reasons()
     assert not any(admin.resource_names(ACCOUNT, REGION).values())
+
+
+def test_an_update_is_remembered_when_a_later_call_of_its_pass_fails(
+    autoscaling_emulator: EmulatorServer, proxy: RecordingProxy, alarm: str
+) -> None:
+    """Generation 2 changes the model and drops an adapter: one pass sends
+    UpdateInferenceComponent, then DeleteInferenceComponent for the adapter, which
+    fails. The alarm then rolls the update back: it is not sent again."""
+    moto = autoscaling_emulator.moto_url
+    assert moto is not None
+    admin = AdminClient(autoscaling_emulator.url)
+    first, second = specs("InferenceComponent", alarm, LONG_BAKE)
+    first = {**first, "adapters": [{"name": "bot", "artifactUri": "s3://bucket/bot.tar.gz"}]}
+    gen2 = {"generation": 2}
+
+    def updates() -> int:
+        log = admin.call_log(operation="UpdateInferenceComponent")
+        return sum(1 for c in log if c["error"] is None)
+
+    async def scenario() -> RecordingCluster:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        try:
+            await until(r, cluster, settled, spec=first, passes=300)
+            admin.faults(internal_error_rate=1.0, operations=["DeleteInferenceComponent"])
+            result = await r.reconcile(body(cluster, second, **gen2), deleting=False)
+            admin.clear_faults()
+            assert result.outcome == "error"
+            assert "DeleteInferenceComponentFailed" in cluster.reasons()
+            assert updates() == 1
+            boto3_client(moto, "cloudwatch").set_alarm_state(
+                AlarmName=alarm, StateValue="ALARM", StateReason="test"
+            )
+            await until(r, cluster, rollout("RolledBack"), spec=second, passes=600, meta=gen2)
+            for _ in range(5):
+                await until(r, cluster, lambda *_: True, spec=second, meta=gen2)
+        finally:
+            r.close()
+        return cluster
+
+    cluster = asyncio.run(scenario())
+    assert updates() == 1, cluster.events
+    assert condition(cluster.status, "Degraded") == ("True", "RolledBack")
