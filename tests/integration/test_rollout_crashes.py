@@ -26,7 +26,7 @@ import pytest
 from llm_operator.shell.reconciler import PassResult
 from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
-from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
+from tests.plugins.emulator_fixtures import ACCOUNT, MOTO_DELAY, REGION, boto3_client
 from tests.plugins.reconciling import (
     SPEC,
     RecordingCluster,
@@ -48,6 +48,8 @@ ROLLED_BACK = {"in-flight", "during-the-bake", "after-the-rollback"}
 # Bake seconds: at the emulator's 0.2 s per 300 AWS seconds, 600 s last 0.4 s and
 # 3600 s 2.4 s, long enough to kill the operator and flip the alarm inside one bake.
 SHORT_BAKE, LONG_BAKE = 600, 3600
+# Creating and deleting need no such windows: they run ten times faster.
+QUICK_DELAY = MOTO_DELAY / 10
 
 
 class CrashableCluster(RecordingCluster):
@@ -169,10 +171,12 @@ def test_an_operator_killed_at_each_step_of_a_rollout(
     async def scenario() -> CrashableCluster:
         cluster = CrashableCluster()
         r = reconciler(cluster)
+        admin.set_delay(QUICK_DELAY)
         try:
             await until(r, cluster, settled, spec=first, passes=300)
         finally:
             r.close()
+        admin.set_delay(MOTO_DELAY)
         endpoint = cluster.status["endpointName"]
         component = f"{endpoint}-base"
 
@@ -227,6 +231,7 @@ def test_an_operator_killed_at_each_step_of_a_rollout(
             for _ in range(5):  # it keeps re-checking, and sends nothing more
                 await until(r, cluster, lambda *_: True, spec=second, meta=gen2)
             cluster.final, cluster.updates = dict(cluster.status), updates()
+            admin.set_delay(QUICK_DELAY)
             await until(
                 r, cluster, lambda res, _: res.deleted, deleting=True, spec=second, meta=gen2
             )
@@ -269,7 +274,9 @@ def test_an_update_is_remembered_when_a_later_call_of_its_pass_fails(
         cluster = RecordingCluster()
         r = reconciler(cluster)
         try:
+            admin.set_delay(QUICK_DELAY)
             await until(r, cluster, settled, spec=first, passes=300)
+            admin.set_delay(MOTO_DELAY)
             admin.faults(internal_error_rate=1.0, operations=["DeleteInferenceComponent"])
             result = await r.reconcile(body(cluster, second, **gen2), deleting=False)
             admin.clear_faults()

@@ -22,7 +22,7 @@ from llm_operator.core import naming
 from llm_operator.shell.reconciler import PassResult, Reconciler
 from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
-from tests.plugins.emulator_fixtures import boto3_client
+from tests.plugins.emulator_fixtures import MOTO_DELAY, boto3_client
 from tests.plugins.reconciling import (
     SPEC,
     RecordingCluster,
@@ -99,6 +99,18 @@ def settled(result: PassResult, status: Mapping[str, Any]) -> bool:
     return ready and result.outcome in ("settled", "degraded")
 
 
+async def created(
+    r: Reconciler, cluster: RecordingCluster, emulator: EmulatorServer, spec: Any
+) -> None:
+    """Creates the LLMEndpoint ten times faster than the rollouts run (no window needed)."""
+    admin = AdminClient(emulator.url)
+    admin.set_delay(MOTO_DELAY / 10)
+    try:
+        await until(r, cluster, settled, spec=spec, passes=200)
+    finally:
+        admin.set_delay(MOTO_DELAY)
+
+
 def updates(emulator: EmulatorServer) -> int:
     log = AdminClient(emulator.url).call_log(operation="UpdateInferenceComponent")
     return sum(1 for call in log if call["error"] is None)
@@ -130,7 +142,7 @@ def test_a_rolled_back_specification_is_not_sent_again_when_the_autoscaler_moves
         cluster = RecordingCluster()
         r = reconciler(cluster)
         try:
-            await until(r, cluster, settled, spec=guarded_spec(alarm), passes=200)
+            await created(r, cluster, autoscaling_emulator, guarded_spec(alarm))
             set_alarm(autoscaling_emulator, alarm, "ALARM")
             bad = guarded_spec(alarm, "bad")
             await until(
@@ -166,7 +178,7 @@ def test_a_rollout_of_an_autoscaled_component_ends_succeeded(
         cluster = RecordingCluster()
         r = reconciler(cluster)
         try:
-            await until(r, cluster, settled, spec=guarded_spec(alarm), passes=200)
+            await created(r, cluster, autoscaling_emulator, guarded_spec(alarm))
             await autoscaler_scales_out(r, cluster, autoscaling_emulator, guarded_spec(alarm), 1)
             good = guarded_spec(alarm, "good")
             await until(
@@ -189,8 +201,9 @@ MODEL_SPEC: dict[str, Any] = {
     "endpointType": "Model",
     "instance": {"type": "ml.g5.2xlarge", "count": 2},
 }
-# 3600 s of bake at MOTO_DELAY: 2.4 s per step, long enough to apply a spec meanwhile.
-SLOW_BAKE = 3600
+# 1800 s of bake at MOTO_DELAY: 1.2 s per step, long enough to apply a spec meanwhile;
+# the generation applied then bakes 600 s (0.4 s).
+SLOW_BAKE, QUICK_BAKE = 1800, 600
 
 
 def reason_of(status: Mapping[str, Any], kind: str) -> tuple[str, str]:
@@ -216,7 +229,7 @@ async def superseded(
     seen: list[dict[str, Any]] = []
     r = reconciler(cluster)
     try:
-        await until(r, cluster, settled, spec=first, passes=200)
+        await created(r, cluster, emulator, first)
         await until(
             r, cluster, rollout(2, *rolling), spec=second, passes=300, meta={"generation": 2}
         )
@@ -269,7 +282,11 @@ def test_a_spec_applied_during_a_model_endpoint_rollout_waits_visibly(
     guard = {"strategy": "Canary", "canaryPercent": 50, "waitSeconds": SLOW_BAKE}
     first = {**MODEL_SPEC, "rollout": guard}
     second = {**first, "instance": {"type": "ml.g5.4xlarge", "count": 2}}
-    third = {**first, "instance": {"type": "ml.g5.8xlarge", "count": 2}}
+    third = {
+        **first,
+        "instance": {"type": "ml.g5.8xlarge", "count": 2},
+        "rollout": {**guard, "waitSeconds": QUICK_BAKE},
+    }
     cluster = RecordingCluster()
     target2, seen = asyncio.run(
         superseded(
@@ -285,7 +302,11 @@ def test_a_spec_applied_during_a_component_rollout_waits_visibly(
     guard = {"strategy": "Rolling", "maxBatchPercent": 50, "waitSeconds": SLOW_BAKE}
     first = {**SPEC, "rollout": guard}
     second = {**first, "model": {**SPEC["model"], "env": {"MODEL_VARIANT": "two"}}}
-    third = {**first, "model": {**SPEC["model"], "env": {"MODEL_VARIANT": "three"}}}
+    third = {
+        **first,
+        "model": {**SPEC["model"], "env": {"MODEL_VARIANT": "three"}},
+        "rollout": {**guard, "waitSeconds": QUICK_BAKE},
+    }
     cluster = RecordingCluster()
     target2, seen = asyncio.run(
         superseded(
