@@ -30,10 +30,13 @@ class Failure:
 class PlanMemory:
     """What the planner needs to remember between reconciles (stored in status).
 
-    The shell persists `Plan.memory` after every action of the plan succeeded. If
-    an action raised, it keeps the memory it passed in (plus `with_rejection` for
-    an error that retrying the same request cannot fix), so an update that was
-    never issued is never mistaken for one that failed.
+    The shell persists `Plan.memory` after every action of the plan succeeded, and
+    before the first UpdateEndpoint or UpdateInferenceComponent of the plan (with
+    `update_issued_at`), so a crash while it is in flight leaves it on record. If an
+    action raised, it keeps the memory it passed in, or the one written before an
+    update (plus `with_rejection` for an error that retrying the same request
+    cannot fix). An update recorded but never sent is told from one that failed by
+    SageMaker's LastModifiedTime (`Pass.arrived`).
     """
 
     # Endpoint config name of the UpdateEndpoint issued and not yet seen to finish.
