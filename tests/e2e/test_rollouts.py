@@ -5,7 +5,10 @@ the rollback alarms from its moto CloudWatch, where the test flips them. Each
 test follows one LLMEndpoint through a rollout rolled back by an alarm (Ready
 stays True on the old version, Degraded/RolledBack names the alarm, nothing is
 retried), a later good spec that rolls out step by step, and an operator
-SIGKILLed in the middle of that rollout, which picks it up without a second one.
+SIGKILLed in the middle of that rollout, which picks it up without a second one;
+and an operator SIGKILLed while its UpdateEndpoint is in flight, which SageMaker
+takes and rolls back before the operator is back (tests/integration/
+test_rollout_crashes.py kills it at every step of a rollout, in-process).
 """
 
 from __future__ import annotations
@@ -374,3 +377,80 @@ def test_auto_rollback_alarms_are_owned_updated_and_deleted_with_the_llmendpoint
 def rendered_endpoint_name(kubectl: Kubectl, manifest: dict[str, Any]) -> str:
     """The SageMaker endpoint name the operator derives for `manifest` in this namespace."""
     return naming.endpoint_name(kubectl.namespace, manifest["metadata"]["name"])
+
+
+# -- kill -9 around the update, the alarm firing while the operator is down ------------
+
+
+def sagemaker_of(emulator: Emulator) -> Any:
+    return boto3.client(
+        "sagemaker",
+        endpoint_url=emulator.url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+def test_model_endpoint_update_in_flight_at_a_kill_and_rolled_back_meanwhile_is_not_sent_again(
+    kubectl: Kubectl, operator: Operator, emulator_process: Emulator, cloudwatch: Any, alarm: str
+) -> None:
+    """SIGKILL while UpdateEndpoint waits in the emulator (not yet handled, so not yet
+    recorded by the pass); SageMaker then takes it and the alarm rolls it back before
+    the operator is back. The restarted operator reports RolledBack and sends nothing."""
+    emulator = emulator_process
+    manifest = llmendpoint("model-based-endpoint")
+    name = manifest["metadata"]["name"]
+    manifest["spec"]["instance"]["count"] = 2
+    manifest["spec"]["rollout"] = {
+        "strategy": "Canary",
+        "canaryPercent": 50,
+        "waitSeconds": 600,
+        "rollbackAlarms": [alarm],
+    }
+    kubectl.apply(to_yaml(manifest))
+    created = wait_ready(kubectl, name, timeout=180, log=operator.log_tail)
+    served = created["status"]["endpointConfigName"]
+    endpoint = created["status"]["endpointName"]
+    emulator.admin_client.set_delay(ROLLOUT_DELAY)
+    before = last_seq(emulator)
+    emulator.admin_client.faults(latency_seconds=3.0, operations=["UpdateEndpoint"])
+    bad = patch(
+        kubectl,
+        name,
+        {"instance": {"type": "ml.g5.4xlarge", "count": 2}, "rollout": manifest["spec"]["rollout"]},
+    )
+    wait_for(
+        lambda: emulator.admin_client.calls().get("UpdateEndpoint", 0) >= 1 or None,
+        timeout=60,
+        what="UpdateEndpoint in flight",
+        diagnose=operator.log_tail,
+    )
+    operator.kill()
+    set_alarm(cloudwatch, alarm, "ALARM")
+    sagemaker = sagemaker_of(emulator)
+
+    def rolled_back() -> bool | None:
+        found = sagemaker.describe_endpoint(EndpointName=endpoint)
+        return (found["EndpointStatus"] == "InService" and bool(found.get("FailureReason"))) or None
+
+    wait_for(rolled_back, timeout=60, what="SageMaker's rollback", diagnose=operator.log_tail)
+    emulator.admin_client.clear_faults()
+    operator.start()
+    operator.wait_healthy()
+    back = wait_rollout(kubectl, name, bad, {"RolledBack"}, operator.log_tail)
+    assert rollout_of(back)["alarm"] == alarm
+    assert condition(back, "Ready")["reason"] == "RolledBack"
+    assert back["status"]["endpointConfigName"] == served
+    set_alarm(cloudwatch, alarm, "OK")
+    checked = last_seq(emulator)
+    wait_for(
+        lambda: update_calls(emulator, "ListEndpoints", checked) >= 2,
+        timeout=60,
+        what="two more inventory refreshes of the operator",
+        diagnose=operator.log_tail,
+    )
+    assert update_calls(emulator, "UpdateEndpoint", before) == 1
+    still = get_llme(kubectl, name)
+    assert rollout_of(still)["phase"] == "RolledBack"
+    assert (still or {})["status"]["endpointConfigName"] == served

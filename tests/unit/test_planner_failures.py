@@ -179,11 +179,17 @@ def test_rolled_back_component_update_is_not_reissued_until_the_spec_changes() -
     }
     assert reconcile(new, rolled_back, second.memory).actions == ()
 
+    # A copy count is not a version: the refused specification stays refused, the
+    # count changes in place.
     more = make_desired(model_id="other/model", copies=5)
     assert reconcile(more, rolled_back, second.memory).actions == (
+        UpdateInferenceComponentRuntimeConfig(name=BASE, copies=5),
+    )
+    other = make_desired(model_id="third/model", copies=5)
+    assert reconcile(other, rolled_back, second.memory).actions[-1] == (
         UpdateInferenceComponent(
-            name=BASE, specification=more.components[0].specification, copies=5
-        ),
+            name=BASE, specification=other.components[0].specification, copies=5
+        )
     )
 
 

@@ -411,3 +411,77 @@ def test_the_alarms_go_with_the_llmendpoint() -> None:
     kept = delete(AUTO, with_alarms(ObservedState(), alarm(ERRORS, 1.0)), policy="Retain")
     assert ERRORS in kept.progressing.message and kept.done_deleting
     assert [(type(a).__name__, a.name) for a in kept.actions] == [("TagAlarm", ERRORS)]
+
+
+# -- what SageMaker's record says about an update remembered (or not) ------------------
+
+ISSUED_AT = 1_000.0
+
+
+def issued(**changes: object) -> PlanMemory:
+    """The memory the shell writes before sending NEW's UpdateEndpoint."""
+    memory = replace(reconcile(NEW, on_old()).memory, update_issued_at=ISSUED_AT)
+    return replace(memory, **changes)
+
+
+def test_an_update_recorded_but_never_arrived_is_sent_once() -> None:
+    """SageMaker changed nothing since the record (a crash before the call)."""
+    result = reconcile(NEW, on_old(last_modified=ISSUED_AT - 60), issued())
+    assert [type(a) for a in result.actions] == [UpdateEndpoint]
+
+
+def test_an_update_that_arrived_and_ended_on_the_old_config_was_rolled_back() -> None:
+    """Even once a scaling update has cleared FailureReason: nothing is sent again."""
+    result = reconcile(NEW, on_old(last_modified=ISSUED_AT + 60), issued())
+    assert result.actions == ()
+    assert result.rollout is not None and result.rollout.phase == "RolledBack"
+    assert result.degraded.reason == "RolledBack"
+    assert (result.ready.status, result.ready.reason) == (True, "RolledBack")
+
+
+def test_with_nothing_remembered_sagemakers_record_still_shows_the_rollback() -> None:
+    """A FailureReason set after the desired config was created: that update failed."""
+    config = NEW.endpoint_config.name
+    created = replace(
+        on_old(failure_reason=REASON, last_modified=ISSUED_AT + 60),
+        endpoint_configs={
+            **on_old().endpoint_configs,
+            config: replace(on_old().endpoint_configs[config], created=ISSUED_AT),
+        },
+    )
+    result = reconcile(NEW, created, PlanMemory())
+    assert result.actions == ()
+    assert result.rollout is not None and result.rollout.alarm == ALARM
+    older = replace(created, endpoint=replace(created.endpoint, last_modified=ISSUED_AT - 60))
+    assert [type(a) for a in reconcile(NEW, older, PlanMemory()).actions] == [UpdateEndpoint]
+
+
+def test_a_spec_applied_during_a_rollout_is_pending_while_the_previous_one_rolls() -> None:
+    """Generation 3 (NEWER) while SageMaker still bakes generation 2 (NEW)."""
+    memory = issued(rollout_generation=2)
+    baking = replace(
+        on_old(
+            status="Updating",
+            pending_config=NEW.endpoint_config.name,
+            deployment_status="Baking",
+            deployment_message="10% of traffic on the new fleet",
+        ),
+        endpoint_configs={
+            **on_old().endpoint_configs,
+            NEWER.endpoint_config.name: resource(NEWER.endpoint_config.name),
+        },
+    )
+    result = reconcile(NEWER, baking, memory)
+    assert result.actions == ()
+    assert result.rollout is not None
+    assert (result.rollout.generation, result.rollout.target, result.rollout.phase) == (
+        2,
+        NEW.endpoint_config.name,
+        "Baking",
+    )
+    assert (result.rollout.pending_generation, result.rollout.pending_target) == (
+        3,
+        NEWER.endpoint_config.name,
+    )
+    assert (result.ready.status, result.ready.reason) == (True, "RollingOut")
+    assert "generation 3 waits" in result.progressing.message

@@ -1120,6 +1120,15 @@ class AdapterStatus(_Status):
     status: str | None = Field(None, description="SageMaker's InferenceComponentStatus.")
 
 
+class PendingRolloutStatus(_Status):
+    generation: int | None = Field(
+        None, description="metadata.generation of the spec waiting to roll out."
+    )
+    target: str | None = Field(
+        None, description="What it will roll out: the endpoint config or the component's version."
+    )
+
+
 class RolloutStatus(_Status):
     phase: RolloutPhase | None = Field(
         None, description="InProgress, Baking, Succeeded, RolledBack or Failed."
@@ -1143,6 +1152,13 @@ class RolloutStatus(_Status):
     )
     end_time: str | None = Field(
         None, description="When it ended (RFC 3339).", json_schema_extra={"format": "date-time"}
+    )
+    pending: PendingRolloutStatus | None = Field(
+        None,
+        description=(
+            "A newer spec generation applied while this rollout runs: SageMaker takes one "
+            "update at a time, so it starts once this one ends."
+        ),
     )
 
 

@@ -20,8 +20,14 @@ COMPONENT_DELETABLE = frozenset({"InService", "Failed"})
 
 
 def component_fingerprint(component: DesiredComponent) -> str:
-    """Identifies one desired version of a component: its specification and copies."""
-    return digest({"specification": component.specification, "copies": component.copies})
+    """Identifies one desired version of a component: its specification, never its copies.
+
+    A copy count is not a version: the autoscaler moves it at will, and a count
+    alone changes in place without a rollout. A remembered failure (a rollback) or
+    an update in flight is about what was rolled out, so it must survive the count
+    moving; copies are compared on their own (`copies_match`).
+    """
+    return digest({"specification": component.specification})
 
 
 # --- comparing desired and observed components -------------------------------------

@@ -30,10 +30,13 @@ class Failure:
 class PlanMemory:
     """What the planner needs to remember between reconciles (stored in status).
 
-    The shell persists `Plan.memory` after every action of the plan succeeded. If
-    an action raised, it keeps the memory it passed in (plus `with_rejection` for
-    an error that retrying the same request cannot fix), so an update that was
-    never issued is never mistaken for one that failed.
+    The shell persists `Plan.memory` after every action of the plan succeeded, and
+    before the first UpdateEndpoint or UpdateInferenceComponent of the plan (with
+    `update_issued_at`), so a crash while it is in flight leaves it on record. If an
+    action raised, it keeps the memory it passed in, or the one written before an
+    update (plus `with_rejection` for an error that retrying the same request
+    cannot fix). An update recorded but never sent is told from one that failed by
+    SageMaker's LastModifiedTime (`Pass.arrived`).
     """
 
     # Endpoint config name of the UpdateEndpoint issued and not yet seen to finish.
@@ -56,6 +59,14 @@ class PlanMemory:
     # The rollout step last announced with an Event ("<target>/<step>"), so each
     # step of a guarded rollout gives one Event.
     rollout_step: str | None = None
+    # The spec generation of the guarded update last issued: while SageMaker still
+    # rolls it out, a newer generation is reported as pending, not as rolling.
+    rollout_generation: int | None = None
+    # When the shell recorded the last Update* before sending it (epoch seconds): the
+    # update is remembered before SageMaker can act on it, so a crash while it is in
+    # flight leaves it on record. SageMaker's LastModifiedTime after this time says it
+    # arrived; not after, that it never did (it is sent again).
+    update_issued_at: float | None = None
     # Names of the rollback alarms this LLMEndpoint has (or is creating), so they are
     # looked up, and deleted, even once the spec no longer asks for them.
     alarms: tuple[str, ...] = ()
@@ -109,6 +120,8 @@ class PlanMemory:
             "rejected": entries(self.rejected, "action"),
             "reported": list(self.reported),
             "rolloutStep": self.rollout_step,
+            "rolloutGeneration": self.rollout_generation,
+            "updateIssuedAt": self.update_issued_at,
             "alarms": list(self.alarms),
             "autoscaled": self.autoscaled,
         }
@@ -143,6 +156,8 @@ class PlanMemory:
         endpoint_update = data.get("endpointUpdate")
         reported = data.get("reported")
         step = data.get("rolloutStep")
+        rollout_generation = data.get("rolloutGeneration")
+        issued_at = data.get("updateIssuedAt")
         alarms = data.get("alarms")
         return cls(
             endpoint_update=endpoint_update if isinstance(endpoint_update, str) else None,
@@ -160,8 +175,18 @@ class PlanMemory:
                 else ()
             ),
             rollout_step=step if isinstance(step, str) else None,
+            rollout_generation=(
+                rollout_generation
+                if isinstance(rollout_generation, int) and not isinstance(rollout_generation, bool)
+                else None
+            ),
             alarms=(
                 tuple(a for a in alarms if isinstance(a, str)) if isinstance(alarms, list) else ()
             ),
             autoscaled=data.get("autoscaled") is True,
+            update_issued_at=(
+                float(issued_at)
+                if isinstance(issued_at, int | float) and not isinstance(issued_at, bool)
+                else None
+            ),
         )

@@ -32,6 +32,8 @@ class ObservedEndpoint:
     pending_config: str | None = None
     deployment_status: str | None = None
     deployment_message: str | None = None
+    # LastModifiedTime (epoch seconds): an update arriving, ending or rolled back moves it.
+    last_modified: float | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class ObservedComponent:
     owner_name: str | None = None  # "namespace/name" from the ownership tags
     owner_cluster_id: str | None = None
     arn: str = ""  # for AddTags (deletionPolicy Retain); "" when not known
+    last_modified: float | None = None  # LastModifiedTime, epoch seconds
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class ObservedResource:
     owner_name: str | None = None  # "namespace/name" from the ownership tags
     owner_cluster_id: str | None = None
     arn: str = ""
+    created: float | None = None  # CreationTime, epoch seconds
 
 
 @dataclass(frozen=True)

@@ -72,6 +72,9 @@ from llm_operator.core.plan import (
 from llm_operator.core.rollout import FINISHED, RolloutReport, alarm_named
 
 ROLLED_BACK = "RolledBack"
+# An update that ended on the previous version after SageMaker's FailureReason was
+# cleared (a later scaling update clears it).
+UNEXPLAINED_ROLLBACK = "SageMaker ended the update on the previous version (no reason kept)"
 # Endpoint states in which the previous version still takes the traffic.
 SERVING = frozenset({"InService", "Updating", "RollingBack", "SystemUpdating"})
 
@@ -91,6 +94,7 @@ class Pass:
         self.failed_endpoint_update = memory.failed_endpoint_update
         self.component_updates = dict(memory.component_updates)
         self.failed_component_updates = dict(memory.failed_component_updates)
+        self.rollout_generation = memory.rollout_generation
         # The guarded rollout this pass found (spec.rollout set), for status and Events.
         self.rollout: RolloutReport | None = None
         # False while a rollback alarm's name is someone else's: no guarded update then.
@@ -137,8 +141,12 @@ class Pass:
         step: str | None = None,
         alarm: str | None = None,
         generation: int | None = None,
+        pending: tuple[int, str] | None = None,
     ) -> None:
-        """Record the rollout's state; the endpoint's rollout outranks a component's."""
+        """Record the rollout's state; the endpoint's rollout outranks a component's.
+
+        `pending`: the generation (and target) waiting for this rollout to end.
+        """
         rollout = self.desired.rollout
         if rollout is None or self.rollout is not None:
             return
@@ -150,7 +158,23 @@ class Pass:
             step=step,
             alarm=alarm,
             message=message,
+            pending_generation=pending[0] if pending else None,
+            pending_target=pending[1] if pending else None,
         )
+
+    def superseded(self, running: str, target: str) -> dict[str, Any]:
+        """How to report a rollout of `running` while the spec now wants `target`.
+
+        SageMaker takes one update at a time: what rolls is the generation that
+        issued it, and the spec's generation waits (status.rollout.pending).
+        """
+        rollout = self.desired.rollout
+        if running == target or rollout is None:
+            return {}
+        generation = self.rollout_generation
+        if generation is None or generation == rollout.generation:
+            return {"pending": (rollout.generation, target)}
+        return {"generation": generation, "pending": (rollout.generation, target)}
 
     def rolled_back(self, what: str, key: str, failed: Failure, serving: str) -> None:
         """A guarded update SageMaker rolled back: Degraded, not retried until the spec changes."""
@@ -315,9 +339,14 @@ class Pass:
         return self.endpoint_in_service(ep)
 
     def endpoint_rollout(self, ep: ObservedEndpoint) -> None:
-        """An update of ours under way: its step, as the new fleet's VariantStatus says."""
+        """An update of ours under way: its step, as the new fleet's VariantStatus says.
+
+        When the spec changed since (a newer generation), what SageMaker rolls is still
+        the update issued before: reported as such, the new generation as pending.
+        """
         desired_config = self.desired.endpoint_config.name
-        if desired_config not in (self.endpoint_update, ep.pending_config):
+        running = ep.pending_config or self.endpoint_update
+        if running is None or running not in (desired_config, self.endpoint_update):
             return
         if ep.status == "RollingBack":
             step = "RollingBack"
@@ -326,10 +355,24 @@ class Pass:
             step = ep.deployment_status or ep.status
             message = ep.deployment_message or f"Endpoint {ep.name} is {ep.status}"
         phase = "Baking" if ep.deployment_status == "Baking" else "InProgress"
-        self.report(phase, desired_config, message, step=step)
+        self.report(phase, running, message, step=step, **self.superseded(running, desired_config))
+
+    def arrived(self, last_modified: float | None, failure_reason: str | None) -> bool:
+        """Whether the remembered update reached SageMaker (it ended elsewhere since).
+
+        The shell records an update before sending it; a crash can come in between.
+        SageMaker moves LastModifiedTime when an update arrives and when it ends or is
+        rolled back: not after the record, the update never arrived. Without a recorded
+        time (status of an earlier version), only a FailureReason says it arrived.
+        """
+        issued = self.memory.update_issued_at
+        if issued is None or last_modified is None:
+            return failure_reason is not None
+        return last_modified > issued
 
     def endpoint_in_service(self, ep: ObservedEndpoint) -> bool:
         desired_config = self.desired.endpoint_config.name
+        generation = self.desired.rollout.generation if self.desired.rollout else None
         if self.endpoint_update is not None:
             if ep.config_name == self.endpoint_update:
                 if ep.config_name == desired_config:
@@ -339,13 +382,22 @@ class Pass:
                         f"Endpoint {ep.name} serves endpoint config {desired_config}",
                     )
                 self.endpoint_update = None
+            elif not self.arrived(ep.last_modified, ep.failure_reason):
+                self.endpoint_update = None  # never arrived: sent (once) below
             else:
-                if ep.failure_reason and self.endpoint_update == desired_config:
-                    generation = self.desired.rollout.generation if self.desired.rollout else None
+                # It arrived and ended on another config: rolled back, even when a later
+                # scaling update has cleared SageMaker's FailureReason since.
+                if self.endpoint_update == desired_config:
                     self.failed_endpoint_update = Failure(
-                        desired_config, ep.failure_reason, generation
+                        desired_config, ep.failure_reason or UNEXPLAINED_ROLLBACK, generation
                     )
                 self.endpoint_update = None
+        elif self.failed_endpoint_update is None and self.rolled_back_before(ep):
+            # Nothing remembered (status lost or written by an older version), but
+            # SageMaker's own record says an update to this config was rolled back.
+            self.failed_endpoint_update = Failure(
+                desired_config, ep.failure_reason or UNEXPLAINED_ROLLBACK, generation
+            )
         failed = self.failed_endpoint_update
         if failed is not None and (
             failed.fingerprint != desired_config or ep.config_name == desired_config
@@ -390,6 +442,8 @@ class Pass:
                 )
             )
             self.endpoint_update = desired_config
+            if rollout is not None:
+                self.rollout_generation = rollout.generation
             self.report(
                 "InProgress",
                 desired_config,
@@ -397,6 +451,23 @@ class Pass:
                 step="Starting",
             )
         return False
+
+    def rolled_back_before(self, ep: ObservedEndpoint) -> bool:
+        """SageMaker's record alone shows an update to the desired config rolled back.
+
+        The endpoint serves another config with a FailureReason set by a change after
+        the desired config was created: only an update to that config (ours, named by
+        its content) can have failed since.
+        """
+        config = self.observed.endpoint_configs.get(self.desired.endpoint_config.name)
+        return (
+            ep.config_name != self.desired.endpoint_config.name
+            and ep.failure_reason is not None
+            and config is not None
+            and config.created is not None
+            and ep.last_modified is not None
+            and ep.last_modified > config.created
+        )
 
     # inference components
 
@@ -500,13 +571,19 @@ class Pass:
             return False
         if have.status in COMPONENT_TRANSITIONING:
             self.waiting.append(f"inference component {want.name} to leave {have.status}")
-            if have.status == "Updating" and self.guarded(want):
+            issued = self.component_updates.get(want.name)
+            if have.status == "Updating" and self.guarded(want) and issued is not None:
+                # The update of ours SageMaker rolls: the one issued, which may be of an
+                # older generation than the spec's (that one waits).
+                target = f"{want.name}/{issued}"
+                wanted = have.desired_copies if have.desired_copies is not None else want.copies
                 self.report(
                     "InProgress",
-                    self.component_target(want),
+                    target,
                     f"Rolling update of inference component {want.name}: "
-                    f"{have.current_copies or 0} copies running, {want.copies} wanted",
-                    step=f"copies {have.current_copies or 0}/{want.copies}",
+                    f"{have.current_copies or 0} copies running, {wanted} wanted",
+                    step=f"copies {have.current_copies or 0}/{wanted}",
+                    **self.superseded(target, self.component_target(want)),
                 )
             return False
         if have.status == "Failed":
@@ -550,14 +627,25 @@ class Pass:
         spec_ok = spec_matches(want, have)
         converged = spec_ok and copies_match(want, have)
         issued = self.component_updates.pop(want.name, None)
-        if issued is not None and not converged and issued == fingerprint and have.failure_reason:
-            generation = self.desired.rollout.generation if self.desired.rollout else None
-            self.failed_component_updates[want.name] = Failure(
-                fingerprint, have.failure_reason, generation
+        # The fingerprint is the specification's (never the copy count, which the
+        # autoscaler moves): an update issued and ended with its specification not
+        # serving was rolled back, whatever count SageMaker holds now, and even once a
+        # later change of the count (the autoscaler's) cleared SageMaker's FailureReason.
+        generation = self.desired.rollout.generation if self.desired.rollout else None
+        if issued is not None and not spec_ok and issued == fingerprint:
+            if self.arrived(have.last_modified, have.failure_reason):
+                self.failed_component_updates[want.name] = Failure(
+                    fingerprint, have.failure_reason or UNEXPLAINED_ROLLBACK, generation
+                )
+            # else it never arrived (a crash between recording and sending): sent below
+        elif issued is None and not spec_ok and self.component_rolled_back_before(want, have):
+            self.failed_component_updates.setdefault(
+                want.name,
+                Failure(fingerprint, have.failure_reason or UNEXPLAINED_ROLLBACK, generation),
             )
 
         failed = self.failed_component_updates.get(want.name)
-        if failed is not None and (failed.fingerprint != fingerprint or converged):
+        if failed is not None and (failed.fingerprint != fingerprint or spec_ok):
             del self.failed_component_updates[want.name]
             failed = None
         if converged:
@@ -567,6 +655,11 @@ class Pass:
                     f"{have.current_copies or 0}/{want.copies}"
                 )
             return True
+        if failed is not None and want.copies is not None and not copies_match(want, have):
+            # A count alone changes in place: the refused specification stays refused.
+            self.actions.append(
+                UpdateInferenceComponentRuntimeConfig(name=want.name, copies=want.copies)
+            )
         if failed is not None and self.guarded(want):
             self.rolled_back(
                 f"inference component {want.name}",
@@ -608,7 +701,8 @@ class Pass:
                     deployment=rollout.component_deployment if rollout and guarded else None,
                 )
             )
-            if guarded:
+            if guarded and rollout is not None:
+                self.rollout_generation = rollout.generation
                 self.report(
                     "InProgress",
                     self.component_target(want),
@@ -617,6 +711,21 @@ class Pass:
                 )
         self.component_updates[want.name] = fingerprint
         return False
+
+    def component_rolled_back_before(self, want: DesiredComponent, have: ObservedComponent) -> bool:
+        """SageMaker's record alone shows an update to `want`'s model rolled back: the
+        component runs another model, with a FailureReason set after that model was
+        created (the model is named by its content, so it is this spec's)."""
+        model = spec_model(want)
+        seen = self.observed.models.get(model) if model else None
+        return (
+            have.failure_reason is not None
+            and model != have.model_name
+            and seen is not None
+            and seen.created is not None
+            and have.last_modified is not None
+            and have.last_modified > seen.created
+        )
 
     def finished(self) -> None:
         """A rollout announced earlier whose target now serves: it succeeded.
@@ -636,7 +745,10 @@ class Pass:
                     "Succeeded", target, f"Endpoint {ep.name} serves endpoint config {target}"
                 )
             return
-        for want in self.desired.components:
+        for unscaled in self.desired.components:
+            # The target was recorded from the component with the count to hold (the
+            # autoscaler's): compare with the same one.
+            want = self.scaled(unscaled)
             if self.component_target(want) != target:
                 continue
             have = self.observed.components.get(want.name)
@@ -1053,6 +1165,8 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         rejected=rejected,
         reported=reported,
         rollout_step=rollout_step,
+        rollout_generation=p.rollout_generation,
+        update_issued_at=memory.update_issued_at,
         alarms=p.alarm_names(),
         autoscaled=desired.scaling is not None or _scaling_left(p),
     )
@@ -1113,8 +1227,15 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         ready_condition = ConditionInput(False, phase, progress_message(p))
     if moving and rollout is not None and rollout.phase in ("InProgress", "Baking"):
         step = f" [{rollout.step}]" if rollout.step else ""
+        queued = (
+            f"; generation {rollout.pending_generation} waits for it to end"
+            if rollout.pending_generation is not None
+            else ""
+        )
         progressing = ConditionInput(
-            True, "RollingOut", f"Generation {rollout.generation}{step}: {rollout.message}"
+            True,
+            "RollingOut",
+            f"Generation {rollout.generation}{step}: {rollout.message}{queued}",
         )
     elif moving:
         moving_reason = "Reconciling" if phase in ("InService", "Failed") else phase

@@ -70,6 +70,10 @@ class RolloutReport:
     step: str | None = None
     alarm: str | None = None
     message: str = ""
+    # A newer spec generation (and its target) waiting for this rollout to end:
+    # SageMaker takes one update at a time.
+    pending_generation: int | None = None
+    pending_target: str | None = None
 
 
 def alarm_names(endpoint_name: str) -> tuple[str, str]:

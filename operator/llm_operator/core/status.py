@@ -93,6 +93,12 @@ def build_rollout(
         "message": report.message,
         "startTime": start if isinstance(start, str) else _timestamp(now),
         "endTime": end,
+        # Always written: status is merge-patched, a queued generation must not linger.
+        "pending": (
+            {"generation": report.pending_generation, "target": report.pending_target}
+            if report.pending_generation is not None
+            else None
+        ),
     }
 
 

@@ -505,6 +505,7 @@ class Observer:
                 pending_config=pending.get("EndpointConfigName") or None,
                 deployment_status=stage.get("Status"),
                 deployment_message=stage.get("StatusMessage"),
+                last_modified=_epoch(response.get("LastModifiedTime")),
             )
 
         # Inference components: desired ones, ones recorded as ours, and any on our endpoint.
@@ -839,6 +840,7 @@ class Observer:
             owner_name=who.name,
             owner_cluster_id=who.cluster_id,
             arn=str(response["InferenceComponentArn"]),
+            last_modified=_epoch(response.get("LastModifiedTime")),
         )
 
     async def _immutables(
@@ -875,6 +877,7 @@ class Observer:
                 owner_name=who.name,
                 owner_cluster_id=who.cluster_id,
                 arn=arn,
+                created=_epoch(created),
             )
         return found
 
@@ -907,6 +910,15 @@ def _rfc3339(value: Any) -> str | None:
     if isinstance(value, datetime):
         return str(value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     return str(value)
+
+
+def _epoch(value: Any) -> float | None:
+    """A boto3 timestamp as epoch seconds (None when absent)."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def _status(kind: Kind, summary: Mapping[str, Any]) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Coroutine, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -30,7 +31,13 @@ from llm_operator.core import (
     status,
     validation,
 )
-from llm_operator.core.actions import TAGGING, Effect, digest
+from llm_operator.core.actions import (
+    TAGGING,
+    Effect,
+    UpdateEndpoint,
+    UpdateInferenceComponent,
+    digest,
+)
 from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
@@ -271,8 +278,19 @@ class Reconciler:
         """Executes the plan front to back; stops at the first error.
 
         Keeps `created` (the names this process made, tagged with our uid) in step.
+        Before the first update that starts a rollout (UpdateEndpoint,
+        UpdateInferenceComponent) the plan's memory, which records it, is written to
+        status with the time (`_remember_ahead`): a crash while the call is in flight
+        or right after it leaves it on record, and SageMaker's LastModifiedTime then
+        says whether it arrived. From then on that memory is kept even when a later
+        action fails, so an update that succeeded is never forgotten.
         """
+        ahead: PlanMemory | None = None
         for action in plan.actions:
+            if ahead is None and isinstance(action, UpdateEndpoint | UpdateInferenceComponent):
+                ahead = dataclasses.replace(plan.memory, update_issued_at=time.time())
+                if not await self._remember_ahead(body, ahead):
+                    return memory, None  # the object is gone: send nothing
             try:
                 outcome = await self.sagemaker.execute(place, action, redact)
             except AwsError as error:
@@ -287,8 +305,10 @@ class Reconciler:
                     "%s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message
                 )
                 self._event(body, "Warning", f"{action.operation}Failed", message)
-                # Keep what the plan already reported, so its Events are not sent twice.
-                kept = dataclasses.replace(memory, reported=plan.memory.reported)
+                # Keep what the plan already reported, so its Events are not sent twice,
+                # and the updates recorded before sending (unsent ones read as not
+                # arrived, by SageMaker's LastModifiedTime, and are sent again).
+                kept = dataclasses.replace(ahead or memory, reported=plan.memory.reported)
                 if not error.retryable and error.kind != "not_found":
                     return kept.with_rejection(action, redact(error.message)), error
                 return kept, error
@@ -303,7 +323,16 @@ class Reconciler:
             message = outcome.describe()
             log.info("%s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message)
             self._event(body, "Normal", action.operation, message)
-        return plan.memory, None
+        return ahead or plan.memory, None
+
+    async def _remember_ahead(self, body: Mapping[str, Any], memory: PlanMemory) -> bool:
+        """Writes `memory` to status before an update is sent; False when the object is gone."""
+        meta = body["metadata"]
+        value = {status.MEMORY_KEY: memory.to_dict()}
+        if not await self.cluster.patch_status(meta["namespace"], meta["name"], value):
+            return False
+        self.resource(meta["uid"]).written.update(value)
+        return True
 
     # -- one pass -----------------------------------------------------------------
 
