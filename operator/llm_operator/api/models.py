@@ -1155,6 +1155,13 @@ class AdoptedStatus(_Status):
     inference_components: list[str] = Field(
         default_factory=list, description="Inference components it had when adopted."
     )
+    completed: bool = Field(
+        False,
+        description=(
+            "True once the endpoint served the operator's own endpoint config; until then "
+            "deleting the LLMEndpoint leaves what was adopted and removes its ownership tags."
+        ),
+    )
 
 
 class ScalingActivityStatus(_Status):
@@ -1255,7 +1262,8 @@ class LLMEndpointStatus(_Status):
         None,
         description=(
             "What the operator adopted (annotation llmoperator.io/adopt-endpoint): tagged as "
-            "this LLMEndpoint's and from then on reconciled, replaced and deleted like its own."
+            "this LLMEndpoint's and from then on reconciled and replaced like its own; deleted "
+            "with it only once the adoption completed."
         ),
     )
     plan_memory: dict[str, Any] | None = Field(

@@ -30,7 +30,7 @@ from llm_operator.core import (
     status,
     validation,
 )
-from llm_operator.core.actions import Effect, digest
+from llm_operator.core.actions import Effect, RemoveTags, digest
 from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
@@ -281,6 +281,8 @@ class Reconciler:
                     return kept.with_rejection(action, redact(error.message)), error
                 return kept, error
             self.observer.touched(place, action.kind, action.name)
+            if isinstance(action, RemoveTags):
+                self.observer.retagged(place, [action.arn])
             if action.effect is Effect.CREATE:
                 created.add(action.name)  # a create succeeds only with our uid tag on it
             elif action.effect is Effect.DELETE:
@@ -366,6 +368,7 @@ class Reconciler:
             and (adopted or {}).get("endpoint") != (want.endpoint_name)
         ):
             adopted = await self._adopt(body, place, want, previous)
+        want = dataclasses.replace(want, adopted=adoption.from_record(adopted))
         memory = PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
         fresh = state.generation != generation or deleting
         # A settled resource accepts an inventory a resync old (even when its spec just
@@ -424,6 +427,9 @@ class Reconciler:
             now=datetime.now(UTC),
             hourly_usd_per_instance=catalog.hourly_cost(want.endpoint_config.instance_type, 1),
         )
+        if want.adopted is not None and adoption.completed(want.adopted, observed, want.owner.uid):
+            # From now on what was adopted is ours to delete with the LLMEndpoint.
+            new_status["adopted"] = {**(adopted or {}), "completed": True}
         if spec is not None:
             new_status["modelSource"] = spec.model.source
             new_status["engine"] = spec.model.engine
