@@ -153,7 +153,8 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "setting-the-engine-cannot-express",
         "InferenceComponent",
         _set("spec.model.engine", "vllm"),
-        "model.maxInputTokens cannot be expressed by engine vllm: use model.maxModelLength",
+        "model.maxInputTokens cannot be expressed by engine vllm: remove it (the engine bounds "
+        "the prompt by the context, model.maxModelLength)",
     ),
     (
         "value-the-engine-does-not-accept",

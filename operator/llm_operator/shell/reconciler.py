@@ -159,8 +159,9 @@ class Reconciler:
         owner = self._owner(meta)
         spec, problems = validation.parse_spec(dict(body.get("spec") or {}))
         if spec is not None:
+            why = engines.chosen_because(spec.model, body.get("status"))
             spec = engines.pin(spec, body.get("status"))
-            problems = validation.validate(spec, name=owner.name)
+            problems = validation.validate(spec, name=owner.name, engine_why=why)
         errors = validation.errors(problems)
         if errors or spec is None:
             reason = errors[0].reason if errors else "InvalidSpec"

@@ -332,8 +332,9 @@ class Planner:
         spec, problems = validation.parse_spec(dict(manifest.get("spec") or {}))
         if spec is not None:
             # As the operator does: an unset engine stays the one the object runs.
+            why = engines.chosen_because(spec.model, live_status)
             spec = engines.pin(spec, live_status)
-            problems = validation.validate(spec, name=name)
+            problems = validation.validate(spec, name=name, engine_why=why)
         result.errors += [f"{p.reason}: {p.message}" for p in validation.errors(problems)]
         result.warnings += [f"{p.reason}: {p.message}" for p in validation.warnings(problems)]
         if spec is None or result.errors:
