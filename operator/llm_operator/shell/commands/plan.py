@@ -529,6 +529,28 @@ class Planner:
             count = int(variants[0].get("InitialInstanceCount") or 0)
         result.cost_before = catalog.hourly_cost(before_type, count)
         result.instances_before = f"{count} x {before_type}"
+        if not any(s.operation in _MOVES_INSTANCES for s in result.steps):
+            # Nothing planned touches the instances: they stay as observed (autoscaling or
+            # managed instance scaling may hold them away from instance.count, even at 0).
+            result.cost_after, result.instances_after = result.cost_before, result.instances_before
+        elif (
+            want.scaling is not None and want.endpoint_type == "Model" and after_type == before_type
+        ):
+            # A Model endpoint's update keeps the autoscaled count (RetainAllVariantProperties).
+            held = want.scaling.clamp(count)
+            result.cost_after = catalog.hourly_cost(after_type, held)
+            result.instances_after = f"{held} x {after_type}"
+
+
+# The calls that change what instances an existing endpoint runs.
+_MOVES_INSTANCES = frozenset(
+    {
+        actions.CreateEndpoint.operation,
+        actions.UpdateEndpoint.operation,
+        actions.UpdateEndpointWeightsAndCapacities.operation,
+        actions.DeleteEndpoint.operation,
+    }
+)
 
 
 # -- the command ---------------------------------------------------------------------
