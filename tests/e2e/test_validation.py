@@ -317,6 +317,26 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "autoscaling.minReplicas 0 (scale to zero) needs endpointType InferenceComponent",
     ),
     (
+        "role-of-another-partition",
+        "InferenceComponent",
+        _set("spec.aws.executionRoleArn", "arn:aws-cn:iam::123456789012:role/SageMakerExecution"),
+        "aws.executionRoleArn must be a role of partition aws, the partition of aws.region "
+        "us-east-1 (arn:aws:iam::ACCOUNT:role/NAME)",
+    ),
+    (
+        "role-of-no-partition",
+        "InferenceComponent",
+        _set("spec.aws.roleArn", "arn:awsfoo:iam::123456789012:role/tenant"),
+        "spec.aws.roleArn in body should match",
+    ),
+    (
+        "china-region-with-an-aws-role",
+        "Model",
+        _set("spec.aws.region", "cn-north-1"),
+        "aws.executionRoleArn must be a role of partition aws-cn, the partition of aws.region "
+        "cn-north-1 (arn:aws-cn:iam::ACCOUNT:role/NAME)",
+    ),
+    (
         "autoscaling-unknown-metric",
         "InferenceComponent",
         _set("spec.autoscaling", {"maxReplicas": 2, "target": 4, "metric": "CPU"}),

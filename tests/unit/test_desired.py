@@ -318,7 +318,8 @@ def test_custom_image_and_version() -> None:
     assert pinned.model.create_request["PrimaryContainer"]["Image"].endswith(
         ":2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04"
     )
-    china = go(ic_spec(aws={"region": "cn-north-1"}))
+    china_role = ROLE.replace("arn:aws:", "arn:aws-cn:")
+    china = go(ic_spec(aws={"region": "cn-north-1", "executionRoleArn": china_role}))
     assert ".amazonaws.com.cn/" in china.model.create_request["PrimaryContainer"]["Image"]
 
 

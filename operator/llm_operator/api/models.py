@@ -18,7 +18,7 @@ from pydantic.alias_generators import to_camel, to_snake
 
 from llm_operator.api import catalog, engines
 from llm_operator.api.engines import Dtype, Engine, Quantize
-from llm_operator.api.regions import sagemaker_regions
+from llm_operator.api.regions import arn_partitions, partition_of, partitions, sagemaker_regions
 
 GROUP = "llmoperator.io"
 VERSION = "v1alpha1"
@@ -66,7 +66,9 @@ MODEL_ARTIFACT_PATTERN = rf"^{_S3_BUCKET}(\S*\.tar\.gz|(\S*/)?)$"
 ADAPTER_ARTIFACT_PATTERN = rf"^{_S3_BUCKET}\S*\.tar\.gz$"
 ADAPTER_NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"  # no "--": see core.naming
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"
-ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
+# The partition is one of botocore's exactly (aws, aws-cn, aws-us-gov, aws-iso, ...).
+ARN_PARTITION_PATTERN = "(" + "|".join(re.escape(p) for p in arn_partitions()) + ")"
+ROLE_ARN_PATTERN = rf"^arn:{ARN_PARTITION_PATTERN}:iam::[0-9]{{12}}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
 ENV_KEY_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 SECRET_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
@@ -149,6 +151,10 @@ MSG_ENV_SIZE = (
     f"model.env keys and values together must be at most {MAX_USER_ENV_CHARS} characters "
     "(SageMaker allows 32 KB of environment per model; the operator's own variables "
     "need the rest)"
+)
+MSG_ROLE_PARTITION = (
+    "aws.{field} must be a role of the partition of aws.region (arn:aws: for most regions, "
+    "arn:aws-cn: for cn-*, arn:aws-us-gov: for us-gov-*)"
 )
 MSG_REGION_IMMUTABLE = (
     "aws.region cannot change: create a new LLMEndpoint in the other region instead"
@@ -729,7 +735,37 @@ class VpcSpec(_Spec):
     )
 
 
+def _partition_cel() -> str:
+    """CEL for the partition of self.region (the aws partition for any other region)."""
+    expression = "'aws'"
+    for name, regions in sorted(partitions().items(), reverse=True):
+        if name != "aws":
+            listed = ", ".join(f"'{r}'" for r in regions)
+            expression = f"(self.region in [{listed}] ? '{name}' : {expression})"
+    return expression
+
+
+def _role_partition_rule(field: str, optional: bool) -> dict[str, str]:
+    part = _partition_cel()
+    rule = f"self.{field}.startsWith('arn:' + {part} + ':')"
+    return cel(
+        f"!has(self.{field}) || {rule}" if optional else rule,
+        MSG_ROLE_PARTITION.format(field=field),
+        messageExpression=(
+            f"'aws.{field} must be a role of partition ' + {part} + ', the partition of "
+            f"aws.region ' + self.region + ' (arn:' + {part} + ':iam::ACCOUNT:role/NAME)'"
+        ),
+    )
+
+
 class AwsSpec(_Spec):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            _role_partition_rule("executionRoleArn", optional=False),
+            _role_partition_rule("roleArn", optional=True),
+        )
+    )
+
     region: str = Field(
         description="AWS region of the SageMaker resources, e.g. us-east-1. Immutable.",
         max_length=32,
@@ -799,6 +835,20 @@ class AwsSpec(_Spec):
                 "(check the spelling, e.g. us-east-1)"
             )
         return region
+
+    @model_validator(mode="after")
+    def _roles_in_the_region_partition(self) -> AwsSpec:
+        partition = partition_of(self.region) or "aws"
+        for field, arn in (
+            ("executionRoleArn", self.execution_role_arn),
+            ("roleArn", self.role_arn),
+        ):
+            if arn is not None and not arn.startswith(f"arn:{partition}:"):
+                raise ValueError(
+                    f"aws.{field} must be a role of partition {partition}, the partition of "
+                    f"aws.region {self.region} (arn:{partition}:iam::ACCOUNT:role/NAME)"
+                )
+        return self
 
     @field_validator("tags")
     @classmethod

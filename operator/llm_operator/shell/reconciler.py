@@ -17,7 +17,7 @@ from collections.abc import Coroutine, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from llm_operator.api import catalog
+from llm_operator.api import catalog, regions
 from llm_operator.api.models import DeletionPolicy, LLMEndpointSpec
 from llm_operator.core import (
     adoption,
@@ -206,6 +206,7 @@ class Reconciler:
         annotations = await self.cluster.namespace_annotations(namespace)
         try:
             who = identity.resolve(namespace, annotations, self.settings.namespace_roles, requested)
+            identity.check_partition(who, region, regions.partition_of(region))
         except identity.IdentityError as exc:
             raise Degraded(exc.reason, exc.message) from None
         place = Scope(region, who)
