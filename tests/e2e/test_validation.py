@@ -54,6 +54,14 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return mutate
 
 
+def _vllm_on_inferentia(obj: dict[str, Any]) -> None:
+    model = obj["spec"]["model"]
+    model.pop("maxInputTokens")
+    model.pop("maxTotalTokens")
+    model["engine"] = "vllm"
+    obj["spec"]["instance"]["type"] = "ml.inf2.24xlarge"
+
+
 # (case id, base object, change, fragment of the API server's message)
 CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     (
@@ -315,6 +323,13 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "Model",
         _set("spec.autoscaling", {"minReplicas": 0, "maxReplicas": 2, "target": 4}),
         "autoscaling.minReplicas 0 (scale to zero) needs endpointType InferenceComponent",
+    ),
+    (
+        "vllm-on-inferentia",
+        "Model",
+        _vllm_on_inferentia,
+        "model.engine vllm has no AWS container for ml.inf2.24xlarge (Inferentia): use engine "
+        "lmi or tgi, a GPU instance type, or set model.image to a Neuron image of your own",
     ),
     (
         "role-of-another-partition",

@@ -258,3 +258,24 @@ def test_a_role_of_no_partition_is_refused(partition: str) -> None:
     arn = f"arn:{partition}:iam::111122223333:role/x"
     with pytest.raises(ValidationError, match="should match pattern"):
         LLMEndpointSpec.model_validate(with_changes(MINIMAL, "aws.executionRoleArn", arn))
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang"])
+def test_an_engine_without_a_neuron_container_is_refused_on_inferentia(engine: str) -> None:
+    raw = with_changes(
+        with_changes(MINIMAL, "instance.type", "ml.inf2.24xlarge"), "model.engine", engine
+    )
+    with pytest.raises(
+        ValidationError, match=f"model.engine {engine} has no AWS container for ml.inf2.24xlarge"
+    ):
+        LLMEndpointSpec.model_validate(raw)
+    own = with_changes(raw, "model.image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/n:1")
+    assert LLMEndpointSpec.model_validate(own).model.engine == engine
+
+
+@pytest.mark.parametrize("engine", ["lmi", "tgi", None])
+def test_neuron_engines_and_an_unset_engine_are_accepted_on_inferentia(engine: str | None) -> None:
+    raw = with_changes(
+        with_changes(MINIMAL, "instance.type", "ml.inf2.24xlarge"), "model.engine", engine
+    )
+    assert LLMEndpointSpec.model_validate(raw).instance.type == "ml.inf2.24xlarge"

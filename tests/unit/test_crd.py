@@ -272,3 +272,9 @@ def test_roles_are_checked_against_the_regions_partition(schema: dict[str, Any])
         rule = found[models.MSG_ROLE_PARTITION.format(field=field)]
         assert f"self.{field}.startsWith('arn:' + " in rule
         assert "'cn-north-1'" in rule and "'us-gov-west-1'" in rule
+
+
+def test_inferentia_engine_rule_is_generated_from_the_catalog(schema: dict[str, Any]) -> None:
+    rule = rules_at(schema, "spec")[models.MSG_NEURON_ENGINE]
+    assert "self.model.engine in ['lmi', 'tgi']" in rule
+    assert "self.instance.type.startsWith('ml.inf2.')" in rule

@@ -465,12 +465,13 @@ def test_unknown_instance_size_is_a_render_error() -> None:
 
 def test_engine_without_an_image_for_the_instance_is_a_render_error() -> None:
     inf2 = {"type": "ml.inf2.24xlarge", "minCount": None, "maxCount": None}
-    with pytest.raises(RenderError, match="no SGLang Neuron image is known"):
+    # Engine unset (vLLM for a new object): the CRD cannot tell, rendering can.
+    with pytest.raises(RenderError, match="no vLLM Neuron image is known"):
         go(
             ic_spec(
                 instance=inf2,
                 model={
-                    "engine": "sglang",
+                    "engine": None,
                     "maxInputTokens": None,
                     "maxTotalTokens": None,
                     "maxBatchTotalTokens": None,

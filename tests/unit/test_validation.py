@@ -108,8 +108,9 @@ def test_neuron_images_per_engine() -> None:
     for engine in ("lmi", "tgi"):
         found = reasons(validation.validate(spec(instance=inf2, model={"engine": engine})))
         assert ("error", "ImageRequired") not in found
-    problems = validation.validate(spec(instance=inf2, model={"engine": "vllm"}))
-    assert ("error", "ImageRequired") in reasons(problems)
+    # An explicit engine without a Neuron image is refused with the spec (the CRD's rule).
+    with pytest.raises(ValueError, match=r"model\.engine vllm has no AWS container"):
+        spec(instance=inf2, model={"engine": "vllm"})
 
 
 def test_inferentia_needs_a_neuron_image() -> None:

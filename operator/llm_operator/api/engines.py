@@ -23,6 +23,9 @@ from typing import Literal, get_args
 Engine = Literal["vllm", "sglang", "lmi", "tgi"]
 ENGINES: tuple[Engine, ...] = get_args(Engine)
 DEFAULT_ENGINE: Engine = "vllm"
+# The engines with an AWS container for Inferentia/Trainium (core/images.json's "neuron"
+# families; tests/unit/test_images.py keeps the two equal). The others need model.image.
+NEURON_ENGINES: tuple[Engine, ...] = ("lmi", "tgi")
 
 TITLES: Mapping[Engine, str] = {
     "vllm": "vLLM",

@@ -152,6 +152,11 @@ MSG_ENV_SIZE = (
     "(SageMaker allows 32 KB of environment per model; the operator's own variables "
     "need the rest)"
 )
+MSG_NEURON_ENGINE = (
+    "model.engine has no AWS container for Inferentia (ml.inf2.*): use engine "
+    + " or ".join(engines.NEURON_ENGINES)
+    + ", a GPU instance type, or set model.image to a Neuron image of your own"
+)
 MSG_ROLE_PARTITION = (
     "aws.{field} must be a role of the partition of aws.region (arn:aws: for most regions, "
     "arn:aws-cn: for cn-*, arn:aws-us-gov: for us-gov-*)"
@@ -1005,6 +1010,31 @@ class RolloutSpec(_Spec):
         return self
 
 
+def _neuron_types() -> list[str]:
+    """Instance type prefixes of the catalog's Neuron families (ml.inf2.)."""
+    return sorted(
+        {f"ml.{t.family}." for t in catalog.instance_types() if t.accelerator_kind == "neuron"}
+    )
+
+
+def _neuron_engine_rule() -> dict[str, str]:
+    """An explicit engine without a Neuron container on a Neuron type, and no model.image."""
+    able = ", ".join(f"'{e}'" for e in engines.NEURON_ENGINES)
+    neuron = " || ".join(f"self.instance.type.startsWith('{p}')" for p in _neuron_types())
+    return cel(
+        f"!has(self.model.engine) || self.model.engine in [{able}]"
+        " || (has(self.model.image) && self.model.image != '')"
+        f" || !({neuron})",
+        MSG_NEURON_ENGINE,
+        messageExpression=(
+            "'model.engine ' + self.model.engine + ' has no AWS container for ' + "
+            "self.instance.type + ' (Inferentia): use engine "
+            + " or ".join(engines.NEURON_ENGINES)
+            + ", a GPU instance type, or set model.image to a Neuron image of your own'"
+        ),
+    )
+
+
 class LLMEndpointSpec(_Spec):
     model_config = ConfigDict(
         json_schema_extra=rules(
@@ -1034,6 +1064,7 @@ class LLMEndpointSpec(_Spec):
                 " || self.rollout.strategy == 'Rolling'",
                 MSG_ROLLOUT_IC,
             ),
+            _neuron_engine_rule(),
             cel(
                 "self.endpointType == 'InferenceComponent' || !has(self.autoscaling)"
                 " || self.autoscaling.minReplicas >= 1",
@@ -1125,6 +1156,18 @@ class LLMEndpointSpec(_Spec):
         neuron = self.instance.type.startswith(NEURON_TYPE_PREFIXES)
         if tp is not None and res is not None and tp > res.accelerators_per_copy and not neuron:
             raise ValueError(MSG_TP_COPY)
+        engine = self.model.engine
+        if (
+            engine is not None
+            and engine not in engines.NEURON_ENGINES
+            and not self.model.image
+            and self.instance.type.startswith(tuple(_neuron_types()))
+        ):
+            raise ValueError(
+                f"model.engine {engine} has no AWS container for {self.instance.type} "
+                f"(Inferentia): use engine {' or '.join(engines.NEURON_ENGINES)}, a GPU "
+                "instance type, or set model.image to a Neuron image of your own"
+            )
         names = [a.name for a in self.adapters]
         if len(names) != len(set(names)):
             raise ValueError("adapter names must be unique")
