@@ -313,6 +313,20 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "spec.rollout.timeoutSeconds: Invalid value: 60",
     ),
     (
+        "rollout-longer-than-its-timeout",
+        "Model",
+        _set(
+            "spec.rollout",
+            {
+                "strategy": "Linear",
+                "linearStepPercent": 10,
+                "waitSeconds": 3600,
+                "timeoutSeconds": 600,
+            },
+        ),
+        "rollout cannot finish within timeoutSeconds: SageMaker bakes waitSeconds after each step",
+    ),
+    (
         "autoscaling-min-over-max",
         "InferenceComponent",
         _set("spec.autoscaling", {"minReplicas": 3, "maxReplicas": 2, "target": 4}),

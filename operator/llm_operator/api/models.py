@@ -172,6 +172,13 @@ MSG_ROLLOUT_IC = (
     "updates inference components with a RollingUpdatePolicy only; AllAtOnce, Canary "
     "and Linear (blue/green traffic shifting) are for endpointType Model"
 )
+MSG_ROLLOUT_TIMEOUT = (
+    "rollout cannot finish within timeoutSeconds: SageMaker bakes waitSeconds after each "
+    "step (AllAtOnce and Rolling: 1 step, Canary: 2, Linear: 100 / linearStepPercent "
+    "rounded up), and steps x waitSeconds must be less than timeoutSeconds (e.g. Linear "
+    "10% x waitSeconds 3600 = 36000 > 600), or every update is rolled back at the timeout; "
+    "raise timeoutSeconds (at most 28800), lower waitSeconds or take bigger steps"
+)
 MSG_CANARY_PERCENT = "rollout.canaryPercent applies to strategy Canary only"
 MSG_LINEAR_PERCENT = "rollout.linearStepPercent applies to strategy Linear only"
 MSG_BATCH_PERCENT = "rollout.maxBatchPercent applies to strategy Rolling only"
@@ -910,9 +917,37 @@ class AutoRollbackSpec(_Spec):
         return (self.max_error_rate_percent is not None) + (self.max_p99_latency_ms is not None)
 
 
+# linearStepPercent's default, as core.rollout sends it.
+DEFAULT_LINEAR_STEP_PERCENT = 25
+
+
+def rollout_steps(strategy: str, linear_step_percent: int | None) -> int:
+    """The baked steps at the least: SageMaker bakes waitSeconds after each one (a
+    Rolling update has at least one batch; more with more instances or copies)."""
+    if strategy == "Linear":
+        step = linear_step_percent or DEFAULT_LINEAR_STEP_PERCENT
+        return -(-100 // step)
+    return 2 if strategy == "Canary" else 1
+
+
+def _timeout_rule() -> dict[str, str]:
+    step = f"(has(self.linearStepPercent) ? self.linearStepPercent : {DEFAULT_LINEAR_STEP_PERCENT})"
+    steps = (
+        f"(self.strategy == 'Linear' ? (100 + {step} - 1) / {step}"
+        " : (self.strategy == 'Canary' ? 2 : 1))"
+    )
+    baking = f"self.waitSeconds * {steps}"
+    return cel(
+        f"!has(self.timeoutSeconds) || {baking} < self.timeoutSeconds",
+        MSG_ROLLOUT_TIMEOUT,
+        # No messageExpression: the API server's cost estimate refuses string(int) in one.
+    )
+
+
 class RolloutSpec(_Spec):
     model_config = ConfigDict(
         json_schema_extra=rules(
+            _timeout_rule(),
             cel(
                 "(has(self.rollbackAlarms) ? size(self.rollbackAlarms) : 0)"
                 " + (has(self.autoRollback) && has(self.autoRollback.maxErrorRatePercent)"
@@ -1007,6 +1042,16 @@ class RolloutSpec(_Spec):
         owned = self.auto_rollback.count if self.auto_rollback else 0
         if len(self.rollback_alarms) + owned > MAX_ROLLBACK_ALARMS:
             raise ValueError(MSG_ALARMS_TOTAL)
+        steps = rollout_steps(self.strategy, self.linear_step_percent)
+        baking = steps * self.wait_seconds
+        if self.timeout_seconds is not None and baking >= self.timeout_seconds:
+            raise ValueError(
+                f"rollout cannot finish within timeoutSeconds {self.timeout_seconds}: "
+                f"{self.strategy} bakes {steps} step(s) x waitSeconds {self.wait_seconds} = "
+                f"{baking} seconds, so SageMaker would roll back every update; raise "
+                "timeoutSeconds (at most 28800), lower waitSeconds"
+                + (" or raise linearStepPercent" if self.strategy == "Linear" else "")
+            )
         return self
 
 
