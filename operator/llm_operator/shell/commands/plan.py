@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from llm_operator.api import catalog
+from llm_operator.api import catalog, regions
 from llm_operator.api.models import GROUP, KIND, VERSION, LLMEndpointSpec
 from llm_operator.core import actions, desired, engines, identity, planner, status, validation
 from llm_operator.core.memory import PlanMemory
@@ -386,6 +386,8 @@ class Planner:
             who = identity.resolve(
                 namespace, annotations, self.settings.namespace_roles, spec.aws.role_arn
             )
+            region = spec.aws.region
+            identity.check_partition(who, region, regions.partition_of(region))
         except identity.IdentityError as exc:
             result.errors.append(f"{exc.reason}: {exc.message}")
             return None
