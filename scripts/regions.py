@@ -18,12 +18,16 @@ def current() -> dict[str, object]:
         "_source": (
             f"botocore {botocore.__version__} endpoint data: "
             "Session.get_available_regions('sagemaker', partition_name=...) for the aws, "
-            "aws-cn and aws-us-gov partitions. Refresh with `make regions`; "
+            "aws-cn and aws-us-gov partitions, and Session.get_available_partitions() for the "
+            "partitions an ARN may name. Refresh with `make regions`; "
             "tests/unit/test_regions.py fails when it differs from the locked botocore."
         ),
         "partitions": {
             p: session.get_available_regions("sagemaker", partition_name=p) for p in PARTITIONS
         },
+        # Every partition an ARN may name (arn:PARTITION:...): role ARNs are checked
+        # against this exact list, never a prefix.
+        "arnPartitions": session.get_available_partitions(),
     }
 
 

@@ -3,7 +3,8 @@ over two endpoints made with boto3 (annotation llmoperator.io/adopt-endpoint), e
 becomes Ready without a moment with nothing serving (the endpoint is only ever
 InService or Updating, a component always InService on it), and deleting the
 LLMEndpoints removes the endpoint under deletionPolicy Delete and leaves it under
-Retain.
+Retain. A model-based endpoint is refused by an InferenceComponent LLMEndpoint
+before anything is tagged, and survives its deletion.
 """
 
 from __future__ import annotations
@@ -104,3 +105,40 @@ def test_adopted_hand_made_endpoints_become_ready_without_downtime(
     assert endpoints == ["hand-kept"]
     assert sm.describe_endpoint(EndpointName="hand-kept")["EndpointStatus"] == "InService"
     assert get_llme(kubectl, "kept") is None
+
+
+def test_a_model_based_endpoint_is_refused_by_an_inference_component_llmendpoint(
+    operator: Operator, emulator_process: Emulator, kubectl: Kubectl, namespace: str
+) -> None:
+    """Refused before anything is tagged (SageMaker cannot update it to the operator's
+    component-based config), and still there, untouched, after the LLMEndpoint goes."""
+    sm = boto3_client(emulator_process.url)
+    builders.model(sm, "hand-classic-model")
+    builders.model_config(sm, "hand-classic-config", "hand-classic-model", "ml.g5.12xlarge")
+    sm.create_endpoint(EndpointName="hand-classic", EndpointConfigName="hand-classic-config")
+    arn = sm.describe_endpoint(EndpointName="hand-classic")["EndpointArn"]
+    doc = llmendpoint("mistral-7b-inference-components")
+    doc["metadata"] = {
+        "name": "classic",
+        "namespace": namespace,
+        "annotations": {ADOPT_ANNOTATION: "hand-classic"},
+    }
+    kubectl.apply(to_yaml(doc))
+
+    def refused() -> str | None:
+        obj = get_llme(kubectl, "classic") or {}
+        for c in (obj.get("status") or {}).get("conditions") or []:
+            if c["type"] == "Degraded" and c.get("reason") == "AdoptionRefused":
+                return str(c["message"])
+        return None
+
+    message = wait_for(refused, timeout=60, what="AdoptionRefused")
+    assert "endpointType: Model" in message
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == []
+    kubectl("delete", "llmendpoint", "classic", "--wait=false")
+    wait_gone(kubectl, "classic", log=operator.log_tail)
+    assert sm.describe_endpoint(EndpointName="hand-classic")["EndpointConfigName"] == (
+        "hand-classic-config"
+    )
+    assert sm.list_tags(ResourceArn=arn)["Tags"] == []
+    assert sm.describe_model(ModelName="hand-classic-model")["ModelName"] == "hand-classic-model"

@@ -3,6 +3,7 @@ deletionPolicy Retain."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,10 @@ import pytest
 from local_cluster.cluster import LocalCluster
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
+from sagemaker_emulator.admin import AdminClient
 from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.examples import llmendpoint, to_yaml
-from tests.plugins.llmendpoints import get_llme, patch_spec, wait_ready
+from tests.plugins.llmendpoints import get_llme, patch_spec, wait_gone, wait_ready
 from tests.plugins.operator_fixtures import install_operator_rbac, operator_env
 from tests.plugins.sagemaker import SageMaker
 
@@ -127,6 +129,49 @@ def test_deletion_waits_for_sagemaker_and_leaves_nothing(
     assert get_llme(kubectl, name) is None
     leftovers = sagemaker_api.inventory()
     assert leftovers.empty, leftovers
+    # Waiting for SageMaker to delete is the normal course of a deletion, not an error.
+    log = operator.logs()
+    assert "DeleteEndpoint endpoint" in log  # it did wait: components went first
+    assert "failed temporarily" not in log, operator.log_tail()
+    handler_errors = [
+        line for line in log.splitlines() if "kopf.objects" in line and "ERROR" in line
+    ]
+    assert not handler_errors, operator.log_tail()
+
+
+def test_a_stuck_deletion_lets_go_once_the_policy_becomes_retain(
+    kubectl: Kubectl, operator: Operator, emulator_process: Emulator, sagemaker_api: SageMaker
+) -> None:
+    """The deletion waits on SageMaker within one handler call: it still reads the spec
+    as it is now, so switching to Retain ends a deletion SageMaker never lets finish
+    (an endpoint held in Creating cannot be deleted)."""
+    admin = AdminClient(emulator_process.url)
+    admin.faults(stuck=[{"resource": "endpoint"}])
+    manifest = llmendpoint("mistral-7b-inference-components")
+    name = manifest["metadata"]["name"]
+    try:
+        kubectl.apply(to_yaml(manifest))
+        wait_for(
+            lambda: bool(sagemaker_api.inventory().endpoints),
+            timeout=60,
+            what="the endpoint to be created (and held in Creating)",
+        )
+        kubectl("delete", "llmendpoint", name, "--wait=false")
+        wait_for(
+            lambda: (
+                ((get_llme(kubectl, name) or {}).get("status") or {}).get("phase") == "Deleting"
+            ),
+            timeout=60,
+            what="the deletion to wait for the endpoint",
+        )
+        time.sleep(2)  # a few more passes: SageMaker does not let it finish
+        assert get_llme(kubectl, name) is not None
+        patch_spec(kubectl, name, {"deletionPolicy": "Retain"})
+        wait_gone(kubectl, name, timeout=60, log=operator.log_tail)
+    finally:
+        admin.clear_faults()
+    assert sagemaker_api.inventory().endpoints  # kept, as Retain says
+    assert "failed temporarily" not in operator.logs()
 
 
 def test_retain_leaves_everything_running(

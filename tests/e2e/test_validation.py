@@ -54,6 +54,14 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
     return mutate
 
 
+def _vllm_on_inferentia(obj: dict[str, Any]) -> None:
+    model = obj["spec"]["model"]
+    model.pop("maxInputTokens")
+    model.pop("maxTotalTokens")
+    model["engine"] = "vllm"
+    obj["spec"]["instance"]["type"] = "ml.inf2.24xlarge"
+
+
 # (case id, base object, change, fragment of the API server's message)
 CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     (
@@ -153,7 +161,8 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "setting-the-engine-cannot-express",
         "InferenceComponent",
         _set("spec.model.engine", "vllm"),
-        "model.maxInputTokens cannot be expressed by engine vllm: use model.maxModelLength",
+        "model.maxInputTokens cannot be expressed by engine vllm: remove it (the engine bounds "
+        "the prompt by the context, model.maxModelLength)",
     ),
     (
         "value-the-engine-does-not-accept",
@@ -304,6 +313,20 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "spec.rollout.timeoutSeconds: Invalid value: 60",
     ),
     (
+        "rollout-longer-than-its-timeout",
+        "Model",
+        _set(
+            "spec.rollout",
+            {
+                "strategy": "Linear",
+                "linearStepPercent": 10,
+                "waitSeconds": 3600,
+                "timeoutSeconds": 600,
+            },
+        ),
+        "rollout cannot finish within timeoutSeconds: SageMaker bakes waitSeconds after each step",
+    ),
+    (
         "autoscaling-min-over-max",
         "InferenceComponent",
         _set("spec.autoscaling", {"minReplicas": 3, "maxReplicas": 2, "target": 4}),
@@ -314,6 +337,33 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "Model",
         _set("spec.autoscaling", {"minReplicas": 0, "maxReplicas": 2, "target": 4}),
         "autoscaling.minReplicas 0 (scale to zero) needs endpointType InferenceComponent",
+    ),
+    (
+        "vllm-on-inferentia",
+        "Model",
+        _vllm_on_inferentia,
+        "model.engine vllm has no AWS container for ml.inf2.24xlarge (Inferentia): use engine "
+        "lmi or tgi, a GPU instance type, or set model.image to a Neuron image of your own",
+    ),
+    (
+        "role-of-another-partition",
+        "InferenceComponent",
+        _set("spec.aws.executionRoleArn", "arn:aws-cn:iam::123456789012:role/SageMakerExecution"),
+        "aws.executionRoleArn must be a role of partition aws, the partition of aws.region "
+        "us-east-1 (arn:aws:iam::ACCOUNT:role/NAME)",
+    ),
+    (
+        "role-of-no-partition",
+        "InferenceComponent",
+        _set("spec.aws.roleArn", "arn:awsfoo:iam::123456789012:role/tenant"),
+        "spec.aws.roleArn in body should match",
+    ),
+    (
+        "china-region-with-an-aws-role",
+        "Model",
+        _set("spec.aws.region", "cn-north-1"),
+        "aws.executionRoleArn must be a role of partition aws-cn, the partition of aws.region "
+        "cn-north-1 (arn:aws-cn:iam::ACCOUNT:role/NAME)",
     ),
     (
         "autoscaling-unknown-metric",

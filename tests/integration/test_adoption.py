@@ -11,12 +11,14 @@ import asyncio
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 from llm_operator.core.adoption import ADOPT_ANNOTATION
 from llm_operator.core.desired import UID_TAG
 from llm_operator.shell.reconciler import PassResult, Reconciler
 from tests.emulator import builders
 from tests.plugins.operator_fixtures import SageMakerEmulator
-from tests.plugins.reconciling import SPEC, RecordingCluster, body, ready, reconciler
+from tests.plugins.reconciling import SPEC, RecordingCluster, body, ready, reconciler, until
 
 HAND = "hand-made-chat"
 
@@ -88,6 +90,7 @@ def test_an_adopted_endpoint_is_tagged_updated_in_place_and_its_old_parts_collec
             "endpointConfigs": ["hand-config"],
             "models": ["hand-model"],
             "inferenceComponents": ["hand-ic"],
+            "completed": True,
         }
         assert cluster.reasons().count("Adopted") == 4
         assert "CreateEndpoint" not in cluster.reasons()
@@ -164,3 +167,160 @@ def test_an_endpoint_tagged_for_another_owner_is_never_adopted(
     assert {op: n for op, n in calls.items() if op.startswith(writes)} == {
         op: n for op, n in before.items() if op.startswith(writes)
     }
+
+
+MODEL_SPEC: dict[str, Any] = {
+    "endpointType": "Model",
+    "model": {"hfModelId": "mistralai/Mistral-7B-Instruct-v0.1", "maxModelLength": 4096},
+    "instance": {"type": "ml.g5.12xlarge", "count": 1},
+    "aws": SPEC["aws"],
+}
+
+
+def model_based(sm: Any) -> dict[str, Any]:
+    """A hand-made endpoint whose variant names its model (no inference components)."""
+    builders.model(sm, "hand-model")
+    builders.model_config(sm, "hand-config", "hand-model", instance="ml.g5.12xlarge")
+    sm.create_endpoint(EndpointName=HAND, EndpointConfigName="hand-config")
+    sm.get_waiter("endpoint_in_service").wait(
+        EndpointName=HAND, WaiterConfig={"Delay": 0.1, "MaxAttempts": 200}
+    )
+    return dict(sm.describe_endpoint(EndpointName=HAND))
+
+
+def writes(emulated_sagemaker: SageMakerEmulator) -> dict[str, int]:
+    calls = emulated_sagemaker.admin.calls()
+    return {
+        op: n for op, n in calls.items() if op.startswith(("Create", "Update", "Delete", "Add"))
+    }
+
+
+def owner_tags(sm: Any, arn: str) -> dict[str, str]:
+    tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]}
+    return {k: v for k, v in tags.items() if k.startswith("llmoperator.io/")}
+
+
+@pytest.mark.parametrize(
+    ("spec", "make", "use"),
+    [
+        (SPEC, model_based, "endpointType: Model"),
+        (MODEL_SPEC, hand_made, "endpointType: InferenceComponent"),
+    ],
+    ids=["model-based-by-components", "components-by-model"],
+)
+def test_an_endpoint_of_the_other_type_is_refused_before_anything_is_tagged(
+    aws_env: None,
+    emulated_sagemaker: SageMakerEmulator,
+    spec: dict[str, Any],
+    make: Any,
+    use: str,
+) -> None:
+    sm = emulated_sagemaker.client()
+    endpoint = make(sm)
+    before = writes(emulated_sagemaker)
+    names = emulated_sagemaker.names()
+
+    async def scenario() -> None:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        try:
+            result = await r.reconcile(adopting(cluster, spec), deleting=False)
+            assert result.outcome == "degraded"
+            degraded = next(c for c in cluster.status["conditions"] if c["type"] == "Degraded")
+            assert degraded["reason"] == "AdoptionRefused"
+            assert HAND in degraded["message"] and use in degraded["message"]
+            assert "adopted" not in cluster.status
+            assert "Adopted" not in cluster.reasons()
+            # Deleting the LLMEndpoint leaves the hand-made endpoint as it was.
+            await until(
+                r,
+                cluster,
+                lambda res, _: res.deleted,
+                deleting=True,
+                spec=spec,
+                meta={"annotations": {ADOPT_ANNOTATION: HAND}},
+            )
+        finally:
+            r.close()
+
+    asyncio.run(scenario())
+    assert writes(emulated_sagemaker) == before
+    assert emulated_sagemaker.names() == names
+    assert owner_tags(sm, endpoint["EndpointArn"]) == {}
+
+
+def test_an_adoption_that_never_completed_leaves_the_endpoint_untagged_on_deletion(
+    aws_env: None,
+    emulated_sagemaker: SageMakerEmulator,
+) -> None:
+    """The update to the operator's config fails: deleting the LLMEndpoint deletes only
+    what the operator made, and gives back what it adopted without its ownership tags."""
+    sm = emulated_sagemaker.client()
+    endpoint = model_based(sm)
+    emulated_sagemaker.admin.faults(
+        fail_next=[{"resource": "endpoint", "name": HAND, "reason": "CapacityError: none left"}]
+    )
+
+    async def scenario() -> None:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        meta = {"annotations": {ADOPT_ANNOTATION: HAND}}
+        try:
+            await until(
+                r,
+                cluster,
+                lambda _, status: (
+                    status.get("failureReason") is not None
+                    or any(c["reason"] == "RolledBack" for c in status.get("conditions") or [])
+                ),
+                spec=MODEL_SPEC,
+                meta=meta,
+                passes=200,
+            )
+            assert cluster.reasons().count("Adopted") == 3
+            assert "UpdateEndpoint" in cluster.reasons()
+            assert cluster.status["adopted"].get("completed") is not True
+            await until(
+                r, cluster, lambda res, _: res.deleted, deleting=True, spec=MODEL_SPEC, meta=meta
+            )
+        finally:
+            r.close()
+        assert "DeleteEndpoint" not in cluster.reasons()
+
+    asyncio.run(scenario())
+    names = emulated_sagemaker.names()
+    assert names["endpoints"] == [HAND]
+    assert names["endpoint_configs"] == ["hand-config"]
+    assert names["models"] == ["hand-model"]
+    after = sm.describe_endpoint(EndpointName=HAND)
+    assert after["EndpointConfigName"] == "hand-config"
+    assert after["EndpointStatus"] == "InService"
+    assert owner_tags(sm, endpoint["EndpointArn"]) == {}
+    config = sm.describe_endpoint_config(EndpointConfigName="hand-config")
+    assert owner_tags(sm, config["EndpointConfigArn"]) == {}
+    model = sm.describe_model(ModelName="hand-model")
+    assert owner_tags(sm, model["ModelArn"]) == {}
+
+
+def test_a_completed_adoption_of_a_model_endpoint_is_deleted_with_its_llmendpoint(
+    aws_env: None,
+    emulated_sagemaker: SageMakerEmulator,
+) -> None:
+    sm = emulated_sagemaker.client()
+    model_based(sm)
+
+    async def scenario() -> None:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        meta = {"annotations": {ADOPT_ANNOTATION: HAND}}
+        try:
+            await until(r, cluster, ready, spec=MODEL_SPEC, meta=meta, passes=200)
+            assert cluster.status["adopted"]["completed"] is True
+            await until(
+                r, cluster, lambda res, _: res.deleted, deleting=True, spec=MODEL_SPEC, meta=meta
+            )
+        finally:
+            r.close()
+
+    asyncio.run(scenario())
+    assert not any(emulated_sagemaker.names().values())

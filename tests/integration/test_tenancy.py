@@ -121,6 +121,29 @@ def test_a_role_the_admin_did_not_allow_is_refused_and_nothing_is_created(
     assert not any(op.startswith("Create") for op in calls), calls
 
 
+def test_a_namespace_role_of_another_partition_is_refused_before_any_call(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """us-east-1 is in partition aws: a namespace role of aws-cn could never be assumed."""
+    china = TEAM_A.replace("arn:aws:", "arn:aws-cn:")
+
+    async def scenario() -> None:
+        cluster = RecordingCluster()
+        cluster.annotations["team"] = {ROLE_ANNOTATION: china}
+        r = reconciler(cluster)
+        try:
+            result = await r.reconcile(body(cluster), deleting=False)
+        finally:
+            r.close()
+        assert result.outcome == "degraded"
+        degraded = condition(cluster.status, "Degraded")
+        assert (degraded["status"], degraded["reason"]) == ("True", "RolePartitionMismatch")
+        assert china in degraded["message"] and "arn:aws:iam::ACCOUNT" in degraded["message"]
+
+    asyncio.run(scenario())
+    assert emulated_sagemaker.admin.calls() == {}
+
+
 def _moto_auth(moto: MotoSidecar, after: str) -> None:
     """moto's own switch: IAM authorization for every request after `after` more."""
     request = urllib.request.Request(

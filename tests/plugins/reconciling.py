@@ -101,6 +101,9 @@ class RecordingCluster:
     def event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
         self.events.append((type, reason, message))
 
+    async def llmendpoint(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        return None  # no stored object here: the tests hand each pass its body
+
     def reasons(self) -> list[str]:
         return [reason for _, reason, _ in self.events]
 

@@ -224,3 +224,58 @@ def test_tensor_parallel_degree_counts_neuron_cores_on_inferentia() -> None:
         LLMEndpointSpec.model_validate(base)
     neuron = {**base, "instance": {"type": "ml.inf2.24xlarge"}}
     assert LLMEndpointSpec.model_validate(neuron).model.tensor_parallel_degree == 2
+
+
+@pytest.mark.parametrize(
+    ("region", "field", "arn", "partition"),
+    [
+        ("us-east-1", "executionRoleArn", "arn:aws-cn:iam::111122223333:role/x", "aws"),
+        ("us-east-1", "executionRoleArn", "arn:aws-us-gov:iam::111122223333:role/x", "aws"),
+        ("us-east-1", "roleArn", "arn:aws-iso-b:iam::111122223333:role/x", "aws"),
+        ("cn-north-1", "executionRoleArn", ROLE, "aws-cn"),
+        ("us-gov-west-1", "roleArn", ROLE, "aws-us-gov"),
+    ],
+)
+def test_roles_must_be_of_the_regions_partition(
+    region: str, field: str, arn: str, partition: str
+) -> None:
+    raw = with_changes(with_changes(MINIMAL, "aws.region", region), f"aws.{field}", arn)
+    if field == "roleArn" and region != "us-east-1":
+        raw = with_changes(raw, "aws.executionRoleArn", ROLE.replace(":aws:", f":{partition}:"))
+    with pytest.raises(ValidationError, match=f"must be a role of partition {partition},"):
+        LLMEndpointSpec.model_validate(raw)
+
+
+def test_roles_of_the_regions_partition_are_accepted() -> None:
+    china = ROLE.replace("arn:aws:", "arn:aws-cn:")
+    raw = with_changes(with_changes(MINIMAL, "aws.region", "cn-north-1"), "aws.roleArn", china)
+    spec = LLMEndpointSpec.model_validate(with_changes(raw, "aws.executionRoleArn", china))
+    assert spec.aws.execution_role_arn == china
+
+
+@pytest.mark.parametrize("partition", ["awsfoo", "aws-", "aws-cnx", "AWS"])
+def test_a_role_of_no_partition_is_refused(partition: str) -> None:
+    arn = f"arn:{partition}:iam::111122223333:role/x"
+    with pytest.raises(ValidationError, match="should match pattern"):
+        LLMEndpointSpec.model_validate(with_changes(MINIMAL, "aws.executionRoleArn", arn))
+
+
+@pytest.mark.parametrize("engine", ["vllm", "sglang"])
+def test_an_engine_without_a_neuron_container_is_refused_on_inferentia(engine: str) -> None:
+    raw = with_changes(
+        with_changes(MINIMAL, "instance.type", "ml.inf2.24xlarge"), "model.engine", engine
+    )
+    with pytest.raises(
+        ValidationError, match=f"model.engine {engine} has no AWS container for ml.inf2.24xlarge"
+    ):
+        LLMEndpointSpec.model_validate(raw)
+    own = with_changes(raw, "model.image", "123456789012.dkr.ecr.us-east-1.amazonaws.com/n:1")
+    assert LLMEndpointSpec.model_validate(own).model.engine == engine
+
+
+@pytest.mark.parametrize("engine", ["lmi", "tgi", None])
+def test_neuron_engines_and_an_unset_engine_are_accepted_on_inferentia(engine: str | None) -> None:
+    raw = with_changes(
+        with_changes(MINIMAL, "instance.type", "ml.inf2.24xlarge"), "model.engine", engine
+    )
+    assert LLMEndpointSpec.model_validate(raw).instance.type == "ml.inf2.24xlarge"

@@ -241,8 +241,17 @@ def test_patterns_match_what_they_should() -> None:
     cases = {
         models.REGION_PATTERN: (["us-east-1", "cn-north-1", "us-gov-west-1"], ["US", "useast1"]),
         models.ROLE_ARN_PATTERN: (
-            ["arn:aws:iam::111122223333:role/SageMakerExecution"],
-            ["arn:aws:iam::111122223333:user/x", "role/x"],
+            [
+                "arn:aws:iam::111122223333:role/SageMakerExecution",
+                "arn:aws-cn:iam::111122223333:role/SageMakerExecution",
+                "arn:aws-iso-b:iam::111122223333:role/SageMakerExecution",
+            ],
+            [
+                "arn:aws:iam::111122223333:user/x",
+                "role/x",
+                "arn:awsfoo:iam::111122223333:role/x",
+                "arn:aws-:iam::111122223333:role/x",
+            ],
         ),
         models.MODEL_ARTIFACT_PATTERN: (
             ["s3://bucket/model.tar.gz", "s3://bucket/models/llm/", "s3://bucket/"],
@@ -255,3 +264,17 @@ def test_patterns_match_what_they_should() -> None:
             assert re.match(pattern, text), (pattern, text)
         for text in bad:
             assert not re.match(pattern, text), (pattern, text)
+
+
+def test_roles_are_checked_against_the_regions_partition(schema: dict[str, Any]) -> None:
+    found = rules_at(schema, "spec.aws")
+    for field in ("executionRoleArn", "roleArn"):
+        rule = found[models.MSG_ROLE_PARTITION.format(field=field)]
+        assert f"self.{field}.startsWith('arn:' + " in rule
+        assert "'cn-north-1'" in rule and "'us-gov-west-1'" in rule
+
+
+def test_inferentia_engine_rule_is_generated_from_the_catalog(schema: dict[str, Any]) -> None:
+    rule = rules_at(schema, "spec")[models.MSG_NEURON_ENGINE]
+    assert "self.model.engine in ['lmi', 'tgi']" in rule
+    assert "self.instance.type.startsWith('ml.inf2.')" in rule

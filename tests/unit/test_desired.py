@@ -318,7 +318,8 @@ def test_custom_image_and_version() -> None:
     assert pinned.model.create_request["PrimaryContainer"]["Image"].endswith(
         ":2.4.0-tgi2.4.0-gpu-py311-cu124-ubuntu22.04"
     )
-    china = go(ic_spec(aws={"region": "cn-north-1"}))
+    china_role = ROLE.replace("arn:aws:", "arn:aws-cn:")
+    china = go(ic_spec(aws={"region": "cn-north-1", "executionRoleArn": china_role}))
     assert ".amazonaws.com.cn/" in china.model.create_request["PrimaryContainer"]["Image"]
 
 
@@ -464,12 +465,13 @@ def test_unknown_instance_size_is_a_render_error() -> None:
 
 def test_engine_without_an_image_for_the_instance_is_a_render_error() -> None:
     inf2 = {"type": "ml.inf2.24xlarge", "minCount": None, "maxCount": None}
-    with pytest.raises(RenderError, match="no SGLang Neuron image is known"):
+    # Engine unset (vLLM for a new object): the CRD cannot tell, rendering can.
+    with pytest.raises(RenderError, match="no vLLM Neuron image is known"):
         go(
             ic_spec(
                 instance=inf2,
                 model={
-                    "engine": "sglang",
+                    "engine": None,
                     "maxInputTokens": None,
                     "maxTotalTokens": None,
                     "maxBatchTotalTokens": None,

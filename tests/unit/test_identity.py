@@ -57,3 +57,25 @@ def test_a_malformed_annotation_is_reported_not_assumed() -> None:
         identity.resolve("team-a", {ROLE_ANNOTATION: "team-a-role"}, {}, None)
     assert bad.value.reason == "InvalidRoleAnnotation"
     assert ROLE_ANNOTATION in bad.value.message
+
+
+@pytest.mark.parametrize("partition", ["awsfoo", "aws-", "aws-cnx"])
+def test_a_role_annotation_of_no_partition_is_invalid(partition: str) -> None:
+    annotations = {ROLE_ANNOTATION: f"arn:{partition}:iam::111111111111:role/team-a"}
+    with pytest.raises(IdentityError) as raised:
+        identity.resolve("team-a", annotations, {}, None)
+    assert raised.value.reason == "InvalidRoleAnnotation"
+
+
+def test_every_partition_of_botocore_is_a_role_partition() -> None:
+    for partition in ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b"):
+        arn = f"arn:{partition}:iam::111111111111:role/team-a"
+        assert Identity(arn).account == "111111111111"
+
+
+def test_a_namespace_role_of_another_partition_than_the_region_is_refused() -> None:
+    identity.check_partition(Identity(TEAM_A), "us-east-1", "aws")
+    with pytest.raises(IdentityError) as raised:
+        identity.check_partition(Identity(TEAM_A), "cn-north-1", "aws-cn")
+    assert raised.value.reason == "RolePartitionMismatch"
+    assert "arn:aws-cn:iam::ACCOUNT:role/NAME" in raised.value.message

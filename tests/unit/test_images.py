@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llm_operator.api.engines import DEFAULT_ENGINE, ENGINES, Engine
+from llm_operator.api.engines import DEFAULT_ENGINE, ENGINES, NEURON_ENGINES, Engine
 from llm_operator.api.regions import sagemaker_regions
 from llm_operator.core import images
 
@@ -107,6 +107,12 @@ def test_engines_without_a_neuron_image_are_refused_with_a_reason() -> None:
     for engine in ("vllm", "sglang"):
         with pytest.raises(images.ImageLookupError, match=r"spec\.model\.image"):
             images.image_uri(engine, "us-east-1", kind="neuron")  # type: ignore[arg-type]
+
+
+def test_the_api_knows_which_engines_have_a_neuron_image() -> None:
+    """The CRD refuses the others on ml.inf2 (api.engines.NEURON_ENGINES, no core import)."""
+    having = {e for e in ENGINES if not isinstance(images.family(e, "neuron"), images.Unavailable)}
+    assert having == set(NEURON_ENGINES)
 
 
 def test_unset_version_picks_the_newest_published_in_the_region() -> None:

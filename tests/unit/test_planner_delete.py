@@ -14,12 +14,16 @@ from llm_operator.core.actions import (
     DeleteInferenceComponent,
     DeleteModel,
     Effect,
+    RemoveTags,
     TagEndpoint,
     TagEndpointConfig,
     TagInferenceComponent,
     TagModel,
+    UntagEndpoint,
+    UntagEndpointConfig,
+    UntagModel,
 )
-from llm_operator.core.desired import MANAGED_BY, MANAGED_BY_TAG, RETAINED_TAG
+from llm_operator.core.desired import MANAGED_BY, MANAGED_BY_TAG, RETAINED_TAG, UID_TAG, Adopted
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.plan import PlanEvent
 from tests.unit.planner_factory import (
@@ -192,3 +196,71 @@ def test_retain_tags_only_what_names_this_llmendpoint() -> None:
 def test_retain_with_nothing_left_has_nothing_to_tag() -> None:
     result = delete(make_desired(), ObservedState(), policy="Retain")
     assert result.actions == () and result.done_deleting
+
+
+# An adopted model-based endpoint (status.adopted): its hand-made config and model.
+HAND_CONFIG, HAND_MODEL = "hand-config", "hand-model"
+MODEL_DESIRED = make_desired(endpoint_type="Model")
+ADOPTED = Adopted(
+    endpoint=MODEL_DESIRED.endpoint_name,
+    endpoint_configs=frozenset({HAND_CONFIG}),
+    models=frozenset({HAND_MODEL}),
+)
+
+
+def _adopted(status: str, config: str, owner: str | None = "uid-mine") -> ObservedState:
+    """The adopted endpoint serving `config`, with what the operator created beside it."""
+    ours = running(MODEL_DESIRED)
+    return replace(
+        ours,
+        endpoint=seen_endpoint(MODEL_DESIRED, status, config_name=config, owner_uid=owner),
+        models={
+            **ours.models,
+            HAND_MODEL: replace(resource(HAND_MODEL, owner), arn="arn:m"),
+        },
+        endpoint_configs={
+            **ours.endpoint_configs,
+            HAND_CONFIG: replace(resource(HAND_CONFIG, owner), arn="arn:c"),
+        },
+    )
+
+
+def test_an_unfinished_adoption_is_given_back_untagged_and_only_ours_deleted() -> None:
+    desired = replace(MODEL_DESIRED, adopted=ADOPTED)
+    result = delete(desired, _adopted("InService", HAND_CONFIG))
+    deleted = [a for a in result.actions if a.effect is Effect.DELETE]
+    assert deleted == [
+        DeleteEndpointConfig(name=MODEL_DESIRED.endpoint_config.name),
+        DeleteModel(name=MODEL_DESIRED.model.name),
+    ]
+    untagged = [a for a in result.actions if isinstance(a, RemoveTags)]
+    assert [(type(a), a.name) for a in untagged] == [
+        (UntagModel, HAND_MODEL),
+        (UntagEndpointConfig, HAND_CONFIG),
+        (UntagEndpoint, MODEL_DESIRED.endpoint_name),
+    ]
+    assert all(UID_TAG in a.keys and MANAGED_BY_TAG in a.keys for a in untagged)
+    assert not result.done_deleting
+    # Once untagged and ours deleted: done, the endpoint left as it was, no NameConflict.
+    after = replace(
+        _adopted("InService", HAND_CONFIG, owner=None),
+        models={HAND_MODEL: resource(HAND_MODEL, None)},
+        endpoint_configs={HAND_CONFIG: resource(HAND_CONFIG, None)},
+    )
+    done = delete(desired, after)
+    assert done.actions == () and done.done_deleting
+    assert "NameConflict" not in str(done.memory.reported)
+
+
+def test_an_adopted_endpoint_still_updating_is_waited_for() -> None:
+    desired = replace(MODEL_DESIRED, adopted=ADOPTED)
+    result = delete(desired, _adopted("Updating", HAND_CONFIG))
+    assert result.actions == ()
+    assert not result.done_deleting
+
+
+def test_a_completed_adoption_is_deleted_like_anything_of_ours() -> None:
+    desired = replace(MODEL_DESIRED, adopted=ADOPTED)
+    result = delete(desired, _adopted("InService", MODEL_DESIRED.endpoint_config.name))
+    assert DeleteEndpoint(name=MODEL_DESIRED.endpoint_name) in result.actions
+    assert not any(isinstance(a, RemoveTags) for a in result.actions)

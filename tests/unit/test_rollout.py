@@ -10,6 +10,7 @@ import pytest
 from botocore.validate import ParamValidator
 from pydantic import ValidationError
 
+from llm_operator.api import crd, models
 from llm_operator.api.models import EndpointTypeName, LLMEndpointSpec, RolloutSpec
 from llm_operator.core import actions
 from llm_operator.core.rollout import RolloutReport, alarm_named, desired_rollout, owned_alarms
@@ -202,3 +203,59 @@ def test_status_keeps_the_start_time_and_stamps_the_end_once() -> None:
     assert again == done
     fresh = build_rollout(RolloutReport("InProgress", 5, "Canary", "ep-c3"), done, t2)
     assert (fresh["startTime"], fresh["endTime"]) == ("2026-11-30T10:09:00Z", None)
+
+
+@pytest.mark.parametrize(
+    ("rollout", "arithmetic"),
+    [
+        (
+            {
+                "strategy": "Linear",
+                "linearStepPercent": 10,
+                "waitSeconds": 3600,
+                "timeoutSeconds": 600,
+            },
+            "Linear bakes 10 step(s) x waitSeconds 3600 = 36000 seconds",
+        ),
+        (
+            {"strategy": "Linear", "waitSeconds": 600, "timeoutSeconds": 2400},
+            "Linear bakes 4 step(s) x waitSeconds 600 = 2400 seconds",
+        ),
+        (
+            {"strategy": "Canary", "waitSeconds": 1800, "timeoutSeconds": 3000},
+            "Canary bakes 2 step(s) x waitSeconds 1800 = 3600 seconds",
+        ),
+        ({"timeoutSeconds": 600}, "Rolling bakes 1 step(s) x waitSeconds 600 = 600 seconds"),
+    ],
+)
+def test_a_rollout_that_cannot_finish_before_its_timeout_is_refused_with_the_arithmetic(
+    rollout: dict[str, Any], arithmetic: str
+) -> None:
+    with pytest.raises(ValidationError) as raised:
+        spec("Model", rollout)
+    assert arithmetic in str(raised.value)
+    assert "raise timeoutSeconds" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "rollout",
+    [
+        {"strategy": "Linear", "linearStepPercent": 10, "waitSeconds": 60, "timeoutSeconds": 601},
+        {"strategy": "Canary", "waitSeconds": 300, "timeoutSeconds": 601},
+        {"strategy": "AllAtOnce", "waitSeconds": 3600, "timeoutSeconds": 3601},
+        {"strategy": "Linear", "waitSeconds": 3600},  # SageMaker's own timeout
+    ],
+)
+def test_a_rollout_that_fits_its_timeout_is_accepted(rollout: dict[str, Any]) -> None:
+    assert spec("Model", rollout).rollout is not None
+
+
+def test_the_crd_refuses_what_the_model_refuses() -> None:
+    """The CEL rule is built from the same step count (rollout_steps)."""
+    schema = crd.openapi_schema()
+    rollout = schema["properties"]["spec"]["properties"]["rollout"]
+    rules = {r["message"]: r for r in rollout["x-kubernetes-validations"]}
+    rule = rules[models.MSG_ROLLOUT_TIMEOUT]
+    assert "(100 + (has(self.linearStepPercent)" in rule["rule"]
+    assert "self.strategy == 'Canary' ? 2 : 1" in rule["rule"]
+    assert "messageExpression" not in rule  # string(int) is too costly for the API server

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from llm_operator.api.models import LLMEndpointSpec, ModelSpec
-from llm_operator.core import validation
+from llm_operator.core import engines, validation
 from llm_operator.core.validation import Problem
 
 ROLE = "arn:aws:iam::111122223333:role/SageMakerExecution"
@@ -108,8 +108,9 @@ def test_neuron_images_per_engine() -> None:
     for engine in ("lmi", "tgi"):
         found = reasons(validation.validate(spec(instance=inf2, model={"engine": engine})))
         assert ("error", "ImageRequired") not in found
-    problems = validation.validate(spec(instance=inf2, model={"engine": "vllm"}))
-    assert ("error", "ImageRequired") in reasons(problems)
+    # An explicit engine without a Neuron image is refused with the spec (the CRD's rule).
+    with pytest.raises(ValueError, match=r"model\.engine vllm has no AWS container"):
+        spec(instance=inf2, model={"engine": "vllm"})
 
 
 def test_inferentia_needs_a_neuron_image() -> None:
@@ -286,3 +287,27 @@ def test_scale_to_zero_with_an_instance_floor_warns_that_instances_keep_costing(
 def test_autoscaling_rules_mirror_the_cel_messages(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         spec(**changes)
+
+
+def test_tgi_settings_on_a_new_object_without_engine_say_what_to_set() -> None:
+    """vLLM is the default for new objects; `engine: tgi` keeps the settings; the advice
+    for maxInputTokens is docs/engines.md's (drop it: the context bounds the prompt)."""
+    raw = spec(model={"maxInputTokens": 1024, "maxBatchTotalTokens": 8192})
+    why = engines.chosen_because(raw.model, None)
+    problems = validation.validate(engines.pin(raw, None), engine_why=why)
+    found = {p.message.split(" ", 1)[0]: p.message for p in problems if p.severity == "error"}
+    tokens = found["model.maxInputTokens"]
+    assert "vllm is the default for new objects" in tokens
+    assert "set model.engine: tgi to keep it" in tokens
+    assert "remove it (the engine bounds the prompt by the context" in tokens
+    assert "use model.maxModelLength" not in tokens
+    assert "model.engine: tgi" in found["model.maxBatchTotalTokens"]
+    assert all(p.reason == "EngineUnsupportedSetting" for p in problems if p.severity == "error")
+
+
+def test_an_engine_recorded_in_status_is_named_as_such() -> None:
+    raw = spec(model={"maxInputTokens": 1024})
+    status = {"engine": "sglang", "modelName": "m"}
+    why = engines.chosen_because(raw.model, status)
+    problems = validation.validate(engines.pin(raw, status), engine_why=why)
+    assert any("status.engine records sglang" in p.message for p in problems)

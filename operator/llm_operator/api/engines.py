@@ -23,6 +23,9 @@ from typing import Literal, get_args
 Engine = Literal["vllm", "sglang", "lmi", "tgi"]
 ENGINES: tuple[Engine, ...] = get_args(Engine)
 DEFAULT_ENGINE: Engine = "vllm"
+# The engines with an AWS container for Inferentia/Trainium (core/images.json's "neuron"
+# families; tests/unit/test_images.py keeps the two equal). The others need model.image.
+NEURON_ENGINES: tuple[Engine, ...] = ("lmi", "tgi")
 
 TITLES: Mapping[Engine, str] = {
     "vllm": "vLLM",
@@ -200,7 +203,7 @@ SETTINGS: tuple[Setting, ...] = (
         "model.maxInputTokens",
         "TGI only: longest prompt in tokens.",
         _all(None, None, None, "MAX_INPUT_TOKENS"),
-        instead="use model.maxModelLength",
+        instead="remove it (the engine bounds the prompt by the context, model.maxModelLength)",
     ),
     Setting(
         "maxTotalTokens",
@@ -242,9 +245,18 @@ def accepted_values(engine: Engine, setting: str) -> list[str] | None:
     return None if table is None else list(table)
 
 
-def msg_unsupported(engine: str, setting: Setting) -> str:
+def msg_unsupported(engine: str, setting: Setting, why: str | None = None) -> str:
+    """`why`: how the engine was chosen when the spec does not name it; the message
+    then also names the engines that keep the setting."""
+    if why is None:
+        return (
+            f"{setting.path} cannot be expressed by engine {engine}: "
+            f"{setting.instead or 'remove it'}"
+        )
+    keep = " or ".join(f"model.engine: {e}" for e in engines_supporting(setting.name))
     return (
-        f"{setting.path} cannot be expressed by engine {engine}: {setting.instead or 'remove it'}"
+        f"{setting.path} cannot be expressed by engine {engine} ({why}): set {keep} to keep "
+        f"it, or {setting.instead or 'remove it'} (see docs/engines.md)"
     )
 
 
@@ -255,15 +267,16 @@ def msg_unsupported_value(engine: str, setting: Setting, value: str) -> str:
     )
 
 
-def unsupported(engine: Engine, values: Mapping[str, object]) -> list[str]:
-    """Messages for settings in `values` (by setting name, set ones only) `engine` refuses."""
+def unsupported(engine: Engine, values: Mapping[str, object], why: str | None = None) -> list[str]:
+    """Messages for settings in `values` (by setting name, set ones only) `engine` refuses;
+    `why`: how the engine was chosen when the spec does not name it."""
     problems = []
     for name, value in values.items():
         setting = BY_NAME[name]
         if not setting.user or value is None:
             continue
         if setting.variables[engine] is None:
-            problems.append(msg_unsupported(engine, setting))
+            problems.append(msg_unsupported(engine, setting, why))
             continue
         accepted = accepted_values(engine, name)
         if accepted is not None and str(value) not in accepted:

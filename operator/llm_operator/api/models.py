@@ -18,7 +18,7 @@ from pydantic.alias_generators import to_camel, to_snake
 
 from llm_operator.api import catalog, engines
 from llm_operator.api.engines import Dtype, Engine, Quantize
-from llm_operator.api.regions import sagemaker_regions
+from llm_operator.api.regions import arn_partitions, partition_of, partitions, sagemaker_regions
 
 GROUP = "llmoperator.io"
 VERSION = "v1alpha1"
@@ -66,7 +66,9 @@ MODEL_ARTIFACT_PATTERN = rf"^{_S3_BUCKET}(\S*\.tar\.gz|(\S*/)?)$"
 ADAPTER_ARTIFACT_PATTERN = rf"^{_S3_BUCKET}\S*\.tar\.gz$"
 ADAPTER_NAME_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"  # no "--": see core.naming
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]{1,2}$"
-ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
+# The partition is one of botocore's exactly (aws, aws-cn, aws-us-gov, aws-iso, ...).
+ARN_PARTITION_PATTERN = "(" + "|".join(re.escape(p) for p in arn_partitions()) + ")"
+ROLE_ARN_PATTERN = rf"^arn:{ARN_PARTITION_PATTERN}:iam::[0-9]{{12}}:role/?[a-zA-Z_0-9+=,.@\-_/]+$"
 ENV_KEY_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 SECRET_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 SECRET_KEY_PATTERN = r"^[-._a-zA-Z0-9]+$"
@@ -150,6 +152,15 @@ MSG_ENV_SIZE = (
     "(SageMaker allows 32 KB of environment per model; the operator's own variables "
     "need the rest)"
 )
+MSG_NEURON_ENGINE = (
+    "model.engine has no AWS container for Inferentia (ml.inf2.*): use engine "
+    + " or ".join(engines.NEURON_ENGINES)
+    + ", a GPU instance type, or set model.image to a Neuron image of your own"
+)
+MSG_ROLE_PARTITION = (
+    "aws.{field} must be a role of the partition of aws.region (arn:aws: for most regions, "
+    "arn:aws-cn: for cn-*, arn:aws-us-gov: for us-gov-*)"
+)
 MSG_REGION_IMMUTABLE = (
     "aws.region cannot change: create a new LLMEndpoint in the other region instead"
 )
@@ -160,6 +171,13 @@ MSG_ROLLOUT_IC = (
     "rollout.strategy must be Rolling for endpointType InferenceComponent: SageMaker "
     "updates inference components with a RollingUpdatePolicy only; AllAtOnce, Canary "
     "and Linear (blue/green traffic shifting) are for endpointType Model"
+)
+MSG_ROLLOUT_TIMEOUT = (
+    "rollout cannot finish within timeoutSeconds: SageMaker bakes waitSeconds after each "
+    "step (AllAtOnce and Rolling: 1 step, Canary: 2, Linear: 100 / linearStepPercent "
+    "rounded up), and steps x waitSeconds must be less than timeoutSeconds (e.g. Linear "
+    "10% x waitSeconds 3600 = 36000 > 600), or every update is rolled back at the timeout; "
+    "raise timeoutSeconds (at most 28800), lower waitSeconds or take bigger steps"
 )
 MSG_CANARY_PERCENT = "rollout.canaryPercent applies to strategy Canary only"
 MSG_LINEAR_PERCENT = "rollout.linearStepPercent applies to strategy Linear only"
@@ -729,7 +747,37 @@ class VpcSpec(_Spec):
     )
 
 
+def _partition_cel() -> str:
+    """CEL for the partition of self.region (the aws partition for any other region)."""
+    expression = "'aws'"
+    for name, regions in sorted(partitions().items(), reverse=True):
+        if name != "aws":
+            listed = ", ".join(f"'{r}'" for r in regions)
+            expression = f"(self.region in [{listed}] ? '{name}' : {expression})"
+    return expression
+
+
+def _role_partition_rule(field: str, optional: bool) -> dict[str, str]:
+    part = _partition_cel()
+    rule = f"self.{field}.startsWith('arn:' + {part} + ':')"
+    return cel(
+        f"!has(self.{field}) || {rule}" if optional else rule,
+        MSG_ROLE_PARTITION.format(field=field),
+        messageExpression=(
+            f"'aws.{field} must be a role of partition ' + {part} + ', the partition of "
+            f"aws.region ' + self.region + ' (arn:' + {part} + ':iam::ACCOUNT:role/NAME)'"
+        ),
+    )
+
+
 class AwsSpec(_Spec):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            _role_partition_rule("executionRoleArn", optional=False),
+            _role_partition_rule("roleArn", optional=True),
+        )
+    )
+
     region: str = Field(
         description="AWS region of the SageMaker resources, e.g. us-east-1. Immutable.",
         max_length=32,
@@ -800,6 +848,20 @@ class AwsSpec(_Spec):
             )
         return region
 
+    @model_validator(mode="after")
+    def _roles_in_the_region_partition(self) -> AwsSpec:
+        partition = partition_of(self.region) or "aws"
+        for field, arn in (
+            ("executionRoleArn", self.execution_role_arn),
+            ("roleArn", self.role_arn),
+        ):
+            if arn is not None and not arn.startswith(f"arn:{partition}:"):
+                raise ValueError(
+                    f"aws.{field} must be a role of partition {partition}, the partition of "
+                    f"aws.region {self.region} (arn:{partition}:iam::ACCOUNT:role/NAME)"
+                )
+        return self
+
     @field_validator("tags")
     @classmethod
     def _tags(cls, tags: dict[str, str]) -> dict[str, str]:
@@ -855,9 +917,37 @@ class AutoRollbackSpec(_Spec):
         return (self.max_error_rate_percent is not None) + (self.max_p99_latency_ms is not None)
 
 
+# linearStepPercent's default, as core.rollout sends it.
+DEFAULT_LINEAR_STEP_PERCENT = 25
+
+
+def rollout_steps(strategy: str, linear_step_percent: int | None) -> int:
+    """The baked steps at the least: SageMaker bakes waitSeconds after each one (a
+    Rolling update has at least one batch; more with more instances or copies)."""
+    if strategy == "Linear":
+        step = linear_step_percent or DEFAULT_LINEAR_STEP_PERCENT
+        return -(-100 // step)
+    return 2 if strategy == "Canary" else 1
+
+
+def _timeout_rule() -> dict[str, str]:
+    step = f"(has(self.linearStepPercent) ? self.linearStepPercent : {DEFAULT_LINEAR_STEP_PERCENT})"
+    steps = (
+        f"(self.strategy == 'Linear' ? (100 + {step} - 1) / {step}"
+        " : (self.strategy == 'Canary' ? 2 : 1))"
+    )
+    baking = f"self.waitSeconds * {steps}"
+    return cel(
+        f"!has(self.timeoutSeconds) || {baking} < self.timeoutSeconds",
+        MSG_ROLLOUT_TIMEOUT,
+        # No messageExpression: the API server's cost estimate refuses string(int) in one.
+    )
+
+
 class RolloutSpec(_Spec):
     model_config = ConfigDict(
         json_schema_extra=rules(
+            _timeout_rule(),
             cel(
                 "(has(self.rollbackAlarms) ? size(self.rollbackAlarms) : 0)"
                 " + (has(self.autoRollback) && has(self.autoRollback.maxErrorRatePercent)"
@@ -952,7 +1042,42 @@ class RolloutSpec(_Spec):
         owned = self.auto_rollback.count if self.auto_rollback else 0
         if len(self.rollback_alarms) + owned > MAX_ROLLBACK_ALARMS:
             raise ValueError(MSG_ALARMS_TOTAL)
+        steps = rollout_steps(self.strategy, self.linear_step_percent)
+        baking = steps * self.wait_seconds
+        if self.timeout_seconds is not None and baking >= self.timeout_seconds:
+            raise ValueError(
+                f"rollout cannot finish within timeoutSeconds {self.timeout_seconds}: "
+                f"{self.strategy} bakes {steps} step(s) x waitSeconds {self.wait_seconds} = "
+                f"{baking} seconds, so SageMaker would roll back every update; raise "
+                "timeoutSeconds (at most 28800), lower waitSeconds"
+                + (" or raise linearStepPercent" if self.strategy == "Linear" else "")
+            )
         return self
+
+
+def _neuron_types() -> list[str]:
+    """Instance type prefixes of the catalog's Neuron families (ml.inf2.)."""
+    return sorted(
+        {f"ml.{t.family}." for t in catalog.instance_types() if t.accelerator_kind == "neuron"}
+    )
+
+
+def _neuron_engine_rule() -> dict[str, str]:
+    """An explicit engine without a Neuron container on a Neuron type, and no model.image."""
+    able = ", ".join(f"'{e}'" for e in engines.NEURON_ENGINES)
+    neuron = " || ".join(f"self.instance.type.startsWith('{p}')" for p in _neuron_types())
+    return cel(
+        f"!has(self.model.engine) || self.model.engine in [{able}]"
+        " || (has(self.model.image) && self.model.image != '')"
+        f" || !({neuron})",
+        MSG_NEURON_ENGINE,
+        messageExpression=(
+            "'model.engine ' + self.model.engine + ' has no AWS container for ' + "
+            "self.instance.type + ' (Inferentia): use engine "
+            + " or ".join(engines.NEURON_ENGINES)
+            + ", a GPU instance type, or set model.image to a Neuron image of your own'"
+        ),
+    )
 
 
 class LLMEndpointSpec(_Spec):
@@ -984,6 +1109,7 @@ class LLMEndpointSpec(_Spec):
                 " || self.rollout.strategy == 'Rolling'",
                 MSG_ROLLOUT_IC,
             ),
+            _neuron_engine_rule(),
             cel(
                 "self.endpointType == 'InferenceComponent' || !has(self.autoscaling)"
                 " || self.autoscaling.minReplicas >= 1",
@@ -1075,6 +1201,18 @@ class LLMEndpointSpec(_Spec):
         neuron = self.instance.type.startswith(NEURON_TYPE_PREFIXES)
         if tp is not None and res is not None and tp > res.accelerators_per_copy and not neuron:
             raise ValueError(MSG_TP_COPY)
+        engine = self.model.engine
+        if (
+            engine is not None
+            and engine not in engines.NEURON_ENGINES
+            and not self.model.image
+            and self.instance.type.startswith(tuple(_neuron_types()))
+        ):
+            raise ValueError(
+                f"model.engine {engine} has no AWS container for {self.instance.type} "
+                f"(Inferentia): use engine {' or '.join(engines.NEURON_ENGINES)}, a GPU "
+                "instance type, or set model.image to a Neuron image of your own"
+            )
         names = [a.name for a in self.adapters]
         if len(names) != len(set(names)):
             raise ValueError("adapter names must be unique")
@@ -1170,6 +1308,13 @@ class AdoptedStatus(_Status):
     models: list[str] = Field(default_factory=list, description="Models it used when adopted.")
     inference_components: list[str] = Field(
         default_factory=list, description="Inference components it had when adopted."
+    )
+    completed: bool = Field(
+        False,
+        description=(
+            "True once the endpoint served the operator's own endpoint config; until then "
+            "deleting the LLMEndpoint leaves what was adopted and removes its ownership tags."
+        ),
     )
 
 
@@ -1271,7 +1416,8 @@ class LLMEndpointStatus(_Status):
         None,
         description=(
             "What the operator adopted (annotation llmoperator.io/adopt-endpoint): tagged as "
-            "this LLMEndpoint's and from then on reconciled, replaced and deleted like its own."
+            "this LLMEndpoint's and from then on reconciled and replaced like its own; deleted "
+            "with it only once the adoption completed."
         ),
     )
     plan_memory: dict[str, Any] | None = Field(

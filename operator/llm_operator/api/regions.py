@@ -10,12 +10,18 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
+from typing import Any
 
 
 @cache
-def _data() -> dict[str, list[str]]:
+def _json() -> dict[str, Any]:
     text = resources.files(__package__).joinpath("regions.json").read_text(encoding="utf-8")
-    partitions: dict[str, list[str]] = json.loads(text)["partitions"]
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def _data() -> dict[str, list[str]]:
+    partitions: dict[str, list[str]] = _json()["partitions"]
     return partitions
 
 
@@ -26,3 +32,13 @@ def sagemaker_regions() -> list[str]:
 
 def partitions() -> dict[str, list[str]]:
     return {name: list(regions) for name, regions in _data().items()}
+
+
+def arn_partitions() -> list[str]:
+    """Every AWS partition an ARN may name (aws, aws-cn, aws-us-gov, aws-iso, ...)."""
+    return list(_json()["arnPartitions"])
+
+
+def partition_of(region: str) -> str | None:
+    """The partition `region` belongs to (its ARNs start arn:PARTITION:); None if unknown."""
+    return next((name for name, regions in _data().items() if region in regions), None)

@@ -327,6 +327,45 @@ class TagInferenceComponent(AddTags):
 
 
 @dataclass(frozen=True)
+class RemoveTags(Action):
+    """Removes tag keys from a SageMaker resource of ours: the ownership tags of what
+    an adoption took over but never completed, given back on deletion.
+
+    DeleteTags acts on whatever holds the ARN, so the shell re-reads the
+    resource's tags right before and untags it only when they name `owner_uid`.
+    """
+
+    operation: ClassVar[str] = "DeleteTags"
+    effect: ClassVar[Effect] = Effect.UPDATE
+    arn: str
+    keys: tuple[str, ...]
+    owner_uid: str
+
+    def request(self) -> dict[str, Any]:
+        return {"ResourceArn": self.arn, "TagKeys": list(self.keys)}
+
+
+@dataclass(frozen=True)
+class UntagModel(RemoveTags):
+    kind: ClassVar[Kind] = Kind.MODEL
+
+
+@dataclass(frozen=True)
+class UntagEndpointConfig(RemoveTags):
+    kind: ClassVar[Kind] = Kind.ENDPOINT_CONFIG
+
+
+@dataclass(frozen=True)
+class UntagEndpoint(RemoveTags):
+    kind: ClassVar[Kind] = Kind.ENDPOINT
+
+
+@dataclass(frozen=True)
+class UntagInferenceComponent(RemoveTags):
+    kind: ClassVar[Kind] = Kind.INFERENCE_COMPONENT
+
+
+@dataclass(frozen=True)
 class TagAlarm(Action):
     """Adds tags to a CloudWatch alarm of ours (CloudWatch TagResource, a list of tags).
 

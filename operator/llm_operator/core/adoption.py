@@ -6,17 +6,32 @@ inference components and their models. The ownership rule still holds: the
 shell first proves that none of them is tagged for another owner, then tags
 them with this LLMEndpoint's ownership tags and records them in status; from
 then on they are this LLMEndpoint's like any it created (updated in place,
-replaced, garbage collected, deleted with it under deletionPolicy Delete).
+replaced, garbage collected). An endpoint of the other type (model-based for an
+InferenceComponent LLMEndpoint, or the converse) is refused before anything is
+tagged: SageMaker cannot update an endpoint between the two kinds of config.
+Deletion under deletionPolicy Delete deletes what was adopted only once the
+adoption completed (the endpoint served our own config); before that it gives
+the resources back, without our ownership tags, as they were.
 Without the annotation an untagged resource stays a NameConflict.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from llm_operator.core import naming
 from llm_operator.core.attribution import Attribution, attribute
-from llm_operator.core.desired import CLUSTER_ID_TAG, CLUSTER_TAG, UID_TAG
+from llm_operator.core.desired import (
+    CLUSTER_ID_TAG,
+    CLUSTER_TAG,
+    MANAGED_BY_TAG,
+    NAME_TAG,
+    NAMESPACE_TAG,
+    UID_TAG,
+    Adopted,
+)
+from llm_operator.core.observed import ObservedState
 
 ADOPT_ANNOTATION = "llmoperator.io/adopt-endpoint"
 
@@ -74,3 +89,75 @@ def check_owner(
             f"resources no cluster claims can be adopted ({ADOPT_ANNOTATION})",
         )
     return True
+
+
+def check_type(name: str, variants: Sequence[Mapping[str, Any]], endpoint_type: str) -> None:
+    """Refuses an endpoint whose kind of config differs from `endpoint_type`.
+
+    A variant naming a model makes a model-based endpoint; none, an
+    inference-component one. SageMaker refuses UpdateEndpoint between the two,
+    so taking over the other kind would only tag someone's endpoint as ours.
+    """
+    models = sorted({str(v["ModelName"]) for v in variants if v.get("ModelName")})
+    found = "Model" if models else "InferenceComponent"
+    if found == endpoint_type:
+        return
+    what = (
+        f"model-based (its variant serves model {', '.join(models)})"
+        if models
+        else "inference-component-based (its variant names no model)"
+    )
+    raise AdoptionError(
+        "AdoptionRefused",
+        f"SageMaker endpoint {name} is {what}, and SageMaker cannot update an endpoint "
+        f"between a model-based and an inference-component-based endpoint config: adopt it "
+        f"with spec.endpointType: {found} (endpointType cannot change: create a new "
+        f"LLMEndpoint); nothing was tagged ({ADOPT_ANNOTATION})",
+    )
+
+
+def from_record(record: Mapping[str, Any] | None) -> Adopted | None:
+    """status.adopted as the planner sees it; None when nothing was adopted."""
+    if not record or not record.get("endpoint"):
+        return None
+    return Adopted(
+        endpoint=str(record["endpoint"]),
+        endpoint_configs=frozenset(str(n) for n in record.get("endpointConfigs") or []),
+        models=frozenset(str(n) for n in record.get("models") or []),
+        components=frozenset(str(n) for n in record.get("inferenceComponents") or []),
+        completed=bool(record.get("completed")),
+    )
+
+
+def completed(adopted: Adopted, observed: ObservedState, uid: str) -> bool:
+    """The adoption completed: recorded so, or the endpoint now serves, InService, an
+    endpoint config of ours that it did not have when adopted."""
+    if adopted.completed:
+        return True
+    ep = observed.endpoint
+    if ep is None or ep.name != adopted.endpoint or ep.status != "InService":
+        return False
+    config = observed.endpoint_configs.get(ep.config_name)
+    return (
+        ep.config_name not in adopted.endpoint_configs
+        and config is not None
+        and config.owner_uid == uid
+    )
+
+
+def held(adopted: Adopted | None, observed: ObservedState, uid: str) -> frozenset[str]:
+    """The names deletion must give back rather than delete: everything an adoption
+    that has not completed took over (nothing once it completed)."""
+    if adopted is None or completed(adopted, observed, uid):
+        return frozenset()
+    return (
+        frozenset({adopted.endpoint})
+        | adopted.endpoint_configs
+        | adopted.models
+        | adopted.components
+    )
+
+
+# What an adoption added and giving back removes: the ownership tags alone (the
+# user's spec.aws.tags stay, as a hand-made resource may have had them already).
+OWNERSHIP_KEYS = (MANAGED_BY_TAG, NAMESPACE_TAG, NAME_TAG, UID_TAG, CLUSTER_TAG, CLUSTER_ID_TAG)

@@ -121,6 +121,21 @@ class DesiredScaling:
 
 
 @dataclass(frozen=True)
+class Adopted:
+    """What an adoption tagged as ours (status.adopted), by name.
+
+    Until `completed` (the endpoint served our own endpoint config) these are
+    still the hand-made resources: deletion gives them back instead of deleting them.
+    """
+
+    endpoint: str
+    endpoint_configs: frozenset[str] = frozenset()
+    models: frozenset[str] = frozenset()
+    components: frozenset[str] = frozenset()
+    completed: bool = False
+
+
+@dataclass(frozen=True)
 class DesiredState:
     owner: Owner
     region: str
@@ -138,6 +153,8 @@ class DesiredState:
     scaling: DesiredScaling | None = None
     # metadata.deletionTimestamp once the LLMEndpoint is being deleted (RFC 3339).
     deleted_at: str | None = None
+    # status.adopted: what annotation llmoperator.io/adopt-endpoint took over.
+    adopted: Adopted | None = None
 
 
 class RenderError(ValueError):

@@ -49,6 +49,21 @@ def effective(model: ModelSpec, status: Mapping[str, Any] | None) -> Engine:
     return DEFAULT_ENGINE
 
 
+def chosen_because(model: ModelSpec, status: Mapping[str, Any] | None) -> str | None:
+    """Why `model` runs `effective`'s engine when model.engine does not say (for
+    messages); None when it names it."""
+    if model.engine is not None:
+        return None
+    engine = effective(model, status)
+    if model.tgi_version is not None:
+        return "model.engine is unset; model.tgiVersion means tgi"
+    if (status or {}).get("engine") == engine:
+        return f"model.engine is unset and status.engine records {engine}"
+    if engine != DEFAULT_ENGINE:
+        return f"model.engine is unset and this object predates engines, so {engine}"
+    return f"model.engine is unset: {engine} is the default for new objects"
+
+
 def pin(spec: LLMEndpointSpec, status: Mapping[str, Any] | None) -> LLMEndpointSpec:
     """`spec` with model.engine set to the engine it runs, so every later step agrees."""
     engine = effective(spec.model, status)

@@ -12,11 +12,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from llm_operator.api.models import ARN_PARTITION_PATTERN
+
 ROLE_ANNOTATION = "llmoperator.io/aws-role-arn"
 EXTERNAL_ID_ANNOTATION = "llmoperator.io/aws-external-id"
 ALLOWED_ROLES_ANNOTATION = "llmoperator.io/aws-allowed-role-arns"
 
-ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::([0-9]{12}):role/[\w+=,.@/-]{1,512}$")
+# The partition exactly one of botocore's (aws, aws-cn, aws-us-gov, aws-iso, ...), never a prefix.
+ROLE_ARN_RE = re.compile(
+    rf"^arn:{ARN_PARTITION_PATTERN}:iam::([0-9]{{12}}):role/[\w+=,.@/-]{{1,512}}$"
+)
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 
 
@@ -31,7 +36,7 @@ class Identity:
     def account(self) -> str | None:
         """The role's account, None for the operator's own identity."""
         match = ROLE_ARN_RE.fullmatch(self.role_arn)
-        return match.group(1) if match else None
+        return match.group(2) if match else None
 
 
 class IdentityError(ValueError):
@@ -93,3 +98,16 @@ def _refuse(namespace: str, requested: str, default: str, allowed: tuple[str, ..
         f"{permitted}); ask the cluster admin to add it to the annotation "
         f"{ALLOWED_ROLES_ANNOTATION} on Namespace {namespace}",
     )
+
+
+def check_partition(who: Identity, region: str, partition: str | None) -> None:
+    """Refuses a role of another partition than the region's (`partition`, None when
+    unknown): STS and SageMaker of one partition never accept another's ARNs."""
+    if not who.role_arn or partition is None:
+        return
+    if not who.role_arn.startswith(f"arn:{partition}:"):
+        raise IdentityError(
+            "RolePartitionMismatch",
+            f"role {who.role_arn} is not in partition {partition}, the partition of "
+            f"aws.region {region}: use a role arn:{partition}:iam::ACCOUNT:role/NAME",
+        )

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llm_operator.api import models
 from llm_operator.api.models import (
     EndpointTypeName,
     RolloutPhase,
@@ -27,7 +28,7 @@ ERROR_RATE_ALARM_SUFFIX = "-rollback-error-rate"
 LATENCY_ALARM_SUFFIX = "-rollback-p99-latency"
 ALARM_PERIOD_SECONDS = 60
 DEFAULT_CANARY_PERCENT = 10
-DEFAULT_LINEAR_STEP_PERCENT = 25
+DEFAULT_LINEAR_STEP_PERCENT = models.DEFAULT_LINEAR_STEP_PERCENT
 DEFAULT_MAX_BATCH_PERCENT = 25
 # Phases after which nothing moves until the spec changes.
 FINISHED: frozenset[RolloutPhase] = frozenset({"Succeeded", "RolledBack", "Failed"})

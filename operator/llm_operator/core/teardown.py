@@ -1,23 +1,31 @@
 """Deleting an LLMEndpoint: its own resources in dependency order, or none (Retain,
-which tags what it keeps instead)."""
+which tags what it keeps instead). What an adoption took over is deleted only once
+that adoption completed; before, it is given back untagged (`core.adoption`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
 
+from llm_operator.core import adoption
 from llm_operator.core.actions import (
+    Action,
     DeleteAlarm,
     DeleteEndpoint,
     DeleteEndpointConfig,
     DeleteInferenceComponent,
     DeleteModel,
+    RemoveTags,
     TagAlarm,
     TagEndpoint,
     TagEndpointConfig,
     TagInferenceComponent,
     TagModel,
     TagScalableTarget,
+    UntagEndpoint,
+    UntagEndpointConfig,
+    UntagInferenceComponent,
+    UntagModel,
 )
 from llm_operator.core.compare import COMPONENT_DELETABLE, ENDPOINT_DELETABLE
 from llm_operator.core.desired import (
@@ -28,7 +36,12 @@ from llm_operator.core.desired import (
     DesiredState,
 )
 from llm_operator.core.memory import PlanMemory
-from llm_operator.core.observed import ObservedResource, ObservedState
+from llm_operator.core.observed import (
+    ObservedComponent,
+    ObservedEndpoint,
+    ObservedResource,
+    ObservedState,
+)
 from llm_operator.core.plan import (
     ConditionInput,
     Plan,
@@ -68,14 +81,55 @@ def _unscale(p: Pass) -> bool:
     return True
 
 
+def _give_back(p: Pass, held: frozenset[str]) -> tuple[list[Action], ObservedEndpoint | None]:
+    """Untagging what an unfinished adoption took over, and its endpoint (to keep).
+
+    The untagged resources are as they were before the adoption: a new
+    LLMEndpoint may adopt them again, and `audit` does not take them for orphans.
+    """
+    uid = p.desired.owner.uid
+    keys = adoption.OWNERSHIP_KEYS
+    found: list[
+        tuple[type[RemoveTags], ObservedEndpoint | ObservedComponent | ObservedResource]
+    ] = []
+    kept = p.observed.endpoint
+    if kept is not None and kept.name not in held:
+        kept = None
+    found += [(UntagModel, r) for n, r in sorted(p.observed.models.items()) if n in held]
+    found += [
+        (UntagEndpointConfig, r)
+        for n, r in sorted(p.observed.endpoint_configs.items())
+        if n in held
+    ]
+    found += [
+        (UntagInferenceComponent, c) for n, c in sorted(p.observed.components.items()) if n in held
+    ]
+    if kept is not None:
+        found.append((UntagEndpoint, kept))  # last, as the adoption tagged it last
+    untag: list[Action] = []
+    for cls, r in found:
+        if r.owner_uid == uid and r.arn:
+            untag.append(cls(name=r.name, arn=r.arn, keys=keys, owner_uid=uid))
+    return untag, kept
+
+
 def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -> Plan:
     p = Pass(desired, observed, memory)
+    held = adoption.held(desired.adopted, observed, desired.owner.uid)
+    giving_back, kept = _give_back(p, held)
+    # An unfinished adoption's endpoint on the move may yet serve our config (and so
+    # become ours to delete): nothing is decided, nothing of ours deleted, until it settles.
+    moving = kept is not None and kept.status not in ENDPOINT_DELETABLE
+    if moving:
+        assert kept is not None
+        p.waiting.append(f"adopted endpoint {kept.name} to leave {kept.status}")
+        giving_back = []
     scaling_left = _unscale(p)
-    ep = observed.endpoint
+    ep = None if kept is not None else observed.endpoint
     if ep is not None and p.foreign(ep.owner_uid):
         p.conflict("endpoint", ep.name, ep)
         ep = None  # not ours: neither it nor its components are touched
-    everything = list(observed.components.values())
+    everything = [c for c in observed.components.values() if c.name not in held]
     for c in everything:
         if p.foreign(c.owner_uid):
             p.conflict("inference component", c.name, c)
@@ -99,9 +153,10 @@ def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
             p.actions.append(DeleteEndpoint(name=ep.name))
         else:
             p.waiting.append(f"endpoint {ep.name} to leave {ep.status}")
-    configs = _owned(p, observed.endpoint_configs.values())
-    models = _owned(p, observed.models.values())
-    if ep is None:
+    configs = [r for r in _owned(p, observed.endpoint_configs.values()) if r.name not in held]
+    models = [r for r in _owned(p, observed.models.values()) if r.name not in held]
+    # On a kept endpoint our own components may still run our model: they go first.
+    if ep is None and not moving and not (kept is not None and ours):
         for config in sorted(configs, key=lambda r: r.name):
             p.actions.append(DeleteEndpointConfig(name=config.name))
         for model in sorted(models, key=lambda r: r.name):
@@ -111,8 +166,9 @@ def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
         ("model", observed.models),
     ):
         for r in mapping.values():
-            if p.foreign(r.owner_uid):
+            if p.foreign(r.owner_uid) and r.name not in held:
                 p.conflict(kind, r.name, r)
+    p.actions.extend(giving_back)
 
     # The rollback alarms watch the endpoint; they go with it (someone else's stay).
     alarms = sorted(n for n, a in observed.alarms.items() if not p.foreign(a.owner_uid))
@@ -120,7 +176,14 @@ def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
         p.actions.append(DeleteAlarm(name=name, owner_uid=desired.owner.uid))
 
     done = (
-        ep is None and not ours and not configs and not models and not alarms and not scaling_left
+        ep is None
+        and not ours
+        and not configs
+        and not models
+        and not alarms
+        and not scaling_left
+        and not giving_back
+        and not moving
     )
     reported = p.warning_events()
     message = progress_message(p) if not done else "All SageMaker resources deleted"

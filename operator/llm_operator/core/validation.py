@@ -97,8 +97,14 @@ def parameters_billions(model: ModelSpec) -> float | None:
     return best
 
 
-def validate(spec: LLMEndpointSpec, *, name: str | None = None) -> list[Problem]:
-    """Every problem found in `spec`; an empty list means go ahead."""
+def validate(
+    spec: LLMEndpointSpec, *, name: str | None = None, engine_why: str | None = None
+) -> list[Problem]:
+    """Every problem found in `spec`; an empty list means go ahead.
+
+    `engine_why`: how the engine was chosen when model.engine is unset
+    (`engines.chosen_because`), so a refused setting says what to set.
+    """
     problems: list[Problem] = []
     if name is not None and len(name) > MAX_NAME_LENGTH:
         problems.append(
@@ -108,7 +114,7 @@ def validate(spec: LLMEndpointSpec, *, name: str | None = None) -> list[Problem]
                 "the SageMaker names within 63 characters",
             )
         )
-    problems.extend(_engine_problems(spec))
+    problems.extend(_engine_problems(spec, engine_why))
     problems.extend(_image_problems(spec))
     itype = catalog.instance_type(spec.instance.type)
     if itype is None:
@@ -147,12 +153,12 @@ def _known_like(instance_type: str) -> list[str]:
     return same or [f"ml.{f}.*" for f in catalog.families()]
 
 
-def _engine_problems(spec: LLMEndpointSpec) -> list[Problem]:
+def _engine_problems(spec: LLMEndpointSpec, why: str | None) -> list[Problem]:
     """What the CRD cannot check while model.engine is unset (the engine comes from status)."""
     engine = engines.engine_of(spec.model)
     problems = [
         error("EngineUnsupportedSetting", message)
-        for message in engine_table.unsupported(engine, spec.model.settings())
+        for message in engine_table.unsupported(engine, spec.model.settings(), why)
     ]
     archived = engine_table.ARCHIVED.get(engine)
     if archived is not None:

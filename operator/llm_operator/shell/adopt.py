@@ -1,7 +1,9 @@
 """Takes over an existing endpoint on explicit opt-in (see `core.adoption`).
 
 Reads the endpoint, its endpoint config, its inference components and their
-models; refuses when any is tagged for another owner; tags each with this
+models; refuses an endpoint of the other type (model-based for an
+InferenceComponent LLMEndpoint, or the converse) and one when any is tagged for
+another owner; tags each with this
 LLMEndpoint's ownership tags, the endpoint last, so a crash part-way leaves
 the endpoint untagged and the next pass simply goes on. Nothing is deleted or
 re-created here: the normal pass then updates what needs updating.
@@ -38,6 +40,8 @@ async def adopt(
     config = await sagemaker.call(
         place, "DescribeEndpointConfig", {"EndpointConfigName": config_name}
     )
+    # Before anything is tagged: SageMaker cannot move it to the other kind of config.
+    adoption.check_type(name, config.get("ProductionVariants") or [], want.endpoint_type)
     models = {
         str(v["ModelName"]) for v in config.get("ProductionVariants") or [] if v.get("ModelName")
     }

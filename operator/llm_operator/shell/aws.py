@@ -648,9 +648,11 @@ class SageMaker:
         alarm: dict[str, Any] = alarms[0]
         return alarm, await self.tags(where, alarm["AlarmArn"], lane, service=CLOUDWATCH)
 
-    async def _add_tags(self, where: Where, action: actions.AddTags, redact: Redactor) -> str:
-        """Tags a SageMaker resource only while its tags, read right before, name this
-        LLMEndpoint: AddTags acts on whatever holds the ARN (a name taken again since)."""
+    async def _add_tags(
+        self, where: Where, action: actions.AddTags | actions.RemoveTags, redact: Redactor
+    ) -> str:
+        """Tags (or untags) a SageMaker resource only while its tags, read right before,
+        name this LLMEndpoint: AddTags and DeleteTags act on whatever holds the ARN."""
         try:
             owner = (await self.tags(where, action.arn)).get(UID_TAG)
         except AwsError as error:
@@ -724,7 +726,7 @@ class SageMaker:
             note = await self._on_our_target(where, action, redact)
         elif action.effect is actions.Effect.CREATE:
             note = await self._create(where, action, redact)
-        elif isinstance(action, actions.AddTags):
+        elif isinstance(action, actions.AddTags | actions.RemoveTags):
             note = await self._add_tags(where, action, redact)
         elif action.effect is actions.Effect.DELETE:
             note = await self._delete(where, action)

@@ -3,10 +3,13 @@
 One daemon per LLMEndpoint runs reconcile passes: fast (transition_poll_seconds)
 while SageMaker is moving, slow (resync_seconds) once settled, woken at once by
 the create/update/resume handlers through an asyncio.Event per uid. Deletion is
-a finalizer-guarded delete handler: one pass with deleting=True per call, and
-kopf's TemporaryError brings it back until the planner says everything is gone
-(or retained). The `Reconciler` lives in kopf's memo (`memo.reconciler`), built
-at start-up unless the caller put one there. kopf's own bookkeeping lives under
+a finalizer-guarded delete handler running passes with deleting=True, each after
+the previous one's delay, until the planner says everything is gone (or
+retained). It waits inside the handler rather than raising kopf's
+TemporaryError, which kopf logs at ERROR ("failed temporarily"): waiting for
+SageMaker to delete is the normal course of a deletion. The `Reconciler` lives
+in kopf's memo (`memo.reconciler`), built at start-up unless the caller put one
+there. kopf's own bookkeeping lives under
 status.kopf, not in annotations.
 """
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import kopf
@@ -122,16 +126,28 @@ async def _either(wake: asyncio.Event, stopped: Any) -> None:
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, retries=None, backoff=5)
-async def _delete(body: Any, uid: str, memo: kopf.Memo, **_: Any) -> None:
+async def _delete(body: Any, uid: str, memo: kopf.Memo, logger: Any, **_: Any) -> None:
     """Deletes (or retains) the SageMaker resources, then lets the finalizer go.
 
-    One pass per call; kopf calls again after the delay until deletion is done.
+    Passes until deletion is done, each after the previous one's delay (the
+    reconciler reports real failures itself); an exception escaping a pass still
+    reaches kopf, which retries after `backoff`.
     """
     r = _reconciler(memo)
     state = r.resource(uid)
-    async with state.lock:
-        result = await r.reconcile(body, deleting=True)
-    if not result.deleted:
-        raise kopf.TemporaryError("SageMaker resources are still being deleted", delay=result.delay)
+    latest: Mapping[str, Any] = body
+    while True:
+        async with state.lock:
+            result = await r.reconcile(latest, deleting=True)
+        if result.deleted:
+            break
+        logger.debug(
+            "SageMaker resources are still being deleted; next pass in %.1f s", result.delay
+        )
+        await asyncio.sleep(result.delay)
+        # kopf's body is this call's snapshot: a spec changed meanwhile (deletionPolicy
+        # Retain to let go of a stuck deletion) must count, as on kopf's own retries.
+        meta = latest["metadata"]
+        latest = await r.cluster.llmendpoint(meta["namespace"], meta["name"]) or latest
     r.resources.pop(uid, None)
     metrics.PHASE_BOOK.forget(uid)

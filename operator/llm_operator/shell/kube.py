@@ -51,6 +51,10 @@ class Cluster(Protocol):
         """Posts an Event about the object (never blocks the pass)."""
         ...
 
+    async def llmendpoint(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """The LLMEndpoint as stored now; None when it is gone."""
+        ...
+
 
 class KubeCluster:
     """The kubernetes client, run off the event loop in a small thread pool."""
@@ -102,6 +106,17 @@ class KubeCluster:
                 return False
             raise
         return True
+
+    async def llmendpoint(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        try:
+            found: Mapping[str, Any] = await self._run(
+                self._custom.get_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL, name
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found
 
     def event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
         kopf.event(cast(kopf.Body, body), type=type, reason=reason, message=message)

@@ -18,7 +18,7 @@ from collections.abc import Coroutine, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from llm_operator.api import catalog
+from llm_operator.api import catalog, regions
 from llm_operator.api.models import DeletionPolicy, LLMEndpointSpec
 from llm_operator.core import (
     adoption,
@@ -34,6 +34,7 @@ from llm_operator.core import (
 from llm_operator.core.actions import (
     TAGGING,
     Effect,
+    RemoveTags,
     UpdateEndpoint,
     UpdateInferenceComponent,
     digest,
@@ -168,8 +169,9 @@ class Reconciler:
         owner = self._owner(meta)
         spec, problems = validation.parse_spec(dict(body.get("spec") or {}))
         if spec is not None:
+            why = engines.chosen_because(spec.model, body.get("status"))
             spec = engines.pin(spec, body.get("status"))
-            problems = validation.validate(spec, name=owner.name)
+            problems = validation.validate(spec, name=owner.name, engine_why=why)
         errors = validation.errors(problems)
         if errors or spec is None:
             reason = errors[0].reason if errors else "InvalidSpec"
@@ -224,6 +226,7 @@ class Reconciler:
         annotations = await self.cluster.namespace_annotations(namespace)
         try:
             who = identity.resolve(namespace, annotations, self.settings.namespace_roles, requested)
+            identity.check_partition(who, region, regions.partition_of(region))
         except identity.IdentityError as exc:
             raise Degraded(exc.reason, exc.message) from None
         place = Scope(region, who)
@@ -314,6 +317,8 @@ class Reconciler:
                 return kept, error
             if isinstance(action, TAGGING):
                 self.observer.tagged(place, action.arn, action.tags)
+            elif isinstance(action, RemoveTags):
+                self.observer.retagged(place, [action.arn])
             else:
                 self.observer.touched(place, action.kind, action.name)
             if action.effect is Effect.CREATE:
@@ -411,6 +416,7 @@ class Reconciler:
             and (adopted or {}).get("endpoint") != (want.endpoint_name)
         ):
             adopted = await self._adopt(body, place, want, previous)
+        want = dataclasses.replace(want, adopted=adoption.from_record(adopted))
         memory = PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
         fresh = state.generation != generation or deleting
         # A settled resource accepts an inventory a resync old (even when its spec just
@@ -469,6 +475,9 @@ class Reconciler:
             now=datetime.now(UTC),
             hourly_usd_per_instance=catalog.hourly_cost(want.endpoint_config.instance_type, 1),
         )
+        if want.adopted is not None and adoption.completed(want.adopted, observed, want.owner.uid):
+            # From now on what was adopted is ours to delete with the LLMEndpoint.
+            new_status["adopted"] = {**(adopted or {}), "completed": True}
         if spec is not None:
             new_status["modelSource"] = spec.model.source
             new_status["engine"] = spec.model.engine

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from llm_operator.api import catalog
+from llm_operator.api import catalog, regions
 from llm_operator.api.models import GROUP, KIND, VERSION, LLMEndpointSpec
 from llm_operator.core import actions, desired, engines, identity, planner, status, validation
 from llm_operator.core.memory import PlanMemory
@@ -382,8 +382,9 @@ class Planner:
         spec, problems = validation.parse_spec(dict(manifest.get("spec") or {}))
         if spec is not None:
             # As the operator does: an unset engine stays the one the object runs.
+            why = engines.chosen_because(spec.model, live_status)
             spec = engines.pin(spec, live_status)
-            problems = validation.validate(spec, name=name)
+            problems = validation.validate(spec, name=name, engine_why=why)
         result.errors += [f"{p.reason}: {p.message}" for p in validation.errors(problems)]
         result.warnings += [f"{p.reason}: {p.message}" for p in validation.warnings(problems)]
         if spec is None or result.errors:
@@ -452,6 +453,8 @@ class Planner:
             who = identity.resolve(
                 namespace, annotations, self.settings.namespace_roles, spec.aws.role_arn
             )
+            region = spec.aws.region
+            identity.check_partition(who, region, regions.partition_of(region))
         except identity.IdentityError as exc:
             result.errors.append(f"{exc.reason}: {exc.message}")
             return None
@@ -595,6 +598,28 @@ class Planner:
             count = int(variants[0].get("InitialInstanceCount") or 0)
         result.cost_before = catalog.hourly_cost(before_type, count)
         result.instances_before = f"{count} x {before_type}"
+        if not any(s.operation in _MOVES_INSTANCES for s in result.steps):
+            # Nothing planned touches the instances: they stay as observed (autoscaling or
+            # managed instance scaling may hold them away from instance.count, even at 0).
+            result.cost_after, result.instances_after = result.cost_before, result.instances_before
+        elif (
+            want.scaling is not None and want.endpoint_type == "Model" and after_type == before_type
+        ):
+            # A Model endpoint's update keeps the autoscaled count (RetainAllVariantProperties).
+            held = want.scaling.clamp(count)
+            result.cost_after = catalog.hourly_cost(after_type, held)
+            result.instances_after = f"{held} x {after_type}"
+
+
+# The calls that change what instances an existing endpoint runs.
+_MOVES_INSTANCES = frozenset(
+    {
+        actions.CreateEndpoint.operation,
+        actions.UpdateEndpoint.operation,
+        actions.UpdateEndpointWeightsAndCapacities.operation,
+        actions.DeleteEndpoint.operation,
+    }
+)
 
 
 # -- the command ---------------------------------------------------------------------
