@@ -10,7 +10,10 @@ from llm_operator.api.models import RolloutSpec
 from llm_operator.core import actions
 from llm_operator.core.actions import Action, Effect
 from llm_operator.core.kinds import Kind
+from llm_operator.core.observed import ObservedState
 from llm_operator.core.rollout import owned_alarms
+from llm_operator.shell.commands import plan
+from tests.unit import planner_factory
 from tests.unit.planner_factory import create_config, create_model, make_desired
 
 SESSION = botocore.session.get_session()
@@ -234,3 +237,17 @@ def test_the_token_stays_out_of_repr_and_fingerprint() -> None:
     # The name carries the content hash (with a salted token digest): the fingerprint
     # needs nothing more, so the token never reaches status, even hashed.
     assert create("hf_secret").fingerprint() == create("another").fingerprint()
+
+
+@pytest.mark.parametrize("action", EVERY_ACTION, ids=lambda a: f"{a.key}-{a.effect}")
+def test_plan_simulates_and_shows_every_action(action: Action) -> None:
+    """`plan` runs the planner on what each call leaves behind (`Action.settle`) and
+    lists the call (`plan.action_row`): neither may fail for any action the operator
+    can send (a missing one was a traceback in `plan -f`)."""
+    owner = DESIRED.owner
+    before = planner_factory.running(DESIRED)
+    after = action.settle(before, owner)
+    assert isinstance(after, ObservedState)
+    operation, kind, name, _ = plan.action_row(action)
+    assert (operation, kind, name) == (action.operation, str(action.kind), action.name)
+    assert action.settle(after, owner) == after  # settled is settled: nothing moves again

@@ -12,11 +12,23 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from enum import StrEnum
 from typing import Any, ClassVar
 
+from llm_operator.core import naming
+from llm_operator.core.desired import CLUSTER_ID_TAG, Owner
 from llm_operator.core.kinds import Kind
+from llm_operator.core.observed import (
+    ObservedAlarm,
+    ObservedComponent,
+    ObservedEndpoint,
+    ObservedPolicy,
+    ObservedResource,
+    ObservedScalingAlarm,
+    ObservedState,
+    ObservedTarget,
+)
 
 
 def tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
@@ -56,6 +68,11 @@ class Action:
         """For Events, logs and progress messages: `CreateEndpoint endpoint my-endpoint`."""
         return f"{self.operation} {self.kind} {self.name}"
 
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        """What AWS holds once this call succeeded and finished, for `plan`, which runs
+        the planner pass after pass on it instead of sending the call."""
+        raise NotImplementedError(f"{type(self).__name__} declares no settle()")
+
 
 @dataclass(frozen=True)
 class Creation(Action):
@@ -89,11 +106,19 @@ class CreateModel(_Immutable):
     operation: ClassVar[str] = "CreateModel"
     kind: ClassVar[Kind] = Kind.MODEL
 
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        found = ObservedResource(self.name, owner.uid, owner_cluster_id=owner.cluster_id or None)
+        return replace(observed, models={**observed.models, self.name: found})
+
 
 @dataclass(frozen=True)
 class CreateEndpointConfig(_Immutable):
     operation: ClassVar[str] = "CreateEndpointConfig"
     kind: ClassVar[Kind] = Kind.ENDPOINT_CONFIG
+
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        found = ObservedResource(self.name, owner.uid, owner_cluster_id=owner.cluster_id or None)
+        return replace(observed, endpoint_configs={**observed.endpoint_configs, self.name: found})
 
 
 @dataclass(frozen=True)
@@ -104,6 +129,17 @@ class CreateEndpoint(Creation):
 
     def request(self) -> dict[str, Any]:
         return self._tagged({"EndpointName": self.name, "EndpointConfigName": self.config_name})
+
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        endpoint = ObservedEndpoint(
+            name=self.name,
+            arn=f"(new) {self.name}",
+            status="InService",
+            config_name=self.config_name,
+            owner_uid=owner.uid,
+            owner_cluster_id=owner.cluster_id or None,
+        )
+        return replace(observed, endpoint=endpoint)
 
 
 @dataclass(frozen=True)
@@ -132,6 +168,12 @@ class UpdateEndpoint(Action):
             ]
         return request
 
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        if observed.endpoint is None:
+            return observed
+        endpoint = replace(observed.endpoint, config_name=self.config_name, status="InService")
+        return replace(observed, endpoint=endpoint)
+
 
 @dataclass(frozen=True)
 class UpdateEndpointWeightsAndCapacities(Action):
@@ -150,6 +192,14 @@ class UpdateEndpointWeightsAndCapacities(Action):
                 {"VariantName": self.variant_name, "DesiredInstanceCount": self.instances}
             ],
         }
+
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        if observed.endpoint is None:
+            return observed
+        endpoint = replace(
+            observed.endpoint, desired_instances=self.instances, current_instances=self.instances
+        )
+        return replace(observed, endpoint=endpoint)
 
 
 @dataclass(frozen=True)
@@ -173,6 +223,10 @@ class CreateInferenceComponent(Creation):
             request["RuntimeConfig"] = {"CopyCount": self.copies}
         return self._tagged(request)
 
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        found = _component(self.name, self.endpoint_name, self.specification, self.copies, owner)
+        return replace(observed, components={**observed.components, self.name: found})
+
 
 @dataclass(frozen=True)
 class UpdateInferenceComponent(Action):
@@ -195,6 +249,14 @@ class UpdateInferenceComponent(Action):
             request["DeploymentConfig"] = dict(self.deployment)
         return request
 
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        before = observed.components.get(self.name)
+        if before is None:
+            return observed
+        copies = self.copies if self.copies is not None else before.desired_copies
+        found = _component(self.name, before.endpoint_name, self.specification, copies, owner)
+        return replace(observed, components={**observed.components, self.name: found})
+
 
 @dataclass(frozen=True)
 class UpdateInferenceComponentRuntimeConfig(Action):
@@ -209,12 +271,24 @@ class UpdateInferenceComponentRuntimeConfig(Action):
             "DesiredRuntimeConfig": {"CopyCount": self.copies},
         }
 
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        before = observed.components.get(self.name)
+        if before is None:
+            return observed
+        found = replace(before, desired_copies=self.copies, current_copies=self.copies)
+        return replace(observed, components={**observed.components, self.name: found})
+
 
 @dataclass(frozen=True)
 class DeleteInferenceComponent(Action):
     operation: ClassVar[str] = "DeleteInferenceComponent"
     kind: ClassVar[Kind] = Kind.INFERENCE_COMPONENT
     effect: ClassVar[Effect] = Effect.DELETE
+
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        return replace(
+            observed, components={k: v for k, v in observed.components.items() if k != self.name}
+        )
 
 
 @dataclass(frozen=True)
@@ -223,6 +297,9 @@ class DeleteEndpoint(Action):
     kind: ClassVar[Kind] = Kind.ENDPOINT
     effect: ClassVar[Effect] = Effect.DELETE
 
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        return replace(observed, endpoint=None)
+
 
 @dataclass(frozen=True)
 class DeleteEndpointConfig(Action):
@@ -230,12 +307,23 @@ class DeleteEndpointConfig(Action):
     kind: ClassVar[Kind] = Kind.ENDPOINT_CONFIG
     effect: ClassVar[Effect] = Effect.DELETE
 
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        return replace(
+            observed,
+            endpoint_configs={k: v for k, v in observed.endpoint_configs.items() if k != self.name},
+        )
+
 
 @dataclass(frozen=True)
 class DeleteModel(Action):
     operation: ClassVar[str] = "DeleteModel"
     kind: ClassVar[Kind] = Kind.MODEL
     effect: ClassVar[Effect] = Effect.DELETE
+
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        return replace(
+            observed, models={k: v for k, v in observed.models.items() if k != self.name}
+        )
 
 
 @dataclass(frozen=True)
@@ -253,6 +341,9 @@ class CreateAlarm(Creation):
     def request(self) -> dict[str, Any]:
         return self._tagged({**self.spec, "AlarmName": self.name})
 
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        return _alarm_put(observed, self.name, self.spec, owner)
+
 
 @dataclass(frozen=True)
 class UpdateAlarm(Action):
@@ -269,6 +360,9 @@ class UpdateAlarm(Action):
         tags = tag_list(self.tags)
         return {**self.spec, "AlarmName": self.name, "Tags": tags}
 
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        return _alarm_put(observed, self.name, self.spec, owner)
+
 
 @dataclass(frozen=True)
 class DeleteAlarm(Action):
@@ -279,6 +373,13 @@ class DeleteAlarm(Action):
 
     def request(self) -> dict[str, Any]:
         return {"AlarmNames": [self.name]}
+
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        scaling = observed.scaling
+        if scaling.alarm is not None and scaling.alarm.name == self.name:
+            scaling = replace(scaling, alarm=None)
+        alarms = {k: v for k, v in observed.alarms.items() if k != self.name}
+        return replace(observed, alarms=alarms, scaling=scaling)
 
 
 # --- Tagging what deletionPolicy Retain keeps -------------------------
@@ -304,6 +405,9 @@ class AddTags(Action):
             "ResourceArn": self.arn,
             "Tags": tag_list(self.tags),
         }
+
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        return _retagged(observed, self.kind, self.name, self.tags.get(CLUSTER_ID_TAG))
 
 
 @dataclass(frozen=True)
@@ -343,6 +447,9 @@ class RemoveTags(Action):
 
     def request(self) -> dict[str, Any]:
         return {"ResourceArn": self.arn, "TagKeys": list(self.keys)}
+
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        return observed  # only deletion gives adopted resources back; plan never deletes
 
 
 @dataclass(frozen=True)
@@ -385,6 +492,9 @@ class TagAlarm(Action):
             "Tags": tag_list(self.tags),
         }
 
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        return _retagged(observed, self.kind, self.name, self.tags.get(CLUSTER_ID_TAG))
+
 
 @dataclass(frozen=True)
 class TagScalableTarget(Action):
@@ -401,6 +511,9 @@ class TagScalableTarget(Action):
 
     def request(self) -> dict[str, Any]:
         return {"ResourceARN": self.arn, "Tags": dict(self.tags)}
+
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        return _retagged(observed, self.kind, self.name, self.tags.get(CLUSTER_ID_TAG))
 
 
 # Every action that only adds tags: it changes no Describe answer, only the owner read.
@@ -436,6 +549,18 @@ class RegisterScalableTarget(Creation):
             "Tags": dict(self.tags),  # Application Auto Scaling takes a map
         }
 
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        target = ObservedTarget(
+            resource_id=self.name,
+            dimension=self.dimension,
+            min_capacity=self.min_capacity,
+            max_capacity=self.max_capacity,
+            owner_uid=owner.uid,
+            owner_cluster_id=owner.cluster_id or None,
+            arn=f"(new) {self.name}",
+        )
+        return replace(observed, scaling=replace(observed.scaling, target=target))
+
 
 @dataclass(frozen=True)
 class DeregisterScalableTarget(Action):
@@ -457,6 +582,9 @@ class DeregisterScalableTarget(Action):
             "ResourceId": self.name,
             "ScalableDimension": self.dimension,
         }
+
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        return replace(observed, scaling=replace(observed.scaling, target=None, policies={}))
 
 
 @dataclass(frozen=True)
@@ -491,6 +619,13 @@ class PutScalingPolicy(Action):
             member: _plain(self.configuration),
         }
 
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        policy = ObservedPolicy(
+            self.name, f"(new) {self.name}", self.policy_type, _plain(self.configuration)
+        )
+        policies = {**observed.scaling.policies, self.name: policy}
+        return replace(observed, scaling=replace(observed.scaling, policies=policies))
+
 
 @dataclass(frozen=True)
 class DeleteScalingPolicy(Action):
@@ -511,6 +646,89 @@ class DeleteScalingPolicy(Action):
             "ResourceId": self.resource_id,
             "ScalableDimension": self.dimension,
         }
+
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        policies = {k: v for k, v in observed.scaling.policies.items() if k != self.name}
+        return replace(observed, scaling=replace(observed.scaling, policies=policies))
+
+
+def _component(
+    name: str, endpoint: str, spec: Mapping[str, Any], copies: int | None, owner: Owner
+) -> ObservedComponent:
+    """A component as SageMaker describes it once it serves `spec`."""
+    compute = spec.get("ComputeResourceRequirements")
+    return ObservedComponent(
+        name=name,
+        status="InService",
+        endpoint_name=endpoint,
+        model_name=spec.get("ModelName"),
+        compute={k: float(v) for k, v in compute.items()} if compute else None,
+        artifact_url=(spec.get("Container") or {}).get("ArtifactUrl"),
+        base_component=spec.get("BaseInferenceComponentName"),
+        desired_copies=copies,
+        current_copies=copies,
+        owner_uid=owner.uid,
+        owner_cluster_id=owner.cluster_id or None,
+    )
+
+
+def _alarm_put(
+    observed: ObservedState, name: str, spec: Mapping[str, Any], owner: Owner
+) -> ObservedState:
+    """A rollback alarm, or the no-capacity alarm of scaling to zero, as CloudWatch
+    describes it once PutMetricAlarm succeeded."""
+    cluster_id = owner.cluster_id or None
+    if name.endswith(f"-{naming.NO_CAPACITY_SUFFIX}"):
+        dimensions = {d["Name"]: d["Value"] for d in spec.get("Dimensions") or []}
+        alarm = ObservedScalingAlarm(
+            name=name,
+            actions=tuple(str(a) for a in spec.get("AlarmActions") or ()),
+            settings={**spec, "Dimensions": dimensions},
+            owner_uid=owner.uid,
+            owner_cluster_id=cluster_id,
+            arn=f"(new) {name}",
+        )
+        return replace(observed, scaling=replace(observed.scaling, alarm=alarm))
+    threshold = spec.get("Threshold")
+    found = ObservedAlarm(
+        name=name,
+        threshold=float(threshold) if threshold is not None else None,
+        owner_uid=owner.uid,
+        owner_cluster_id=cluster_id,
+        arn=f"(new) {name}",
+    )
+    return replace(observed, alarms={**observed.alarms, name: found})
+
+
+def _retagged(
+    observed: ObservedState, kind: Kind, name: str, cluster_id: str | None
+) -> ObservedState:
+    """The cluster id a tagging call adds, on the resource it names."""
+    if cluster_id is None:
+        return observed
+
+    def mark(found: Any) -> Any:
+        return replace(found, owner_cluster_id=cluster_id)
+
+    scaling = observed.scaling
+    if kind is Kind.ENDPOINT and observed.endpoint is not None:
+        return replace(observed, endpoint=mark(observed.endpoint))
+    if kind is Kind.INFERENCE_COMPONENT and name in observed.components:
+        return replace(
+            observed, components={**observed.components, name: mark(observed.components[name])}
+        )
+    if kind is Kind.ENDPOINT_CONFIG and name in observed.endpoint_configs:
+        configs = {**observed.endpoint_configs, name: mark(observed.endpoint_configs[name])}
+        return replace(observed, endpoint_configs=configs)
+    if kind is Kind.MODEL and name in observed.models:
+        return replace(observed, models={**observed.models, name: mark(observed.models[name])})
+    if kind is Kind.SCALABLE_TARGET and scaling.target is not None:
+        return replace(observed, scaling=replace(scaling, target=mark(scaling.target)))
+    if kind is Kind.ALARM and name in observed.alarms:
+        return replace(observed, alarms={**observed.alarms, name: mark(observed.alarms[name])})
+    if kind is Kind.ALARM and scaling.alarm is not None and scaling.alarm.name == name:
+        return replace(observed, scaling=replace(scaling, alarm=mark(scaling.alarm)))
+    return observed
 
 
 def _plain(value: Any) -> Any:

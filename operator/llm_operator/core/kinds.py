@@ -37,6 +37,9 @@ _APIS = {
         "InferenceComponentStatus",
     ),
     "alarm": _Api("DescribeAlarms", "AlarmName", "AlarmArn", None),
+    # Named by ResourceId; observed from the region's shared listings, not one by one.
+    "scalable target": _Api("DescribeScalableTargets", "ResourceId", "ScalableTargetARN", None),
+    "scaling policy": _Api("DescribeScalingPolicies", "PolicyName", "PolicyARN", None),
 }
 
 
@@ -49,7 +52,7 @@ class Kind(StrEnum):
     INFERENCE_COMPONENT = "inference component"
     # A CloudWatch alarm the operator creates for spec.rollout.autoRollback.
     ALARM = "alarm"
-    # spec.autoscaling (no Describe entry: observed from shared inventories).
+    # spec.autoscaling (observed from the region's shared listings).
     SCALABLE_TARGET = "scalable target"
     SCALING_POLICY = "scaling policy"
 

@@ -13,7 +13,6 @@ SageMaker, not to the API server. Exit codes follow `terraform plan
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -27,9 +26,6 @@ from llm_operator.api.models import GROUP, KIND, VERSION, LLMEndpointSpec
 from llm_operator.core import actions, desired, engines, identity, planner, status, validation
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import (
-    ObservedComponent,
-    ObservedEndpoint,
-    ObservedResource,
     ObservedState,
 )
 from llm_operator.core.plan import Plan
@@ -68,6 +64,7 @@ class Step:
     resource: str
     name: str
     changes: tuple[Change, ...] = ()
+    effect: actions.Effect = actions.Effect.UPDATE  # the action's, for the sign shown
 
 
 @dataclass
@@ -200,126 +197,6 @@ def _comparable(value: Any) -> Any:
 # -- replaying passes on a simulated SageMaker ---------------------------------------
 
 
-def settle(observed: ObservedState, action: actions.Action, owner: desired.Owner) -> ObservedState:
-    """What SageMaker holds once `action` succeeded and finished."""
-    operation, _, name, _ = action_row(action)
-    uid, cluster_id = owner.uid, owner.cluster_id or None
-    endpoint = observed.endpoint
-    components = dict(observed.components)
-    models, configs = dict(observed.models), dict(observed.endpoint_configs)
-    match action:
-        case actions.CreateModel():
-            models[name] = ObservedResource(name, owner_uid=uid, owner_cluster_id=cluster_id)
-        case actions.CreateEndpointConfig():
-            configs[name] = ObservedResource(name, owner_uid=uid, owner_cluster_id=cluster_id)
-        case actions.CreateEndpoint():
-            endpoint = ObservedEndpoint(
-                name=name,
-                arn=f"(new) {name}",
-                status="InService",
-                config_name=action.config_name,
-                owner_uid=uid,
-                owner_cluster_id=cluster_id,
-            )
-        case actions.UpdateEndpoint():
-            if endpoint is not None:
-                endpoint = dataclasses.replace(
-                    endpoint, config_name=action.config_name, status="InService"
-                )
-        case actions.CreateInferenceComponent():
-            components[name] = _component(
-                name, action.endpoint_name, action.specification, action.copies, uid
-            )
-        case actions.UpdateInferenceComponent():
-            before = components.get(name)
-            if before is not None:
-                copies = action.copies if action.copies is not None else before.desired_copies
-                components[name] = _component(
-                    name, before.endpoint_name, action.specification, copies, uid
-                )
-        case actions.UpdateInferenceComponentRuntimeConfig():
-            if name in components:
-                components[name] = dataclasses.replace(
-                    components[name], desired_copies=action.copies, current_copies=action.copies
-                )
-        case actions.DeleteInferenceComponent():
-            components.pop(name, None)
-        case actions.DeleteEndpoint():
-            endpoint = None
-        case actions.DeleteEndpointConfig():
-            configs.pop(name, None)
-        case actions.DeleteModel():
-            models.pop(name, None)
-        case actions.AddTags() | actions.TagAlarm() | actions.TagScalableTarget():
-            return _tagged(observed, action)
-        case _:
-            raise TypeError(f"cannot simulate {operation}")
-    return dataclasses.replace(
-        observed,
-        endpoint=endpoint,
-        components=components,
-        models=models,
-        endpoint_configs=configs,
-    )
-
-
-def _tagged(
-    observed: ObservedState,
-    action: actions.AddTags | actions.TagAlarm | actions.TagScalableTarget,
-) -> ObservedState:
-    """The cluster id a tagging action adds, on the resource it names."""
-    cluster_id = action.tags.get(desired.CLUSTER_ID_TAG)
-    if cluster_id is None:
-        return observed
-
-    def mark(found: Any) -> Any:
-        return dataclasses.replace(found, owner_cluster_id=cluster_id)
-
-    name, scaling = action.name, observed.scaling
-    match action:
-        case actions.TagEndpoint() if observed.endpoint is not None:
-            return dataclasses.replace(observed, endpoint=mark(observed.endpoint))
-        case actions.TagInferenceComponent() if name in observed.components:
-            components = {**observed.components, name: mark(observed.components[name])}
-            return dataclasses.replace(observed, components=components)
-        case actions.TagEndpointConfig() if name in observed.endpoint_configs:
-            configs = {**observed.endpoint_configs, name: mark(observed.endpoint_configs[name])}
-            return dataclasses.replace(observed, endpoint_configs=configs)
-        case actions.TagModel() if name in observed.models:
-            models = {**observed.models, name: mark(observed.models[name])}
-            return dataclasses.replace(observed, models=models)
-        case actions.TagScalableTarget() if scaling.target is not None:
-            return dataclasses.replace(
-                observed, scaling=dataclasses.replace(scaling, target=mark(scaling.target))
-            )
-        case actions.TagAlarm() if name in observed.alarms:
-            alarms = {**observed.alarms, name: mark(observed.alarms[name])}
-            return dataclasses.replace(observed, alarms=alarms)
-        case actions.TagAlarm() if scaling.alarm is not None and scaling.alarm.name == name:
-            return dataclasses.replace(
-                observed, scaling=dataclasses.replace(scaling, alarm=mark(scaling.alarm))
-            )
-    return observed
-
-
-def _component(
-    name: str, endpoint: str, spec: Mapping[str, Any], copies: int | None, uid: str
-) -> ObservedComponent:
-    compute = spec.get("ComputeResourceRequirements")
-    return ObservedComponent(
-        name=name,
-        status="InService",
-        endpoint_name=endpoint,
-        model_name=spec.get("ModelName"),
-        compute={k: float(v) for k, v in compute.items()} if compute else None,
-        artifact_url=(spec.get("Container") or {}).get("ArtifactUrl"),
-        base_component=spec.get("BaseInferenceComponentName"),
-        desired_copies=copies,
-        current_copies=copies,
-        owner_uid=uid,
-    )
-
-
 def waves(
     want: desired.DesiredState,
     observed: ObservedState,
@@ -342,7 +219,7 @@ def waves(
         seen |= keys
         for action in plan.actions:
             result.append((wave, action, current))
-            current = settle(current, action, want.owner)
+            current = action.settle(current, want.owner)
         plan = planner.plan(
             want, current, deleting=False, deletion_policy=deletion_policy, memory=plan.memory
         )
@@ -555,7 +432,7 @@ class Planner:
         elif operation.startswith("Delete"):
             after = {}
         changes = tuple(diff(before, after, redact)) if not operation.startswith("Delete") else ()
-        return Step(wave, operation, kind, name, changes)
+        return Step(wave, operation, kind, name, changes, action.effect)
 
     async def _model_in_use(self, want: desired.DesiredState, state: ObservedState) -> str | None:
         """The model served now: the base component's, or the endpoint config's variant's."""
@@ -658,7 +535,7 @@ def exit_code(plans: Sequence[EndpointPlan]) -> int:
     return EXIT_CHANGES if any(p.steps for p in plans) else EXIT_NO_CHANGES
 
 
-_SIGN = {"Create": "+", "Update": "~", "Delete": "-"}
+_SIGN = {actions.Effect.CREATE: "+", actions.Effect.UPDATE: "~", actions.Effect.DELETE: "-"}
 
 
 def _value(value: Any) -> str:
@@ -683,8 +560,7 @@ def render_text(plans: Sequence[EndpointPlan]) -> str:
                 lines.append(
                     "  now:" if wave == 1 else f"  then, once SageMaker has finished (wave {wave}):"
                 )
-            sign = next((s for prefix, s in _SIGN.items() if step.operation.startswith(prefix)), "")
-            lines.append(f"    {sign} {step.operation} {step.resource} {step.name}")
+            lines.append(f"    {_SIGN[step.effect]} {step.operation} {step.resource} {step.name}")
             for change in step.changes:
                 if change.before is None:
                     lines.append(f"        {change.field}: {_value(change.after)}")
