@@ -1164,8 +1164,23 @@ class ScalingActivityStatus(_Status):
 
 
 class AutoscalingStatus(_Status):
-    min_replicas: int = Field(description="The range's floor, from spec.autoscaling.")
-    max_replicas: int = Field(description="The range's ceiling, from spec.autoscaling.")
+    min_replicas: int | None = Field(
+        None,
+        description=(
+            "The range's floor as Application Auto Scaling holds it (the scalable "
+            "target's MinCapacity, what the autoscaler obeys); unset until the target is "
+            "registered. It differs from spec.autoscaling.minReplicas when someone changed "
+            "the target by hand, until the operator registers the spec's range again (at "
+            "the next resync)."
+        ),
+    )
+    max_replicas: int | None = Field(
+        None,
+        description=(
+            "The range's ceiling as Application Auto Scaling holds it (the scalable "
+            "target's MaxCapacity); unset until the target is registered."
+        ),
+    )
     desired_replicas: int | None = Field(
         None, description="Copies (or instances) SageMaker is asked for now, by the autoscaler."
     )

@@ -238,9 +238,14 @@ def _autoscaling(
     if scaling is None:
         return None
     counts = copies if copies is not None else instances
+    # The range the autoscaler obeys is the registered target's, which differs from
+    # the spec's when someone changed it by hand (until the operator puts it back).
+    target = observed.scaling.target
+    if target is None or target.owner_uid != desired.owner.uid:
+        target = None
     entry: dict[str, Any] = {
-        "minReplicas": scaling.min_capacity,
-        "maxReplicas": scaling.max_capacity,
+        "minReplicas": target.min_capacity if target is not None else None,
+        "maxReplicas": target.max_capacity if target is not None else None,
         "desiredReplicas": counts["desired"],
         "currentReplicas": counts["current"],
         "scaledToZero": copies is not None and copies["desired"] == 0 and copies["current"] == 0,

@@ -119,6 +119,7 @@ class Reconciler:
             sagemaker,
             max_age=settings.transition_poll_seconds,
             describe_max_age=settings.resync_seconds * 10,
+            targets_max_age=settings.resync_seconds,
         )
         return cls(settings, sagemaker=sagemaker, observer=observer, cluster=KubeCluster())
 
