@@ -1191,6 +1191,19 @@ class AutoscalingStatus(_Status):
     )
 
 
+class AwsStatus(_Status):
+    last_contact_time: str | None = Field(
+        None,
+        description=(
+            "While AWS does not answer (condition Progressing with reason AwsUnreachable): "
+            "when SageMaker last answered the operator in this LLMEndpoint's account and "
+            "region (RFC 3339); unset when it has not since the operator started. "
+            "Removed once it answers again."
+        ),
+        json_schema_extra={"format": "date-time"},
+    )
+
+
 class LLMEndpointStatus(_Status):
     phase: Phase | None = Field(
         None, description="Pending, Creating, Updating, InService, Failed or Deleting."
@@ -1263,6 +1276,9 @@ class LLMEndpointStatus(_Status):
         ),
     )
     failure_reason: str | None = Field(None, description="SageMaker's FailureReason, if any.")
+    aws: AwsStatus | None = Field(
+        None, description="Set while AWS does not answer; see AwsStatus.lastContactTime."
+    )
     rollout: RolloutStatus | None = Field(
         None, description="The current or last guarded rollout (spec.rollout)."
     )

@@ -300,3 +300,68 @@ def build_problem_status(
         "conditions": conditions,
         "failureReason": message,
     }
+
+
+UNREACHABLE = "AwsUnreachable"
+
+
+def build_unreachable_status(
+    *,
+    message: str,
+    last_contact: datetime | None,
+    generation: int,
+    previous: Mapping[str, Any] | None,
+    now: datetime,
+    deleting: bool = False,
+) -> dict[str, Any]:
+    """The status patch for a pass that got no answer from AWS (timeouts, connections
+    refused, DNS failing): nothing is known about SageMaker beyond the last status.
+
+    The operator has seen this generation (observedGeneration moves) and is working on
+    it: Progressing True, reason AwsUnreachable, with `message`. Ready and a True
+    Degraded known for this very generation are left as they were (an endpoint that
+    served still serves: only the control plane is out of reach); for a generation
+    not applied yet (a spec change, a new object) they are Unknown. The phase is the
+    last known one (Pending for a new object). status.aws.lastContactTime says when AWS
+    last answered (unset: not since the operator started).
+    """
+    before = {
+        c.get("type"): c
+        for c in (previous or {}).get("conditions") or ()
+        if isinstance(c, Mapping) and c.get("type")
+    }
+
+    def condition(kind: str, status: str, text: str) -> dict[str, Any]:
+        old = before.get(kind)
+        kept = old.get("lastTransitionTime") if old and old.get("status") == status else None
+        return {
+            "type": kind,
+            "status": status,
+            "reason": UNREACHABLE,
+            "message": text,
+            "lastTransitionTime": kept if isinstance(kept, str) else _timestamp(now),
+            "observedGeneration": generation,
+        }
+
+    def known(kind: str) -> Mapping[str, Any] | None:
+        old = before.get(kind)
+        return old if old is not None and old.get("observedGeneration") == generation else None
+
+    ready = known("Ready")
+    degraded = known("Degraded")
+    conditions = [
+        dict(ready) if ready is not None else condition("Ready", "Unknown", message),
+        condition("Progressing", "True", message),
+        (
+            dict(degraded)
+            if degraded is not None and degraded.get("status") == "True"
+            else condition("Degraded", "Unknown", "Not known while AWS does not answer")
+        ),
+    ]
+    phase = (previous or {}).get("phase")
+    return {
+        "phase": "Deleting" if deleting else (phase if isinstance(phase, str) else "Pending"),
+        "observedGeneration": generation,
+        "conditions": conditions,
+        "aws": {"lastContactTime": _timestamp(last_contact) if last_contact else None},
+    }
