@@ -9,6 +9,7 @@ time takes DELAY seconds.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -427,6 +428,68 @@ def test_removing_autoscaling_restores_the_fixed_count_and_a_kill_converges(
     status = wait_ready(kubectl, name, log=scaling_operator.log_tail)["status"]
     assert status.get("autoscaling") is None
     assert status["copies"] == {"desired": 1, "current": 1}
+
+
+def test_bounds_changed_by_hand_are_put_back_within_a_resync(
+    kubectl: Kubectl,
+    scaling_operator: Operator,
+    scaling_emulator: Emulator,
+    autoscaling_proxy: RecordingProxy,
+) -> None:
+    """RegisterScalableTarget 2..10 by hand over the spec's 1..3 lets the autoscaler spend
+    outside the range. The region's target list, read again each resync, shows the bounds:
+    they are put back within a resync or two, not after the ten of a cached Describe."""
+    scaling = Scaling(scaling_emulator)
+    admin = scaling_emulator.admin_client
+    name = "bounded"
+    kubectl.apply(to_yaml(autoscaled(name, minReplicas=1, maxReplicas=3)))
+    obj = wait_ready(kubectl, name, log=scaling_operator.log_tail)
+    endpoint = obj["status"]["endpointName"]
+    wait_for(
+        lambda: scaling.policies() == [f"{endpoint}-target-tracking"],
+        what="the target tracking policy",
+        diagnose=scaling_operator.log_tail,
+    )
+    (target,) = scaling.targets()
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 3)
+
+    def registered(since: int) -> list[tuple[int, int]]:
+        return [
+            (int(c.params["MinCapacity"]), int(c.params["MaxCapacity"]))
+            for c in autoscaling_proxy.calls(since)
+            if c.operation == "RegisterScalableTarget"
+        ]
+
+    # Twice: the first repair also means the region's targets were just listed, so the
+    # second edit must not wait for a whole listing period of the old kind.
+    for _ in range(2):
+        wait_status(
+            kubectl,
+            name,
+            lambda o: (o["status"].get("autoscaling") or {}).get("maxReplicas") == 3,
+            "status to show the registered range 1..3",
+            scaling_operator,
+        )
+        since = autoscaling_proxy.mark()
+        resyncs = admin.calls().get("ListEndpoints", 0)
+        scaling.aas.register_scalable_target(
+            ServiceNamespace="sagemaker",
+            ResourceId=target["ResourceId"],
+            ScalableDimension=target["ScalableDimension"],
+            MinCapacity=2,
+            MaxCapacity=10,
+        )
+        wait_for(
+            functools.partial(registered, since),
+            timeout=60,
+            what="the spec's range registered again",
+            diagnose=scaling_operator.log_tail,
+        )
+        took = admin.calls().get("ListEndpoints", 0) - resyncs
+        assert registered(since) == [(1, 3)]
+        assert took <= 4, f"bounds put back after {took} inventory refreshes (resync {RESYNC} s)"
+        (now,) = scaling.targets()
+        assert (now["MinCapacity"], now["MaxCapacity"]) == (1, 3)
 
 
 def instances(sagemaker_api: SageMaker, endpoint: str) -> tuple[int, int]:

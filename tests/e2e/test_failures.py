@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from local_cluster.llmendpoints import condition
+from local_cluster.llmendpoints import condition, is_ready
 from local_cluster.waiting import wait_for
 from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import event_reasons, events, get_llme, patch_spec, wait_ready
 from tests.plugins.operator_fixtures import SageMakerEmulator
+from tests.plugins.recording_proxy import ALL, RecordingProxy
 
 pytestmark = pytest.mark.e2e
 
@@ -155,3 +156,99 @@ def test_a_request_sagemaker_rejects_is_reported_once_and_not_resent(
     assert condition(obj, "Degraded")["status"] == "False"
     # The rejected config was removed.
     assert len(emulated_sagemaker.names()["endpoint_configs"]) == 1
+
+
+def test_sagemaker_not_answering_is_said_once_per_outage_and_nothing_is_sent_twice(
+    kubectl: Kubectl, run_operator: Any, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """SageMaker's connections hang (a proxy that accepts and never answers): a spec
+    change and a new LLMEndpoint say AwsUnreachable with the error's kind, the generation
+    they wait with and the last contact, one Warning each for the whole outage; once
+    SageMaker answers again both converge with nothing created twice."""
+    proxy = RecordingProxy(emulated_sagemaker.url)
+    try:
+        op = run_operator(
+            AWS_ENDPOINT_URL_SAGEMAKER=proxy.url,
+            LLMOP_AWS_CONNECT_TIMEOUT_SECONDS="2",
+            LLMOP_AWS_READ_TIMEOUT_SECONDS="2",
+            LLMOP_RESYNC_SECONDS="2",
+        )
+        kubectl.apply(to_yaml(llmendpoint("mistral-7b-inference-components")))
+        wait_ready(kubectl, "mistral-7b", log=op.log_tail)
+
+        proxy.hold(ALL)  # from now on SageMaker does not answer
+        patch_spec(kubectl, "mistral-7b", {"resources": {"copies": 2}})
+        fresh = llmendpoint("mistral-7b-inference-components")
+        fresh["metadata"]["name"] = "fresh"
+        kubectl.apply(to_yaml(fresh))
+
+        def said(name: str, generation: int) -> dict[str, Any] | None:
+            obj = get_llme(kubectl, name) or {}
+            status = obj.get("status") or {}
+            progressing = condition(obj, "Progressing") or {}
+            if status.get("observedGeneration") != generation:
+                return None
+            if progressing.get("reason") != "AwsUnreachable":
+                return None
+            return obj
+
+        changed = wait_for(
+            lambda: said("mistral-7b", 2), what="the spec change to say AwsUnreachable"
+        )
+        created = wait_for(lambda: said("fresh", 1), what="the new one to say AwsUnreachable")
+        for obj in (changed, created):
+            progressing = condition(obj, "Progressing")
+            assert progressing["status"] == "True"
+            assert "(timeout: " in progressing["message"], progressing
+            assert f"generation {obj['metadata']['generation']} waits" in progressing["message"]
+            # The last answer was the one before the outage (same account and region).
+            assert obj["status"]["aws"]["lastContactTime"] in progressing["message"]
+        # Neither generation is known to be applied: not Ready for it, not Degraded;
+        # the phase is the last known one.
+        for obj in (changed, created):
+            assert not is_ready(obj)
+            for kind in ("Ready", "Degraded"):
+                assert condition(obj, kind)["status"] == "Unknown", obj["status"]
+        assert changed["status"]["phase"] == "InService"
+        assert created["status"]["phase"] == "Pending"
+
+        # Several more passes fail (each waits for botocore's retries); the operator stays
+        # healthy and says it once per LLMEndpoint, not once per pass.
+        held = proxy.held()
+        wait_for(lambda: proxy.held() >= held + 12, what="more passes without an answer")
+        assert op.healthy()
+        for name in ("mistral-7b", "fresh"):
+            warnings = [
+                e
+                for e in events(kubectl, name)
+                if e["reason"] == "AwsUnreachable" and e["type"] == "Warning"
+            ]
+            assert len(warnings) == 1, warnings
+
+        proxy.drop_held()  # SageMaker answers again
+        for name in ("mistral-7b", "fresh"):
+            status = wait_ready(kubectl, name, log=op.log_tail)["status"]
+            assert status.get("aws") is None, status
+        wait_for(
+            lambda: (
+                (get_llme(kubectl, "mistral-7b") or {}).get("status", {}).get("copies")
+                == {"desired": 2, "current": 2}
+            ),
+            what="two copies",
+        )
+        wait_for(
+            lambda: all(
+                "AwsReachable" in event_reasons(kubectl, name) for name in ("mistral-7b", "fresh")
+            ),
+            what="an AwsReachable Event for each",
+        )
+        # One of each per LLMEndpoint: nothing held during the outage was sent afterwards.
+        names = emulated_sagemaker.names()
+        assert {kind: len(found) for kind, found in names.items()} == {
+            "models": 2,
+            "endpoint_configs": 2,
+            "endpoints": 2,
+            "inference_components": 2,
+        }, names
+    finally:
+        proxy.close()

@@ -6,11 +6,17 @@ server (the e2e tests cover the real one). No subprocess, no kopf.
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 from llm_operator.core.memory import PlanMemory
-from llm_operator.shell.reconciler import TRANSIENT_FAILURES, PassResult
+from llm_operator.shell.aws import AwsError, SageMaker
+from llm_operator.shell.observe import Observer
+from llm_operator.shell.reconciler import TRANSIENT_FAILURES, PassResult, Reconciler
+from tests.plugins.emulator_fixtures import REGION
 from tests.plugins.operator_fixtures import SageMakerEmulator
 from tests.plugins.reconciling import (
     GATED,
@@ -18,11 +24,13 @@ from tests.plugins.reconciling import (
     SPEC,
     TOKEN,
     RecordingCluster,
+    aws_environment,
     body,
     ready,
     reconciler,
     until,
 )
+from tests.plugins.recording_proxy import ALL, RecordingProxy
 
 
 def test_a_pass_brings_an_llmendpoint_to_ready_and_deletion_removes_everything(
@@ -216,3 +224,128 @@ def test_the_token_reaches_only_the_model(
         ModelName=emulated_sagemaker.names()["models"][0]
     )
     assert model["PrimaryContainer"]["Environment"]["HF_TOKEN"] == TOKEN
+
+
+def test_sagemaker_not_answering_is_said_at_once_and_once_per_outage(
+    emulated_sagemaker: SageMakerEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Connections to SageMaker hang (a proxy that accepts and never answers): a changed
+    spec and a new LLMEndpoint both say AwsUnreachable (timeout) for their generation,
+    with the last contact; one Warning each per outage; after it, one AwsReachable and
+    convergence with nothing sent twice."""
+    proxy = RecordingProxy(emulated_sagemaker.url)
+    aws_environment(monkeypatch, SAGEMAKER=proxy.url)
+    changed_spec = {**SPEC, "resources": {**SPEC["resources"], "copies": 3}}
+
+    async def scenario() -> None:
+        sm = SageMaker(
+            workers=4,
+            calls_per_second=1000,
+            burst=1000,
+            max_attempts=1,
+            identity_retry_seconds=0,
+            connect_timeout=2.0,
+            read_timeout=2.0,
+        )
+        observer = Observer(sm, max_age=0.0, describe_max_age=300)
+        cluster, other = RecordingCluster(), RecordingCluster()
+        r = Reconciler(SETTINGS, sagemaker=sm, observer=observer, cluster=cluster)
+        fresh = Reconciler(SETTINGS, sagemaker=sm, observer=observer, cluster=other)
+        fresh_meta = {"name": "fresh", "uid": "uid-fresh"}
+        try:
+            await until(r, cluster, ready)
+            answered = sm.last_answer(REGION)
+            assert answered is not None
+
+            proxy.hold(ALL)
+            for _ in range(3):
+                result = await r.reconcile(
+                    body(cluster, changed_spec, generation=2), deleting=False
+                )
+                # Retried at the poll interval (no growing backoff), so SageMaker's
+                # return is noticed within one.
+                assert (result.outcome, result.delay) == ("error", SETTINGS.transition_poll_seconds)
+                await fresh.reconcile(body(other, **fresh_meta), deleting=False)
+
+            for status, generation in ((cluster.status, 2), (other.status, 1)):
+                assert status["observedGeneration"] == generation
+                conditions = {c["type"]: c for c in status["conditions"]}
+                progressing = conditions["Progressing"]
+                assert (progressing["status"], progressing["reason"]) == (
+                    "True",
+                    "AwsUnreachable",
+                )
+                assert "(timeout: " in progressing["message"]
+                assert f"generation {generation} waits" in progressing["message"]
+                last = answered.strftime("%Y-%m-%dT%H:%M:%SZ")
+                assert status["aws"] == {"lastContactTime": last}
+                assert f"last answer {last}" in progressing["message"]
+            # Neither generation is known to be applied: Ready and Degraded are Unknown;
+            # the phase is the last known one.
+            for status in (cluster.status, other.status):
+                conditions = {c["type"]: c for c in status["conditions"]}
+                assert conditions["Ready"]["status"] == "Unknown"
+                assert conditions["Degraded"]["status"] == "Unknown"
+            assert (cluster.status["phase"], other.status["phase"]) == ("InService", "Pending")
+            for recording in (cluster, other):
+                assert recording.reasons().count("AwsUnreachable") == 1
+
+            proxy.drop_held()
+            await until(
+                r,
+                cluster,
+                lambda _, s: s.get("copies") == {"desired": 3, "current": 3},
+                spec=changed_spec,
+                meta={"generation": 2},
+            )
+            await until(fresh, other, ready, meta=fresh_meta)
+            for recording in (cluster, other):
+                assert recording.status["aws"] is None
+                assert recording.reasons().count("AwsReachable") == 1
+                assert recording.reasons().count("AwsUnreachable") == 1
+        finally:
+            r.close()
+            proxy.close()
+
+    asyncio.run(scenario())
+    # One of each per LLMEndpoint: nothing held during the outage was sent afterwards.
+    names = emulated_sagemaker.names()
+    assert {kind: len(found) for kind, found in names.items()} == {
+        "models": 2,
+        "endpoint_configs": 2,
+        "endpoints": 2,
+        "inference_components": 2,
+    }, names
+
+
+@pytest.mark.parametrize("where", ["refused", "dns", "hang"])
+def test_no_answer_is_classified_by_its_kind(
+    where: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """What a person is told: a timeout, a connection refused or a name that does not
+    resolve, each from a real socket."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    if where == "hang":
+        listener.listen(8)  # accepts (the kernel does) and never answers
+    else:
+        listener.close()  # nothing listens there: refused
+    url = "http://sagemaker.invalid" if where == "dns" else f"http://127.0.0.1:{port}"
+    aws_environment(monkeypatch, SAGEMAKER=url)
+
+    async def scenario() -> AwsError:
+        sm = SageMaker(workers=1, max_attempts=1, connect_timeout=0.3, read_timeout=0.3)
+        try:
+            with pytest.raises(AwsError) as failed:
+                await sm.call(REGION, "ListEndpoints", {})
+            return failed.value
+        finally:
+            sm.close()
+
+    try:
+        error = asyncio.run(scenario())
+    finally:
+        listener.close()
+    expected = {"refused": "connection refused", "dns": "DNS", "hang": "timeout"}[where]
+    assert (error.kind, error.cause, error.retryable) == ("unreachable", expected, True)

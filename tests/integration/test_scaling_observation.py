@@ -104,3 +104,58 @@ def test_a_spec_change_asks_for_its_own_target_not_the_regions_pages(
     assert on_change == Counter({"DescribeScalableTargets": 1, "DescribeScalingPolicies": 1})
     assert on_resync["DescribeScalableTargets"] >= 3  # 121 targets, 50 a page
     assert +shared == Counter()
+
+
+def test_bounds_changed_by_hand_show_within_one_resync_for_one_page(
+    proxy: RecordingProxy, autoscaling_emulator: EmulatorServer
+) -> None:
+    """The region's targets are listed again each resync (their bounds are what the
+    autoscaler obeys); its policies and alarms only once per cached Describe's age."""
+    assert autoscaling_emulator.moto_url is not None
+    aas = boto3_client(autoscaling_emulator.moto_url, "application-autoscaling")
+    want = render("chat", "uid-chat", autoscaling=AUTOSCALING)
+    resync = 10.0
+
+    async def scenario() -> tuple[tuple[int, int], Counter[str], Counter[str]]:
+        sm = SageMaker(workers=4, calls_per_second=500, burst=100)
+        clock = [0.0]
+        observer = Observer(
+            sm,
+            max_age=1.0,
+            describe_max_age=DESCRIBE_MAX_AGE,
+            targets_max_age=resync,
+            clock=lambda: clock[0],
+        )
+        try:
+            await converge_with_clock(sm, observer, want, clock)
+            seen = await observer.observe(want, max_age=resync)
+            assert seen.scaling.target is not None
+            resource_id = seen.scaling.target.resource_id
+            aas.register_scalable_target(
+                ServiceNamespace="sagemaker",
+                ResourceId=resource_id,
+                ScalableDimension=DIMENSION,
+                MinCapacity=2,
+                MaxCapacity=10,
+            )
+            clock[0] += resync + 0.1  # one resync later, far from DESCRIBE_MAX_AGE
+
+            since = proxy.mark()
+            seen = await observer.observe(want, max_age=resync)
+            assert seen.scaling.target is not None
+            bounds = (seen.scaling.target.min_capacity, seen.scaling.target.max_capacity)
+            assert seen.scaling.policies, "the policies kept from the last listing"
+            one_resync = Counter(c.operation for c in proxy.calls(since))
+
+            clock[0] += DESCRIBE_MAX_AGE  # now the policies are due as well
+            since = proxy.mark()
+            await observer.observe(want, max_age=resync)
+            full = Counter(c.operation for c in proxy.calls(since))
+            return bounds, one_resync, full
+        finally:
+            sm.close()
+
+    bounds, one_resync, full = asyncio.run(scenario())
+    assert bounds == (2, 10)
+    assert one_resync == Counter({"DescribeScalableTargets": 1})
+    assert full == Counter({"DescribeScalableTargets": 1, "DescribeScalingPolicies": 1})

@@ -4,7 +4,8 @@ It records every JSON-protocol call (operation from X-Amz-Target, User-Agent,
 parameters, answer status), so a test can assert which calls the operator made
 per resource. It can also hold the calls of one operation: they wait in the proxy,
 unsent, while the test kills the operator, which is how a test puts a crash
-exactly between two calls.
+exactly between two calls. Holding `ALL` makes the service hang: connections are
+accepted and never answered, as when AWS does not answer.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 OPERATOR_USER_AGENT = "sagemaker-llm-operator/"
 WRITE_PREFIXES = ("Create", "Update", "Delete", "AddTags", "Put", "Register", "Deregister")
 NEVER_SENT = 0  # the status of a call the proxy held and dropped
+ALL = "*"  # hold(ALL): every call waits (the service hangs)
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,7 @@ class RecordingProxy:
     # -- holding -------------------------------------------------------------------
 
     def hold(self, operation: str) -> None:
-        """From now on, calls of `operation` wait in the proxy, unsent."""
+        """From now on, calls of `operation` (any call, for `ALL`) wait in the proxy, unsent."""
         with self._lock:
             self._holding = operation
             self._released.clear()
@@ -151,7 +153,7 @@ class RecordingProxy:
         body = handler.rfile.read(length) if length else b""
         operation = (handler.headers.get("X-Amz-Target") or "").rpartition(".")[2]
         with self._lock:
-            hold = operation != "" and operation == self._holding
+            hold = operation != "" and self._holding in (operation, ALL)
             self._held += hold
         if hold:
             self._released.wait()

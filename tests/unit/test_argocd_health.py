@@ -6,12 +6,15 @@ Argo CD sets the global `obj` to the live resource and reads `status` and
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import lupa.lua51 as lua51
 import pytest
 import yaml
+
+from llm_operator.core.status import build_unreachable_status
 
 REPO = Path(__file__).resolve().parents[2]
 HEALTH_LUA = REPO / "examples" / "argocd" / "llmendpoint-health.lua"
@@ -324,3 +327,56 @@ def test_argocd_application_points_at_the_chart_and_examples() -> None:
     assert values_keys <= set(chart_values)
     endpoints_app = next(a for a in apps if a["spec"]["source"]["path"] == "examples")
     assert (REPO / "examples" / endpoints_app["spec"]["source"]["directory"]["include"]).is_file()
+
+
+OUTAGE = (
+    "SageMaker in us-east-1 does not answer (timeout: Read timeout on endpoint URL); "
+    "last answer 2026-11-21T09:59:00Z; generation {generation} waits for it, retried with backoff"
+)
+
+
+def unreachable(generation: int, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """The object after a pass that got no answer from SageMaker (the status the
+    operator writes, merged over the previous one)."""
+    patch = build_unreachable_status(
+        message=OUTAGE.format(generation=generation),
+        last_contact=datetime(2026, 11, 21, 9, 59, tzinfo=UTC),
+        generation=generation,
+        previous=previous,
+        now=datetime(2026, 11, 21, 10, 1, tzinfo=UTC),
+    )
+    return llme(generation, {**(previous or {}), **patch})
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected_status", "message_part"),
+    [
+        pytest.param(
+            unreachable(1, None),
+            "Progressing",
+            "AwsUnreachable: SageMaker in us-east-1 does not answer (timeout",
+            id="new-while-sagemaker-does-not-answer",
+        ),
+        pytest.param(
+            unreachable(4, phase_status("InService", 3, ready="True", message="4/4 copies")),
+            "Progressing",
+            "AwsUnreachable: SageMaker in us-east-1 does not answer",
+            id="spec-changed-while-sagemaker-does-not-answer",
+        ),
+        # Nothing to apply and the endpoint still serves: the outage shows in the
+        # Progressing condition, not as an unhealthy application.
+        pytest.param(
+            unreachable(3, phase_status("InService", 3, ready="True", message="4/4 copies")),
+            "Healthy",
+            "4/4 copies",
+            id="steady-while-sagemaker-does-not-answer",
+        ),
+    ],
+)
+def test_health_while_sagemaker_does_not_answer(
+    obj: dict[str, Any], expected_status: str, message_part: str
+) -> None:
+    assert obj["status"]["observedGeneration"] == obj["metadata"]["generation"]
+    result = health(obj)
+    assert result["status"] == expected_status
+    assert message_part in result["message"]

@@ -9,6 +9,7 @@ only when their tags (or, for policies, their names on our target) say so.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from llm_operator.core import naming
@@ -41,6 +42,7 @@ from llm_operator.core.observed import (
     ObservedState,
     ObservedTarget,
 )
+from llm_operator.core.status import build_status
 from tests.unit.planner_factory import (
     BASE,
     ENDPOINT,
@@ -368,3 +370,48 @@ def test_retain_keeps_our_scaling_and_says_so() -> None:
     (event,) = result.events
     assert "scalable target" not in event.message
     assert ALARM_NAME not in event.message
+
+
+def test_status_shows_the_range_application_auto_scaling_holds() -> None:
+    """A target changed by hand (2..10 over the spec's 1..3) is what the autoscaler obeys:
+    status says so while the plan registers the spec's range again."""
+    desired = scaled(1, 3)
+    observed = autoscaled(
+        desired, copies=2, scaling=ObservedScaling(target=target(2, 10), policies=policies())
+    )
+    result = reconcile(desired, observed)
+    assert (
+        RegisterScalableTarget(
+            name=IC_TARGET,
+            dimension=COMPONENT_DIMENSION,
+            min_capacity=1,
+            max_capacity=3,
+            tags=desired.tags,
+        )
+        in result.actions
+    )
+    shown = build_status(
+        desired=desired,
+        observed=observed,
+        plan=result,
+        generation=1,
+        previous=None,
+        now=datetime(2026, 12, 7, tzinfo=UTC),
+        hourly_usd_per_instance=None,
+    )["autoscaling"]
+    assert (shown["minReplicas"], shown["maxReplicas"]) == (2, 10)
+
+    # Before the target is registered there is no range in force; someone else's
+    # target is not ours to report.
+    for scaling in (ObservedScaling(), ObservedScaling(target=target(2, 10, owner=OTHER_UID))):
+        unregistered = replace(observed, scaling=scaling)
+        shown = build_status(
+            desired=desired,
+            observed=unregistered,
+            plan=reconcile(desired, unregistered),
+            generation=1,
+            previous=None,
+            now=datetime(2026, 12, 7, tzinfo=UTC),
+            hourly_usd_per_instance=None,
+        )["autoscaling"]
+        assert (shown["minReplicas"], shown["maxReplicas"]) == (None, None)

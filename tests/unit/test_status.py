@@ -13,7 +13,13 @@ from llm_operator.api.models import EndpointTypeName, LLMEndpointStatus
 from llm_operator.core.desired import DesiredState
 from llm_operator.core.memory import Failure, PlanMemory
 from llm_operator.core.observed import ObservedState
-from llm_operator.core.status import MEMORY_KEY, build_problem_status, build_status, format_usd
+from llm_operator.core.status import (
+    MEMORY_KEY,
+    build_problem_status,
+    build_status,
+    build_unreachable_status,
+    format_usd,
+)
 from tests.unit.planner_factory import (
     BASE,
     ENDPOINT,
@@ -318,3 +324,49 @@ def test_status_never_shows_a_resource_that_is_not_ours(owner: str | None) -> No
     assert status["endpointConfigName"] == desired.endpoint_config.name
     assert status["copiesSummary"] == "0/4"
     assert "status" not in status["inferenceComponents"][0]
+
+
+def test_sagemaker_not_answering_moves_the_generation_and_keeps_what_is_known() -> None:
+    desired = make_desired()
+    served = status_of(desired, running(desired), generation=3)
+    contact = T0 - timedelta(minutes=1)
+
+    def outage(previous: dict[str, Any], generation: int, now: datetime) -> dict[str, Any]:
+        patch = build_unreachable_status(
+            message="SageMaker in us-east-1 does not answer (timeout: ...)",
+            last_contact=contact,
+            generation=generation,
+            previous=previous,
+            now=now,
+        )
+        return {**previous, **patch}
+
+    # Same generation: what was known stays (the endpoint still serves).
+    steady = outage(served, 3, T1)
+    kinds = {c["type"]: c for c in steady["conditions"]}
+    assert kinds["Ready"] == {c["type"]: c for c in served["conditions"]}["Ready"]
+    assert (kinds["Progressing"]["status"], kinds["Progressing"]["reason"]) == (
+        "True",
+        "AwsUnreachable",
+    )
+    assert steady["phase"] == "InService"
+    assert steady["aws"] == {"lastContactTime": "2026-11-21T09:59:00Z"}
+
+    # A spec change: seen (observedGeneration moves) but not known to be applied.
+    changed = outage(served, 4, T1)
+    assert changed["observedGeneration"] == 4
+    kinds = {c["type"]: c for c in changed["conditions"]}
+    assert {k: (c["status"], c["observedGeneration"]) for k, c in kinds.items()} == {
+        "Ready": ("Unknown", 4),
+        "Progressing": ("True", 4),
+        "Degraded": ("Unknown", 4),
+    }
+    # A later pass of the same outage changes nothing, transition times included.
+    assert outage(changed, 4, T1 + timedelta(minutes=1)) == changed
+
+    # Never seen by SageMaker: Pending; no contact since the operator started.
+    fresh = build_unreachable_status(
+        message="...", last_contact=None, generation=1, previous=None, now=T0
+    )
+    assert (fresh["phase"], fresh["aws"]) == ("Pending", {"lastContactTime": None})
+    LLMEndpointStatus.model_validate(_without_nones(fresh))

@@ -1325,8 +1325,23 @@ class ScalingActivityStatus(_Status):
 
 
 class AutoscalingStatus(_Status):
-    min_replicas: int = Field(description="The range's floor, from spec.autoscaling.")
-    max_replicas: int = Field(description="The range's ceiling, from spec.autoscaling.")
+    min_replicas: int | None = Field(
+        None,
+        description=(
+            "The range's floor as Application Auto Scaling holds it (the scalable "
+            "target's MinCapacity, what the autoscaler obeys); unset until the target is "
+            "registered. It differs from spec.autoscaling.minReplicas when someone changed "
+            "the target by hand, until the operator registers the spec's range again (at "
+            "the next resync)."
+        ),
+    )
+    max_replicas: int | None = Field(
+        None,
+        description=(
+            "The range's ceiling as Application Auto Scaling holds it (the scalable "
+            "target's MaxCapacity); unset until the target is registered."
+        ),
+    )
     desired_replicas: int | None = Field(
         None, description="Copies (or instances) SageMaker is asked for now, by the autoscaler."
     )
@@ -1334,6 +1349,19 @@ class AutoscalingStatus(_Status):
     scaled_to_zero: bool = Field(False, description="No copy runs: idle, scaled to zero.")
     last_scaling_activity: ScalingActivityStatus | None = Field(
         None, description="The newest activity DescribeScalingActivities reports."
+    )
+
+
+class AwsStatus(_Status):
+    last_contact_time: str | None = Field(
+        None,
+        description=(
+            "While AWS does not answer (condition Progressing with reason AwsUnreachable): "
+            "when SageMaker last answered the operator in this LLMEndpoint's account and "
+            "region (RFC 3339); unset when it has not since the operator started. "
+            "Removed once it answers again."
+        ),
+        json_schema_extra={"format": "date-time"},
     )
 
 
@@ -1409,6 +1437,9 @@ class LLMEndpointStatus(_Status):
         ),
     )
     failure_reason: str | None = Field(None, description="SageMaker's FailureReason, if any.")
+    aws: AwsStatus | None = Field(
+        None, description="Set while AWS does not answer; see AwsStatus.lastContactTime."
+    )
     rollout: RolloutStatus | None = Field(
         None, description="The current or last guarded rollout (spec.rollout)."
     )

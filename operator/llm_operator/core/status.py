@@ -244,9 +244,14 @@ def _autoscaling(
     if scaling is None:
         return None
     counts = copies if copies is not None else instances
+    # The range the autoscaler obeys is the registered target's, which differs from
+    # the spec's when someone changed it by hand (until the operator puts it back).
+    target = observed.scaling.target
+    if target is None or target.owner_uid != desired.owner.uid:
+        target = None
     entry: dict[str, Any] = {
-        "minReplicas": scaling.min_capacity,
-        "maxReplicas": scaling.max_capacity,
+        "minReplicas": target.min_capacity if target is not None else None,
+        "maxReplicas": target.max_capacity if target is not None else None,
         "desiredReplicas": counts["desired"],
         "currentReplicas": counts["current"],
         "scaledToZero": copies is not None and copies["desired"] == 0 and copies["current"] == 0,
@@ -300,4 +305,69 @@ def build_problem_status(
         "observedGeneration": generation,
         "conditions": conditions,
         "failureReason": message,
+    }
+
+
+UNREACHABLE = "AwsUnreachable"
+
+
+def build_unreachable_status(
+    *,
+    message: str,
+    last_contact: datetime | None,
+    generation: int,
+    previous: Mapping[str, Any] | None,
+    now: datetime,
+    deleting: bool = False,
+) -> dict[str, Any]:
+    """The status patch for a pass that got no answer from AWS (timeouts, connections
+    refused, DNS failing): nothing is known about SageMaker beyond the last status.
+
+    The operator has seen this generation (observedGeneration moves) and is working on
+    it: Progressing True, reason AwsUnreachable, with `message`. Ready and a True
+    Degraded known for this very generation are left as they were (an endpoint that
+    served still serves: only the control plane is out of reach); for a generation
+    not applied yet (a spec change, a new object) they are Unknown. The phase is the
+    last known one (Pending for a new object). status.aws.lastContactTime says when AWS
+    last answered (unset: not since the operator started).
+    """
+    before = {
+        c.get("type"): c
+        for c in (previous or {}).get("conditions") or ()
+        if isinstance(c, Mapping) and c.get("type")
+    }
+
+    def condition(kind: str, status: str, text: str) -> dict[str, Any]:
+        old = before.get(kind)
+        kept = old.get("lastTransitionTime") if old and old.get("status") == status else None
+        return {
+            "type": kind,
+            "status": status,
+            "reason": UNREACHABLE,
+            "message": text,
+            "lastTransitionTime": kept if isinstance(kept, str) else _timestamp(now),
+            "observedGeneration": generation,
+        }
+
+    def known(kind: str) -> Mapping[str, Any] | None:
+        old = before.get(kind)
+        return old if old is not None and old.get("observedGeneration") == generation else None
+
+    ready = known("Ready")
+    degraded = known("Degraded")
+    conditions = [
+        dict(ready) if ready is not None else condition("Ready", "Unknown", message),
+        condition("Progressing", "True", message),
+        (
+            dict(degraded)
+            if degraded is not None and degraded.get("status") == "True"
+            else condition("Degraded", "Unknown", "Not known while AWS does not answer")
+        ),
+    ]
+    phase = (previous or {}).get("phase")
+    return {
+        "phase": "Deleting" if deleting else (phase if isinstance(phase, str) else "Pending"),
+        "observedGeneration": generation,
+        "conditions": conditions,
+        "aws": {"lastContactTime": _timestamp(last_contact) if last_contact else None},
     }

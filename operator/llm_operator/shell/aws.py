@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import boto3
@@ -77,16 +79,26 @@ class AwsError(Exception):
     """A failed SageMaker call, classified; the message is already scrubbed of secrets."""
 
     def __init__(
-        self, operation: str, code: str, message: str, *, kind: str, retryable: bool
+        self,
+        operation: str,
+        code: str,
+        message: str,
+        *,
+        kind: str,
+        retryable: bool,
+        cause: str | None = None,
     ) -> None:
         super().__init__(f"{operation}: {code}: {message}")
         self.operation = operation
         self.code = code
         self.message = message
         # not_found | exists | busy | throttled | limit | conflict | invalid | unavailable
-        # | identity (a role that cannot be assumed)
+        # | identity (a role that cannot be assumed) | unreachable (no answer at all)
         self.kind = kind
         self.retryable = retryable
+        # For "unreachable": timeout | connection refused | DNS | connection closed
+        # | connection failed.
+        self.cause = cause
 
 
 @dataclass(frozen=True)
@@ -146,12 +158,43 @@ def classify(operation: str, exc: Exception, redact: Callable[[str], str]) -> Aw
         return AwsError(operation, code, message, kind="invalid", retryable=False)
     if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.NoRegionError):
         return AwsError(operation, type(exc).__name__, str(exc), kind="invalid", retryable=False)
+    cause = unreachable_cause(exc)
+    if cause is not None:
+        # No answer at all (after botocore's retries): the network or the service is down.
+        return AwsError(
+            operation,
+            type(exc).__name__,
+            redact(str(exc)),
+            kind="unreachable",
+            retryable=True,
+            cause=cause,
+        )
     if isinstance(exc, botocore.exceptions.BotoCoreError):
         # Connection failures, timeouts: the network, not the request.
         return AwsError(
             operation, type(exc).__name__, redact(str(exc)), kind="unavailable", retryable=True
         )
     raise exc
+
+
+def unreachable_cause(exc: BaseException) -> str | None:
+    """Why a call got no answer at all, in a person's words; None when it got one."""
+    timeouts = (botocore.exceptions.ConnectTimeoutError, botocore.exceptions.ReadTimeoutError)
+    if isinstance(exc, timeouts):
+        return "timeout"
+    if isinstance(exc, botocore.exceptions.ConnectionClosedError):
+        return "connection closed"
+    if isinstance(exc, botocore.exceptions.EndpointConnectionError):
+        error = exc.kwargs.get("error")
+        text = str(error or exc)
+        if isinstance(error, socket.gaierror) or "resolve" in text or "Name or service" in text:
+            return "DNS"
+        if "refused" in text.lower():
+            return "connection refused"
+        return "connection failed"
+    if isinstance(exc, botocore.exceptions.ConnectionError | botocore.exceptions.HTTPClientError):
+        return "connection failed"
+    return None
 
 
 def _tag_map(tags: Any) -> dict[str, str]:
@@ -307,9 +350,19 @@ class SageMaker:
         session: boto3.session.Session | None = None,
         identity_retry_seconds: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        connect_timeout: float | None = None,
+        read_timeout: float | None = None,
     ) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aws")
         self._workers = workers
+        # None: botocore's defaults (60 s each).
+        self._timeouts = {
+            key: value
+            for key, value in (("connect_timeout", connect_timeout), ("read_timeout", read_timeout))
+            if value is not None
+        }
+        # (identity, region, service) -> when it last answered (anything, errors included).
+        self._answered: dict[tuple[Identity, str, str], datetime] = {}
         self._rate = calls_per_second
         self._burst = burst
         self._max_attempts = max_attempts
@@ -464,6 +517,7 @@ class SageMaker:
             retries=retries,
             max_pool_connections=self._workers,
             user_agent_extra=f"sagemaker-llm-operator/{__version__}",
+            **self._timeouts,
         )
         with self._lock:
             created = session.client(service, region_name=place.region, config=config)
@@ -499,10 +553,19 @@ class SageMaker:
             error = classify(operation, exc, redact)
             seconds = time.monotonic() - started
             metrics.record_aws_call(operation, error.code, seconds, account, place.region)
+            if isinstance(exc, botocore.exceptions.ClientError):
+                self._answered[(place.identity, place.region, service)] = datetime.now(UTC)
             raise error from None
         seconds = time.monotonic() - started
         metrics.record_aws_call(operation, "ok", seconds, account, place.region)
+        self._answered[(place.identity, place.region, service)] = datetime.now(UTC)
         return response
+
+    def last_answer(self, where: Where, service: str = SAGEMAKER) -> datetime | None:
+        """When `service` last answered a call in this scope (an error is an answer too);
+        None if it never did since the operator started."""
+        place = scope(where)
+        return self._answered.get((place.identity, place.region, service))
 
     async def call(
         self,

@@ -24,8 +24,10 @@ spec.autoscaling's scalable targets, scaling policies and alarms are observed
 the same way: a second per-region inventory (DescribeScalableTargets,
 DescribeScalingPolicies for the sagemaker namespace, DescribeAlarms), indexed
 once per refresh, taken only while some LLMEndpoint of the region has or had
-autoscaling, and accepted as old as a cached Describe (`describe_max_age`),
-since only someone acting changes them. A targeted Describe (one
+autoscaling. The targets are listed again once per `targets_max_age` (the resync
+interval: their bounds are what the autoscaler obeys, so bounds changed by hand are
+seen within one resync); the policies and alarms are accepted as old as a cached
+Describe (`describe_max_age`), since only someone acting changes them. A targeted Describe (one
 DescribeScalableTargets for the LLMEndpoint's resource ids, the policies of a
 target found) only for what we changed since the inventory, and on a spec
 change, so a change never waits behind the region's pages. The last scaling
@@ -102,9 +104,15 @@ class Inventory:
 
 @dataclass
 class ScalingInventory:
-    """Application Auto Scaling and CloudWatch summaries of one region."""
+    """Application Auto Scaling and CloudWatch summaries of one region.
+
+    The targets (whose bounds the autoscaler obeys) are listed again more often than
+    the policies and alarms: `taken_at` is when the targets were listed, `policies_at`
+    when the policies and alarms were (at or before `taken_at`).
+    """
 
     taken_at: float
+    policies_at: float = float("-inf")
     targets: dict[str, Mapping[str, Any]] = field(default_factory=dict)  # by ResourceId
     # ResourceId -> PolicyName -> policy
     policies: dict[str, dict[str, Mapping[str, Any]]] = field(default_factory=dict)
@@ -176,11 +184,16 @@ class Observer:
         *,
         max_age: float,
         describe_max_age: float,
+        targets_max_age: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sagemaker = sagemaker
         self.max_age = max_age
         self.describe_max_age = describe_max_age
+        # The region's scalable targets are listed again once per this period (the
+        # resync interval: bounds changed by hand are caught like SageMaker drift);
+        # their policies and alarms once per `describe_max_age`.
+        self.targets_max_age = describe_max_age if targets_max_age is None else targets_max_age
         self._clock = clock
         self._places: dict[Scope, _Region] = {}
         self._described: dict[tuple[Scope, Kind, str], _Described] = {}
@@ -220,52 +233,83 @@ class Observer:
         return fresh
 
     async def scaling_inventory(
-        self, where: Where, max_age: float | None = None
+        self, where: Where, max_age: float | None = None, policies_max_age: float | None = None
     ) -> ScalingInventory:
-        """The region's targets, policies and alarms; refreshed like `inventory`."""
+        """The region's targets, policies and alarms; refreshed like `inventory`.
+
+        A refresh lists the targets; the policies and alarms only when they are older
+        than `policies_max_age` (default: always).
+        """
         place = scope(where)
         state = self._places.setdefault(place, _Region())
         age = self.max_age if max_age is None else max_age
-        return await state.scaling.get(self._clock(), age, lambda: self._take_scaling(place))
 
-    async def _take_scaling(self, place: Scope) -> ScalingInventory:
-        fresh = ScalingInventory(taken_at=self._clock())
+        def take() -> Awaitable[ScalingInventory]:
+            return self._take_scaling(place, state.scaling.value, policies_max_age)
+
+        return await state.scaling.get(self._clock(), age, take)
+
+    async def _take_scaling(
+        self,
+        place: Scope,
+        previous: ScalingInventory | None = None,
+        policies_max_age: float | None = None,
+    ) -> ScalingInventory:
+        now = self._clock()
+        fresh = ScalingInventory(taken_at=now, policies_at=now)
         aws = self.sagemaker
-        targets, policies, alarms = await asyncio.gather(
+        # Policies and alarms change only when someone acts on them, and each costs
+        # pages of its own: kept from the previous refresh while young enough.
+        keep = (
+            previous is not None
+            and policies_max_age is not None
+            and previous.policies_at > now - policies_max_age
+        )
+        listing = [
             aws.list_all(
                 place,
                 "DescribeScalableTargets",
                 "ScalableTargets",
                 service=APPLICATION_AUTOSCALING,
                 ServiceNamespace=SERVICE_NAMESPACE,
-            ),
-            aws.list_all(
-                place,
-                "DescribeScalingPolicies",
-                "ScalingPolicies",
-                service=APPLICATION_AUTOSCALING,
-                ServiceNamespace=SERVICE_NAMESPACE,
-            ),
-            aws.list_all(
-                place,
-                "DescribeAlarms",
-                "MetricAlarms",
-                service=CLOUDWATCH,
-                AlarmTypes=["MetricAlarm"],
-            ),
-        )
+            )
+        ]
+        if not keep:
+            listing += [
+                aws.list_all(
+                    place,
+                    "DescribeScalingPolicies",
+                    "ScalingPolicies",
+                    service=APPLICATION_AUTOSCALING,
+                    ServiceNamespace=SERVICE_NAMESPACE,
+                ),
+                aws.list_all(
+                    place,
+                    "DescribeAlarms",
+                    "MetricAlarms",
+                    service=CLOUDWATCH,
+                    AlarmTypes=["MetricAlarm"],
+                ),
+            ]
+        answers = await asyncio.gather(*listing)
+        targets = answers[0]
         fresh.targets = {str(t["ResourceId"]): t for t in targets}
-        for policy in policies:
-            table = fresh.policies.setdefault(str(policy["ResourceId"]), {})
-            table[str(policy["PolicyName"])] = policy
-        fresh.alarms = {str(a["AlarmName"]): a for a in alarms}
+        if keep and previous is not None:
+            fresh.policies_at = previous.policies_at
+            fresh.policies = dict(previous.policies)
+            fresh.alarms = dict(previous.alarms)
+        else:
+            for policy in answers[1]:
+                table = fresh.policies.setdefault(str(policy["ResourceId"]), {})
+                table[str(policy["PolicyName"])] = policy
+            fresh.alarms = {str(a["AlarmName"]): a for a in answers[2]}
         self._touched = {
             key: at
             for key, at in self._touched.items()
-            if key[0] != place or key[1].service == SAGEMAKER or at >= fresh.taken_at
+            if key[0] != place or key[1].service == SAGEMAKER or at >= _listed_at(fresh, key[1])
         }
         arns = {str(t.get("ScalableTargetARN")) for t in targets} | {
-            str(a.get("AlarmArn")) for a in alarms
+            str(a.get("AlarmArn")) for a in fresh.alarms.values()
         }
         self._owners = {
             key: owner
@@ -334,7 +378,11 @@ class Observer:
         self, place: Scope, kind: Kind, name: str, inventory: Inventory | ScalingInventory
     ) -> bool:
         touched = self._touched.get((place, kind, name))
-        return touched is not None and touched >= inventory.taken_at
+        if touched is None:
+            return False
+        if isinstance(inventory, ScalingInventory):
+            return touched >= _listed_at(inventory, kind)
+        return touched >= inventory.taken_at
 
     # -- Describe, only when needed ----------------------------------------------
 
@@ -598,7 +646,13 @@ class Observer:
         # due, and never waits behind the region's pages.
         held = self._places.get(place)
         taken = held.scaling.value if full and held is not None else None
-        inventory = taken or await self.scaling_inventory(place, self.describe_max_age)
+        # The targets' bounds are what the autoscaler obeys: listed again each
+        # `targets_max_age` (a resync interval), so bounds changed by hand are caught
+        # within one resync like SageMaker's drift; policies and alarms once per
+        # `describe_max_age`. One paged List for the whole region either way.
+        inventory = taken or await self.scaling_inventory(
+            place, self.targets_max_age, self.describe_max_age
+        )
         # The base component's name is derived from the owner alone, so it is looked for
         # even when the desired state has no components (a spec that no longer renders).
         owner = desired.owner
@@ -625,7 +679,7 @@ class Observer:
                 (Kind.SCALING_POLICY, name) for name in policy_names
             ]
 
-        recent = inventory.taken_at > self._clock() - max_age
+        recent = inventory.policies_at > self._clock() - max_age
         direct = [
             resource_id
             for resource_id in ids
@@ -896,6 +950,11 @@ def _variant_status(variants: list[Mapping[str, Any]]) -> Mapping[str, Any]:
             latest: Mapping[str, Any] = entries[-1]
             return latest
     return {}
+
+
+def _listed_at(inventory: ScalingInventory, kind: Kind) -> float:
+    """When `inventory` last listed resources of `kind`."""
+    return inventory.taken_at if kind is Kind.SCALABLE_TARGET else inventory.policies_at
 
 
 def _arn_of(arn: str, service: str) -> bool:

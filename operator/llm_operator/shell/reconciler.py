@@ -95,6 +95,8 @@ class _Resource:
     steady: bool = False
     # Names this process created (the create carried our uid tag): no ListTags for them.
     created: set[str] = dataclasses.field(default_factory=set)
+    # Where the last pass's calls went (for when SageMaker last answered there).
+    place: Scope | None = None
 
 
 class Reconciler:
@@ -124,11 +126,14 @@ class Reconciler:
             calls_per_second=settings.aws_calls_per_second,
             burst=settings.aws_burst,
             identity_retry_seconds=settings.transition_poll_seconds * 4,
+            connect_timeout=settings.aws_connect_timeout_seconds,
+            read_timeout=settings.aws_read_timeout_seconds,
         )
         observer = Observer(
             sagemaker,
             max_age=settings.transition_poll_seconds,
             describe_max_age=settings.resync_seconds * 10,
+            targets_max_age=settings.resync_seconds,
         )
         return cls(settings, sagemaker=sagemaker, observer=observer, cluster=KubeCluster())
 
@@ -356,11 +361,20 @@ class Reconciler:
                 await self._report_problem(body, state, generation, previous, exc, deleting)
             except AwsError as error:
                 # Observing failed (throttled, unreachable, denied): back off; a blip
-                # is only logged, a lasting or permanent failure is reported.
+                # is only logged, a lasting or permanent failure is reported. No answer
+                # at all (botocore already retried) is said at once, as AwsUnreachable.
                 state.failures += 1
                 result = PassResult("error", self._backoff(state, error.retryable))
                 text = f"SageMaker: {error.code}: {error.message}"
-                if error.retryable and state.failures < TRANSIENT_FAILURES:
+                if error.kind == "unreachable":
+                    # Each failed pass already waited for botocore's timeouts and
+                    # retries: try again at the poll interval, not later, so SageMaker's
+                    # return is noticed within one poll interval however long it was out.
+                    result = PassResult("error", self.settings.transition_poll_seconds)
+                    await self._report_unreachable(
+                        body, state, generation, previous, error, deleting
+                    )
+                elif error.retryable and state.failures < TRANSIENT_FAILURES:
                     log.warning("%s/%s: %s (will retry)", meta["namespace"], meta["name"], text)
                 else:
                     reported = Degraded("AwsError", text)
@@ -409,6 +423,7 @@ class Reconciler:
         state.redact = redact
         aws = (body.get("spec") or {}).get("aws") or {}
         place = await self._scope(meta["namespace"], want.region, aws.get("roleArn"))
+        state.place = place
         adopted = previous.get("adopted")
         if (
             not deleting
@@ -481,6 +496,10 @@ class Reconciler:
         if spec is not None:
             new_status["modelSource"] = spec.model.source
             new_status["engine"] = spec.model.engine
+        new_status["aws"] = None  # SageMaker answered: no outage to describe
+        if status.UNREACHABLE in PlanMemory.from_dict(previous.get(status.MEMORY_KEY)).reported:
+            # The outage this LLMEndpoint announced is over: say so once.
+            self._event(body, "Normal", "AwsReachable", f"SageMaker in {place} answers again")
         await self._write_status(body, _scrub_status(new_status, redact), previous)
         metrics.PHASE_BOOK.set(meta["uid"], plan.phase)
         if error is not None:
@@ -538,6 +557,54 @@ class Reconciler:
                 initial_instance_count=0,
             ),
         )
+
+    async def _report_unreachable(
+        self,
+        body: Mapping[str, Any],
+        state: _Resource,
+        generation: int,
+        previous: Mapping[str, Any],
+        error: AwsError,
+        deleting: bool,
+    ) -> None:
+        """AWS did not answer: Progressing/AwsUnreachable with the error's kind and the
+        last contact, and one Warning Event per outage (remembered in
+        planMemory.reported, which the next pass that reaches AWS forgets)."""
+        meta = body["metadata"]
+        place = state.place
+        where = str(place) if place is not None else "its region"
+        last = self.sagemaker.last_answer(place) if place is not None else None
+        since = (
+            f"last answer {last.strftime('%Y-%m-%dT%H:%M:%SZ')}"
+            if last is not None
+            else "no answer since the operator started"
+        )
+        message = state.redact(
+            f"SageMaker in {where} does not answer ({error.cause}: {error.message}); "
+            f"{since}; generation {generation} waits for it, retried with backoff"
+        )
+        memory = PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
+        reported = memory.reported
+        if status.UNREACHABLE not in reported:
+            log.warning("%s/%s: %s", meta["namespace"], meta["name"], message)
+            self._event(body, "Warning", status.UNREACHABLE, message)
+            reported = (*reported, status.UNREACHABLE)
+        else:
+            log.info("%s/%s: %s", meta["namespace"], meta["name"], message)
+        new = status.build_unreachable_status(
+            message=message,
+            last_contact=last,
+            generation=generation,
+            previous=previous,
+            now=datetime.now(UTC),
+            deleting=deleting,
+        )
+        new[status.MEMORY_KEY] = dataclasses.replace(memory, reported=reported).to_dict()
+        try:
+            await self._write_status(body, new, previous)
+        except Exception as exc:  # the API server is down too: the next pass retries
+            log.warning("could not write status: %s", exc)
+        metrics.PHASE_BOOK.set(meta["uid"], new["phase"])
 
     async def _report_problem(
         self,

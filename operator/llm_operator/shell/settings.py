@@ -69,6 +69,24 @@ class OperatorSettings(BaseSettings):
         ge=1,
         description="Token-bucket size of the rate limit: calls allowed at once after a pause.",
     )
+    aws_connect_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description=(
+            "Seconds to wait for a connection to an AWS endpoint. A call that cannot "
+            "connect is retried (botocore's standard mode), then reported as "
+            "`AwsUnreachable` (docs/troubleshooting.md)."
+        ),
+    )
+    aws_read_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description=(
+            "Seconds to wait for an AWS endpoint's answer once connected. SageMaker's "
+            "control plane answers in well under a second; a call that hangs is retried "
+            "(botocore's standard mode), then reported as `AwsUnreachable`."
+        ),
+    )
     workers: int = Field(
         default=16,
         ge=1,
