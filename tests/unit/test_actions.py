@@ -12,7 +12,7 @@ from llm_operator.core.actions import Action, Effect
 from llm_operator.core.kinds import Kind
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.rollout import owned_alarms
-from llm_operator.shell.commands import plan
+from llm_operator.shell.commands import audit, plan
 from tests.unit import planner_factory
 from tests.unit.planner_factory import create_config, create_model, make_desired
 
@@ -251,3 +251,11 @@ def test_plan_simulates_and_shows_every_action(action: Action) -> None:
     operation, kind, name, _ = plan.action_row(action)
     assert (operation, kind, name) == (action.operation, str(action.kind), action.name)
     assert action.settle(after, owner) == after  # settled is settled: nothing moves again
+
+
+def test_audit_knows_every_kind_an_action_writes() -> None:
+    """What the operator can create, audit can find when its LLMEndpoint is gone; scaling
+    policies through their target (they carry no tags; deregistering it deletes them)."""
+    audited = {k.of for k in audit.KINDS}
+    written = {a.kind for a in EVERY_ACTION}
+    assert written - audited == {Kind.SCALING_POLICY}

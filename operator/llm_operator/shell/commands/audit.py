@@ -55,7 +55,7 @@ from llm_operator.core.desired import (
     RETAINED_TAG,
     UID_TAG,
 )
-from llm_operator.core.kinds import APPLICATION_AUTOSCALING, CLOUDWATCH, SAGEMAKER
+from llm_operator.core.kinds import APPLICATION_AUTOSCALING, CLOUDWATCH, SAGEMAKER, Kind
 from llm_operator.core.rollout import ERROR_RATE_ALARM_SUFFIX, LATENCY_ALARM_SUFFIX
 from llm_operator.shell.aws import AwsError, SageMaker
 from llm_operator.shell.commands.kube import Cluster, CommandError
@@ -65,20 +65,37 @@ from llm_operator.shell.settings import OperatorSettings
 
 @dataclass(frozen=True)
 class AuditKind:
-    """A kind of resource the operator creates, as audit lists and deletes it."""
+    """A kind of resource the operator creates, as audit lists and deletes it; its
+    service and name, ARN and status members are the kind's own (`core.kinds`)."""
 
-    kind: str
-    service: str
+    of: Kind
     list_operation: str
     list_key: str
-    name_member: str
-    arn_member: str
-    status_member: str | None
     delete_operation: str
     # The list call's fixed arguments, and which names are worth reading tags for
     # (CloudWatch holds everyone's alarms: only ours by name suffix).
     list_args: Mapping[str, Any] = field(default_factory=dict)
     suffixes: tuple[str, ...] = ()
+
+    @property
+    def kind(self) -> str:
+        return str(self.of)
+
+    @property
+    def service(self) -> str:
+        return self.of.service
+
+    @property
+    def name_member(self) -> str:
+        return self.of.name_member
+
+    @property
+    def arn_member(self) -> str:
+        return self.of.arn_member
+
+    @property
+    def status_member(self) -> str | None:
+        return self.of.status_member
 
     def delete_request(self, r: Resource) -> dict[str, Any]:
         if self.service == APPLICATION_AUTOSCALING:  # deregistering deletes its policies
@@ -93,63 +110,35 @@ class AuditKind:
 
 
 # In deletion order after the scaling resources: what stands on something goes first.
+# Scaling policies are not listed: they carry no tags, and deregistering their target
+# deletes them.
 KINDS: tuple[AuditKind, ...] = (
     AuditKind(
-        "alarm",
-        CLOUDWATCH,
+        Kind.ALARM,
         "DescribeAlarms",
         "MetricAlarms",
-        "AlarmName",
-        "AlarmArn",
-        None,
         "DeleteAlarms",
         {"AlarmTypes": ["MetricAlarm"]},
         (ERROR_RATE_ALARM_SUFFIX, LATENCY_ALARM_SUFFIX, f"-{naming.NO_CAPACITY_SUFFIX}"),
     ),
     AuditKind(
-        "scalable target",
-        APPLICATION_AUTOSCALING,
+        Kind.SCALABLE_TARGET,
         "DescribeScalableTargets",
         "ScalableTargets",
-        "ResourceId",
-        "ScalableTargetARN",
-        None,
         "DeregisterScalableTarget",
         {"ServiceNamespace": SERVICE_NAMESPACE},
     ),
     AuditKind(
-        "inference component",
-        SAGEMAKER,
+        Kind.INFERENCE_COMPONENT,
         "ListInferenceComponents",
         "InferenceComponents",
-        "InferenceComponentName",
-        "InferenceComponentArn",
-        "InferenceComponentStatus",
         "DeleteInferenceComponent",
     ),
+    AuditKind(Kind.ENDPOINT, "ListEndpoints", "Endpoints", "DeleteEndpoint"),
     AuditKind(
-        "endpoint",
-        SAGEMAKER,
-        "ListEndpoints",
-        "Endpoints",
-        "EndpointName",
-        "EndpointArn",
-        "EndpointStatus",
-        "DeleteEndpoint",
+        Kind.ENDPOINT_CONFIG, "ListEndpointConfigs", "EndpointConfigs", "DeleteEndpointConfig"
     ),
-    AuditKind(
-        "endpoint config",
-        SAGEMAKER,
-        "ListEndpointConfigs",
-        "EndpointConfigs",
-        "EndpointConfigName",
-        "EndpointConfigArn",
-        None,
-        "DeleteEndpointConfig",
-    ),
-    AuditKind(
-        "model", SAGEMAKER, "ListModels", "Models", "ModelName", "ModelArn", None, "DeleteModel"
-    ),
+    AuditKind(Kind.MODEL, "ListModels", "Models", "DeleteModel"),
 )
 _KIND = {k.kind: k for k in KINDS}
 ORPHANED, RETAINED, IN_USE = "orphaned", "retained", "in use"
