@@ -13,7 +13,6 @@ test_rollout_crashes.py kills it at every step of a rollout, in-process).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from llm_operator.core import naming
 from local_cluster.llmendpoints import condition
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
+from tests.plugins.alarms import latency_alarm
 from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import events, get_llme, patch_spec, wait_ready
@@ -59,18 +59,7 @@ def cloudwatch(emulator_process: Emulator) -> Any:
 
 @pytest.fixture
 def alarm(cloudwatch: Any) -> str:
-    name = f"p99-latency-{uuid.uuid4().hex[:6]}"
-    cloudwatch.put_metric_alarm(
-        AlarmName=name,
-        Namespace="AWS/SageMaker",
-        MetricName="ModelLatency",
-        ExtendedStatistic="p99",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=2_000_000.0,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    return name
+    return latency_alarm(cloudwatch)
 
 
 def set_alarm(cloudwatch: Any, name: str, state: str) -> None:

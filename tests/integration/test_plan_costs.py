@@ -7,7 +7,6 @@ the instance count (here: autoscaling at zero copies and managed instance scalin
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,7 +21,6 @@ from tests.plugins.reconciling import (
     CLUSTER_ID,
     SPEC,
     RecordingCluster,
-    aws_environment,
     body,
     reconciler,
     until,
@@ -56,18 +54,8 @@ class LiveCluster(Cluster):
 
 
 @pytest.fixture
-def sagemaker_url(
-    autoscaling_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    moto = autoscaling_emulator.moto_url
-    assert moto is not None
-    aws_environment(
-        monkeypatch,
-        SAGEMAKER=autoscaling_emulator.url,
-        APPLICATION_AUTO_SCALING=moto,
-        CLOUDWATCH=moto,
-    )
-    yield autoscaling_emulator.url
+def sagemaker_url(aws_env_with_moto: EmulatorServer) -> str:
+    return aws_env_with_moto.url
 
 
 def test_plan_of_an_unchanged_endpoint_scaled_to_zero_costs_the_same_both_sides(

@@ -5,7 +5,7 @@ make is listed, wave after wave, and nothing is written."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ from llm_operator.shell.commands.kube import Cluster
 from llm_operator.shell.commands.plan import EXIT_CHANGES, Planner, exit_code, render_text
 from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
-from tests.plugins.reconciling import CLUSTER_ID, SPEC, aws_environment
+from tests.plugins.reconciling import CLUSTER_ID, SPEC
 
 MODEL_SPEC: dict[str, Any] = {
     key: value for key, value in SPEC.items() if key not in ("resources", "endpointType")
@@ -58,24 +58,9 @@ class NewObjects(Cluster):
         return CLUSTER_ID
 
 
-@pytest.fixture
-def emulator(
-    autoscaling_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[EmulatorServer]:
-    moto = autoscaling_emulator.moto_url
-    assert moto is not None
-    aws_environment(
-        monkeypatch,
-        SAGEMAKER=autoscaling_emulator.url,
-        APPLICATION_AUTO_SCALING=moto,
-        CLOUDWATCH=moto,
-    )
-    yield autoscaling_emulator
-
-
 @pytest.mark.parametrize("case", sorted(MANIFESTS))
 def test_plan_lists_every_call_of_a_new_endpoint_and_writes_nothing(
-    emulator: EmulatorServer, case: str
+    aws_env_with_moto: EmulatorServer, case: str
 ) -> None:
     manifest: Mapping[str, Any] = {
         "apiVersion": "llmoperator.io/v1alpha1",
@@ -97,4 +82,4 @@ def test_plan_lists_every_call_of_a_new_endpoint_and_writes_nothing(
     assert exit_code([planned]) == EXIT_CHANGES
     operations = {step.operation for step in planned.steps}
     assert EXPECTED[case] <= operations, text
-    assert not [c for c in AdminClient(emulator.url).call_log() if c["write"]]
+    assert not [c for c in AdminClient(aws_env_with_moto.url).call_log() if c["write"]]

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -26,6 +25,7 @@ import pytest
 from llm_operator.shell.reconciler import PassResult
 from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
+from tests.plugins.alarms import latency_alarm
 from tests.plugins.emulator_fixtures import ACCOUNT, MOTO_DELAY, REGION, boto3_client
 from tests.plugins.reconciling import (
     SPEC,
@@ -85,18 +85,7 @@ def alarm(
     aws_environment(
         monkeypatch, SAGEMAKER=proxy.url, APPLICATION_AUTO_SCALING=moto, CLOUDWATCH=moto
     )
-    name = f"p99-latency-{uuid.uuid4().hex[:6]}"
-    boto3_client(moto, "cloudwatch").put_metric_alarm(
-        AlarmName=name,
-        Namespace="AWS/SageMaker",
-        MetricName="ModelLatency",
-        ExtendedStatistic="p99",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=2_000_000.0,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    return name
+    return latency_alarm(boto3_client(moto, "cloudwatch"))
 
 
 def specs(kind: str, alarm: str, bake: int) -> tuple[dict[str, Any], dict[str, Any]]:

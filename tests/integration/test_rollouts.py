@@ -12,7 +12,6 @@ Succeeded whatever count the autoscaler holds.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +21,7 @@ from llm_operator.core import naming
 from llm_operator.shell.reconciler import PassResult, Reconciler
 from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
+from tests.plugins.alarms import latency_alarm
 from tests.plugins.emulator_fixtures import MOTO_DELAY, boto3_client
 from tests.plugins.reconciling import (
     SPEC,
@@ -45,18 +45,7 @@ def alarm(autoscaling_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch)
         APPLICATION_AUTO_SCALING=moto,
         CLOUDWATCH=moto,
     )
-    name = f"p99-latency-{uuid.uuid4().hex[:6]}"
-    boto3_client(moto, "cloudwatch").put_metric_alarm(
-        AlarmName=name,
-        Namespace="AWS/SageMaker",
-        MetricName="ModelLatency",
-        ExtendedStatistic="p99",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=2_000_000.0,
-        ComparisonOperator="GreaterThanThreshold",
-    )
-    return name
+    return latency_alarm(boto3_client(moto, "cloudwatch"))
 
 
 def guarded_spec(alarm: str, variant: str | None = None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ ours. The adapter re-reads a target's tags before every call that acts on it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -39,7 +39,6 @@ from tests.plugins.reconciling import (
     CLUSTER_ID,
     SPEC,
     RecordingCluster,
-    aws_environment,
     reconciler,
     until,
 )
@@ -83,18 +82,9 @@ class Scaling:
 
 
 @pytest.fixture
-def scaling(
-    autoscaling_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Scaling]:
-    moto = autoscaling_emulator.moto_url
-    assert moto is not None
-    aws_environment(
-        monkeypatch,
-        SAGEMAKER=autoscaling_emulator.url,
-        APPLICATION_AUTO_SCALING=moto,
-        CLOUDWATCH=moto,
-    )
-    yield Scaling(moto)
+def scaling(aws_env_with_moto: EmulatorServer) -> Scaling:
+    assert aws_env_with_moto.moto_url is not None
+    return Scaling(aws_env_with_moto.moto_url)
 
 
 def settled(result: Any, status: Mapping[str, Any]) -> bool:
