@@ -5,15 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from .caller import DEFAULT_ACCOUNT, DEFAULT_REGION, Caller
 from .faults import Faults, parse_faults
 from .load import Target
 from .state import Store
-from .wire import Caller
 
 PREFIX = "/_emulator/"
 DEFAULT_WAIT_TIMEOUT = 30.0
-DEFAULT_ACCOUNT = "123456789012"
-DEFAULT_REGION = "us-east-1"
 
 
 class AdminError(Exception):

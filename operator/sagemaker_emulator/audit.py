@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .caller import Caller
 from .state import ARN_KIND, KINDS, Store, arn
-from .wire import Caller
 
 # Write operations that name their resource by a Name member: (table, member).
 _NAMED: dict[str, tuple[str, str]] = {

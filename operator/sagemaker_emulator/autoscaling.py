@@ -25,14 +25,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .caller import Caller
 from .deployments import AWS_SECONDS_PER_DELAY
 from .errors import AwsError
 from .load import LoadBook, Target
-from .moto_sidecar import ACTIVITIES
 from .resources import endpoints, inference_components
 from .resources.common import Context
 from .state import Record, Region, Store
-from .wire import Caller
 
 TICK = 10.0  # AWS seconds between evaluations (the high-resolution metric period)
 MIN_TICK_SECONDS = 0.1  # emulator seconds: ticks come no more often than this
@@ -43,6 +42,7 @@ SCALE_IN_FRACTION = 0.9
 COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 VARIANT_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 NO_CAPACITY_METRIC = "NoCapacityInvocationFailures"
+ACTIVITIES = "emulator_scaling_activities"  # attribute of moto's backend holding our activities
 
 # predefined metric -> (load it measures, metric period in AWS seconds)
 PREDEFINED = {

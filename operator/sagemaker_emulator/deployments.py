@@ -28,10 +28,11 @@ import math
 from typing import Any
 
 from . import containers
+from .caller import Caller
 from .capacity import CapacityError, Need, place
 from .errors import validation
+from .placement import settle_instances, variant_of
 from .state import Record, Region, Store
-from .wire import Caller
 
 AWS_SECONDS_PER_DELAY = 300.0  # one --delay stands for five minutes of AWS time
 TRAFFIC_SHIFT_SECONDS = 30.0  # turning traffic on for a step (ActivatingTraffic)
@@ -598,9 +599,7 @@ def _place_both(region: Region, record: Record, old: int, new: int) -> str | Non
 
     Copies keep their instances; on failure nothing changes and the reason is returned.
     """
-    from .resources import inference_components as components
-
-    found = components._variant(region, record, exclude=record["InferenceComponentName"])
+    found = variant_of(region, record, exclude=record["InferenceComponentName"])
     if found is None:
         return (
             f'Request to service failed: endpoint "{record["EndpointArn"]}" no longer hosts '
@@ -625,7 +624,7 @@ def _place_both(region: Region, record: Record, old: int, new: int) -> str | Non
         return str(error)
     record["_placement"] = kept
     rollout["placement"] = started
-    components._settle_instances(region, record, variant, hosting)
+    settle_instances(region, record, variant, hosting)
     return None
 
 

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .wire import Caller
+from .caller import Caller
 
 HISTORY_SECONDS = 3600.0  # timestamps older than this (emulator seconds) are dropped
 

@@ -31,6 +31,7 @@ from enum import Enum
 from typing import Any
 
 from . import wire
+from .autoscaling import ACTIVITIES
 
 INFERENCE_COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 
@@ -48,9 +49,6 @@ def allow_inference_component_scaling() -> None:
     extended = make_enum("ScalableDimensionValueSet", values)
     for module in (models, responses):
         setattr(module, "ScalableDimensionValueSet", extended)  # noqa: B010
-
-
-ACTIVITIES = "emulator_scaling_activities"  # attribute of moto's backend (autoscaling.py)
 
 
 def serve_scaling_activities() -> None:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, unquote
 
 from . import admin_api, audit
 from .autoscaling import Autoscaler
+from .caller import Caller
 from .containers import event_message
 from .errors import AwsError, internal, throttled
 from .load import Target
@@ -26,7 +27,6 @@ from .state import Store
 from .validation import validate
 from .wire import (
     JSON_CONTENT_TYPE,
-    Caller,
     caller_from_authorization,
     encode,
     error_body,

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from .caller import Caller
 from .faults import Faults
 from .load import LoadBook
-from .wire import Caller
 
 Record = dict[str, Any]
 CALL_LOG_LIMIT = 100_000  # the call log keeps this many records; older ones make way

@@ -1,4 +1,4 @@
-"""AWS JSON 1.1 framing: who is calling (account, region) and how bodies are encoded."""
+"""AWS JSON 1.1 framing: the caller a request's signature names and how bodies are encoded."""
 
 from __future__ import annotations
 
@@ -6,23 +6,14 @@ import json
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-DEFAULT_ACCOUNT = "123456789012"
-DEFAULT_REGION = "us-east-1"
+from .caller import DEFAULT_ACCOUNT, DEFAULT_REGION, Caller
+
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/\d{8}/([a-z0-9-]+)/")
 _ACCOUNT_KEY = re.compile(r"\d{12}")
-
-
-@dataclass(frozen=True)
-class Caller:
-    """The namespace a request lives in: like AWS, accounts and regions never see each other."""
-
-    account: str
-    region: str
 
 
 # Accounts of access keys issued by a companion (moto's STS, for assumed roles); None: unknown.

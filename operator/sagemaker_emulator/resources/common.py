@@ -1,17 +1,18 @@
-"""What every operation needs: the caller's namespace, the clock, tags and List* paging."""
+"""What every operation needs: the caller's namespace, the clock, tags, List* paging, images."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ..caller import Caller
 from ..errors import validation
 from ..state import Record, Region, Store, arn
-from ..wire import Caller
 
 MAX_TAGS = 50
 
@@ -119,3 +120,9 @@ def page(
 
 def touch(record: Record, now: float) -> None:
     record["LastModifiedTime"] = now
+
+
+def resolved_image(image: str) -> str:
+    """An image as DeployedImages shows it: resolved to a (made-up, stable) digest."""
+    digest = hashlib.sha256(image.encode()).hexdigest()
+    return f"{image.split(':')[0]}@sha256:{digest}"

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from .. import containers, deployments
+from ..caller import Caller
 from ..errors import already_exists, in_progress, not_found, resource_limit, validation
 from ..state import Record, Region, Store, public
-from ..wire import Caller
-from .common import Context, page, tag_resource, touch
+from .common import Context, page, resolved_image, tag_resource, touch
 from .endpoint_configs import get_endpoint_config, is_component_based
 from .models import get_model, model_images
 
@@ -54,11 +53,6 @@ def _check_quota(ctx: Context, config: Record, replacing: str | None = None) -> 
             )
 
 
-def _resolved(image: str) -> str:
-    digest = hashlib.sha256(image.encode()).hexdigest()
-    return f"{image.split(':')[0]}@sha256:{digest}"
-
-
 def _variants(ctx: Context, config: Record, now: float, status: str | None) -> list[Record]:
     """The endpoint's view of a config's variants; `_InstanceType` stays internal."""
     out = []
@@ -75,7 +69,11 @@ def _variants(ctx: Context, config: Record, now: float, status: str | None) -> l
         }
         if spec.get("ModelName") and spec["ModelName"] in ctx.region.models:
             variant["DeployedImages"] = [
-                {"SpecifiedImage": image, "ResolvedImage": _resolved(image), "ResolutionTime": now}
+                {
+                    "SpecifiedImage": image,
+                    "ResolvedImage": resolved_image(image),
+                    "ResolutionTime": now,
+                }
                 for image in model_images(ctx.region.models[spec["ModelName"]])
             ]
         for key in ("ManagedInstanceScaling", "RoutingConfig"):

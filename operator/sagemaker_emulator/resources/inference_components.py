@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from .. import containers, deployments
-from ..capacity import CapacityError, Need, Variant, compact, never_fits, place
+from ..caller import Caller
+from ..capacity import CapacityError, Need, never_fits, place
 from ..errors import already_exists, in_progress, not_found, validation
+from ..placement import endpoint_variant, settle_instances, variant_of
 from ..state import Record, Region, Store, public
-from ..wire import Caller
-from .common import Context, page, tag_resource, touch
-from .endpoints import _resolved, get_endpoint
+from .common import Context, page, resolved_image, tag_resource, touch
+from .endpoints import get_endpoint
 from .models import get_model
 
 KIND = "inference component"
@@ -21,10 +22,6 @@ def get_component(ctx: Context, name: str) -> Record:
     if record is None:
         raise not_found(KIND, ctx.arn("inference_components", name))
     return record
-
-
-def _endpoint_variant(endpoint: Record, name: str) -> Record | None:
-    return next((v for v in endpoint["ProductionVariants"] if v["VariantName"] == name), None)
 
 
 def _check_spec(
@@ -58,7 +55,7 @@ def _check_spec(
         raise validation(
             "VariantName is required for an inference component that is not an adapter."
         )
-    found = _endpoint_variant(endpoint, variant_name)
+    found = endpoint_variant(endpoint, variant_name)
     if found is None:
         raise validation(
             f'Could not find variant "{variant_name}" in endpoint "{endpoint["EndpointArn"]}".'
@@ -154,7 +151,7 @@ def render(region: Region, record: Record) -> Record:
         if container.get("Image"):
             shown["DeployedImage"] = {
                 "SpecifiedImage": container["Image"],
-                "ResolvedImage": _resolved(container["Image"]),
+                "ResolvedImage": resolved_image(container["Image"]),
                 "ResolutionTime": record["CreationTime"],
             }
         spec["Container"] = shown
@@ -300,71 +297,9 @@ def list_inference_components(ctx: Context, params: dict[str, Any]) -> dict[str,
 # -- placement ------------------------------------------------------------------
 
 
-def _siblings(region: Region, record: Record) -> list[Record]:
-    return [
-        c
-        for c in region.inference_components.values()
-        if c["EndpointName"] == record["EndpointName"]
-        and c["VariantName"] == record["VariantName"]
-        and not c["_spec"].get("BaseInferenceComponentName")
-    ]
-
-
-def _variant(region: Region, record: Record, exclude: str) -> tuple[Variant, Record] | None:
-    endpoint = region.endpoints.get(record["EndpointName"])
-    hosting = _endpoint_variant(endpoint, record["VariantName"]) if endpoint else None
-    if hosting is None:
-        return None
-    count = int(hosting["CurrentInstanceCount"])
-    variant = Variant(
-        hosting["_InstanceType"],
-        count,
-        hosting.get("ManagedInstanceScaling"),
-        [[0.0] * 3 for _ in range(count)],
-    )
-    for other in _siblings(region, record):
-        if other["InferenceComponentName"] == exclude:
-            continue
-        for spec, placement in _copies(other):
-            need = Need.of(spec["ComputeResourceRequirements"])
-            for index in placement:
-                if index < variant.count:
-                    variant.take(index, need)
-    return variant, hosting
-
-
-def _copies(record: Record) -> list[tuple[dict[str, Any], list[int]]]:
-    """A component's copies by specification: its own, and a rolling deployment's new ones."""
-    groups = [(record["_spec"], record["_placement"])]
-    rollout = record.get("_rollout")
-    if rollout:
-        groups.append((rollout["spec"], rollout["placement"]))
-    return groups
-
-
-def _settle_instances(region: Region, record: Record, variant: Variant, hosting: Record) -> None:
-    siblings = _siblings(region, record)
-    owners = [(c, "_placement") for c in siblings] + [
-        (c, "_rollout") for c in siblings if c.get("_rollout")
-    ]
-    placements = compact(
-        variant,
-        [
-            c["_placement"] if key == "_placement" else c["_rollout"]["placement"]
-            for c, key in owners
-        ],
-    )
-    for (sibling, key), placement in zip(owners, placements, strict=True):
-        if key == "_placement":
-            sibling["_placement"] = placement
-        else:
-            sibling["_rollout"]["placement"] = placement
-    hosting["CurrentInstanceCount"] = hosting["DesiredInstanceCount"] = variant.count
-
-
 def _replace(region: Region, record: Record, spec: dict[str, Any], copies: int) -> str | None:
     """Place `copies` copies of `spec`; on failure nothing changes and the reason is returned."""
-    found = _variant(region, record, exclude=record["InferenceComponentName"])
+    found = variant_of(region, record, exclude=record["InferenceComponentName"])
     if found is None:
         return (
             f'Request to service failed: endpoint "{record["EndpointArn"]}" no longer hosts '
@@ -381,15 +316,15 @@ def _replace(region: Region, record: Record, spec: dict[str, Any], copies: int) 
         return str(error)
     record["_placement"] = placement
     record["_spec"] = spec
-    _settle_instances(region, record, variant, hosting)
+    settle_instances(region, record, variant, hosting)
     return None
 
 
 def _release(region: Region, record: Record) -> None:
     record["_placement"] = []
-    found = _variant(region, record, exclude=record["InferenceComponentName"])
+    found = variant_of(region, record, exclude=record["InferenceComponentName"])
     if found is not None:
-        _settle_instances(region, record, *found)
+        settle_instances(region, record, *found)
 
 
 def complete(
