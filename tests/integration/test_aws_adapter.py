@@ -14,6 +14,7 @@ import pytest
 from llm_operator.core import actions
 from llm_operator.core.observed import ObservedState
 from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, Lane, SageMaker
+from llm_operator.shell.execute import execute
 from llm_operator.shell.observe import Observer
 from llm_operator.shell.reconciler import _unless_woken
 from llm_operator.shell.secrets import Redactor
@@ -48,14 +49,14 @@ def test_create_is_idempotent_for_the_owner_and_refused_for_anyone_else(
     async def scenario() -> None:
         sm = SageMaker(workers=2)
         try:
-            first = await sm.execute(REGION, model_action("m-1", "uid-a"))
-            again = await sm.execute(REGION, model_action("m-1", "uid-a"))
+            first = await execute(sm, REGION, model_action("m-1", "uid-a"))
+            again = await execute(sm, REGION, model_action("m-1", "uid-a"))
             assert (first.note, again.note) == ("", "already existed")
             with pytest.raises(AwsError) as clash:
-                await sm.execute(REGION, model_action("m-1", "uid-b"))
+                await execute(sm, REGION, model_action("m-1", "uid-b"))
             assert clash.value.kind == "conflict" and not clash.value.retryable
-            gone = await sm.execute(REGION, actions.DeleteModel(name="m-1"))
-            missing = await sm.execute(REGION, actions.DeleteModel(name="m-1"))
+            gone = await execute(sm, REGION, actions.DeleteModel(name="m-1"))
+            missing = await execute(sm, REGION, actions.DeleteModel(name="m-1"))
             assert (gone.note, missing.note) == ("", "already gone")
         finally:
             sm.close()
@@ -93,7 +94,7 @@ def test_secret_values_never_reach_error_messages(
         sm = SageMaker(workers=1)
         try:
             with pytest.raises(AwsError) as failed:
-                await sm.execute(REGION, action, Redactor([token]))
+                await execute(sm, REGION, action, Redactor([token]))
             return failed.value
         finally:
             sm.close()
@@ -213,8 +214,9 @@ def test_old_models_and_configs_are_found_by_prefix_and_a_neighbours_are_not(
                 (f"{prefix}-m0000bbbb", "uid-9"),  # our prefix, someone else's uid
                 (f"{prefix}x-m0000cccc", "uid-0"),  # a longer prefix: not ours by name
             ):
-                await sm.execute(REGION, model_action(name, uid))
-            await sm.execute(
+                await execute(sm, REGION, model_action(name, uid))
+            await execute(
+                sm,
                 REGION,
                 actions.CreateEndpointConfig(
                     name=f"{prefix}-c0000dddd",

@@ -18,6 +18,7 @@ from llm_operator.api.models import RolloutSpec
 from llm_operator.core import actions
 from llm_operator.core.rollout import owned_alarms
 from llm_operator.shell.aws import AwsError, SageMaker
+from llm_operator.shell.execute import execute
 from sagemaker_emulator.moto_sidecar import MotoSidecar
 from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.reconciling import aws_environment
@@ -50,7 +51,7 @@ def threshold(cloudwatch: Any, name: str) -> float | None:
 
 
 def run(adapter: SageMaker, action: actions.Action) -> str:
-    return asyncio.run(adapter.execute(REGION, action)).note
+    return asyncio.run(execute(adapter, REGION, action)).note
 
 
 def test_an_alarm_of_someone_else_is_neither_overwritten_nor_deleted(cloudwatch: Any) -> None:

@@ -32,6 +32,7 @@ from llm_operator.core.desired import (
     UID_TAG,
 )
 from llm_operator.shell.aws import AwsError, SageMaker
+from llm_operator.shell.execute import execute
 from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
 from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
@@ -205,7 +206,7 @@ def test_the_adapter_acts_on_a_target_and_its_policies_only_while_the_target_is_
     deregister = DeregisterScalableTarget(name=RESOURCE_ID, dimension=DIMENSION, owner_uid="uid-1")
 
     def run(action: Action) -> str:
-        return asyncio.run(adapter.execute(REGION, action)).note
+        return asyncio.run(execute(adapter, REGION, action)).note
 
     def register(uid: str) -> None:
         scaling.aas.register_scalable_target(

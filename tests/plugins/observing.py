@@ -9,6 +9,7 @@ from llm_operator.core import desired, planner
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.plan import Plan
 from llm_operator.shell.aws import SageMaker
+from llm_operator.shell.execute import execute
 from llm_operator.shell.observe import Observer
 from tests.plugins.examples import llmendpoint
 
@@ -30,7 +31,7 @@ async def converge_with_clock(
         observed = await observer.observe(want)
         plan = planner.plan(want, observed, deleting=False, deletion_policy="Delete", memory=memory)
         for action in plan.actions:
-            await sm.execute(want.region, action)
+            await execute(sm, want.region, action)
             observer.touched(want.region, action.kind, action.name)
         memory = plan.memory
         if plan.settled and not plan.actions:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
 from llm_operator.api.models import RolloutSpec
 from llm_operator.core import actions
-from llm_operator.core.actions import Action, Effect
+from llm_operator.core.actions import Action, Effect, Guard, Lookup
 from llm_operator.core.kinds import Kind
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.rollout import owned_alarms
+from llm_operator.shell import execute
 from llm_operator.shell.commands import audit, plan
 from tests.unit import planner_factory
 from tests.unit.planner_factory import create_config, create_model, make_desired
@@ -156,15 +159,77 @@ TAGGING = (actions.AddTags, actions.TagAlarm, actions.TagScalableTarget, actions
 SAGEMAKER_ACTIONS = [a for a in EVERY_ACTION if a.kind.service == "sagemaker"]
 
 
-def test_every_action_class_is_covered() -> None:
-    # The class that names the call (the AddTags subclasses differ only in their kind).
-    classes = {next(c for c in type(a).__mro__ if "operation" in vars(c)) for a in EVERY_ACTION}
-    defined = {
+def _operation_classes() -> set[type[Action]]:
+    """Every class that names a call (the AddTags subclasses differ only in their kind)."""
+    return {
         c
         for c in vars(actions).values()
         if isinstance(c, type) and issubclass(c, Action) and "operation" in vars(c)
     }
-    assert classes == defined
+
+
+def test_every_action_class_is_covered() -> None:
+    classes = {next(c for c in type(a).__mro__ if "operation" in vars(c)) for a in EVERY_ACTION}
+    assert classes == _operation_classes()
+
+
+# The guards that read the resource's tags right before the call, and so must find it.
+READS_TAGS = set(Guard) - {Guard.NONE, Guard.DELETE}
+
+
+def test_every_action_class_declares_its_guard() -> None:
+    """A class naming a call says which ownership guard runs right before it, itself (not
+    by inheritance), and how that guard finds the resource whose tags it reads: adding a
+    call without deciding that fails here."""
+    for cls in _operation_classes():
+        assert isinstance(vars(cls).get("guard"), Guard), f"{cls.__name__} declares no guard"
+        if cls.guard in READS_TAGS:
+            assert cls.lookup is not Lookup.NONE, f"{cls.__name__} declares no lookup"
+        else:
+            assert cls.lookup is Lookup.NONE, f"{cls.__name__}: {cls.guard} reads no tags"
+    assert {c.guard for c in _operation_classes()} == set(Guard)  # no guard left unused
+
+
+def test_the_executor_runs_every_guard_and_lookup_from_tables() -> None:
+    """shell.execute dispatches on the declarations alone: a table entry for each, and no
+    isinstance on action types."""
+    assert set(execute.GUARDS) == set(Guard)
+    assert set(execute.FINDERS) == set(Lookup)
+    source = Path(execute.__file__).read_text()
+    assert "isinstance" not in source
+
+
+@pytest.mark.parametrize(
+    "action", [a for a in EVERY_ACTION if a.guard in READS_TAGS], ids=lambda a: a.key
+)
+def test_guarded_action_names_its_owner_and_how_to_find_it(action: Action) -> None:
+    """The owner check compares with `required_uid()`; the lookup's request is valid for
+    the read it names (the kind's Describe, DescribeScalableTargets, DescribeAlarms, or
+    the tags by the action's own ARN)."""
+    uid = action.required_uid()
+    assert uid and uid.strip(), uid
+    request = action.lookup_request()
+    if action.lookup is Lookup.ARN:
+        service, operation = SESSION.get_service_model(action.kind.service), "ListTags"
+        assert request == {"ResourceArn": request["ResourceArn"]}
+        assert request["ResourceArn"] in action.request().values()
+    elif action.lookup is Lookup.DESCRIBE:
+        service, operation = SESSION.get_service_model(action.kind.service), action.kind.describe
+        assert request == {action.kind.name_member: action.name}
+    else:
+        service = SESSION.get_service_model(
+            {Lookup.ALARM: "cloudwatch", Lookup.SCALABLE_TARGET: "application-autoscaling"}[
+                action.lookup
+            ]
+        )
+        operation = action.lookup.value
+        if action.lookup is Lookup.ALARM:
+            assert request == {"AlarmNames": [action.name]}
+        else:  # the target the call acts on: its ResourceId, else the one the action names
+            assert request["ResourceIds"] == [action.request().get("ResourceId", action.name)]
+    shape = service.operation_model(operation).input_shape
+    report = ParamValidator().validate(request, shape)
+    assert not report.has_errors(), report.generate_report()
 
 
 @pytest.mark.parametrize("action", EVERY_ACTION, ids=lambda a: f"{a.key}-{a.effect}")

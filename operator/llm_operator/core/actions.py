@@ -1,10 +1,13 @@
 """The calls the planner can ask for: one class per AWS API call.
 
 Each class is the one home of its call: the operation name, the kind of
-resource it acts on, whether it creates, changes or deletes it, the resource's
-name, the exact request, and the fingerprint the planner remembers a rejection
-by. The shell executes any action without knowing which one it is, so adding a
-call means adding a class here.
+resource it acts on, whether it creates, changes or deletes it, the ownership
+guard the shell runs right before it (and how that guard finds the resource
+whose tags it reads), the resource's name, the exact request, what AWS holds
+once it finished (`settle`, for `plan`) and the fingerprint the planner
+remembers a rejection by. The shell executes any action from these declarations
+alone (`shell.execute`), without knowing which one it is, so adding a call
+means adding a class here.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from llm_operator.core import naming
-from llm_operator.core.desired import CLUSTER_ID_TAG, Owner
+from llm_operator.core.desired import CLUSTER_ID_TAG, UID_TAG, Owner
 from llm_operator.core.kinds import Kind
 from llm_operator.core.observed import (
     ObservedAlarm,
@@ -42,6 +45,66 @@ class Effect(StrEnum):
     DELETE = "delete"
 
 
+class Guard(StrEnum):
+    """What the shell does right before (and around) an action's call, so that it never
+    writes to a resource whose tags name another owner (docs/design.md, Ownership).
+
+    Every guard that reads tags compares the resource's uid tag with
+    `Action.required_uid()` through one owner check; a mismatch is a `NameConflict`.
+    """
+
+    NONE = "none"
+    """A plain call: an update by name of a resource the planner saw is ours."""
+
+    DELETE = "delete"
+    """A plain delete; a resource already gone (not found) is success."""
+
+    CREATE = "create"
+    """Create; when the name is taken, the existing resource (found by `lookup`) is
+    success only when its tags name our uid (a crash between the Create and
+    recording it), a conflict otherwise."""
+
+    UPSERT = "upsert"
+    """The call overwrites whatever holds the name: the existing resource (found by
+    `lookup`), if any, must be ours before the call is sent."""
+
+    ON_TARGET = "on target"
+    """The call acts on whatever scalable target holds the ResourceId: that target
+    (found by `lookup`) must exist and be ours right before; a delete whose target
+    is gone is success."""
+
+    TAGS = "tags"
+    """Tagging by ARN: the resource's tags are read again by that ARN right before,
+    and must name our uid; a resource already gone is success."""
+
+    ALARM = "alarm"
+    """A CloudWatch alarm (PutMetricAlarm overwrites, DeleteAlarms deletes whatever
+    holds the name): the alarm is described and its tags read right before; a create
+    may find it absent or ours, an update needs it present and ours, a delete of an
+    absent alarm is success."""
+
+
+class Lookup(StrEnum):
+    """How the shell finds the ARN whose tags a guard reads (`Action.lookup_request()`
+    is the request of that read)."""
+
+    NONE = "none"
+    """The guard reads no tags."""
+
+    ARN = "arn"
+    """The action names the ARN itself; the request is `{"ResourceArn": arn}`."""
+
+    DESCRIBE = "describe"
+    """The kind's Describe call on the name (`Kind.describe`, `name_member`,
+    `arn_member`); not found means absent."""
+
+    SCALABLE_TARGET = "DescribeScalableTargets"
+    """DescribeScalableTargets of the ResourceId and dimension the action acts on."""
+
+    ALARM = "DescribeAlarms"
+    """DescribeAlarms of the alarm's name."""
+
+
 @dataclass(frozen=True)
 class Action:
     """Base of every action; subclasses are frozen dataclasses with a `name` field."""
@@ -49,11 +112,23 @@ class Action:
     operation: ClassVar[str]
     kind: ClassVar[Kind]
     effect: ClassVar[Effect]
+    # Declared by every class that names an operation (tests/unit/test_actions.py).
+    guard: ClassVar[Guard]
+    lookup: ClassVar[Lookup] = Lookup.NONE
     name: str
 
     def request(self) -> dict[str, Any]:
         """The boto3 keyword arguments of the call."""
         return {self.kind.name_member: self.name}
+
+    def lookup_request(self) -> dict[str, Any]:
+        """The request of the read `lookup` names (by default the kind's Describe by name)."""
+        return {self.kind.name_member: self.name}
+
+    def required_uid(self) -> str | None:
+        """The uid the resource's `llmoperator.io/uid` tag must name for the guard to let
+        the call through."""
+        raise NotImplementedError(f"{type(self).__name__} declares no owner")
 
     @property
     def key(self) -> str:
@@ -81,6 +156,9 @@ class Creation(Action):
     effect: ClassVar[Effect] = Effect.CREATE
     tags: Mapping[str, str]
 
+    def required_uid(self) -> str | None:
+        return self.tags.get(UID_TAG)
+
     def _tagged(self, request: Mapping[str, Any]) -> dict[str, Any]:
         return {**request, "Tags": tag_list(self.tags)}
 
@@ -104,6 +182,8 @@ class _Immutable(Creation):
 @dataclass(frozen=True)
 class CreateModel(_Immutable):
     operation: ClassVar[str] = "CreateModel"
+    guard: ClassVar[Guard] = Guard.CREATE
+    lookup: ClassVar[Lookup] = Lookup.DESCRIBE
     kind: ClassVar[Kind] = Kind.MODEL
 
     def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
@@ -114,6 +194,8 @@ class CreateModel(_Immutable):
 @dataclass(frozen=True)
 class CreateEndpointConfig(_Immutable):
     operation: ClassVar[str] = "CreateEndpointConfig"
+    guard: ClassVar[Guard] = Guard.CREATE
+    lookup: ClassVar[Lookup] = Lookup.DESCRIBE
     kind: ClassVar[Kind] = Kind.ENDPOINT_CONFIG
 
     def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
@@ -124,6 +206,8 @@ class CreateEndpointConfig(_Immutable):
 @dataclass(frozen=True)
 class CreateEndpoint(Creation):
     operation: ClassVar[str] = "CreateEndpoint"
+    guard: ClassVar[Guard] = Guard.CREATE
+    lookup: ClassVar[Lookup] = Lookup.DESCRIBE
     kind: ClassVar[Kind] = Kind.ENDPOINT
     config_name: str
 
@@ -145,6 +229,7 @@ class CreateEndpoint(Creation):
 @dataclass(frozen=True)
 class UpdateEndpoint(Action):
     operation: ClassVar[str] = "UpdateEndpoint"
+    guard: ClassVar[Guard] = Guard.NONE
     kind: ClassVar[Kind] = Kind.ENDPOINT
     effect: ClassVar[Effect] = Effect.UPDATE
     config_name: str
@@ -180,6 +265,7 @@ class UpdateEndpointWeightsAndCapacities(Action):
     """Sets a variant's instance count (clamping into, or back from, an autoscaling range)."""
 
     operation: ClassVar[str] = "UpdateEndpointWeightsAndCapacities"
+    guard: ClassVar[Guard] = Guard.NONE
     kind: ClassVar[Kind] = Kind.ENDPOINT
     effect: ClassVar[Effect] = Effect.UPDATE
     variant_name: str
@@ -205,6 +291,8 @@ class UpdateEndpointWeightsAndCapacities(Action):
 @dataclass(frozen=True)
 class CreateInferenceComponent(Creation):
     operation: ClassVar[str] = "CreateInferenceComponent"
+    guard: ClassVar[Guard] = Guard.CREATE
+    lookup: ClassVar[Lookup] = Lookup.DESCRIBE
     kind: ClassVar[Kind] = Kind.INFERENCE_COMPONENT
     endpoint_name: str
     variant_name: str | None  # None for adapters
@@ -231,6 +319,7 @@ class CreateInferenceComponent(Creation):
 @dataclass(frozen=True)
 class UpdateInferenceComponent(Action):
     operation: ClassVar[str] = "UpdateInferenceComponent"
+    guard: ClassVar[Guard] = Guard.NONE
     kind: ClassVar[Kind] = Kind.INFERENCE_COMPONENT
     effect: ClassVar[Effect] = Effect.UPDATE
     specification: Mapping[str, Any]
@@ -261,6 +350,7 @@ class UpdateInferenceComponent(Action):
 @dataclass(frozen=True)
 class UpdateInferenceComponentRuntimeConfig(Action):
     operation: ClassVar[str] = "UpdateInferenceComponentRuntimeConfig"
+    guard: ClassVar[Guard] = Guard.NONE
     kind: ClassVar[Kind] = Kind.INFERENCE_COMPONENT
     effect: ClassVar[Effect] = Effect.UPDATE
     copies: int
@@ -282,6 +372,7 @@ class UpdateInferenceComponentRuntimeConfig(Action):
 @dataclass(frozen=True)
 class DeleteInferenceComponent(Action):
     operation: ClassVar[str] = "DeleteInferenceComponent"
+    guard: ClassVar[Guard] = Guard.DELETE
     kind: ClassVar[Kind] = Kind.INFERENCE_COMPONENT
     effect: ClassVar[Effect] = Effect.DELETE
 
@@ -294,6 +385,7 @@ class DeleteInferenceComponent(Action):
 @dataclass(frozen=True)
 class DeleteEndpoint(Action):
     operation: ClassVar[str] = "DeleteEndpoint"
+    guard: ClassVar[Guard] = Guard.DELETE
     kind: ClassVar[Kind] = Kind.ENDPOINT
     effect: ClassVar[Effect] = Effect.DELETE
 
@@ -304,6 +396,7 @@ class DeleteEndpoint(Action):
 @dataclass(frozen=True)
 class DeleteEndpointConfig(Action):
     operation: ClassVar[str] = "DeleteEndpointConfig"
+    guard: ClassVar[Guard] = Guard.DELETE
     kind: ClassVar[Kind] = Kind.ENDPOINT_CONFIG
     effect: ClassVar[Effect] = Effect.DELETE
 
@@ -317,6 +410,7 @@ class DeleteEndpointConfig(Action):
 @dataclass(frozen=True)
 class DeleteModel(Action):
     operation: ClassVar[str] = "DeleteModel"
+    guard: ClassVar[Guard] = Guard.DELETE
     kind: ClassVar[Kind] = Kind.MODEL
     effect: ClassVar[Effect] = Effect.DELETE
 
@@ -335,8 +429,13 @@ class CreateAlarm(Creation):
     """
 
     operation: ClassVar[str] = "PutMetricAlarm"
+    guard: ClassVar[Guard] = Guard.ALARM
+    lookup: ClassVar[Lookup] = Lookup.ALARM
     kind: ClassVar[Kind] = Kind.ALARM
     spec: Mapping[str, Any]  # PutMetricAlarm kwargs without Tags
+
+    def lookup_request(self) -> dict[str, Any]:
+        return _alarm_lookup(self.name)
 
     def request(self) -> dict[str, Any]:
         return self._tagged({**self.spec, "AlarmName": self.name})
@@ -351,10 +450,18 @@ class UpdateAlarm(Action):
     them on an existing alarm, but an IAM policy may require them on every request)."""
 
     operation: ClassVar[str] = "PutMetricAlarm"
+    guard: ClassVar[Guard] = Guard.ALARM
+    lookup: ClassVar[Lookup] = Lookup.ALARM
     kind: ClassVar[Kind] = Kind.ALARM
     effect: ClassVar[Effect] = Effect.UPDATE
     spec: Mapping[str, Any]
     tags: Mapping[str, str]
+
+    def required_uid(self) -> str | None:
+        return self.tags.get(UID_TAG)
+
+    def lookup_request(self) -> dict[str, Any]:
+        return _alarm_lookup(self.name)
 
     def request(self) -> dict[str, Any]:
         tags = tag_list(self.tags)
@@ -367,9 +474,17 @@ class UpdateAlarm(Action):
 @dataclass(frozen=True)
 class DeleteAlarm(Action):
     operation: ClassVar[str] = "DeleteAlarms"
+    guard: ClassVar[Guard] = Guard.ALARM
+    lookup: ClassVar[Lookup] = Lookup.ALARM
     kind: ClassVar[Kind] = Kind.ALARM
     effect: ClassVar[Effect] = Effect.DELETE
     owner_uid: str  # the shell re-reads the alarm's tags and deletes only when they match
+
+    def required_uid(self) -> str | None:
+        return self.owner_uid
+
+    def lookup_request(self) -> dict[str, Any]:
+        return _alarm_lookup(self.name)
 
     def request(self) -> dict[str, Any]:
         return {"AlarmNames": [self.name]}
@@ -395,10 +510,18 @@ class AddTags(Action):
     """
 
     operation: ClassVar[str] = "AddTags"
+    guard: ClassVar[Guard] = Guard.TAGS
+    lookup: ClassVar[Lookup] = Lookup.ARN
     effect: ClassVar[Effect] = Effect.UPDATE
     arn: str
     tags: Mapping[str, str]
     owner_uid: str
+
+    def required_uid(self) -> str | None:
+        return self.owner_uid
+
+    def lookup_request(self) -> dict[str, Any]:
+        return {"ResourceArn": self.arn}
 
     def request(self) -> dict[str, Any]:
         return {
@@ -440,10 +563,18 @@ class RemoveTags(Action):
     """
 
     operation: ClassVar[str] = "DeleteTags"
+    guard: ClassVar[Guard] = Guard.TAGS
+    lookup: ClassVar[Lookup] = Lookup.ARN
     effect: ClassVar[Effect] = Effect.UPDATE
     arn: str
     keys: tuple[str, ...]
     owner_uid: str
+
+    def required_uid(self) -> str | None:
+        return self.owner_uid
+
+    def lookup_request(self) -> dict[str, Any]:
+        return {"ResourceArn": self.arn}
 
     def request(self) -> dict[str, Any]:
         return {"ResourceArn": self.arn, "TagKeys": list(self.keys)}
@@ -480,11 +611,19 @@ class TagAlarm(Action):
     """
 
     operation: ClassVar[str] = "TagResource"
+    guard: ClassVar[Guard] = Guard.ALARM
+    lookup: ClassVar[Lookup] = Lookup.ALARM
     kind: ClassVar[Kind] = Kind.ALARM
     effect: ClassVar[Effect] = Effect.UPDATE
     arn: str
     tags: Mapping[str, str]
     owner_uid: str
+
+    def required_uid(self) -> str | None:
+        return self.owner_uid
+
+    def lookup_request(self) -> dict[str, Any]:
+        return _alarm_lookup(self.name)
 
     def request(self) -> dict[str, Any]:
         return {
@@ -502,12 +641,20 @@ class TagScalableTarget(Action):
     `name` is its ResourceId. The shell re-reads the target's tags right before."""
 
     operation: ClassVar[str] = "TagResource"
+    guard: ClassVar[Guard] = Guard.ON_TARGET
+    lookup: ClassVar[Lookup] = Lookup.SCALABLE_TARGET
     kind: ClassVar[Kind] = Kind.SCALABLE_TARGET
     effect: ClassVar[Effect] = Effect.UPDATE
     arn: str
     dimension: str
     tags: Mapping[str, str]
     owner_uid: str
+
+    def required_uid(self) -> str | None:
+        return self.owner_uid
+
+    def lookup_request(self) -> dict[str, Any]:
+        return _target_lookup(self.name, self.dimension)
 
     def request(self) -> dict[str, Any]:
         return {"ResourceARN": self.arn, "Tags": dict(self.tags)}
@@ -534,10 +681,15 @@ class RegisterScalableTarget(Creation):
     """
 
     operation: ClassVar[str] = "RegisterScalableTarget"
+    guard: ClassVar[Guard] = Guard.UPSERT
+    lookup: ClassVar[Lookup] = Lookup.SCALABLE_TARGET
     kind: ClassVar[Kind] = Kind.SCALABLE_TARGET
     dimension: str
     min_capacity: int
     max_capacity: int
+
+    def lookup_request(self) -> dict[str, Any]:
+        return _target_lookup(self.name, self.dimension)
 
     def request(self) -> dict[str, Any]:
         return {
@@ -571,10 +723,18 @@ class DeregisterScalableTarget(Action):
     """
 
     operation: ClassVar[str] = "DeregisterScalableTarget"
+    guard: ClassVar[Guard] = Guard.ON_TARGET
+    lookup: ClassVar[Lookup] = Lookup.SCALABLE_TARGET
     kind: ClassVar[Kind] = Kind.SCALABLE_TARGET
     effect: ClassVar[Effect] = Effect.DELETE
     dimension: str
     owner_uid: str
+
+    def required_uid(self) -> str | None:
+        return self.owner_uid
+
+    def lookup_request(self) -> dict[str, Any]:
+        return _target_lookup(self.name, self.dimension)
 
     def request(self) -> dict[str, Any]:
         return {
@@ -596,6 +756,8 @@ class PutScalingPolicy(Action):
     """
 
     operation: ClassVar[str] = "PutScalingPolicy"
+    guard: ClassVar[Guard] = Guard.ON_TARGET
+    lookup: ClassVar[Lookup] = Lookup.SCALABLE_TARGET
     kind: ClassVar[Kind] = Kind.SCALING_POLICY
     effect: ClassVar[Effect] = Effect.UPDATE
     resource_id: str
@@ -603,6 +765,12 @@ class PutScalingPolicy(Action):
     policy_type: str  # TargetTrackingScaling | StepScaling
     configuration: Mapping[str, Any]
     owner_uid: str
+
+    def required_uid(self) -> str | None:
+        return self.owner_uid
+
+    def lookup_request(self) -> dict[str, Any]:
+        return _target_lookup(self.resource_id, self.dimension)
 
     def request(self) -> dict[str, Any]:
         member = (
@@ -633,11 +801,19 @@ class DeleteScalingPolicy(Action):
     by the shell right before, name `owner_uid`."""
 
     operation: ClassVar[str] = "DeleteScalingPolicy"
+    guard: ClassVar[Guard] = Guard.ON_TARGET
+    lookup: ClassVar[Lookup] = Lookup.SCALABLE_TARGET
     kind: ClassVar[Kind] = Kind.SCALING_POLICY
     effect: ClassVar[Effect] = Effect.DELETE
     resource_id: str
     dimension: str
     owner_uid: str
+
+    def required_uid(self) -> str | None:
+        return self.owner_uid
+
+    def lookup_request(self) -> dict[str, Any]:
+        return _target_lookup(self.resource_id, self.dimension)
 
     def request(self) -> dict[str, Any]:
         return {
@@ -650,6 +826,20 @@ class DeleteScalingPolicy(Action):
     def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
         policies = {k: v for k, v in observed.scaling.policies.items() if k != self.name}
         return replace(observed, scaling=replace(observed.scaling, policies=policies))
+
+
+def _alarm_lookup(name: str) -> dict[str, Any]:
+    """DescribeAlarms of one alarm by name (Lookup.ALARM)."""
+    return {"AlarmNames": [name]}
+
+
+def _target_lookup(resource_id: str, dimension: str) -> dict[str, Any]:
+    """DescribeScalableTargets of the target holding a ResourceId (Lookup.SCALABLE_TARGET)."""
+    return {
+        "ServiceNamespace": SERVICE_NAMESPACE,
+        "ResourceIds": [resource_id],
+        "ScalableDimension": dimension,
+    }
 
 
 def _component(

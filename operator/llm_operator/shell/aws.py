@@ -1,4 +1,10 @@
-"""The boto3 adapter: every SageMaker call of the operator goes through here.
+"""The AWS transport: every call of the operator to SageMaker, Application Auto Scaling
+and CloudWatch goes through here (clients, rate limits, lanes, error classification).
+
+It knows how to send a call and what its failure means, nothing about which calls
+are safe to send: the ownership guards that run before every write live in
+`shell.execute`, kept apart so the transport stays free of ownership rules and the
+executor free of plumbing.
 
 boto3 is synchronous, so calls run in a bounded thread pool and kopf's event
 loop never blocks. Each HTTP attempt (botocore's standard-mode retries
@@ -42,8 +48,6 @@ from botocore.config import Config
 from botocore.credentials import RefreshableCredentials
 
 from llm_operator import __version__
-from llm_operator.core import actions
-from llm_operator.core.desired import UID_TAG
 from llm_operator.core.identity import Identity
 from llm_operator.core.kinds import APPLICATION_AUTOSCALING, CLOUDWATCH, SAGEMAKER
 from llm_operator.shell import metrics
@@ -312,17 +316,6 @@ class Lanes:
                     queue.popleft().set_result(None)
                 else:
                     break
-
-
-@dataclass(frozen=True)
-class ActionOutcome:
-    """What one executed action did, for the Event and the log."""
-
-    action: actions.Action
-    note: str = ""  # e.g. "already existed" for an idempotent create
-
-    def describe(self) -> str:
-        return self.action.describe() + (f" ({self.note})" if self.note else "")
 
 
 # How each service pages: the page-size member and its largest value.
@@ -649,55 +642,6 @@ class SageMaker:
             if not token:
                 return found
 
-    def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-    # -- actions ------------------------------------------------------------------
-
-    async def _create(self, where: Where, action: actions.Action, redact: Redactor) -> str:
-        """Creates a resource; one that already exists and carries our uid is success.
-
-        Never anything else: a name taken by someone else is a conflict, whatever
-        the resource is.
-        """
-        assert isinstance(action, actions.Creation)
-        try:
-            await self.call(where, action.operation, action.request(), redact=redact)
-        except AwsError as error:
-            if error.kind != "exists":
-                raise
-            kind = action.kind
-            try:
-                found = await self.call(where, kind.describe, {kind.name_member: action.name})
-            except AwsError as gone:
-                if gone.kind == "not_found":  # deleted in between: try again next pass
-                    raise AwsError(
-                        action.operation, error.code, error.message, kind="busy", retryable=True
-                    ) from None
-                raise
-            owner = (await self.tags(where, str(found[kind.arn_member]))).get(UID_TAG)
-            if owner != action.tags.get(UID_TAG):
-                raise AwsError(
-                    action.operation,
-                    "NameConflict",
-                    f"{action.name} already exists and belongs to "
-                    f"{'another LLMEndpoint' if owner else 'someone else'}",
-                    kind="conflict",
-                    retryable=False,
-                ) from None
-            return "already existed"
-        return ""
-
-    async def _delete(self, where: Where, action: actions.Action) -> str:
-        """Deletes a resource; one already gone is success."""
-        try:
-            await self.call(where, action.operation, action.request(), service=action.kind.service)
-        except AwsError as error:
-            if error.kind == "not_found":
-                return "already gone"
-            raise
-        return ""
-
     async def alarm_owner(
         self, where: Where, name: str, lane: Lane = INTERACTIVE
     ) -> tuple[dict[str, Any] | None, dict[str, str]]:
@@ -711,177 +655,5 @@ class SageMaker:
         alarm: dict[str, Any] = alarms[0]
         return alarm, await self.tags(where, alarm["AlarmArn"], lane, service=CLOUDWATCH)
 
-    async def _add_tags(
-        self, where: Where, action: actions.AddTags | actions.RemoveTags, redact: Redactor
-    ) -> str:
-        """Tags (or untags) a SageMaker resource only while its tags, read right before,
-        name this LLMEndpoint: AddTags and DeleteTags act on whatever holds the ARN."""
-        try:
-            owner = (await self.tags(where, action.arn)).get(UID_TAG)
-        except AwsError as error:
-            if error.kind == "not_found":
-                return "already gone"
-            raise
-        if owner != action.owner_uid:
-            raise AwsError(
-                action.operation,
-                "NameConflict",
-                f"{action.kind} {action.name} belongs to "
-                f"{'another LLMEndpoint' if owner else 'someone else'}",
-                kind="conflict",
-                retryable=False,
-            )
-        await self.call(where, action.operation, action.request(), redact=redact)
-        return ""
-
-    async def _alarm(self, where: Where, action: actions.Action, redact: Redactor) -> str:
-        """Writes a rollback alarm only when its name is free (create) or ours (any write).
-
-        PutMetricAlarm overwrites whatever holds the name and DeleteAlarms deletes it,
-        so the ownership tags are read right before the call.
-        """
-        if isinstance(action, actions.CreateAlarm | actions.UpdateAlarm):
-            uid = action.tags.get(UID_TAG)
-        else:
-            assert isinstance(action, actions.DeleteAlarm | actions.TagAlarm)
-            uid = action.owner_uid
-        alarm, tags = await self.alarm_owner(where, action.name)
-        if alarm is None and action.effect is actions.Effect.DELETE:
-            return "already gone"
-        if alarm is None and action.effect is actions.Effect.UPDATE:
-            raise AwsError(
-                action.operation,
-                "ResourceNotFound",
-                f"alarm {action.name} no longer exists",
-                kind="not_found",
-                retryable=True,
-            )
-        if alarm is not None and tags.get(UID_TAG) != uid:
-            raise AwsError(
-                action.operation,
-                "NameConflict",
-                f"alarm {action.name} already exists and belongs to "
-                f"{'another LLMEndpoint' if tags.get(UID_TAG) else 'someone else'}",
-                kind="conflict",
-                retryable=False,
-            )
-        await self.call(
-            where, action.operation, action.request(), redact=redact, service=CLOUDWATCH
-        )
-        return (
-            "already existed"
-            if alarm is not None and action.effect is actions.Effect.CREATE
-            else ""
-        )
-
-    async def execute(
-        self, where: Where, action: actions.Action, redact: Redactor | None = None
-    ) -> ActionOutcome:
-        """Runs one planned action; idempotent under a crash and restart."""
-        redact = redact or Redactor()
-        service = action.kind.service
-        note = ""
-        if action.kind.service == CLOUDWATCH:
-            note = await self._alarm(where, action, redact)
-        elif action.effect is actions.Effect.CREATE and service != SAGEMAKER:
-            note = await self._upsert(where, action, redact)
-        elif service == APPLICATION_AUTOSCALING:
-            note = await self._on_our_target(where, action, redact)
-        elif action.effect is actions.Effect.CREATE:
-            note = await self._create(where, action, redact)
-        elif isinstance(action, actions.AddTags | actions.RemoveTags):
-            note = await self._add_tags(where, action, redact)
-        elif action.effect is actions.Effect.DELETE:
-            note = await self._delete(where, action)
-        else:
-            await self.call(
-                where, action.operation, action.request(), redact=redact, service=service
-            )
-        return ActionOutcome(action, note)
-
-    async def _upsert(self, where: Where, action: actions.Action, redact: Redactor) -> str:
-        """RegisterScalableTarget overwrites the target it names, so the owner is checked
-        first: only one whose uid tag names this LLMEndpoint is changed."""
-        assert isinstance(action, actions.Creation)
-        service = action.kind.service
-        arn = await self._existing_arn(where, action)
-        if arn is not None:
-            owner = (await self.tags(where, arn, service=service)).get(UID_TAG)
-            if owner != action.tags.get(UID_TAG):
-                raise AwsError(
-                    action.operation,
-                    "NameConflict",
-                    f"{action.kind} {action.name} already exists and belongs to "
-                    f"{'another LLMEndpoint' if owner else 'someone else'}",
-                    kind="conflict",
-                    retryable=False,
-                )
-        await self.call(where, action.operation, action.request(), redact=redact, service=service)
-        return "updated" if arn is not None else ""
-
-    async def _on_our_target(self, where: Where, action: actions.Action, redact: Redactor) -> str:
-        """Deregisters a target, or puts or deletes a policy on it, only while the target's
-        tags, read right before, name this LLMEndpoint.
-
-        These calls act on whatever target holds the ResourceId (policies have no tags of
-        their own), and the target may have been replaced since it was observed.
-        """
-        assert isinstance(
-            action,
-            actions.DeregisterScalableTarget
-            | actions.PutScalingPolicy
-            | actions.DeleteScalingPolicy
-            | actions.TagScalableTarget,
-        )
-        arn = await self._existing_arn(where, action)
-        deleting = action.effect is actions.Effect.DELETE
-        if arn is None:
-            if deleting:
-                return "already gone"  # deregistering a target deletes its policies
-            raise AwsError(
-                action.operation,
-                "ObjectNotFoundException",
-                f"the scalable target of {action.kind} {action.name} no longer exists",
-                kind="not_found",
-                retryable=True,
-            )
-        owner = (await self.tags(where, arn, service=APPLICATION_AUTOSCALING)).get(UID_TAG)
-        if owner != action.owner_uid:
-            raise AwsError(
-                action.operation,
-                "NameConflict",
-                f"the scalable target of {action.kind} {action.name} belongs to "
-                f"{'another LLMEndpoint' if owner else 'someone else'}",
-                kind="conflict",
-                retryable=False,
-            )
-        if deleting:
-            return await self._delete(where, action)
-        await self.call(
-            where,
-            action.operation,
-            action.request(),
-            redact=redact,
-            service=APPLICATION_AUTOSCALING,
-        )
-        return ""
-
-    async def _existing_arn(self, where: Where, action: actions.Action) -> str | None:
-        """The ARN of the scalable target an action names, if it exists."""
-        if isinstance(action, actions.TagScalableTarget):
-            resource_id, dimension = action.name, action.dimension
-        else:
-            request = action.request()
-            resource_id, dimension = request["ResourceId"], request["ScalableDimension"]
-        found = await self.call(
-            where,
-            "DescribeScalableTargets",
-            {
-                "ServiceNamespace": actions.SERVICE_NAMESPACE,
-                "ResourceIds": [resource_id],
-                "ScalableDimension": dimension,
-            },
-            service=APPLICATION_AUTOSCALING,
-        )
-        targets = found.get("ScalableTargets") or []
-        return str(targets[0]["ScalableTargetARN"]) if targets else None
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

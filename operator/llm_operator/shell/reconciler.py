@@ -46,6 +46,7 @@ from llm_operator.core.plan import Plan
 from llm_operator.shell import metrics
 from llm_operator.shell.adopt import adopt, adopted_names
 from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker, Scope
+from llm_operator.shell.execute import execute
 from llm_operator.shell.kube import Cluster, ClusterIdentityError, KubeCluster
 from llm_operator.shell.observe import Observer
 from llm_operator.shell.secrets import Redactor, SecretError
@@ -300,7 +301,7 @@ class Reconciler:
                 if not await self._remember_ahead(body, ahead):
                     return memory, None  # the object is gone: send nothing
             try:
-                outcome = await self.sagemaker.execute(place, action, redact)
+                outcome = await execute(self.sagemaker, place, action, redact)
             except AwsError as error:
                 self.observer.touched(place, action.kind, action.name)
                 if error.kind == "conflict":
