@@ -331,7 +331,7 @@ def test_argocd_application_points_at_the_chart_and_examples() -> None:
 
 OUTAGE = (
     "SageMaker in us-east-1 does not answer (timeout: Read timeout on endpoint URL); "
-    "last answer 2026-11-21T09:59:00Z; generation {generation} waits for it, retried with backoff"
+    "last answer 2026-11-21T09:59:00Z; generation {generation} waits for it, retried every 2 s"
 )
 
 

@@ -582,7 +582,8 @@ class Reconciler:
         )
         message = state.redact(
             f"SageMaker in {where} does not answer ({error.cause}: {error.message}); "
-            f"{since}; generation {generation} waits for it, retried with backoff"
+            f"{since}; generation {generation} waits for it, retried every "
+            f"{self.settings.transition_poll_seconds:g} s"
         )
         memory = PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
         reported = memory.reported
