@@ -24,7 +24,7 @@ from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_ready
 from tests.plugins.operator_fixtures import OperatorIdentity, started_operator
 from tests.plugins.recording_proxy import RecordingProxy
-from tests.plugins.sagemaker import SageMaker
+from tests.plugins.sagemaker import SageMaker, tags_by_arn
 
 pytestmark = pytest.mark.e2e
 
@@ -113,25 +113,13 @@ def hand_made_model(
 
 def owned(emulator: Emulator, uid: str, region: str = "us-east-1") -> dict[str, dict[str, str]]:
     """ARN -> tags of every SageMaker resource whose uid tag is `uid`."""
-    sm = SageMaker(emulator, region)
-    found: dict[str, dict[str, str]] = {}
-    for operation, key, arn_key in (
-        ("list_models", "Models", "ModelArn"),
-        ("list_endpoint_configs", "EndpointConfigs", "EndpointConfigArn"),
-        ("list_endpoints", "Endpoints", "EndpointArn"),
-        ("list_inference_components", "InferenceComponents", "InferenceComponentArn"),
-    ):
-        for page in sm.client.get_paginator(operation).paginate():
-            for item in page[key]:
-                tags = sm.tags(item[arn_key])
-                if tags.get(UID_TAG) == uid:
-                    found[item[arn_key]] = tags
-    return found
+    found = tags_by_arn(SageMaker(emulator, region).client)
+    return {arn: tags for arn, tags in found.items() if tags.get(UID_TAG) == uid}
 
 
 @pytest.fixture
-def emulator_with_moto(tmp_path: Path) -> Iterator[Emulator]:
-    """The emulator with moto beside it: audit lists scalable targets and alarms too."""
+def emulator_and_moto(tmp_path: Path) -> Iterator[Emulator]:
+    """The emulator process with moto beside it: audit lists scalable targets and alarms."""
     emulator = Emulator.start(tmp_path / "emulator.log", delay=0.2, args=["--with-moto"])
     yield emulator
     emulator.stop()
@@ -143,14 +131,14 @@ def test_audit_in_one_cluster_never_deletes_another_clusters_endpoints(
     operator_identity: OperatorIdentity,
     kubectl: Kubectl,
     namespace: str,
-    emulator_with_moto: Emulator,
+    emulator_and_moto: Emulator,
     tmp_path: Path,
 ) -> None:
     """Two clusters leaving the cluster name empty (the default), one account, the same
     LLMEndpoint apps/chat in each (in two regions, as their names are the same): east's
     audit deletes its own orphan and nothing of west's."""
     east, (west, _) = cluster, other_clusters
-    emulator = emulator_with_moto
+    emulator = emulator_and_moto
     west_kubectl = in_namespace(west, namespace)
     east_op = started_operator(
         operator_identity.kubeconfig, emulator, namespace, tmp_path / "east.log"

@@ -120,6 +120,17 @@ def update_calls(emulator: Emulator, operation: str, since: int) -> int:
     )
 
 
+def two_refreshes(emulator: Emulator, operator: Operator) -> None:
+    """Waits until the operator took two more inventories: it re-checked everything."""
+    checked = last_seq(emulator)
+    wait_for(
+        lambda: update_calls(emulator, "ListEndpoints", checked) >= 2,
+        timeout=60,
+        what="two more inventory refreshes of the operator",
+        diagnose=operator.log_tail,
+    )
+
+
 def last_seq(emulator: Emulator) -> int:
     log = emulator.admin_client.call_log()
     return log[-1]["seq"] if log else 0
@@ -175,13 +186,7 @@ def rolled_back_then_good_rollout(
 
     # 2. Not retried: the operator keeps re-checking, and says the same thing.
     set_alarm(cloudwatch, alarm, "OK")
-    checked = last_seq(emulator)
-    wait_for(
-        lambda: update_calls(emulator, "ListEndpoints", checked) >= 2,
-        timeout=60,
-        what="two more inventory refreshes of the operator",
-        diagnose=operator.log_tail,
-    )
+    two_refreshes(emulator, operator)
     assert update_calls(emulator, update_operation, before) == 1
     still = get_llme(kubectl, name)
     assert rollout_of(still)["phase"] == "RolledBack"
@@ -432,13 +437,7 @@ def test_model_endpoint_update_in_flight_at_a_kill_and_rolled_back_meanwhile_is_
     assert condition(back, "Ready")["reason"] == "RolledBack"
     assert back["status"]["endpointConfigName"] == served
     set_alarm(cloudwatch, alarm, "OK")
-    checked = last_seq(emulator)
-    wait_for(
-        lambda: update_calls(emulator, "ListEndpoints", checked) >= 2,
-        timeout=60,
-        what="two more inventory refreshes of the operator",
-        diagnose=operator.log_tail,
-    )
+    two_refreshes(emulator, operator)
     assert update_calls(emulator, "UpdateEndpoint", before) == 1
     still = get_llme(kubectl, name)
     assert rollout_of(still)["phase"] == "RolledBack"

@@ -11,22 +11,7 @@ from llm_operator.core.desired import CLUSTER_ID_TAG, UID_TAG
 from tests.emulator import builders
 from tests.plugins.operator_fixtures import SageMakerEmulator
 from tests.plugins.reconciling import CLUSTER_ID, RecordingCluster, body, ready, reconciler, until
-
-LISTS = (
-    ("list_models", "Models", "ModelArn"),
-    ("list_endpoint_configs", "EndpointConfigs", "EndpointConfigArn"),
-    ("list_endpoints", "Endpoints", "EndpointArn"),
-    ("list_inference_components", "InferenceComponents", "InferenceComponentArn"),
-)
-
-
-def tags_by_arn(sm: Any) -> dict[str, dict[str, str]]:
-    found: dict[str, dict[str, str]] = {}
-    for operation, key, member in LISTS:
-        for item in getattr(sm, operation)()[key]:
-            tags = sm.list_tags(ResourceArn=item[member])["Tags"]
-            found[item[member]] = {t["Key"]: t["Value"] for t in tags}
-    return found
+from tests.plugins.sagemaker import tags_by_arn
 
 
 def operations(emulated: SageMakerEmulator, since: int) -> list[str]:

@@ -40,6 +40,26 @@ class Inventory:
         )
 
 
+# (paginated List operation, list key, ARN member) of the four kinds.
+LISTS = (
+    ("list_models", "Models", "ModelArn"),
+    ("list_endpoint_configs", "EndpointConfigs", "EndpointConfigArn"),
+    ("list_endpoints", "Endpoints", "EndpointArn"),
+    ("list_inference_components", "InferenceComponents", "InferenceComponentArn"),
+)
+
+
+def tags_by_arn(client: Any) -> dict[str, dict[str, str]]:
+    """ARN -> tags of every model, endpoint config, endpoint and component `client` sees."""
+    found: dict[str, dict[str, str]] = {}
+    for operation, key, member in LISTS:
+        for page in client.get_paginator(operation).paginate():
+            for item in page[key]:
+                pages = client.get_paginator("list_tags").paginate(ResourceArn=item[member])
+                found[item[member]] = {t["Key"]: t["Value"] for p in pages for t in p["Tags"]}
+    return found
+
+
 class SageMaker:
     """A boto3 SageMaker client pointed at the emulator."""
 
