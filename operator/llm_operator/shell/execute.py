@@ -210,16 +210,17 @@ async def _on_target(aws: SageMaker, where: Where, action: Action, redact: Redac
 
 async def _tags(aws: SageMaker, where: Where, action: Action, redact: Redactor) -> str:
     """Guard.TAGS: tags (or untags) a resource by ARN only while its tags, read right
-    before, name this LLMEndpoint: AddTags and DeleteTags act on whatever holds the ARN."""
+    before, name this LLMEndpoint: AddTags and DeleteTags act on whatever holds the ARN.
+    One gone before or during the call needs no tags: that is success, as for a delete."""
     found = await _find(aws, where, action)
     assert found is not None  # a known ARN: absence shows when its tags are read
     try:
         await _require_ours(aws, where, action, found, f"{action.kind} {action.name}")
+        return await _plain(aws, where, action, redact)
     except AwsError as error:
         if error.kind == "not_found":
             return "already gone"
         raise
-    return await _plain(aws, where, action, redact)
 
 
 async def _alarm(aws: SageMaker, where: Where, action: Action, redact: Redactor) -> str:
