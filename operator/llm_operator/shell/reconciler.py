@@ -31,14 +31,7 @@ from llm_operator.core import (
     status,
     validation,
 )
-from llm_operator.core.actions import (
-    TAGGING,
-    Effect,
-    RemoveTags,
-    UpdateEndpoint,
-    UpdateInferenceComponent,
-    digest,
-)
+from llm_operator.core.actions import Effect, Notice, digest
 from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
@@ -287,8 +280,8 @@ class Reconciler:
         """Executes the plan front to back; stops at the first error.
 
         Keeps `created` (the names this process made, tagged with our uid) in step.
-        Before the first update that starts a rollout (UpdateEndpoint,
-        UpdateInferenceComponent) the plan's memory, which records it, is written to
+        Before the first update that starts a rollout (its class declares
+        `starts_rollout`) the plan's memory, which records it, is written to
         status with the time (`_remember_ahead`): a crash while the call is in flight
         or right after it leaves it on record, and SageMaker's LastModifiedTime then
         says whether it arrived. From then on that memory is kept even when a later
@@ -296,7 +289,7 @@ class Reconciler:
         """
         ahead: PlanMemory | None = None
         for action in plan.actions:
-            if ahead is None and isinstance(action, UpdateEndpoint | UpdateInferenceComponent):
+            if ahead is None and action.starts_rollout:
                 ahead = dataclasses.replace(plan.memory, update_issued_at=time.time())
                 if not await self._remember_ahead(body, ahead):
                     return memory, None  # the object is gone: send nothing
@@ -321,10 +314,10 @@ class Reconciler:
                 if not error.retryable and error.kind != "not_found":
                     return kept.with_rejection(action, redact(error.message)), error
                 return kept, error
-            if isinstance(action, TAGGING):
-                self.observer.tagged(place, action.arn, action.tags)
-            elif isinstance(action, RemoveTags):
-                self.observer.retagged(place, [action.arn])
+            if action.notice is Notice.TAGGED:
+                self.observer.tagged(place, *action.tagging())
+            elif action.notice is Notice.RETAGGED:
+                self.observer.retagged(place, [action.tagging()[0]])
             else:
                 self.observer.touched(place, action.kind, action.name)
             if action.effect is Effect.CREATE:

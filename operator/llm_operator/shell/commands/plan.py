@@ -24,6 +24,7 @@ import yaml
 from llm_operator.api import catalog, regions
 from llm_operator.api.models import GROUP, KIND, VERSION, LLMEndpointSpec
 from llm_operator.core import actions, desired, engines, identity, planner, status, validation
+from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import (
     ObservedState,
@@ -367,9 +368,12 @@ class Planner:
     def _where(self, want: desired.DesiredState) -> Where:
         return self._places.get(want.endpoint_name, want.region)
 
-    async def _describe(self, region: Where, operation: str, key: str, name: str) -> dict[str, Any]:
+    async def _describe(self, region: Where, kind: Kind, name: str) -> dict[str, Any]:
+        """The kind's Describe answer for `name`; empty when there is none."""
         try:
-            return await self.sagemaker.call(region, operation, {key: name})
+            return await self.sagemaker.call(
+                region, kind.describe, {kind.name_member: name}, service=kind.service
+            )
         except AwsError as error:
             if error.kind == "not_found":
                 return {}
@@ -383,73 +387,42 @@ class Planner:
         state: ObservedState,
         redact: Redactor,
     ) -> Step:
+        """One row of the plan: the call, and the fields it changes against what the
+        action compares with (`Action.baseline`); a delete shows none."""
         operation, kind, name, fields = action_row(action)
-        before: Mapping[str, Any] = {}
-        after: Mapping[str, Any] = fields
-        region = self._where(want)
-        if isinstance(action, actions.CreateModel):
-            in_use = await self._model_in_use(want, state)
-            if in_use and in_use != name:
-                old = await self._describe(region, "DescribeModel", "ModelName", in_use)
-                before = {
-                    k: old[k]
-                    for k in ("ExecutionRoleArn", "PrimaryContainer", "VpcConfig")
-                    if k in old
-                }
-        elif isinstance(action, actions.CreateEndpointConfig) and state.endpoint is not None:
-            old = await self._describe(
-                region, "DescribeEndpointConfig", "EndpointConfigName", state.endpoint.config_name
-            )
-            before = {
-                k: old[k]
-                for k in ("ProductionVariants", "ExecutionRoleArn", "VpcConfig")
-                if k in old
-            }
-        elif isinstance(action, actions.UpdateEndpoint) and state.endpoint is not None:
-            before = {"EndpointConfigName": state.endpoint.config_name}
-        elif isinstance(
-            action, actions.UpdateInferenceComponent | actions.UpdateInferenceComponentRuntimeConfig
-        ):
-            seen = state.components.get(name)
-            if seen is not None:
-                before = {
-                    "Specification": {
-                        k: v
-                        for k, v in {
-                            "ModelName": seen.model_name,
-                            "ComputeResourceRequirements": seen.compute,
-                            "BaseInferenceComponentName": seen.base_component,
-                            "Container": {"ArtifactUrl": seen.artifact_url}
-                            if seen.artifact_url
-                            else None,
-                        }.items()
-                        if v is not None
-                    },
-                    "RuntimeConfig": {"CopyCount": seen.desired_copies},
-                }
-                if isinstance(action, actions.UpdateInferenceComponentRuntimeConfig):
-                    before = {"DesiredRuntimeConfig": {"CopyCount": seen.desired_copies}}
-        elif operation.startswith("Delete"):
-            after = {}
-        changes = tuple(diff(before, after, redact)) if not operation.startswith("Delete") else ()
+        if action.effect is actions.Effect.DELETE:
+            return Step(wave, operation, kind, name, (), action.effect)
+        before = await self._before(self._where(want), action, action.baseline(state))
+        changes = tuple(diff(before, fields, redact))
         return Step(wave, operation, kind, name, changes, action.effect)
 
-    async def _model_in_use(self, want: desired.DesiredState, state: ObservedState) -> str | None:
-        """The model served now: the base component's, or the endpoint config's variant's."""
-        if want.components:
-            base = state.components.get(want.components[0].name)
-            return base.model_name if base is not None else None
-        if state.endpoint is None:
-            return None
-        config = await self._describe(
-            self._where(want),
-            "DescribeEndpointConfig",
-            "EndpointConfigName",
-            state.endpoint.config_name,
+    async def _before(
+        self, region: Where, action: actions.Action, baseline: actions.Baseline
+    ) -> Mapping[str, Any]:
+        """The baseline's values, with the members its Describe reads (none when that
+        lands on the resource the action makes)."""
+        read = baseline.read
+        if read is None:
+            return baseline.values
+        name = (
+            await self._pick(region, read.name)
+            if isinstance(read.name, actions.Pick)
+            else read.name
         )
-        variants = config.get("ProductionVariants") or [{}]
-        name = variants[0].get("ModelName")
-        return str(name) if name else None
+        if name is None or (read.kind is action.kind and name == action.name):
+            return baseline.values
+        found = await self._describe(region, read.kind, name)
+        return {**baseline.values, **{k: found[k] for k in read.members if k in found}}
+
+    async def _pick(self, region: Where, pick: actions.Pick) -> str | None:
+        """The name at `pick.path` in its Describe answer; None when anything is missing."""
+        value: Any = await self._describe(region, pick.kind, pick.name)
+        for step in pick.path:
+            try:
+                value = value[step]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return str(value) if value else None
 
     async def _costs(
         self, want: desired.DesiredState, observed: ObservedState, result: EndpointPlan
@@ -463,9 +436,7 @@ class Planner:
             result.cost_before = Decimal(0)
             result.instances_before = "none"
             return
-        config = await self._describe(
-            self._where(want), "DescribeEndpointConfig", "EndpointConfigName", ep.config_name
-        )
+        config = await self._describe(self._where(want), Kind.ENDPOINT_CONFIG, ep.config_name)
         variants = config.get("ProductionVariants") or []
         if not variants:
             return
