@@ -1,23 +1,31 @@
-"""Each action class is the one home of its call: its request is what its AWS API takes."""
+"""Each action class is the one home of its call, and the registry (`core.actions.ACTIONS`)
+lists every one: for each, a sample built from its fields (tests/plugins/action_samples.py)
+is what botocore's model of its API takes, `plan` can simulate and show it, and `audit`
+knows its kind. tests/integration/test_every_action.py sends each to the emulator and moto.
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import botocore.session
 import pytest
+from botocore.model import StructureShape
 from botocore.validate import ParamValidator
 
 from llm_operator.api.models import RolloutSpec
 from llm_operator.core import actions
-from llm_operator.core.actions import Action, Effect, Guard, Lookup
+from llm_operator.core.actions import ACTIONS, Action, Effect, Guard, Lookup, Notice, Pick
+from llm_operator.core.actions.registry import FAMILIES, is_concrete
 from llm_operator.core.kinds import Kind
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.rollout import owned_alarms
-from llm_operator.shell import execute
+from llm_operator.shell import execute, reconciler
 from llm_operator.shell.commands import audit, plan
-from tests.unit import planner_factory
-from tests.unit.planner_factory import create_config, create_model, make_desired
+from llm_operator.shell.secrets import Redactor
+from tests.plugins.action_samples import World, lifecycle, present, sample
+from tests.unit.planner_factory import make_desired
 
 SESSION = botocore.session.get_session()
 SAGEMAKER = SESSION.get_service_model("sagemaker")
@@ -35,19 +43,17 @@ BASE, ADAPTER = DESIRED.components
 TAGS = {"llmoperator.io/uid": "uid-1"}
 RETAIN = {"llmoperator.io/retained": "2025-01-02T03:04:05Z"}
 
-EVERY_ACTION: list[Action] = [
-    create_model(DESIRED),
-    create_config(DESIRED),
-    actions.CreateEndpoint(name="ep", config_name="ep-c1", tags=TAGS),
-    actions.UpdateEndpoint(name="ep", config_name="ep-c2"),
-    actions.CreateInferenceComponent(
-        name=BASE.name,
-        endpoint_name="ep",
-        variant_name="AllTraffic",
-        specification=BASE.specification,
-        copies=2,
-        tags=TAGS,
-    ),
+WORLD = World()
+# One sample of every class in the registry, built from its fields' names.
+SAMPLES: dict[type[Action], Action] = {cls: sample(cls, WORLD) for cls in ACTIONS}
+# What AWS holds once every create and update of the samples finished, as `plan` sees it.
+SIMULATED = ObservedState()
+for _cls in lifecycle(ACTIONS):
+    if _cls.effect is not Effect.DELETE:
+        SIMULATED = SAMPLES[_cls].settle(SIMULATED, WORLD.want.owner)
+
+# The shapes a sample leaves out: adapters, step scaling, Model endpoints, guarded rollouts.
+VARIANTS: list[Action] = [
     actions.CreateInferenceComponent(
         name=ADAPTER.name,
         endpoint_name="ep",
@@ -56,41 +62,14 @@ EVERY_ACTION: list[Action] = [
         copies=None,
         tags=TAGS,
     ),
-    actions.UpdateInferenceComponent(name=BASE.name, specification=BASE.specification, copies=3),
-    actions.UpdateInferenceComponentRuntimeConfig(name=BASE.name, copies=4),
-    actions.DeleteInferenceComponent(name=BASE.name),
-    actions.DeleteEndpoint(name="ep"),
-    actions.DeleteEndpointConfig(name="ep-c1"),
-    actions.DeleteModel(name="ep-m1"),
+    actions.UpdateInferenceComponent(
+        name=BASE.name,
+        specification=BASE.specification,
+        copies=None,
+        deployment=WORLD.want.rollout.component_deployment if WORLD.want.rollout else None,
+    ),
     actions.CreateAlarm(name=ERRORS.name, spec=ERRORS.request, tags=TAGS),
-    actions.UpdateAlarm(name=LATENCY.name, spec=LATENCY.request, tags=TAGS),
-    actions.DeleteAlarm(name=LATENCY.name, owner_uid="uid-1"),
     actions.UpdateEndpoint(name="ep", config_name="ep-c2", retain_instance_count=True),
-    actions.UpdateEndpointWeightsAndCapacities(name="ep", variant_name="AllTraffic", instances=3),
-    actions.RegisterScalableTarget(
-        name=f"inference-component/{BASE.name}",
-        dimension="sagemaker:inference-component:DesiredCopyCount",
-        min_capacity=0,
-        max_capacity=4,
-        tags=TAGS,
-    ),
-    actions.PutScalingPolicy(
-        name="ep-target-tracking",
-        resource_id=f"inference-component/{BASE.name}",
-        dimension="sagemaker:inference-component:DesiredCopyCount",
-        policy_type="TargetTrackingScaling",
-        configuration={
-            "TargetValue": 4.0,
-            "PredefinedMetricSpecification": {
-                "PredefinedMetricType": (
-                    "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
-                )
-            },
-            "ScaleInCooldown": 300,
-            "ScaleOutCooldown": 60,
-        },
-        owner_uid="uid-1",
-    ),
     actions.PutScalingPolicy(
         name="ep-from-zero",
         resource_id=f"inference-component/{BASE.name}",
@@ -102,79 +81,50 @@ EVERY_ACTION: list[Action] = [
         },
         owner_uid="uid-1",
     ),
-    actions.DeleteScalingPolicy(
-        name="ep-target-tracking",
-        resource_id=f"inference-component/{BASE.name}",
-        dimension="sagemaker:inference-component:DesiredCopyCount",
-        owner_uid="uid-1",
-    ),
-    actions.DeregisterScalableTarget(
-        name=f"inference-component/{BASE.name}",
-        dimension="sagemaker:inference-component:DesiredCopyCount",
-        owner_uid="uid-1",
-    ),
-    *(
-        tag(
-            name="ep-x",
-            arn="arn:aws:sagemaker:us-east-1:123456789012:x/ep-x",
-            tags=RETAIN,
-            owner_uid="uid-1",
-        )
-        for tag in (
-            actions.TagModel,
-            actions.TagEndpointConfig,
-            actions.TagEndpoint,
-            actions.TagInferenceComponent,
-        )
-    ),
-    *(
-        untag(
-            name="ep-x",
-            arn="arn:aws:sagemaker:us-east-1:123456789012:x/ep-x",
-            keys=("llmoperator.io/uid", "llmoperator.io/managed-by"),
-            owner_uid="uid-1",
-        )
-        for untag in (
-            actions.UntagModel,
-            actions.UntagEndpointConfig,
-            actions.UntagEndpoint,
-            actions.UntagInferenceComponent,
-        )
-    ),
-    actions.TagAlarm(
-        name=LATENCY.name,
-        arn=f"arn:aws:cloudwatch:us-east-1:123456789012:alarm:{LATENCY.name}",
-        tags=RETAIN,
-        owner_uid="uid-1",
-    ),
-    actions.TagScalableTarget(
-        name=f"inference-component/{BASE.name}",
-        arn="arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/0ab1",
-        dimension="sagemaker:inference-component:DesiredCopyCount",
-        tags=RETAIN,
-        owner_uid="uid-1",
-    ),
 ]
-TAGGING = (actions.AddTags, actions.TagAlarm, actions.TagScalableTarget, actions.RemoveTags)
-SAGEMAKER_ACTIONS = [a for a in EVERY_ACTION if a.kind.service == "sagemaker"]
+EVERY_ACTION: list[Action] = [*SAMPLES.values(), *VARIANTS]
+
+
+def _declaring(cls: type[Action]) -> type[Action]:
+    """The class that names the call (the AddTags subclasses differ only in their kind)."""
+    return next(c for c in cls.__mro__ if "operation" in vars(c))
 
 
 def _operation_classes() -> set[type[Action]]:
-    """Every class that names a call (the AddTags subclasses differ only in their kind)."""
-    return {
-        c
-        for c in vars(actions).values()
-        if isinstance(c, type) and issubclass(c, Action) and "operation" in vars(c)
-    }
+    return {_declaring(cls) for cls in ACTIONS}
 
 
-def test_every_action_class_is_covered() -> None:
-    classes = {next(c for c in type(a).__mro__ if "operation" in vars(c)) for a in EVERY_ACTION}
-    assert classes == _operation_classes()
+def _subclasses(cls: type[Action]) -> list[type[Action]]:
+    return [c for sub in cls.__subclasses__() for c in (sub, *_subclasses(sub))]
+
+
+def test_the_registry_holds_every_action_class() -> None:
+    """Every concrete subclass of Action is in the registry, each in its family's module,
+    and `llm_operator.core.actions` exports it by name."""
+    concrete = {c for c in _subclasses(Action) if is_concrete(c) and "tests" not in c.__module__}
+    assert set(ACTIONS) == concrete
+    assert {c.__module__ for c in ACTIONS} == {f.__name__ for f in FAMILIES}
+    for cls in ACTIONS:
+        assert getattr(actions, cls.__name__) is cls
 
 
 # The guards that read the resource's tags right before the call, and so must find it.
 READS_TAGS = set(Guard) - {Guard.NONE, Guard.DELETE}
+# The service of each read a guard's lookup makes (a kind's Describe: the kind's own).
+LOOKUP_SERVICE = {Lookup.ALARM: "cloudwatch", Lookup.SCALABLE_TARGET: "application-autoscaling"}
+
+
+def _input(service: str, operation: str) -> StructureShape:
+    return SESSION.get_service_model(service).operation_model(operation).input_shape
+
+
+def _output(kind: Kind) -> StructureShape:
+    return SESSION.get_service_model(kind.service).operation_model(kind.describe).output_shape
+
+
+def _validate(request: dict[str, object], shape: StructureShape) -> None:
+    report = ParamValidator().validate(request, shape)
+    assert not report.has_errors(), report.generate_report()
 
 
 def test_every_action_class_declares_its_guard() -> None:
@@ -199,6 +149,19 @@ def test_the_executor_runs_every_guard_and_lookup_from_tables() -> None:
     assert "isinstance" not in source
 
 
+def test_no_consumer_asks_which_action_it_holds() -> None:
+    """The reconciler's execute loop and `plan` read the declarations (`starts_rollout`,
+    `notice`, `baseline`), never an action's type: a new class needs no branch there."""
+    names = "|".join(
+        {"Action", "Creation", "TAGGING", *(c.__name__ for c in ACTIONS)}
+        | {c.__name__ for cls in ACTIONS for c in cls.__mro__ if c is not object}
+    )
+    asked = re.compile(rf"isinstance\([^)]*\b({names})\b")
+    for module in (reconciler, plan, execute):
+        source = Path(str(module.__file__)).read_text()
+        assert not asked.search(source), (module.__name__, asked.search(source))
+
+
 @pytest.mark.parametrize(
     "action", [a for a in EVERY_ACTION if a.guard in READS_TAGS], ids=lambda a: a.key
 )
@@ -210,49 +173,46 @@ def test_guarded_action_names_its_owner_and_how_to_find_it(action: Action) -> No
     assert uid and uid.strip(), uid
     request = action.lookup_request()
     if action.lookup is Lookup.ARN:
-        service, operation = SESSION.get_service_model(action.kind.service), "ListTags"
+        service, operation = action.kind.service, "ListTags"
         assert request == {"ResourceArn": request["ResourceArn"]}
         assert request["ResourceArn"] in action.request().values()
     elif action.lookup is Lookup.DESCRIBE:
-        service, operation = SESSION.get_service_model(action.kind.service), action.kind.describe
+        service, operation = action.kind.service, action.kind.describe
         assert request == {action.kind.name_member: action.name}
     else:
-        service = SESSION.get_service_model(
-            {Lookup.ALARM: "cloudwatch", Lookup.SCALABLE_TARGET: "application-autoscaling"}[
-                action.lookup
-            ]
-        )
-        operation = action.lookup.value
+        service, operation = LOOKUP_SERVICE[action.lookup], action.lookup.value
         if action.lookup is Lookup.ALARM:
             assert request == {"AlarmNames": [action.name]}
         else:  # the target the call acts on: its ResourceId, else the one the action names
             assert request["ResourceIds"] == [action.request().get("ResourceId", action.name)]
-    shape = service.operation_model(operation).input_shape
-    report = ParamValidator().validate(request, shape)
-    assert not report.has_errors(), report.generate_report()
+    _validate(request, _input(service, operation))
 
 
 @pytest.mark.parametrize("action", EVERY_ACTION, ids=lambda a: f"{a.key}-{a.effect}")
 def test_request_is_valid_for_its_operation(action: Action) -> None:
-    service = SESSION.get_service_model(action.kind.service)
-    shape = service.operation_model(action.operation).input_shape
-    report = ParamValidator().validate(action.request(), shape)
-    assert not report.has_errors(), report.generate_report()
-    if isinstance(action, actions.DeleteAlarm):
-        assert action.request()["AlarmNames"] == [action.name]
-    elif isinstance(action, TAGGING):
-        assert action.arn in action.request().values()
+    _validate(action.request(), _input(action.kind.service, action.operation))
+    request = action.request()
+    if action.notice is not Notice.TOUCHED:  # tagging by ARN: the cache learns that ARN
+        arn, tags = action.tagging()
+        assert arn in request.values()
+        listed = request.get("Tags", {})  # SageMaker and CloudWatch: a list; scaling: a map
+        added = listed if isinstance(listed, dict) else {t["Key"]: t["Value"] for t in listed}
+        assert added == dict(tags) if tags else request["TagKeys"]
+    elif action.kind is Kind.ALARM:
+        assert request.get("AlarmName", request.get("AlarmNames", [None])[0]) == action.name
     elif action.kind.service == "application-autoscaling":
-        assert action.name in str(action.request())
+        assert action.name in str(request)
     else:
-        assert action.request()[action.kind.name_member] == action.name
+        assert request[action.kind.name_member] == action.name
 
 
 def test_alarm_writes_carry_the_ownership_tags() -> None:
     """PutMetricAlarm creates or overwrites: both carry the tags an IAM policy can require."""
-    for action in EVERY_ACTION:
-        if action.operation == "PutMetricAlarm":
-            assert {"Key": "llmoperator.io/uid", "Value": "uid-1"} in action.request()["Tags"]
+    uid = {"Key": "llmoperator.io/uid", "Value": WORLD.want.owner.uid}
+    writes = [a for a in SAMPLES.values() if a.operation == "PutMetricAlarm"]
+    assert {a.effect for a in writes} == {Effect.CREATE, Effect.UPDATE}
+    for action in writes:
+        assert uid in action.request()["Tags"]
 
 
 @pytest.mark.parametrize(
@@ -261,10 +221,10 @@ def test_alarm_writes_carry_the_ownership_tags() -> None:
     ids=lambda a: f"{a.key}-{a.effect}",
 )
 def test_operation_matches_kind_and_effect(action: Action) -> None:
-    if isinstance(action, actions.RemoveTags):  # gives back an unfinished adoption, by ARN
+    if action.notice is Notice.RETAGGED:  # gives back an unfinished adoption, by ARN
         assert action.effect is Effect.UPDATE and action.request()["TagKeys"]
         return
-    if isinstance(action, TAGGING):  # tags what Retain keeps, by ARN
+    if action.notice is Notice.TAGGED:  # tags what Retain keeps, by ARN
         assert action.operation in ("AddTags", "TagResource")
         assert action.effect is Effect.UPDATE and "Tags" in action.request()
         return
@@ -281,6 +241,13 @@ def test_operation_matches_kind_and_effect(action: Action) -> None:
     assert action.operation.startswith(verb[action.effect] + action.kind.describe[8:])
     creates_tagged = action.effect is Effect.CREATE
     assert ("Tags" in action.request()) is creates_tagged
+
+
+def test_only_updates_sagemaker_rolls_out_start_a_rollout() -> None:
+    """The reconciler writes its memory to status before these (a crash in flight stays
+    on record): exactly the endpoint's and the component's updates."""
+    rolling = {cls.__name__ for cls in ACTIONS if cls.starts_rollout}
+    assert rolling == {"UpdateEndpoint", "UpdateInferenceComponent"}
 
 
 @pytest.mark.parametrize("kind", [k for k in Kind if k.service == "sagemaker"])
@@ -304,23 +271,58 @@ def test_the_token_stays_out_of_repr_and_fingerprint() -> None:
     assert create("hf_secret").fingerprint() == create("another").fingerprint()
 
 
-@pytest.mark.parametrize("action", EVERY_ACTION, ids=lambda a: f"{a.key}-{a.effect}")
-def test_plan_simulates_and_shows_every_action(action: Action) -> None:
-    """`plan` runs the planner on what each call leaves behind (`Action.settle`) and
-    lists the call (`plan.action_row`): neither may fail for any action the operator
-    can send (a missing one was a traceback in `plan -f`)."""
-    owner = DESIRED.owner
-    before = planner_factory.running(DESIRED)
+AUDITED = {k.of: k for k in audit.KINDS}
+
+
+@pytest.mark.parametrize("cls", ACTIONS, ids=lambda c: c.__name__)
+def test_every_action_class_is_valid_simulated_shown_and_audited(cls: type[Action]) -> None:
+    """For each class of the registry, its sample: botocore's model of its API takes the
+    request; `plan` simulates it (`settle`: a create leaves the resource, a delete takes
+    it away, an update keeps it, and settled is settled), shows it (`plan.action_row`)
+    against a baseline whose members the Describe it reads and the request both have;
+    and `audit` finds what it leaves behind when its LLMEndpoint is gone (a scaling
+    policy through its target: policies carry no tags, deregistering deletes them)."""
+    action, owner = SAMPLES[cls], WORLD.want.owner
+    _validate(action.request(), _input(cls.kind.service, cls.operation))
+
+    before = ObservedState() if cls.effect is Effect.CREATE else SIMULATED
     after = action.settle(before, owner)
-    assert isinstance(after, ObservedState)
-    operation, kind, name, _ = plan.action_row(action)
-    assert (operation, kind, name) == (action.operation, str(action.kind), action.name)
-    assert action.settle(after, owner) == after  # settled is settled: nothing moves again
+    assert present(after, cls.kind, action.name) is (cls.effect is not Effect.DELETE)
+    assert present(before, cls.kind, action.name) is (cls.effect is not Effect.CREATE)
+    assert action.settle(after, owner) == after
+
+    operation, kind, name, fields = plan.action_row(action)
+    assert (operation, kind, name) == (cls.operation, str(cls.kind), action.name)
+    baseline = action.baseline(SIMULATED)
+    sent = _input(cls.kind.service, cls.operation).members
+    assert set(baseline.values) <= set(sent)
+    plan.diff(baseline.values, fields, Redactor())
+    if baseline.read is not None:
+        assert set(baseline.read.members) <= set(_output(baseline.read.kind).members)
+        assert set(baseline.read.members) <= set(sent)
+        if isinstance(baseline.read.name, Pick):
+            assert baseline.read.name.path[0] in _output(baseline.read.name.kind).members
+
+    assert cls.kind in AUDITED or (
+        cls.kind is Kind.SCALING_POLICY and Kind.SCALABLE_TARGET in AUDITED
+    )
 
 
-def test_audit_knows_every_kind_an_action_writes() -> None:
-    """What the operator can create, audit can find when its LLMEndpoint is gone; scaling
-    policies through their target (they carry no tags; deregistering it deletes them)."""
-    audited = {k.of for k in audit.KINDS}
-    written = {a.kind for a in EVERY_ACTION}
-    assert written - audited == {Kind.SCALING_POLICY}
+@pytest.mark.parametrize("kind", list(AUDITED), ids=str)
+def test_audit_deletes_a_kind_as_the_operator_does(kind: Kind) -> None:
+    """`audit --delete` sends the same call and request as the registry's delete of that kind."""
+    (deleter,) = [c for c in ACTIONS if c.kind is kind and c.effect is Effect.DELETE]
+    action = SAMPLES[deleter]
+    found = audit.Resource(
+        account="123456789012",
+        region="us-east-1",
+        kind=str(kind),
+        name=action.name,
+        arn=WORLD.arn(kind),
+        uid=WORLD.want.owner.uid,
+        owner="team-a/sample",
+        status=None,
+        dimension=WORLD.scaling.dimension if kind is Kind.SCALABLE_TARGET else None,
+    )
+    assert AUDITED[kind].delete_operation == action.operation
+    assert AUDITED[kind].delete_request(found) == action.request()
