@@ -3,16 +3,22 @@
 Application Auto Scaling ones of spec.autoscaling), and
 docs/iam/cli-policy.json exactly those of plan, invoke and audit.
 
-The operations are read from the source: every string literal that is a SageMaker
-operation name (`call(region, "DescribeEndpoint", ...)`) and every attribute named
-like a boto3 SageMaker method (`client.describe_endpoint`). The operator is the
-package without `shell/commands` (the commands people run with their own
-credentials); the commands are `shell/commands` plus the observer they share.
+What the operator writes is read from the registry of actions (`core.actions.ACTIONS`):
+each class's call, the read its ownership guard makes right before it (the kind's
+Describe, DescribeScalableTargets or DescribeAlarms, and the resource's tags) and the
+tagging its tags are authorized as. Everything else (the observer's List and Describe
+calls, adoption, the commands) is read from the source: every string literal that is
+an operation name (`call(region, "ListEndpoints", ...)`) and every attribute named like
+a boto3 method (`client.describe_endpoint`). The operator is the package without
+`shell/commands` (the commands people run with their own credentials) and without the
+action classes (the registry speaks for them); the commands are `shell/commands` plus
+the observer they share.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +27,7 @@ import pytest
 from botocore import xform_name
 from botocore.loaders import Loader
 
+from llm_operator.core.actions import ACTIONS, Lookup
 from llm_operator.core.kinds import SAGEMAKER, Kind
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,10 +35,16 @@ PACKAGE = REPO / "operator" / "llm_operator"
 POLICY = REPO / "docs" / "iam" / "operator-policy.json"
 CLI_POLICY = REPO / "docs" / "iam" / "cli-policy.json"
 COMMANDS = PACKAGE / "shell" / "commands"
+ACTIONS_DIR = PACKAGE / "core" / "actions"
 
 
 def operator_files() -> list[Path]:
-    return sorted(p for p in PACKAGE.rglob("*.py") if COMMANDS not in p.parents)
+    """The operator's source, but for the commands and the action classes."""
+    return sorted(
+        p
+        for p in PACKAGE.rglob("*.py")
+        if COMMANDS not in p.parents and ACTIONS_DIR not in p.parents
+    )
 
 
 def cli_files() -> list[Path]:
@@ -51,6 +64,35 @@ SERVICES = {
 }
 
 
+# The service of the read a guard's lookup makes (a kind's Describe: the kind's service).
+LOOKUP_SERVICES = {
+    Lookup.SCALABLE_TARGET: "application-autoscaling",
+    Lookup.ALARM: "cloudwatch",
+}
+# How each service reads a resource's tags, and authorizes the tags a request carries.
+LIST_TAGS = {"sagemaker": "ListTags"}
+ADD_TAGS = {"sagemaker": "AddTags"}
+
+
+def registry_operations() -> dict[str, set[str]]:
+    """Per boto3 service, what the guarded executor sends for the registry's actions: the
+    call, the lookup its guard makes right before, the tags that guard reads, and the
+    tagging a request that carries tags is authorized as (tag-on-create)."""
+    found: dict[str, set[str]] = {service: set() for service in SERVICES}
+    for cls in ACTIONS:
+        service = cls.kind.service
+        found[service].add(cls.operation)
+        if cls.lookup is Lookup.DESCRIBE:
+            found[service].add(cls.kind.describe)
+        elif cls.lookup in LOOKUP_SERVICES:
+            found[LOOKUP_SERVICES[cls.lookup]].add(cls.lookup.value)
+        if cls.lookup is not Lookup.NONE:
+            found[service].add(LIST_TAGS.get(service, "ListTagsForResource"))
+        if "tags" in {f.name for f in dataclasses.fields(cls)}:
+            found[service].add(ADD_TAGS.get(service, "TagResource"))
+    return found
+
+
 def service_operations(service: str) -> set[str]:
     model = Loader().load_service_model(service, "service-2")
     return set(model["operations"])
@@ -62,18 +104,16 @@ def cloudwatch_operations() -> set[str]:
 
 
 def cloudwatch_operations_called_by_the_operator() -> set[str]:
-    """CloudWatch operations named in the operator's code, plus TagResource for a
-    PutMetricAlarm (CloudWatch authorizes a new alarm's tags as cloudwatch:TagResource)."""
+    """CloudWatch operations of the registry's actions (a PutMetricAlarm's tags are
+    authorized as cloudwatch:TagResource) and named in the rest of the operator's code."""
     operations = cloudwatch_operations()
-    found: set[str] = set()
+    found = registry_operations()["cloudwatch"]
     for path in operator_files():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Constant) and node.value in operations:
                 found.add(str(node.value))
             elif isinstance(node, ast.Attribute) and node.attr == "describe":
                 found |= {kind.describe for kind in Kind if kind.service == "cloudwatch"}
-    if "PutMetricAlarm" in found:
-        found.add("TagResource")
     return found
 
 
@@ -82,23 +122,18 @@ def sagemaker_operations() -> set[str]:
 
 
 def scaling_operations_called() -> dict[str, set[str]]:
-    """Application Auto Scaling and CloudWatch operations named in the code, plus
-    TagResource where a request carries Tags (tag-on-create is authorized so).
-
-    Each is attributed to its service by the operations the code names: the
-    names the two services share (ListTagsForResource, TagResource) go to both.
-    """
-    found: dict[str, set[str]] = {"application-autoscaling": set(), "cloudwatch": set()}
+    """Application Auto Scaling and CloudWatch operations of the registry's actions and
+    named in the rest of the code (the observer's listings)."""
+    registry = registry_operations()
     constants: set[str] = set()
     for path in operator_files():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
                 constants.add(node.value)
-    for service in found:
-        found[service] = constants & service_operations(service)
-        if found[service]:
-            found[service].add("TagResource")
-    return found
+    return {
+        service: registry[service] | (constants & service_operations(service))
+        for service in ("application-autoscaling", "cloudwatch")
+    }
 
 
 def carries_tags(node: ast.AST) -> bool:
@@ -111,16 +146,14 @@ def carries_tags(node: ast.AST) -> bool:
 
 
 def operations_called_by_the_code(files: list[Path] | None = None) -> set[str]:
-    """Operations named in the code, plus AddTags when a request carries `Tags`.
-
-    SageMaker authorizes tag-on-create as sagemaker:AddTags as well.
+    """SageMaker operations named in the code, plus AddTags when a request carries `Tags`
+    (SageMaker authorizes tag-on-create as sagemaker:AddTags as well); for the operator
+    (no `files`), also those of the registry's actions.
     """
-    from llm_operator.core.kinds import Kind
-
     operations = sagemaker_operations()
     # Multi-word names only: `search` is also re.Pattern.search.
     by_method = {xform_name(op): op for op in operations if "_" in xform_name(op)}
-    found: set[str] = set()
+    found: set[str] = registry_operations()["sagemaker"] if files is None else set()
     for path in files if files is not None else operator_files():
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str):
