@@ -243,7 +243,7 @@ def test_operation_matches_kind_and_effect(action: Action) -> None:
     assert ("Tags" in action.request()) is creates_tagged
 
 
-def test_only_updates_sagemaker_rolls_out_start_a_rollout() -> None:
+def test_exactly_the_updates_sagemaker_rolls_out_start_a_rollout() -> None:
     """The reconciler writes its memory to status before these (a crash in flight stays
     on record): exactly the endpoint's and the component's updates."""
     rolling = {cls.__name__ for cls in ACTIONS if cls.starts_rollout}
