@@ -446,9 +446,9 @@ def usage_of(obj: Mapping[str, Any]) -> Usage | None:
         return None
     status = obj.get("status") or {}
     record = status.get("policy") or {}
-    now = _usd(status.get("estimatedHourlyCostUSD"))
+    now = parse_usd(status.get("estimatedHourlyCostUSD"))
     if record.get("admitted"):
-        return Usage(str(meta.get("name")), _usd(record.get("ceilingCostPerHourUSD")), now)
+        return Usage(str(meta.get("name")), parse_usd(record.get("ceilingCostPerHourUSD")), now)
     if status.get("endpointName"):
         # Running since before any budget governed it: it counts at its spec's ceiling.
         itype, most = raw_ceiling(obj.get("spec") or {})
@@ -456,7 +456,8 @@ def usage_of(obj: Mapping[str, Any]) -> Usage | None:
     return None
 
 
-def _usd(text: Any) -> Decimal | None:
+def parse_usd(text: Any) -> Decimal | None:
+    """A USD amount from status (None when absent or not a number)."""
     try:
         return Decimal(str(text)) if text not in (None, "") else None
     except ArithmeticError:
