@@ -53,3 +53,14 @@ def test_bad_input_has_cel_rules_with_clear_messages() -> None:
         assert expected in messages
     limits = schema["properties"]["spec"]["properties"]["limits"]["properties"]
     assert limits["allowedEngines"]["items"]["enum"] == ["vllm", "sglang", "lmi", "tgi"]
+
+
+def test_the_example_policy_is_valid() -> None:
+    import yaml
+
+    from llm_operator.core.policy import parse
+
+    doc = yaml.safe_load((REPO / "examples" / "policies" / "team-defaults.yaml").read_text())
+    found = parse(doc)
+    assert found.spec is not None and found.problems == ()
+    assert found.spec.budget is not None and found.spec.budget.max_endpoints == 10
