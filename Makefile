@@ -71,6 +71,8 @@ unit: $(STAMP)
 crd: $(STAMP)
 	$(BIN)/llm-operator crd > crds/llmendpoints.yaml
 	cp crds/llmendpoints.yaml charts/llm-operator/crds/llmendpoints.yaml
+	$(BIN)/llm-operator crd --policy > crds/llmendpointpolicies.yaml
+	cp crds/llmendpointpolicies.yaml charts/llm-operator/crds/llmendpointpolicies.yaml
 
 docs: $(STAMP)
 	$(BIN)/python -m llm_operator.docs

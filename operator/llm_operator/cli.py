@@ -73,7 +73,12 @@ def _parser(prog: str = "llm-operator") -> argparse.ArgumentParser:
     run.add_argument("-v", "--verbose", action="store_true", help="more log lines")
     run.add_argument("--debug", action="store_true", help="kopf debug logging")
 
-    commands.add_parser("crd", help="print the LLMEndpoint CustomResourceDefinition (YAML)")
+    crd = commands.add_parser("crd", help="print the LLMEndpoint CustomResourceDefinition (YAML)")
+    crd.add_argument(
+        "--policy",
+        action="store_true",
+        help="print the LLMEndpointPolicy CustomResourceDefinition instead",
+    )
     _add_tools(commands)
     return parser
 
@@ -238,9 +243,9 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "crd":
-        from llm_operator.api.crd import render_crd_yaml
+        from llm_operator.api.crd import render_crd_yaml, render_policy_crd_yaml
 
-        sys.stdout.write(render_crd_yaml())
+        sys.stdout.write(render_policy_crd_yaml() if args.policy else render_crd_yaml())
         return
     if args.command == "run":
         raise SystemExit(_run(args))

@@ -89,8 +89,31 @@ def crd_reference() -> str:
             "|---|---|---|---|---|---|",
         ]
         lines += _rows(schema["properties"][section], section, section == "spec")
+    lines += _policy_reference()
     lines.append("")
     return "\n".join(lines)
+
+
+def _policy_reference() -> list[str]:
+    """The LLMEndpointPolicy kind's fields, after the LLMEndpoint's."""
+    schema = crd.policy_openapi_schema()
+    lines = [
+        "",
+        "# LLMEndpointPolicy field reference",
+        "",
+        "`apiVersion: llmoperator.io/v1alpha1`, `kind: LLMEndpointPolicy` (short name "
+        "`llmpol`), cluster-scoped, written by the cluster admin ([policies.md](policies.md)).",
+    ]
+    for section in ("spec", "status"):
+        lines += [
+            "",
+            f"## {section} (LLMEndpointPolicy)",
+            "",
+            "| field | type | required | default | description | constraints |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += _rows(schema["properties"][section], section, section == "spec")
+    return lines
 
 
 _SHAPES: dict[engines.Engine, str] = {

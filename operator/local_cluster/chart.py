@@ -10,6 +10,9 @@ from typing import Any
 import yaml
 
 RBAC_KINDS = ("ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+ADMISSION_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
+# What a v1.30+ API server serves and `helm template` does not assume.
+ADMISSION_API = "admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy"
 
 
 def render(
@@ -20,11 +23,15 @@ def render(
     namespace: str,
     set_values: Mapping[str, str] | None = None,
     kube_version: str | None = None,
+    api_versions: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
-    """`helm template` the chart and return its documents."""
+    """`helm template` the chart and return its documents (`api_versions`: what the
+    cluster serves beyond helm's defaults, for the chart's capability checks)."""
     argv = [str(helm), "template", release, str(chart_dir), "--namespace", namespace]
     if kube_version:
         argv += ["--kube-version", kube_version]
+    for version in api_versions:
+        argv += ["--api-versions", version]
     for key, value in (set_values or {}).items():
         argv += ["--set", f"{key}={value}"]
     result = subprocess.run(argv, capture_output=True, text=True, check=False)

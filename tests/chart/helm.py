@@ -43,8 +43,10 @@ def template(
     release: str = "llmop",
     namespace: str = "llm-operator",
     show_only: str | None = None,
+    api_versions: tuple[str, ...] = (),
 ) -> str:
-    """`helm template` output for these values (as a user's values file)."""
+    """`helm template` output for these values (as a user's values file); `api_versions`
+    are served beyond helm's defaults."""
     args = [
         "template",
         release,
@@ -58,6 +60,8 @@ def template(
     ]
     if show_only:
         args += ["--show-only", show_only]
+    for version in api_versions:
+        args += ["--api-versions", version]
     return helm(*args).stdout
 
 

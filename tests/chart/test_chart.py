@@ -112,6 +112,26 @@ def test_chart_crd_is_the_generated_crd() -> None:
     )
 
 
+def test_admission_policy_is_installed_where_the_api_server_serves_it(tmp_path: Path) -> None:
+    served = ("admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy",)
+    docs = objects(template({}, tmp_path, api_versions=served))
+    (vap,) = by_kind(docs, "ValidatingAdmissionPolicy")
+    (binding,) = by_kind(docs, "ValidatingAdmissionPolicyBinding")
+    assert vap["spec"]["paramKind"] == {
+        "apiVersion": "llmoperator.io/v1alpha1",
+        "kind": "LLMEndpointPolicy",
+    }
+    assert binding["spec"]["policyName"] == vap["metadata"]["name"]
+    assert binding["spec"]["paramRef"]["parameterNotFoundAction"] == "Allow"
+    # An older API server, or turned off: none (the operator still checks the limits).
+    assert not by_kind(objects(template({}, tmp_path)), "ValidatingAdmissionPolicy")
+    off = {"policies": {"admission": False}}
+    assert not by_kind(
+        objects(template(off, tmp_path, api_versions=served)), "ValidatingAdmissionPolicy"
+    )
+    assert env(docs)[f"{ENV_PREFIX}ALLOW_ADOPTION"] == "false"
+
+
 # -- rendered objects -------------------------------------------------------------
 
 
@@ -213,6 +233,10 @@ def test_namespaced_rbac_keeps_cluster_role_to_crd_reads(tmp_path: Path) -> None
         ("", "namespaces", "get"),
         ("", "namespaces", "list"),
         ("", "namespaces", "watch"),
+        ("llmoperator.io", "llmendpointpolicies", "get"),
+        ("llmoperator.io", "llmendpointpolicies", "list"),
+        ("llmoperator.io", "llmendpointpolicies", "watch"),
+        ("llmoperator.io", "llmendpointpolicies/status", "patch"),
     }
     roles = by_kind(docs, "Role")
     assert sorted(r["metadata"]["namespace"] for r in roles) == ["team-a", "team-b"]

@@ -10,6 +10,8 @@ before anything is tagged, and survives its deletion.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,8 +24,27 @@ from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
+from tests.plugins.operator_fixtures import OperatorIdentity, started_operator
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def operator(
+    operator_identity: OperatorIdentity, emulator_process: Emulator, namespace: str, tmp_path: Path
+) -> Iterator[Operator]:
+    """The operator allowing adoption where no LLMEndpointPolicy governs (the chart's
+    adoption.allowWithoutPolicy)."""
+    op = started_operator(
+        operator_identity.kubeconfig,
+        emulator_process,
+        namespace,
+        tmp_path / "operator.log",
+        LLMOP_ALLOW_ADOPTION="true",
+    )
+    yield op
+    op.stop()
+    print(f"--- operator log ({op.log}) ---\n{op.log_tail(200)}")
 
 
 def hand_made(sm: Any, name: str) -> None:

@@ -69,7 +69,7 @@ def test_an_adopted_endpoint_is_tagged_updated_in_place_and_its_old_parts_collec
 
     async def scenario() -> list[str]:
         cluster = RecordingCluster()
-        r = reconciler(cluster)
+        r = reconciler(cluster, allow_adoption=True)
         try:
             seen = await passes(r, cluster, sm, ready)
             # Settles: the hand-made model, config and component go once unused.
@@ -119,7 +119,7 @@ def test_deleting_an_adopted_endpoint_follows_the_deletion_policy(
 
     async def scenario() -> None:
         cluster = RecordingCluster()
-        r = reconciler(cluster)
+        r = reconciler(cluster, allow_adoption=True)
         retain = {**SPEC, "deletionPolicy": "Retain"}
         try:
             for _ in range(120):
@@ -151,7 +151,7 @@ def test_an_endpoint_tagged_for_another_owner_is_never_adopted(
 
     async def scenario() -> None:
         cluster = RecordingCluster()
-        r = reconciler(cluster)
+        r = reconciler(cluster, allow_adoption=True)
         try:
             result = await r.reconcile(adopting(cluster), deleting=False)
         finally:
@@ -222,7 +222,7 @@ def test_an_endpoint_of_the_other_type_is_refused_before_anything_is_tagged(
 
     async def scenario() -> None:
         cluster = RecordingCluster()
-        r = reconciler(cluster)
+        r = reconciler(cluster, allow_adoption=True)
         try:
             result = await r.reconcile(adopting(cluster, spec), deleting=False)
             assert result.outcome == "degraded"
@@ -263,7 +263,7 @@ def test_an_adoption_that_never_completed_leaves_the_endpoint_untagged_on_deleti
 
     async def scenario() -> None:
         cluster = RecordingCluster()
-        r = reconciler(cluster)
+        r = reconciler(cluster, allow_adoption=True)
         meta = {"annotations": {ADOPT_ANNOTATION: HAND}}
         try:
             await until(
@@ -311,7 +311,7 @@ def test_a_completed_adoption_of_a_model_endpoint_is_deleted_with_its_llmendpoin
 
     async def scenario() -> None:
         cluster = RecordingCluster()
-        r = reconciler(cluster)
+        r = reconciler(cluster, allow_adoption=True)
         meta = {"annotations": {ADOPT_ANNOTATION: HAND}}
         try:
             await until(r, cluster, ready, spec=MODEL_SPEC, meta=meta, passes=200)

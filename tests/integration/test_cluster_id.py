@@ -102,7 +102,7 @@ def test_adoption_refuses_what_another_clusters_tags_claim(
 
     async def scenario() -> None:
         cluster = RecordingCluster()
-        r = reconciler(cluster)
+        r = reconciler(cluster, allow_adoption=True)
         doc = body(cluster)
         doc["metadata"]["annotations"] = {ADOPT_ANNOTATION: "west-chat"}
         try:

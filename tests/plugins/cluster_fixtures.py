@@ -1,7 +1,7 @@
 """pytest fixtures for a real kube-apiserver + etcd on loopback (local_cluster).
 
 `cluster` is session scoped: one control plane for the whole run, with the
-LLMEndpoint CRD from crds/llmendpoints.yaml installed and Established.
+LLMEndpoint and LLMEndpointPolicy CRDs from crds/ installed and Established.
 `namespace` gives each test a fresh namespace; `kubectl` runs the real kubectl
 as admin in that namespace.
 
@@ -35,6 +35,8 @@ from local_cluster.cluster import LocalCluster
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = REPO / "crds" / "llmendpoints.yaml"
 CRD_NAME = "llmendpoints.llmoperator.io"
+POLICY_CRD_FILE = REPO / "crds" / "llmendpointpolicies.yaml"
+POLICY_CRD_NAME = "llmendpointpolicies.llmoperator.io"
 
 
 class Kubectl:
@@ -79,8 +81,14 @@ def cluster_binaries() -> binaries.Binaries:
 def cluster(cluster_binaries: binaries.Binaries) -> Iterator[LocalCluster]:
     """A running control plane with the LLMEndpoint CRD Established."""
     with LocalCluster(cluster_binaries.bin_dir, audit=True) as c:
-        c.kubectl("apply", "--server-side", "-f", str(CRD_FILE))
-        c.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
+        c.kubectl("apply", "--server-side", "-f", str(CRD_FILE), "-f", str(POLICY_CRD_FILE))
+        c.kubectl(
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            f"crd/{CRD_NAME}",
+            f"crd/{POLICY_CRD_NAME}",
+        )
         yield c
 
 

@@ -1,10 +1,11 @@
-"""The LLMEndpoint CustomResourceDefinition, generated from the pydantic models.
+"""The LLMEndpoint and LLMEndpointPolicy CustomResourceDefinitions, from the pydantic models.
 
 pydantic's JSON schema is close to what Kubernetes wants but not quite: the API
 server needs a structural schema (no $ref, no anyOf with null, no
 `additionalProperties: false`, no titles), so this module rewrites it. The CEL
 rules travel in the models as `x-kubernetes-validations` and come through as is.
-`crds/llmendpoints.yaml` is the committed output of `render_crd_yaml()`.
+`crds/llmendpoints.yaml` is the committed output of `render_crd_yaml()`,
+`crds/llmendpointpolicies.yaml` that of `render_policy_crd_yaml()`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from llm_operator.api import models
+from llm_operator.api import models, policy
 
 CRD_NAME = f"{models.PLURAL}.{models.GROUP}"
 HEADER = (
@@ -248,4 +249,116 @@ def build_crd() -> dict[str, Any]:
 
 def render_crd_yaml() -> str:
     body = yaml.safe_dump(build_crd(), sort_keys=False, width=100, allow_unicode=True)
+    return HEADER + body
+
+
+POLICY_CRD_NAME = f"{policy.POLICY_PLURAL}.{models.GROUP}"
+
+# `kubectl get llmpol`: one value per governed namespace, in the order of NAMESPACES.
+POLICY_PRINTER_COLUMNS: list[dict[str, Any]] = [
+    {
+        "name": "Namespaces",
+        "type": "string",
+        "jsonPath": ".status.namespaces[*].name",
+        "description": "Governed namespaces",
+    },
+    {
+        "name": "Endpoints",
+        "type": "string",
+        "jsonPath": ".status.namespaces[*].endpoints",
+        "description": "LLMEndpoints per namespace",
+    },
+    {
+        "name": "Cost/h",
+        "type": "string",
+        "jsonPath": ".status.namespaces[*].costPerHourUSD",
+        "description": "On-demand USD per hour now, per namespace",
+    },
+    {
+        "name": "Ceiling/h",
+        "type": "string",
+        "jsonPath": ".status.namespaces[*].ceilingCostPerHourUSD",
+        "description": "USD per hour at every LLMEndpoint's ceiling, per namespace",
+    },
+    {
+        "name": "Budget/h",
+        "type": "string",
+        "jsonPath": ".spec.budget.maxCostPerHourUSD",
+        "description": "spec.budget.maxCostPerHourUSD, per namespace",
+    },
+    {
+        "name": "Refused",
+        "type": "string",
+        "jsonPath": ".status.namespaces[*].refused",
+        "description": "LLMEndpoints refused per namespace",
+    },
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    {
+        "name": "Problems",
+        "type": "string",
+        "jsonPath": ".status.problems",
+        "priority": 1,
+    },
+]
+
+
+def policy_openapi_schema() -> dict[str, Any]:
+    """The `openAPIV3Schema` of the LLMEndpointPolicy CRD."""
+    spec = _schema(policy.LLMEndpointPolicySpec, nullable=False)
+    spec["description"] = "What the cluster admin allows, fills in and budgets per namespace."
+    status = _schema(policy.LLMEndpointPolicyStatus, nullable=True)
+    status["description"] = "Usage per governed namespace; written by the operator."
+    status.pop("required", None)
+    schema: dict[str, Any] = _ordered(
+        {
+            "type": "object",
+            "description": (
+                "Defaults, limits and a cost budget for the LLMEndpoints of the namespaces "
+                "it selects; written by the cluster admin."
+            ),
+            "required": ["spec"],
+            "properties": {
+                "apiVersion": {"type": "string"},
+                "kind": {"type": "string"},
+                "metadata": {"type": "object"},
+                "spec": spec,
+                "status": status,
+            },
+        }
+    )
+    return schema
+
+
+def build_policy_crd() -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": POLICY_CRD_NAME},
+        "spec": {
+            "group": models.GROUP,
+            "scope": "Cluster",
+            "names": {
+                "kind": policy.POLICY_KIND,
+                "listKind": f"{policy.POLICY_KIND}List",
+                "plural": policy.POLICY_PLURAL,
+                "singular": policy.POLICY_SINGULAR,
+                "shortNames": list(policy.POLICY_SHORT_NAMES),
+                "categories": ["sagemaker"],
+            },
+            "versions": [
+                {
+                    "name": models.VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": POLICY_PRINTER_COLUMNS,
+                    "schema": {"openAPIV3Schema": policy_openapi_schema()},
+                }
+            ],
+        },
+    }
+
+
+def render_policy_crd_yaml() -> str:
+    body = yaml.safe_dump(build_policy_crd(), sort_keys=False, width=100, allow_unicode=True)
     return HEADER + body

@@ -1365,6 +1365,39 @@ class AwsStatus(_Status):
     )
 
 
+class AppliedPolicyValue(_Status):
+    field: str = Field(description="Spec path the policy filled in, e.g. rollout, aws.tags.team.")
+    value: str = Field(description="The value in effect (JSON for a block).")
+    policy: str = Field(description="The LLMEndpointPolicy that set it.")
+    enforced: bool = Field(False, description="An enforced tag: the tenant cannot change it.")
+
+
+class PolicyStatus(_Status):
+    governed_by: list[str] = Field(
+        default_factory=list, description="The LLMEndpointPolicies governing the namespace."
+    )
+    applied: list[AppliedPolicyValue] = Field(
+        default_factory=list,
+        description=(
+            "Values the policies put into the effective spec (defaults where the spec left "
+            "a field unset, enforced tags); the stored spec is never changed."
+        ),
+    )
+    admitted: bool = Field(
+        False, description="Counted against the namespace's budget at ceilingCostPerHourUSD."
+    )
+    ceiling_cost_per_hour_usd: str | None = Field(
+        None,
+        alias="ceilingCostPerHourUSD",
+        description="On-demand USD per hour at this LLMEndpoint's ceiling, as admitted.",
+    )
+    budget_left: list[str] = Field(
+        default_factory=list,
+        description="Per budget, what was left in the namespace once this one was admitted.",
+    )
+    price_date: str | None = Field(None, description="Date of the catalog's prices.")
+
+
 class LLMEndpointStatus(_Status):
     phase: Phase | None = Field(
         None, description="Pending, Creating, Updating, InService, Failed or Deleting."
@@ -1449,6 +1482,13 @@ class LLMEndpointStatus(_Status):
             "What the operator adopted (annotation llmoperator.io/adopt-endpoint): tagged as "
             "this LLMEndpoint's and from then on reconciled and replaced like its own; deleted "
             "with it only once the adoption completed."
+        ),
+    )
+    policy: PolicyStatus | None = Field(
+        None,
+        description=(
+            "What the LLMEndpointPolicies governing the namespace did to this LLMEndpoint: "
+            "values they filled in, and its place in the namespace's budget."
         ),
     )
     plan_memory: dict[str, Any] | None = Field(

@@ -19,13 +19,17 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
 from llm_operator.api.models import GROUP, PLURAL, VERSION
+from llm_operator.api.policy import POLICY_PLURAL
+from llm_operator.core import policy
 from llm_operator.core.actions import digest
 from llm_operator.shell import metrics
+from llm_operator.shell.kube import KubeCluster
 from llm_operator.shell.reconciler import Reconciler
 from llm_operator.shell.settings import OperatorSettings
 
@@ -69,6 +73,10 @@ async def _startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
     found = memo.get("operator_settings")
     op_settings = found if isinstance(found, OperatorSettings) else OperatorSettings()
     memo.reconciler = Reconciler.start(op_settings)
+    if isinstance(memo.reconciler.cluster, KubeCluster):
+        memo.policy_statuses = asyncio.create_task(
+            _policy_statuses(memo.reconciler, memo.reconciler.cluster)
+        )
     if op_settings.metrics_port:
         try:
             metrics.serve(op_settings.metrics_port)
@@ -78,6 +86,9 @@ async def _startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
 
 @kopf.on.cleanup()
 async def _cleanup(memo: kopf.Memo, **_: Any) -> None:
+    task = memo.get("policy_statuses")
+    if isinstance(task, asyncio.Task):
+        task.cancel()
     found = memo.get("reconciler")
     if isinstance(found, Reconciler):
         found.close()
@@ -151,3 +162,61 @@ async def _delete(body: Any, uid: str, memo: kopf.Memo, logger: Any, **_: Any) -
         latest = await r.cluster.llmendpoint(meta["namespace"], meta["name"]) or latest
     r.resources.pop(uid, None)
     metrics.PHASE_BOOK.forget(uid)
+    # Room was made in the namespace's budget: who waits for it tries again now.
+    for waiting in r.governance.room_made(body["metadata"]["namespace"]):
+        r.wake(waiting)
+
+
+# -- LLMEndpointPolicies ----------------------------------------------------------------
+
+
+@kopf.on.event(GROUP, VERSION, POLICY_PLURAL)
+async def _policy_changed(event: Mapping[str, Any], name: str, memo: kopf.Memo, **_: Any) -> None:
+    """A policy's spec changed (its generation moved) or it went: every pass reads the
+    policies again, and refused LLMEndpoints try again at once (a raised budget makes
+    room). An event handler, not a change handler: kopf then keeps no state on the
+    admin's object and needs no write access to it."""
+    r = _reconciler(memo)
+    obj = event.get("object") or {}
+    generation = (obj.get("metadata") or {}).get("generation")
+    seen = r.governance.generations
+    if event.get("type") != "DELETED" and seen.get(name) == generation:
+        return  # our own status write
+    if event.get("type") == "DELETED":
+        seen.pop(name, None)
+    else:
+        seen[name] = generation
+    r.governance.invalidate()
+    for uids in list(r.governance.waiting.values()):
+        for uid in list(uids):
+            r.wake(uid)
+
+
+async def _policy_statuses(r: Reconciler, cluster: KubeCluster) -> None:
+    """Writes every policy's status (usage per governed namespace, problems) once per
+    resync interval: kubectl get llmpol reads it. One task for all policies, so kopf
+    keeps no state (finalizers, progress) on the admin's objects."""
+    while True:
+        try:
+            for found in await r.governance.policies(fresh=True):
+                await _write_policy_status(r, cluster, found.name)
+        except Exception as exc:  # the next interval tries again; never crash the task
+            log.warning("LLMEndpointPolicy status not written: %s", exc)
+        await asyncio.sleep(r.settings.resync_seconds)
+
+
+async def _write_policy_status(r: Reconciler, cluster: KubeCluster, name: str) -> None:
+    policies = await r.governance.policies()
+    this = next((p for p in policies if p.name == name), None)
+    if this is None:
+        return
+    namespaces = await cluster.namespaces()
+    watched = r.settings.namespaces
+    if watched:
+        namespaces = {n: labels for n, labels in namespaces.items() if n in watched}
+        endpoints = [e for n in namespaces for e in await cluster.list_llmendpoints(n)]
+    else:
+        endpoints = list(await cluster.list_llmendpoints(None))
+    status = policy.policy_status(this, policies, namespaces, endpoints)
+    status["updatedTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    await cluster.patch_policy_status(name, status)

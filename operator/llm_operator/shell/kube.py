@@ -19,6 +19,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from llm_operator.api.models import GROUP, PLURAL, VERSION
+from llm_operator.api.policy import POLICY_PLURAL
 from llm_operator.shell.secrets import read_secret_key
 
 # Its uid identifies the cluster: it is made once, when the cluster is, and never changes.
@@ -117,6 +118,59 @@ class KubeCluster:
                 return None
             raise
         return found
+
+    # -- LLMEndpointPolicies (shell.governance's PolicySource) --------------------------
+
+    async def list_policies(self) -> list[Mapping[str, Any]]:
+        """Every LLMEndpointPolicy; none when the kind is not installed."""
+        try:
+            found = await self._run(
+                self._custom.list_cluster_custom_object, GROUP, VERSION, POLICY_PLURAL
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return []
+            raise
+        return list(found.get("items") or [])
+
+    async def namespace_labels(self, namespace: str) -> Mapping[str, str]:
+        try:
+            found = await self._run(self._core.read_namespace, namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return {}
+            raise
+        return dict(found.metadata.labels or {})
+
+    async def namespaces(self) -> dict[str, Mapping[str, str]]:
+        """Every namespace's labels."""
+        found = await self._run(self._core.list_namespace)
+        return {ns.metadata.name: dict(ns.metadata.labels or {}) for ns in found.items}
+
+    async def list_llmendpoints(self, namespace: str | None) -> list[Mapping[str, Any]]:
+        """The LLMEndpoints of `namespace` (None: of every namespace), as stored now."""
+        if namespace is None:
+            found = await self._run(self._custom.list_cluster_custom_object, GROUP, VERSION, PLURAL)
+        else:
+            found = await self._run(
+                self._custom.list_namespaced_custom_object, GROUP, VERSION, namespace, PLURAL
+            )
+        return list(found.get("items") or [])
+
+    async def patch_policy_status(self, name: str, status: Mapping[str, Any]) -> None:
+        try:
+            await self._run(
+                self._custom.patch_cluster_custom_object_status,
+                GROUP,
+                VERSION,
+                POLICY_PLURAL,
+                name,
+                {"status": dict(status)},
+                _content_type="application/merge-patch+json",
+            )
+        except ApiException as exc:
+            if exc.status != 404:  # deleted meanwhile
+                raise
 
     def event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
         kopf.event(cast(kopf.Body, body), type=type, reason=reason, message=message)

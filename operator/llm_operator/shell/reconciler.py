@@ -27,6 +27,7 @@ from llm_operator.core import (
     identity,
     naming,
     planner,
+    policy,
     rollout,
     status,
     validation,
@@ -40,6 +41,7 @@ from llm_operator.shell import metrics
 from llm_operator.shell.adopt import adopt, adopted_names
 from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker, Scope
 from llm_operator.shell.execute import execute
+from llm_operator.shell.governance import Governance, NoPolicies
 from llm_operator.shell.kube import Cluster, ClusterIdentityError, KubeCluster
 from llm_operator.shell.observe import Observer
 from llm_operator.shell.secrets import Redactor, SecretError
@@ -103,11 +105,16 @@ class Reconciler:
         sagemaker: SageMaker,
         observer: Observer,
         cluster: Cluster,
+        governance: Governance | None = None,
     ) -> None:
         self.settings = settings
         self.sagemaker = sagemaker
         self.observer = observer
         self.cluster = cluster
+        # The LLMEndpointPolicies (none without a source: nothing is governed).
+        self.governance = governance or Governance(
+            NoPolicies(), max_age=settings.transition_poll_seconds
+        )
         self.resources: dict[str, _Resource] = {}
         # The cluster's identifier (kube-system's uid), read once: tagged on everything.
         self.cluster_id: str | None = None
@@ -129,7 +136,15 @@ class Reconciler:
             describe_max_age=settings.resync_seconds * 10,
             targets_max_age=settings.resync_seconds,
         )
-        return cls(settings, sagemaker=sagemaker, observer=observer, cluster=KubeCluster())
+        cluster = KubeCluster()
+        governance = Governance(cluster, max_age=settings.transition_poll_seconds)
+        return cls(
+            settings,
+            sagemaker=sagemaker,
+            observer=observer,
+            cluster=cluster,
+            governance=governance,
+        )
 
     def close(self) -> None:
         self.sagemaker.close()
@@ -163,14 +178,24 @@ class Reconciler:
 
     async def _render(
         self, body: Mapping[str, Any], *, deleting: bool
-    ) -> tuple[LLMEndpointSpec, desired.DesiredState, Redactor, list[validation.Problem]]:
+    ) -> tuple[
+        LLMEndpointSpec, desired.DesiredState, Redactor, list[validation.Problem], policy.Governed
+    ]:
         meta = body["metadata"]
         owner = self._owner(meta)
         spec, problems = validation.parse_spec(dict(body.get("spec") or {}))
+        governed = policy.Governed(spec)
+        if spec is not None:
+            # The LLMEndpointPolicies' defaults, enforced tags and limits: the effective
+            # spec is rendered, the stored one never changes.
+            governing = await self.governance.governing(owner.namespace)
+            governed = policy.govern(spec, governing, status=body.get("status"))
+            spec = governed.spec
         if spec is not None:
             why = engines.chosen_because(spec.model, body.get("status"))
             spec = engines.pin(spec, body.get("status"))
             problems = validation.validate(spec, name=owner.name, engine_why=why)
+        problems = [*governed.problems, *problems]
         errors = validation.errors(problems)
         if errors or spec is None:
             reason = errors[0].reason if errors else "InvalidSpec"
@@ -196,7 +221,7 @@ class Reconciler:
         except desired.RenderError as exc:
             raise Degraded("InvalidSpec", str(exc)) from None
         redact = Redactor([token] if token and token != _NO_TOKEN else [])
-        return spec, want, redact, validation.warnings(problems)
+        return spec, want, redact, validation.warnings(problems), governed
 
     def _owner(self, meta: Mapping[str, Any]) -> desired.Owner:
         return desired.Owner(
@@ -402,16 +427,20 @@ class Reconciler:
         meta = body["metadata"]
         warnings: list[validation.Problem] = []
         fallback = False
+        governed = policy.Governed(None)
+        record: dict[str, Any] = {}
         await self._identify()
         try:
-            spec, want, redact, warnings = await self._render(body, deleting=deleting)
-            policy: DeletionPolicy = spec.deletion_policy
+            spec, want, redact, warnings, governed = await self._render(body, deleting=deleting)
+            deletion: DeletionPolicy = spec.deletion_policy
         except Degraded:
             if not deleting:
                 raise
             # A spec that no longer renders must still be deletable: names come from naming.
-            want, redact, policy = self._fallback_desired(body), Redactor(), _raw_policy(body)
+            want, redact, deletion = self._fallback_desired(body), Redactor(), _raw_policy(body)
             spec, fallback = None, True
+        if not deleting and spec is not None:
+            record = await self._admit(body, spec, governed, previous)
         if deleting:  # Retain tags what it keeps with the time of deletion
             want = dataclasses.replace(want, deleted_at=meta.get("deletionTimestamp"))
         state.redact = redact
@@ -424,6 +453,12 @@ class Reconciler:
             and _adopting(body)
             and (adopted or {}).get("endpoint") != (want.endpoint_name)
         ):
+            refusal = policy.adoption_refusal(
+                await self.governance.governing(meta["namespace"]),
+                allowed_without=self.settings.allow_adoption,
+            )
+            if refusal is not None:
+                raise Degraded(policy.ADOPTION_NOT_ALLOWED, refusal)
             adopted = await self._adopt(body, place, want, previous)
         want = dataclasses.replace(want, adopted=adoption.from_record(adopted))
         memory = PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
@@ -462,7 +497,7 @@ class Reconciler:
         # back, it is someone else's until its tags say otherwise.
         state.created &= _present(observed)
         plan = planner.plan(
-            want, observed, deleting=deleting, deletion_policy=policy, memory=memory
+            want, observed, deleting=deleting, deletion_policy=deletion, memory=memory
         )
         memory, error = await self._act(body, place, plan, memory, redact, state.created)
         for event in plan.events:
@@ -490,6 +525,8 @@ class Reconciler:
         if spec is not None:
             new_status["modelSource"] = spec.model.source
             new_status["engine"] = spec.model.engine
+        if governed.policies or record or previous.get("policy"):
+            new_status["policy"] = {**governed.to_status(), **record} if governed.policies else None
         new_status["aws"] = None  # SageMaker answered: no outage to describe
         if status.UNREACHABLE in PlanMemory.from_dict(previous.get(status.MEMORY_KEY)).reported:
             # The outage this LLMEndpoint announced is over: say so once.
@@ -508,6 +545,39 @@ class Reconciler:
         state.steady = True
         outcome: Outcome = "degraded" if plan.degraded.status else "settled"
         return PassResult(outcome, self.settings.resync_seconds)
+
+    async def _admit(
+        self,
+        body: Mapping[str, Any],
+        spec: LLMEndpointSpec,
+        governed: policy.Governed,
+        previous: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        """The namespace's budgets: an LLMEndpoint that does not fit (new, or its ceiling
+        raised) is Degraded/BudgetExceeded and nothing is created or grown; what runs
+        keeps running. Returns status.policy's budget record."""
+        meta = body["metadata"]
+        governing = await self.governance.governing(meta["namespace"])
+
+        async def write(record: dict[str, Any]) -> bool:
+            value = {"policy": {**governed.to_status(), **record}}
+            if not await self.cluster.patch_status(meta["namespace"], meta["name"], value):
+                return False
+            self.resource(meta["uid"]).written.update(value)
+            return True
+
+        answer, record = await self.governance.admit(
+            namespace=meta["namespace"],
+            name=meta["name"],
+            uid=meta["uid"],
+            spec=spec,
+            policies=governing,
+            status=previous,
+            write=write,
+        )
+        if answer is not None and answer.problem is not None and not answer.admitted:
+            raise Degraded(answer.problem.reason, answer.problem.message)
+        return record
 
     async def _adopt(
         self,

@@ -133,6 +133,15 @@ class OperatorSettings(BaseSettings):
             "operator's own credentials."
         ),
     )
+    allow_adoption: bool = Field(
+        default=False,
+        description=(
+            "Honour the annotation `llmoperator.io/adopt-endpoint` in namespaces no "
+            "LLMEndpointPolicy governs. Where policies govern, adoption needs every one of "
+            "them to set `limits.allowAdoption`; refused adoptions are Degraded "
+            "`AdoptionNotAllowed` and nothing is tagged."
+        ),
+    )
     log_format: Literal["text", "json"] = Field(
         default="text",
         description="Log line format: `text` for people, `json` for log pipelines.",

@@ -1,0 +1,264 @@
+"""LLMEndpointPolicies end to end: the real API server with the chart's admission policy,
+the operator under the chart's RBAC, the emulator.
+
+- a manifest outside a policy's instance types or regions is refused by `kubectl apply`
+  with the policy's message; one in an ungoverned namespace is not;
+- defaults and enforced tags land on every SageMaker resource, not in the stored spec;
+- ten LLMEndpoints applied at once with room for six make six; deleting one lets the
+  next in, raising the budget lets the rest in; a maxCount increase beyond the budget is
+  refused while the endpoint keeps serving;
+- adoption is refused where no policy allows it, and nothing is tagged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from llm_operator.core.adoption import ADOPT_ANNOTATION
+from local_cluster import chart
+from local_cluster.cluster import LocalCluster
+from local_cluster.llmendpoints import condition, is_ready
+from local_cluster.services import Emulator, Operator
+from local_cluster.waiting import wait_for
+from tests.emulator import builders
+from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.examples import to_yaml
+from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
+from tests.plugins.operator_fixtures import CHART, OPERATOR_NAMESPACE, RELEASE
+from tests.plugins.sagemaker import SageMaker, tags_by_arn
+
+pytestmark = pytest.mark.e2e
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
+LABEL = "llmoperator.io/test-tier"
+
+
+def small(name: str, **changes: Any) -> dict[str, Any]:
+    """An LLMEndpoint on one ml.g5.xlarge (1.408 USD/h in the catalog)."""
+    spec: dict[str, Any] = {
+        "model": {"hfModelId": "mistralai/Mistral-7B-Instruct-v0.1", "maxModelLength": 4096},
+        "instance": {"type": "ml.g5.xlarge", "count": 1},
+        "resources": {"copies": 1, "acceleratorsPerCopy": 1, "cpusPerCopy": 1},
+        "aws": {"region": "us-east-1", "executionRoleArn": ROLE},
+        **changes,
+    }
+    return {
+        "apiVersion": "llmoperator.io/v1alpha1",
+        "kind": "LLMEndpoint",
+        "metadata": {"name": name},
+        "spec": spec,
+    }
+
+
+@pytest.fixture(scope="session")
+def admission(cluster: LocalCluster) -> None:
+    """The chart's ValidatingAdmissionPolicy and binding, as `helm install` makes them."""
+    documents = chart.render(
+        cluster.binaries.helm,
+        CHART,
+        release=RELEASE,
+        namespace=OPERATOR_NAMESPACE,
+        kube_version="v1.33.13",
+        api_versions=[chart.ADMISSION_API],
+    )
+    found = chart.select(documents, chart.ADMISSION_KINDS)
+    assert [d["kind"] for d in found] == list(chart.ADMISSION_KINDS)
+    cluster.kubectl("apply", "-f", "-", input=chart.to_yaml(found))
+
+
+Policy = Callable[..., str]
+
+
+@pytest.fixture
+def policy(cluster: LocalCluster, namespace: str) -> Iterator[Policy]:
+    """Applies an LLMEndpointPolicy governing the test's namespace (labelled for it alone)."""
+    cluster.kubectl("label", "namespace", namespace, f"{LABEL}={namespace}")
+    made: list[str] = []
+
+    def apply(suffix: str = "p", **spec: Any) -> str:
+        name = f"{namespace}-{suffix}"
+        body = {
+            "apiVersion": "llmoperator.io/v1alpha1",
+            "kind": "LLMEndpointPolicy",
+            "metadata": {"name": name},
+            "spec": {"namespaceSelector": {"matchLabels": {LABEL: namespace}}, **spec},
+        }
+        cluster.kubectl("apply", "-f", "-", input=to_yaml(body))
+        made.append(name)
+        return name
+
+    yield apply
+    for name in made:
+        cluster.kubectl("delete", "llmpol", name, "--wait=false", check=False)
+
+
+def refused_by_api(kubectl: Kubectl, doc: dict[str, Any]) -> str:
+    """`kubectl apply`'s error for a manifest the API server must refuse."""
+    result = kubectl.apply(to_yaml(doc), check=False)
+    assert result.returncode != 0, result.stdout
+    return result.stderr
+
+
+def wait_admitted(kubectl: Kubectl, name: str, want: bool) -> None:
+    """Until the object's budget decision is `want` (admitted, or BudgetExceeded)."""
+
+    def decided() -> bool:
+        obj = get_llme(kubectl, name) or {}
+        if want:
+            return bool(((obj.get("status") or {}).get("policy") or {}).get("admitted"))
+        return condition(obj, "Degraded").get("reason") == "BudgetExceeded"
+
+    wait_for(decided, timeout=90, what=f"{name} admitted={want}")
+
+
+def test_limits_are_refused_at_apply_with_the_policys_message(
+    admission: None, policy: Policy, kubectl: Kubectl, cluster: LocalCluster
+) -> None:
+    name = policy(
+        limits={
+            "allowedRegions": ["us-east-1", "eu-west-1"],
+            "allowedInstanceTypes": ["ml.g5.*", "ml.g6.*"],
+        }
+    )
+
+    def refuses() -> bool:  # admission sees a new parameter object once its informer does
+        big = to_yaml(small("big", instance={"type": "ml.p5.48xlarge"}))
+        result = kubectl("apply", "--dry-run=server", "-f", "-", input=big, check=False)
+        return result.returncode != 0
+
+    wait_for(refuses, timeout=30, what="the admission policy to see the new policy")
+    message = refused_by_api(kubectl, small("big", instance={"type": "ml.p5.48xlarge"}))
+    assert (
+        f"LLMEndpointPolicy {name}: instance.type ml.p5.48xlarge is not allowed "
+        "(allowed: ml.g5.*, ml.g6.*)"
+    ) in message
+    west = small("west", aws={"region": "us-west-2", "executionRoleArn": ROLE})
+    assert (
+        f"LLMEndpointPolicy {name}: aws.region us-west-2 is not allowed "
+        "(allowed: us-east-1, eu-west-1)"
+    ) in refused_by_api(kubectl, west)
+    assert get_llme(kubectl, "big") is None and get_llme(kubectl, "west") is None
+    kubectl.apply(to_yaml(small("fits")))  # inside the limits: stored
+    # Another namespace, not governed: the same manifest is accepted.
+    cluster.kubectl("create", "namespace", f"{kubectl.namespace}-free")
+    other = Kubectl(cluster, f"{kubectl.namespace}-free")
+    other.apply(to_yaml(small("big", instance={"type": "ml.p5.48xlarge"})))
+
+
+def test_defaults_and_enforced_tags_land_in_sagemaker_and_not_in_the_spec(
+    operator: Operator, policy: Policy, kubectl: Kubectl, sagemaker_api: SageMaker
+) -> None:
+    name = policy(
+        defaults={"aws": {"tags": {"team": "platform", "owner": "ml-platform"}}},
+        enforcedTags={"cost-center": "1234"},
+    )
+    tenant = {"team": "search", "cost-center": "free"}
+    kubectl.apply(
+        to_yaml(
+            small("chat", aws={"region": "us-east-1", "executionRoleArn": ROLE, "tags": tenant})
+        )
+    )
+    obj = wait_ready(kubectl, "chat", log=operator.log_tail)
+    assert obj["spec"]["aws"]["tags"] == tenant  # the stored spec is the tenant's
+    applied = {a["field"]: a for a in obj["status"]["policy"]["applied"]}
+    assert applied["aws.tags.cost-center"] == {
+        "field": "aws.tags.cost-center",
+        "value": "1234",
+        "policy": name,
+        "enforced": True,
+    }
+    assert applied["aws.tags.owner"]["policy"] == name
+    assert "aws.tags.team" not in applied  # the tenant's value stands
+    tagged = tags_by_arn(sagemaker_api.client)
+    assert len(tagged) >= 4  # model, endpoint config, endpoint, inference component
+    for arn, tags in tagged.items():
+        assert tags["cost-center"] == "1234", arn
+        assert tags["owner"] == "ml-platform", arn
+        assert tags["team"] == "search", arn
+
+
+def test_ten_at_once_with_room_for_six_make_six_and_room_lets_the_rest_in(
+    operator: Operator, policy: Policy, kubectl: Kubectl, sagemaker_api: SageMaker
+) -> None:
+    # 6 x 1.408 = 8.448 fits in 8.50; a seventh does not.
+    name = policy(budget={"maxCostPerHourUSD": "8.50"})
+    names = [f"e{i}" for i in range(10)]
+    kubectl.apply(to_yaml(*(small(n) for n in names)))
+
+    def decided() -> tuple[list[str], list[str]] | None:
+        objs = [get_llme(kubectl, n) or {} for n in names]
+        admitted = [
+            o["metadata"]["name"]
+            for o in objs
+            if ((o.get("status") or {}).get("policy") or {}).get("admitted")
+        ]
+        refused = [
+            o["metadata"]["name"]
+            for o in objs
+            if condition(o, "Degraded").get("reason") == "BudgetExceeded"
+        ]
+        return (admitted, refused) if len(admitted) + len(refused) == 10 else None
+
+    admitted, refused = wait_for(decided, timeout=120, what="every LLMEndpoint decided")
+    assert len(admitted) == 6 and len(refused) == 4
+    for n in admitted:
+        wait_ready(kubectl, n, log=operator.log_tail)
+    assert len(sagemaker_api.inventory().endpoints) == 6
+    message = condition(get_llme(kubectl, refused[0]), "Degraded")["message"]
+    assert message.startswith(f"LLMEndpointPolicy {name} allows 8.50 USD/h in namespace")
+    assert "8.46 is taken by 6 LLMEndpoints, 0.04 is left" in message
+
+    # Room made: one deleted, the next one in (woken at once, at the latest at resync).
+    kubectl("delete", "llme", admitted[0])
+    wait_gone(kubectl, admitted[0], log=operator.log_tail)
+    wait_for(
+        lambda: sum(1 for n in refused if is_ready(get_llme(kubectl, n))) == 1,
+        timeout=90,
+        what="one waiting LLMEndpoint Ready",
+    )
+    # A maxCount raised beyond the budget is refused; the endpoint keeps serving.
+    grow = admitted[1]
+    kubectl("patch", "llme", grow, "--type=merge", "-p", '{"spec":{"instance":{"maxCount":2}}}')
+    wait_admitted(kubectl, grow, want=False)
+    endpoint = get_llme(kubectl, grow)["status"]["endpointName"]  # type: ignore[index]
+    assert sagemaker_api.endpoint(endpoint)["EndpointStatus"] == "InService"
+    assert "MaxInstanceCount" not in str(sagemaker_api.endpoint_config(
+        sagemaker_api.endpoint(endpoint)["EndpointConfigName"]))  # fmt: skip
+    # The budget raised: everything goes through.
+    policy(budget={"maxCostPerHourUSD": "100"})
+    for n in names[1:]:
+        wait_ready(kubectl, n, log=operator.log_tail, timeout=120)
+    assert len(sagemaker_api.inventory().endpoints) == 9
+
+
+def test_adoption_is_refused_where_no_policy_allows_it(
+    operator: Operator,
+    emulator_process: Emulator,
+    policy: Policy,
+    kubectl: Kubectl,
+    sagemaker_api: SageMaker,
+) -> None:
+    sm = sagemaker_api.client
+    builders.model(sm, "hand-model")
+    builders.component_config(sm, "hand-config", scaling=(1, 2))
+    sm.create_endpoint(EndpointName="hand-made", EndpointConfigName="hand-config")
+    before = tags_by_arn(sm)
+    name = policy(limits={"allowedInstanceTypes": ["ml.g5.*"]})
+    doc = small("adopter")
+    doc["metadata"]["annotations"] = {ADOPT_ANNOTATION: "hand-made"}
+    kubectl.apply(to_yaml(doc))
+    wait_for(
+        lambda: (
+            condition(get_llme(kubectl, "adopter"), "Degraded").get("reason")
+            == "AdoptionNotAllowed"
+        ),
+        timeout=60,
+        what="AdoptionNotAllowed",
+    )
+    message = condition(get_llme(kubectl, "adopter"), "Degraded")["message"]
+    assert f"LLMEndpointPolicy {name}" in message
+    assert tags_by_arn(sm) == before  # nothing tagged
+    assert sagemaker_api.inventory().endpoints == ["hand-made"]
