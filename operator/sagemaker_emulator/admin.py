@@ -133,6 +133,7 @@ class AdminClient:
         stuck: list[dict[str, str]] | None = None,
         instance_limits: dict[str, int] | None = None,
         seed: int | None = None,
+        hold_streams: bool | None = None,
     ) -> dict[str, Any]:
         """Add faults; fail_next / stuck items: {"resource": kind, "name": opt, "reason": ...}."""
         body: dict[str, Any] = {
@@ -146,6 +147,7 @@ class AdminClient:
                 "stuck": stuck,
                 "instance_limits": instance_limits,
                 "seed": seed,
+                "hold_streams": hold_streams,
             }.items()
             if value is not None
         }
@@ -174,6 +176,11 @@ class AdminClient:
 
     def set_delay(self, seconds: float) -> None:
         self._call("POST", "delay", {"delay": seconds})
+
+    def set_token_time(self, seconds: float | None) -> float:
+        """Seconds between generated tokens (None: AWS's, scaled by the delay); the pace now."""
+        answer = self._call("POST", "token-time", {"token_time": seconds})
+        return float(answer["seconds_per_token"])
 
     def set_load(
         self,

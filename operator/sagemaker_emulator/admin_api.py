@@ -8,6 +8,7 @@ from typing import Any
 from .caller import DEFAULT_ACCOUNT, DEFAULT_REGION, Caller
 from .faults import Faults, parse_faults
 from .load import Target
+from .pacing import seconds_per_token
 from .state import Store
 
 PREFIX = "/_emulator/"
@@ -97,6 +98,18 @@ def handle(store: Store, method: str, path: str, body: Any) -> dict[str, Any]:
             store.advance()  # transitions started before the change keep the old delay
             store.delay = max(0.0, delay)
             return {"delay": store.delay}
+    if (method, route) == ("GET", "token-time"):
+        with store.lock:
+            return {"token_time": store.token_time, "seconds_per_token": seconds_per_token(store)}
+    if (method, route) == ("POST", "token-time"):
+        seconds = body.get("token_time", "missing")
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0
+        ):
+            raise AdminError('expected {"token_time": SECONDS} (0 or more, or null)')
+        with store.lock:
+            store.token_time = None if seconds is None else float(seconds)
+            return {"token_time": store.token_time, "seconds_per_token": seconds_per_token(store)}
     if (method, route) == ("GET", "load"):
         with store.lock:
             return {"loads": store.load.to_json()}

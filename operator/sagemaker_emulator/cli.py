@@ -36,6 +36,14 @@ def parser() -> argparse.ArgumentParser:
         "inference component copy starting) lasts (default 3)",
     )
     p.add_argument(
+        "--token-time",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between two tokens a model generates, used as given (default: AWS's "
+        "0.02 s scaled like every AWS duration, so 0.0002 s with --delay 3 and none with "
+        "--delay 0); streams send each token as it is generated",
+    )
+    p.add_argument(
         "--state-file",
         metavar="PATH",
         help="keep resources in this JSON file across restarts (default: in memory only)",
@@ -128,8 +136,16 @@ def _fault_body(args: argparse.Namespace) -> dict[str, object]:
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     server = EmulatorServer(
-        args.host, args.port, args.delay, args.state_file, args.verbose, with_moto=args.with_moto
+        args.host,
+        args.port,
+        args.delay,
+        args.state_file,
+        args.verbose,
+        with_moto=args.with_moto,
+        token_time=args.token_time,
     )
+    if args.token_time is not None and args.token_time < 0:
+        parser().error("--token-time must be 0 or more")
     try:
         server.store.faults = parse_faults(_fault_body(args), server.store.faults)
     except (ValueError, KeyError) as error:

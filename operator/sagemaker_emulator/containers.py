@@ -1,37 +1,21 @@
-"""What the model's container does: start (or fail to), and answer in its engine's shape.
+"""What the model's container is: its engine, its model, and whether it starts.
 
 The engine is recognised from the image repository (the AWS and Hugging Face
 containers' names) or, for other images, from the variables only that engine
 reads (SM_VLLM_*, SM_SGLANG_*, OPTION_*). An image nothing identifies is treated
 as TGI for answers and never fails at startup, as before engines were modelled.
-
-The text comes from a tiny deterministic generator (a hash of model and prompt
-picks words), so tests can assert on it and nothing downloads a model.
+What it answers is `inference`'s.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import zlib
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from .catalog import instance_type
-from .errors import AwsError
-
-Engine = Literal["vllm", "sglang", "lmi", "tgi"]
+from .engine_errors import Engine
 
 MODEL_DIR = "/opt/ml/model"
-_WORDS = tuple(
-    " ".join(
-        (
-            "the model answers with tokens drawn from a small fixed vocabulary so that every",
-            "run of the emulator gives the same text for the same prompt and model while still",
-            "looking like language to a person reading a test log",
-        )
-    ).split()
-)
 
 # Repository name fragments of each engine's published images.
 _REPOSITORIES: tuple[tuple[str, Engine], ...] = (
@@ -158,232 +142,6 @@ def health_check_failure(owner: str, reason: str) -> str:
         f"The primary container for {owner} did not pass the ping health check. Please check "
         f"CloudWatch logs for this endpoint. Container log: {reason}"
     )
-
-
-# --- answers ---------------------------------------------------------------------
-
-
-def generate(model_id: str, prompt: str, max_new_tokens: int) -> list[str]:
-    words = []
-    seed = hashlib.sha256(f"{model_id}\0{prompt}".encode()).digest()
-    for index in range(max_new_tokens):
-        if index % 32 == 0 and index:
-            seed = hashlib.sha256(seed).digest()
-        words.append(_WORDS[seed[index % 32] % len(_WORDS)])
-    return [" " + w for w in words]
-
-
-def _model_error(status: int, detail: dict[str, Any]) -> AwsError:
-    return AwsError(
-        "ModelError",
-        f'Received client error ({status}) from primary with message "{json.dumps(detail)}". '
-        "See the logs for more information.",
-        424,
-    )
-
-
-def _bad_request(engine: Engine, why: str) -> AwsError:
-    if engine in ("vllm", "sglang"):
-        detail: dict[str, Any] = {
-            "object": "error",
-            "message": why,
-            "type": "BadRequestError",
-            "code": 400,
-        }
-        return _model_error(400, detail)
-    if engine == "lmi":
-        return _model_error(400, {"error": why, "code": 400})
-    return _model_error(422, {"error": why, "error_type": "validation"})
-
-
-@dataclass(frozen=True)
-class _Request:
-    kind: Literal["chat", "completion", "generate"]
-    prompt: str
-    max_tokens: int
-    stream: bool
-    full_text: bool = False
-
-
-def _parse(engine: Engine, body: bytes) -> _Request:
-    try:
-        request: Any = json.loads(body or b"{}")
-        if not isinstance(request, dict):
-            raise ValueError
-        if "messages" in request:
-            messages = request["messages"]
-            prompt = "\n".join(str(m["content"]) for m in messages)
-            limit: Any = request.get("max_completion_tokens") or request.get("max_tokens", 20)
-            parsed = _Request("chat", prompt, int(limit), bool(request.get("stream")))
-        elif "prompt" in request and engine in ("vllm", "sglang"):
-            prompt = request["prompt"]
-            limit = int(request.get("max_tokens", 16))
-            parsed = _Request("completion", prompt, limit, bool(request.get("stream")))
-        elif "inputs" in request and engine in ("tgi", "lmi"):
-            parameters = request.get("parameters") or {}
-            parsed = _Request(
-                "generate",
-                request["inputs"],
-                int(parameters.get("max_new_tokens", 20)),
-                bool(request.get("stream")),
-                bool(parameters.get("return_full_text")),
-            )
-        else:
-            raise KeyError
-        if not isinstance(parsed.prompt, str) or not 0 <= parsed.max_tokens <= 4096:
-            raise ValueError
-        return parsed
-    except (ValueError, KeyError, TypeError, AttributeError):
-        pass
-    if engine in ("vllm", "sglang"):
-        raise _bad_request(
-            engine,
-            "invalid request: send an OpenAI chat completion ('messages') or completion "
-            "('prompt') body",
-        )
-    if engine == "lmi":
-        raise _bad_request(engine, "Input is not a valid chat completion or 'inputs' request")
-    raise _bad_request(engine, "Failed to deserialize the JSON body into the target type")
-
-
-def _ident(model_id: str, prompt: str) -> str:
-    return hashlib.sha256(f"{model_id}\0{prompt}\0id".encode()).hexdigest()[:24]
-
-
-def answer(
-    engine: Engine | None, model_id: str, body: bytes, *, now: float, served: str | None = None
-) -> list[bytes]:
-    """The container's response: one body, or the chunks of a streamed response.
-
-    `served` is the name OpenAI-shaped answers give as the model (an adapter's own name).
-    """
-    engine = engine or "tgi"
-    request = _parse(engine, body)
-    tokens = generate(model_id, request.prompt, request.max_tokens)
-    text = "".join(tokens)
-    created = int(now)
-    ident = _ident(model_id, request.prompt)
-    usage = {
-        "prompt_tokens": len(request.prompt.split()),
-        "completion_tokens": len(tokens),
-        "total_tokens": len(request.prompt.split()) + len(tokens),
-    }
-    name = served or model_id
-    if request.kind == "chat":
-        return _chat(name, ident, created, tokens, text, usage, request.stream, engine)
-    if request.kind == "completion":
-        return _completion(name, ident, created, tokens, text, usage, request.stream)
-    if request.full_text:
-        text = request.prompt + text
-    if engine == "lmi":
-        return _lmi_generate(tokens, text, request.stream)
-    return _tgi_generate(tokens, text, request.stream)
-
-
-def _sse(payload: Any) -> bytes:
-    return b"data: " + json.dumps(payload).encode() + b"\n\n"
-
-
-def _chat(
-    model_id: str,
-    ident: str,
-    created: int,
-    tokens: list[str],
-    text: str,
-    usage: dict[str, int],
-    stream: bool,
-    engine: Engine,
-) -> list[bytes]:
-    base = {"id": f"chatcmpl-{ident}", "created": created, "model": model_id}
-    if not stream:
-        message = {"role": "assistant", "content": text}
-        choice = {"index": 0, "message": message, "finish_reason": "length"}
-        body = {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
-        return [json.dumps(body).encode()]
-    chunks = [{"role": "assistant", "content": ""}] + [{"content": t} for t in tokens]
-    out = []
-    for index, delta in enumerate(chunks):
-        last = index == len(chunks) - 1
-        choice = {"index": 0, "delta": delta, "finish_reason": "length" if last else None}
-        out.append({**base, "object": "chat.completion.chunk", "choices": [choice]})
-    if engine == "lmi":  # LMI streams chat chunks as JSON lines
-        return [json.dumps(chunk).encode() + b"\n" for chunk in out]
-    return [_sse(chunk) for chunk in out] + [b"data: [DONE]\n\n"]
-
-
-def _completion(
-    model_id: str,
-    ident: str,
-    created: int,
-    tokens: list[str],
-    text: str,
-    usage: dict[str, int],
-    stream: bool,
-) -> list[bytes]:
-    base = {"id": f"cmpl-{ident}", "object": "text_completion", "created": created}
-    base["model"] = model_id
-    if not stream:
-        choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": "length"}
-        return [json.dumps({**base, "choices": [choice], "usage": usage}).encode()]
-    out = []
-    for index, token in enumerate(tokens):
-        last = index == len(tokens) - 1
-        choice = {"index": 0, "text": token, "logprobs": None}
-        choice["finish_reason"] = "length" if last else None
-        out.append(_sse({**base, "choices": [choice]}))
-    return [*out, b"data: [DONE]\n\n"]
-
-
-def _tgi_generate(tokens: list[str], text: str, stream: bool) -> list[bytes]:
-    if not stream:
-        return [json.dumps([{"generated_text": text}]).encode()]
-    out = []
-    for index, token in enumerate(tokens):
-        last = index == len(tokens) - 1
-        event = {
-            "index": index + 1,
-            "token": {"id": 1000 + index, "text": token, "logprob": -0.5, "special": False},
-            "generated_text": text if last else None,
-            "details": None,
-        }
-        out.append(b"data:" + json.dumps(event).encode() + b"\n\n")
-    return out
-
-
-def _lmi_generate(tokens: list[str], text: str, stream: bool) -> list[bytes]:
-    if not stream:
-        return [json.dumps({"generated_text": text}).encode()]
-    out = []
-    for index, token in enumerate(tokens):
-        last = index == len(tokens) - 1
-        line = {
-            "token": {"id": 1000 + index, "text": token, "log_prob": -0.5},
-            "generated_text": text if last else None,
-            "details": None,
-        }
-        out.append(json.dumps(line).encode() + b"\n")
-    return out
-
-
-# --- InvokeEndpointWithResponseStream framing -------------------------------------
-
-
-def _header(name: str, value: str) -> bytes:
-    key, raw = name.encode(), value.encode()
-    return bytes([len(key)]) + key + b"\x07" + len(raw).to_bytes(2, "big") + raw
-
-
-def event_message(payload: bytes, event_type: str = "PayloadPart") -> bytes:
-    """One message of the AWS event stream encoding, as botocore's parser reads it."""
-    headers = (
-        _header(":event-type", event_type)
-        + _header(":content-type", "application/octet-stream")
-        + _header(":message-type", "event")
-    )
-    total = 12 + len(headers) + len(payload) + 4
-    prelude = total.to_bytes(4, "big") + len(headers).to_bytes(4, "big")
-    message = prelude + zlib.crc32(prelude).to_bytes(4, "big") + headers + payload
-    return message + zlib.crc32(message).to_bytes(4, "big")
 
 
 # --- hooks for the endpoint and inference component state machines ------------------

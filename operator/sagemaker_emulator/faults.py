@@ -37,6 +37,8 @@ class Faults:
     # Account-level instance quotas by instance type (absent: unlimited).
     instance_limits: dict[str, int] = field(default_factory=dict)
     seed: int | None = None
+    # Streamed answers stop after their first token's parts until this is cleared.
+    hold_streams: bool = False
     _random: random.Random = field(default_factory=random.Random, repr=False)
 
     def applies_to(self, operation: str) -> bool:
@@ -72,6 +74,7 @@ def parse_faults(body: dict[str, Any], current: Faults) -> Faults:
         "stuck",
         "instance_limits",
         "seed",
+        "hold_streams",
     }
     unknown = set(body) - allowed
     if unknown:
@@ -102,6 +105,10 @@ def parse_faults(body: dict[str, Any], current: Faults) -> Faults:
         faults.stuck.append(Stuck(item["resource"], item.get("name")))
     if "instance_limits" in body:
         faults.instance_limits.update({str(k): int(v) for k, v in body["instance_limits"].items()})
+    if "hold_streams" in body:
+        if not isinstance(body["hold_streams"], bool):
+            raise ValueError("hold_streams must be true or false")
+        faults.hold_streams = body["hold_streams"]
     if "seed" in body:
         faults.seed = int(body["seed"])
         faults._random.seed(faults.seed)

@@ -7,11 +7,15 @@ SGLang, TGI's and LMI's own shapes, streamed or not.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
-from .containers import Container, answer, serving_container
+from .answers import Answer
+from .containers import Container, serving_container
+from .engine_errors import EngineRefusal
 from .errors import AwsError
+from .inference import answer
 from .resources.common import Context
 
 COMPONENT_HEADER = "X-Amzn-SageMaker-Inference-Component"
@@ -20,12 +24,43 @@ VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"
 
 @dataclass(frozen=True)
 class Invocation:
-    parts: list[bytes]  # one body, or the chunks of a streamed answer
+    answer: Answer  # one body, or the parts of a streamed answer, each with its tokens
     variant: str
 
-    @property
+
+class ModelError(AwsError):
+    """The container answered an error: SageMaker passes it on with its status, its body,
+    and where the container's log is (CloudWatch Logs in the caller's account and region)."""
+
+    def __init__(self, ctx: Context, log_group: str, refused: EngineRefusal) -> None:
+        region, account = ctx.caller.region, ctx.caller.account
+        original = refused.body.decode(errors="replace")
+        side = "client" if refused.status < 500 else "server"
+        console = (
+            f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+            f"#logEventViewer:group={log_group}"
+        )
+        super().__init__(
+            "ModelError",
+            f'Received {side} error ({refused.status}) from primary with message "{original}". '
+            f"See {console} in account {account} for more information.",
+            424,
+        )
+        self.original_status = refused.status
+        self.original_message = original
+        self.log_stream_arn = f"arn:aws:logs:{region}:{account}:log-group:{log_group}"
+
     def body(self) -> bytes:
-        return b"".join(self.parts)
+        return json.dumps(
+            {
+                "__type": self.code,
+                "Message": self.message,
+                "OriginalStatusCode": self.original_status,
+                "OriginalMessage": self.original_message,
+                "LogStreamArn": self.log_stream_arn,
+            },
+            separators=(",", ":"),
+        ).encode()
 
 
 class NoCapacity(AwsError):
@@ -84,6 +119,7 @@ def invoke(ctx: Context, endpoint_name: str, headers: dict[str, str], body: byte
             serving = serving_container(ctx.region, spec)
         model_id = serving.model_id or str(spec.get("ModelName") or "unknown")
         served = None
+        log_group = f"/aws/sagemaker/InferenceComponents/{component_name}"
         if spec.get("BaseInferenceComponentName"):
             # An adapter answers as itself: OpenAI engines name the adapter as the model.
             model_id = f"{model_id}+{own.get('ArtifactUrl', '')}"
@@ -116,6 +152,10 @@ def invoke(ctx: Context, endpoint_name: str, headers: dict[str, str], body: byte
         serving = Container.of(ctx.region.models.get(spec_variant.get("ModelName") or ""))
         model_id = serving.model_id or str(spec_variant.get("ModelName") or "unknown")
         served = None
+        log_group = f"/aws/sagemaker/Endpoints/{endpoint_name}"
         variant = str(chosen["VariantName"])
-    parts = answer(serving.engine, model_id, body, now=ctx.now, served=served)
-    return Invocation(parts, variant)
+    try:
+        answered = answer(serving, model_id, body, now=ctx.now, served=served)
+    except EngineRefusal as refused:
+        raise ModelError(ctx, log_group, refused) from None
+    return Invocation(answered, variant)

@@ -16,21 +16,24 @@ from urllib.parse import parse_qsl, unquote
 from . import admin_api, audit
 from .autoscaling import Autoscaler
 from .caller import Caller
-from .containers import event_message
 from .errors import AwsError, internal, throttled
+from .eventstream import event_message
 from .load import Target
 from .moto_sidecar import MotoSidecar
 from .operations import COMPLETERS, OPERATIONS
+from .pacing import seconds_per_token
 from .resources.common import Context
-from .runtime import COMPONENT_HEADER, NoCapacity, invoke
+from .runtime import COMPONENT_HEADER, Invocation, ModelError, NoCapacity, invoke
 from .state import Store
 from .validation import validate
 from .wire import (
     JSON_CONTENT_TYPE,
+    UnsignedRequest,
     caller_from_authorization,
     encode,
     error_body,
     request_id,
+    require_signature,
 )
 
 _READ_ONLY = ("Describe", "List")
@@ -67,8 +70,12 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _send_error(self, error: AwsError, runtime: bool = False) -> None:
+        if isinstance(error, UnsignedRequest):
+            self._send(error.status, error.body(), x_amzn_ErrorType=error.error_type)
+            return
         extra = {"x_amzn_ErrorType": error.code} if runtime else {}
-        self._send(error.status, error_body(error.code, error.message), **extra)
+        body = error.body() if isinstance(error, ModelError) else None
+        self._send(error.status, body or error_body(error.code, error.message), **extra)
 
     # -- routes -----------------------------------------------------------------
 
@@ -169,6 +176,12 @@ class _Handler(BaseHTTPRequestHandler):
         call = _Call(operation, self.headers.get("User-Agent"), caller, time.time())
         call.logged = True
         try:
+            try:
+                require_signature(self.headers.get("Authorization"), self.path)
+            except UnsignedRequest:  # refused before anything else, but counted
+                with store.lock:
+                    store.calls[operation] += 1
+                raise
             self._faults(operation)
             headers = {k.lower(): v for k, v in self.headers.items()}
             with store.lock:
@@ -183,6 +196,7 @@ class _Handler(BaseHTTPRequestHandler):
                 store.load.invoked(
                     Target.invoked(caller, endpoint_name, component, answer.variant), now
                 )
+                pace = seconds_per_token(store)
         except AwsError as error:
             call.finish(store, error.status, error.code)
             self._send_error(error, runtime=True)
@@ -191,21 +205,47 @@ class _Handler(BaseHTTPRequestHandler):
             call.finish(store, 500, "InternalFailure")
             raise
         call.finish(store, 200, None)
-        if stream:
-            self._send(
-                200,
-                b"".join(event_message(part) for part in answer.parts),
-                content_type="application/vnd.amazon.eventstream",
-                x_Amzn_Invoked_Production_Variant=answer.variant,
-                X_Amzn_SageMaker_Content_Type="application/json",
-            )
-            return
-        self._send(
-            200,
-            answer.body,
-            content_type="application/json",
-            x_Amzn_Invoked_Production_Variant=answer.variant,
-        )
+        try:
+            if stream:
+                self._stream(answer, pace)
+            else:  # the whole answer once the model has generated it
+                time.sleep(pace * sum(part.tokens for part in answer.answer.parts))
+                self._send(
+                    200,
+                    answer.answer.body,
+                    content_type="application/json",
+                    x_Amzn_Invoked_Production_Variant=answer.variant,
+                )
+        except ConnectionError:  # the client hung up before the answer was complete
+            self.close_connection = True
+
+    def _stream(self, answer: Invocation, pace: float) -> None:
+        """PayloadParts as the model produces them: each after its tokens' time, written at
+        once in its own HTTP chunk (Transfer-Encoding: chunked, as SageMaker sends it)."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("x-amzn-RequestId", request_id())
+        self.send_header("x-Amzn-Invoked-Production-Variant", answer.variant)
+        self.send_header("X-Amzn-SageMaker-Content-Type", "application/json")
+        self.end_headers()
+        generated = 0
+        for part in answer.answer.parts:
+            if part.tokens and generated:
+                self._hold()  # the first token's parts are out; the next waits on a hold
+            if part.tokens and pace:
+                time.sleep(pace * part.tokens)
+            generated += part.tokens
+            message = event_message(part.data)
+            self.wfile.write(f"{len(message):X}\r\n".encode() + message + b"\r\n")
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _hold(self) -> None:
+        """The hold_streams fault: the rest of the stream waits until it is cleared."""
+        store = self.server.store
+        with store.lock:
+            while store.faults.hold_streams and not self.server.stopping:
+                store.changed.wait(0.05)
 
     def _admin(self, method: str, path: str, body: bytes, query: str) -> None:
         try:
@@ -270,6 +310,7 @@ class _HttpServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], store: Store, verbose: bool) -> None:
         self.store = store
         self.verbose = verbose
+        self.stopping = False  # held streams let go when the server stops
         super().__init__(address, _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -290,8 +331,9 @@ class EmulatorServer:
         state_file: str | Path | None = None,
         verbose: bool = False,
         with_moto: bool = False,
+        token_time: float | None = None,
     ) -> None:
-        self.store = Store(delay, Path(state_file) if state_file else None)
+        self.store = Store(delay, Path(state_file) if state_file else None, token_time)
         self.store.completers.update(COMPLETERS)
         self._with_moto = with_moto
         self.moto: MotoSidecar | None = None
@@ -354,6 +396,7 @@ class EmulatorServer:
     def stop(self) -> None:
         self._stopping.set()
         if self._http is not None:
+            self._http.stopping = True
             self._http.shutdown()
             self._http.server_close()
         for thread in self._threads:

@@ -80,11 +80,16 @@ class Ticker(Protocol):
 
 
 class Store:
-    def __init__(self, delay: float = 0.0, state_file: Path | None = None) -> None:
+    def __init__(
+        self, delay: float = 0.0, state_file: Path | None = None, token_time: float | None = None
+    ) -> None:
         self.lock = threading.RLock()
         self.changed = threading.Condition(self.lock)
         self.delay = delay
         self.initial_delay = delay
+        # Seconds between generated tokens; None: AWS's, scaled like every AWS duration.
+        self.token_time = token_time
+        self.initial_token_time = token_time
         self.state_file = state_file
         self.regions: dict[tuple[str, str], Region] = {}
         self.faults = Faults()
@@ -119,6 +124,7 @@ class Store:
             self.errors = 0
             self.faults = Faults()
             self.delay = self.initial_delay
+            self.token_time = self.initial_token_time
             self._heap.clear()
             self.load.clear()
             if self.ticker is not None:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .caller import DEFAULT_ACCOUNT, DEFAULT_REGION, Caller
+from .errors import AwsError
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 
@@ -44,3 +45,38 @@ def encode(payload: Any) -> bytes:
 
 def error_body(code: str, message: str) -> bytes:
     return encode({"__type": code, "message": message})
+
+
+_CORAL = ":http://internal.amazon.com/coral/com.amazon.coral.service/"
+
+
+class UnsignedRequest(AwsError):
+    """A request AWS refuses before any service sees it: no SigV4 signature, or an
+    Authorization header that is not one. Any signature with any key is accepted
+    (the emulator has no IAM), a missing one never."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message, 403)
+        self.error_type = code + _CORAL  # x-amzn-ErrorType as AWS writes it
+
+    def body(self) -> bytes:
+        return encode({"message": self.message})
+
+
+def require_signature(authorization: str | None, path: str) -> None:
+    """Raise UnsignedRequest unless the request carries a SigV4 signature (header or
+    presigned query), with the words sagemaker-runtime answers."""
+    if not authorization:
+        if "X-Amz-Signature=" in path:
+            return
+        raise UnsignedRequest("MissingAuthenticationTokenException", "Missing Authentication Token")
+    missing = [
+        f"Authorization header requires '{name}' parameter."
+        for name in ("Credential", "Signature", "SignedHeaders")
+        if f"{name}=" not in authorization
+    ]
+    if missing or not authorization.startswith("AWS4-HMAC-SHA256 "):
+        words = missing or ["Authorization header requires 'Credential' parameter."]
+        raise UnsignedRequest(
+            "IncompleteSignatureException", " ".join(words) + f" Authorization={authorization}"
+        )

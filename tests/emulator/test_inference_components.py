@@ -385,3 +385,19 @@ def test_a_component_stuck_in_creating_holds_its_endpoint(
     sm.delete_endpoint(EndpointName="ep")
     emulator_admin.settle()
     assert emulator_admin.resource_names()["endpoints"] == []
+
+
+def test_a_component_variant_is_described_without_a_weight(
+    sm: Any, endpoint: str, emulator_admin: AdminClient
+) -> None:
+    """SageMaker describes the default weight (1.0) only for a variant that hosts a model:
+    a config for inference components, created without one, comes back without one
+    (hashicorp/terraform-provider-aws#35011, #44977), while the endpoint's variant still
+    carries the weights every variant has."""
+    (variant,) = sm.describe_endpoint_config(EndpointConfigName="ic-cfg")["ProductionVariants"]
+    assert "InitialVariantWeight" not in variant
+    (summary,) = sm.describe_endpoint(EndpointName="ep")["ProductionVariants"]
+    assert (summary["CurrentWeight"], summary["DesiredWeight"]) == (1.0, 1.0)
+    builders.model_config(sm, "model-cfg", "llm-model")
+    (variant,) = sm.describe_endpoint_config(EndpointConfigName="model-cfg")["ProductionVariants"]
+    assert variant["InitialVariantWeight"] == 1.0

@@ -1,15 +1,22 @@
-"""sagemaker-runtime InvokeEndpoint: a TGI-shaped answer and AWS's errors."""
+"""sagemaker-runtime InvokeEndpoint: a TGI-shaped answer, AWS's errors (ModelError with its
+fields), and the signature every runtime request needs."""
 
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from typing import Any
 
+import botocore
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from sagemaker_emulator.admin import AdminClient
 from tests.emulator import builders
 from tests.emulator.builders import error
+from tests.plugins.emulator_fixtures import boto3_client
 
 PROMPT = json.dumps({"inputs": "What is SageMaker?", "parameters": {"max_new_tokens": 12}}).encode()
 
@@ -121,3 +128,77 @@ def test_target_variant_and_bad_bodies(sm: Any, rt: Any, emulator_admin: AdminCl
     )
     code, message = error(rt.invoke_endpoint, EndpointName="ep", Body=b"not json")
     assert code == "ModelError" and "422" in message
+
+
+def test_model_error_carries_the_containers_answer_and_its_log(
+    sm: Any, rt: Any, emulator_admin: AdminClient, component_endpoint: str
+) -> None:
+    builders.model(sm, "m")
+    builders.model_config(sm, "cfg-m", "m")
+    sm.create_endpoint(EndpointName="model-ep", EndpointConfigName="cfg-m")
+    emulator_admin.settle()
+    logs = "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1"
+    for target, group in (
+        ({"EndpointName": "model-ep"}, "/aws/sagemaker/Endpoints/model-ep"),
+        (
+            {"EndpointName": "ep", "InferenceComponentName": "ic"},
+            "/aws/sagemaker/InferenceComponents/ic",
+        ),
+    ):
+        with pytest.raises(ClientError) as raised:
+            rt.invoke_endpoint(**target, Body=b'{"inputs": 42}', ContentType="application/json")
+        response = raised.value.response
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 424
+        assert response["Error"]["Code"] == "ModelError"
+        assert response["OriginalStatusCode"] == 422  # TGI's status for a body it cannot read
+        original = json.loads(response["OriginalMessage"])
+        assert original == {
+            "error": "Failed to deserialize the JSON body into the target type",
+            "error_type": "validation",
+        }
+        assert response["LogStreamArn"] == f"arn:aws:logs:us-east-1:123456789012:log-group:{group}"
+        assert response["Error"]["Message"] == (
+            f'Received client error (422) from primary with message "{response["OriginalMessage"]}"'
+            f". See {logs}#logEventViewer:group={group} in account 123456789012 for more "
+            "information."
+        )
+
+
+def test_unsigned_runtime_requests_are_refused_as_aws_does(
+    sm: Any, emulator_admin: AdminClient, emulator: Any
+) -> None:
+    builders.model(sm, "m")
+    builders.model_config(sm, "cfg", "m")
+    sm.create_endpoint(EndpointName="ep", EndpointConfigName="cfg")
+    emulator_admin.settle()
+    unsigned = boto3_client(
+        emulator.url, "sagemaker-runtime", config=Config(signature_version=botocore.UNSIGNED)
+    )
+    for call in (unsigned.invoke_endpoint, unsigned.invoke_endpoint_with_response_stream):
+        assert error(call, EndpointName="ep", Body=PROMPT) == (
+            "MissingAuthenticationTokenException",
+            "Missing Authentication Token",
+        )
+    request = urllib.request.Request(
+        f"{emulator.url}/endpoints/ep/invocations",
+        data=PROMPT,
+        headers={"Authorization": "Bearer abc", "Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(request)
+    assert raised.value.code == 403
+    assert raised.value.headers["x-amzn-ErrorType"].startswith("IncompleteSignatureException:")
+    assert json.loads(raised.value.read())["message"].startswith(
+        "Authorization header requires 'Credential' parameter."
+    )
+    assert emulator_admin.calls()["InvokeEndpoint"] == 2
+    log = emulator_admin.call_log(operation="InvokeEndpoint")
+    assert [(c["status"], c["error"]) for c in log] == [
+        (403, "MissingAuthenticationTokenException"),
+        (403, "IncompleteSignatureException"),
+    ]
+    # Any key signs: another account's key works, in that account.
+    other = boto3_client(emulator.url, "sagemaker-runtime", aws_access_key_id="210987654321")
+    assert error(other.invoke_endpoint, EndpointName="ep", Body=PROMPT)[1] == (
+        "Endpoint ep of account 210987654321 not found."
+    )

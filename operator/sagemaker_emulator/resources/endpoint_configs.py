@@ -81,7 +81,10 @@ def create_endpoint_config(ctx: Context, params: dict[str, Any]) -> dict[str, An
     if reason is not None:
         raise validation(reason)
     for variant in params["ProductionVariants"]:
-        variant.setdefault("InitialVariantWeight", 1.0)  # SageMaker describes the default
+        # SageMaker describes the default weight of a variant that hosts a model; one that
+        # hosts inference components (no ModelName) is described without a weight.
+        if variant.get("ModelName"):
+            variant.setdefault("InitialVariantWeight", 1.0)
     record = {key: params[key] for key in _KEPT if key in params}
     record.update(
         EndpointConfigArn=config_arn,
