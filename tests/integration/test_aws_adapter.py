@@ -15,7 +15,7 @@ from llm_operator.core import actions
 from llm_operator.core.observed import ObservedState
 from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, Lane, SageMaker
 from llm_operator.shell.execute import execute
-from llm_operator.shell.observe import Observer
+from llm_operator.shell.observe import Look, Observer
 from llm_operator.shell.reconciler import _unless_woken
 from llm_operator.shell.secrets import Redactor
 from sagemaker_emulator.admin import AdminClient
@@ -120,7 +120,9 @@ def test_steady_endpoints_are_observed_from_shared_lists_without_describe(
                 assert plan.phase == "InService"
             before = emulated_sagemaker.admin.calls()
             clock[0] += 10
-            observed = await asyncio.gather(*(observer.observe(want, ours=[]) for want in wants))
+            observed = await asyncio.gather(
+                *(observer.observe(want, Look(ours=[])) for want in wants)
+            )
             assert all(
                 o.endpoint is not None and o.endpoint.status == "InService" for o in observed
             )
@@ -177,7 +179,7 @@ def test_settled_passes_accept_an_older_inventory_and_moving_ones_refresh_it(
             await observer.observe(want)
             clock[0] += 5  # older than a poll interval, younger than a resync
             before = emulated_sagemaker.admin.calls()
-            steady = await observer.observe(want, max_age=30.0)
+            steady = await observer.observe(want, Look(max_age=30.0))
             assert steady.endpoint is not None and steady.endpoint.status == "InService"
             settled = calls_during(emulated_sagemaker, before)
             before = emulated_sagemaker.admin.calls()
@@ -248,7 +250,7 @@ def test_cached_describes_of_resources_created_together_expire_spread_out(
         async def describes_at(when: float) -> int:
             clock[0] = when
             before = emulated_sagemaker.admin.calls()
-            await asyncio.gather(*(observer.observe(w, max_age=1e9) for w in wants))
+            await asyncio.gather(*(observer.observe(w, Look(max_age=1e9)) for w in wants))
             return sum(
                 v for k, v in calls_during(emulated_sagemaker, before).items() if "Describe" in k
             )
@@ -258,7 +260,7 @@ def test_cached_describes_of_resources_created_together_expire_spread_out(
                 await converge_with_clock(sm, observer, want, clock)
             clock[0] += 10
             # Every endpoint and component described at the same moment...
-            await asyncio.gather(*(observer.observe(w, full=True) for w in wants))
+            await asyncio.gather(*(observer.observe(w, Look(full=True)) for w in wants))
             start = clock[0]
             # ...expires at a different one: some 75 seconds later, all within 150, each on
             # its own tick of the 100-second period...
@@ -329,7 +331,7 @@ def test_a_queued_background_observe_is_given_up_when_its_resource_is_woken(
             before = emulated_sagemaker.admin.calls()
             wake = asyncio.Event()
             checking = asyncio.create_task(
-                _unless_woken(observer.observe(want, max_age=1e9, lane=BACKGROUND), wake)
+                _unless_woken(observer.observe(want, Look(max_age=1e9, lane=BACKGROUND)), wake)
             )
             await asyncio.sleep(0)  # the re-check starts and queues behind the backlog
             assert not checking.done()

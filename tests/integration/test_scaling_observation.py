@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from llm_operator.shell.aws import SageMaker
-from llm_operator.shell.observe import Observer
+from llm_operator.shell.observe import Look, Observer
 from sagemaker_emulator.server import EmulatorServer
 from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.observing import converge_with_clock, render
@@ -81,7 +81,7 @@ def test_a_spec_change_asks_for_its_own_target_not_the_regions_pages(
 
             # A spec change: its own target and policies, directly.
             since = proxy.mark()
-            seen = await observer.observe(changed, full=True, max_age=1.0)
+            seen = await observer.observe(changed, Look(full=True, max_age=1.0))
             assert seen.scaling.target is not None
             assert seen.scaling.target.owner_uid == "uid-chat"
             assert seen.scaling.policies, "the target tracking policy is observed"
@@ -131,7 +131,7 @@ def test_bounds_changed_by_hand_show_within_one_resync_for_one_page(
             # Start from a full listing: the last converging pass may have changed a
             # policy after the listing, and that alone is asked for directly once.
             clock[0] += DESCRIBE_MAX_AGE + 1
-            seen = await observer.observe(want, max_age=resync)
+            seen = await observer.observe(want, Look(max_age=resync))
             assert seen.scaling.target is not None
             resource_id = seen.scaling.target.resource_id
             aas.register_scalable_target(
@@ -144,7 +144,7 @@ def test_bounds_changed_by_hand_show_within_one_resync_for_one_page(
             clock[0] += resync + 0.1  # one resync later, far from DESCRIBE_MAX_AGE
 
             since = proxy.mark()
-            seen = await observer.observe(want, max_age=resync)
+            seen = await observer.observe(want, Look(max_age=resync))
             assert seen.scaling.target is not None
             bounds = (seen.scaling.target.min_capacity, seen.scaling.target.max_capacity)
             assert seen.scaling.policies, "the policies kept from the last listing"
@@ -152,7 +152,7 @@ def test_bounds_changed_by_hand_show_within_one_resync_for_one_page(
 
             clock[0] += DESCRIBE_MAX_AGE  # now the policies are due as well
             since = proxy.mark()
-            await observer.observe(want, max_age=resync)
+            await observer.observe(want, Look(max_age=resync))
             full = Counter(c.operation for c in proxy.calls(since))
             return bounds, one_resync, full
         finally:

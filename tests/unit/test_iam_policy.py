@@ -48,7 +48,7 @@ def operator_files() -> list[Path]:
 
 
 def cli_files() -> list[Path]:
-    return [*sorted(COMMANDS.rglob("*.py")), PACKAGE / "shell" / "observe.py"]
+    return [*sorted(COMMANDS.rglob("*.py")), *sorted((PACKAGE / "shell" / "observe").rglob("*.py"))]
 
 
 EXECUTION_POLICY = REPO / "docs" / "iam" / "execution-role-policy.json"

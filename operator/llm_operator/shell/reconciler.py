@@ -43,7 +43,7 @@ from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker,
 from llm_operator.shell.execute import execute
 from llm_operator.shell.governance import Governance, NoPolicies
 from llm_operator.shell.kube import Cluster, ClusterIdentityError, KubeCluster
-from llm_operator.shell.observe import Observer
+from llm_operator.shell.observe import Look, Observer
 from llm_operator.shell.secrets import Redactor, SecretError
 from llm_operator.shell.settings import OperatorSettings
 
@@ -471,8 +471,7 @@ class Reconciler:
         state.steady = False
         # Only what this process created is trusted without ListTags; names in
         # status are not proof of ownership (someone may have replaced them).
-        observing = self.observer.observe(
-            want,
+        look = Look(
             ours=state.created,
             full=fresh,
             max_age=self.settings.resync_seconds if settled else None,
@@ -484,6 +483,7 @@ class Reconciler:
             # may not say so yet after a crash right after registering it).
             scaling=memory.autoscaled or (fallback and _raw_autoscaling(body)),
         )
+        observing = self.observer.observe(want, look)
         if not background:
             observed = await observing
         else:

@@ -33,7 +33,7 @@ from llm_operator.core.plan import Plan
 from llm_operator.shell.aws import AwsError, SageMaker, Scope, Where
 from llm_operator.shell.commands.kube import Cluster, CommandError
 from llm_operator.shell.commands.output import dump_json
-from llm_operator.shell.observe import Observer
+from llm_operator.shell.observe import Look, Observer
 from llm_operator.shell.secrets import REDACTED, Redactor, SecretError, read_secret_key
 from llm_operator.shell.settings import OperatorSettings
 
@@ -287,7 +287,7 @@ class Planner:
             return result
 
         self._places[want.endpoint_name] = place
-        observed = await self.observer.observe(want, full=True, identity=place.identity)
+        observed = await self.observer.observe(want, Look(full=True, identity=place.identity))
         planned, first = waves(want, observed, memory, spec.deletion_policy)
         # Events are announced once (memory.reported), so a problem the operator has
         # already reported shows only in the Degraded condition.

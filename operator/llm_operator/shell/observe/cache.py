@@ -1,0 +1,318 @@
+"""What the observer remembers between passes, shared by every LLMEndpoint of a replica.
+
+The inventories of each scope (refreshed by one caller at a time), the cached
+Describe answers (each expiring on its resource's own tick), who each ARN's tags
+name, what we changed since the inventory was taken, and the last scaling activity
+per target. A fresh inventory drops what it makes useless, so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from llm_operator.core.desired import CLUSTER_ID_TAG, NAME_TAG, NAMESPACE_TAG, UID_TAG
+from llm_operator.core.kinds import APPLICATION_AUTOSCALING, CLOUDWATCH, SAGEMAKER, Kind
+from llm_operator.core.observed import ScalingActivity
+from llm_operator.shell.aws import INTERACTIVE, AwsError, Lane, SageMaker, Scope, Where, scope
+from llm_operator.shell.observe.inventory import (
+    Inventories,
+    Inventory,
+    ScalingInventory,
+    take,
+    take_scaling,
+)
+
+# SageMaker statuses after which nothing changes until someone acts.
+STEADY = frozenset({"InService", "Failed", "OutOfService"})
+
+
+@dataclass(frozen=True)
+class TagOwner:
+    uid: str | None
+    name: str | None  # "namespace/name"
+    cluster_id: str | None = None  # the llmoperator.io/cluster-id tag
+
+
+def tag_owner(tags: Mapping[str, str]) -> TagOwner:
+    namespace, name = tags.get(NAMESPACE_TAG), tags.get(NAME_TAG)
+    return TagOwner(
+        tags.get(UID_TAG),
+        f"{namespace}/{name}" if namespace and name else None,
+        tags.get(CLUSTER_ID_TAG),
+    )
+
+
+@dataclass(frozen=True)
+class _Described:
+    response: Mapping[str, Any]
+    at: float  # monotonic time of the Describe
+
+
+class Cache:
+    """The inventories and caches of every scope; all in memory."""
+
+    def __init__(
+        self,
+        sagemaker: SageMaker,
+        *,
+        max_age: float,
+        describe_max_age: float,
+        targets_max_age: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sagemaker = sagemaker
+        self.max_age = max_age
+        self.describe_max_age = describe_max_age
+        self.targets_max_age = targets_max_age
+        self.clock = clock
+        self._places: dict[Scope, Inventories] = {}
+        self._described: dict[tuple[Scope, Kind, str], _Described] = {}
+        # (scope, ARN) -> (its creation time, who its tags name): a resource made again
+        # under the same name (same ARN) has a new creation time, so it is read again.
+        self._owners: dict[tuple[Scope, str], tuple[str, TagOwner]] = {}
+        self._touched: dict[tuple[Scope, Kind, str], float] = {}
+        # (scope, ResourceId) -> ((desired, current) it was asked for, the activity)
+        self.activities: dict[tuple[Scope, str], tuple[Any, ScalingActivity | None]] = {}
+
+    # -- the inventories ----------------------------------------------------------
+
+    async def inventory(self, where: Where, max_age: float | None = None) -> Inventory:
+        """The scope's inventory, refreshed when older than `max_age` (default: the
+        observer's). Concurrent callers share one refresh (single flight per scope);
+        refreshes always use the interactive lane, since every pass waits for them.
+        """
+        place = scope(where)
+        state = self._places.setdefault(place, Inventories())
+        age = self.max_age if max_age is None else max_age
+        return await state.sagemaker.get(self.clock(), age, lambda: self._take(place))
+
+    async def scaling_inventory(
+        self, where: Where, max_age: float | None = None, policies_max_age: float | None = None
+    ) -> ScalingInventory:
+        """The region's targets, policies and alarms; refreshed like `inventory`.
+
+        A refresh lists the targets; the policies and alarms only when they are older
+        than `policies_max_age` (default: always).
+        """
+        place = scope(where)
+        state = self._places.setdefault(place, Inventories())
+        age = self.max_age if max_age is None else max_age
+
+        def refresh() -> Awaitable[ScalingInventory]:
+            return self._take_scaling(place, state.scaling.value, policies_max_age)
+
+        return await state.scaling.get(self.clock(), age, refresh)
+
+    def scaling_held(self, place: Scope) -> ScalingInventory | None:
+        """The scope's last scaling inventory, however old (None before the first)."""
+        held = self._places.get(place)
+        return held.scaling.value if held is not None else None
+
+    async def _take(self, place: Scope) -> Inventory:
+        fresh = await take(self.sagemaker, place, self.clock())
+        self._prune(place, fresh)
+        return fresh
+
+    async def _take_scaling(
+        self, place: Scope, previous: ScalingInventory | None, policies_max_age: float | None
+    ) -> ScalingInventory:
+        fresh, target_arns = await take_scaling(
+            self.sagemaker, place, self.clock(), previous, policies_max_age
+        )
+        self._touched = {
+            key: at
+            for key, at in self._touched.items()
+            if key[0] != place or key[1].service == SAGEMAKER or at >= fresh.listed_at(key[1])
+        }
+        arns = target_arns | {str(a.get("AlarmArn")) for a in fresh.alarms.values()}
+        self._owners = {
+            key: owner
+            for key, owner in self._owners.items()
+            if key[0] != place
+            or not (_arn_of(key[1], APPLICATION_AUTOSCALING) or _arn_of(key[1], CLOUDWATCH))
+            or key[1] in arns
+        }
+        self.activities = {
+            key: found
+            for key, found in self.activities.items()
+            if key[0] != place or key[1] in fresh.targets
+        }
+        return fresh
+
+    def _prune(self, place: Scope, inventory: Inventory) -> None:
+        """Drops what a fresh inventory makes useless, so memory stays bounded."""
+        listed = inventory.listed()
+        self._touched = {
+            key: at
+            for key, at in self._touched.items()
+            if key[0] != place or key[1].service != SAGEMAKER or at >= inventory.taken_at
+        }
+        self._described = {
+            key: found
+            for key, found in self._described.items()
+            if key[0] != place or key[2] in listed[key[1]] or key in self._touched
+        }
+        arns = {
+            str(summary.get(kind.arn_member))
+            for kind, table in listed.items()
+            for summary in table.values()
+        }
+        self._owners = {
+            key: owner
+            for key, owner in self._owners.items()
+            if key[0] != place or key[1] in arns or not _arn_of(key[1], SAGEMAKER)
+        }
+
+    # -- what we changed ----------------------------------------------------------
+
+    def touched(self, where: Where, kind: Kind, name: str) -> None:
+        """Records that we changed a resource: older inventories and Describes no longer count."""
+        key = (scope(where), kind, name)
+        self._touched[key] = self.clock()
+        self._described.pop(key, None)
+
+    def retagged(self, where: Where, arns: Collection[str]) -> None:
+        """Forgets the owners read for these ARNs: their tags changed (an adoption)."""
+        place, changed = scope(where), set(arns)
+        self._owners = {
+            key: owner
+            for key, owner in self._owners.items()
+            if key[0] != place or key[1] not in changed
+        }
+
+    def tagged(self, where: Where, arn: str, tags: Mapping[str, str]) -> None:
+        """Records tags we just added to a resource, so its owner is not read again."""
+        key = (scope(where), arn)
+        cached = self._owners.get(key)
+        if cached is not None:
+            when, owner = cached
+            self._owners[key] = (
+                when,
+                TagOwner(
+                    tags.get(UID_TAG, owner.uid),
+                    owner.name,
+                    tags.get(CLUSTER_ID_TAG, owner.cluster_id),
+                ),
+            )
+
+    def seen(self, place: Scope, keys: Collection[tuple[Kind, str]]) -> None:
+        """What was just Described directly is no longer newer than the inventory."""
+        for kind, name in keys:
+            self._touched.pop((place, kind, name), None)
+
+    def stale(
+        self, place: Scope, kind: Kind, name: str, inventory: Inventory | ScalingInventory
+    ) -> bool:
+        """Whether we changed the resource after `inventory` listed it."""
+        touched = self._touched.get((place, kind, name))
+        if touched is None:
+            return False
+        if isinstance(inventory, ScalingInventory):
+            return touched >= inventory.listed_at(kind)
+        return touched >= inventory.taken_at
+
+    # -- Describe and ListTags, only when needed ----------------------------------
+
+    async def describe(
+        self,
+        place: Scope,
+        kind: Kind,
+        name: str,
+        summary: Mapping[str, Any] | None,
+        *,
+        stale: bool,
+        full: bool,
+        listed_at: float = float("-inf"),
+        lane: Lane = INTERACTIVE,
+    ) -> Mapping[str, Any] | None:
+        """A Describe answer (cached when nothing says it changed), or None if absent.
+
+        `listed_at`: when the inventory holding `summary` was taken; a cached
+        Describe newer than that outranks the summary.
+        """
+        if summary is None and not stale:
+            self._described.pop((place, kind, name), None)
+            return None
+        key = (place, kind, name)
+        cached = self._described.get(key)
+        now = self.clock()
+        if (
+            cached is not None
+            and summary is not None
+            and not stale
+            and not full
+            and now < _expiry(cached.at, self.describe_max_age, kind, name)
+            and _status(kind, cached.response) in STEADY
+            and (
+                cached.at >= listed_at
+                or (
+                    _status(kind, summary) == _status(kind, cached.response)
+                    and summary.get("LastModifiedTime") == cached.response.get("LastModifiedTime")
+                )
+            )
+        ):
+            return cached.response
+        operation, argument = kind.describe, kind.name_member
+        try:
+            response = await self.sagemaker.call(place, operation, {argument: name}, lane=lane)
+        except AwsError as error:
+            if error.kind == "not_found":
+                self._described.pop(key, None)
+                return None
+            raise
+        self._described[key] = _Described(response, now)
+        return response
+
+    async def owner(
+        self,
+        place: Scope,
+        arn: str,
+        created: Any,
+        ours: bool,
+        own: TagOwner,
+        lane: Lane = INTERACTIVE,
+        service: str = SAGEMAKER,
+    ) -> TagOwner:
+        """Who the resource's tags name (read once per ARN and creation time).
+
+        `own`: this LLMEndpoint as its tags name it, for what this process created.
+        """
+        if ours:
+            return own
+        key, when = (place, arn), str(created)
+        cached = self._owners.get(key)
+        if cached is not None and cached[0] == when:
+            return cached[1]
+        found = tag_owner(await self.sagemaker.tags(place, arn, lane=lane, service=service))
+        self._owners[key] = (when, found)
+        return found
+
+
+def _arn_of(arn: str, service: str) -> bool:
+    """Whether `arn` names a resource of `service`."""
+    parts = arn.split(":")
+    return len(parts) > 2 and parts[2] == service
+
+
+def _status(kind: Kind, summary: Mapping[str, Any]) -> str:
+    member = kind.status_member
+    return str(summary.get(member, "")) if member else "InService"
+
+
+def _expiry(at: float, period: float, kind: Kind, name: str) -> float:
+    """When a Describe taken at `at` expires: at the resource's first tick at least half
+    a period later.
+
+    Each resource's ticks are `period` apart, offset by a stable per-name phase, so
+    resources described together expire at different moments, spread evenly over the
+    period, and a settled resource costs exactly one Describe per period.
+    """
+    if period <= 0:
+        return at
+    phase = (zlib.crc32(f"{kind}/{name}".encode()) % 1024) / 1024 * period
+    return float(math.ceil((at + period / 2 + phase) / period) * period - phase)
