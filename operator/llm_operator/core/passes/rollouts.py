@@ -7,13 +7,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from llm_operator.core.actions import (
-    CreateAlarm,
-    DeleteAlarm,
-    UpdateAlarm,
-    UpdateEndpoint,
-    UpdateInferenceComponent,
-)
+from llm_operator.core.actions import CreateAlarm, DeleteAlarm, UpdateAlarm
 from llm_operator.core.compare import component_fingerprint, spec_matches
 from llm_operator.core.desired import DesiredComponent
 from llm_operator.core.memory import Failure
@@ -26,8 +20,6 @@ ROLLED_BACK = "RolledBack"
 # An update that ended on the previous version after SageMaker's FailureReason was
 # cleared (a later scaling update clears it).
 UNEXPLAINED_ROLLBACK = "SageMaker ended the update on the previous version (no reason kept)"
-# The calls that start a guarded rollout's update.
-_UPDATES = frozenset({UpdateEndpoint.operation, UpdateInferenceComponent.operation})
 
 
 def alarms(p: Pass) -> None:
@@ -193,7 +185,7 @@ def start_refused(p: Pass) -> None:
     this very request before (`Rejected`), so the rollout failed."""
     if p.rollout is None or p.rollout.step != "Starting":
         return
-    if not any(a.operation in _UPDATES for a in p.actions):
+    if not any(a.starts_rollout for a in p.actions):
         p.rollout = dataclasses.replace(
             p.rollout,
             phase="Failed",
