@@ -36,7 +36,7 @@ class PlanMemory:
     action raised, it keeps the memory it passed in, or the one written before an
     update (plus `with_rejection` for an error that retrying the same request
     cannot fix). An update recorded but never sent is told from one that failed by
-    SageMaker's LastModifiedTime (`Pass.arrived`).
+    SageMaker's LastModifiedTime (`core.passes.rollouts.arrived`).
     """
 
     # Endpoint config name of the UpdateEndpoint issued and not yet seen to finish.

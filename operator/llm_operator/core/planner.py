@@ -2,8 +2,9 @@
 
 `plan()` does no I/O and reads no clock, so every transition is a table-driven
 unit test. The pass itself lives in `reconcile` (converge to the spec) and
-`teardown` (delete or retain); what it remembers between passes in `memory`;
-its result in `plan`; the comparisons it makes in `compare`.
+`teardown` (delete or retain), each concern of it in a module of `passes`; what
+it remembers between passes in `memory`; its result in `plan`; the comparisons
+it makes in `compare`.
 """
 
 from __future__ import annotations

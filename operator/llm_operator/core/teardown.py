@@ -42,14 +42,9 @@ from llm_operator.core.observed import (
     ObservedResource,
     ObservedState,
 )
-from llm_operator.core.plan import (
-    ConditionInput,
-    Plan,
-    PlanEvent,
-    degraded_condition,
-    failure_reason,
-)
-from llm_operator.core.reconcile import Pass, progress_message
+from llm_operator.core.passes import conditions, scaling
+from llm_operator.core.passes.state import Pass
+from llm_operator.core.plan import Plan
 
 
 def _owned(p: Pass, resources: Iterable[ObservedResource]) -> list[ObservedResource]:
@@ -77,7 +72,7 @@ def _unscale(p: Pass) -> bool:
     if p.foreign(target.owner_uid):
         p.conflict("Application Auto Scaling scalable target", target.resource_id, target)
         return left
-    p.deregister(target)
+    scaling.deregister(p, target)
     return True
 
 
@@ -185,19 +180,10 @@ def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
         and not giving_back
         and not moving
     )
-    reported = p.warning_events()
-    message = progress_message(p) if not done else "All SageMaker resources deleted"
-    degraded = degraded_condition(p.problems)
-    return Plan(
-        actions=tuple(p.actions),
-        phase="Deleting",
-        settled=done,
-        done_deleting=done,
-        failure_reason=failure_reason(p.problems),
-        ready=ConditionInput(False, "Deleting", "The LLMEndpoint is being deleted"),
-        progressing=ConditionInput(not done, "Deleting", message),
-        degraded=degraded,
-        events=tuple(p.events),
+    reported = conditions.warning_events(p)
+    return conditions.deleting(
+        p,
+        done=done,
         memory=replace(memory, reported=reported, alarms=tuple(alarms), autoscaled=scaling_left),
     )
 
@@ -247,10 +233,10 @@ def retain(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
         p.actions.append(TagModel(name=r.name, arn=r.arn, tags=tags, owner_uid=uid))
     # Autoscaling stays as it was: a retained endpoint scaled to zero without the alarm
     # and step policy that bring it back could never serve again.
-    scaling = observed.scaling
-    target = scaling.target
+    seen = observed.scaling
+    target = seen.target
     if target is not None and not p.foreign(target.owner_uid):
-        policies = sorted(set(scaling.policies) & p.own_policy_names())
+        policies = sorted(set(seen.policies) & scaling.own_policy_names(desired))
         kept.append(
             f"Application Auto Scaling scalable target {target.resource_id}"
             + (" with scaling policies " + ", ".join(policies) if policies else "")
@@ -265,8 +251,8 @@ def retain(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
             )
         )
     alarms = {n: a.arn for n, a in observed.alarms.items() if not p.foreign(a.owner_uid)}
-    if scaling.alarm is not None and not p.foreign(scaling.alarm.owner_uid):
-        alarms[scaling.alarm.name] = scaling.alarm.arn
+    if seen.alarm is not None and not p.foreign(seen.alarm.owner_uid):
+        alarms[seen.alarm.name] = seen.alarm.arn
     if alarms:
         kept.append("CloudWatch alarms " + ", ".join(sorted(alarms)))
     for name, arn in sorted(alarms.items()):
@@ -276,15 +262,4 @@ def retain(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
         if kept
         else "deletionPolicy Retain: no SageMaker resources to keep"
     )
-    return Plan(
-        actions=tuple(p.actions),
-        phase="Deleting",
-        settled=True,
-        done_deleting=True,
-        failure_reason=None,
-        ready=ConditionInput(False, "Deleting", "The LLMEndpoint is being deleted"),
-        progressing=ConditionInput(False, "Retained", message),
-        degraded=ConditionInput(False, "AsExpected", "No failures"),
-        events=(PlanEvent("Normal", "Retained", message),),
-        memory=memory,
-    )
+    return conditions.retained(p, message)
