@@ -46,7 +46,8 @@ STEPS = ["before-the-call", "in-flight", "after-the-call", "during-the-bake", "a
 # The alarm fires in these: the update must end RolledBack; in the others Succeeded.
 ROLLED_BACK = {"in-flight", "during-the-bake", "after-the-rollback"}
 # Bake seconds: at the emulator's 0.2 s per 300 AWS seconds, 600 s last 0.4 s and
-# 3600 s 2.4 s, long enough to kill the operator and flip the alarm inside one bake.
+# 3600 s 2.4 s; once the bake has started, the tests that kill the operator in it
+# stretch the delay tenfold so that the alarm flips inside it even on a loaded machine.
 SHORT_BAKE, LONG_BAKE = 600, 3600
 # Creating and deleting need no such windows: they run ten times faster.
 QUICK_DELAY = MOTO_DELAY / 10
@@ -195,6 +196,9 @@ def test_an_operator_killed_at_each_step_of_a_rollout(
                 ),
                 "the rollout to run",
             )
+            # The rest of the bake is stretched tenfold, so a loaded machine cannot
+            # let it end before the alarm fires: each remaining check waits 2.4 s.
+            admin.set_delay(MOTO_DELAY * 10)
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         r.close()
@@ -215,6 +219,7 @@ def test_an_operator_killed_at_each_step_of_a_rollout(
             if step == "during-the-bake":
                 await until(r, cluster, lambda *_: True, spec=second, meta=gen2)
                 fire()
+            admin.set_delay(MOTO_DELAY)
             final = "RolledBack" if step in ROLLED_BACK else "Succeeded"
             await until(r, cluster, rollout(final), spec=second, passes=600, meta=gen2)
             for _ in range(5):  # it keeps re-checking, and sends nothing more
