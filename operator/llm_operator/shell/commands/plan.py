@@ -263,32 +263,11 @@ class Planner:
             return result
         live = await asyncio.to_thread(self.cluster.llmendpoint, namespace, name)
         result.exists = live is not None
-        body = as_applied(manifest, namespace, live)
-        reads = PlanReads(self.cluster)
-        rendering = await self.renderer.render(reads, body)
-        theirs = await self._operator_cluster_name(rendering, live)
-        if theirs is not None:
-            reads = PlanReads(self.cluster)
-            rendering = await self.renderer.render(reads, body, cluster_name=theirs)
-            result.warnings.append(
-                f"ClusterName: the operator names this LLMEndpoint's resources with cluster "
-                f"name {theirs!r} (the tags of endpoint {rendering.rendered.desired.endpoint_name}"
-                f"), not {self.settings.cluster_name!r} (LLMOP_CLUSTER_NAME here): planned "
-                f"with {theirs!r}; set LLMOP_CLUSTER_NAME to it for exact plans of new "
-                "LLMEndpoints"
-            )
-        result.exact = reads.exact
-        result.warnings += reads.warnings
-        rendered = rendering.rendered
-        result.errors += [
-            f"{p.reason}: {p.message}" for p in (*rendered.errors, *rendered.blocking)
-        ]
-        result.warnings += [f"{p.reason}: {p.message}" for p in rendered.warnings]
-        place, refusal = rendering.place, rendering.refusal
-        if refusal is not None and not result.errors:
-            result.errors.append(f"{refusal.reason}: {refusal.message}")
+        rendering = await self._render(as_applied(manifest, namespace, live), live, result)
+        place = rendering.place
         if place is None or result.errors:
             return result
+        rendered = rendering.rendered
         redact = rendering.redact
         want = rendered.desired
         self._places[want.endpoint_name] = place
@@ -333,6 +312,34 @@ class Planner:
             result.steps.append(await self._step(want, wave, action, state, redact))
         await self._costs(want, observed, result)
         return result
+
+    async def _render(
+        self, body: Mapping[str, Any], live: Mapping[str, Any] | None, result: EndpointPlan
+    ) -> Rendering:
+        """The operator's render of `body`, its problems and warnings noted in `result`."""
+        reads = PlanReads(self.cluster)
+        rendering = await self.renderer.render(reads, body)
+        theirs = await self._operator_cluster_name(rendering, live)
+        if theirs is not None:
+            reads = PlanReads(self.cluster)
+            rendering = await self.renderer.render(reads, body, cluster_name=theirs)
+            result.warnings.append(
+                f"ClusterName: the operator names this LLMEndpoint's resources with cluster "
+                f"name {theirs!r} (the tags of endpoint {rendering.rendered.desired.endpoint_name}"
+                f"), not {self.settings.cluster_name!r} (LLMOP_CLUSTER_NAME here): planned "
+                f"with {theirs!r}; set LLMOP_CLUSTER_NAME to it for exact plans of new "
+                "LLMEndpoints"
+            )
+        result.exact = reads.exact
+        result.warnings += reads.warnings
+        rendered = rendering.rendered
+        stops = (*rendered.errors, *rendered.blocking)
+        result.errors += [f"{p.reason}: {p.message}" for p in stops]
+        result.warnings += [f"{p.reason}: {p.message}" for p in rendered.warnings]
+        refusal = rendering.refusal
+        if refusal is not None and not result.errors:  # AssumeRoleFailed
+            result.errors.append(f"{refusal.reason}: {refusal.message}")
+        return rendering
 
     async def _operator_cluster_name(
         self, rendering: Rendering, live: Mapping[str, Any] | None
