@@ -28,6 +28,8 @@ NAMES = [
     "sglang-qwen.yaml",
     "lmi-llama-tensor-parallel.yaml",
     "tgi-pinned-version.yaml",
+    "autoscaling-scale-to-zero.yaml",
+    "canary-with-auto-rollback.yaml",
 ]
 ENGINE_EXAMPLES = {
     "vllm": "mistral-7b-inference-components.yaml",
@@ -149,3 +151,19 @@ def test_api_server_accepts_the_example(name: str, cluster: LocalCluster, namesp
     assert f"llmendpoint.llmoperator.io/{endpoint(name)['metadata']['name']} created" in (
         result.stdout
     )
+
+
+def test_autoscaling_example_scales_copies_and_instances_to_zero() -> None:
+    spec = endpoint("autoscaling-scale-to-zero.yaml")["spec"]
+    assert spec["endpointType"] == "InferenceComponent"
+    assert spec["autoscaling"]["minReplicas"] == 0
+    assert spec["instance"]["minCount"] == 0  # the instances follow the copies down
+    assert spec["resources"]["copies"] <= spec["autoscaling"]["maxReplicas"]
+
+
+def test_canary_example_rolls_back_on_the_operator_s_own_alarms() -> None:
+    spec = endpoint("canary-with-auto-rollback.yaml")["spec"]
+    assert spec["endpointType"] == "Model"
+    assert spec["rollout"]["strategy"] == "Canary"
+    assert set(spec["rollout"]["autoRollback"]) == {"maxErrorRatePercent", "maxP99LatencyMs"}
+    assert spec["autoscaling"]["minReplicas"] >= 1  # Model endpoints do not scale to zero

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from local_cluster.llmendpoints import condition
-from local_cluster.services import Operator
+from local_cluster.services import Emulator, Operator
 from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.examples import example_files, llmendpoint, llmendpoint_docs, to_yaml
-from tests.plugins.llmendpoints import wait_ready
+from tests.plugins.llmendpoints import wait_ready, wait_settled
 from tests.plugins.sagemaker import OWNER_NAME, OWNER_NAMESPACE, OWNER_UID, SageMaker
 
 pytestmark = pytest.mark.e2e
@@ -31,15 +31,35 @@ def _owner_tags_ok(tags: dict[str, str], obj: dict[str, Any]) -> bool:
     )
 
 
-@pytest.mark.parametrize("example", example_files(), ids=lambda p: p.stem)
+def _uses_moto(example: Path) -> bool:
+    """Autoscaling and rollback alarms live in Application Auto Scaling and CloudWatch."""
+    (manifest,) = llmendpoint_docs(example)
+    spec = manifest["spec"]
+    return "autoscaling" in spec or "autoRollback" in (spec.get("rollout") or {})
+
+
+EXAMPLES = [
+    pytest.param(p, id=p.stem, marks=[pytest.mark.with_moto] if _uses_moto(p) else [])
+    for p in example_files()
+]
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
 def test_example_becomes_ready(
-    example: Path, kubectl: Kubectl, operator: Operator, sagemaker_api: SageMaker
+    example: Path,
+    kubectl: Kubectl,
+    operator: Operator,
+    emulator_process: Emulator,
+    sagemaker_api: SageMaker,
 ) -> None:
     (manifest,) = llmendpoint_docs(example)
     name, spec = manifest["metadata"]["name"], manifest["spec"]
+    auto = spec.get("autoscaling")
     kubectl.apply(example)
 
     obj = wait_ready(kubectl, name, log=operator.log_tail)
+    if _uses_moto(example):  # set up once the endpoint serves
+        obj = wait_settled(kubectl, name, log=operator.log_tail)
     status = obj["status"]
     region = spec["aws"]["region"]
 
@@ -47,7 +67,28 @@ def test_example_becomes_ready(
     assert status["sagemakerStatus"] == "InService"
     assert condition(obj, "Progressing").get("status") == "False"
     assert condition(obj, "Degraded").get("status") == "False"
-    assert float(status["estimatedHourlyCostUSD"]) > 0
+    if auto is None or auto.get("minReplicas") != 0:
+        assert float(status["estimatedHourlyCostUSD"]) > 0
+    else:  # idle, scaled to zero (its instances too, with instance.minCount 0)
+        assert float(status["estimatedHourlyCostUSD"]) >= 0
+    if auto is not None:
+        # The scalable target holds the spec's range (the autoscaler moves inside it).
+        held = status["autoscaling"]
+        assert (held["minReplicas"], held["maxReplicas"]) == (
+            auto.get("minReplicas", 1),
+            auto["maxReplicas"],
+        )
+        assert held["minReplicas"] <= status["replicas"] <= held["maxReplicas"]
+    auto_rollback = (spec.get("rollout") or {}).get("autoRollback") or {}
+    if auto_rollback:
+        alarms = _alarm_tags(emulator_process)
+        for threshold, suffix in (
+            ("maxErrorRatePercent", "rollback-error-rate"),
+            ("maxP99LatencyMs", "rollback-p99-latency"),
+        ):
+            if threshold in auto_rollback:
+                tags = alarms[f"{status['endpointName']}-{suffix}"]
+                assert _owner_tags_ok(tags, obj)
 
     endpoint = sagemaker_api.endpoint(status["endpointName"])
     assert endpoint["EndpointStatus"] == "InService"
@@ -85,6 +126,8 @@ def test_example_becomes_ready(
     assert status["modelName"] in inventory.models
     if spec.get("endpointType", "InferenceComponent") == "InferenceComponent":
         copies = (spec.get("resources") or {}).get("copies", 1)
+        if auto is not None:  # the count autoscaling holds now
+            copies = status["copies"]["desired"]
         assert status["copies"] == {"desired": copies, "current": copies}
         assert len(inventory.inference_components) == 1 + len(adapters)
         base = next(
@@ -115,6 +158,19 @@ def test_example_becomes_ready(
 
 CHAT = {"messages": [{"role": "user", "content": "What is SageMaker?"}], "max_tokens": 6}
 GENERATE = {"inputs": "What is SageMaker?", "parameters": {"max_new_tokens": 6}}
+
+
+def _alarm_tags(emulator: Emulator) -> dict[str, dict[str, str]]:
+    """Every CloudWatch alarm in moto, by name, with its tags."""
+    assert emulator.moto_url is not None
+    cloudwatch = boto3_client(emulator.moto_url, "cloudwatch")
+    return {
+        alarm["AlarmName"]: {
+            t["Key"]: t["Value"]
+            for t in cloudwatch.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])["Tags"]
+        }
+        for alarm in cloudwatch.describe_alarms()["MetricAlarms"]
+    }
 
 
 def _answers_in_the_engine_s_shape(

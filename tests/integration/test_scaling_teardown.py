@@ -2,7 +2,7 @@
 the real Reconciler, boto3 adapter and observer against the emulator with moto beside it
 (Application Auto Scaling, CloudWatch).
 
-A spec that no longer renders is deleted by names alone (`Reconciler._fallback_desired`);
+A spec that no longer renders is deleted by names alone (`core.render`);
 its scalable target, policies and no-capacity alarm must go too, and only when they are
 ours. The adapter re-reads a target's tags before every call that acts on it.
 """

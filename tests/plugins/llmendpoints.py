@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from local_cluster.llmendpoints import is_failed, is_ready
+from local_cluster.llmendpoints import is_failed, is_ready, is_settled
 from local_cluster.waiting import wait_for
 from tests.plugins.cluster_fixtures import Kubectl
 
@@ -39,7 +39,25 @@ def wait_ready(
     kubectl: Kubectl, name: str, *, timeout: float = 120.0, log: Callable[[], str] | None = None
 ) -> dict[str, Any]:
     """Wait until the LLMEndpoint is Ready for its current generation; return it."""
+    return _wait(kubectl, name, is_ready, "Ready", timeout, log)
 
+
+def wait_settled(
+    kubectl: Kubectl, name: str, *, timeout: float = 120.0, log: Callable[[], str] | None = None
+) -> dict[str, Any]:
+    """Wait until the LLMEndpoint is Ready with nothing left to do (Progressing False:
+    autoscaling and alarms are set up after it serves); return it."""
+    return _wait(kubectl, name, is_settled, "settled", timeout, log)
+
+
+def _wait(
+    kubectl: Kubectl,
+    name: str,
+    done: Callable[[dict[str, Any] | None], bool],
+    what: str,
+    timeout: float,
+    log: Callable[[], str] | None,
+) -> dict[str, Any]:
     def probe() -> dict[str, Any] | None:
         obj = get_llme(kubectl, name)
         if is_failed(obj):
@@ -47,14 +65,14 @@ def wait_ready(
                 f"LLMEndpoint {name} Failed: {(obj or {}).get('status')!r}\n"
                 f"--- operator log ---\n{log() if log else ''}"
             )
-        return obj if is_ready(obj) else None
+        return obj if done(obj) else None
 
     def diagnose() -> str:
         obj = get_llme(kubectl, name)
         status = (obj or {}).get("status")
         return f"status: {status!r}\n--- operator log ---\n{log() if log else ''}"
 
-    return wait_for(probe, timeout=timeout, what=f"LLMEndpoint {name} Ready", diagnose=diagnose)
+    return wait_for(probe, timeout=timeout, what=f"LLMEndpoint {name} {what}", diagnose=diagnose)
 
 
 def wait_gone(

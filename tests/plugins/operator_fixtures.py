@@ -8,7 +8,8 @@ emulator through AWS_ENDPOINT_URL_SAGEMAKER, with fast polling. The operator can
 SIGKILLed and started again, as a crashed pod would be.
 
 `emulator_process` is `sagemaker-emulator` as a child process (local_cluster.services.
-Emulator), fresh per test; parametrize it indirectly to change its --delay.
+Emulator), fresh per test; parametrize it indirectly to change its --delay, mark the
+test `with_moto` to run moto beside it (Application Auto Scaling, CloudWatch, STS).
 
 `operator` runs the operator as the chart deploys it: under the chart's RBAC and
 ServiceAccount (`operator_identity`, installed once per session), against
@@ -67,7 +68,10 @@ def emulated_sagemaker() -> Iterator[SageMakerEmulator]:
 def emulator_process(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Emulator]:
     """`sagemaker-emulator` as a child process, fresh per test."""
     delay = float(getattr(request, "param", EMULATOR_PROCESS_DELAY))
-    emulator = Emulator.start(tmp_path / "emulator.log", delay=delay)
+    moto = request.node.get_closest_marker("with_moto") is not None
+    emulator = Emulator.start(
+        tmp_path / "emulator.log", delay=delay, args=["--with-moto"] if moto else []
+    )
     yield emulator
     emulator.stop()
 

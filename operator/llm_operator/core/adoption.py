@@ -17,7 +17,8 @@ Without the annotation an untagged resource stays a NameConflict.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from llm_operator.core import naming
@@ -30,8 +31,9 @@ from llm_operator.core.desired import (
     NAMESPACE_TAG,
     UID_TAG,
     Adopted,
+    Owner,
 )
-from llm_operator.core.observed import ObservedState
+from llm_operator.core.observed import ObservedResource, ObservedState
 
 ADOPT_ANNOTATION = "llmoperator.io/adopt-endpoint"
 
@@ -161,3 +163,34 @@ def held(adopted: Adopted | None, observed: ObservedState, uid: str) -> frozense
 # What an adoption added and giving back removes: the ownership tags alone (the
 # user's spec.aws.tags stay, as a hand-made resource may have had them already).
 OWNERSHIP_KEYS = (MANAGED_BY_TAG, NAMESPACE_TAG, NAME_TAG, UID_TAG, CLUSTER_TAG, CLUSTER_ID_TAG)
+
+
+def as_adopted(observed: ObservedState, names: Collection[str], owner: Owner) -> ObservedState:
+    """`observed` as it is once an adoption tagged `names` with `owner`'s tags: what
+    `llm-operator plan` plans on, since it tags nothing."""
+    uid, name, cluster_id = owner.uid, f"{owner.namespace}/{owner.name}", owner.cluster_id or None
+    chosen = set(names)
+
+    def resources(found: Mapping[str, ObservedResource]) -> dict[str, ObservedResource]:
+        return {
+            n: replace(r, owner_uid=uid, owner_name=name, owner_cluster_id=cluster_id)
+            if n in chosen
+            else r
+            for n, r in found.items()
+        }
+
+    endpoint = observed.endpoint
+    if endpoint is not None and endpoint.name in chosen:
+        endpoint = replace(endpoint, owner_uid=uid, owner_name=name, owner_cluster_id=cluster_id)
+    return replace(
+        observed,
+        endpoint=endpoint,
+        components={
+            n: replace(c, owner_uid=uid, owner_name=name, owner_cluster_id=cluster_id)
+            if n in chosen
+            else c
+            for n, c in observed.components.items()
+        },
+        models=resources(observed.models),
+        endpoint_configs=resources(observed.endpoint_configs),
+    )

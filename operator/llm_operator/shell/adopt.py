@@ -12,6 +12,7 @@ re-created here: the normal pass then updates what needs updating.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from llm_operator.core import adoption
@@ -20,10 +21,31 @@ from llm_operator.shell.aws import AwsError, SageMaker, Scope
 from llm_operator.shell.observe import Observer
 
 
+@dataclass(frozen=True)
+class Survey:
+    """What an adoption takes over, proven free: the status record, and what it tags."""
+
+    record: dict[str, Any]
+    untagged: list[tuple[str, str, str]]  # (kind, name, ARN), the endpoint last
+    arns: list[str]  # of everything it takes over
+
+
 async def adopt(
     sagemaker: SageMaker, observer: Observer, place: Scope, want: DesiredState
 ) -> tuple[dict[str, Any], list[str]]:
     """(the status record of what was adopted, one message per resource newly tagged)."""
+    found = await survey(sagemaker, place, want)
+    messages: list[str] = []
+    for kind, resource, arn in found.untagged:
+        await sagemaker.call(place, "AddTags", {"ResourceArn": arn, "Tags": _tags(want.tags)})
+        messages.append(f"adopted SageMaker {kind} {resource}")
+    observer.retagged(place, found.arns)
+    return found.record, messages
+
+
+async def survey(sagemaker: SageMaker, place: Scope, want: DesiredState) -> Survey:
+    """Reads what adopting `want.endpoint_name` takes over and proves it may (raises
+    `AdoptionError` otherwise); writes nothing (`llm-operator plan` shows it)."""
     name = want.endpoint_name
     uid = want.owner.uid
     try:
@@ -81,29 +103,14 @@ async def adopt(
             cluster_name=want.owner.cluster,
         )
     ]
-    messages: list[str] = []
-    for kind, resource, arn in untagged:
-        await sagemaker.call(place, "AddTags", {"ResourceArn": arn, "Tags": _tags(want.tags)})
-        messages.append(f"adopted SageMaker {kind} {resource}")
-    observer.retagged(place, [arn for _, _, arn in resources])
     record = {
         "endpoint": name,
         "endpointConfigs": [config_name],
         "models": sorted(model_arns),
         "inferenceComponents": sorted(components),
     }
-    return record, messages
+    return Survey(record, untagged, [arn for _, _, arn in resources])
 
 
 def _tags(tags: Mapping[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in tags.items()]
-
-
-def adopted_names(record: Mapping[str, Any] | None) -> set[str]:
-    """Every name an adoption record holds (they carry our tags: the observer reads them)."""
-    if not record:
-        return set()
-    names = {str(record.get("endpoint", ""))}
-    for key in ("endpointConfigs", "models", "inferenceComponents"):
-        names |= {str(n) for n in record.get(key) or []}
-    return names - {""}

@@ -18,39 +18,34 @@ from collections.abc import Coroutine, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from llm_operator.api import catalog, regions
-from llm_operator.api.models import DeletionPolicy, LLMEndpointSpec
+from llm_operator.api import catalog
+from llm_operator.api.models import LLMEndpointSpec
 from llm_operator.core import (
     adoption,
     desired,
-    engines,
-    identity,
-    naming,
     planner,
     policy,
-    rollout,
+    render,
     status,
-    validation,
 )
 from llm_operator.core.actions import Effect, Notice, digest
-from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.plan import Plan
+from llm_operator.core.validation import Problem
 from llm_operator.shell import metrics
-from llm_operator.shell.adopt import adopt, adopted_names
+from llm_operator.shell.adopt import adopt
 from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker, Scope
 from llm_operator.shell.execute import execute
 from llm_operator.shell.governance import Governance, NoPolicies
-from llm_operator.shell.kube import Cluster, ClusterIdentityError, KubeCluster
+from llm_operator.shell.kube import Cluster, KubeCluster
 from llm_operator.shell.observe import Look, Observer
-from llm_operator.shell.secrets import Redactor, SecretError
+from llm_operator.shell.render import Renderer
+from llm_operator.shell.secrets import Redactor
 from llm_operator.shell.settings import OperatorSettings
 
 # Consecutive retryable AWS failures shown only in the log before Degraded says so.
 TRANSIENT_FAILURES = 3
-# A placeholder token when the Secret is gone during deletion: names do not need it.
-_NO_TOKEN = "unavailable"
 
 log = logging.getLogger("llm_operator")
 
@@ -116,8 +111,8 @@ class Reconciler:
             NoPolicies(), max_age=settings.transition_poll_seconds
         )
         self.resources: dict[str, _Resource] = {}
-        # The cluster's identifier (kube-system's uid), read once: tagged on everything.
-        self.cluster_id: str | None = None
+        # The one render path, shared with `llm-operator plan`; reads the cluster id once.
+        self.renderer = Renderer(sagemaker, settings)
 
     @classmethod
     def start(cls, settings: OperatorSettings) -> Reconciler:
@@ -165,100 +160,6 @@ class Reconciler:
         self.cluster.event(body, type, reason, message)
 
     # -- the pieces of a pass -----------------------------------------------------
-
-    async def _hf_token(self, spec: LLMEndpointSpec, namespace: str) -> str | None:
-        ref = spec.model.hf_token_secret_ref
-        if ref is None:
-            return None
-        try:
-            token = await self.cluster.read_secret(namespace, ref.name, ref.key)
-        except SecretError as exc:
-            raise Degraded(exc.reason, str(exc)) from None
-        return token
-
-    async def _render(
-        self, body: Mapping[str, Any], *, deleting: bool
-    ) -> tuple[
-        LLMEndpointSpec, desired.DesiredState, Redactor, list[validation.Problem], policy.Governed
-    ]:
-        meta = body["metadata"]
-        owner = self._owner(meta)
-        spec, problems = validation.parse_spec(dict(body.get("spec") or {}))
-        governed = policy.Governed(spec)
-        if spec is not None:
-            # The LLMEndpointPolicies' defaults, enforced tags and limits: the effective
-            # spec is rendered, the stored one never changes.
-            governing = await self.governance.governing(owner.namespace)
-            governed = policy.govern(spec, governing, status=body.get("status"))
-            spec = governed.spec
-        if spec is not None:
-            why = engines.chosen_because(spec.model, body.get("status"))
-            spec = engines.pin(spec, body.get("status"))
-            problems = validation.validate(spec, name=owner.name, engine_why=why)
-        problems = [*governed.problems, *problems]
-        errors = validation.errors(problems)
-        if errors or spec is None:
-            reason = errors[0].reason if errors else "InvalidSpec"
-            raise Degraded(reason, "; ".join(p.message for p in errors) or "spec is invalid")
-        try:
-            token = await self._hf_token(spec, owner.namespace)
-        except Degraded:
-            if not deleting:
-                raise
-            token = _NO_TOKEN
-        try:
-            adopting = adoption.requested(meta.get("annotations") or {})
-        except adoption.AdoptionError as exc:
-            raise Degraded(exc.reason, exc.message) from None
-        try:
-            want = desired.render(
-                spec,
-                owner,
-                hf_token=token,
-                generation=int(meta.get("generation") or 0),
-                endpoint_name=adopting,
-            )
-        except desired.RenderError as exc:
-            raise Degraded("InvalidSpec", str(exc)) from None
-        redact = Redactor([token] if token and token != _NO_TOKEN else [])
-        return spec, want, redact, validation.warnings(problems), governed
-
-    def _owner(self, meta: Mapping[str, Any]) -> desired.Owner:
-        return desired.Owner(
-            namespace=meta["namespace"],
-            name=meta["name"],
-            uid=meta["uid"],
-            cluster=self.settings.cluster_name,
-            cluster_id=self.cluster_id or "",
-        )
-
-    async def _identify(self) -> None:
-        """Reads the cluster's identifier once; nothing is written to AWS without it."""
-        if self.cluster_id is not None:
-            return
-        try:
-            self.cluster_id = await self.cluster.cluster_id()
-        except ClusterIdentityError as exc:
-            raise Degraded("ClusterIdentityUnreadable", str(exc)) from None
-
-    async def _scope(self, namespace: str, region: str, requested: str | None) -> Scope:
-        """Where this LLMEndpoint's calls go: its region, as its namespace's identity.
-
-        A role that cannot be assumed is a Degraded naming the role, retried once
-        the adapter's refusal memory expires (never hot).
-        """
-        annotations = await self.cluster.namespace_annotations(namespace)
-        try:
-            who = identity.resolve(namespace, annotations, self.settings.namespace_roles, requested)
-            identity.check_partition(who, region, regions.partition_of(region))
-        except identity.IdentityError as exc:
-            raise Degraded(exc.reason, exc.message) from None
-        place = Scope(region, who)
-        try:
-            await self.sagemaker.prepare(place)
-        except AwsError as error:
-            raise Degraded("AssumeRoleFailed", error.message) from None
-        return place
 
     async def _write_status(
         self, body: Mapping[str, Any], new: Mapping[str, Any], previous: Mapping[str, Any]
@@ -425,43 +326,34 @@ class Reconciler:
         deleting: bool,
     ) -> PassResult:
         meta = body["metadata"]
-        warnings: list[validation.Problem] = []
-        fallback = False
-        governed = policy.Governed(None)
-        record: dict[str, Any] = {}
-        await self._identify()
-        try:
-            spec, want, redact, warnings, governed = await self._render(body, deleting=deleting)
-            deletion: DeletionPolicy = spec.deletion_policy
-        except Degraded:
-            if not deleting:
-                raise
-            # A spec that no longer renders must still be deletable: names come from naming.
-            want, redact, deletion = self._fallback_desired(body), Redactor(), _raw_policy(body)
-            spec, fallback = None, True
-        if not deleting and spec is not None:
-            record = await self._admit(body, spec, governed, previous)
-        if deleting:  # Retain tags what it keeps with the time of deletion
-            want = dataclasses.replace(want, deleted_at=meta.get("deletionTimestamp"))
+        governing = await self.governance.governing(meta["namespace"])
+        rendering = await self.renderer.render(
+            self.cluster, body, status=previous, deleting=deleting, governing=governing
+        )
+        rendered, redact = rendering.rendered, rendering.redact
         state.redact = redact
-        aws = (body.get("spec") or {}).get("aws") or {}
-        place = await self._scope(meta["namespace"], want.region, aws.get("roleArn"))
-        state.place = place
+        if isinstance(rendering.outcome, Problem):
+            raise Degraded(rendering.outcome.reason, rendering.outcome.message)
+        place = state.place = rendering.outcome
+        governed = rendered.parsed.governed
+        record: dict[str, Any] = {}
+        if not deleting and rendered.spec is not None:
+            record = await self._admit(body, rendered.spec, governed, previous)
         adopted = previous.get("adopted")
         if (
             not deleting
-            and _adopting(body)
-            and (adopted or {}).get("endpoint") != (want.endpoint_name)
+            and rendered.parsed.adopting is not None
+            and (adopted or {}).get("endpoint") != rendered.desired.endpoint_name
         ):
             refusal = policy.adoption_refusal(
-                await self.governance.governing(meta["namespace"]),
-                allowed_without=self.settings.allow_adoption,
+                governing, allowed_without=self.settings.allow_adoption
             )
             if refusal is not None:
                 raise Degraded(policy.ADOPTION_NOT_ALLOWED, refusal)
-            adopted = await self._adopt(body, place, want, previous)
-        want = dataclasses.replace(want, adopted=adoption.from_record(adopted))
-        memory = PlanMemory.from_dict(previous.get(status.MEMORY_KEY))
+            adopted = await self._adopt(body, place, rendered.desired, previous)
+            rendered = rendered.with_adopted(adoption.from_record(adopted))
+        # A spec that no longer renders is deleted by names alone (spec None).
+        spec, want, memory = rendered.spec, rendered.desired, rendered.parsed.memory
         fresh = state.generation != generation or deleting
         # A settled resource accepts an inventory a resync old (even when its spec just
         # changed: the changed parts are described afresh) and re-checks in the
@@ -471,17 +363,16 @@ class Reconciler:
         state.steady = False
         # Only what this process created is trusted without ListTags; names in
         # status are not proof of ownership (someone may have replaced them).
+        lookups = render.lookups(rendered)
         look = Look(
             ours=state.created,
             full=fresh,
             max_age=self.settings.resync_seconds if settled else None,
             lane=BACKGROUND if background else INTERACTIVE,
-            alarms=_alarm_names(want, memory, deleting),
+            alarms=lookups.alarms,
             identity=place.identity,
-            extra=adopted_names(adopted),
-            # Without a rendered spec, the raw one says whether a target may exist (status
-            # may not say so yet after a crash right after registering it).
-            scaling=memory.autoscaled or (fallback and _raw_autoscaling(body)),
+            extra=lookups.extra,
+            scaling=lookups.scaling,
         )
         observing = self.observer.observe(want, look)
         if not background:
@@ -497,7 +388,11 @@ class Reconciler:
         # back, it is someone else's until its tags say otherwise.
         state.created &= _present(observed)
         plan = planner.plan(
-            want, observed, deleting=deleting, deletion_policy=deletion, memory=memory
+            want,
+            observed,
+            deleting=deleting,
+            deletion_policy=rendered.parsed.deletion_policy,
+            memory=memory,
         )
         memory, error = await self._act(body, place, plan, memory, redact, state.created)
         for event in plan.events:
@@ -505,7 +400,7 @@ class Reconciler:
         spec_warnings = self._announce(
             body,
             PlanMemory.from_dict(previous.get(status.MEMORY_KEY)).reported,
-            ((w.reason, w.message) for w in warnings),
+            ((w.reason, w.message) for w in rendered.warnings),
             redact,
         )
         memory = dataclasses.replace(memory, reported=memory.reported + spec_warnings)
@@ -597,30 +492,6 @@ class Reconciler:
             self._event(body, "Normal", "Adopted", message)
         await self._write_status(body, {"adopted": record}, previous)
         return record
-
-    def _fallback_desired(self, body: Mapping[str, Any]) -> desired.DesiredState:
-        meta = body["metadata"]
-        ns, name = meta["namespace"], meta["name"]
-        aws = (body.get("spec") or {}).get("aws") or {}
-        region = aws.get("region") or self.settings.default_region
-        endpoint = naming.endpoint_name(ns, name, self.settings.cluster_name)
-        adopted = (body.get("status") or {}).get("adopted") or {}
-        return desired.DesiredState(
-            owner=self._owner(meta),
-            region=str(region),
-            endpoint_type="InferenceComponent",
-            endpoint_name=str(adopted.get("endpoint") or endpoint),
-            # No content to hash: names that no real model or config can have.
-            model=desired.DesiredModel(
-                name=naming.immutable_name(endpoint, Kind.MODEL, ""), create_request={}
-            ),
-            endpoint_config=desired.DesiredEndpointConfig(
-                name=naming.immutable_name(endpoint, Kind.ENDPOINT_CONFIG, ""),
-                create_request={},
-                instance_type="",
-                initial_instance_count=0,
-            ),
-        )
 
     async def _report_unreachable(
         self,
@@ -723,31 +594,6 @@ async def _unless_woken(
         return task.result()
     await asyncio.wait({task})  # let it unwind (its worker threads finish on their own)
     return None
-
-
-def _alarm_names(want: desired.DesiredState, memory: PlanMemory, deleting: bool) -> set[str]:
-    """The rollback alarms to look up: wanted, remembered, and when deleting every name
-    one of ours can have (only a resource with rollback alarms costs CloudWatch calls)."""
-    names = set(memory.alarms)
-    if want.rollout is not None:
-        names |= {a.name for a in want.rollout.owned_alarms}
-    if deleting and names:
-        names |= set(rollout.alarm_names(want.endpoint_name))
-    return names
-
-
-def _adopting(body: Mapping[str, Any]) -> bool:
-    annotations = (body.get("metadata") or {}).get("annotations") or {}
-    return bool(annotations.get(adoption.ADOPT_ANNOTATION))
-
-
-def _raw_autoscaling(body: Mapping[str, Any]) -> bool:
-    return (body.get("spec") or {}).get("autoscaling") is not None
-
-
-def _raw_policy(body: Mapping[str, Any]) -> DeletionPolicy:
-    value = (body.get("spec") or {}).get("deletionPolicy")
-    return "Retain" if value == "Retain" else "Delete"
 
 
 def _present(observed: ObservedState) -> set[str]:

@@ -21,25 +21,26 @@ from typing import Any
 
 import yaml
 
-from llm_operator.api import catalog, regions
-from llm_operator.api.models import GROUP, KIND, VERSION, LLMEndpointSpec
-from llm_operator.core import actions, desired, engines, identity, planner, status, validation
+from llm_operator.api import catalog
+from llm_operator.api.models import GROUP, KIND, VERSION
+from llm_operator.core import actions, adoption, desired, planner, render
 from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import (
     ObservedState,
 )
 from llm_operator.core.plan import Plan
+from llm_operator.shell.adopt import Survey, survey
 from llm_operator.shell.aws import AwsError, SageMaker, Scope, Where
 from llm_operator.shell.commands.kube import Cluster, CommandError
 from llm_operator.shell.commands.output import dump_json
+from llm_operator.shell.commands.plan_input import PlanReads, as_applied
 from llm_operator.shell.observe import Look, Observer
-from llm_operator.shell.secrets import REDACTED, Redactor, SecretError, read_secret_key
+from llm_operator.shell.render import Renderer, Rendering
+from llm_operator.shell.secrets import REDACTED, Redactor
 from llm_operator.shell.settings import OperatorSettings
 
 EXIT_NO_CHANGES, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
-# Stand-in owner uid of an LLMEndpoint not created yet: no SageMaker resource carries it.
-NEW_UID = "(not created yet)"
 # Container variables whose values are secrets whoever's they are (an old model's token too).
 SECRET_VARIABLES = frozenset({"HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"})
 MAX_WAVES = 12
@@ -230,6 +231,13 @@ def waves(
 # -- one LLMEndpoint -----------------------------------------------------------------
 
 
+def _adoption_steps(found: Survey, want: desired.DesiredState, redact: Redactor) -> list[Step]:
+    """The tagging an adoption starts with (wave 1: the same pass then goes on)."""
+    added = tuple(Change(f"Tags.{k}", None, redact(v)) for k, v in sorted(want.tags.items()))
+    operation = actions.AddTags.operation
+    return [Step(1, operation, kind, name, added) for kind, name, _ in found.untagged]
+
+
 class Planner:
     """Plans LLMEndpoints against one cluster and SageMaker, reading only."""
 
@@ -241,54 +249,60 @@ class Planner:
         # The operator's settings from the same LLMOP_ environment: its cluster
         # identity derives the names, its namespace roles the account.
         self.settings = settings or OperatorSettings()
+        # The operator's own render path: what the file asks, as whom, adopting what.
+        self.renderer = Renderer(sagemaker, self.settings)
         self._places: dict[str, Scope] = {}  # endpoint name -> where its calls go
-        self._identity: str | None = None  # the cluster id, once read ("": unreadable)
         # max_age 0: every inventory and Describe is taken now, never from a cache.
         self.observer = Observer(sagemaker, max_age=0.0, describe_max_age=0.0)
 
     async def plan(self, manifest: Mapping[str, Any], namespace: str) -> EndpointPlan:
-        meta = manifest.get("metadata") or {}
-        name = str(meta.get("name") or "")
+        meta = manifest.get("metadata")
+        name = str(meta.get("name") or "") if isinstance(meta, Mapping) else ""
         result = EndpointPlan(namespace=namespace, name=name, exists=False)
         if not name:
             result.errors.append("metadata.name is missing")
             return result
         live = await asyncio.to_thread(self.cluster.llmendpoint, namespace, name)
         result.exists = live is not None
-        uid = str(live["metadata"]["uid"]) if live else NEW_UID
-        live_status = (live or {}).get("status") or {}
-        spec, problems = validation.parse_spec(dict(manifest.get("spec") or {}))
-        if spec is not None:
-            # As the operator does: an unset engine stays the one the object runs.
-            why = engines.chosen_because(spec.model, live_status)
-            spec = engines.pin(spec, live_status)
-            problems = validation.validate(spec, name=name, engine_why=why)
-        result.errors += [f"{p.reason}: {p.message}" for p in validation.errors(problems)]
-        result.warnings += [f"{p.reason}: {p.message}" for p in validation.warnings(problems)]
-        if spec is None or result.errors:
+        rendering = await self._render(as_applied(manifest, namespace, live), live, result)
+        place = rendering.place
+        if place is None or result.errors:
             return result
-        memory = PlanMemory.from_dict(live_status.get(status.MEMORY_KEY))
-        owner = desired.Owner(
-            namespace=namespace,
-            name=name,
-            uid=uid,
-            cluster=self.settings.cluster_name,
-            cluster_id=await self._cluster_id(result),
-        )
-        place = await self._scope(namespace, spec, result)
-        if place is None:
-            return result
-
-        token, redact = await self._token(spec, namespace, result)
-        try:
-            want = desired.render(spec, owner, hf_token=token)
-        except desired.RenderError as exc:
-            result.errors.append(f"InvalidSpec: {exc}")
-            return result
-
+        rendered = rendering.rendered
+        redact = rendering.redact
+        want = rendered.desired
         self._places[want.endpoint_name] = place
-        observed = await self.observer.observe(want, Look(full=True, identity=place.identity))
-        planned, first = waves(want, observed, memory, spec.deletion_policy)
+        adopting: Survey | None = None
+        if rendered.parsed.adopting is not None and (
+            want.adopted is None or want.adopted.endpoint != want.endpoint_name
+        ):
+            # The operator adopts first, in the same pass: plan reads what it would tag.
+            try:
+                adopting = await survey(self.sagemaker, place, want)
+            except adoption.AdoptionError as exc:
+                result.errors.append(f"{exc.reason}: {exc.message}")
+                return result
+            rendered = rendered.with_adopted(adoption.from_record(adopting.record))
+            want = rendered.desired
+        lookups = render.lookups(rendered)
+        observed = await self.observer.observe(
+            want,
+            Look(
+                full=True,
+                identity=place.identity,
+                alarms=lookups.alarms,
+                extra=lookups.extra,
+                scaling=lookups.scaling,
+            ),
+        )
+        if adopting is not None:
+            result.steps += _adoption_steps(adopting, want, redact)
+            observed = adoption.as_adopted(
+                observed, [n for _, n, _ in adopting.untagged], want.owner
+            )
+        planned, first = waves(
+            want, observed, rendered.parsed.memory, rendered.parsed.deletion_policy
+        )
         # Events are announced once (memory.reported), so a problem the operator has
         # already reported shows only in the Degraded condition.
         for problem in first.events:
@@ -302,68 +316,53 @@ class Planner:
         await self._costs(want, observed, result)
         return result
 
-    async def _cluster_id(self, result: EndpointPlan) -> str:
-        """The identifier the operator tags with, read as it reads it (once)."""
-        if self._identity is None:
-            self._identity = await asyncio.to_thread(self.cluster.cluster_id) or ""
-        if not self._identity:
-            result.exact = False
+    async def _render(
+        self, body: Mapping[str, Any], live: Mapping[str, Any] | None, result: EndpointPlan
+    ) -> Rendering:
+        """The operator's render of `body`, its problems and warnings noted in `result`."""
+        reads = PlanReads(self.cluster)
+        rendering = await self.renderer.render(reads, body)
+        theirs = await self._operator_cluster_name(rendering, live)
+        if theirs is not None:
+            reads = PlanReads(self.cluster)
+            rendering = await self.renderer.render(reads, body, cluster_name=theirs)
             result.warnings.append(
-                "ClusterIdentityUnreadable: may not get Namespace kube-system, whose uid the "
-                "operator tags every resource with: this plan leaves out the tagging of "
-                "resources made before the operator tagged its cluster"
+                f"ClusterName: the operator names this LLMEndpoint's resources with cluster "
+                f"name {theirs!r} (the tags of endpoint {rendering.rendered.desired.endpoint_name}"
+                f"), not {self.settings.cluster_name!r} (LLMOP_CLUSTER_NAME here): planned "
+                f"with {theirs!r}; set LLMOP_CLUSTER_NAME to it for exact plans of new "
+                "LLMEndpoints"
             )
-        return self._identity
+        result.exact = reads.exact
+        result.warnings += reads.warnings
+        rendered = rendering.rendered
+        stops = (*rendered.errors, *rendered.blocking)
+        result.errors += [f"{p.reason}: {p.message}" for p in stops]
+        result.warnings += [f"{p.reason}: {p.message}" for p in rendered.warnings]
+        refusal = rendering.refusal
+        if refusal is not None and not result.errors:  # AssumeRoleFailed
+            result.errors.append(f"{refusal.reason}: {refusal.message}")
+        return rendering
 
-    async def _scope(
-        self, namespace: str, spec: LLMEndpointSpec, result: EndpointPlan
-    ) -> Scope | None:
-        """The account the operator would use for this namespace, as it decides it."""
-        annotations = await asyncio.to_thread(self.cluster.namespace_annotations, namespace)
-        if annotations is None:
-            result.exact = False
-            result.warnings.append(
-                f"NamespaceUnreadable: may not get Namespace {namespace}, where the cluster "
-                "admin names its AWS role: SageMaker is read as this command's own identity"
-            )
-            annotations = {}
-        try:
-            who = identity.resolve(
-                namespace, annotations, self.settings.namespace_roles, spec.aws.role_arn
-            )
-            region = spec.aws.region
-            identity.check_partition(who, region, regions.partition_of(region))
-        except identity.IdentityError as exc:
-            result.errors.append(f"{exc.reason}: {exc.message}")
+    async def _operator_cluster_name(
+        self, rendering: Rendering, live: Mapping[str, Any] | None
+    ) -> str | None:
+        """The cluster name the operator derives this LLMEndpoint's names with, when it
+        is not this command's LLMOP_CLUSTER_NAME: the tags of the endpoint it made for
+        the object (status.endpointArn) carry it. None: this command's is right."""
+        status = (live or {}).get("status") or {}
+        arn = status.get("endpointArn")
+        if rendering.place is None or not arn:
             return None
-        place = Scope(spec.aws.region, who)
         try:
-            await self.sagemaker.prepare(place)
-        except AwsError as error:
-            result.errors.append(f"AssumeRoleFailed: {error.message}")
+            tags = await self.sagemaker.tags(rendering.place, str(arn))
+        except AwsError:
+            return None  # gone, or in another account or region than the spec's now
+        owner = rendering.rendered.desired.owner
+        if tags.get(desired.UID_TAG) != owner.uid:
             return None
-        return place
-
-    async def _token(
-        self, spec: LLMEndpointSpec, namespace: str, result: EndpointPlan
-    ) -> tuple[str | None, Redactor]:
-        ref = spec.model.hf_token_secret_ref
-        if ref is None:
-            return None, Redactor()
-        try:
-            token = await asyncio.to_thread(
-                read_secret_key, self.cluster.core, namespace, ref.name, ref.key
-            )
-        except SecretError as exc:
-            result.exact = False
-            result.warnings.append(
-                f"{exc.reason}: {exc}. The model's name holds a digest of the token, so without "
-                "it this plan cannot tell whether the model changes: it shows a new model (and "
-                "the updates that follow from it) that the operator may not make. Run plan with "
-                "a kubeconfig that may get this Secret for an exact answer."
-            )
-            return "(unreadable)", Redactor()
-        return token, Redactor([token])
+        theirs = tags.get(desired.CLUSTER_TAG, "")
+        return theirs if theirs != owner.cluster else None
 
     def _where(self, want: desired.DesiredState) -> Where:
         return self._places.get(want.endpoint_name, want.region)
@@ -481,7 +480,8 @@ async def plan_all(
         planner_ = Planner(cluster, sagemaker)
         results = []
         for manifest in manifests:
-            meta = manifest.get("metadata") or {}
+            found = manifest.get("metadata")
+            meta: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
             in_file = meta.get("namespace")
             if in_file and namespace_flag and in_file != namespace_flag:
                 raise CommandError(

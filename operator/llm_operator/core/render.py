@@ -1,0 +1,314 @@
+"""An LLMEndpoint object as the operator acts on it: the typed spec, its owner and AWS
+identity, adoption and every problem, from the raw object and the few facts the shell
+reads for it.
+
+The reconciler and `llm-operator plan` both render through here (the shell's
+`shell.render.Renderer` reads the facts: the token's Secret, the cluster id, the
+Namespace's annotations), so `plan` derives the names, account, adoption and lookups
+the operator derives. `parse` is the one reader of the raw object; nothing after it
+looks at the raw body again. Problems are data, as in `validation`: the reconciler
+reports `refusal()` as Degraded, `plan` prints them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from llm_operator.api import regions
+from llm_operator.api.models import DeletionPolicy, LLMEndpointSpec
+from llm_operator.core import (
+    adoption,
+    desired,
+    engines,
+    identity,
+    naming,
+    policy,
+    rollout,
+    validation,
+)
+from llm_operator.core.desired import Adopted, DesiredState
+from llm_operator.core.kinds import Kind
+from llm_operator.core.memory import PlanMemory
+from llm_operator.core.status import MEMORY_KEY
+from llm_operator.core.validation import Problem
+
+# Stands for the token when the Secret is gone during deletion: names do not need it.
+UNAVAILABLE_TOKEN = "unavailable"
+# A cluster that cannot read its id writes nothing to AWS.
+CLUSTER_IDENTITY_UNREADABLE = "ClusterIdentityUnreadable"
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The raw object, read once."""
+
+    namespace: str
+    name: str
+    uid: str
+    generation: int
+    deletion_timestamp: str | None
+    # Typed, with model.engine pinned to the engine the object runs; None: no parse.
+    spec: LLMEndpointSpec | None
+    # The spec's validation problems and a malformed adoption annotation.
+    problems: tuple[Problem, ...]
+    adopting: str | None  # the endpoint annotation llmoperator.io/adopt-endpoint names
+    adopted: Adopted | None  # status.adopted: what an adoption took over
+    memory: PlanMemory  # status.planMemory
+    # From the typed spec, or from the raw one when it does not parse (deletion
+    # must still reach the right account and remove what autoscaling made).
+    region: str | None
+    role_arn: str | None
+    deletion_policy: DeletionPolicy
+    autoscaling: bool
+    # What the LLMEndpointPolicies made of the spec (their names and applied values).
+    governed: policy.Governed = field(default_factory=lambda: policy.Governed(None))
+
+    @property
+    def token_ref(self) -> tuple[str, str] | None:
+        """(Secret name, key) of the Hugging Face token, when there is one to read."""
+        if self.spec is None or validation.errors(self.problems):
+            return None
+        ref = self.spec.model.hf_token_secret_ref
+        return (ref.name, ref.key) if ref is not None else None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the shell read for one object (or could not: the problem says why)."""
+
+    cluster_name: str = ""  # the operator's LLMOP_CLUSTER_NAME: part of every name
+    cluster_id: str = ""  # kube-system's uid: tagged, never in names
+    cluster_problem: Problem | None = None  # the cluster id could not be read
+    namespace_annotations: Mapping[str, str] = field(default_factory=dict)
+    namespace_roles: Mapping[str, str] = field(default_factory=dict)  # LLMOP_NAMESPACE_ROLES
+    default_region: str = "us-east-1"
+    hf_token: str | None = None
+    token_problem: Problem | None = None  # the Secret could not be read
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What to want and as whom; `complete` False: the spec did not render, and
+    `desired` holds names alone (enough to delete by)."""
+
+    parsed: Parsed
+    desired: DesiredState
+    complete: bool
+    identity: identity.Identity | None  # None: `identity_problem` says why
+    # The spec's problems (errors and warnings), the Secret's included.
+    problems: tuple[Problem, ...]
+    # What stops even a deletion: the cluster id, the namespace's identity.
+    cluster_problem: Problem | None
+    identity_problem: Problem | None
+    deleting: bool
+
+    @property
+    def spec(self) -> LLMEndpointSpec | None:
+        """The typed spec the desired state came from; None when it did not render."""
+        return self.parsed.spec if self.complete else None
+
+    @property
+    def errors(self) -> list[Problem]:
+        return validation.errors(self.problems)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return validation.warnings(self.problems) if self.complete else []
+
+    @property
+    def blocking(self) -> list[Problem]:
+        return [p for p in (self.cluster_problem, self.identity_problem) if p is not None]
+
+    def with_adopted(self, adopted: Adopted | None) -> Rendered:
+        """After an adoption: what it took over is ours to observe and manage."""
+        return dataclasses.replace(self, desired=dataclasses.replace(self.desired, adopted=adopted))
+
+    def refusal(self) -> Problem | None:
+        """The one problem that stops a pass, in the order the operator reports them:
+        the cluster id, the spec's errors together (not while deleting: deletion goes
+        by names), the namespace's identity."""
+        errors = self.errors
+        if self.cluster_problem is None and errors and not self.deleting:
+            return validation.error(errors[0].reason, "; ".join(p.message for p in errors))
+        return self.cluster_problem or self.identity_problem
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """What the observer looks up beyond the derived names."""
+
+    alarms: frozenset[str]  # rollback alarms: wanted, remembered, or possible at deletion
+    extra: frozenset[str]  # what an adoption tagged as ours
+    scaling: bool  # the scalable target, its policies and alarm
+
+
+def parse(
+    body: Mapping[str, Any],
+    status: Mapping[str, Any] | None = None,
+    governing: Sequence[policy.Policy] = (),
+) -> Parsed:
+    """Reads the object once. `status`: the status to go by (default the body's; the
+    reconciler passes it with what it wrote since the body was read). `governing`: the
+    LLMEndpointPolicies governing its namespace, applied to the typed spec."""
+    meta = body["metadata"]
+    status = dict(body.get("status") or {}) if status is None else status
+    raw: Mapping[str, Any] = _mapping(body.get("spec"))
+    spec, problems = validation.parse_spec(dict(raw))
+    governed = policy.Governed(spec)
+    if spec is not None:
+        # The LLMEndpointPolicies' defaults, enforced tags and limits: the effective
+        # spec is rendered, the stored one never changes.
+        governed = policy.govern(spec, governing, status=status)
+        spec = governed.spec
+    if spec is not None:
+        # As the object runs: an unset engine stays the one status records.
+        why = engines.chosen_because(spec.model, status)
+        spec = engines.pin(spec, status)
+        problems = validation.validate(spec, name=meta["name"], engine_why=why)
+    problems = [*governed.problems, *problems]
+    try:
+        # A file given to `plan` may hold what the API server would refuse: no strings.
+        annotations = {str(k): str(v) for k, v in _mapping(meta.get("annotations")).items()}
+        adopting = adoption.requested(annotations)
+    except adoption.AdoptionError as exc:
+        adopting = None
+        problems.append(validation.error(exc.reason, exc.message))
+    aws = _mapping(raw.get("aws"))
+    if spec is not None:
+        region: str | None = spec.aws.region
+        role: str | None = spec.aws.role_arn
+        deletion: DeletionPolicy = spec.deletion_policy
+        autoscaling = spec.autoscaling is not None
+    else:
+        region = str(aws["region"]) if aws.get("region") else None
+        role = str(aws["roleArn"]) if aws.get("roleArn") else None
+        deletion = "Retain" if raw.get("deletionPolicy") == "Retain" else "Delete"
+        autoscaling = raw.get("autoscaling") is not None
+    return Parsed(
+        namespace=str(meta["namespace"]),
+        name=str(meta["name"]),
+        uid=str(meta["uid"]),
+        generation=int(meta.get("generation") or 0),
+        deletion_timestamp=meta.get("deletionTimestamp"),
+        spec=spec,
+        problems=tuple(problems),
+        adopting=adopting,
+        adopted=adoption.from_record(_mapping(status.get("adopted"))),
+        memory=PlanMemory.from_dict(status.get(MEMORY_KEY)),
+        region=region,
+        role_arn=role,
+        deletion_policy=deletion,
+        autoscaling=autoscaling,
+        governed=governed,
+    )
+
+
+def render(parsed: Parsed, facts: Facts, *, deleting: bool = False) -> Rendered:
+    """The desired state, identity and problems of `parsed` with `facts`."""
+    owner = desired.Owner(
+        namespace=parsed.namespace,
+        name=parsed.name,
+        uid=parsed.uid,
+        cluster=facts.cluster_name,
+        cluster_id=facts.cluster_id,
+    )
+    problems = list(parsed.problems)
+    token = facts.hf_token
+    if facts.token_problem is not None:
+        if deleting:
+            token = UNAVAILABLE_TOKEN
+        else:
+            problems.append(facts.token_problem)
+    want: DesiredState | None = None
+    if parsed.spec is not None and not validation.errors(problems):
+        try:
+            want = desired.render(
+                parsed.spec,
+                owner,
+                hf_token=token,
+                generation=parsed.generation,
+                endpoint_name=parsed.adopting,
+            )
+        except desired.RenderError as exc:
+            problems.append(validation.error("InvalidSpec", str(exc)))
+    complete = want is not None
+    if want is None:
+        want = _by_names(parsed, owner, parsed.region or facts.default_region)
+    want = dataclasses.replace(
+        want,
+        adopted=parsed.adopted,
+        deleted_at=parsed.deletion_timestamp if deleting else None,
+    )
+    who: identity.Identity | None = None
+    identity_problem: Problem | None = None
+    try:
+        who = identity.resolve(
+            parsed.namespace, facts.namespace_annotations, facts.namespace_roles, parsed.role_arn
+        )
+        identity.check_partition(who, want.region, regions.partition_of(want.region))
+    except identity.IdentityError as exc:
+        who, identity_problem = None, validation.error(exc.reason, exc.message)
+    return Rendered(
+        parsed=parsed,
+        desired=want,
+        complete=complete,
+        identity=who,
+        problems=tuple(problems),
+        cluster_problem=facts.cluster_problem,
+        identity_problem=identity_problem,
+        deleting=deleting,
+    )
+
+
+def lookups(rendered: Rendered) -> Lookups:
+    """What to observe for `rendered`, given the planner's memory in status."""
+    memory = rendered.parsed.memory
+    want = rendered.desired
+    alarms = set(memory.alarms)
+    if want.rollout is not None:
+        alarms |= {a.name for a in want.rollout.owned_alarms}
+    if rendered.deleting and alarms:
+        alarms |= set(rollout.alarm_names(want.endpoint_name))
+    adopted = want.adopted
+    extra: frozenset[str] = frozenset()
+    if adopted is not None:
+        extra = (
+            frozenset({adopted.endpoint})
+            | adopted.endpoint_configs
+            | adopted.models
+            | adopted.components
+        )
+    return Lookups(
+        alarms=frozenset(alarms),
+        extra=extra,
+        # Status may not say so yet after a crash right after registering the target.
+        scaling=memory.autoscaled or rendered.parsed.autoscaling,
+    )
+
+
+def _by_names(parsed: Parsed, owner: desired.Owner, region: str) -> DesiredState:
+    """A spec that does not render is deleted by names alone: those `naming` derives."""
+    endpoint = naming.endpoint_name(parsed.namespace, parsed.name, owner.cluster)
+    return DesiredState(
+        owner=owner,
+        region=region,
+        endpoint_type="InferenceComponent",
+        endpoint_name=parsed.adopted.endpoint if parsed.adopted is not None else endpoint,
+        # No content to hash: names that no real model or config can have.
+        model=desired.DesiredModel(
+            name=naming.immutable_name(endpoint, Kind.MODEL, ""), create_request={}
+        ),
+        endpoint_config=desired.DesiredEndpointConfig(
+            name=naming.immutable_name(endpoint, Kind.ENDPOINT_CONFIG, ""),
+            create_request={},
+            instance_type="",
+            initial_instance_count=0,
+        ),
+    )
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
