@@ -22,7 +22,7 @@ from tests.plugins.cluster_fixtures import CRD_FILE, CRD_NAME, Kubectl
 from tests.plugins.commands import cli
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_ready
-from tests.plugins.operator_fixtures import OperatorIdentity, started_operator
+from tests.plugins.operator_fixtures import EmulatorProcesses, OperatorIdentity, started_operator
 from tests.plugins.recording_proxy import RecordingProxy
 from tests.plugins.sagemaker import SageMaker, tags_by_arn
 
@@ -118,11 +118,9 @@ def owned(emulator: Emulator, uid: str, region: str = "us-east-1") -> dict[str, 
 
 
 @pytest.fixture
-def emulator_and_moto(tmp_path: Path) -> Iterator[Emulator]:
+def emulator_and_moto(emulators: EmulatorProcesses) -> Emulator:
     """The emulator process with moto beside it: audit lists scalable targets and alarms."""
-    emulator = Emulator.start(tmp_path / "emulator.log", delay=0.2, args=["--with-moto"])
-    yield emulator
-    emulator.stop()
+    return emulators.fresh(delay=0.2, args=["--with-moto"])
 
 
 def test_audit_in_one_cluster_never_deletes_another_clusters_endpoints(

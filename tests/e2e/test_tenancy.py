@@ -31,7 +31,7 @@ from tests.plugins.cluster_fixtures import CRD_FILE, CRD_NAME, Kubectl
 from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
-from tests.plugins.operator_fixtures import OperatorIdentity, started_operator
+from tests.plugins.operator_fixtures import EmulatorProcesses, OperatorIdentity, started_operator
 
 pytestmark = pytest.mark.e2e
 
@@ -41,11 +41,10 @@ EMULATOR_DELAY = 0.2
 
 
 @pytest.fixture
-def emulator_with_sts(tmp_path: Path) -> Iterator[Emulator]:
-    emulator = Emulator.start(tmp_path / "emulator.log", delay=EMULATOR_DELAY, args=["--with-moto"])
-    wait_for(lambda: emulator.moto_url, timeout=60, what="moto to listen")
-    yield emulator
-    emulator.stop()
+def emulator_with_sts(emulators: EmulatorProcesses) -> Emulator:
+    emulator = emulators.fresh(delay=EMULATOR_DELAY, args=["--with-moto"])
+    assert emulator.moto_url is not None
+    return emulator
 
 
 def manifest(name: str, namespace: str, **aws: str) -> str:

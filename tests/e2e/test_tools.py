@@ -21,7 +21,7 @@ from tests.plugins.commands import cli
 from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.examples import llmendpoint, load, to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
-from tests.plugins.operator_fixtures import started_operator
+from tests.plugins.operator_fixtures import EmulatorProcesses, started_operator
 from tests.plugins.sagemaker import SageMaker
 
 pytestmark = pytest.mark.e2e
@@ -408,10 +408,8 @@ def test_invoke_refuses_an_endpoint_that_is_not_ready(
 
 
 @pytest.fixture
-def emulator_process_with_moto(tmp_path: Path) -> Any:
-    emulator = Emulator.start(tmp_path / "emulator.log", delay=0.2, args=["--with-moto"])
-    yield emulator
-    emulator.stop()
+def emulator_process_with_moto(emulators: EmulatorProcesses) -> Emulator:
+    return emulators.fresh(delay=0.2, args=["--with-moto"])
 
 
 def test_audit_finds_orphans_by_uid_and_deletes_only_them(
