@@ -16,6 +16,8 @@ process.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,20 @@ pytest_plugins = [
     "tests.plugins.cluster_fixtures",
     "tests.plugins.operator_fixtures",
 ]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """With PYTHONDONTWRITEBYTECODE set, every operator, emulator and CLI process the tests
+    start would compile the project's modules again (a third of a CPU second each, a few
+    hundred times a run): their bytecode goes to a cache of this run's instead, outside
+    the source tree, and is shared by all of them. Set before xdist starts its workers,
+    which inherit it; removed when the run ends."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    cache = tempfile.mkdtemp(prefix="pytest-pycache-")
+    os.environ.pop("PYTHONDONTWRITEBYTECODE")
+    os.environ["PYTHONPYCACHEPREFIX"] = cache
+    config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
