@@ -15,7 +15,11 @@ process.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import tempfile
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -23,6 +27,10 @@ import pytest
 TESTS = Path(__file__).parent
 UNIT = TESTS / "unit"
 WORKERS = 3  # on 2 cores: faster than 4 (README, "Development")
+# Seconds each test file takes (setup included) on an idle 2-core machine; only their
+# order matters. A file not listed counts its tests at its folder's usual pace.
+DURATIONS = TESTS / "durations.json"
+SECONDS_PER_TEST = {"e2e": 20.0, "chart": 2.0, "integration": 3.0, "emulator": 1.0}
 
 pytest_plugins = [
     "tests.plugins.emulator_fixtures",
@@ -31,10 +39,49 @@ pytest_plugins = [
 ]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """With PYTHONDONTWRITEBYTECODE set, every operator, emulator and CLI process the tests
+    start would compile the project's modules again (a third of a CPU second each, a few
+    hundred times a run): their bytecode goes to a cache of this run's instead, outside
+    the source tree, and is shared by all of them. Set before xdist starts its workers,
+    which inherit it; removed when the run ends."""
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    cache = tempfile.mkdtemp(prefix="pytest-pycache-")
+    os.environ.pop("PYTHONDONTWRITEBYTECODE")
+    os.environ["PYTHONPYCACHEPREFIX"] = cache
+    config.add_cleanup(lambda: shutil.rmtree(cache, ignore_errors=True))
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items[:] = longest_files_first(items)
+
+
+def longest_files_first(items: list[pytest.Item]) -> list[pytest.Item]:
+    """The tests, whole files at a time, the longest files first.
+
+    xdist hands each worker the next file when it is nearly done with its last
+    (`--dist loadfile`, in this order with `--no-loadscope-reorder`): long files first
+    and short ones filling in at the end keeps any worker from running alone at the
+    end, which on 2 cores leaves one idle (its own order, by number of tests, left the
+    e2e files of one or two long tests for last)."""
+    known: dict[str, float] = json.loads(DURATIONS.read_text()) if DURATIONS.exists() else {}
+    by_file: dict[str, list[pytest.Item]] = defaultdict(list)
+    for item in items:
+        by_file[item.nodeid.split("::")[0]].append(item)
+
+    def seconds(path: str) -> float:
+        if path in known:
+            return known[path]
+        folder = path.split("/")[1] if path.count("/") > 1 else ""
+        return SECONDS_PER_TEST.get(folder, 0.01) * len(by_file[path])
+
+    ordered = sorted(by_file, key=seconds, reverse=True)  # stable: ties keep their order
+    return [item for path in ordered for item in by_file[path]]
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:

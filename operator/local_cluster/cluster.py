@@ -333,13 +333,23 @@ class LocalCluster:
             ),
         )
 
-    def get(self, path: str) -> tuple[int, str]:
+    def get(self, path: str, *, timeout: float = 5.0) -> tuple[int, str]:
         """GET an API path as admin; returns (HTTP status, body)."""
+        return self.request("GET", path, timeout=timeout)
+
+    def request(
+        self, method: str, path: str, body: Any = None, *, timeout: float = 5.0
+    ) -> tuple[int, str]:
+        """One API request as admin, `body` sent as JSON; returns (HTTP status, body).
+
+        A single HTTPS request where a kubectl would be a process: for what tests set
+        up and poll many times, not for what they check that kubectl does."""
         assert self._ssl is not None, "cluster not started"
+        data = None if body is None else json.dumps(body).encode()
+        headers = {} if body is None else {"Content-Type": "application/json"}
+        request = urllib.request.Request(self.server + path, data, headers, method=method)
         try:
-            with urllib.request.urlopen(
-                self.server + path, context=self._ssl, timeout=5
-            ) as response:
+            with urllib.request.urlopen(request, context=self._ssl, timeout=timeout) as response:
                 return int(response.status), response.read().decode()
         except urllib.error.HTTPError as e:
             return int(e.code), e.read().decode(errors="replace")

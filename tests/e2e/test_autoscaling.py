@@ -24,7 +24,7 @@ from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
-from tests.plugins.operator_fixtures import OperatorIdentity, started_operator
+from tests.plugins.operator_fixtures import EmulatorProcesses, OperatorIdentity, started_operator
 from tests.plugins.recording_proxy import RecordingProxy
 from tests.plugins.sagemaker import SageMaker
 
@@ -37,14 +37,8 @@ UID_TAG = "llmoperator.io/uid"
 
 
 @pytest.fixture
-def scaling_emulator(tmp_path: Path) -> Iterator[Emulator]:
-    emulator = Emulator.start(
-        tmp_path / "emulator.log",
-        delay=DELAY,
-        args=["--with-moto"],
-    )
-    yield emulator
-    emulator.stop()
+def scaling_emulator(emulators: EmulatorProcesses) -> Emulator:
+    return emulators.fresh(delay=DELAY, args=["--with-moto"])
 
 
 @pytest.fixture

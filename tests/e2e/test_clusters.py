@@ -1,5 +1,5 @@
-"""Several clusters, one AWS account: every resource says which cluster made it, and
-`audit` speaks for one cluster only.
+"""Several clusters, one AWS account: every resource says which cluster made it, `audit`
+speaks for one cluster only, and the same name in two clusters makes two endpoints.
 
 The session's control plane is one cluster ("east"); this module starts two more
 ("west", "north") from the same binaries. All of them talk to one emulator, as
@@ -15,14 +15,17 @@ from typing import Any
 
 import pytest
 
+from llm_operator.core import naming
+from llm_operator.core.kinds import Kind
 from local_cluster.cluster import LocalCluster
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
 from tests.plugins.cluster_fixtures import CRD_FILE, CRD_NAME, Kubectl
 from tests.plugins.commands import cli
+from tests.plugins.emulator_fixtures import ACCOUNT, REGION
 from tests.plugins.examples import llmendpoint, to_yaml
-from tests.plugins.llmendpoints import get_llme, wait_ready
-from tests.plugins.operator_fixtures import OperatorIdentity, started_operator
+from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
+from tests.plugins.operator_fixtures import EmulatorProcesses, OperatorIdentity, started_operator
 from tests.plugins.recording_proxy import RecordingProxy
 from tests.plugins.sagemaker import SageMaker, tags_by_arn
 
@@ -118,11 +121,9 @@ def owned(emulator: Emulator, uid: str, region: str = "us-east-1") -> dict[str, 
 
 
 @pytest.fixture
-def emulator_and_moto(tmp_path: Path) -> Iterator[Emulator]:
+def emulator_and_moto(emulators: EmulatorProcesses) -> Emulator:
     """The emulator process with moto beside it: audit lists scalable targets and alarms."""
-    emulator = Emulator.start(tmp_path / "emulator.log", delay=0.2, args=["--with-moto"])
-    yield emulator
-    emulator.stop()
+    return emulators.fresh(delay=0.2, args=["--with-moto"])
 
 
 def test_audit_in_one_cluster_never_deletes_another_clusters_endpoints(
@@ -292,3 +293,65 @@ def test_three_clusters_each_audit_their_own_and_tagging_after_an_upgrade_surviv
     finally:
         op.stop()
         proxy.close()
+
+
+def test_two_clusters_sharing_an_account_reconcile_the_same_name_side_by_side(
+    cluster: LocalCluster,
+    other_clusters: tuple[LocalCluster, LocalCluster],
+    emulator_process: Emulator,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """The same namespace and LLMEndpoint name in two clusters with names, one account and
+    region: both Ready under names of their own, and deleting one leaves the other's
+    resources alone."""
+    second_cluster = other_clusters[0]
+    east, west = Kubectl(cluster, namespace), in_namespace(second_cluster, namespace)
+    operators = [
+        started_operator(
+            c.kubeconfig, emulator_process, [namespace], tmp_path / f"{n}.log", LLMOP_CLUSTER_NAME=n
+        )
+        for c, n in ((cluster, "east"), (second_cluster, "west"))
+    ]
+    manifest = to_yaml(
+        llmendpoint("mistral-7b-inference-components") | {"metadata": {"name": "chat"}}
+    )
+    try:
+        east.apply(manifest)
+        west.apply(manifest)
+        wait_ready(east, "chat", log=operators[0].log_tail)
+        wait_ready(west, "chat", log=operators[1].log_tail)
+        east_endpoint = get_llme(east, "chat")["status"]["endpointName"]  # type: ignore[index]
+        west_endpoint = get_llme(west, "chat")["status"]["endpointName"]  # type: ignore[index]
+        assert east_endpoint == naming.endpoint_name(namespace, "chat", "east")
+        assert west_endpoint == naming.endpoint_name(namespace, "chat", "west")
+        sagemaker = SageMaker(emulator_process).client
+        west_before = sagemaker.describe_endpoint(EndpointName=west_endpoint)
+        for c in (east, west):
+            for event in c.json("get", "events")["items"]:
+                assert event["reason"] != "NameConflict", event
+
+        east("delete", "llmendpoint", "chat", "--wait=false")
+        wait_gone(east, "chat", log=operators[0].log_tail)
+        names = emulator_process.admin_client.resource_names(ACCOUNT, REGION)
+        assert names["endpoints"] == [west_endpoint]
+        assert all(
+            naming.decode(kind, n) is None
+            or naming.decode(kind, n)[0] != naming.owner_hash(namespace, "chat", "east")  # type: ignore[index]
+            for kind, table in (
+                (Kind.MODEL, names["models"]),
+                (Kind.ENDPOINT_CONFIG, names["endpoint_configs"]),
+                (Kind.INFERENCE_COMPONENT, names["inference_components"]),
+            )
+            for n in table
+        ), names
+        west_after = sagemaker.describe_endpoint(EndpointName=west_endpoint)
+        assert west_after["EndpointStatus"] == "InService"
+        assert west_after["LastModifiedTime"] == west_before["LastModifiedTime"]
+        assert get_llme(west, "chat") is not None
+        west("delete", "llmendpoint", "chat", "--wait=false")
+        wait_gone(west, "chat", log=operators[1].log_tail)
+        assert not any(emulator_process.admin_client.resource_names(ACCOUNT, REGION).values())
+    finally:
+        for op in operators:
+            op.stop()

@@ -51,6 +51,7 @@ from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
 from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.examples import llmendpoint, to_yaml
+from tests.plugins.llmendpoints import events as llme_events
 from tests.plugins.llmendpoints import get_llme
 from tests.plugins.operator_fixtures import OperatorIdentity, started_operator
 from tests.plugins.recording_proxy import Call, RecordingProxy, strings
@@ -328,8 +329,7 @@ def wait_settled(
 def events(kubectl: Kubectl, obj: dict[str, Any]) -> list[dict[str, Any]]:
     """Events of this LLMEndpoint (this uid: not of an earlier one with the same name)."""
     name, uid = obj["metadata"]["name"], obj["metadata"]["uid"]
-    found = kubectl.json("get", "events", "--field-selector", f"involvedObject.name={name}")
-    return [e for e in found["items"] if e["involvedObject"].get("uid") == uid]
+    return [e for e in llme_events(kubectl, name) if e["involvedObject"].get("uid") == uid]
 
 
 def event_lines(items: list[dict[str, Any]]) -> str:

@@ -13,8 +13,7 @@ test_rollout_crashes.py kills it at every step of a rollout, in-process).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -28,6 +27,7 @@ from tests.plugins.alarms import latency_alarm
 from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import events, get_llme, patch_spec, wait_ready
+from tests.plugins.operator_fixtures import EmulatorProcesses
 
 pytestmark = pytest.mark.e2e
 
@@ -38,11 +38,9 @@ ROLLOUT_DELAY = 1.5
 
 
 @pytest.fixture
-def emulator_process(tmp_path: Path) -> Iterator[Emulator]:
+def emulator_process(emulators: EmulatorProcesses) -> Emulator:
     """The test's emulator with moto next to it, where the rollback alarms live."""
-    emulator = Emulator.start(tmp_path / "emulator.log", delay=CREATE_DELAY, args=["--with-moto"])
-    yield emulator
-    emulator.stop()
+    return emulators.fresh(delay=CREATE_DELAY, args=["--with-moto"])
 
 
 @pytest.fixture

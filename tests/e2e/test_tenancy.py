@@ -1,20 +1,19 @@
-"""Many teams, many accounts, many clusters, end to end: the operator under the chart's
-RBAC, the emulator with moto's STS (`--with-moto`), namespaces annotated by the admin.
+"""Many teams, many accounts, end to end: the operator under the chart's RBAC, the
+emulator with moto's STS (`--with-moto`), namespaces annotated by the admin.
 
 - two namespaces mapped to roles in two accounts: each one's resources land in its
   role's account (the emulator files them by the assumed role's credentials);
 - a tenant naming a role the admin did not allow: a clear status, nothing created;
 - a role the operator may not assume: reported with the role's ARN, and once the
-  admin fixes the permission the endpoint comes up without anyone touching it;
-- two clusters sharing one account, the same namespace and name in each: both Ready,
-  and deleting one leaves the other's resources alone.
+  admin fixes the permission the endpoint comes up without anyone touching it.
+
+Two clusters sharing one account are in test_clusters.py, beside the other clusters.
 """
 
 from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +21,15 @@ import pytest
 
 from llm_operator.core import naming
 from llm_operator.core.identity import ALLOWED_ROLES_ANNOTATION, ROLE_ANNOTATION
-from llm_operator.core.kinds import Kind
 from local_cluster.cluster import LocalCluster
 from local_cluster.llmendpoints import condition, is_ready
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
-from tests.plugins.cluster_fixtures import CRD_FILE, CRD_NAME, Kubectl
+from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
-from tests.plugins.operator_fixtures import OperatorIdentity, started_operator
+from tests.plugins.operator_fixtures import EmulatorProcesses, OperatorIdentity, started_operator
 
 pytestmark = pytest.mark.e2e
 
@@ -41,11 +39,10 @@ EMULATOR_DELAY = 0.2
 
 
 @pytest.fixture
-def emulator_with_sts(tmp_path: Path) -> Iterator[Emulator]:
-    emulator = Emulator.start(tmp_path / "emulator.log", delay=EMULATOR_DELAY, args=["--with-moto"])
-    wait_for(lambda: emulator.moto_url, timeout=60, what="moto to listen")
-    yield emulator
-    emulator.stop()
+def emulator_with_sts(emulators: EmulatorProcesses) -> Emulator:
+    emulator = emulators.fresh(delay=EMULATOR_DELAY, args=["--with-moto"])
+    assert emulator.moto_url is not None
+    return emulator
 
 
 def manifest(name: str, namespace: str, **aws: str) -> str:
@@ -218,67 +215,3 @@ def test_a_denied_role_is_reported_and_recovers_when_the_admin_fixes_it(
         wait_gone(kubectl, "chat", log=op.log_tail)
     finally:
         op.stop()
-
-
-@pytest.fixture
-def second_cluster(cluster: LocalCluster) -> Iterator[LocalCluster]:
-    with LocalCluster(cluster.binaries.bin_dir) as other:
-        other.kubectl("apply", "--server-side", "-f", str(CRD_FILE))
-        other.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
-        yield other
-
-
-def test_two_clusters_sharing_an_account_reconcile_the_same_name_side_by_side(
-    cluster: LocalCluster,
-    second_cluster: LocalCluster,
-    emulator_process: Emulator,
-    namespace: str,
-    tmp_path: Path,
-) -> None:
-    second_cluster.kubectl("create", "namespace", namespace)
-    east, west = Kubectl(cluster, namespace), Kubectl(second_cluster, namespace)
-    operators = [
-        started_operator(
-            c.kubeconfig, emulator_process, [namespace], tmp_path / f"{n}.log", LLMOP_CLUSTER_NAME=n
-        )
-        for c, n in ((cluster, "east"), (second_cluster, "west"))
-    ]
-    try:
-        east.apply(manifest("chat", namespace))
-        west.apply(manifest("chat", namespace))
-        wait_ready(east, "chat", log=operators[0].log_tail)
-        wait_ready(west, "chat", log=operators[1].log_tail)
-        east_endpoint = get_llme(east, "chat")["status"]["endpointName"]  # type: ignore[index]
-        west_endpoint = get_llme(west, "chat")["status"]["endpointName"]  # type: ignore[index]
-        assert east_endpoint == naming.endpoint_name(namespace, "chat", "east")
-        assert west_endpoint == naming.endpoint_name(namespace, "chat", "west")
-        sagemaker = boto3_client(emulator_process.url)
-        west_before = sagemaker.describe_endpoint(EndpointName=west_endpoint)
-        for c in (east, west):
-            for event in c.json("get", "events")["items"]:
-                assert event["reason"] != "NameConflict", event
-
-        east("delete", "llmendpoint", "chat", "--wait=false")
-        wait_gone(east, "chat", log=operators[0].log_tail)
-        names = emulator_process.admin_client.resource_names(ACCOUNT, REGION)
-        assert names["endpoints"] == [west_endpoint]
-        assert all(
-            naming.decode(kind, n) is None
-            or naming.decode(kind, n)[0] != naming.owner_hash(namespace, "chat", "east")  # type: ignore[index]
-            for kind, table in (
-                (Kind.MODEL, names["models"]),
-                (Kind.ENDPOINT_CONFIG, names["endpoint_configs"]),
-                (Kind.INFERENCE_COMPONENT, names["inference_components"]),
-            )
-            for n in table
-        ), names
-        west_after = sagemaker.describe_endpoint(EndpointName=west_endpoint)
-        assert west_after["EndpointStatus"] == "InService"
-        assert west_after["LastModifiedTime"] == west_before["LastModifiedTime"]
-        assert get_llme(west, "chat") is not None
-        west("delete", "llmendpoint", "chat", "--wait=false")
-        wait_gone(west, "chat", log=operators[1].log_tail)
-        assert not any(emulator_process.admin_client.resource_names(ACCOUNT, REGION).values())
-    finally:
-        for op in operators:
-            op.stop()

@@ -1,5 +1,8 @@
-"""Reading LLMEndpoints through kubectl and waiting for them (local_cluster.waiting, never
-guessed sleeps). What Ready means is local_cluster.llmendpoints.is_ready, everywhere."""
+"""Reading LLMEndpoints and their Events and waiting for them (local_cluster.waiting, never
+guessed sleeps). What Ready means is local_cluster.llmendpoints.is_ready, everywhere.
+
+As the admin they are read straight from the API server (what `kubectl get -o json`
+shows, without starting a kubectl for every poll); as anyone else, through kubectl."""
 
 from __future__ import annotations
 
@@ -11,8 +14,15 @@ from local_cluster.llmendpoints import is_failed, is_ready, is_settled
 from local_cluster.waiting import wait_for
 from tests.plugins.cluster_fixtures import Kubectl
 
+API = "/apis/llmoperator.io/v1alpha1"
+
 
 def get_llme(kubectl: Kubectl, name: str) -> dict[str, Any] | None:
+    if kubectl.is_admin:
+        found: dict[str, Any] | None = kubectl.api_get(
+            f"{API}/namespaces/{kubectl.namespace}/llmendpoints/{name}"
+        )
+        return found
     result = kubectl("get", "llmendpoint", name, "-o", "json", "--ignore-not-found", check=True)
     if not result.stdout.strip():
         return None
@@ -25,9 +35,14 @@ def patch_spec(kubectl: Kubectl, name: str, spec: dict[str, Any]) -> None:
 
 
 def events(kubectl: Kubectl, name: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = kubectl.json(
-        "get", "events", "--field-selector", f"involvedObject.name={name}"
-    )["items"]
+    selector = f"involvedObject.name={name}"
+    if kubectl.is_admin:
+        path = f"/api/v1/namespaces/{kubectl.namespace}/events"
+        listed: list[dict[str, Any]] = kubectl.api_get(path, fieldSelector=selector)["items"]
+        return listed
+    items: list[dict[str, Any]] = kubectl.json("get", "events", "--field-selector", selector)[
+        "items"
+    ]
     return items
 
 

@@ -8,8 +8,11 @@ emulator through AWS_ENDPOINT_URL_SAGEMAKER, with fast polling. The operator can
 SIGKILLed and started again, as a crashed pod would be.
 
 `emulator_process` is `sagemaker-emulator` as a child process (local_cluster.services.
-Emulator), fresh per test; parametrize it indirectly to change its --delay, mark the
-test `with_moto` to run moto beside it (Application Auto Scaling, CloudWatch, STS).
+Emulator), empty for each test; parametrize it indirectly to change its --delay, mark the
+test `with_moto` to run moto beside it (Application Auto Scaling, CloudWatch, STS). The
+processes themselves are kept for the session (`emulators`: one per command line), and
+each test gets one reset, moto included: what the test sees is a fresh emulator, without
+paying a process start (with moto, seconds of CPU) per test.
 
 `operator` runs the operator as the chart deploys it: under the chart's RBAC and
 ServiceAccount (`operator_identity`, installed once per session), against
@@ -20,6 +23,7 @@ left in SageMaker" can be asserted exactly.
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,16 +68,56 @@ def emulated_sagemaker() -> Iterator[SageMakerEmulator]:
         yield SageMakerEmulator(server, AdminClient(server.url))
 
 
+class EmulatorProcesses:
+    """`sagemaker-emulator` processes that outlive a test: one per command line, handed
+    out reset (every resource, call, fault and load forgotten, the start-up delay back;
+    moto's backends reset and its IAM authorization off), so that each test starts from
+    an empty emulator."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self._running: dict[tuple[float, tuple[str, ...]], Emulator] = {}
+
+    def fresh(self, *, delay: float, args: Sequence[str] = ()) -> Emulator:
+        key = (delay, tuple(args))
+        emulator = self._running.get(key)
+        if emulator is None or emulator.proc.poll() is not None:
+            log = self.directory / f"emulator-{len(self._running)}.log"
+            emulator = self._running[key] = Emulator.start(log, delay=delay, args=args)
+        emulator.admin_client.reset()
+        if emulator.moto_url is not None:
+            # Every backend, and IAM authorization off again (a test may have turned it on).
+            for path, body in (("reset-auth", b"inf"), ("reset", b"")):
+                request = urllib.request.Request(
+                    f"{emulator.moto_url}/moto-api/{path}",
+                    data=body,
+                    method="POST",
+                    headers={"Content-Type": "text/plain"},
+                )
+                with urllib.request.urlopen(request, timeout=60) as answer:
+                    answer.read()
+        return emulator
+
+    def stop(self) -> None:
+        for emulator in self._running.values():
+            emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def emulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorProcesses]:
+    """The session's emulator processes; `emulators.fresh(delay=..., args=...)` in a
+    test's fixture gives it an empty one."""
+    processes = EmulatorProcesses(tmp_path_factory.mktemp("emulators"))
+    yield processes
+    processes.stop()
+
+
 @pytest.fixture
-def emulator_process(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Emulator]:
-    """`sagemaker-emulator` as a child process, fresh per test."""
+def emulator_process(emulators: EmulatorProcesses, request: pytest.FixtureRequest) -> Emulator:
+    """`sagemaker-emulator` as a child process, empty for this test."""
     delay = float(getattr(request, "param", EMULATOR_PROCESS_DELAY))
     moto = request.node.get_closest_marker("with_moto") is not None
-    emulator = Emulator.start(
-        tmp_path / "emulator.log", delay=delay, args=["--with-moto"] if moto else []
-    )
-    yield emulator
-    emulator.stop()
+    return emulators.fresh(delay=delay, args=["--with-moto"] if moto else [])
 
 
 @pytest.fixture
