@@ -88,6 +88,8 @@ def world(
         list(namespaces.values()),
         tmp / "operator.log",
         LLMOP_CLUSTER_NAME=CLUSTER_NAME,
+        # No LLMEndpointPolicy governs these namespaces: adoption is the setting's.
+        LLMOP_ALLOW_ADOPTION="true",
     )
     manifests = {case: make() for case, make in CASES.items()}
     for case, manifest in manifests.items():

@@ -53,9 +53,11 @@ def small(name: str, **changes: Any) -> dict[str, Any]:
     }
 
 
-@pytest.fixture(scope="session")
-def admission(cluster: LocalCluster) -> None:
-    """The chart's ValidatingAdmissionPolicy and binding, as `helm install` makes them."""
+@pytest.fixture(scope="module")
+def admission(cluster: LocalCluster) -> Iterator[None]:
+    """The chart's ValidatingAdmissionPolicy and binding, as `helm install` makes them,
+    for this module's tests only: the worker's control plane is shared with other test
+    files, which may replace the CRDs the policy's parameters come from."""
     documents = chart.render(
         cluster.binaries.helm,
         CHART,
@@ -67,6 +69,8 @@ def admission(cluster: LocalCluster) -> None:
     found = chart.select(documents, chart.ADMISSION_KINDS)
     assert [d["kind"] for d in found] == list(chart.ADMISSION_KINDS)
     cluster.kubectl("apply", "-f", "-", input=chart.to_yaml(found))
+    yield
+    cluster.kubectl("delete", "--ignore-not-found", "-f", "-", input=chart.to_yaml(found))
 
 
 Policy = Callable[..., str]
@@ -230,6 +234,14 @@ def test_ten_at_once_with_room_for_six_make_six_and_room_lets_the_rest_in(
     # The budget raised: everything goes through.
     policy(budget={"maxCostPerHourUSD": "100"})
     for n in names[1:]:
+        # A refused one shows phase Failed until its next pass reads the new budget.
+        wait_for(
+            lambda n=n: (
+                condition(get_llme(kubectl, n) or {}, "Degraded").get("reason") != "BudgetExceeded"
+            ),
+            timeout=90,
+            what=f"{n} no longer refused",
+        )
         wait_ready(kubectl, n, log=operator.log_tail, timeout=120)
     assert len(sagemaker_api.inventory().endpoints) == 9
 
