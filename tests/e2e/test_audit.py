@@ -36,11 +36,13 @@ def test_audit_finds_orphans_by_uid_and_deletes_only_them(
     operator_identity: Any,
     emulator_process_with_moto: Emulator,
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     emulator = emulator_process_with_moto
     op = started_operator(
         operator_identity.kubeconfig, emulator, namespace, tmp_path / "operator.log"
     )
+    request.addfinalizer(op.stop)  # even if the test fails: the emulator outlives it
     leaked = llmendpoint("mistral-7b-inference-components")
     kept = {**llmendpoint("lora-adapters")}
     kept["spec"] = {**kept["spec"], "deletionPolicy": "Retain"}

@@ -134,6 +134,7 @@ def test_audit_in_one_cluster_never_deletes_another_clusters_endpoints(
     namespace: str,
     emulator_and_moto: Emulator,
     tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> None:
     """Two clusters leaving the cluster name empty (the default), one account, the same
     LLMEndpoint apps/chat in each (in two regions, as their names are the same): east's
@@ -145,6 +146,8 @@ def test_audit_in_one_cluster_never_deletes_another_clusters_endpoints(
         operator_identity.kubeconfig, emulator, namespace, tmp_path / "east.log"
     )
     west_op = started_operator(west.kubeconfig, emulator, namespace, tmp_path / "west.log")
+    for op in (east_op, west_op):  # even if the test fails: the emulator outlives it
+        request.addfinalizer(op.stop)
     kubectl.apply(to_yaml(chat("us-east-1"), chat("us-east-1", "old")))
     west_kubectl.apply(to_yaml(chat("us-west-2")))
     wait_ready(kubectl, "chat", log=east_op.log_tail)
