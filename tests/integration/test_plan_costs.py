@@ -78,6 +78,19 @@ def test_plan_of_an_unchanged_endpoint_scaled_to_zero_costs_the_same_both_sides(
                 r, cluster, lambda res, _: res.outcome == "settled", spec=SCALED, passes=200
             )
             # The autoscaler takes the copies to zero; managed instance scaling the instances.
+            # (once the component is InService: a settled pass may see it still Updating)
+            await until(
+                r,
+                cluster,
+                lambda *_: (
+                    sm.describe_inference_component(InferenceComponentName=BASE)[
+                        "InferenceComponentStatus"
+                    ]
+                    == "InService"
+                ),
+                spec=SCALED,
+                passes=200,
+            )
             sm.update_inference_component_runtime_config(
                 InferenceComponentName=BASE, DesiredRuntimeConfig={"CopyCount": 0}
             )
