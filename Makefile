@@ -9,7 +9,8 @@ STAMP  := $(VENV)/.installed
 
 # Every Python package, transitive ones included, is pinned with its hashes for
 # Python 3.11 on Linux x86_64: requirements/dev.txt is what `make` installs,
-# requirements/runtime.txt (the same versions, runtime dependencies only) is what
+# requirements/runtime.txt (the same versions, the runtime dependencies and the
+# emulator's, so the image can also run `sagemaker-emulator` with moto) is what
 # the Docker image installs. `make lock` regenerates both from pyproject.toml,
 # keeping every pin that still satisfies it; `make lock LOCK_ARGS=--upgrade`
 # moves every pin to the newest version pyproject.toml allows.
@@ -43,7 +44,7 @@ lock:
 	@$(BIN)/uv --version 2>/dev/null | grep -q '^uv $(UV_VERSION)\( \|$$\)' \
 		|| $(BIN)/python -m pip install --quiet 'uv==$(UV_VERSION)'
 	$(UV_COMPILE) --extra dev --output-file $(DEV_LOCK)
-	$(UV_COMPILE) --constraint $(DEV_LOCK) --output-file $(RUNTIME_LOCK)
+	$(UV_COMPILE) --extra emulator --constraint $(DEV_LOCK) --output-file $(RUNTIME_LOCK)
 
 binaries:
 	bash tools/build-binaries.sh
@@ -51,11 +52,23 @@ binaries:
 demo: $(STAMP) binaries
 	$(BIN)/python scripts/demo.py
 
+# The workflows: actionlint (built like the control-plane binaries, with the locked
+# shellcheck for their scripts) and zizmor, offline unless ZIZMOR_ARGS says otherwise
+# (CI runs its online audits too, with a token). The chart: `helm lint --strict` with
+# both Helm majors.
+ZIZMOR_ARGS ?= --offline
+tool = $$(bash tools/build-binaries.sh --path $(1))
+
 lint: $(STAMP)
 	$(BIN)/ruff check operator tests bench scripts
 	$(BIN)/ruff format --check operator tests bench scripts
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/lint-imports
+	bash tools/build-binaries.sh actionlint helm helm4 >/dev/null
+	$(call tool,actionlint) -shellcheck $(BIN)/shellcheck -pyflakes=
+	$(BIN)/zizmor $(ZIZMOR_ARGS) --persona pedantic .github
+	$(call tool,helm) lint --strict charts/llm-operator
+	$(call tool,helm4) lint --strict charts/llm-operator
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

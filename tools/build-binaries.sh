@@ -9,7 +9,13 @@
 # version.
 #
 # Usage: tools/build-binaries.sh            # build what is missing, print the bin dir
+#        tools/build-binaries.sh TOOL...    # build only these (kube-apiserver, etcd, helm,
+#                                           # helm4, crane, actionlint), print the bin dir
 #        tools/build-binaries.sh --print    # print the bin dir only
+#        tools/build-binaries.sh --path TOOL  # print one tool's path (nothing built)
+#
+# The release tools (helm4, crane, actionlint) live in the same directory under a
+# versioned name (helm4-v4.3.2), so bumping one of them rebuilds only that one.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,8 +25,23 @@ source "$here/versions.env"
 cache_root="${LLMOP_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/sagemaker-llm-operator}"
 bin_dir="$cache_root/bin/k8s-${KUBERNETES_VERSION}_etcd-${ETCD_VERSION}_helm-${HELM_VERSION}"
 
+# Path of each tool; the release tools carry their version in their name.
+tool_path() {
+  case "$1" in
+    kube-apiserver | etcd | helm) echo "$bin_dir/$1" ;;
+    helm4) echo "$bin_dir/helm4-$HELM4_VERSION" ;;
+    crane) echo "$bin_dir/crane-$CRANE_VERSION" ;;
+    actionlint) echo "$bin_dir/actionlint-$ACTIONLINT_VERSION" ;;
+    *) echo "build-binaries: unknown tool $1" >&2; return 1 ;;
+  esac
+}
+
 if [[ "${1:-}" == "--print" ]]; then
   echo "$bin_dir"
+  exit 0
+fi
+if [[ "${1:-}" == "--path" ]]; then
+  tool_path "${2:?--path needs a tool name}"
   exit 0
 fi
 
@@ -110,9 +131,46 @@ build_helm() {
   mv "$out.tmp" "$out"
 }
 
+# A module whose go.mod has no local replaces: a wrapper module requiring it, then
+# `go build` of one package with these ldflags.
+build_module_tool() {
+  local name=$1 module=$2 version=$3 package=$4 ldflags=$5
+  local out
+  out="$(tool_path "$name")"
+  [[ -x "$out" ]] && return 0
+  local d
+  d="$(wrapper_dir "$name-$version")"
+  printf 'module local/build/%s\n\ngo 1.24\n\nrequire %s %s\n' "$name" "$module" "$version" >"$d/go.mod"
+  log "resolving $name $version modules"
+  (cd "$d" && go get "$package@$version" >/dev/null 2>&1 || go get "$package@$version")
+  log "compiling $name $version"
+  (cd "$d" && timed "$name" go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$package")
+  mv "$out.tmp" "$out"
+}
+
+build_helm4() {
+  build_module_tool helm4 helm.sh/helm/v4 "$HELM4_VERSION" helm.sh/helm/v4/cmd/helm \
+    "-X helm.sh/helm/v4/internal/version.version=$HELM4_VERSION"
+}
+
+build_crane() {
+  build_module_tool crane github.com/google/go-containerregistry "$CRANE_VERSION" \
+    github.com/google/go-containerregistry/cmd/crane \
+    "-X github.com/google/go-containerregistry/cmd/crane/cmd.Version=$CRANE_VERSION"
+}
+
+build_actionlint() {
+  build_module_tool actionlint github.com/rhysd/actionlint "$ACTIONLINT_VERSION" \
+    github.com/rhysd/actionlint/cmd/actionlint \
+    "-X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION"
+}
+
 command -v go >/dev/null || { log "Go is required (https://go.dev/dl); none found on PATH"; exit 1; }
 
-build_etcd
-build_kube_apiserver
-build_helm
+tools=("$@")
+[[ ${#tools[@]} -gt 0 ]] || tools=(etcd kube-apiserver helm helm4 crane actionlint)
+for tool in "${tools[@]}"; do
+  tool_path "$tool" >/dev/null
+  "build_${tool//-/_}"
+done
 echo "$bin_dir"

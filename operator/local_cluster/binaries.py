@@ -1,5 +1,8 @@
 """Where the pinned kube-apiserver, etcd and helm binaries live, building them if needed.
 
+Beside them, under versioned names, the release tools: Helm 4, crane (an OCI registry
+on loopback) and actionlint.
+
 The build itself is tools/build-binaries.sh (Go module proxy, cached by version);
 this module runs it so tests and the demo need no manual step.
 """
@@ -9,9 +12,12 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-REQUIRED = ("kube-apiserver", "etcd", "helm")
+# Release tools: file name prefix -> the versions.env variable naming their version.
+RELEASE_TOOLS = {"helm4": "HELM4_VERSION", "crane": "CRANE_VERSION"}
+REQUIRED = ("kube-apiserver", "etcd", "helm", *RELEASE_TOOLS)
 ENV_BIN_DIR = "LLMOP_BIN_DIR"
 
 
@@ -37,13 +43,35 @@ class Binaries:
     def helm(self) -> Path:
         return self.bin_dir / "helm"
 
+    @property
+    def helm4(self) -> Path:
+        return self.tool("helm4")
+
+    @property
+    def crane(self) -> Path:
+        return self.tool("crane")
+
+    def tool(self, name: str) -> Path:
+        """A binary by name; the release tools carry their version (helm4-v4.3.2)."""
+        if name in RELEASE_TOOLS:
+            return self.bin_dir / f"{name}-{versions()[RELEASE_TOOLS[name]]}"
+        return self.bin_dir / name
+
     def missing(self) -> list[str]:
-        return [n for n in REQUIRED if not os.access(self.bin_dir / n, os.X_OK)]
+        return [n for n in REQUIRED if not os.access(self.tool(n), os.X_OK)]
 
 
 def build_script() -> Path:
     """tools/build-binaries.sh of the source tree this package runs from."""
     return Path(__file__).resolve().parents[2] / "tools" / "build-binaries.sh"
+
+
+@cache
+def versions() -> dict[str, str]:
+    """tools/versions.env: the pinned version of each binary."""
+    text = (build_script().parent / "versions.env").read_text()
+    lines = (line.strip() for line in text.splitlines())
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
 
 
 def bin_dir() -> Path:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from packaging.utils import canonicalize_name
+from scripts import release
 
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
@@ -211,9 +212,7 @@ def test_installed_environment_is_exactly_the_runtime_lock(installed: Path) -> N
         got.pop(canonicalize_name(installer), None)
     pin = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)", re.MULTILINE)
     expected = {canonicalize_name(n): v for n, v in pin.findall(runtime_lock().read_text())}
-    project = (REPO / "pyproject.toml").read_text()
-    (version,) = re.findall(r'^version = "([^"]+)"', project, re.MULTILINE)
-    expected[canonicalize_name("sagemaker-llm-operator")] = version
+    expected[canonicalize_name("sagemaker-llm-operator")] = release.version()
     assert got == expected
 
 
@@ -225,9 +224,7 @@ def test_installed_wheel_reports_its_version(installed: Path) -> None:
         check=True,
         cwd=installed,
     )
-    project = (REPO / "pyproject.toml").read_text()
-    (version,) = re.findall(r'^version = "([^"]+)"', project, re.MULTILINE)
-    assert result.stdout.strip() == f"llm-operator {version}"
+    assert result.stdout.strip() == f"llm-operator {release.version()}"
 
 
 def test_installed_wheel_prints_the_crd(installed: Path, tree_crd: str) -> None:

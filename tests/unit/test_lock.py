@@ -109,8 +109,8 @@ def check(lock: Path, requirements: list[Requirement]) -> None:
         )
 
 
-def test_runtime_lock_pins_every_runtime_dependency_within_its_specifier() -> None:
-    check(RUNTIME_LOCK, declared())
+def test_runtime_lock_pins_every_runtime_and_emulator_dependency_within_its_specifier() -> None:
+    check(RUNTIME_LOCK, declared(("emulator",)))
 
 
 def test_dev_lock_pins_every_runtime_and_dev_dependency_within_its_specifier() -> None:
