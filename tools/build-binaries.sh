@@ -64,8 +64,12 @@ timed() {
   log "$name built in $((SECONDS - start)) s"
 }
 
+# Wrapper modules and partial outputs are named after this process, so builds started
+# side by side (several checkouts sharing the cache) never remove each other's.
+trap 'rm -rf "$cache_root"/src/*."$$"' EXIT
+
 wrapper_dir() {
-  local d="$cache_root/src/$1"
+  local d="$cache_root/src/$1.$$"
   rm -rf "$d"
   mkdir -p "$d"
   echo "$d"
@@ -98,8 +102,8 @@ build_kube_apiserver() {
   local pkg=k8s.io/component-base/version
   local ldflags="-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=$major -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   log "compiling kube-apiserver $v"
-  (cd "$d" && timed kube-apiserver go build -trimpath -ldflags "$ldflags" -o "$out.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
-  mv "$out.tmp" "$out"
+  (cd "$d" && timed kube-apiserver go build -trimpath -ldflags "$ldflags" -o "$out.tmp.$$" k8s.io/kubernetes/cmd/kube-apiserver)
+  mv "$out.tmp.$$" "$out"
 }
 
 build_etcd() {
@@ -112,8 +116,8 @@ build_etcd() {
   log "resolving etcd $v modules"
   (cd "$d" && go get "go.etcd.io/etcd/server/v3@$v" >/dev/null 2>&1 || go get "go.etcd.io/etcd/server/v3@$v")
   log "compiling etcd $v"
-  (cd "$d" && timed etcd go build -trimpath -ldflags "-s -w" -o "$out.tmp" go.etcd.io/etcd/server/v3)
-  mv "$out.tmp" "$out"
+  (cd "$d" && timed etcd go build -trimpath -ldflags "-s -w" -o "$out.tmp.$$" go.etcd.io/etcd/server/v3)
+  mv "$out.tmp.$$" "$out"
 }
 
 build_helm() {
@@ -127,8 +131,8 @@ build_helm() {
   (cd "$d" && go get "helm.sh/helm/v3/cmd/helm@$v" >/dev/null 2>&1 || go get "helm.sh/helm/v3/cmd/helm@$v")
   local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$v"
   log "compiling helm $v"
-  (cd "$d" && timed helm go build -trimpath -ldflags "$ldflags" -o "$out.tmp" helm.sh/helm/v3/cmd/helm)
-  mv "$out.tmp" "$out"
+  (cd "$d" && timed helm go build -trimpath -ldflags "$ldflags" -o "$out.tmp.$$" helm.sh/helm/v3/cmd/helm)
+  mv "$out.tmp.$$" "$out"
 }
 
 # A module whose go.mod has no local replaces: a wrapper module requiring it, then
@@ -144,8 +148,8 @@ build_module_tool() {
   log "resolving $name $version modules"
   (cd "$d" && go get "$package@$version" >/dev/null 2>&1 || go get "$package@$version")
   log "compiling $name $version"
-  (cd "$d" && timed "$name" go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp" "$package")
-  mv "$out.tmp" "$out"
+  (cd "$d" && timed "$name" go build -trimpath -ldflags "-s -w $ldflags" -o "$out.tmp.$$" "$package")
+  mv "$out.tmp.$$" "$out"
 }
 
 build_helm4() {

@@ -99,6 +99,14 @@ def parser() -> argparse.ArgumentParser:
         "free loopback port and print its URL on the second line; the emulator then acts on "
         "the scalable targets, scaling policies and alarms registered there",
     )
+    p.add_argument(
+        "--moto-port",
+        type=int,
+        default=0,
+        metavar="PORT",
+        help="with --with-moto: the port moto listens on; 0 picks a free one (default). A "
+        "fixed one lets a container beside the emulator be configured before it starts",
+    )
     p.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return p
 
@@ -143,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
         args.verbose,
         with_moto=args.with_moto,
         token_time=args.token_time,
+        moto_port=args.moto_port,
     )
     if args.token_time is not None and args.token_time < 0:
         parser().error("--token-time must be 0 or more")

@@ -332,10 +332,12 @@ class EmulatorServer:
         verbose: bool = False,
         with_moto: bool = False,
         token_time: float | None = None,
+        moto_port: int = 0,
     ) -> None:
         self.store = Store(delay, Path(state_file) if state_file else None, token_time)
         self.store.completers.update(COMPLETERS)
         self._with_moto = with_moto
+        self._moto_port = moto_port  # 0: a free one
         self.moto: MotoSidecar | None = None
         self._address = (host, port)
         self._verbose = verbose
@@ -361,7 +363,7 @@ class EmulatorServer:
         self._http = _HttpServer(self._address, self.store, self._verbose)
         if self._with_moto:
             # moto's backends live in this process: the autoscaler reads and writes them.
-            self.moto = MotoSidecar(str(self._address[0])).start()
+            self.moto = MotoSidecar(str(self._address[0]), self._moto_port).start()
             with self.store.lock:
                 self.store.ticker = Autoscaler(self.store, time.time())
             catch_up = threading.Thread(

@@ -32,6 +32,8 @@ REASON_CALLS = {
 EVENT_TYPES = {"Normal", "Warning"}
 OURS = [
     "docs/install-eks.md",
+    "docs/install.md",
+    "docs/install-kind.md",
     "docs/gitops.md",
     "docs/troubleshooting.md",
     "docs/iam/README.md",
