@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 # Release tools: file name prefix -> the versions.env variable naming their version.
 RELEASE_TOOLS = {"helm4": "HELM4_VERSION", "crane": "CRANE_VERSION"}
-REQUIRED = ("kube-apiserver", "etcd", "helm", *RELEASE_TOOLS)
+REQUIRED = ("kube-apiserver", "etcd", "helm")
 ENV_BIN_DIR = "LLMOP_BIN_DIR"
 
 
@@ -57,8 +58,8 @@ class Binaries:
             return self.bin_dir / f"{name}-{versions()[RELEASE_TOOLS[name]]}"
         return self.bin_dir / name
 
-    def missing(self) -> list[str]:
-        return [n for n in REQUIRED if not os.access(self.tool(n), os.X_OK)]
+    def missing(self, names: Sequence[str] = REQUIRED) -> list[str]:
+        return [n for n in names if not os.access(self.tool(n), os.X_OK)]
 
 
 def build_script() -> Path:
@@ -88,20 +89,25 @@ def bin_dir() -> Path:
     return Path(out.stdout.strip())
 
 
-def ensure(*, build: bool = True) -> Binaries:
-    """Return the binaries, running tools/build-binaries.sh first when any is missing.
+def ensure(*, build: bool = True, tools: Sequence[str] = ()) -> Binaries:
+    """Return the binaries, running tools/build-binaries.sh first for any that is missing:
+    the control plane's, and `tools` (release tools such as "helm4" or "crane").
 
     The build's progress goes to stderr (it takes ~20 minutes cold, nothing warm).
     """
+    wanted = (*REQUIRED, *tools)
     found = Binaries(bin_dir())
-    if not found.missing():
+    missing = found.missing(wanted)
+    if not missing:
         return found
     if not build or os.environ.get(ENV_BIN_DIR):
-        raise BinariesError(f"missing in {found.bin_dir}: {', '.join(found.missing())}")
-    result = subprocess.run(["bash", str(build_script())], stdout=subprocess.PIPE, text=True)
+        raise BinariesError(f"missing in {found.bin_dir}: {', '.join(missing)}")
+    result = subprocess.run(
+        ["bash", str(build_script()), *missing], stdout=subprocess.PIPE, text=True
+    )
     if result.returncode != 0:
         raise BinariesError(f"tools/build-binaries.sh failed with exit code {result.returncode}")
     built = Binaries(Path(result.stdout.strip().splitlines()[-1]))
-    if built.missing():
-        raise BinariesError(f"still missing in {built.bin_dir}: {', '.join(built.missing())}")
+    if built.missing(wanted):
+        raise BinariesError(f"still missing in {built.bin_dir}: {', '.join(built.missing(wanted))}")
     return built

@@ -1,0 +1,183 @@
+"""`emulator.enabled=true`: the SageMaker emulator with moto beside the operator, to try
+the chart on kind without AWS (docs/install-kind.md).
+
+No container runtime runs here, so this takes everything the cluster would: the
+manifests Helm renders for the value are applied server-side to the real API server,
+read back, and the two containers become local processes with exactly the command,
+arguments and environment the Deployment gives them (the emulator first, started as
+its startup probe sees it). An example LLMEndpoint goes Ready through them, and
+`kubectl llme invoke` answers with the environment the install notes print.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scripts import release
+
+from local_cluster import processes
+from local_cluster.cluster import LocalCluster
+from local_cluster.ports import free_port
+from local_cluster.services import Operator, console_script
+from local_cluster.waiting import wait_for
+from sagemaker_emulator.admin import AdminClient
+from tests.chart.helm import CHART, REPO, helm, values_file
+
+EXAMPLE = REPO / "examples" / "mistral-7b-inference-components.yaml"
+NAME = "mistral-7b"
+
+
+@pytest.fixture
+def installed(cluster: LocalCluster, namespace: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """The chart with emulator.enabled, as `helm install` against the API server renders
+    it (release JSON: manifest and notes), applied server-side; removed afterwards."""
+    operator_namespace = f"{namespace}-op"
+    cluster.kubectl("create", "namespace", operator_namespace)
+    values = {
+        "emulator": {
+            "enabled": True,
+            "port": free_port(),
+            "motoPort": free_port(),
+            "delaySeconds": 0.05,
+        },
+        "watch": {"namespaces": [namespace]},
+        "operator": {"transitionPollSeconds": 1},
+        "health": {"port": free_port()},
+        "metrics": {"port": free_port()},
+        # Cluster-wide and outliving the test, it would govern other tests' namespaces.
+        "policies": {"admission": False},
+    }
+    rendered = json.loads(
+        helm(
+            "install",
+            f"emu-{uuid.uuid4().hex[:6]}",
+            str(CHART),
+            "--namespace",
+            operator_namespace,
+            "--dry-run=server",
+            "--output",
+            "json",
+            "--kubeconfig",
+            str(cluster.kubeconfig),
+            "-f",
+            str(values_file(values, tmp_path)),
+        ).stdout
+    )
+    manifest = rendered["manifest"]
+    cluster.kubectl("apply", "--server-side", "-f", "-", input=manifest)
+    yield rendered
+    cluster.kubectl("delete", "--ignore-not-found", "--wait=false", "-f", "-", input=manifest)
+
+
+def pod_environment(container: dict[str, Any], pod_name: str) -> dict[str, str]:
+    env = {e["name"]: e["value"] for e in container.get("env", []) if "value" in e}
+    env.update({e["name"]: pod_name for e in container.get("env", []) if "valueFrom" in e})
+    return env
+
+
+def base_environment() -> dict[str, str]:
+    """This machine's environment without any AWS or operator setting: only the chart's
+    reach the processes."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LLMOP_"))}
+
+
+@pytest.mark.e2e
+def test_the_emulator_beside_the_operator_makes_an_example_ready(
+    cluster: LocalCluster, namespace: str, installed: dict[str, Any], tmp_path: Path
+) -> None:
+    operator_namespace = installed["namespace"]
+    (deployment,) = [
+        doc
+        for doc in json.loads(
+            cluster.kubectl("get", "deployments", "-n", operator_namespace, "-o", "json").stdout
+        )["items"]
+    ]
+    pod = deployment["spec"]["template"]["spec"]
+    (sidecar,) = pod["initContainers"]
+    (container,) = pod["containers"]
+    assert sidecar["restartPolicy"] == "Always"  # a native sidecar: runs beside, starts first
+    assert sidecar["image"] == container["image"]  # the same image carries the emulator
+
+    # The emulator container: its command and arguments, its environment.
+    argv = [console_script(sidecar["command"][0]), *sidecar["command"][1:], *sidecar["args"]]
+    emulator = processes.spawn(
+        argv,
+        log=tmp_path / "emulator.log",
+        env={**base_environment(), **pod_environment(sidecar, "pod-0")},
+    )
+    operator: Operator | None = None
+    try:
+        probe = sidecar["startupProbe"]["exec"]["command"]
+        assert probe[0] == "python"
+
+        def started() -> bool:
+            assert emulator.poll() is None, (tmp_path / "emulator.log").read_text()[-3000:]
+            answer = subprocess.run([sys.executable, *probe[1:]], capture_output=True, check=False)
+            return answer.returncode == 0
+
+        wait_for(started, what="the emulator's startup probe to pass", timeout=60)
+
+        # The operator container, under the chart's ServiceAccount.
+        account = pod["serviceAccountName"]
+        user = f"system:serviceaccount:{operator_namespace}:{account}"
+        cluster.wait_until_allowed(user, "get", "secrets", namespace=namespace)
+        operator = Operator(
+            kubeconfig=cluster.service_account_kubeconfig(operator_namespace, account),
+            log=tmp_path / "operator.log",
+            env=pod_environment(container, "pod-0"),
+            inherit_settings=False,
+        )
+        operator.start().wait_healthy()
+
+        cluster.kubectl("apply", "-n", namespace, "-f", str(EXAMPLE))
+        cluster.kubectl(
+            "wait", "-n", namespace, "--for=condition=Ready", "--timeout=180s", f"llme/{NAME}"
+        )
+
+        # `kubectl llme invoke` with what the install notes say (the port-forward they
+        # start makes the pod's loopback port this machine's).
+        notes = installed["info"]["notes"]
+        exports: dict[str, str] = {}
+        for line in notes.splitlines():
+            if line.strip().startswith("export "):
+                exports.update(w.split("=", 1) for w in shlex.split(line.strip())[1:])
+        (invoke,) = [ln.strip() for ln in notes.splitlines() if "kubectl llme invoke" in ln]
+        venv_bin = str(Path(sys.executable).parent)
+        result = subprocess.run(
+            [*shlex.split(invoke), "-n", namespace],
+            env={
+                **base_environment(),
+                **exports,
+                "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+                "KUBECONFIG": str(cluster.kubeconfig),
+            },
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.stdout.strip()
+
+        # Both speak with the release's version in their User-Agent.
+        version = release.version()
+        admin = AdminClient(exports["AWS_ENDPOINT_URL_SAGEMAKER"])
+        created = admin.call_log(operation="CreateEndpoint")
+        assert created
+        assert all(f"sagemaker-llm-operator/{version}" in (c["user_agent"] or "") for c in created)
+        assert admin.call_log(user_agent=f"llm-operator-cli/{version}")
+        assert "Traceback" not in operator.logs()
+    finally:
+        if operator is not None:
+            operator.stop()
+            print(f"--- operator log ---\n{operator.log_tail(200)}")
+        processes.stop(emulator)
