@@ -19,6 +19,9 @@ import yaml
 from packaging.utils import canonicalize_name
 from scripts import release
 
+from local_cluster import processes
+from local_cluster.waiting import wait_for
+
 REPO = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPO / "Dockerfile"
 HADOLINT = Path(sys.executable).parent / "hadolint"
@@ -239,3 +242,20 @@ def test_installed_wheel_prints_the_crd(installed: Path, tree_crd: str) -> None:
     assert crd["kind"] == "CustomResourceDefinition"
     assert crd["metadata"]["name"] == "llmendpoints.llmoperator.io"
     assert result.stdout == tree_crd  # the wheel ships every module and data file
+
+
+def test_installed_image_runs_the_emulator_with_moto(installed: Path, tmp_path: Path) -> None:
+    """The image carries the emulator and moto too: the chart's emulator.enabled runs
+    `sagemaker-emulator --with-moto` from it beside the operator."""
+    log = tmp_path / "emulator.log"
+    argv = [installed / "sagemaker-emulator", "--port", "0", "--with-moto", "--moto-port", "0"]
+    proc = processes.spawn(argv, log=log, cwd=installed)
+    try:
+
+        def listening() -> bool:
+            assert proc.poll() is None, log.read_text()
+            return "moto listening on http://127.0.0.1:" in log.read_text()
+
+        wait_for(listening, what="the image's emulator and moto to listen", timeout=120)
+    finally:
+        assert processes.stop(proc) == 0, log.read_text()
