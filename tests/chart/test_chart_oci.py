@@ -84,7 +84,8 @@ class Helm:
     binary: Path
     kubeconfig: Path
 
-    def __call__(self, *args: str) -> str:
+    def __call__(self, *args: str, stderr: bool = False) -> str:
+        """Its standard output (with `stderr`, followed by its standard error)."""
         result = subprocess.run(
             [str(self.binary), "--kubeconfig", str(self.kubeconfig), *args],
             capture_output=True,
@@ -93,7 +94,7 @@ class Helm:
             check=False,
         )
         assert result.returncode == 0, f"{self.binary.name} {' '.join(args)}: {result.stderr}"
-        return result.stdout + result.stderr
+        return result.stdout + (result.stderr if stderr else "")
 
 
 @dataclass(frozen=True)
@@ -125,14 +126,12 @@ def helm4(control_plane: LocalCluster) -> Helm:
 
 @pytest.fixture(scope="module")
 def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`crane registry serve` on a free loopback port; its blobs in a temp directory."""
+    """`crane registry serve` on a free loopback port, holding what is pushed in memory."""
     root = tmp_path_factory.mktemp("registry")
     log = root / "crane.log"
     crane = binaries.ensure(tools=("crane",)).crane
     address = f"127.0.0.1:{free_port()}"
-    proc = processes.spawn(
-        [crane, "registry", "serve", "--address", address, "--disk", root / "blobs"], log=log
-    )
+    proc = processes.spawn([crane, "registry", "serve", "--address", address], log=log)
 
     def serving() -> bool:
         assert proc.poll() is None, log.read_text()
@@ -163,8 +162,12 @@ def charts(
     helm3("push", str(previous_tgz), f"oci://{registry}/previous", "--plain-http")
 
     version = next_version(previous_version)
-    current_tgz = release.package_chart(helm4.binary, root / "dist", release=version)
-    pushed = helm4("push", str(current_tgz), f"oci://{registry}/charts", "--plain-http")
+    current_tgz = release.package_chart(
+        helm4.binary, root / "dist", release=version, image_repository=f"{registry}/operator"
+    )
+    pushed = helm4(
+        "push", str(current_tgz), f"oci://{registry}/charts", "--plain-http", stderr=True
+    )
     return Charts(
         registry=registry,
         previous_version=previous_version,
@@ -217,8 +220,8 @@ def get(cluster: LocalCluster, *args: str) -> Any:
 
 
 def start_operator(cluster: LocalCluster, namespace: str, log: Path) -> Operator:
-    """The Deployment's pod as a local process: its environment, under its
-    ServiceAccount, with static credentials standing in for IRSA."""
+    """The Deployment's pod as a local process (started, not yet healthy): its
+    environment, under its ServiceAccount, with static credentials standing in for IRSA."""
     (deployment,) = get(cluster, "deployments", "-n", namespace)["items"]
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
@@ -231,7 +234,7 @@ def start_operator(cluster: LocalCluster, namespace: str, log: Path) -> Operator
         env={**credentials, **env, "POD_NAME": "pod-0"},
         inherit_settings=False,
     )
-    return operator.start().wait_healthy()
+    return operator.start()
 
 
 def stored(cluster: LocalCluster, namespace: str) -> dict[str, tuple[str, Any]]:
@@ -243,49 +246,71 @@ def writes(calls: dict[str, int]) -> dict[str, int]:
     return {op: n for op, n in calls.items() if not op.startswith(READS)}
 
 
-@pytest.mark.parametrize("major", ["helm3", "helm4"])
+@dataclass
+class Installed:
+    """One release of the previous chart, installed with one Helm major."""
+
+    helm: Helm
+    name: str
+    namespace: str  # the operator's
+    watched: str  # its LLMEndpoints'
+    deployment: dict[str, Any]
+
+
 def test_upgrade_from_the_previous_release_keeps_running_endpoints(
-    major: str,
-    request: pytest.FixtureRequest,
     charts: Charts,
+    helm3: Helm,
+    helm4: Helm,
     control_plane: LocalCluster,
     emulators: EmulatorProcesses,
     tmp_path: Path,
 ) -> None:
-    helm: Helm = request.getfixturevalue(major)
+    """Helm 3 and Helm 4 side by side, each on a release of its own over one emulator."""
     cluster = control_plane
-    suffix = uuid.uuid4().hex[:6]
-    namespace, watched, name = f"op-{suffix}", f"llm-{suffix}", f"llmop-{suffix}"
-    cluster.kubectl("create", "namespace", watched)
     emulator = emulators.fresh(delay=0.05)
+    releases = []
+    for helm in (helm3, helm4):
+        suffix = uuid.uuid4().hex[:6]
+        name, namespace, watched = f"llmop-{suffix}", f"op-{suffix}", f"llm-{suffix}"
+        cluster.kubectl("create", "namespace", watched)
+        # The previous release, from its OCI chart.
+        helm(
+            "install", name, charts.previous, "--version", charts.previous_version,
+            "--namespace", namespace, "--create-namespace", "--plain-http",
+            "-f", str(values_file(tmp_path, emulator, watched)),
+        )  # fmt: skip
+        (deployment,) = get(cluster, "deployments", "-n", namespace)["items"]
+        releases.append(Installed(helm, name, namespace, watched, deployment))
 
-    # The previous release, from its OCI chart, reconciling two LLMEndpoints.
-    helm(
-        "install", name, charts.previous, "--version", charts.previous_version,
-        "--namespace", namespace, "--create-namespace", "--plain-http",
-        "-f", str(values_file(tmp_path, emulator, watched)),
-    )  # fmt: skip
-    before = get(cluster, "deployments", "-n", namespace)["items"][0]
-    old = start_operator(cluster, namespace, tmp_path / "previous.log")
+    # Its operators reconcile two LLMEndpoints each.
+    old = [
+        start_operator(cluster, r.namespace, tmp_path / f"{r.name}-previous.log") for r in releases
+    ]
     try:
-        for example in EXAMPLES:
-            cluster.kubectl("apply", "-n", watched, "-f", str(example))
-        cluster.kubectl(
-            "wait", "-n", watched, "--for=condition=Ready", "--timeout=180s", "llme", "--all"
-        )
+        for operator in old:
+            operator.wait_healthy()
+        for r in releases:
+            for example in EXAMPLES:
+                cluster.kubectl("apply", "-n", r.watched, "-f", str(example))
+        for r in releases:
+            cluster.kubectl(
+                "wait", "-n", r.watched, "--for=condition=Ready", "--timeout=180s", "llme", "--all"
+            )
     finally:
-        old.stop()
-    objects = stored(cluster, watched)
-    assert len(objects) == len(EXAMPLES)
+        for operator in old:
+            operator.stop()
+    objects = {r.watched: stored(cluster, r.watched) for r in releases}
+    assert all(len(found) == len(EXAMPLES) for found in objects.values())
     calls = emulator.admin_client.calls()
 
-    # The upgrade, as docs/install.md gives it.
-    crds = helm("show", "crds", charts.current, "--version", charts.version, "--plain-http")
+    # The upgrade, as docs/install.md gives it: the CRDs (once), then each release.
+    crds = helm4("show", "crds", charts.current, "--version", charts.version, "--plain-http")
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", "-", input=crds)
-    helm(
-        "upgrade", name, charts.current, "--version", charts.version,
-        "--namespace", namespace, "--reset-then-reuse-values", "--plain-http",
-    )  # fmt: skip
+    for r in releases:
+        r.helm(
+            "upgrade", r.name, charts.current, "--version", charts.version,
+            "--namespace", r.namespace, "--reset-then-reuse-values", "--plain-http",
+        )  # fmt: skip
 
     # The CRDs are the new chart's.
     for crd in yaml.safe_load_all(crds):
@@ -293,34 +318,44 @@ def test_upgrade_from_the_previous_release_keeps_running_endpoints(
             served = get(cluster, "crd", crd["metadata"]["name"])
             wanted = {v["name"]: v["schema"] for v in crd["spec"]["versions"]}
             assert {v["name"]: v["schema"] for v in served["spec"]["versions"]} == wanted
-    # The stored objects are the same objects.
-    assert stored(cluster, watched) == objects
-    # The Deployment rolls to the new release's image, with the same selector.
-    after = get(cluster, "deployments", "-n", namespace)["items"][0]
-    assert after["metadata"]["generation"] > before["metadata"]["generation"]
-    assert after["spec"]["selector"] == before["spec"]["selector"]
-    (container,) = after["spec"]["template"]["spec"]["containers"]
-    assert container["image"].endswith(f":{charts.version}")
-    history = json.loads(helm("history", name, "-n", namespace, "-o", "json"))[-1]
-    assert history["status"] == "deployed"
-    assert history["chart"] == f"llm-operator-{charts.version}"
+    for r in releases:
+        # The stored objects are the same objects.
+        assert stored(cluster, r.watched) == objects[r.watched]
+        # The Deployment rolls to the new release's image, with the same selector.
+        (after,) = get(cluster, "deployments", "-n", r.namespace)["items"]
+        assert after["metadata"]["generation"] > r.deployment["metadata"]["generation"]
+        assert after["spec"]["selector"] == r.deployment["spec"]["selector"]
+        (container,) = after["spec"]["template"]["spec"]["containers"]
+        assert container["image"].endswith(f":{charts.version}")
+        history = json.loads(r.helm("history", r.name, "-n", r.namespace, "-o", "json"))[-1]
+        assert history["status"] == "deployed"
+        assert history["chart"] == f"llm-operator-{charts.version}"
 
-    # The new operator takes over: every LLMEndpoint passes, Ready, with no write.
-    new = start_operator(cluster, namespace, tmp_path / "current.log")
+    # The new operators take over: every LLMEndpoint passes, Ready, with no write.
+    new = [
+        start_operator(cluster, r.namespace, tmp_path / f"{r.name}-current.log") for r in releases
+    ]
     try:
+        for operator in new:
+            operator.wait_healthy()
         wait_for(
-            lambda: new.metric("llmop_reconciles_total", result="settled") >= len(EXAMPLES),
-            what="the upgraded operator to settle every LLMEndpoint",
+            lambda: all(
+                op.metric("llmop_reconciles_total", result="settled") >= len(EXAMPLES) for op in new
+            ),
+            what="the upgraded operators to settle every LLMEndpoint",
             timeout=120,
-            diagnose=new.log_tail,
+            diagnose=lambda: "\n".join(op.log_tail() for op in new),
         )
-        cluster.kubectl(
-            "wait", "-n", watched, "--for=condition=Ready", "--timeout=60s", "llme", "--all"
-        )
+        for r in releases:
+            cluster.kubectl(
+                "wait", "-n", r.watched, "--for=condition=Ready", "--timeout=60s", "llme", "--all"
+            )
         assert writes(emulator.admin_client.calls()) == writes(calls)
-        assert "Traceback" not in new.logs()
+        for operator in new:
+            assert "Traceback" not in operator.logs()
     finally:
-        new.stop()
+        for operator in new:
+            operator.stop()
 
 
 @pytest.mark.parametrize("major", ["helm3", "helm4"])
@@ -338,9 +373,8 @@ def test_install_from_oci_then_uninstall_keeps_crds_and_endpoints(
     )  # fmt: skip
     (deployment,) = get(cluster, "deployments", "-n", namespace)["items"]
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    assert container["image"] == (
-        f"ghcr.io/sagemaker-llm-operator/sagemaker-llm-operator:{charts.version}"
-    )
+    # The repository the release pushed its image to, at the release's version.
+    assert container["image"] == f"{charts.registry}/operator:{charts.version}"
     endpoints = len(get(cluster, "llmendpoints", "--all-namespaces")["items"])
     helm("uninstall", name, "--namespace", namespace)
     assert get(cluster, "deployments", "-n", namespace)["items"] == []
