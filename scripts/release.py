@@ -52,13 +52,13 @@ class ReleaseError(RuntimeError):
 def version() -> str:
     """The one version: `__version__` in llm_operator/__init__.py."""
     (found,) = _INIT.findall(PACKAGE_INIT.read_text())
-    return found
+    return str(found)
 
 
 def chart_field(field: str, text: str | None = None) -> str:
     text = CHART_YAML.read_text() if text is None else text
     (found,) = re.findall(_CHART_FIELD.format(field=field), text, re.MULTILINE)
-    return found
+    return str(found)
 
 
 def copies() -> dict[str, str]:

@@ -107,15 +107,29 @@ def test_the_emulator_beside_the_operator_makes_an_example_ready(
     assert sidecar["restartPolicy"] == "Always"  # a native sidecar: runs beside, starts first
     assert sidecar["image"] == container["image"]  # the same image carries the emulator
 
-    # The emulator container: its command and arguments, its environment.
+    # The operator container's identity: the chart's ServiceAccount.
+    account = pod["serviceAccountName"]
+    user = f"system:serviceaccount:{operator_namespace}:{account}"
+    cluster.wait_until_allowed(user, "get", "secrets", namespace=namespace)
+    kubeconfig = cluster.service_account_kubeconfig(operator_namespace, account)
+
+    # The emulator container (its command, arguments and environment) and the operator
+    # container. The kubelet starts the operator once the emulator's startup probe
+    # passes; both start together here, and nothing calls SageMaker until both are up.
     argv = [console_script(sidecar["command"][0]), *sidecar["command"][1:], *sidecar["args"]]
     emulator = processes.spawn(
         argv,
         log=tmp_path / "emulator.log",
         env={**base_environment(), **pod_environment(sidecar, "pod-0")},
     )
-    operator: Operator | None = None
+    operator = Operator(
+        kubeconfig=kubeconfig,
+        log=tmp_path / "operator.log",
+        env=pod_environment(container, "pod-0"),
+        inherit_settings=False,
+    )
     try:
+        operator.start()
         probe = sidecar["startupProbe"]["exec"]["command"]
         assert probe[0] == "python"
 
@@ -125,18 +139,7 @@ def test_the_emulator_beside_the_operator_makes_an_example_ready(
             return answer.returncode == 0
 
         wait_for(started, what="the emulator's startup probe to pass", timeout=60)
-
-        # The operator container, under the chart's ServiceAccount.
-        account = pod["serviceAccountName"]
-        user = f"system:serviceaccount:{operator_namespace}:{account}"
-        cluster.wait_until_allowed(user, "get", "secrets", namespace=namespace)
-        operator = Operator(
-            kubeconfig=cluster.service_account_kubeconfig(operator_namespace, account),
-            log=tmp_path / "operator.log",
-            env=pod_environment(container, "pod-0"),
-            inherit_settings=False,
-        )
-        operator.start().wait_healthy()
+        operator.wait_healthy()
 
         cluster.kubectl("apply", "-n", namespace, "-f", str(EXAMPLE))
         cluster.kubectl(
@@ -149,7 +152,9 @@ def test_the_emulator_beside_the_operator_makes_an_example_ready(
         exports: dict[str, str] = {}
         for line in notes.splitlines():
             if line.strip().startswith("export "):
-                exports.update(w.split("=", 1) for w in shlex.split(line.strip())[1:])
+                for word in shlex.split(line.strip())[1:]:
+                    key, _, value = word.partition("=")
+                    exports[key] = value
         (invoke,) = [ln.strip() for ln in notes.splitlines() if "kubectl llme invoke" in ln]
         venv_bin = str(Path(sys.executable).parent)
         result = subprocess.run(
@@ -177,7 +182,6 @@ def test_the_emulator_beside_the_operator_makes_an_example_ready(
         assert admin.call_log(user_agent=f"llm-operator-cli/{version}")
         assert "Traceback" not in operator.logs()
     finally:
-        if operator is not None:
-            operator.stop()
-            print(f"--- operator log ---\n{operator.log_tail(200)}")
+        operator.stop()
+        print(f"--- operator log ---\n{operator.log_tail(200)}")
         processes.stop(emulator)
