@@ -139,6 +139,9 @@ def test_the_emulator_beside_the_operator_makes_an_example_ready(
             return answer.returncode == 0
 
         wait_for(started, what="the emulator's startup probe to pass", timeout=60)
+        # moto listens where the operator's STS, CloudWatch and autoscaling calls go.
+        moto = pod_environment(container, "pod-0")["AWS_ENDPOINT_URL_STS"]
+        assert f"moto listening on {moto}\n" in (tmp_path / "emulator.log").read_text()
         operator.wait_healthy()
 
         cluster.kubectl("apply", "-n", namespace, "-f", str(EXAMPLE))
