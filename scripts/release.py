@@ -203,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     packaging.add_argument("--helm", type=Path, required=True)
     packaging.add_argument("--destination", type=Path, required=True)
     packaging.add_argument("--image-repository", default="")
+    packaging.add_argument("--version", help="the release's version (default: the tree's)")
     args = parser.parse_args(argv)
     try:
         if args.command == "version":
@@ -215,7 +216,12 @@ def main(argv: list[str] | None = None) -> int:
             print(notes(args.owner.lower()), end="")
         else:
             print(
-                package_chart(args.helm, args.destination, image_repository=args.image_repository)
+                package_chart(
+                    args.helm,
+                    args.destination,
+                    release=args.version,
+                    image_repository=args.image_repository,
+                )
             )
     except ReleaseError as error:
         print(f"release.py: {error}", file=sys.stderr)
