@@ -30,7 +30,7 @@ from local_cluster.ports import free_port
 from local_cluster.services import Operator, console_script
 from local_cluster.waiting import wait_for
 from sagemaker_emulator.admin import AdminClient
-from tests.chart.helm import CHART, REPO, helm, values_file
+from tests.chart.helm import CHART, REPO, by_kind, helm, objects, template, values_file
 
 EXAMPLE = REPO / "examples" / "mistral-7b-inference-components.yaml"
 NAME = "mistral-7b"
@@ -188,3 +188,44 @@ def test_the_emulator_beside_the_operator_makes_an_example_ready(
         operator.stop()
         print(f"--- operator log ---\n{operator.log_tail(200)}")
         processes.stop(emulator)
+
+
+def rendered_pod(tmp_path: Path, values: dict[str, Any]) -> dict[str, Any]:
+    (deployment,) = by_kind(
+        objects(template(values, tmp_path, show_only="templates/deployment.yaml")), "Deployment"
+    )
+    pod: dict[str, Any] = deployment["spec"]["template"]["spec"]
+    return pod
+
+
+def test_without_the_value_nothing_of_the_emulator_is_rendered(tmp_path: Path) -> None:
+    overrides = {"sagemaker": "https://sagemaker.vpce.example", "sagemakerRuntime": "", "sts": ""}
+    pod = rendered_pod(tmp_path, {"aws": {"endpointOverrides": overrides}})
+    assert "initContainers" not in pod
+    env = pod_environment(pod["containers"][0], "pod-0")
+    assert env["AWS_ENDPOINT_URL_SAGEMAKER"] == overrides["sagemaker"]
+    assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & env.keys()  # the real identity
+
+
+def test_the_emulator_wins_over_endpoint_overrides_and_is_locked_down_as_the_operator(
+    tmp_path: Path,
+) -> None:
+    overrides = {"sagemaker": "https://sagemaker.vpce.example", "sagemakerRuntime": "", "sts": ""}
+    values = {
+        "emulator": {"enabled": True, "port": 5000, "motoPort": 5001, "delaySeconds": 0.5},
+        "aws": {"endpointOverrides": overrides},
+    }
+    pod = rendered_pod(tmp_path, values)
+    (sidecar,) = pod["initContainers"]
+    (container,) = pod["containers"]
+    env = pod_environment(container, "pod-0")
+    for service in ("SAGEMAKER", "SAGEMAKER_RUNTIME"):
+        assert env[f"AWS_ENDPOINT_URL_{service}"] == "http://127.0.0.1:5000"
+    for service in ("STS", "CLOUDWATCH", "APPLICATION_AUTO_SCALING"):
+        assert env[f"AWS_ENDPOINT_URL_{service}"] == "http://127.0.0.1:5001"
+    assert sidecar["args"] == [
+        "--host", "127.0.0.1", "--port", "5000",
+        "--with-moto", "--moto-port", "5001", "--delay", "0.5",
+    ]  # fmt: skip
+    assert sidecar["securityContext"] == container["securityContext"]
+    assert sidecar["volumeMounts"] == container["volumeMounts"]  # a writable /tmp only
