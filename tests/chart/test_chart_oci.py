@@ -36,8 +36,9 @@ from tests.plugins.operator_fixtures import EmulatorProcesses
 
 pytestmark = pytest.mark.e2e
 
-# The tree before the release pipeline: the previous release until the first tag exists.
-BASELINE = "21fdcb70210434ade2f4f72ede4aa4901852fb18"
+# The chart before the release pipeline (`git archive 21fdcb7 charts/llm-operator`): the
+# previous release until the first tag exists, kept in the tree so a shallow clone has it.
+BASELINE_CHART = Path(__file__).parent / "previous" / "llm-operator-21fdcb7.tar.gz"
 EXAMPLES = [
     REPO / "examples" / "mistral-7b-inference-components.yaml",
     REPO / "examples" / "lora-adapters.yaml",
@@ -51,20 +52,14 @@ def git(*args: str) -> str:
     ).stdout.strip()
 
 
-def previous_release() -> str:
-    """The newest `v*` tag behind HEAD (not HEAD's own); before the first, BASELINE."""
+def previous_release() -> str | None:
+    """The newest `v*` tag behind HEAD (not HEAD's own); None before the first tag, or in
+    a clone that carries no tags, where the packaged BASELINE chart stands for it."""
     head = git("rev-parse", "HEAD")
     for tag in git("tag", "--merged", "HEAD", "--list", "v*", "--sort=-v:refname").split():
         if git("rev-parse", f"{tag}^{{commit}}") != head:
             return tag
-    found = subprocess.run(
-        ["git", "cat-file", "-e", f"{BASELINE}^{{commit}}"], cwd=REPO, check=False
-    )
-    assert found.returncode == 0, (
-        f"commit {BASELINE} is missing: the upgrade test needs the repository's history "
-        "(a clone without --depth)"
-    )
-    return BASELINE
+    return None
 
 
 def next_version(previous: str) -> str:
@@ -148,11 +143,15 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def charts(
     registry: str, helm3: Helm, helm4: Helm, tmp_path_factory: pytest.TempPathFactory
 ) -> Charts:
-    """The previous release's chart (from git) packaged and pushed with Helm 3, the tree's
-    packaged as the release workflow does (scripts/release.py) and pushed with Helm 4."""
+    """The previous release's chart (its tag's, else BASELINE_CHART) packaged and pushed
+    with Helm 3, the tree's packaged as the release workflow does (scripts/release.py)
+    and pushed with Helm 4."""
     root = tmp_path_factory.mktemp("charts")
-    archive = root / "previous.tar"
-    git("archive", "--output", str(archive), previous_release(), "charts/llm-operator")
+    tag = previous_release()
+    archive = BASELINE_CHART
+    if tag is not None:
+        archive = root / "previous.tar"
+        git("archive", "--output", str(archive), tag, "charts/llm-operator")
     with tarfile.open(archive) as tar:
         tar.extractall(root / "previous", filter="data")
     previous_dir = root / "previous" / "charts" / "llm-operator"
