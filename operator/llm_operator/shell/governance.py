@@ -118,19 +118,15 @@ class Governance:
         instances = policy.ceiling_instances(spec)
         ceiling = policy.ceiling_cost(spec.instance.type, instances)
         what = f"{spec.instance.type} x {instances}"
-        admitted = (
-            policy.parse_usd(record.get("ceilingCostPerHourUSD"))
-            if record.get("admitted")
-            else None
-        )
         fresh: dict[str, Any] = {
             "admitted": True,
             "ceilingCostPerHourUSD": catalog.format_usd(ceiling),
             "priceDate": catalog.load().as_of,
         }
-        if record.get("admitted") and (ceiling is None or (admitted or 0) >= ceiling):
+        stands = policy.standing(status, ceiling)
+        if stands == policy.ADMITTED:
             return Admission(None, tuple(record.get("budgetLeft") or ())), {**record, **fresh}
-        if not record.get("admitted") and status.get("endpointName"):
+        if stands == policy.RUNNING:
             return Admission(None), fresh  # running before a budget governed it
         async with self._lock(namespace):
             found = await self.source.list_llmendpoints(namespace)
