@@ -7,11 +7,15 @@ the operator under the chart's RBAC, the emulator.
 - ten LLMEndpoints applied at once with room for six make six; deleting one lets the
   next in, raising the budget lets the rest in; a maxCount increase beyond the budget is
   refused while the endpoint keeps serving;
-- adoption is refused where no policy allows it, and nothing is tagged.
+- adoption is refused where no policy allows it, and nothing is tagged;
+- `llm-operator plan` says what the operator does under the policies: the limit broken
+  with the policy's message, BudgetExceeded with the operator's message, adoption refused.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,6 +29,7 @@ from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
 from tests.emulator import builders
 from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.commands import cli
 from tests.plugins.examples import to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
 from tests.plugins.operator_fixtures import CHART, OPERATOR_NAMESPACE, RELEASE
@@ -106,6 +111,30 @@ def refused_by_api(kubectl: Kubectl, doc: dict[str, Any]) -> str:
     return result.stderr
 
 
+def plan(
+    kubectl: Kubectl, emulator: Emulator, doc: dict[str, Any], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`llm-operator plan -f -` of `doc` in the test's namespace, as the admin runs it."""
+    return cli(
+        "plan",
+        "-f",
+        "-",
+        "-n",
+        kubectl.namespace,
+        *args,
+        input=to_yaml(doc),
+        emulator=emulator,
+        kubeconfig=kubectl.cluster.kubeconfig,
+    )
+
+
+def planned(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The one LLMEndpoint of a `plan -o json`."""
+    assert "Traceback" not in result.stderr, result.stderr
+    entry: dict[str, Any] = json.loads(result.stdout)["llmEndpoints"][0]
+    return entry
+
+
 def wait_admitted(kubectl: Kubectl, name: str, want: bool) -> None:
     """Until the object's budget decision is `want` (admitted, or BudgetExceeded)."""
 
@@ -119,7 +148,11 @@ def wait_admitted(kubectl: Kubectl, name: str, want: bool) -> None:
 
 
 def test_limits_are_refused_at_apply_with_the_policys_message(
-    admission: None, policy: Policy, kubectl: Kubectl, cluster: LocalCluster
+    admission: None,
+    policy: Policy,
+    kubectl: Kubectl,
+    cluster: LocalCluster,
+    emulator_process: Emulator,
 ) -> None:
     name = policy(
         limits={
@@ -145,6 +178,13 @@ def test_limits_are_refused_at_apply_with_the_policys_message(
         "(allowed: us-east-1, eu-west-1)"
     ) in refused_by_api(kubectl, west)
     assert get_llme(kubectl, "big") is None and get_llme(kubectl, "west") is None
+    # plan says the same before anyone applies, and lists the rule and the policy.
+    result = plan(kubectl, emulator_process, small("big", instance={"type": "ml.p5.48xlarge"}))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"governed by LLMEndpointPolicy {name}" in result.stdout
+    assert (
+        f"limit violated: LLMEndpointPolicy {name}: instance.type ml.p5.48xlarge is not allowed"
+    ) in result.stdout
     kubectl.apply(to_yaml(small("fits")))  # inside the limits: stored
     # Another namespace, not governed: the same manifest is accepted.
     cluster.kubectl("create", "namespace", f"{kubectl.namespace}-free")
@@ -185,7 +225,11 @@ def test_defaults_and_enforced_tags_land_in_sagemaker_and_not_in_the_spec(
 
 
 def test_ten_at_once_with_room_for_six_make_six_and_room_lets_the_rest_in(
-    operator: Operator, policy: Policy, kubectl: Kubectl, sagemaker_api: SageMaker
+    operator: Operator,
+    emulator_process: Emulator,
+    policy: Policy,
+    kubectl: Kubectl,
+    sagemaker_api: SageMaker,
 ) -> None:
     # 6 x 1.408 = 8.448 fits in 8.50; a seventh does not.
     name = policy(budget={"maxCostPerHourUSD": "8.50"})
@@ -214,6 +258,14 @@ def test_ten_at_once_with_room_for_six_make_six_and_room_lets_the_rest_in(
     message = condition(get_llme(kubectl, refused[0]), "Degraded")["message"]
     assert message.startswith(f"LLMEndpointPolicy {name} allows 8.50 USD/h in namespace")
     assert "8.46 is taken by 6 LLMEndpoints, 0.04 is left" in message
+    # plan agrees: a refused one is refused with the operator's words, an admitted one
+    # plans no change and shows the room left with it counted once.
+    entry = planned(plan(kubectl, emulator_process, small(refused[0]), "-o", "json"))
+    assert entry["errors"] == [f"BudgetExceeded: {message}"], entry
+    assert entry["policy"]["budgetExceeded"] and entry["changes"] == []
+    entry = planned(plan(kubectl, emulator_process, small(admitted[0]), "-o", "json"))
+    assert entry["errors"] == [] and entry["changes"] == [], entry
+    assert entry["policy"]["budget"][0]["leftPerHourUSD"] == "0.05"  # 8.50 - 6 x 1.408
 
     # Room made: one deleted, the next one in (woken at once, at the latest at resync).
     kubectl("delete", "llme", admitted[0])
@@ -272,5 +324,8 @@ def test_adoption_is_refused_where_no_policy_allows_it(
     )
     message = condition(get_llme(kubectl, "adopter"), "Degraded")["message"]
     assert f"LLMEndpointPolicy {name}" in message
+    result = plan(kubectl, emulator_process, doc)  # plan refuses it too, in the same words
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"error: AdoptionNotAllowed: {message}" in result.stdout
     assert tags_by_arn(sm) == before  # nothing tagged
     assert sagemaker_api.inventory().endpoints == ["hand-made"]
