@@ -296,6 +296,15 @@ def test_ten_at_once_with_room_for_six_make_six_and_room_lets_the_rest_in(
         )
         wait_ready(kubectl, n, log=operator.log_tail, timeout=120)
     assert len(sagemaker_api.inventory().endpoints) == 9
+    # The maxCount increase refused before went through with the raised budget.
+    record = get_llme(kubectl, grow)["status"]["policy"]  # type: ignore[index]
+    assert record["admitted"] and record["ceilingCostPerHourUSD"] == "2.82"
+
+    def grown() -> bool:
+        config = sagemaker_api.endpoint(endpoint)["EndpointConfigName"]
+        return "'MaxInstanceCount': 2" in str(sagemaker_api.endpoint_config(config))
+
+    wait_for(grown, timeout=90, what=f"{grow}'s maxCount 2 in SageMaker")
 
 
 def test_adoption_is_refused_where_no_policy_allows_it(
@@ -329,3 +338,181 @@ def test_adoption_is_refused_where_no_policy_allows_it(
     assert f"error: AdoptionNotAllowed: {message}" in result.stdout
     assert tags_by_arn(sm) == before  # nothing tagged
     assert sagemaker_api.inventory().endpoints == ["hand-made"]
+
+
+def applied_value(obj: dict[str, Any] | None, field: str) -> str | None:
+    """The value status.policy.applied shows for `field` (None: none applied)."""
+    record = ((obj or {}).get("status") or {}).get("policy") or {}
+    found = [a["value"] for a in record.get("applied") or [] if a["field"] == field]
+    return found[0] if found else None
+
+
+def test_a_policy_edited_or_deleted_takes_effect_within_a_resync(
+    operator: Operator, policy: Policy, kubectl: Kubectl, sagemaker_api: SageMaker
+) -> None:
+    name = policy(
+        defaults={"aws": {"tags": {"owner": "team-a"}}},
+        enforcedTags={"cost-center": "1"},
+        budget={"maxEndpoints": 1},
+    )
+    kubectl.apply(to_yaml(small("first")))
+    wait_ready(kubectl, "first", log=operator.log_tail)
+    kubectl.apply(to_yaml(small("second")))
+    wait_admitted(kubectl, "second", want=False)
+
+    # Raised: the refused one goes in. Default and enforced tag changed: the status of
+    # what runs shows the new values, and what is created from now on carries them.
+    policy(
+        defaults={"aws": {"tags": {"owner": "team-b"}}},
+        enforcedTags={"cost-center": "2"},
+        budget={"maxEndpoints": 2},
+    )
+    second = wait_ready(kubectl, "second", log=operator.log_tail)
+    tags = tags_by_arn(sagemaker_api.client)
+    assert tags[second["status"]["endpointArn"]]["cost-center"] == "2"
+    assert tags[second["status"]["endpointArn"]]["owner"] == "team-b"
+    wait_for(
+        lambda: applied_value(get_llme(kubectl, "first"), "aws.tags.cost-center") == "2",
+        timeout=30,
+        what="first's status showing the edited enforced tag",
+    )
+    assert applied_value(get_llme(kubectl, "first"), "aws.tags.owner") == "team-b"
+
+    # Lowered below what runs: both keep running, a third is refused.
+    policy(
+        defaults={"aws": {"tags": {"owner": "team-b"}}},
+        enforcedTags={"cost-center": "2"},
+        budget={"maxEndpoints": 1},
+    )
+    kubectl.apply(to_yaml(small("third")))
+    wait_admitted(kubectl, "third", want=False)
+    assert is_ready(get_llme(kubectl, "first")) and is_ready(get_llme(kubectl, "second"))
+    message = condition(get_llme(kubectl, "third"), "Degraded")["message"]
+    assert f"LLMEndpointPolicy {name} allows 1 LLMEndpoints in namespace" in message
+
+    # Deleted: nothing governs; the refused one goes in, the others' status forgets it.
+    kubectl("delete", "llmpol", name)
+    third = wait_ready(kubectl, "third", log=operator.log_tail)
+    assert "cost-center" not in tags_by_arn(sagemaker_api.client)[third["status"]["endpointArn"]]
+    wait_for(
+        lambda: not ((get_llme(kubectl, "first") or {}).get("status") or {}).get("policy"),
+        timeout=30,
+        what="first's status.policy gone with the policy",
+    )
+    assert len(sagemaker_api.inventory().endpoints) == 3
+    assert "Traceback" not in operator.logs()
+
+
+def test_an_operator_restart_in_a_budget_limited_burst_changes_nothing(
+    operator: Operator,
+    emulator_process: Emulator,
+    policy: Policy,
+    kubectl: Kubectl,
+    sagemaker_api: SageMaker,
+) -> None:
+    # 3 x 1.408 = 4.224 fits in 4.30; a fourth does not.
+    policy(budget={"maxCostPerHourUSD": "4.30"})
+    names = [f"b{i}" for i in range(6)]
+    kubectl.apply(to_yaml(*(small(n) for n in names)))
+
+    def admissions() -> list[str]:
+        objs = [get_llme(kubectl, n) or {} for n in names]
+        return [
+            o["metadata"]["name"]
+            for o in objs
+            if ((o.get("status") or {}).get("policy") or {}).get("admitted")
+        ]
+
+    wait_for(admissions, timeout=60, what="a first admission", diagnose=operator.log_tail)
+    operator.kill()  # mid-burst: some counted, some not, creations in flight
+    operator.start().wait_healthy()
+
+    def decided() -> tuple[list[str], list[str]] | None:
+        objs = [get_llme(kubectl, n) or {} for n in names]
+        refused = [
+            o["metadata"]["name"]
+            for o in objs
+            if condition(o, "Degraded").get("reason") == "BudgetExceeded"
+        ]
+        admitted = admissions()
+        return (admitted, refused) if len(admitted) + len(refused) == len(names) else None
+
+    admitted, refused = wait_for(decided, timeout=120, what="every LLMEndpoint decided")
+    assert len(admitted) == 3 and len(refused) == 3
+    for n in admitted:
+        wait_ready(kubectl, n, log=operator.log_tail)
+    calls = emulator_process.admin_client.call_log(operation="CreateEndpoint")
+    creates = [c for c in calls if c["error"] is None]
+    assert len(creates) == 3, creates
+    assert len(sagemaker_api.inventory().endpoints) == 3
+    assert "Traceback" not in operator.logs()
+
+
+BAD_POLICIES = [
+    ({"limits": {"allowedInstanceTypes": ["ml.[g5].*"]}}, "entries are globs of lowercase"),
+    ({"budget": {"maxEndpoints": -1}}, "should be greater than or equal to 0"),
+    ({"budget": {"maxCostPerHourUSD": "-5"}}, "must be a non-negative amount in USD"),
+    ({"limits": {"allowedEngines": ["llamacpp"]}}, 'supported values: "vllm"'),
+    ({"defaults": {"engine": "llamacpp"}}, 'supported values: "vllm"'),
+    ({"limits": {"maxCopiesPerEndpoint": -2}}, "should be greater than or equal to 0"),
+]
+
+
+def test_bad_policies_are_refused_at_apply_and_odd_ones_reported_on_their_status(
+    operator: Operator, policy: Policy, kubectl: Kubectl, cluster: LocalCluster
+) -> None:
+    for index, (spec, words) in enumerate(BAD_POLICIES):
+        body = {
+            "apiVersion": "llmoperator.io/v1alpha1",
+            "kind": "LLMEndpointPolicy",
+            "metadata": {"name": f"{kubectl.namespace}-bad-{index}"},
+            "spec": {"namespaceSelector": {}, **spec},
+        }
+        result = cluster.kubectl("apply", "-f", "-", input=to_yaml(body), check=False)
+        assert result.returncode != 0 and words in result.stderr, (spec, result.stderr)
+
+    # Accepted, but odd: a selector matching no namespace; two policies disagreeing.
+    nowhere = f"{kubectl.namespace}-nowhere"
+    cluster.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=to_yaml(
+            {
+                "apiVersion": "llmoperator.io/v1alpha1",
+                "kind": "LLMEndpointPolicy",
+                "metadata": {"name": nowhere},
+                "spec": {"namespaceSelector": {"matchLabels": {LABEL: "no-such-namespace"}}},
+            }
+        ),
+    )
+    first = policy("a", defaults={"aws": {"tags": {"owner": "team-a"}}})
+    second = policy("b", defaults={"aws": {"tags": {"owner": "team-b"}}})
+    conflict = (
+        f"namespace {kubectl.namespace}: aws.tags.owner: LLMEndpointPolicy {first} and "
+        f"{second} set different values; {first} applies (the first by name)"
+    )
+
+    def problems(name: str) -> list[str]:
+        found = cluster.kubectl("get", "llmpol", name, "-o", "json").stdout
+        return list((json.loads(found).get("status") or {}).get("problems") or [])
+
+    try:
+        wait_for(
+            lambda: problems(nowhere) == ["namespaceSelector matches no namespace"],
+            timeout=30,
+            what="the selector matching nothing reported",
+        )
+        for name in (first, second):
+            wait_for(
+                lambda name=name: problems(name) == [conflict],
+                timeout=30,
+                what=f"the conflict reported on {name}",
+            )
+    finally:
+        cluster.kubectl("delete", "llmpol", nowhere, "--wait=false", check=False)
+    # The tenant's LLMEndpoint goes on under the first policy's value.
+    kubectl.apply(to_yaml(small("chat")))
+    obj = wait_ready(kubectl, "chat", log=operator.log_tail)
+    assert applied_value(obj, "aws.tags.owner") == "team-a"
+    assert operator.running and "Traceback" not in operator.logs()
