@@ -236,7 +236,12 @@ def test_plan_of_an_adoption_shows_the_tagging_and_what_follows(
     """Before the operator adopts: the tags it adds, then its own resources replacing
     the hand-made ones, as the operator goes on in the same pass."""
     _hand_made(world.emulator, "hand-made-later")
-    result = _plan(world, [_adopting("hand-made-later")], tmp_path, "-n", namespace)
+    # The operator allows adoption where no policy governs: plan reads the same setting.
+    allow = {"LLMOP_ALLOW_ADOPTION": "true"}
+    refused = _plan(world, [_adopting("hand-made-later")], tmp_path, "-n", namespace)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "error: AdoptionNotAllowed: " in refused.stdout
+    result = _plan(world, [_adopting("hand-made-later")], tmp_path, "-n", namespace, env=allow)
     out = result.stdout + result.stderr
     assert result.returncode == 2, out
     for step in (
@@ -256,10 +261,14 @@ def test_plan_of_an_adoption_shows_the_tagging_and_what_follows(
 
 
 def _plan(
-    world: World, manifests: list[dict[str, Any]], tmp_path: Path, *args: str
+    world: World,
+    manifests: list[dict[str, Any]],
+    tmp_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`llm-operator plan -f` as a person runs it: no LLMOP_ settings, the admin's
-    kubeconfig, the emulator's AWS environment."""
+    """`llm-operator plan -f` as a person runs it: no LLMOP_ settings but `env`, the
+    admin's kubeconfig, the emulator's AWS environment."""
     path = tmp_path / "llme.yaml"
     path.write_text(to_yaml(*manifests))
     return cli(
@@ -269,4 +278,5 @@ def _plan(
         *args,
         emulator=world.emulator,
         kubeconfig=world.cluster.kubeconfig,
+        extra_env=env,
     )

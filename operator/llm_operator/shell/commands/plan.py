@@ -306,6 +306,10 @@ class Planner:
                 governing, allowed_without=self.settings.allow_adoption
             )
             if refusal is not None:
+                if not governing:  # the setting plan read is its own environment's
+                    refusal += (
+                        " (plan reads LLMOP_ALLOW_ADOPTION as the operator does: set it here too)"
+                    )
                 result.errors.append(f"{policy.ADOPTION_NOT_ALLOWED}: {refusal}")
                 return result
             # The operator adopts first, in the same pass: plan reads what it would tag.
