@@ -112,9 +112,10 @@ def refused_by_api(kubectl: Kubectl, doc: dict[str, Any]) -> str:
 
 
 def plan(
-    kubectl: Kubectl, emulator: Emulator, doc: dict[str, Any], *args: str
+    kubectl: Kubectl, emulator: Emulator, doc: dict[str, Any] | list[dict[str, Any]], *args: str
 ) -> subprocess.CompletedProcess[str]:
-    """`llm-operator plan -f -` of `doc` in the test's namespace, as the admin runs it."""
+    """`llm-operator plan -f -` of `doc` (or a file of several) in the test's namespace,
+    as the admin runs it."""
     return cli(
         "plan",
         "-f",
@@ -122,7 +123,7 @@ def plan(
         "-n",
         kubectl.namespace,
         *args,
-        input=to_yaml(doc),
+        input=to_yaml(*doc) if isinstance(doc, list) else to_yaml(doc),
         emulator=emulator,
         kubeconfig=kubectl.cluster.kubeconfig,
     )
@@ -234,6 +235,11 @@ def test_ten_at_once_with_room_for_six_make_six_and_room_lets_the_rest_in(
     # 6 x 1.408 = 8.448 fits in 8.50; a seventh does not.
     name = policy(budget={"maxCostPerHourUSD": "8.50"})
     names = [f"e{i}" for i in range(10)]
+    # plan of the file first: six fit and four would be refused, in file order.
+    result = plan(kubectl, emulator_process, [small(n) for n in names], "-o", "json")
+    entries = json.loads(result.stdout)["llmEndpoints"]
+    assert [bool(e["policy"]["budgetExceeded"]) for e in entries] == [False] * 6 + [True] * 4
+    assert entries[6]["errors"][0].startswith(f"BudgetExceeded: LLMEndpointPolicy {name}")
     kubectl.apply(to_yaml(*(small(n) for n in names)))
 
     def decided() -> tuple[list[str], list[str]] | None:

@@ -1,8 +1,10 @@
 """`llm-operator plan -f FILE`: the SageMaker calls the operator would make, before it does.
 
 Uses the operator's own pieces: validation and `desired.render` for what the
-file asks, the `Observer` for what SageMaker holds (List, Describe, ListTags:
-reads only), the LLMEndpoint's `status.planMemory` and the pure planner. The
+file asks, under the LLMEndpointPolicies governing its namespace (defaults,
+enforced tags, limits, budgets), the `Observer` for what SageMaker holds (List,
+Describe, ListTags: reads only), the LLMEndpoint's `status.planMemory` and the
+pure planner. The
 planner plans one pass at a time (it only asks for calls SageMaker accepts now),
 so the command replays passes on a simulated SageMaker where every call
 succeeds, to show the whole sequence in waves. Nothing is written: not to

@@ -75,6 +75,10 @@ class PolicyReads:
         self.cluster = cluster
         self._policies: tuple[Policy, ...] | None = None
         self._readable = True
+        # Per namespace, the LLMEndpoints of the file planned so far that the budget
+        # counts (by name, at their new ceilings): a file of ten with room for six is
+        # planned as six that fit and four refused, as the operator would decide.
+        self._planned: dict[str, dict[str, policy.Usage]] = {}
 
     async def governing(self, namespace: str) -> tuple[tuple[Policy, ...], list[str]]:
         """The policies governing `namespace`, and what could not be read (the plan is
@@ -109,8 +113,9 @@ class PolicyReads:
         status: Mapping[str, Any],
         governing: Sequence[Policy],
     ) -> tuple[str | None, str | None]:
-        """The namespace's budgets as the operator counts them at its next pass, into
-        `report`; returns (error, warning) as `reason: message` texts."""
+        """The namespace's budgets as the operator counts them at its next pass (with
+        the file's LLMEndpoints planned before this one), into `report`; returns
+        (error, warning) as `reason: message` texts."""
         if not policy.budgets(governing):
             return None, None
         found = await asyncio.to_thread(self.cluster.namespace_llmendpoints, namespace)
@@ -119,12 +124,15 @@ class PolicyReads:
                 f"LLMEndpointsUnreadable: may not list the LLMEndpoints of {namespace}: "
                 "its budget could not be counted"
             )
-        others = [
-            u
+        counting = {
+            u.name: u
             for obj in found
             if (obj.get("metadata") or {}).get("uid") != uid
             and (u := policy.usage_of(obj)) is not None
-        ]
+        }
+        planned = self._planned.setdefault(namespace, {})
+        counting.update((n, u) for n, u in planned.items() if n != name)
+        others = list(counting.values())
         instances = policy.ceiling_instances(spec)
         ceiling = policy.ceiling_cost(spec.instance.type, instances)
         error: str | None = None
@@ -145,6 +153,8 @@ class PolicyReads:
                 else:
                     error = text
         report.budget_exceeded = error is not None
+        if error is None:
+            planned[name] = policy.Usage(name, ceiling)
         counted = others if error else [*others, policy.Usage(name, ceiling)]
         report.budget = policy.budget_lines(governing, counted)
         return error, warning
