@@ -129,13 +129,6 @@ def plan(
     )
 
 
-def planned(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    """The one LLMEndpoint of a `plan -o json`."""
-    assert "Traceback" not in result.stderr, result.stderr
-    entry: dict[str, Any] = json.loads(result.stdout)["llmEndpoints"][0]
-    return entry
-
-
 def wait_admitted(kubectl: Kubectl, name: str, want: bool) -> None:
     """Until the object's budget decision is `want` (admitted, or BudgetExceeded)."""
 
@@ -266,10 +259,12 @@ def test_ten_at_once_with_room_for_six_make_six_and_room_lets_the_rest_in(
     assert "8.46 is taken by 6 LLMEndpoints, 0.04 is left" in message
     # plan agrees: a refused one is refused with the operator's words, an admitted one
     # plans no change and shows the room left with it counted once.
-    entry = planned(plan(kubectl, emulator_process, small(refused[0]), "-o", "json"))
+    result = plan(kubectl, emulator_process, [small(refused[0]), small(admitted[0])], "-o", "json")
+    assert "Traceback" not in result.stderr, result.stderr
+    entry, other = json.loads(result.stdout)["llmEndpoints"]
     assert entry["errors"] == [f"BudgetExceeded: {message}"], entry
     assert entry["policy"]["budgetExceeded"] and entry["changes"] == []
-    entry = planned(plan(kubectl, emulator_process, small(admitted[0]), "-o", "json"))
+    entry = other
     assert entry["errors"] == [] and entry["changes"] == [], entry
     assert entry["policy"]["budget"][0]["leftPerHourUSD"] == "0.04"  # as the operator says
 
