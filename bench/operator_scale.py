@@ -21,10 +21,14 @@ and measures what a replica with that many endpoints costs:
 - with --upgrade: the operator is stopped, the cluster-id tag removed from every
   resource (as an operator older than that tag left them) and the operator
   started again: seconds and calls until every resource carries the id again,
-  and how many LLMEndpoints left Ready meanwhile.
+  and how many LLMEndpoints left Ready meanwhile;
+- with --policies N: N LLMEndpointPolicies govern every namespace, each with a default
+  tag, an enforced tag, limits every LLMEndpoint meets and a budget large enough to
+  admit them all: the same figures under policies (run it with and without to compare
+  creation time and steady calls).
 
     .venv/bin/python bench/operator_scale.py [--count 200] [--timeout 900] [--profile]
-        [--autoscaling]
+        [--autoscaling] [--policies 4]
 
 With --autoscaling every LLMEndpoint has spec.autoscaling (target tracking on
 its copies), the emulator runs with moto beside it, and the call counts include
@@ -73,6 +77,11 @@ from sagemaker_emulator.admin import AdminClient
 REPO = Path(__file__).resolve().parents[1]
 CRD_FILE = REPO / "crds" / "llmendpoints.yaml"
 CRD_NAME = "llmendpoints.llmoperator.io"
+POLICY_CRD_FILE = REPO / "crds" / "llmendpointpolicies.yaml"
+POLICY_CRD_NAME = "llmendpointpolicies.llmoperator.io"
+POLICY_PLURAL = "llmendpointpolicies"
+# The label every bench namespace carries: what the --policies select.
+BENCH_LABEL = "llmoperator.io/bench"
 GROUP, VERSION, PLURAL = "llmoperator.io", "v1alpha1", "llmendpoints"
 BIN = Path(sys.executable).parent
 T = TypeVar("T")
@@ -121,6 +130,8 @@ class Run:
     upgrade_s: float | None = None
     upgrade_calls: dict[str, int] = field(default_factory=dict)
     upgrade_min_ready: int | None = None
+    # --policies: LLMEndpoints whose status.policy names all N policies, once Ready
+    governed: int | None = None
 
 
 # -- /proc -------------------------------------------------------------------------
@@ -184,6 +195,33 @@ def _llm_endpoint(name: str, namespace: str) -> dict[str, Any]:
                 "tags": {"team": "bench"},
             },
             "deletionPolicy": "Delete",
+        },
+    }
+
+
+def bench_policy(index: int, count: int) -> dict[str, Any]:
+    """One of --policies: governs every bench namespace with a default tag, an enforced
+    tag, limits every bench LLMEndpoint meets and a budget admitting all of them (at
+    2 x ml.g5.xlarge, 2.816 USD/h, each)."""
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "LLMEndpointPolicy",
+        "metadata": {"name": f"bench-{index}"},
+        "spec": {
+            "namespaceSelector": {"matchExpressions": [{"key": BENCH_LABEL, "operator": "Exists"}]},
+            "defaults": {"aws": {"tags": {f"bench-default-{index}": "yes"}}},
+            "enforcedTags": {f"bench-enforced-{index}": "yes"},
+            "limits": {
+                "allowedRegions": ["us-east-1"],
+                "allowedInstanceTypes": ["ml.g5.*"],
+                "allowedEngines": ["vllm"],
+                "maxInstancesPerEndpoint": 4,
+                "maxCopiesPerEndpoint": 8,
+            },
+            "budget": {
+                "maxEndpoints": count,
+                "maxCostPerHourUSD": f"{3 * count + 1}.00",
+            },
         },
     }
 
@@ -446,9 +484,15 @@ class Bench:
         args.out.mkdir(parents=True, exist_ok=True)
         self.cluster = LocalCluster(binaries.ensure().bin_dir, startup_timeout=120)
         self.cluster.start()
-        self.cluster.kubectl("apply", "--server-side", "-f", str(CRD_FILE))
         self.cluster.kubectl(
-            "wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}"
+            "apply", "--server-side", "-f", str(CRD_FILE), "-f", str(POLICY_CRD_FILE)
+        )
+        self.cluster.kubectl(
+            "wait",
+            "--for=condition=Established",
+            "--timeout=60s",
+            f"crd/{CRD_NAME}",
+            f"crd/{POLICY_CRD_NAME}",
         )
         self.emulator = Emulator.start(
             args.out / "emulator.log",
@@ -476,8 +520,12 @@ class Bench:
                 if args.accounts
                 else None
             )
-            meta = k8s.V1ObjectMeta(name=ns, annotations=annotations)
+            meta = k8s.V1ObjectMeta(name=ns, annotations=annotations, labels={BENCH_LABEL: ns})
             core.create_namespace(k8s.V1Namespace(metadata=meta))
+        for index in range(args.policies):
+            self.custom.create_cluster_custom_object(
+                GROUP, VERSION, POLICY_PLURAL, bench_policy(index, args.count)
+            )
         (args.out / "operator.log").unlink(missing_ok=True)
         self._sts_url = sts_url
         self._url = url
@@ -539,6 +587,15 @@ class Bench:
             watch = self.watch
             self.wait_for(f"{count} LLMEndpoints Ready", lambda: watch.ready() >= count, 0.5)
             self.run.all_ready_s = self.since()
+            if self.args.policies:
+                want = [f"bench-{i}" for i in range(self.args.policies)]
+                records = [
+                    ((watch.get(ns, name) or {}).get("status") or {}).get("policy") or {}
+                    for ns, name in self.names()
+                ]
+                self.run.governed = sum(
+                    1 for r in records if r.get("governedBy") == want and r.get("admitted")
+                )
             if self.args.accounts:
                 for ns, name in self.names():
                     account = account_of(self.namespaces.index(ns) % self.args.accounts)
@@ -737,6 +794,11 @@ def report(args: argparse.Namespace, run: Run) -> None:
         f"{args.delay:g}s, AWS rate limit {args.calls_per_second:g}/s burst {args.burst}, "
         f"workers {args.workers}; {os.cpu_count()} CPUs"
     )
+    if args.policies:
+        print(
+            f"policies: {args.policies} LLMEndpointPolicies govern every namespace; "
+            f"{run.governed} of {n} LLMEndpoints Ready governed by all and admitted"
+        )
     for phase, load in run.load:
         print(f"load average at {phase:>7}: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print()
@@ -957,6 +1019,13 @@ def main() -> int:
         action="store_true",
         help="finally: restart the operator over resources without the cluster-id tag",
     )
+    parser.add_argument(
+        "--policies",
+        type=int,
+        default=0,
+        help="LLMEndpointPolicies governing every namespace (defaults, enforced tags, "
+        "limits and a budget admitting everything); 0 (default): none",
+    )
     parser.add_argument("--sample-seconds", type=float, default=1.0, help="sampling period")
     parser.add_argument("--timeout", type=float, default=900.0, help="whole run, seconds")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
@@ -993,7 +1062,8 @@ def main() -> int:
     print(f"operator log: {args.out / 'operator.log'}")
     if args.profile and bench.profile_path().exists():
         print_profile(bench.profile_path())
-    (args.out / f"operator_scale_{run.count}.json").write_text(
+    suffix = f"_policies{args.policies}" if args.policies else ""
+    (args.out / f"operator_scale_{run.count}{suffix}.json").write_text(
         json.dumps(
             {
                 "args": {k: str(v) for k, v in vars(args).items()},
@@ -1014,6 +1084,8 @@ def main() -> int:
                 "upgrade_s": run.upgrade_s,
                 "upgrade_calls": run.upgrade_calls,
                 "upgrade_min_ready": run.upgrade_min_ready,
+                "policies": args.policies,
+                "governed": run.governed,
             },
             indent=1,
         )

@@ -91,6 +91,27 @@ def test_audit_finds_orphans_by_uid_and_deletes_only_them(
         ],
     )
 
+    # A policy with a budget governs the namespace: audit shows it beside its cost.
+    policy = f"{namespace}-budget"
+    cluster.kubectl("label", "namespace", namespace, f"audit-test={namespace}")
+    governs = {"matchLabels": {"audit-test": namespace}}
+    cluster.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=to_yaml(
+            {
+                "apiVersion": "llmoperator.io/v1alpha1",
+                "kind": "LLMEndpointPolicy",
+                "metadata": {"name": policy},
+                "spec": {"namespaceSelector": governs, "budget": {"maxEndpoints": 5}},
+            }
+        ),
+    )
+    request.addfinalizer(
+        lambda: cluster.kubectl("delete", "llmpol", policy, "--wait=false", check=False)
+    )
+
     env = {"emulator": emulator, "kubeconfig": cluster.kubeconfig}
     listed = cli("audit", "-o", "json", **env)
     assert listed.returncode == 0, listed.stderr
@@ -111,10 +132,34 @@ def test_audit_finds_orphans_by_uid_and_deletes_only_them(
     orphan_endpoint = next(r for r in orphans if r["kind"] == "endpoint")
     assert orphan_endpoint["traffic"] == "unknown (no data)"
     assert all(r["name"] != "by-hand" for r in found)
+    # Per namespace: nothing runs (the re-applied LLMEndpoint waits for an operator),
+    # the orphaned and the retained endpoint cost 7.09 each.
+    row = next(n for n in json.loads(listed.stdout)["namespaces"] if n["namespace"] == namespace)
+    assert row == {
+        "namespace": namespace,
+        "llmEndpoints": 1,
+        "costPerHourUSD": "0.00",
+        "leftoverCostPerHourUSD": "14.18",
+        "policies": [policy],
+        "budget": [
+            {
+                "policy": policy,
+                "endpoints": 0,
+                "maxEndpoints": 5,
+                "endpointsLeft": 5,
+                "ceilingCostPerHourUSD": "0.00",
+                "maxCostPerHourUSD": None,
+                "leftPerHourUSD": None,
+            }
+        ],
+    }
 
     human = cli("audit", **env)
     assert "4 orphaned, 6 retained, 0 idle in use" in human.stdout, human.stdout
     assert "$14.18/hour without an LLMEndpoint" in human.stdout, human.stdout
+    assert "Cost per namespace:" in human.stdout, human.stdout
+    line = next(x for x in human.stdout.splitlines() if x.startswith(namespace))
+    assert "$14.18" in line and f"{policy}: 0 of 5 LLMEndpoints (5 left)" in line, line
 
     refused = cli("audit", "--delete", **env, input="")
     assert refused.returncode == 1 and "pass --yes" in refused.stderr

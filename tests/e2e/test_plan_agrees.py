@@ -2,7 +2,8 @@
 operator has just applied and reconciled shows no change (exit 0), however the operator
 derived what it made: its cluster name (`clusterName`, which plan is not told), the
 namespace's role (another account), an adopted endpoint, autoscaling down to zero, a
-canary with rollback alarms. The operator runs under the chart's RBAC against the
+canary with rollback alarms, an LLMEndpointPolicy's defaults (a VPC: the model's
+request), enforced tags and budget. The operator runs under the chart's RBAC against the
 emulator with moto beside it (STS, Application Auto Scaling, CloudWatch); plan runs as
 a person runs it, with the admin's kubeconfig and only the AWS environment.
 """
@@ -46,12 +47,32 @@ def _adopting(endpoint: str) -> dict[str, Any]:
     return doc
 
 
+def _governed() -> dict[str, Any]:
+    doc = llmendpoint("mistral-7b-inference-components")
+    del doc["spec"]["model"]["engine"]  # the policy's default engine applies
+    return doc
+
+
+# Governs the "policy" case's namespace: defaults that change SageMaker's requests.
+POLICY_SPEC: dict[str, Any] = {
+    "defaults": {
+        "engine": "vllm",
+        "aws": {
+            "vpc": {"subnets": ["subnet-0a1b2c3d4e5f60001"], "securityGroupIds": ["sg-0a1b2c3d"]},
+            "tags": {"owner": "ml-platform"},
+        },
+    },
+    "enforcedTags": {"cost-center": "1234"},
+    "budget": {"maxEndpoints": 3, "maxCostPerHourUSD": "60.00"},
+}
+
 CASES: dict[str, Callable[[], dict[str, Any]]] = {
     "cluster-name": lambda: llmendpoint("mistral-7b-inference-components"),
     "namespace-role": lambda: llmendpoint("mistral-7b-inference-components"),
     "adoption": lambda: _adopting(HAND_MADE),
     "scale-to-zero": lambda: llmendpoint("autoscaling-scale-to-zero"),
     "canary-rollback-alarms": lambda: llmendpoint("canary-with-auto-rollback"),
+    "policy": _governed,
 }
 
 
@@ -82,6 +103,15 @@ def world(
         "annotate", "namespace", namespaces["namespace-role"], f"{ROLE_ANNOTATION}={TEAM_ROLE}"
     )
     _hand_made(emulator, HAND_MADE)
+    governed = namespaces["policy"]
+    cluster.kubectl("label", "namespace", governed, f"plan-agrees={governed}")
+    policy = {
+        "apiVersion": "llmoperator.io/v1alpha1",
+        "kind": "LLMEndpointPolicy",
+        "metadata": {"name": governed},
+        "spec": {"namespaceSelector": {"matchLabels": {"plan-agrees": governed}}, **POLICY_SPEC},
+    }
+    cluster.kubectl("apply", "-f", "-", input=to_yaml(policy))
     operator = started_operator(
         operator_identity.kubeconfig,
         emulator,
@@ -95,6 +125,7 @@ def world(
     for case, manifest in manifests.items():
         Kubectl(cluster, namespaces[case]).apply(to_yaml(manifest))
     yield World(cluster, emulator, operator, namespaces, manifests)
+    cluster.kubectl("delete", "llmpol", governed, "--wait=false", check=False)
     operator.stop()
     print(f"--- operator log ({operator.log}) ---\n{operator.log_tail(200)}")
     emulator.stop()
@@ -173,6 +204,30 @@ def test_plan_shows_no_change_for_what_the_operator_just_made(
     assert any(
         w.startswith("ClusterName: ") and repr(CLUSTER_NAME) in w for w in entry["warnings"]
     ), shown
+    if case != "policy":
+        assert entry["policy"] is None, shown
+        return
+    # Rendered under the policy, as the operator did: what it applied, and the budget's
+    # room with this LLMEndpoint counted once (at 2 x ml.g5.12xlarge, 14.18 USD/h).
+    assert status["policy"]["governedBy"] == [namespace]
+    shown_policy = entry["policy"]
+    assert shown_policy["governedBy"] == [namespace], shown
+    assert {d["field"] for d in shown_policy["defaults"]} == {"aws.vpc", "aws.tags.owner"}
+    assert shown_policy["enforcedTags"] == [
+        {"field": "aws.tags.cost-center", "value": "1234", "policy": namespace, "enforced": True}
+    ]
+    assert shown_policy["violations"] == [] and not shown_policy["budgetExceeded"]
+    assert shown_policy["budget"] == [
+        {
+            "policy": namespace,
+            "endpoints": 1,
+            "maxEndpoints": 3,
+            "endpointsLeft": 2,
+            "ceilingCostPerHourUSD": "14.18",
+            "maxCostPerHourUSD": "60.00",
+            "leftPerHourUSD": "45.82",
+        }
+    ], shown
 
 
 def test_plan_of_an_adoption_shows_the_tagging_and_what_follows(
@@ -181,7 +236,12 @@ def test_plan_of_an_adoption_shows_the_tagging_and_what_follows(
     """Before the operator adopts: the tags it adds, then its own resources replacing
     the hand-made ones, as the operator goes on in the same pass."""
     _hand_made(world.emulator, "hand-made-later")
-    result = _plan(world, [_adopting("hand-made-later")], tmp_path, "-n", namespace)
+    # The operator allows adoption where no policy governs: plan reads the same setting.
+    allow = {"LLMOP_ALLOW_ADOPTION": "true"}
+    refused = _plan(world, [_adopting("hand-made-later")], tmp_path, "-n", namespace)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "error: AdoptionNotAllowed: " in refused.stdout
+    result = _plan(world, [_adopting("hand-made-later")], tmp_path, "-n", namespace, env=allow)
     out = result.stdout + result.stderr
     assert result.returncode == 2, out
     for step in (
@@ -201,10 +261,14 @@ def test_plan_of_an_adoption_shows_the_tagging_and_what_follows(
 
 
 def _plan(
-    world: World, manifests: list[dict[str, Any]], tmp_path: Path, *args: str
+    world: World,
+    manifests: list[dict[str, Any]],
+    tmp_path: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`llm-operator plan -f` as a person runs it: no LLMOP_ settings, the admin's
-    kubeconfig, the emulator's AWS environment."""
+    """`llm-operator plan -f` as a person runs it: no LLMOP_ settings but `env`, the
+    admin's kubeconfig, the emulator's AWS environment."""
     path = tmp_path / "llme.yaml"
     path.write_text(to_yaml(*manifests))
     return cli(
@@ -214,4 +278,5 @@ def _plan(
         *args,
         emulator=world.emulator,
         kubeconfig=world.cluster.kubeconfig,
+        extra_env=env,
     )

@@ -7,11 +7,15 @@ the operator under the chart's RBAC, the emulator.
 - ten LLMEndpoints applied at once with room for six make six; deleting one lets the
   next in, raising the budget lets the rest in; a maxCount increase beyond the budget is
   refused while the endpoint keeps serving;
-- adoption is refused where no policy allows it, and nothing is tagged.
+- adoption is refused where no policy allows it, and nothing is tagged;
+- `llm-operator plan` says what the operator does under the policies: the limit broken
+  with the policy's message, BudgetExceeded with the operator's message, adoption refused.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -25,6 +29,7 @@ from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
 from tests.emulator import builders
 from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.commands import cli
 from tests.plugins.examples import to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
 from tests.plugins.operator_fixtures import CHART, OPERATOR_NAMESPACE, RELEASE
@@ -106,6 +111,24 @@ def refused_by_api(kubectl: Kubectl, doc: dict[str, Any]) -> str:
     return result.stderr
 
 
+def plan(
+    kubectl: Kubectl, emulator: Emulator, doc: dict[str, Any] | list[dict[str, Any]], *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`llm-operator plan -f -` of `doc` (or a file of several) in the test's namespace,
+    as the admin runs it."""
+    return cli(
+        "plan",
+        "-f",
+        "-",
+        "-n",
+        kubectl.namespace,
+        *args,
+        input=to_yaml(*doc) if isinstance(doc, list) else to_yaml(doc),
+        emulator=emulator,
+        kubeconfig=kubectl.cluster.kubeconfig,
+    )
+
+
 def wait_admitted(kubectl: Kubectl, name: str, want: bool) -> None:
     """Until the object's budget decision is `want` (admitted, or BudgetExceeded)."""
 
@@ -119,7 +142,11 @@ def wait_admitted(kubectl: Kubectl, name: str, want: bool) -> None:
 
 
 def test_limits_are_refused_at_apply_with_the_policys_message(
-    admission: None, policy: Policy, kubectl: Kubectl, cluster: LocalCluster
+    admission: None,
+    policy: Policy,
+    kubectl: Kubectl,
+    cluster: LocalCluster,
+    emulator_process: Emulator,
 ) -> None:
     name = policy(
         limits={
@@ -145,6 +172,13 @@ def test_limits_are_refused_at_apply_with_the_policys_message(
         "(allowed: us-east-1, eu-west-1)"
     ) in refused_by_api(kubectl, west)
     assert get_llme(kubectl, "big") is None and get_llme(kubectl, "west") is None
+    # plan says the same before anyone applies, and lists the rule and the policy.
+    result = plan(kubectl, emulator_process, small("big", instance={"type": "ml.p5.48xlarge"}))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"governed by LLMEndpointPolicy {name}" in result.stdout
+    assert (
+        f"limit violated: LLMEndpointPolicy {name}: instance.type ml.p5.48xlarge is not allowed"
+    ) in result.stdout
     kubectl.apply(to_yaml(small("fits")))  # inside the limits: stored
     # Another namespace, not governed: the same manifest is accepted.
     cluster.kubectl("create", "namespace", f"{kubectl.namespace}-free")
@@ -185,11 +219,20 @@ def test_defaults_and_enforced_tags_land_in_sagemaker_and_not_in_the_spec(
 
 
 def test_ten_at_once_with_room_for_six_make_six_and_room_lets_the_rest_in(
-    operator: Operator, policy: Policy, kubectl: Kubectl, sagemaker_api: SageMaker
+    operator: Operator,
+    emulator_process: Emulator,
+    policy: Policy,
+    kubectl: Kubectl,
+    sagemaker_api: SageMaker,
 ) -> None:
     # 6 x 1.408 = 8.448 fits in 8.50; a seventh does not.
     name = policy(budget={"maxCostPerHourUSD": "8.50"})
     names = [f"e{i}" for i in range(10)]
+    # plan of the file first: six fit and four would be refused, in file order.
+    result = plan(kubectl, emulator_process, [small(n) for n in names], "-o", "json")
+    entries = json.loads(result.stdout)["llmEndpoints"]
+    assert [bool(e["policy"]["budgetExceeded"]) for e in entries] == [False] * 6 + [True] * 4
+    assert entries[6]["errors"][0].startswith(f"BudgetExceeded: LLMEndpointPolicy {name}")
     kubectl.apply(to_yaml(*(small(n) for n in names)))
 
     def decided() -> tuple[list[str], list[str]] | None:
@@ -214,6 +257,16 @@ def test_ten_at_once_with_room_for_six_make_six_and_room_lets_the_rest_in(
     message = condition(get_llme(kubectl, refused[0]), "Degraded")["message"]
     assert message.startswith(f"LLMEndpointPolicy {name} allows 8.50 USD/h in namespace")
     assert "8.46 is taken by 6 LLMEndpoints, 0.04 is left" in message
+    # plan agrees: a refused one is refused with the operator's words, an admitted one
+    # plans no change and shows the room left with it counted once.
+    result = plan(kubectl, emulator_process, [small(refused[0]), small(admitted[0])], "-o", "json")
+    assert "Traceback" not in result.stderr, result.stderr
+    entry, other = json.loads(result.stdout)["llmEndpoints"]
+    assert entry["errors"] == [f"BudgetExceeded: {message}"], entry
+    assert entry["policy"]["budgetExceeded"] and entry["changes"] == []
+    entry = other
+    assert entry["errors"] == [] and entry["changes"] == [], entry
+    assert entry["policy"]["budget"][0]["leftPerHourUSD"] == "0.04"  # as the operator says
 
     # Room made: one deleted, the next one in (woken at once, at the latest at resync).
     kubectl("delete", "llme", admitted[0])
@@ -244,6 +297,15 @@ def test_ten_at_once_with_room_for_six_make_six_and_room_lets_the_rest_in(
         )
         wait_ready(kubectl, n, log=operator.log_tail, timeout=120)
     assert len(sagemaker_api.inventory().endpoints) == 9
+    # The maxCount increase refused before went through with the raised budget.
+    record = get_llme(kubectl, grow)["status"]["policy"]  # type: ignore[index]
+    assert record["admitted"] and record["ceilingCostPerHourUSD"] == "2.82"
+
+    def grown() -> bool:
+        config = sagemaker_api.endpoint(endpoint)["EndpointConfigName"]
+        return "'MaxInstanceCount': 2" in str(sagemaker_api.endpoint_config(config))
+
+    wait_for(grown, timeout=90, what=f"{grow}'s maxCount 2 in SageMaker")
 
 
 def test_adoption_is_refused_where_no_policy_allows_it(
@@ -272,5 +334,199 @@ def test_adoption_is_refused_where_no_policy_allows_it(
     )
     message = condition(get_llme(kubectl, "adopter"), "Degraded")["message"]
     assert f"LLMEndpointPolicy {name}" in message
+    result = plan(kubectl, emulator_process, doc)  # plan refuses it too, in the same words
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"error: AdoptionNotAllowed: {message}" in result.stdout
     assert tags_by_arn(sm) == before  # nothing tagged
     assert sagemaker_api.inventory().endpoints == ["hand-made"]
+
+
+def applied_value(obj: dict[str, Any] | None, field: str) -> str | None:
+    """The value status.policy.applied shows for `field` (None: none applied)."""
+    record = ((obj or {}).get("status") or {}).get("policy") or {}
+    found = [a["value"] for a in record.get("applied") or [] if a["field"] == field]
+    return found[0] if found else None
+
+
+def wait_let_in(kubectl: Kubectl, name: str, operator: Operator) -> dict[str, Any]:
+    """Until a refused LLMEndpoint is let in (it shows phase Failed until its next pass
+    reads the new budget) and Ready."""
+    wait_for(
+        lambda: (
+            condition(get_llme(kubectl, name) or {}, "Degraded").get("reason") != "BudgetExceeded"
+        ),
+        timeout=60,
+        what=f"{name} no longer refused",
+    )
+    return wait_ready(kubectl, name, log=operator.log_tail)
+
+
+def test_a_policy_edited_or_deleted_takes_effect_within_a_resync(
+    operator: Operator, policy: Policy, kubectl: Kubectl, sagemaker_api: SageMaker
+) -> None:
+    name = policy(
+        defaults={"aws": {"tags": {"owner": "team-a"}}},
+        enforcedTags={"cost-center": "1"},
+        budget={"maxEndpoints": 1},
+    )
+    kubectl.apply(to_yaml(small("first")))
+    wait_ready(kubectl, "first", log=operator.log_tail)
+    kubectl.apply(to_yaml(small("second")))
+    wait_admitted(kubectl, "second", want=False)
+
+    # Raised: the refused one goes in. Default and enforced tag changed: the status of
+    # what runs shows the new values, and what is created from now on carries them.
+    policy(
+        defaults={"aws": {"tags": {"owner": "team-b"}}},
+        enforcedTags={"cost-center": "2"},
+        budget={"maxEndpoints": 2},
+    )
+    second = wait_let_in(kubectl, "second", operator)
+    tags = tags_by_arn(sagemaker_api.client)
+    assert tags[second["status"]["endpointArn"]]["cost-center"] == "2"
+    assert tags[second["status"]["endpointArn"]]["owner"] == "team-b"
+    wait_for(
+        lambda: applied_value(get_llme(kubectl, "first"), "aws.tags.cost-center") == "2",
+        timeout=30,
+        what="first's status showing the edited enforced tag",
+    )
+    assert applied_value(get_llme(kubectl, "first"), "aws.tags.owner") == "team-b"
+
+    # Lowered below what runs: both keep running, a third is refused.
+    policy(
+        defaults={"aws": {"tags": {"owner": "team-b"}}},
+        enforcedTags={"cost-center": "2"},
+        budget={"maxEndpoints": 1},
+    )
+    kubectl.apply(to_yaml(small("third")))
+    wait_admitted(kubectl, "third", want=False)
+    assert is_ready(get_llme(kubectl, "first")) and is_ready(get_llme(kubectl, "second"))
+    message = condition(get_llme(kubectl, "third"), "Degraded")["message"]
+    assert f"LLMEndpointPolicy {name} allows 1 LLMEndpoints in namespace" in message
+
+    # Deleted: nothing governs; the refused one goes in, the others' status forgets it.
+    kubectl("delete", "llmpol", name)
+    third = wait_let_in(kubectl, "third", operator)
+    assert "cost-center" not in tags_by_arn(sagemaker_api.client)[third["status"]["endpointArn"]]
+    wait_for(
+        lambda: not ((get_llme(kubectl, "first") or {}).get("status") or {}).get("policy"),
+        timeout=30,
+        what="first's status.policy gone with the policy",
+    )
+    assert len(sagemaker_api.inventory().endpoints) == 3
+    assert "Traceback" not in operator.logs()
+
+
+def test_an_operator_restart_in_a_budget_limited_burst_changes_nothing(
+    operator: Operator,
+    emulator_process: Emulator,
+    policy: Policy,
+    kubectl: Kubectl,
+    sagemaker_api: SageMaker,
+) -> None:
+    # 3 x 1.408 = 4.224 fits in 4.30; a fourth does not.
+    policy(budget={"maxCostPerHourUSD": "4.30"})
+    names = [f"b{i}" for i in range(6)]
+    kubectl.apply(to_yaml(*(small(n) for n in names)))
+
+    def admissions() -> list[str]:
+        objs = [get_llme(kubectl, n) or {} for n in names]
+        return [
+            o["metadata"]["name"]
+            for o in objs
+            if ((o.get("status") or {}).get("policy") or {}).get("admitted")
+        ]
+
+    wait_for(admissions, timeout=60, what="a first admission", diagnose=operator.log_tail)
+    operator.kill()  # mid-burst: some counted, some not, creations in flight
+    operator.start().wait_healthy()
+
+    def decided() -> tuple[list[str], list[str]] | None:
+        objs = [get_llme(kubectl, n) or {} for n in names]
+        refused = [
+            o["metadata"]["name"]
+            for o in objs
+            if condition(o, "Degraded").get("reason") == "BudgetExceeded"
+        ]
+        admitted = admissions()
+        return (admitted, refused) if len(admitted) + len(refused) == len(names) else None
+
+    admitted, refused = wait_for(decided, timeout=120, what="every LLMEndpoint decided")
+    assert len(admitted) == 3 and len(refused) == 3
+    for n in admitted:
+        wait_ready(kubectl, n, log=operator.log_tail)
+    calls = emulator_process.admin_client.call_log(operation="CreateEndpoint")
+    creates = [c for c in calls if c["error"] is None]
+    assert len(creates) == 3, creates
+    assert len(sagemaker_api.inventory().endpoints) == 3
+    assert "Traceback" not in operator.logs()
+
+
+BAD_POLICIES = [
+    ({"limits": {"allowedInstanceTypes": ["ml.[g5].*"]}}, "entries are globs of lowercase"),
+    ({"budget": {"maxEndpoints": -1}}, "should be greater than or equal to 0"),
+    ({"budget": {"maxCostPerHourUSD": "-5"}}, "must be a non-negative amount in USD"),
+    ({"limits": {"allowedEngines": ["llamacpp"]}}, 'supported values: "vllm"'),
+    ({"defaults": {"engine": "llamacpp"}}, 'supported values: "vllm"'),
+    ({"limits": {"maxCopiesPerEndpoint": -2}}, "should be greater than or equal to 0"),
+]
+
+
+def test_bad_policies_are_refused_at_apply_and_odd_ones_reported_on_their_status(
+    operator: Operator, policy: Policy, kubectl: Kubectl, cluster: LocalCluster
+) -> None:
+    for index, (spec, words) in enumerate(BAD_POLICIES):
+        body = {
+            "apiVersion": "llmoperator.io/v1alpha1",
+            "kind": "LLMEndpointPolicy",
+            "metadata": {"name": f"{kubectl.namespace}-bad-{index}"},
+            "spec": {"namespaceSelector": {}, **spec},
+        }
+        result = cluster.kubectl("apply", "-f", "-", input=to_yaml(body), check=False)
+        assert result.returncode != 0 and words in result.stderr, (spec, result.stderr)
+
+    # Accepted, but odd: a selector matching no namespace; two policies disagreeing.
+    nowhere = f"{kubectl.namespace}-nowhere"
+    cluster.kubectl(
+        "apply",
+        "-f",
+        "-",
+        input=to_yaml(
+            {
+                "apiVersion": "llmoperator.io/v1alpha1",
+                "kind": "LLMEndpointPolicy",
+                "metadata": {"name": nowhere},
+                "spec": {"namespaceSelector": {"matchLabels": {LABEL: "no-such-namespace"}}},
+            }
+        ),
+    )
+    first = policy("a", defaults={"aws": {"tags": {"owner": "team-a"}}})
+    second = policy("b", defaults={"aws": {"tags": {"owner": "team-b"}}})
+    conflict = (
+        f"namespace {kubectl.namespace}: aws.tags.owner: LLMEndpointPolicy {first} and "
+        f"{second} set different values; {first} applies (the first by name)"
+    )
+
+    def problems(name: str) -> list[str]:
+        found = cluster.kubectl("get", "llmpol", name, "-o", "json").stdout
+        return list((json.loads(found).get("status") or {}).get("problems") or [])
+
+    try:
+        wait_for(
+            lambda: problems(nowhere) == ["namespaceSelector matches no namespace"],
+            timeout=30,
+            what="the selector matching nothing reported",
+        )
+        for name in (first, second):
+            wait_for(
+                lambda name=name: problems(name) == [conflict],
+                timeout=30,
+                what=f"the conflict reported on {name}",
+            )
+    finally:
+        cluster.kubectl("delete", "llmpol", nowhere, "--wait=false", check=False)
+    # The tenant's LLMEndpoint goes on under the first policy's value.
+    kubectl.apply(to_yaml(small("chat")))
+    obj = wait_ready(kubectl, "chat", log=operator.log_tail)
+    assert applied_value(obj, "aws.tags.owner") == "team-a"
+    assert operator.running and "Traceback" not in operator.logs()

@@ -49,6 +49,9 @@ class LiveCluster(Cluster):
     def namespace_annotations(self, namespace: str) -> dict[str, str] | None:
         return {}
 
+    def policies(self) -> list[dict[str, Any]] | None:
+        return []  # no LLMEndpointPolicy governs
+
     def cluster_id(self) -> str | None:
         return CLUSTER_ID  # the same cluster the reconciler ran in
 

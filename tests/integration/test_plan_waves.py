@@ -54,6 +54,9 @@ class NewObjects(Cluster):
     def namespace_annotations(self, namespace: str) -> dict[str, str] | None:
         return {}
 
+    def policies(self) -> list[dict[str, Any]] | None:
+        return []  # no LLMEndpointPolicy governs
+
     def cluster_id(self) -> str | None:
         return CLUSTER_ID
 

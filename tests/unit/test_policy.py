@@ -350,3 +350,44 @@ def test_policy_status_counts_usage_per_governed_namespace() -> None:
     assert status["governed"] == 1 and status["problems"] == []
     nobody = policy.policy_status(pol("x", {"matchLabels": {"no": "one"}}), [], {"a": {}}, [])
     assert nobody["problems"] == ["namespaceSelector matches no namespace"]
+
+
+def test_an_admitted_or_running_endpoint_is_not_counted_again_unless_it_grows() -> None:
+    admitted = {"policy": {"admitted": True, "ceilingCostPerHourUSD": "14.18"}}
+    assert policy.standing(admitted, Decimal("14.18")) == policy.ADMITTED
+    assert policy.standing(admitted, Decimal("7.09")) == policy.ADMITTED  # shrunk
+    assert policy.standing(admitted, Decimal("21.27")) is None  # grown: must fit again
+    assert policy.standing({"endpointName": "e"}, Decimal("99")) == policy.RUNNING
+    assert policy.standing({}, Decimal("1")) is None  # new
+
+
+def test_budget_lines_say_what_is_left_for_each_governing_budget() -> None:
+    policies = [
+        pol("a", budget={"maxEndpoints": 3}),
+        pol("b", budget={"maxCostPerHourUSD": "20.00"}),
+        pol("c"),
+    ]
+    counted = [Usage("x", Decimal("7.09")), Usage("y", Decimal("7.09"))]
+    lines = policy.budget_lines(policies, counted)
+    assert [line.to_json() for line in lines] == [
+        {
+            "policy": "a",
+            "endpoints": 2,
+            "maxEndpoints": 3,
+            "endpointsLeft": 1,
+            "ceilingCostPerHourUSD": "14.18",
+            "maxCostPerHourUSD": None,
+            "leftPerHourUSD": None,
+        },
+        {
+            "policy": "b",
+            "endpoints": 2,
+            "maxEndpoints": None,
+            "endpointsLeft": None,
+            "ceilingCostPerHourUSD": "14.18",
+            "maxCostPerHourUSD": "20.00",
+            "leftPerHourUSD": "5.82",
+        },
+    ]
+    assert lines[0].text() == "a: 2 of 3 LLMEndpoints (1 left)"
+    assert lines[1].text() == "b: 14.18 of 20.00 USD/h at ceilings (5.82 left)"

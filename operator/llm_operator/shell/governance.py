@@ -9,6 +9,12 @@ the namespace's lock the LLMEndpoints of the namespace are listed, counted
 its status before the lock is released, so the next one's count includes it: ten
 applied at once with room for six make six. Only one operator replica reconciles
 at a time (kopf peering), so an in-process lock is the serialization needed.
+
+A burst does not list the namespace once per newcomer: the count taken under the
+lock is kept for `max_age` and every admission written adds to it. Only this
+process admits, so the kept count can only be too high (an LLMEndpoint deleted or
+shrunk since), never too low: it admits nothing a fresh count would refuse, and
+a refusal is always decided on a fresh count.
 """
 
 from __future__ import annotations
@@ -61,6 +67,8 @@ class Governance:
         self._labels: dict[str, tuple[float, Mapping[str, str]]] = {}
         self._refresh = asyncio.Lock()
         self._budget_locks: dict[str, asyncio.Lock] = {}
+        # Per namespace: when it was counted, and what counts by LLMEndpoint name.
+        self._counted: dict[str, tuple[float, dict[str, policy.Usage]]] = {}
         # LLMEndpoints refused for want of room, by namespace: woken when room is made.
         self.waiting: dict[str, set[str]] = {}
         # Each policy's metadata.generation last seen (a status write does not move it).
@@ -93,6 +101,17 @@ class Governance:
     def _lock(self, namespace: str) -> asyncio.Lock:
         return self._budget_locks.setdefault(namespace, asyncio.Lock())
 
+    async def _count(self, namespace: str, *, fresh: bool) -> tuple[bool, dict[str, policy.Usage]]:
+        """What counts against the namespace's budgets, by name (under its lock), and
+        whether it was read just now."""
+        kept = self._counted.get(namespace)
+        if not fresh and kept is not None and time.monotonic() - kept[0] < self.max_age:
+            return False, kept[1]
+        found = await self.source.list_llmendpoints(namespace)
+        usages = {u.name: u for u in map(policy.usage_of, found) if u is not None}
+        self._counted[namespace] = (time.monotonic(), usages)
+        return True, usages
+
     async def admit(
         self,
         *,
@@ -118,42 +137,38 @@ class Governance:
         instances = policy.ceiling_instances(spec)
         ceiling = policy.ceiling_cost(spec.instance.type, instances)
         what = f"{spec.instance.type} x {instances}"
-        admitted = (
-            policy.parse_usd(record.get("ceilingCostPerHourUSD"))
-            if record.get("admitted")
-            else None
-        )
         fresh: dict[str, Any] = {
             "admitted": True,
             "ceilingCostPerHourUSD": catalog.format_usd(ceiling),
             "priceDate": catalog.load().as_of,
         }
-        if record.get("admitted") and (ceiling is None or (admitted or 0) >= ceiling):
+        stands = policy.standing(status, ceiling)
+        if stands == policy.ADMITTED:
             return Admission(None, tuple(record.get("budgetLeft") or ())), {**record, **fresh}
-        if not record.get("admitted") and status.get("endpointName"):
+        if stands == policy.RUNNING:
             return Admission(None), fresh  # running before a budget governed it
         async with self._lock(namespace):
-            found = await self.source.list_llmendpoints(namespace)
-            others = [
-                u
-                for obj in found
-                if (obj.get("metadata") or {}).get("uid") != uid
-                and (u := policy.usage_of(obj)) is not None
-            ]
-            answer = policy.admit(
-                namespace=namespace,
-                name=name,
-                ceiling=ceiling,
-                what=what,
-                others=others,
-                policies=policies,
-            )
+            read, counted = await self._count(namespace, fresh=False)
+            while True:
+                answer = policy.admit(
+                    namespace=namespace,
+                    name=name,
+                    ceiling=ceiling,
+                    what=what,
+                    others=[u for n, u in counted.items() if n != name],
+                    policies=policies,
+                )
+                if answer.admitted or read:
+                    break
+                read, counted = await self._count(namespace, fresh=True)  # refuse on a fresh count
             if not answer.admitted:
                 self.waiting.setdefault(namespace, set()).add(uid)
                 return answer, record
             fresh["budgetLeft"] = list(answer.left)
             if not await write(fresh):
+                self._counted.pop(namespace, None)
                 return answer, record
+            counted[name] = policy.Usage(name, ceiling)
         self.waiting.get(namespace, set()).discard(uid)
         return answer, fresh
 

@@ -195,21 +195,26 @@ async def _policy_changed(event: Mapping[str, Any], name: str, memo: kopf.Memo, 
 async def _policy_statuses(r: Reconciler, cluster: KubeCluster) -> None:
     """Writes every policy's status (usage per governed namespace, problems) once per
     resync interval: kubectl get llmpol reads it. One task for all policies, so kopf
-    keeps no state (finalizers, progress) on the admin's objects."""
+    keeps no state (finalizers, progress) on the admin's objects; the namespaces and
+    LLMEndpoints are read once per round for all of them."""
     while True:
         try:
-            for found in await r.governance.policies(fresh=True):
-                await _write_policy_status(r, cluster, found.name)
+            policies = await r.governance.policies(fresh=True)
+            if policies:
+                namespaces, endpoints = await _policy_inputs(r, cluster)
+                for found in policies:
+                    status = policy.policy_status(found, policies, namespaces, endpoints)
+                    status["updatedTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                    await cluster.patch_policy_status(found.name, status)
         except Exception as exc:  # the next interval tries again; never crash the task
             log.warning("LLMEndpointPolicy status not written: %s", exc)
         await asyncio.sleep(r.settings.resync_seconds)
 
 
-async def _write_policy_status(r: Reconciler, cluster: KubeCluster, name: str) -> None:
-    policies = await r.governance.policies()
-    this = next((p for p in policies if p.name == name), None)
-    if this is None:
-        return
+async def _policy_inputs(
+    r: Reconciler, cluster: KubeCluster
+) -> tuple[dict[str, Mapping[str, str]], list[Mapping[str, Any]]]:
+    """Every watched namespace's labels and every LLMEndpoint in them."""
     namespaces = await cluster.namespaces()
     watched = r.settings.namespaces
     if watched:
@@ -217,6 +222,4 @@ async def _write_policy_status(r: Reconciler, cluster: KubeCluster, name: str) -
         endpoints = [e for n in namespaces for e in await cluster.list_llmendpoints(n)]
     else:
         endpoints = list(await cluster.list_llmendpoints(None))
-    status = policy.policy_status(this, policies, namespaces, endpoints)
-    status["updatedTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    await cluster.patch_policy_status(name, status)
+    return namespaces, endpoints

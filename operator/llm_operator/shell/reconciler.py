@@ -421,7 +421,9 @@ class Reconciler:
             new_status["modelSource"] = spec.model.source
             new_status["engine"] = spec.model.engine
         if governed.policies or record or previous.get("policy"):
-            new_status["policy"] = {**governed.to_status(), **record} if governed.policies else None
+            # The budget's record, then what the policies decide now (a record kept from
+            # an earlier pass may hold the applied values of an older policy).
+            new_status["policy"] = {**record, **governed.to_status()} if governed.policies else None
         new_status["aws"] = None  # SageMaker answered: no outage to describe
         if status.UNREACHABLE in PlanMemory.from_dict(previous.get(status.MEMORY_KEY)).reported:
             # The outage this LLMEndpoint announced is over: say so once.

@@ -14,7 +14,8 @@ tagged its cluster: it may be another cluster's, still serving).
 Resources of a deleted LLMEndpoint are "retained" when it said so (the operator
 tagged them `llmoperator.io/retained` before letting it go, or, for resources
 kept before that tag existed, its `Retained` Event is still in the cluster,
-which keeps Events about an hour) and "orphaned" otherwise. Endpoints without
+which keeps Events about an hour) and "orphaned" otherwise. Cost is grouped per namespace too,
+with the LLMEndpointPolicies governing each and their budgets' room. Endpoints without
 traffic over `--idle-hours` are found through CloudWatch's Invocations metric
 where it has data ("unknown" without).
 
@@ -58,6 +59,7 @@ from llm_operator.core.desired import (
 from llm_operator.core.kinds import APPLICATION_AUTOSCALING, CLOUDWATCH, SAGEMAKER, Kind
 from llm_operator.core.rollout import ERROR_RATE_ALARM_SUFFIX, LATENCY_ALARM_SUFFIX
 from llm_operator.shell.aws import AwsError, SageMaker
+from llm_operator.shell.commands import audit_namespaces
 from llm_operator.shell.commands.kube import Cluster, CommandError
 from llm_operator.shell.commands.output import Progress, dump_json, table
 from llm_operator.shell.settings import OperatorSettings
@@ -642,6 +644,8 @@ def run(
         finally:
             account.sagemaker.close()
     shown = reported(everything, all_clusters)
+    costs, unread = audit_namespaces.read(cluster, everything, live_objects)
+    skipped += unread
     for line in skipped:
         print(f"warning: {line}", file=sys.stderr)
     if output == "json":
@@ -653,9 +657,11 @@ def run(
             "clusterId": here.cluster_id,
             "warnings": skipped,
             "clusterName": here.cluster_name or None,
+            "namespaces": [c.to_json() for c in costs],
         }
     else:
         sys.stdout.write(render_table(shown, len(everything)))
+        sys.stdout.write(audit_namespaces.render(costs))
     if do_delete:
         wanted = {ORPHANED}
         wanted |= {RETAINED} if include_retained else set()

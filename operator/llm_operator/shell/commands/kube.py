@@ -15,6 +15,7 @@ from kubernetes.client.exceptions import ApiException
 
 from llm_operator import __version__
 from llm_operator.api.models import GROUP, PLURAL, VERSION
+from llm_operator.api.policy import POLICY_PLURAL
 from llm_operator.shell.kube import IDENTITY_NAMESPACE
 
 
@@ -81,6 +82,39 @@ class Cluster:
                 _api_problem(exc, "LLMEndpoints in all namespaces")
                 + " (audit must see every LLMEndpoint to tell what is orphaned)"
             ) from None
+        return list(listed.get("items") or [])
+
+    def policies(self) -> list[dict[str, Any]] | None:
+        """Every LLMEndpointPolicy ([] when the kind is not installed); None when they
+        may not be read."""
+        try:
+            listed = cast(
+                dict[str, Any],
+                self.custom.list_cluster_custom_object(GROUP, VERSION, POLICY_PLURAL),
+            )
+        except ApiException as exc:
+            return [] if exc.status == 404 else None
+        return list(listed.get("items") or [])
+
+    def namespace_labels(self, namespace: str) -> dict[str, str] | None:
+        """The Namespace's labels (what policies select by); None when they may not be read."""
+        try:
+            found = self.core.read_namespace(namespace)
+        except ApiException as exc:
+            return {} if exc.status == 404 else None
+        meta = found.metadata
+        return dict((meta.labels if meta is not None else None) or {})
+
+    def namespace_llmendpoints(self, namespace: str) -> list[dict[str, Any]] | None:
+        """The LLMEndpoints of one namespace (a budget counts them); None when they may
+        not be listed."""
+        try:
+            listed = cast(
+                dict[str, Any],
+                self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL),
+            )
+        except ApiException:
+            return None
         return list(listed.get("items") or [])
 
     def events(self, reason: str) -> list[Any]:

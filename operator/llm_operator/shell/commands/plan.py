@@ -1,8 +1,10 @@
 """`llm-operator plan -f FILE`: the SageMaker calls the operator would make, before it does.
 
 Uses the operator's own pieces: validation and `desired.render` for what the
-file asks, the `Observer` for what SageMaker holds (List, Describe, ListTags:
-reads only), the LLMEndpoint's `status.planMemory` and the pure planner. The
+file asks, under the LLMEndpointPolicies governing its namespace (defaults,
+enforced tags, limits, budgets), the `Observer` for what SageMaker holds (List,
+Describe, ListTags: reads only), the LLMEndpoint's `status.planMemory` and the
+pure planner. The
 planner plans one pass at a time (it only asks for calls SageMaker accepts now),
 so the command replays passes on a simulated SageMaker where every call
 succeeds, to show the whole sequence in waves. Nothing is written: not to
@@ -23,7 +25,7 @@ import yaml
 
 from llm_operator.api import catalog
 from llm_operator.api.models import GROUP, KIND, VERSION
-from llm_operator.core import actions, adoption, desired, planner, render
+from llm_operator.core import actions, adoption, desired, planner, policy, render
 from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import (
@@ -35,6 +37,7 @@ from llm_operator.shell.aws import AwsError, SageMaker, Scope, Where
 from llm_operator.shell.commands.kube import Cluster, CommandError
 from llm_operator.shell.commands.output import dump_json
 from llm_operator.shell.commands.plan_input import PlanReads, as_applied
+from llm_operator.shell.commands.plan_policy import PolicyReads, PolicyReport
 from llm_operator.shell.observe import Look, Observer
 from llm_operator.shell.render import Renderer, Rendering
 from llm_operator.shell.secrets import REDACTED, Redactor
@@ -82,6 +85,7 @@ class EndpointPlan:
     instances_before: str | None = None
     instances_after: str | None = None
     exact: bool = True  # False when the token Secret could not be read
+    policy: PolicyReport = field(default_factory=PolicyReport)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -106,6 +110,7 @@ class EndpointPlan:
                 "after": catalog.format_usd(self.cost_after),
             },
             "instances": {"before": self.instances_before, "after": self.instances_after},
+            "policy": self.policy.to_json(),
             "warnings": self.warnings,
             "errors": self.errors,
         }
@@ -251,6 +256,8 @@ class Planner:
         self.settings = settings or OperatorSettings()
         # The operator's own render path: what the file asks, as whom, adopting what.
         self.renderer = Renderer(sagemaker, self.settings)
+        # The LLMEndpointPolicies, read once: plan renders under them as the operator does.
+        self.policies = PolicyReads(cluster)
         self._places: dict[str, Scope] = {}  # endpoint name -> where its calls go
         # max_age 0: every inventory and Describe is taken now, never from a cache.
         self.observer = Observer(sagemaker, max_age=0.0, describe_max_age=0.0)
@@ -264,7 +271,13 @@ class Planner:
             return result
         live = await asyncio.to_thread(self.cluster.llmendpoint, namespace, name)
         result.exists = live is not None
-        rendering = await self._render(as_applied(manifest, namespace, live), live, result)
+        governing, unread = await self.policies.governing(namespace)
+        body = as_applied(manifest, namespace, live)
+        rendering = await self._render(body, live, result, governing)
+        result.policy = PolicyReport.of(rendering.rendered.parsed.governed)
+        if unread:
+            result.exact = False
+            result.warnings += unread
         place = rendering.place
         if place is None or result.errors:
             return result
@@ -272,10 +285,35 @@ class Planner:
         redact = rendering.redact
         want = rendered.desired
         self._places[want.endpoint_name] = place
+        if rendered.spec is not None:
+            # The namespace's budgets, counted as the operator's next pass counts them.
+            refused, warned = await self.policies.budget(
+                result.policy,
+                namespace=namespace,
+                name=name,
+                uid=str(body["metadata"]["uid"]),
+                spec=rendered.spec,
+                status=body["status"],
+                governing=governing,
+            )
+            result.warnings += [warned] if warned else []
+            if refused:
+                result.errors.append(refused)
+                return result
         adopting: Survey | None = None
         if rendered.parsed.adopting is not None and (
             want.adopted is None or want.adopted.endpoint != want.endpoint_name
         ):
+            refusal = policy.adoption_refusal(
+                governing, allowed_without=self.settings.allow_adoption
+            )
+            if refusal is not None:
+                if not governing:  # the setting plan read is its own environment's
+                    refusal += (
+                        " (plan reads LLMOP_ALLOW_ADOPTION as the operator does: set it here too)"
+                    )
+                result.errors.append(f"{policy.ADOPTION_NOT_ALLOWED}: {refusal}")
+                return result
             # The operator adopts first, in the same pass: plan reads what it would tag.
             try:
                 adopting = await survey(self.sagemaker, place, want)
@@ -317,15 +355,22 @@ class Planner:
         return result
 
     async def _render(
-        self, body: Mapping[str, Any], live: Mapping[str, Any] | None, result: EndpointPlan
+        self,
+        body: Mapping[str, Any],
+        live: Mapping[str, Any] | None,
+        result: EndpointPlan,
+        governing: Sequence[policy.Policy],
     ) -> Rendering:
-        """The operator's render of `body`, its problems and warnings noted in `result`."""
+        """The operator's render of `body` under the policies `governing` its namespace,
+        its problems and warnings noted in `result`."""
         reads = PlanReads(self.cluster)
-        rendering = await self.renderer.render(reads, body)
+        rendering = await self.renderer.render(reads, body, governing=governing)
         theirs = await self._operator_cluster_name(rendering, live)
         if theirs is not None:
             reads = PlanReads(self.cluster)
-            rendering = await self.renderer.render(reads, body, cluster_name=theirs)
+            rendering = await self.renderer.render(
+                reads, body, cluster_name=theirs, governing=governing
+            )
             result.warnings.append(
                 f"ClusterName: the operator names this LLMEndpoint's resources with cluster "
                 f"name {theirs!r} (the tags of endpoint {rendering.rendered.desired.endpoint_name}"
@@ -520,6 +565,7 @@ def render_text(plans: Sequence[EndpointPlan]) -> str:
     for p in plans:
         state = "exists" if p.exists else "new"
         lines.append(f"LLMEndpoint {p.namespace}/{p.name} ({state})")
+        lines += p.policy.text()
         if p.errors:
             lines += [f"  error: {e}" for e in p.errors]
         elif not p.steps:
