@@ -39,11 +39,17 @@ from llm_operator.core.desired import (
     MANAGED_BY,
     MANAGED_BY_TAG,
     RETAINED_TAG,
+    DesiredState,
     Owner,
     ownership_tags,
 )
 from llm_operator.core.kinds import Kind
-from llm_operator.core.observed import ObservedComponent, ObservedEndpoint, ObservedResource
+from llm_operator.core.observed import (
+    ObservedComponent,
+    ObservedEndpoint,
+    ObservedResource,
+    ObservedState,
+)
 
 # Reasons an LLMEndpoint on a pool is not placed (Degraded).
 POOL_FULL = "PoolFull"
@@ -432,6 +438,20 @@ def place(
 
 def pool_cost(instance_type: str, instances: int | None) -> Decimal | None:
     return catalog.hourly_cost(instance_type, instances or 0)
+
+
+def share_of_pool(want: DesiredState, observed: ObservedState) -> str | None:
+    """An LLMEndpoint's share of its pool's cost now: the copies its base component
+    runs x accelerators per copy, at the pool's price per accelerator."""
+    kind = catalog.instance_type(want.endpoint_config.instance_type)
+    if not want.components or kind is None or kind.accelerators <= 0:
+        return None
+    base = observed.components.get(want.components[0].name)
+    compute = want.components[0].specification.get("ComputeResourceRequirements") or {}
+    accelerators = int(compute.get("NumberOfAcceleratorDevicesRequired", 0))
+    copies = (base.current_copies or 0) if base is not None else 0
+    cost = share(catalog.hourly_cost(kind.name, 1), copies * accelerators, kind.accelerators)
+    return catalog.format_usd(cost)
 
 
 def share(

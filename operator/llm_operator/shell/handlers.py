@@ -165,6 +165,9 @@ async def _delete(body: Any, uid: str, memo: kopf.Memo, logger: Any, **_: Any) -
     # Room was made in the namespace's budget: who waits for it tries again now.
     for waiting in r.governance.room_made(body["metadata"]["namespace"]):
         r.wake(waiting)
+    # Room was made on its pool, if it had one: who waits there tries again.
+    for waiting in set().union(*r.placements.waiting.values()):
+        r.wake(waiting)
 
 
 # -- LLMEndpointPolicies ----------------------------------------------------------------
@@ -220,3 +223,7 @@ async def _write_policy_status(r: Reconciler, cluster: KubeCluster, name: str) -
     status = policy.policy_status(this, policies, namespaces, endpoints)
     status["updatedTime"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     await cluster.patch_policy_status(name, status)
+
+
+# LLMEndpointPools: their handlers register with kopf on import.
+from llm_operator.shell import pool_handlers  # noqa: E402, F401
