@@ -67,7 +67,7 @@ class PoolCluster(RecordingCluster):
         return True
 
     async def list_llmendpoints(self, namespace: str | None) -> list[Mapping[str, Any]]:
-        return list(self.objects.values())
+        return [o for (ns, _), o in self.objects.items() if namespace in (None, ns)]
 
     async def read_pool(self, namespace: str, name: str) -> Mapping[str, Any] | None:
         meta = POOL["metadata"]

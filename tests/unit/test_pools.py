@@ -329,3 +329,30 @@ def test_an_llmendpoint_on_a_pool_of_another_region_or_account_is_refused() -> N
     assert moved.identity is None and moved.identity_problem.reason == pools.POOL_MISMATCH
     missing = rendered(guest_body(), replace(facts(), spec=None))
     assert [p.reason for p in missing.errors] == [pools.POOL_NOT_FOUND]
+
+
+def test_the_example_pool_places_both_models() -> None:
+    import yaml
+
+    docs = list(yaml.safe_load_all((REPO / "examples" / "pools" / "shared-g5.yaml").read_text()))
+    pool_doc = next(d for d in docs if d["kind"] == "LLMEndpointPool")
+    spec = LLMEndpointPoolSpec.model_validate(pool_doc["spec"])
+    found = core_render.PoolFacts("ml-platform", "shared-g5", POOL_UID, spec)
+    admitted: list[pools.Demand] = []
+    for d in docs:
+        if d["kind"] != "LLMEndpoint":
+            continue
+        meta = {**d["metadata"], "uid": f"uid-{d['metadata']['name']}"}
+        r = rendered({"metadata": meta, "spec": d["spec"]}, found)
+        assert r.complete and not r.errors, r.errors
+        new = pools.demand_of(meta["namespace"], meta["name"], r.spec)
+        answer = pools.place(
+            pool_namespace="ml-platform",
+            pool_name="shared-g5",
+            pool=spec,
+            newcomer=new,
+            others=admitted,
+        )
+        assert answer.admitted, answer.message
+        admitted.append(new)
+    assert [d.copies for d in admitted] == [2, 4]

@@ -19,6 +19,7 @@ import kopf
 from llm_operator.api.models import GROUP, VERSION
 from llm_operator.api.pool import POOL_PLURAL
 from llm_operator.core import identity, pools
+from llm_operator.core.render import PoolFacts
 from llm_operator.shell import pools as shell_pools
 from llm_operator.shell.aws import AwsError, Scope
 from llm_operator.shell.reconciler import Reconciler
@@ -79,9 +80,8 @@ async def pool_pass(
     except AwsError as error:
         log.warning("LLMEndpointPool %s/%s: %s", ns, name, error.message)
         return r.settings.transition_poll_seconds * 4, False
-    lister = getattr(cluster, "list_llmendpoints", None)
-    everyone = await lister(None) if lister is not None else []
-    placed = [o for o in everyone if shell_pools._placed_on(o, ns, name)]
+    facts = PoolFacts(ns, name, str(meta["uid"]), spec)
+    placed = await shell_pools.placed_on(cluster, facts)
     value = shell_pools.pool_status(want, plan, seen, placed, int(meta.get("generation") or 0))
     await write(value)
     if plan.degraded and plan.reason == pools.POOL_IN_USE:

@@ -93,6 +93,18 @@ def _placed_on(obj: Mapping[str, Any], namespace: str, name: str) -> bool:
     )
 
 
+async def placed_on(reads: Any, pool: PoolFacts) -> list[Mapping[str, Any]]:
+    """The LLMEndpoints whose spec.pool names `pool`, from the namespaces it allows
+    (only there can one be placed): the operator needs no cluster-wide list."""
+    lister = getattr(reads, "list_llmendpoints", None)
+    if lister is None or pool.spec is None:
+        return []
+    found: list[Mapping[str, Any]] = []
+    for namespace in sorted({pool.namespace, *pool.spec.allowed_namespaces}):
+        found += [o for o in await lister(namespace) if _placed_on(o, pool.namespace, pool.name)]
+    return found
+
+
 class Placements:
     """The per-pool admission locks, and who waits for room on each pool."""
 

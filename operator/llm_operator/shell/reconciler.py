@@ -42,7 +42,7 @@ from llm_operator.shell.execute import execute
 from llm_operator.shell.governance import Governance, NoPolicies
 from llm_operator.shell.kube import Cluster, KubeCluster
 from llm_operator.shell.observe import Look, Observer
-from llm_operator.shell.pools import Placements
+from llm_operator.shell.pools import Placements, placed_on
 from llm_operator.shell.render import Renderer
 from llm_operator.shell.secrets import Redactor
 from llm_operator.shell.settings import OperatorSettings
@@ -504,9 +504,7 @@ class Reconciler:
             return True
 
         async def list_all() -> Sequence[Mapping[str, Any]]:
-            lister = getattr(self.cluster, "list_llmendpoints", None)
-            found: Sequence[Mapping[str, Any]] = await lister(None) if lister else []
-            return found
+            return await placed_on(self.cluster, pool)
 
         answer = await self.placements.admit(
             pool=pool,
