@@ -1459,6 +1459,20 @@ class PolicyStatus(_Status):
     price_date: str | None = Field(None, description="Date of the catalog's prices.")
 
 
+class PoolPlacementStatus(_Status):
+    admitted: bool = Field(False, description="Placed on its pool (its ceiling fits).")
+    pool: str | None = Field(None, description="The pool, namespace/name.")
+    copies: int = Field(0, description="Copies at the ceiling it was admitted with.")
+    accelerators_per_copy: int = Field(0, description="Accelerators per copy admitted.")
+    cpus_per_copy: float = Field(0, description="vCPUs per copy admitted.")
+    memory_mib_per_copy: int = Field(
+        0, alias="memoryMiBPerCopy", description="Memory (MiB) per copy admitted."
+    )
+    admitted_at: str | None = Field(
+        None, description="When it was admitted (RFC 3339): the order copies are packed in."
+    )
+
+
 class LLMEndpointStatus(_Status):
     phase: Phase | None = Field(
         None, description="Pending, Creating, Updating, InService, Failed or Deleting."
@@ -1544,6 +1558,9 @@ class LLMEndpointStatus(_Status):
             "this LLMEndpoint's and from then on reconciled and replaced like its own; deleted "
             "with it only once the adoption completed."
         ),
+    )
+    pool: PoolPlacementStatus | None = Field(
+        None, description="spec.pool: its admission onto the pool (written by the operator)."
     )
     policy: PolicyStatus | None = Field(
         None,

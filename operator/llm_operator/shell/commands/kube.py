@@ -15,6 +15,7 @@ from kubernetes.client.exceptions import ApiException
 
 from llm_operator import __version__
 from llm_operator.api.models import GROUP, PLURAL, VERSION
+from llm_operator.api.pool import POOL_PLURAL
 from llm_operator.shell.kube import IDENTITY_NAMESPACE
 
 
@@ -46,6 +47,19 @@ class Cluster:
             if exc.status == 404:
                 return None
             raise CommandError(_api_problem(exc, f"LLMEndpoint {namespace}/{name}")) from None
+        return found
+
+    def pool(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The live LLMEndpointPool; None when it does not exist or may not be read."""
+        try:
+            found: dict[str, Any] = cast(
+                dict[str, Any],
+                self.custom.get_namespaced_custom_object(
+                    GROUP, VERSION, namespace, POOL_PLURAL, name
+                ),
+            )
+        except ApiException:
+            return None
         return found
 
     def namespace_annotations(self, namespace: str) -> dict[str, str] | None:
