@@ -146,3 +146,45 @@ def test_models_of_two_namespaces_share_a_pool_and_a_third_waits_for_room(
             r.close()
 
     asyncio.run(scenario())
+
+
+def test_after_a_restart_a_removed_adapter_on_a_pool_is_still_found_and_deleted(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    async def scenario() -> None:
+        cluster = PoolCluster()
+        a = guest("search", "mistral", 1)
+        a["spec"]["adapters"] = [{"name": "poet", "artifactUri": "s3://bucket-a/poet.tar.gz"}]
+        b = guest("support", "llama", 1)
+        first = reconciler(cluster)
+        try:
+            await settle(first, cluster, a, b)
+        finally:
+            first.close()
+        endpoint = pools.endpoint_name("ml-platform", "shared-g5")
+
+        def on_pool() -> list[str]:
+            tables = emulated_sagemaker.admin.state()["accounts"]["123456789012"][REGION]
+            return sorted(
+                n
+                for n, c in tables["inference_components"].items()
+                if c["EndpointName"] == endpoint
+            )
+
+        assert len(on_pool()) == 3
+        # A new replica (nothing it created itself) with the adapter gone from the spec.
+        del a["spec"]["adapters"]
+        second = reconciler(cluster)
+        try:
+            for _ in range(80):
+                await second.reconcile(cluster.put(a), deleting=False)
+                if len(on_pool()) == 2:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            second.close()
+        left = on_pool()
+        assert len(left) == 2 and not any(n.endswith("--poet") for n in left), left
+        assert any("llama" in n for n in left)  # the neighbour untouched
+
+    asyncio.run(scenario())
