@@ -16,6 +16,7 @@ teams' and one the pool does not allow. The scenario runs in order:
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -145,6 +146,11 @@ def test_models_of_two_namespaces_share_a_pool_from_placement_to_deletion(setup:
         timeout=60,
         what="the pool's status to list both models",
     )
+
+    # audit: the pool's endpoint and config are in use (the pool exists), nothing orphaned.
+    listed = cli("audit", "-o", "json", emulator=s.emulator, kubeconfig=s.cluster.kubeconfig)
+    assert listed.returncode == 0, listed.stderr
+    assert not [r for r in json.loads(listed.stdout)["resources"] if r["state"] == "orphaned"]
 
     # 8 GPUs at maxCount; mistral 2 + qwen's ceiling 4: a third asking for 3 is PoolFull.
     components = set(api.inventory().inference_components)

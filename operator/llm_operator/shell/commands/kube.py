@@ -97,6 +97,23 @@ class Cluster:
             ) from None
         return list(listed.get("items") or [])
 
+    def all_pools(self) -> list[dict[str, Any]]:
+        """Every LLMEndpointPool (none when the kind is not installed): their endpoints
+        and configs carry the pool's uid, so audit must know them to call them in use."""
+        try:
+            listed = cast(
+                dict[str, Any],
+                self.custom.list_cluster_custom_object(GROUP, VERSION, POOL_PLURAL),
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return []
+            raise CommandError(
+                _api_problem(exc, "LLMEndpointPools in all namespaces")
+                + " (audit must see every pool to tell what is orphaned)"
+            ) from None
+        return list(listed.get("items") or [])
+
     def events(self, reason: str) -> list[Any]:
         """Events of one reason in every namespace; [] when they may not be listed."""
         try:
