@@ -6,6 +6,7 @@ pool's deletion is held while models are placed on it."""
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -90,9 +91,11 @@ def degraded(obj: Mapping[str, Any]) -> str | None:
     )
 
 
-async def settle(r: Reconciler, cluster: PoolCluster, *objs: dict[str, Any]) -> None:
+async def settle(
+    r: Reconciler, cluster: PoolCluster, *objs: dict[str, Any], pool: Mapping[str, Any] = POOL
+) -> None:
     for _ in range(80):
-        await pool_pass(r, POOL, deleting=False)
+        await pool_pass(r, pool, deleting=False)
         for obj in objs:
             await r.reconcile(cluster.put(obj), deleting=False)
         if all(
@@ -186,5 +189,48 @@ def test_after_a_restart_a_removed_adapter_on_a_pool_is_still_found_and_deleted(
         left = on_pool()
         assert len(left) == 2 and not any(n.endswith("--poet") for n in left), left
         assert any("llama" in n for n in left)  # the neighbour untouched
+
+    asyncio.run(scenario())
+
+
+def test_a_pools_maxcount_change_moves_its_endpoint_and_keeps_the_models_serving(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    async def scenario() -> None:
+        cluster = PoolCluster()
+        r = reconciler(cluster)
+        try:
+            a = guest("search", "mistral", 2)
+            await settle(r, cluster, a)
+            endpoint = pools.endpoint_name("ml-platform", "shared-g5")
+            api = emulated_sagemaker.admin
+
+            def record() -> dict[str, Any]:
+                found: dict[str, Any] = api.state()["accounts"]["123456789012"][REGION][
+                    "endpoints"
+                ][endpoint]
+                return found
+
+            before = record()["EndpointConfigName"]
+            bigger = copy.deepcopy(POOL)
+            bigger["spec"]["instance"]["maxCount"] = 3
+            for _ in range(80):
+                await pool_pass(r, bigger, deleting=False)
+                now = record()
+                if now["EndpointConfigName"] != before and now["EndpointStatus"] == "InService":
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(record())
+            await settle(r, cluster, a, pool=bigger)
+            variant = record()["ProductionVariants"][0]
+            assert variant["ManagedInstanceScaling"]["MaxInstanceCount"] == 3
+            # Its old config is deleted once the endpoint serves the new one.
+            for _ in range(20):
+                await pool_pass(r, bigger, deleting=False)
+            configs = api.resource_names(region=REGION)["endpoint_configs"]
+            assert before not in configs
+        finally:
+            r.close()
 
     asyncio.run(scenario())

@@ -26,6 +26,7 @@ from llm_operator.core.actions import (
     DeleteInferenceComponent,
     DeleteModel,
     Effect,
+    UpdateEndpoint,
 )
 from llm_operator.core.desired import Owner
 from llm_operator.core.identity import Identity
@@ -356,3 +357,18 @@ def test_the_example_pool_places_both_models() -> None:
         assert answer.admitted, answer.message
         admitted.append(new)
     assert [d.copies for d in admitted] == [2, 4]
+
+
+def test_a_pool_change_updates_its_endpoint_once_and_never_after_a_refusal() -> None:
+    want = pools.render_pool(pool_spec(), POOL_OWNER)
+    ep = replace(pool_endpoint(), last_modified=100.0)
+    config = ObservedResource(want.config_name, POOL_UID, created=50.0)
+    seen = pools.PoolObserved(ep, {config.name: config}, {})
+    moving = pools.plan_pool(want, seen)
+    assert moving.actions == (UpdateEndpoint(name=ep.name, config_name=want.config_name),)
+    busy = replace(component("x-base", GUEST_UID, "search/mistral", ep.name), status="Updating")
+    waiting = pools.plan_pool(want, replace(seen, components={busy.name: busy}))
+    assert waiting.actions == () and "x-base" in waiting.message
+    refused = replace(ep, failure_reason="capacity", last_modified=200.0)
+    held = pools.plan_pool(want, replace(seen, endpoint=refused))
+    assert held.actions == () and held.reason == "UpdateFailed" and held.degraded

@@ -32,8 +32,9 @@ from llm_operator.core.actions import (
     DeleteEndpointConfig,
     TagEndpoint,
     TagEndpointConfig,
+    UpdateEndpoint,
 )
-from llm_operator.core.compare import ENDPOINT_DELETABLE
+from llm_operator.core.compare import COMPONENT_TRANSITIONING, ENDPOINT_DELETABLE
 from llm_operator.core.desired import (
     CLUSTER_ID_TAG,
     MANAGED_BY,
@@ -217,18 +218,42 @@ def plan_pool(want: DesiredPool, seen: PoolObserved) -> PoolPlan:
         msg = f"Waiting for endpoint {ep.name} to leave {ep.status}"
         return PoolPlan(tuple(actions), "Creating", False, ep.status, msg)
     if ep.config_name != want.config_name:
-        # Changing a pool's instances in place is not supported yet: say so, keep serving.
-        msg = (
-            f"endpoint {ep.name} serves endpoint config {ep.config_name}; changes to "
-            "instance, routing or aws of a pool are not applied to a running pool"
-        )
-        return PoolPlan(tuple(actions), "InService", True, "ChangeNotApplied", msg, degraded=True)
+        return _update(want, seen, ep, actions)
     if not actions:
         for name, found in sorted(seen.configs.items()):
             if name != want.config_name and _ours(want.owner, found.owner_uid):
                 actions.append(DeleteEndpointConfig(name=name))
     msg = f"Endpoint {ep.name} is InService"
     return PoolPlan(tuple(actions), "InService", True, "InService", msg, settled=not actions)
+
+
+def _update(
+    want: DesiredPool, seen: PoolObserved, ep: ObservedEndpoint, actions: list[Action]
+) -> PoolPlan:
+    """Move the endpoint to the desired config (minCount, maxCount, routing, ...): the
+    instances and the components on them carry over. Not while a component moves, and
+    never again after SageMaker refused that config (no hot loop)."""
+    config = seen.configs.get(want.config_name)
+    tried = (
+        config is not None
+        and config.created is not None
+        and ep.last_modified is not None
+        and ep.last_modified > config.created
+        and ep.failure_reason is not None
+    )
+    if tried:
+        msg = (
+            f"SageMaker did not move endpoint {ep.name} to endpoint config {want.config_name}: "
+            f"{ep.failure_reason}; it keeps serving on {ep.config_name}"
+        )
+        return PoolPlan(tuple(actions), "InService", True, "UpdateFailed", msg, degraded=True)
+    busy = sorted(c.name for c in seen.components.values() if c.status in COMPONENT_TRANSITIONING)
+    if busy:
+        msg = f"Waiting for inference components {', '.join(busy)} before updating the endpoint"
+        return PoolPlan(tuple(actions), "InService", True, "Updating", msg)
+    actions.append(UpdateEndpoint(name=ep.name, config_name=want.config_name))
+    msg = f"Updating endpoint {ep.name} to endpoint config {want.config_name}"
+    return PoolPlan(tuple(actions), "Updating", True, "Updating", msg)
 
 
 def hosted(seen: PoolObserved) -> list[str]:

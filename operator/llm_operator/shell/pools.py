@@ -33,6 +33,7 @@ from llm_operator.core.observed import ObservedComponent, ObservedEndpoint, Obse
 from llm_operator.core.render import PoolFacts
 from llm_operator.shell.aws import AwsError, SageMaker, Scope
 from llm_operator.shell.execute import execute
+from llm_operator.shell.observe.reading import epoch
 
 log = logging.getLogger("llm_operator")
 
@@ -227,6 +228,7 @@ async def observe_pool(aws: SageMaker, place: Scope, want: pools.DesiredPool) ->
             desired_instances=variants[0].get("DesiredInstanceCount"),
             owner_uid=tags.get(UID_TAG),
             owner_name=_owner_name(tags),
+            last_modified=epoch(ep.get("LastModifiedTime")),
         )
     configs: dict[str, ObservedResource] = {}
     for item in await aws.list_all(
@@ -238,7 +240,11 @@ async def observe_pool(aws: SageMaker, place: Scope, want: pools.DesiredPool) ->
         arn = str(item["EndpointConfigArn"])
         tags = await aws.tags(place, arn)
         configs[name] = ObservedResource(
-            name, tags.get(UID_TAG), owner_name=_owner_name(tags), arn=arn
+            name,
+            tags.get(UID_TAG),
+            owner_name=_owner_name(tags),
+            arn=arn,
+            created=epoch(item.get("CreationTime")),
         )
     components: dict[str, ObservedComponent] = {}
     if endpoint is not None:
