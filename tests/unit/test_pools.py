@@ -372,3 +372,13 @@ def test_a_pool_change_updates_its_endpoint_once_and_never_after_a_refusal() -> 
     refused = replace(ep, failure_reason="capacity", last_modified=200.0)
     held = pools.plan_pool(want, replace(seen, endpoint=refused))
     assert held.actions == () and held.reason == "UpdateFailed" and held.degraded
+
+
+def test_kubectl_get_llmpool_columns() -> None:
+    (version,) = crd.build_pool_crd()["spec"]["versions"]
+    shown = [c["name"] for c in version["additionalPrinterColumns"] if "priority" not in c]
+    assert shown == ["Instance", "Instances", "Models", "Accelerators", "Status", "Ready", "Age"]
+    (llme,) = crd.build_crd()["spec"]["versions"]
+    assert {"name": "Pool", "type": "string", "jsonPath": ".spec.pool.name"}.items() <= next(
+        c for c in llme["additionalPrinterColumns"] if c["name"] == "Pool"
+    ).items()

@@ -57,6 +57,7 @@ POOL_FULL = "PoolFull"
 POOL_NOT_ALLOWED = "PoolNotAllowed"
 POOL_NOT_FOUND = "PoolNotFound"
 POOL_MISMATCH = "PoolMismatch"
+POOL_DELETING = "PoolDeleting"
 # A pool whose deletion waits for the models on it.
 POOL_IN_USE = "PoolInUse"
 # status.pool of an LLMEndpoint: its admission record (written under the pool's lock).

@@ -54,6 +54,7 @@ class PoolFacts:
     cluster: str = ""  # the operator's cluster identity: part of the pool's names
     # The AWS identity the pool's namespace gives it (None: not resolved).
     identity: identity.Identity | None = None
+    deleting: bool = False  # the pool has a deletionTimestamp: no new placements
 
     @property
     def host(self) -> desired.Host:

@@ -77,8 +77,17 @@ async def pool_facts(
         who = identity.resolve(namespace, annotations, namespace_roles, spec.aws.role_arn)
     except identity.IdentityError:
         who = None
-    uid = str((obj.get("metadata") or {}).get("uid") or "")
-    return PoolFacts(namespace, name, uid, spec, cluster=cluster, identity=who)
+    meta = obj.get("metadata") or {}
+    uid = str(meta.get("uid") or "")
+    return PoolFacts(
+        namespace,
+        name,
+        uid,
+        spec,
+        cluster=cluster,
+        identity=who,
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
 
 
 # -- placement -------------------------------------------------------------------------
@@ -153,6 +162,13 @@ class Placements:
                 await write({**record, **want.to_record()})
                 self.shrunk.add(key)
             return pools.Placement(True)
+        if pool.deleting and not (had is not None and same):
+            return pools.Placement(
+                False,
+                pools.POOL_DELETING,
+                f"LLMEndpointPool {pool.namespace}/{pool.name} is being deleted: nothing new "
+                "is placed on it",
+            )
         async with self._locks.setdefault(key, asyncio.Lock()):
             found = await list_all()
             others = sorted(
