@@ -146,6 +146,10 @@ def test_models_of_two_namespaces_share_a_pool_from_placement_to_deletion(setup:
         timeout=60,
         what="the pool's status to list both models",
     )
+    # Cost: the pool's total, and each model's share by the accelerators it holds.
+    total = float((s.pool() or {})["status"]["costPerHourUSD"])
+    share = float(get_llme(search, "mistral")["status"]["estimatedHourlyCostUSD"])  # type: ignore[index]
+    assert 0 < share < total
 
     # audit: the pool's endpoint and config are in use (the pool exists), nothing orphaned.
     listed = cli("audit", "-o", "json", emulator=s.emulator, kubeconfig=s.cluster.kubeconfig)
