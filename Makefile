@@ -86,6 +86,8 @@ crd: $(STAMP)
 	cp crds/llmendpoints.yaml charts/llm-operator/crds/llmendpoints.yaml
 	$(BIN)/llm-operator crd --policy > crds/llmendpointpolicies.yaml
 	cp crds/llmendpointpolicies.yaml charts/llm-operator/crds/llmendpointpolicies.yaml
+	$(BIN)/llm-operator crd --pool > crds/llmendpointpools.yaml
+	cp crds/llmendpointpools.yaml charts/llm-operator/crds/llmendpointpools.yaml
 
 docs: $(STAMP)
 	$(BIN)/python -m llm_operator.docs

@@ -79,6 +79,11 @@ def _parser(prog: str = "llm-operator") -> argparse.ArgumentParser:
         action="store_true",
         help="print the LLMEndpointPolicy CustomResourceDefinition instead",
     )
+    crd.add_argument(
+        "--pool",
+        action="store_true",
+        help="print the LLMEndpointPool CustomResourceDefinition instead",
+    )
     _add_tools(commands)
     return parser
 
@@ -243,9 +248,16 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     if args.command == "crd":
-        from llm_operator.api.crd import render_crd_yaml, render_policy_crd_yaml
+        from llm_operator.api.crd import (
+            render_crd_yaml,
+            render_policy_crd_yaml,
+            render_pool_crd_yaml,
+        )
 
-        sys.stdout.write(render_policy_crd_yaml() if args.policy else render_crd_yaml())
+        if args.pool:
+            sys.stdout.write(render_pool_crd_yaml())
+        else:
+            sys.stdout.write(render_policy_crd_yaml() if args.policy else render_crd_yaml())
         return
     if args.command == "run":
         raise SystemExit(_run(args))

@@ -90,6 +90,7 @@ def crd_reference() -> str:
         ]
         lines += _rows(schema["properties"][section], section, section == "spec")
     lines += _policy_reference()
+    lines += _pool_reference()
     lines.append("")
     return "\n".join(lines)
 
@@ -108,6 +109,31 @@ def _policy_reference() -> list[str]:
         lines += [
             "",
             f"## {section} (LLMEndpointPolicy)",
+            "",
+            "| field | type | required | default | description | constraints |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += _rows(schema["properties"][section], section, section == "spec")
+    return lines
+
+
+def _pool_reference() -> list[str]:
+    """The LLMEndpointPool kind's fields, after the LLMEndpointPolicy's."""
+    schema = crd.pool_openapi_schema()
+    lines = [
+        "",
+        "# LLMEndpointPool field reference",
+        "",
+        "`apiVersion: llmoperator.io/v1alpha1`, `kind: LLMEndpointPool` (short name "
+        "`llmpool`): a SageMaker endpoint whose instances LLMEndpoints with `spec.pool` "
+        "share ([pools.md](pools.md)).",
+    ]
+    for rule in schema.get("x-kubernetes-validations", []):
+        lines.append(f"- `metadata.name`: {rule['message']}")
+    for section in ("spec", "status"):
+        lines += [
+            "",
+            f"## {section} (LLMEndpointPool)",
             "",
             "| field | type | required | default | description | constraints |",
             "|---|---|---|---|---|---|",

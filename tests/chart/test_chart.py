@@ -245,6 +245,9 @@ def test_namespaced_rbac_keeps_cluster_role_to_crd_reads(tmp_path: Path) -> None
         assert ("", "secrets", "get") in granted
         assert ("", "secrets", "list") not in granted
         assert ("llmoperator.io", "llmendpoints/status", "patch") in granted
+        # LLMEndpointPools: watched, their finalizer patched, their status written.
+        assert ("llmoperator.io", "llmendpointpools", "patch") in granted
+        assert ("llmoperator.io", "llmendpointpools/status", "patch") in granted
         assert ("kopf.dev", "kopfpeerings", "patch") in granted
         assert not any(v in {"delete", "create", "*"} for _, r, v in granted if r != "events")
     peerings = by_kind(docs, "KopfPeering")

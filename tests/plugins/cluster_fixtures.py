@@ -38,6 +38,8 @@ CRD_FILE = REPO / "crds" / "llmendpoints.yaml"
 CRD_NAME = "llmendpoints.llmoperator.io"
 POLICY_CRD_FILE = REPO / "crds" / "llmendpointpolicies.yaml"
 POLICY_CRD_NAME = "llmendpointpolicies.llmoperator.io"
+POOL_CRD_FILE = REPO / "crds" / "llmendpointpools.yaml"
+POOL_CRD_NAME = "llmendpointpools.llmoperator.io"
 
 
 class Kubectl:
@@ -98,13 +100,23 @@ def cluster_binaries() -> binaries.Binaries:
 def cluster(cluster_binaries: binaries.Binaries) -> Iterator[LocalCluster]:
     """A running control plane with the LLMEndpoint CRD Established."""
     with LocalCluster(cluster_binaries.bin_dir, audit=True) as c:
-        c.kubectl("apply", "--server-side", "-f", str(CRD_FILE), "-f", str(POLICY_CRD_FILE))
+        c.kubectl(
+            "apply",
+            "--server-side",
+            "-f",
+            str(CRD_FILE),
+            "-f",
+            str(POLICY_CRD_FILE),
+            "-f",
+            str(POOL_CRD_FILE),
+        )
         c.kubectl(
             "wait",
             "--for=condition=Established",
             "--timeout=60s",
             f"crd/{CRD_NAME}",
             f"crd/{POLICY_CRD_NAME}",
+            f"crd/{POOL_CRD_NAME}",
         )
         yield c
 

@@ -154,7 +154,7 @@ def test_defaults(schema: dict[str, Any]) -> None:
     assert node_at(schema, "spec.resources.copies")["default"] == 1
     assert node_at(schema, "spec.resources.acceleratorsPerCopy")["default"] == 1
     assert node_at(schema, "spec.model.hfTokenSecretRef.key")["default"] == "token"
-    assert node_at(schema, "spec")["required"] == ["model", "instance", "aws"]
+    assert node_at(schema, "spec")["required"] == ["model", "aws"]
 
 
 @pytest.mark.parametrize(

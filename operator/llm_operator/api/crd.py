@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from llm_operator.api import models, policy
+from llm_operator.api import models, policy, pool
 
 CRD_NAME = f"{models.PLURAL}.{models.GROUP}"
 HEADER = (
@@ -34,6 +34,13 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
         "description": "Hugging Face model id or S3 artifact",
     },
     {"name": "Instance", "type": "string", "jsonPath": ".spec.instance.type"},
+    {
+        "name": "Pool",
+        "type": "string",
+        "jsonPath": ".spec.pool.name",
+        "description": "The LLMEndpointPool the model is placed on",
+        "priority": 1,
+    },
     {
         "name": "Copies",
         "type": "string",
@@ -361,4 +368,118 @@ def build_policy_crd() -> dict[str, Any]:
 
 def render_policy_crd_yaml() -> str:
     body = yaml.safe_dump(build_policy_crd(), sort_keys=False, width=100, allow_unicode=True)
+    return HEADER + body
+
+
+POOL_CRD_NAME = f"{pool.POOL_PLURAL}.{models.GROUP}"
+
+# `kubectl get llmpool`.
+POOL_PRINTER_COLUMNS: list[dict[str, Any]] = [
+    {"name": "Instance", "type": "string", "jsonPath": ".spec.instance.type"},
+    {
+        "name": "Instances",
+        "type": "string",
+        "jsonPath": ".status.instancesSummary",
+        "description": "Instances running now / maxCount",
+    },
+    {
+        "name": "Models",
+        "type": "integer",
+        "jsonPath": ".status.modelsCount",
+        "description": "LLMEndpoints placed on the pool",
+    },
+    {
+        "name": "Accelerators",
+        "type": "string",
+        "jsonPath": ".status.capacity.acceleratorsCeiling",
+        "description": "Accelerators the models use at their autoscaling maximum",
+    },
+    {"name": "Status", "type": "string", "jsonPath": ".status.phase"},
+    {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+    },
+    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    {
+        "name": "Endpoint",
+        "type": "string",
+        "jsonPath": ".status.endpointName",
+        "priority": 1,
+    },
+    {
+        "name": "Cost/h",
+        "type": "string",
+        "jsonPath": ".status.costPerHourUSD",
+        "description": "On-demand USD per hour of the instances running now",
+        "priority": 1,
+    },
+]
+
+
+def pool_openapi_schema() -> dict[str, Any]:
+    """The `openAPIV3Schema` of the LLMEndpointPool CRD."""
+    spec = _schema(pool.LLMEndpointPoolSpec, nullable=False)
+    spec["description"] = "The shared endpoint's instances, and who may place models on it."
+    status = _schema(pool.LLMEndpointPoolStatus, nullable=True)
+    status["description"] = "The endpoint, its capacity and the models on it; by the operator."
+    status.pop("required", None)
+    schema: dict[str, Any] = _ordered(
+        {
+            "type": "object",
+            "description": (
+                "A SageMaker endpoint whose instances LLMEndpoints with spec.pool share: "
+                "each places its model on it as inference components it owns."
+            ),
+            "required": ["spec"],
+            "properties": {
+                "apiVersion": {"type": "string"},
+                "kind": {"type": "string"},
+                "metadata": {"type": "object"},
+                "spec": spec,
+                "status": status,
+            },
+            "x-kubernetes-validations": [
+                models.cel(
+                    f"size(self.metadata.name) <= {models.MAX_NAME_LENGTH}",
+                    models.msg_name_length(),
+                )
+            ],
+        }
+    )
+    return schema
+
+
+def build_pool_crd() -> dict[str, Any]:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": POOL_CRD_NAME},
+        "spec": {
+            "group": models.GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "kind": pool.POOL_KIND,
+                "listKind": f"{pool.POOL_KIND}List",
+                "plural": pool.POOL_PLURAL,
+                "singular": pool.POOL_SINGULAR,
+                "shortNames": list(pool.POOL_SHORT_NAMES),
+                "categories": ["sagemaker"],
+            },
+            "versions": [
+                {
+                    "name": models.VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": POOL_PRINTER_COLUMNS,
+                    "schema": {"openAPIV3Schema": pool_openapi_schema()},
+                }
+            ],
+        },
+    }
+
+
+def render_pool_crd_yaml() -> str:
+    body = yaml.safe_dump(build_pool_crd(), sort_keys=False, width=100, allow_unicode=True)
     return HEADER + body

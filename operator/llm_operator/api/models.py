@@ -205,6 +205,17 @@ MSG_COUNT_AUTOSCALED = (
 AutoscalingMetric = Literal["ConcurrentRequests", "Invocations"]
 
 
+MSG_INSTANCE_OR_POOL = (
+    "set exactly one of instance (an endpoint of its own) and pool (a place on an "
+    "LLMEndpointPool's endpoint)"
+)
+MSG_POOL_IC = "pool needs endpointType InferenceComponent: models share a pool as components"
+MSG_POOL_MOVE = (
+    "pool cannot be set, changed or removed on an existing LLMEndpoint: create a new "
+    "LLMEndpoint on the pool, then delete this one"
+)
+
+
 def msg_instance_family() -> str:
     return "instance.type must be an ml.* instance type of a known family: " + ", ".join(
         catalog.families()
@@ -1069,7 +1080,7 @@ def _neuron_engine_rule() -> dict[str, str]:
     return cel(
         f"!has(self.model.engine) || self.model.engine in [{able}]"
         " || (has(self.model.image) && self.model.image != '')"
-        f" || !({neuron})",
+        f" || !has(self.instance) || !({neuron})",
         MSG_NEURON_ENGINE,
         messageExpression=(
             "'model.engine ' + self.model.engine + ' has no AWS container for ' + "
@@ -1080,9 +1091,29 @@ def _neuron_engine_rule() -> dict[str, str]:
     )
 
 
+class PoolRef(_Spec):
+    name: str = Field(
+        description="The LLMEndpointPool's name.",
+        max_length=253,
+        pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
+    )
+    namespace: str | None = Field(
+        None,
+        description="The LLMEndpointPool's namespace; unset: this LLMEndpoint's.",
+        max_length=63,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+    )
+
+
 class LLMEndpointSpec(_Spec):
     model_config = ConfigDict(
         json_schema_extra=rules(
+            cel("has(self.instance) != has(self.pool)", MSG_INSTANCE_OR_POOL),
+            cel("!has(self.pool) || self.endpointType == 'InferenceComponent'", MSG_POOL_IC),
+            cel("has(self.pool) == has(oldSelf.pool)", MSG_POOL_MOVE),
+            cel(
+                "!has(self.pool) || !has(oldSelf.pool) || self.pool == oldSelf.pool", MSG_POOL_MOVE
+            ),
             cel(
                 "self.endpointType == 'InferenceComponent' || !has(self.adapters)"
                 " || size(self.adapters) == 0",
@@ -1100,6 +1131,7 @@ class LLMEndpointSpec(_Spec):
             cel(
                 "!has(self.model.tensorParallelDegree) || !has(self.resources)"
                 " || self.model.tensorParallelDegree <= self.resources.acceleratorsPerCopy"
+                " || !has(self.instance)"
                 " || self.instance.type.startsWith('ml.inf')"
                 " || self.instance.type.startsWith('ml.trn')",
                 MSG_TP_COPY,
@@ -1132,7 +1164,20 @@ class LLMEndpointSpec(_Spec):
     )
 
     model: ModelSpec = Field(description="The model to serve and its container settings.")
-    instance: InstanceSpec = Field(description="The instances the endpoint runs on.")
+    instance: InstanceSpec | None = Field(
+        None,
+        description=(
+            "The instances the endpoint runs on. Exactly one of instance (an endpoint of "
+            "its own) and pool (a place on an LLMEndpointPool's endpoint)."
+        ),
+    )
+    pool: PoolRef | None = Field(
+        None,
+        description=(
+            "Place the model on an LLMEndpointPool's endpoint (as inference components "
+            "this LLMEndpoint owns) instead of an endpoint of its own. Immutable."
+        ),
+    )
     endpoint_type: EndpointTypeName = Field(
         "InferenceComponent",
         description=(
@@ -1185,6 +1230,12 @@ class LLMEndpointSpec(_Spec):
 
     @model_validator(mode="after")
     def _check(self) -> LLMEndpointSpec:
+        if (self.instance is None) == (self.pool is None):
+            raise ValueError(MSG_INSTANCE_OR_POOL)
+        if self.pool is not None and self.endpoint_type != "InferenceComponent":
+            raise ValueError(MSG_POOL_IC)
+        if self.instance is None:
+            return self._check_names()
         if self.endpoint_type == "Model":
             if self.adapters:
                 raise ValueError(MSG_ADAPTERS_MODEL)
@@ -1213,6 +1264,9 @@ class LLMEndpointSpec(_Spec):
                 f"(Inferentia): use engine {' or '.join(engines.NEURON_ENGINES)}, a GPU "
                 "instance type, or set model.image to a Neuron image of your own"
             )
+        return self._check_names()
+
+    def _check_names(self) -> LLMEndpointSpec:
         names = [a.name for a in self.adapters]
         if len(names) != len(set(names)):
             raise ValueError("adapter names must be unique")
@@ -1221,6 +1275,13 @@ class LLMEndpointSpec(_Spec):
     @property
     def effective_resources(self) -> ResourcesSpec:
         return self.resources or ResourcesSpec()
+
+    @property
+    def instance_spec(self) -> InstanceSpec:
+        """spec.instance, or the pool's instances once rendering put them there."""
+        if self.instance is None:
+            raise ValueError("spec.pool: the pool's instances are not known here")
+        return self.instance
 
 
 # --- status -----------------------------------------------------------------
@@ -1398,6 +1459,20 @@ class PolicyStatus(_Status):
     price_date: str | None = Field(None, description="Date of the catalog's prices.")
 
 
+class PoolPlacementStatus(_Status):
+    admitted: bool = Field(False, description="Placed on its pool (its ceiling fits).")
+    pool: str | None = Field(None, description="The pool, namespace/name.")
+    copies: int = Field(0, description="Copies at the ceiling it was admitted with.")
+    accelerators_per_copy: int = Field(0, description="Accelerators per copy admitted.")
+    cpus_per_copy: float = Field(0, description="vCPUs per copy admitted.")
+    memory_mib_per_copy: int = Field(
+        0, alias="memoryMiBPerCopy", description="Memory (MiB) per copy admitted."
+    )
+    admitted_at: str | None = Field(
+        None, description="When it was admitted (RFC 3339): the order copies are packed in."
+    )
+
+
 class LLMEndpointStatus(_Status):
     phase: Phase | None = Field(
         None, description="Pending, Creating, Updating, InService, Failed or Deleting."
@@ -1483,6 +1558,9 @@ class LLMEndpointStatus(_Status):
             "this LLMEndpoint's and from then on reconciled and replaced like its own; deleted "
             "with it only once the adoption completed."
         ),
+    )
+    pool: PoolPlacementStatus | None = Field(
+        None, description="spec.pool: its admission onto the pool (written by the operator)."
     )
     policy: PolicyStatus | None = Field(
         None,

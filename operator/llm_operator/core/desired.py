@@ -136,6 +136,21 @@ class Adopted:
 
 
 @dataclass(frozen=True)
+class Host:
+    """The LLMEndpointPool whose endpoint an LLMEndpoint with spec.pool is placed on.
+
+    The endpoint and its config are the pool's (tagged with `uid`): the LLMEndpoint
+    never creates, updates or deletes them, and owns only its model, components and
+    their autoscaling.
+    """
+
+    namespace: str
+    name: str
+    uid: str
+    endpoint_name: str
+
+
+@dataclass(frozen=True)
 class DesiredState:
     owner: Owner
     region: str
@@ -155,6 +170,8 @@ class DesiredState:
     deleted_at: str | None = None
     # status.adopted: what annotation llmoperator.io/adopt-endpoint took over.
     adopted: Adopted | None = None
+    # spec.pool: the pool whose endpoint this LLMEndpoint's components are placed on.
+    host: Host | None = None
 
 
 class RenderError(ValueError):
@@ -191,6 +208,7 @@ def render(
     hf_token: str | None,
     generation: int = 0,
     endpoint_name: str | None = None,
+    host: Host | None = None,
 ) -> DesiredState:
     """The SageMaker resources `spec` asks for, as exact boto3 request kwargs.
 
@@ -198,10 +216,10 @@ def render(
     `endpoint_name`: an adopted endpoint's name instead of the derived one (the
     other resources keep their derived names).
     """
-    itype = catalog.instance_type(spec.instance.type)
+    itype = catalog.instance_type(spec.instance_spec.type)
     if itype is None:
         raise RenderError(
-            f"instance type {spec.instance.type} is not in the operator's instance catalog"
+            f"instance type {spec.instance_spec.type} is not in the operator's instance catalog"
         )
     region = spec.aws.region
     neuron = itype.accelerator_kind == "neuron"
@@ -219,6 +237,8 @@ def render(
     components = _components(spec, ns, name, cluster, model.name) if ic else ()
     tags = {**spec.aws.tags, **ownership_tags(owner)}
     endpoint = endpoint_name or naming.endpoint_name(ns, name, cluster)
+    if host is not None:
+        endpoint = host.endpoint_name
     scaling = _scaling(spec, endpoint, components[0].name if components else None)
     return DesiredState(
         owner=owner,
@@ -246,12 +266,13 @@ def render(
             else None
         ),
         scaling=scaling,
+        host=host,
     )
 
 
 def default_image(spec: LLMEndpointSpec) -> str:
     """The engine's image for the region, instance kind (GPU or Neuron) and version."""
-    itype = catalog.instance_type(spec.instance.type)
+    itype = catalog.instance_type(spec.instance_spec.type)
     kind: images.Kind = "neuron" if itype and itype.accelerator_kind == "neuron" else "gpu"
     engine = engines.engine_of(spec.model)
     return images.image_uri(engine, spec.aws.region, spec.model.version, kind)
@@ -315,7 +336,7 @@ def _model(
 def _endpoint_config(
     spec: LLMEndpointSpec, ns: str, name: str, cluster: str, model_name: str
 ) -> DesiredEndpointConfig:
-    inst = spec.instance
+    inst = spec.instance_spec
     variant: dict[str, Any] = {
         "VariantName": naming.variant_name(),
         "InstanceType": inst.type,

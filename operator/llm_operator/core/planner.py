@@ -14,6 +14,7 @@ from llm_operator.core import reconcile, teardown
 from llm_operator.core.desired import DesiredState
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
+from llm_operator.core.passes import hosted
 from llm_operator.core.plan import Plan
 
 
@@ -26,6 +27,10 @@ def plan(
     memory: PlanMemory,
 ) -> Plan:
     """The calls to make now, and what to tell the user about where things stand."""
+    if desired.host is not None:
+        # On a pool: the other LLMEndpoints' components on its endpoint are not ours
+        # to see (never a conflict, never touched).
+        observed = hosted.view(desired, observed)
     if not deleting:
         return reconcile.reconcile(desired, observed, memory)
     if deletion_policy == "Retain":

@@ -29,7 +29,7 @@ from llm_operator.core.plan import Plan, Problem
 def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -> Plan:
     p = Pass(desired, observed, memory)
     ep = observed.endpoint
-    if ep is not None and p.foreign(ep.owner_uid):
+    if ep is not None and not p.endpoint_ours(ep):
         p.conflict("endpoint", ep.name, ep)
     elif p.claimed():
         # Order matters: dependencies (and the rollback alarms a guarded update

@@ -19,6 +19,7 @@ from typing import Any
 
 from llm_operator.api import regions
 from llm_operator.api.models import DeletionPolicy, LLMEndpointSpec
+from llm_operator.api.pool import LLMEndpointPoolSpec
 from llm_operator.core import (
     adoption,
     desired,
@@ -26,6 +27,7 @@ from llm_operator.core import (
     identity,
     naming,
     policy,
+    pools,
     rollout,
     validation,
 )
@@ -39,6 +41,36 @@ from llm_operator.core.validation import Problem
 UNAVAILABLE_TOKEN = "unavailable"
 # A cluster that cannot read its id writes nothing to AWS.
 CLUSTER_IDENTITY_UNREADABLE = "ClusterIdentityUnreadable"
+
+
+@dataclass(frozen=True)
+class PoolFacts:
+    """The LLMEndpointPool an LLMEndpoint's spec.pool names, as the shell read it."""
+
+    namespace: str
+    name: str
+    uid: str = ""
+    spec: LLMEndpointPoolSpec | None = None  # None: not found, or its spec is invalid
+    cluster: str = ""  # the operator's cluster identity: part of the pool's names
+    # The AWS identity the pool's namespace gives it (None: not resolved).
+    identity: identity.Identity | None = None
+    deleting: bool = False  # the pool has a deletionTimestamp: no new placements
+
+    @property
+    def host(self) -> desired.Host:
+        return desired.Host(
+            self.namespace,
+            self.name,
+            self.uid,
+            pools.endpoint_name(self.namespace, self.name, self.cluster),
+        )
+
+
+def pool_of(spec_pool: Mapping[str, Any] | None, namespace: str) -> tuple[str, str] | None:
+    """(namespace, name) of the pool a raw spec.pool names."""
+    if not isinstance(spec_pool, Mapping) or not spec_pool.get("name"):
+        return None
+    return str(spec_pool.get("namespace") or namespace), str(spec_pool["name"])
 
 
 @dataclass(frozen=True)
@@ -65,6 +97,8 @@ class Parsed:
     autoscaling: bool
     # What the LLMEndpointPolicies made of the spec (their names and applied values).
     governed: policy.Governed = field(default_factory=lambda: policy.Governed(None))
+    # spec.pool: the pool read for it (None: not on a pool).
+    pool: PoolFacts | None = None
 
     @property
     def token_ref(self) -> tuple[str, str] | None:
@@ -149,6 +183,7 @@ def parse(
     body: Mapping[str, Any],
     status: Mapping[str, Any] | None = None,
     governing: Sequence[policy.Policy] = (),
+    pool: PoolFacts | None = None,
 ) -> Parsed:
     """Reads the object once. `status`: the status to go by (default the body's; the
     reconciler passes it with what it wrote since the body was read). `governing`: the
@@ -163,12 +198,20 @@ def parse(
         # spec is rendered, the stored one never changes.
         governed = policy.govern(spec, governing, status=status)
         spec = governed.spec
-    if spec is not None:
+    placed = spec is None or spec.pool is None
+    pool_problem: Problem | None = None
+    if spec is not None and spec.pool is not None:
+        placed, pool_problem = _on_pool(spec, pool, str(meta["namespace"]))
+        if placed and pool is not None and pool.spec is not None:
+            spec = pools.placed_spec(spec, pool.spec)
+    if spec is not None and placed:
         # As the object runs: an unset engine stays the one status records.
         why = engines.chosen_because(spec.model, status)
         spec = engines.pin(spec, status)
         problems = validation.validate(spec, name=meta["name"], engine_why=why)
     problems = [*governed.problems, *problems]
+    if pool_problem is not None:
+        problems.append(pool_problem)
     try:
         # A file given to `plan` may hold what the API server would refuse: no strings.
         annotations = {str(k): str(v) for k, v in _mapping(meta.get("annotations")).items()}
@@ -203,7 +246,36 @@ def parse(
         deletion_policy=deletion,
         autoscaling=autoscaling,
         governed=governed,
+        pool=pool if spec is not None and spec.pool is not None else None,
     )
+
+
+def _on_pool(
+    spec: LLMEndpointSpec, pool: PoolFacts | None, spec_namespace: str
+) -> tuple[bool, Problem | None]:
+    """Whether spec.pool's pool was read and matches; the problem when not."""
+    if pool is None or pool.spec is None:
+        where = f"{pool.namespace}/{pool.name}" if pool is not None else str(spec.pool)
+        return False, validation.error(
+            pools.POOL_NOT_FOUND,
+            f"LLMEndpointPool {where} does not exist (or its spec is invalid): create it, "
+            "or point spec.pool at an existing pool",
+        )
+    if not pool.spec.allows(pool.namespace, spec_namespace):
+        allowed = ", ".join([pool.namespace, *pool.spec.allowed_namespaces])
+        return True, validation.error(
+            pools.POOL_NOT_ALLOWED,
+            f"LLMEndpointPool {pool.namespace}/{pool.name} does not allow namespace "
+            f"{spec_namespace} (allowed: {allowed}); ask its owner to add it to "
+            "spec.allowedNamespaces",
+        )
+    if pool.spec.aws.region != spec.aws.region:
+        return False, validation.error(
+            pools.POOL_MISMATCH,
+            f"LLMEndpointPool {pool.namespace}/{pool.name} is in {pool.spec.aws.region}, "
+            f"this LLMEndpoint's aws.region is {spec.aws.region}: set the pool's region",
+        )
+    return True, None
 
 
 def render(parsed: Parsed, facts: Facts, *, deleting: bool = False) -> Rendered:
@@ -231,6 +303,7 @@ def render(parsed: Parsed, facts: Facts, *, deleting: bool = False) -> Rendered:
                 hf_token=token,
                 generation=parsed.generation,
                 endpoint_name=parsed.adopting,
+                host=parsed.pool.host if parsed.pool is not None else None,
             )
         except desired.RenderError as exc:
             problems.append(validation.error("InvalidSpec", str(exc)))
@@ -251,6 +324,18 @@ def render(parsed: Parsed, facts: Facts, *, deleting: bool = False) -> Rendered:
         identity.check_partition(who, want.region, regions.partition_of(want.region))
     except identity.IdentityError as exc:
         who, identity_problem = None, validation.error(exc.reason, exc.message)
+    pool = parsed.pool
+    if who is not None and pool is not None and pool.identity is not None:
+        ours, theirs = who.account, pool.identity.account
+        if ours != theirs:
+            own = "the operator's own"
+            identity_problem = validation.error(
+                pools.POOL_MISMATCH,
+                f"namespace {parsed.namespace} acts in AWS account {ours or own}, "
+                f"LLMEndpointPool {pool.namespace}/{pool.name}'s endpoint is in account "
+                f"{theirs or own}: a model is placed on a pool only from the pool's account",
+            )
+            who = None
     return Rendered(
         parsed=parsed,
         desired=want,
@@ -292,11 +377,20 @@ def lookups(rendered: Rendered) -> Lookups:
 def _by_names(parsed: Parsed, owner: desired.Owner, region: str) -> DesiredState:
     """A spec that does not render is deleted by names alone: those `naming` derives."""
     endpoint = naming.endpoint_name(parsed.namespace, parsed.name, owner.cluster)
+    pool = parsed.pool
+    host = pool.host if pool is not None and pool.spec is not None else None
     return DesiredState(
         owner=owner,
         region=region,
         endpoint_type="InferenceComponent",
-        endpoint_name=parsed.adopted.endpoint if parsed.adopted is not None else endpoint,
+        host=host,
+        endpoint_name=(
+            host.endpoint_name
+            if host is not None
+            else parsed.adopted.endpoint
+            if parsed.adopted is not None
+            else endpoint
+        ),
         # No content to hash: names that no real model or config can have.
         model=desired.DesiredModel(
             name=naming.immutable_name(endpoint, Kind.MODEL, ""), create_request={}

@@ -121,6 +121,8 @@ def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
         giving_back = []
     scaling_left = _unscale(p)
     ep = None if kept is not None else observed.endpoint
+    if desired.host is not None:
+        ep = None  # the pool's endpoint: never deleted by an LLMEndpoint on it
     if ep is not None and p.foreign(ep.owner_uid):
         p.conflict("endpoint", ep.name, ep)
         ep = None  # not ours: neither it nor its components are touched
@@ -151,7 +153,8 @@ def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
     configs = [r for r in _owned(p, observed.endpoint_configs.values()) if r.name not in held]
     models = [r for r in _owned(p, observed.models.values()) if r.name not in held]
     # On a kept endpoint our own components may still run our model: they go first.
-    if ep is None and not moving and not (kept is not None and ours):
+    # On a pool our components may still run our model: they go first.
+    if ep is None and not moving and not ((kept is not None or desired.host) and ours):
         for config in sorted(configs, key=lambda r: r.name):
             p.actions.append(DeleteEndpointConfig(name=config.name))
         for model in sorted(models, key=lambda r: r.name):

@@ -116,14 +116,14 @@ def validate(
         )
     problems.extend(_engine_problems(spec, engine_why))
     problems.extend(_image_problems(spec))
-    itype = catalog.instance_type(spec.instance.type)
+    itype = catalog.instance_type(spec.instance_spec.type)
     if itype is None:
         problems.append(
             error(
                 "UnknownInstanceType",
-                f"instance type {spec.instance.type} is not in the operator's catalog; known "
-                f"{catalog.family_of(spec.instance.type) or 'ml.*'} types: "
-                + ", ".join(_known_like(spec.instance.type)),
+                f"instance type {spec.instance_spec.type} is not in the operator's catalog; known "
+                f"{catalog.family_of(spec.instance_spec.type) or 'ml.*'} types: "
+                + ", ".join(_known_like(spec.instance_spec.type)),
             )
         )
         return problems
@@ -171,7 +171,7 @@ def _image_problems(spec: LLMEndpointSpec) -> list[Problem]:
         return []
     problems = []
     engine = engines.engine_of(spec.model)
-    itype = catalog.instance_type(spec.instance.type)
+    itype = catalog.instance_type(spec.instance_spec.type)
     neuron = itype is not None and itype.accelerator_kind == "neuron"
     try:
         desired.default_image(spec)
@@ -236,9 +236,9 @@ def _capacity_problems(spec: LLMEndpointSpec, itype: catalog.InstanceType) -> li
             )
         )
     per_instance = _copies_per_instance(res, itype)
-    pool = spec.instance.pool_size
+    pool = spec.instance_spec.pool_size
     capacity = per_instance * pool
-    where = "maxCount" if spec.instance.max_count is not None else "count"
+    where = "maxCount" if spec.instance_spec.max_count is not None else "count"
     scaling = spec.autoscaling
     most, field = (
         (scaling.max_replicas, "autoscaling.maxReplicas")
@@ -255,8 +255,10 @@ def _capacity_problems(spec: LLMEndpointSpec, itype: catalog.InstanceType) -> li
                 f"instance.{where} or lower {field}",
             )
         )
-    if scaling is not None and scaling.min_replicas == 0 and spec.instance.min_count != 0:
-        floor = "unset" if spec.instance.min_count is None else str(spec.instance.min_count)
+    if scaling is not None and scaling.min_replicas == 0 and spec.instance_spec.min_count != 0:
+        floor = (
+            "unset" if spec.instance_spec.min_count is None else str(spec.instance_spec.min_count)
+        )
         problems.append(
             warning(
                 "InstancesKeepCosting",

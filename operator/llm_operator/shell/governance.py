@@ -131,12 +131,13 @@ class Governance:
         else is counted under the namespace's lock, and written before it is released.
         """
         record = dict(status.get("policy") or {})
-        if not policy.budgets(policies):
+        if not policy.budgets(policies) or spec.pool is not None:
+            # On a pool the instances are the pool's: its namespace's budget, not this one's.
             self.waiting.get(namespace, set()).discard(uid)
             return None, {}
         instances = policy.ceiling_instances(spec)
-        ceiling = policy.ceiling_cost(spec.instance.type, instances)
-        what = f"{spec.instance.type} x {instances}"
+        ceiling = policy.ceiling_cost(spec.instance_spec.type, instances)
+        what = f"{spec.instance_spec.type} x {instances}"
         fresh: dict[str, Any] = {
             "admitted": True,
             "ceilingCostPerHourUSD": catalog.format_usd(ceiling),

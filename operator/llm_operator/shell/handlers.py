@@ -165,6 +165,9 @@ async def _delete(body: Any, uid: str, memo: kopf.Memo, logger: Any, **_: Any) -
     # Room was made in the namespace's budget: who waits for it tries again now.
     for waiting in r.governance.room_made(body["metadata"]["namespace"]):
         r.wake(waiting)
+    # Room was made on its pool, if it had one: who waits there tries again.
+    for waiting in set().union(*r.placements.waiting.values()):
+        r.wake(waiting)
 
 
 # -- LLMEndpointPolicies ----------------------------------------------------------------
@@ -223,3 +226,7 @@ async def _policy_inputs(
     else:
         endpoints = list(await cluster.list_llmendpoints(None))
     return namespaces, endpoints
+
+
+# LLMEndpointPools: their handlers register with kopf on import.
+from llm_operator.shell import pool_handlers  # noqa: E402, F401

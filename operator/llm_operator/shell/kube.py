@@ -20,6 +20,7 @@ from kubernetes.client.exceptions import ApiException
 
 from llm_operator.api.models import GROUP, PLURAL, VERSION
 from llm_operator.api.policy import POLICY_PLURAL
+from llm_operator.api.pool import POOL_PLURAL
 from llm_operator.shell.secrets import read_secret_key
 
 # Its uid identifies the cluster: it is made once, when the cluster is, and never changes.
@@ -118,6 +119,40 @@ class KubeCluster:
                 return None
             raise
         return found
+
+    # -- LLMEndpointPools ------------------------------------------------------------
+
+    async def read_pool(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        try:
+            found: Mapping[str, Any] = await self._run(
+                self._custom.get_namespaced_custom_object,
+                GROUP,
+                VERSION,
+                namespace,
+                POOL_PLURAL,
+                name,
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        return found
+
+    async def patch_pool_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        try:
+            await self._run(
+                self._custom.patch_namespaced_custom_object_status,
+                GROUP,
+                VERSION,
+                namespace,
+                POOL_PLURAL,
+                name,
+                {"status": dict(status)},
+                _content_type="application/merge-patch+json",
+            )
+        except ApiException as exc:
+            if exc.status != 404:  # deleted meanwhile
+                raise
 
     # -- LLMEndpointPolicies (shell.governance's PolicySource) --------------------------
 

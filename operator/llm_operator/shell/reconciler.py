@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Coroutine, Iterable, Mapping
+from collections.abc import Coroutine, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -25,6 +25,7 @@ from llm_operator.core import (
     desired,
     planner,
     policy,
+    pools,
     render,
     status,
 )
@@ -32,6 +33,7 @@ from llm_operator.core.actions import Effect, Notice, digest
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.plan import Plan
+from llm_operator.core.render import PoolFacts
 from llm_operator.core.validation import Problem
 from llm_operator.shell import metrics
 from llm_operator.shell.adopt import adopt
@@ -40,6 +42,7 @@ from llm_operator.shell.execute import execute
 from llm_operator.shell.governance import Governance, NoPolicies
 from llm_operator.shell.kube import Cluster, KubeCluster
 from llm_operator.shell.observe import Look, Observer
+from llm_operator.shell.pools import Placements, placed_on
 from llm_operator.shell.render import Renderer
 from llm_operator.shell.secrets import Redactor
 from llm_operator.shell.settings import OperatorSettings
@@ -111,6 +114,8 @@ class Reconciler:
             NoPolicies(), max_age=settings.transition_poll_seconds
         )
         self.resources: dict[str, _Resource] = {}
+        # spec.pool admissions, serialized per pool.
+        self.placements = Placements()
         # The one render path, shared with `llm-operator plan`; reads the cluster id once.
         self.renderer = Renderer(sagemaker, settings)
 
@@ -339,6 +344,8 @@ class Reconciler:
         record: dict[str, Any] = {}
         if not deleting and rendered.spec is not None:
             record = await self._admit(body, rendered.spec, governed, previous)
+            if rendered.parsed.pool is not None:
+                await self._place(body, rendered.spec, rendered.parsed.pool, previous)
         adopted = previous.get("adopted")
         if (
             not deleting
@@ -420,6 +427,9 @@ class Reconciler:
         if spec is not None:
             new_status["modelSource"] = spec.model.source
             new_status["engine"] = spec.model.engine
+        if want.host is not None:
+            # On a pool: its share of the pool's cost, by the accelerators its copies hold.
+            new_status["estimatedHourlyCostUSD"] = pools.share_of_pool(want, observed)
         if governed.policies or record or previous.get("policy"):
             # The budget's record, then what the policies decide now (a record kept from
             # an earlier pass may hold the applied values of an older policy).
@@ -475,6 +485,43 @@ class Reconciler:
         if answer is not None and answer.problem is not None and not answer.admitted:
             raise Degraded(answer.problem.reason, answer.problem.message)
         return record
+
+    async def _place(
+        self,
+        body: Mapping[str, Any],
+        spec: LLMEndpointSpec,
+        pool: PoolFacts,
+        previous: Mapping[str, Any],
+    ) -> None:
+        """spec.pool: placed only when its copies fit at their ceiling beside the others'
+        (Degraded PoolFull or PoolNotAllowed otherwise, nothing sent); what runs keeps
+        running."""
+        meta = body["metadata"]
+
+        async def write(record: dict[str, Any]) -> bool:
+            value = {pools.PLACEMENT_KEY: record}
+            if not await self.cluster.patch_status(meta["namespace"], meta["name"], value):
+                return False
+            self.resource(meta["uid"]).written.update(value)
+            return True
+
+        async def list_all() -> Sequence[Mapping[str, Any]]:
+            return await placed_on(self.cluster, pool)
+
+        answer = await self.placements.admit(
+            pool=pool,
+            namespace=meta["namespace"],
+            name=meta["name"],
+            uid=meta["uid"],
+            spec=spec,
+            status=previous,
+            list_all=list_all,
+            write=write,
+        )
+        for waiting in self.placements.to_wake():
+            self.wake(waiting)
+        if not answer.admitted:
+            raise Degraded(answer.reason, answer.message)
 
     async def _adopt(
         self,

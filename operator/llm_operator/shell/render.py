@@ -19,6 +19,7 @@ from llm_operator.core.policy import Policy
 from llm_operator.core.validation import Problem
 from llm_operator.shell.aws import AwsError, SageMaker, Scope
 from llm_operator.shell.kube import ClusterIdentityError
+from llm_operator.shell.pools import pool_facts
 from llm_operator.shell.secrets import Redactor, SecretError
 from llm_operator.shell.settings import OperatorSettings
 
@@ -78,7 +79,17 @@ class Renderer:
         """`status`: the status to go by (default the body's). `cluster_name`: the
         operator's, when not this process's own setting (plan learns it). `governing`:
         the LLMEndpointPolicies governing the object's namespace."""
-        parsed = core_render.parse(body, status, governing)
+        meta = body["metadata"]
+        on = core_render.pool_of((body.get("spec") or {}).get("pool"), str(meta["namespace"]))
+        pool = None
+        if on is not None:
+            pool = await pool_facts(
+                reads,
+                *on,
+                cluster=self.settings.cluster_name if cluster_name is None else cluster_name,
+                namespace_roles=self.settings.namespace_roles,
+            )
+        parsed = core_render.parse(body, status, governing, pool)
         cluster_problem: Problem | None = None
         if self.cluster_id is None:
             try:

@@ -207,9 +207,9 @@ def _ready(p: Pass) -> bool:
     """Serving the spec; the copy count to hold (spec.autoscaling) counts as desired."""
     desired, observed = p.desired, p.observed
     ep = observed.endpoint
-    if ep is None or ep.status != "InService" or ep.config_name != desired.endpoint_config.name:
+    if ep is None or ep.status != "InService" or not p.serves_config(ep):
         return False
-    if ep.owner_uid != desired.owner.uid:
+    if not p.endpoint_ours(ep):
         return False
     for want in desired.components:
         have = observed.components.get(want.name)
@@ -224,7 +224,7 @@ def _serving(p: Pass) -> bool:
     """The endpoint (and its base component) still take traffic on some version of ours."""
     desired, observed = p.desired, p.observed
     ep = observed.endpoint
-    if ep is None or ep.status not in SERVING or ep.owner_uid != desired.owner.uid:
+    if ep is None or ep.status not in SERVING or not p.endpoint_ours(ep):
         return False
     if desired.components:
         base = observed.components.get(desired.components[0].name)

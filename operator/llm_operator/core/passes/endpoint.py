@@ -8,6 +8,7 @@ from llm_operator.core.actions import CreateEndpoint, DeleteEndpoint, UpdateEndp
 from llm_operator.core.compare import COMPONENT_TRANSITIONING
 from llm_operator.core.memory import Failure
 from llm_operator.core.observed import ObservedEndpoint
+from llm_operator.core.passes import hosted
 from llm_operator.core.passes.dependencies import ensure_config
 from llm_operator.core.passes.rollouts import (
     UNEXPLAINED_ROLLBACK,
@@ -22,6 +23,8 @@ from llm_operator.core.plan import Problem
 
 def converge(p: Pass) -> bool:
     """Converge the endpoint; True when its components may be acted on now."""
+    if p.desired.host is not None:
+        return hosted.ready(p)
     desired_config = p.desired.endpoint_config.name
     ep = p.observed.endpoint
     if ep is None:

@@ -16,7 +16,7 @@ def collect(p: Pass) -> None:
     ep = p.observed.endpoint
     if ep is None or ep.status != "InService":
         return
-    if ep.config_name != p.desired.endpoint_config.name:
+    if not p.serves_config(ep):
         return
     for want in p.desired.components:
         have = p.observed.components.get(want.name)

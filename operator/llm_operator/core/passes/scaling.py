@@ -106,7 +106,7 @@ def converge(p: Pass) -> None:
 def _scalable(p: Pass) -> bool:
     """The component (or variant) to scale exists, is ours and in service."""
     ep = p.observed.endpoint
-    if ep is None or ep.status != "InService" or p.foreign(ep.owner_uid):
+    if ep is None or ep.status != "InService" or not p.endpoint_ours(ep):
         return False
     if p.desired.endpoint_type == "Model":
         return ep.config_name == p.desired.endpoint_config.name

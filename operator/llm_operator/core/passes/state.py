@@ -47,6 +47,17 @@ class Pass:
         """
         return owner_uid != self.desired.owner.uid
 
+    def endpoint_ours(self, ep: ObservedEndpoint) -> bool:
+        """The endpoint may be used: ours, or for spec.pool the pool's (tagged with its uid)."""
+        host = self.desired.host
+        if host is not None:
+            return ep.owner_uid == host.uid
+        return not self.foreign(ep.owner_uid)
+
+    def serves_config(self, ep: ObservedEndpoint) -> bool:
+        """The endpoint serves our endpoint config (a pool's serves the pool's)."""
+        return self.desired.host is not None or ep.config_name == self.desired.endpoint_config.name
+
     def conflict(
         self,
         kind: str,

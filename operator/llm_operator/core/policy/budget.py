@@ -43,9 +43,10 @@ def raw_ceiling(spec: Mapping[str, Any]) -> tuple[str, int]:
 
 def usage_of(obj: Mapping[str, Any]) -> Usage | None:
     """How one stored LLMEndpoint counts against its namespace's budget; None when it does
-    not count: being deleted, or neither admitted nor running (waiting or refused)."""
+    not count: being deleted, placed on a pool (the instances are the pool's), or neither
+    admitted nor running (waiting or refused)."""
     meta = obj.get("metadata") or {}
-    if meta.get("deletionTimestamp"):
+    if meta.get("deletionTimestamp") or (obj.get("spec") or {}).get("pool"):
         return None
     status = obj.get("status") or {}
     record = status.get("policy") or {}

@@ -17,9 +17,11 @@ from llm_operator.core.validation import Problem, error
 def ceiling_instances(spec: LLMEndpointSpec) -> int:
     """Most instances the spec lets run: instance.maxCount (InferenceComponent) or
     autoscaling.maxReplicas (Model), else instance.count."""
+    if spec.instance is None:
+        return 0
     if spec.endpoint_type == "Model" and spec.autoscaling is not None:
-        return max(spec.instance.count, spec.autoscaling.max_replicas)
-    return spec.instance.pool_size
+        return max(spec.instance_spec.count, spec.autoscaling.max_replicas)
+    return spec.instance_spec.pool_size
 
 
 def ceiling_copies(spec: LLMEndpointSpec) -> int:
@@ -62,11 +64,12 @@ def check_limits(
                 )
             )
         types = lim.allowed_instance_types
-        if types is not None and not matches_glob(spec.instance.type, types):
+        on_own = spec.instance is not None  # a pool's instances are its owner's
+        if types is not None and on_own and not matches_glob(spec.instance_spec.type, types):
             out.append(
                 error(
                     VIOLATION,
-                    f"{who}: instance.type {spec.instance.type} is not allowed "
+                    f"{who}: instance.type {spec.instance_spec.type} is not allowed "
                     f"(allowed: {listed(types) or 'none'})",
                 )
             )

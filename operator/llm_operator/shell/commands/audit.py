@@ -409,8 +409,9 @@ def classify(
     live: Mapping[str, str],
     retained: set[str],
 ) -> None:
-    """`live`: uid -> namespace/name of every LLMEndpoint; `retained`: uids whose Retained
-    Event is still there. A resource tagged retained is so whatever the Events say.
+    """`live`: uid -> namespace/name of every LLMEndpoint and LLMEndpointPool;
+    `retained`: uids whose Retained Event is still there. A resource tagged retained is
+    so whatever the Events say.
 
     Only this cluster's resources can be orphaned or retained: a uid names one object of
     one cluster, so a live uid makes a resource ours whatever its cluster tags say, and
@@ -623,6 +624,12 @@ def run(
     live = {
         str(o["metadata"]["uid"]): f"{o['metadata']['namespace']}/{o['metadata']['name']}"
         for o in live_objects
+    }
+    # A pool's endpoint and configs carry the pool's uid: in use while the pool exists.
+    live |= {
+        str(o["metadata"]["uid"]): f"LLMEndpointPool {o['metadata']['namespace']}/"
+        f"{o['metadata']['name']}"
+        for o in cluster.all_pools()
     }
     retained = {
         str(getattr(e.involved_object, "uid", "") or "") for e in cluster.events("Retained")

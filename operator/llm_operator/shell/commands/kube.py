@@ -16,6 +16,7 @@ from kubernetes.client.exceptions import ApiException
 from llm_operator import __version__
 from llm_operator.api.models import GROUP, PLURAL, VERSION
 from llm_operator.api.policy import POLICY_PLURAL
+from llm_operator.api.pool import POOL_PLURAL
 from llm_operator.shell.kube import IDENTITY_NAMESPACE
 
 
@@ -47,6 +48,19 @@ class Cluster:
             if exc.status == 404:
                 return None
             raise CommandError(_api_problem(exc, f"LLMEndpoint {namespace}/{name}")) from None
+        return found
+
+    def pool(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The live LLMEndpointPool; None when it does not exist or may not be read."""
+        try:
+            found: dict[str, Any] = cast(
+                dict[str, Any],
+                self.custom.get_namespaced_custom_object(
+                    GROUP, VERSION, namespace, POOL_PLURAL, name
+                ),
+            )
+        except ApiException:
+            return None
         return found
 
     def namespace_annotations(self, namespace: str) -> dict[str, str] | None:
@@ -115,6 +129,23 @@ class Cluster:
             )
         except ApiException:
             return None
+        return list(listed.get("items") or [])
+
+    def all_pools(self) -> list[dict[str, Any]]:
+        """Every LLMEndpointPool (none when the kind is not installed): their endpoints
+        and configs carry the pool's uid, so audit must know them to call them in use."""
+        try:
+            listed = cast(
+                dict[str, Any],
+                self.custom.list_cluster_custom_object(GROUP, VERSION, POOL_PLURAL),
+            )
+        except ApiException as exc:
+            if exc.status == 404:
+                return []
+            raise CommandError(
+                _api_problem(exc, "LLMEndpointPools in all namespaces")
+                + " (audit must see every pool to tell what is orphaned)"
+            ) from None
         return list(listed.get("items") or [])
 
     def events(self, reason: str) -> list[Any]:

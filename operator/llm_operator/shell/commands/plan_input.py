@@ -73,6 +73,16 @@ class PlanReads:
             )
         return found or ""
 
+    async def read_pool(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        found = await asyncio.to_thread(self.cluster.pool, namespace, name)
+        if found is None:
+            self.exact = False
+            self.warnings.append(
+                f"PoolUnreadable: LLMEndpointPool {namespace}/{name} does not exist or may not "
+                "be read: the plan cannot place the model on it"
+            )
+        return found
+
     async def namespace_annotations(self, namespace: str) -> Mapping[str, str]:
         annotations = await asyncio.to_thread(self.cluster.namespace_annotations, namespace)
         if annotations is None:

@@ -116,8 +116,8 @@ class PolicyReads:
         """The namespace's budgets as the operator counts them at its next pass (with
         the file's LLMEndpoints planned before this one), into `report`; returns
         (error, warning) as `reason: message` texts."""
-        if not policy.budgets(governing):
-            return None, None
+        if not policy.budgets(governing) or spec.pool is not None:
+            return None, None  # as the operator: a pool's instances are its namespace's
         found = await asyncio.to_thread(self.cluster.namespace_llmendpoints, namespace)
         if found is None:
             return None, (
@@ -134,7 +134,7 @@ class PolicyReads:
         counting.update((n, u) for n, u in planned.items() if n != name)
         others = list(counting.values())
         instances = policy.ceiling_instances(spec)
-        ceiling = policy.ceiling_cost(spec.instance.type, instances)
+        ceiling = policy.ceiling_cost(spec.instance_spec.type, instances)
         error: str | None = None
         warning: str | None = None
         if policy.standing(status, ceiling) is None:
@@ -142,7 +142,7 @@ class PolicyReads:
                 namespace=namespace,
                 name=name,
                 ceiling=ceiling,
-                what=f"{spec.instance.type} x {instances}",
+                what=f"{spec.instance_spec.type} x {instances}",
                 others=others,
                 policies=governing,
             )

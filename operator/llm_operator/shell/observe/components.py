@@ -7,13 +7,18 @@ import asyncio
 from collections.abc import Collection, Mapping
 from typing import Any
 
+from llm_operator.core import naming
 from llm_operator.core.kinds import Kind
 from llm_operator.core.observed import ObservedComponent
 from llm_operator.shell.observe.reading import Reading, epoch
 
 
 async def read_components(
-    reading: Reading, endpoint_name: str, wanted: Collection[str], known: Collection[str]
+    reading: Reading,
+    endpoint_name: str,
+    wanted: Collection[str],
+    known: Collection[str],
+    owner_hash: str | None = None,
 ) -> dict[str, ObservedComponent]:
     """The components named `wanted`, those of `known` that the inventory lists, and
     every one listed on `endpoint_name`, by name (those that exist).
@@ -23,7 +28,16 @@ async def read_components(
     inventory = reading.inventory
     names = set(wanted)
     names |= {n for n in known if n in inventory.components}
-    names |= inventory.components_on.get(endpoint_name, set())
+    on_endpoint = inventory.components_on.get(endpoint_name, set())
+    if owner_hash is not None:
+        # A pool's endpoint: only names derived for this LLMEndpoint (its leftovers
+        # included), not every other LLMEndpoint's placed there.
+        on_endpoint = {
+            n
+            for n in on_endpoint
+            if (naming.decode(Kind.INFERENCE_COMPONENT, n) or ("",))[0] == owner_hash
+        }
+    names |= on_endpoint
     described = await asyncio.gather(
         *(reading.describe(Kind.INFERENCE_COMPONENT, n) for n in sorted(names))
     )

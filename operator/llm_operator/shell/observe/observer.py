@@ -106,8 +106,15 @@ class Observer:
         )
         endpoint = await read_endpoint(reading, desired.endpoint_name)
         # Inference components: desired ones, ones recorded as ours, and any on our endpoint.
+        owner = desired.owner
         components = await read_components(
-            reading, desired.endpoint_name, [c.name for c in desired.components], known
+            reading,
+            desired.endpoint_name,
+            [c.name for c in desired.components],
+            known,
+            naming.owner_hash(owner.namespace, owner.name, owner.cluster)
+            if desired.host is not None
+            else None,
         )
         # Models and configs are found by the derived prefix, which is the endpoint's
         # name unless the endpoint was adopted.

@@ -1,0 +1,489 @@
+"""LLMEndpointPools, pure: the pool's endpoint and config, its plan, and placement.
+
+A pool owns one SageMaker endpoint and its endpoint config (managed instance
+scaling between minCount and maxCount), tagged with the pool's ownership tags.
+LLMEndpoints with spec.pool own their models and inference components on it.
+
+Placement is checked before anything is sent: every placed LLMEndpoint counts its
+copies at its ceiling (autoscaling maxReplicas, else resources.copies) with the
+accelerators, vCPUs and memory of each copy, packed first-fit, in the order they
+were admitted, onto maxCount instances of the pool's type, as SageMaker packs
+copies. A newcomer is admitted only when its ceiling fits beside the others'
+(`place`); the shell serializes admissions per pool, so of several racing for the
+last room exactly those that fit are admitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from llm_operator.api import catalog
+from llm_operator.api.models import InstanceSpec, LLMEndpointSpec
+from llm_operator.api.pool import ROUTING_STRATEGIES, LLMEndpointPoolSpec
+from llm_operator.core import naming
+from llm_operator.core.actions import (
+    Action,
+    CreateEndpoint,
+    CreateEndpointConfig,
+    DeleteEndpoint,
+    DeleteEndpointConfig,
+    TagEndpoint,
+    TagEndpointConfig,
+    UpdateEndpoint,
+)
+from llm_operator.core.compare import COMPONENT_TRANSITIONING, ENDPOINT_DELETABLE
+from llm_operator.core.desired import (
+    CLUSTER_ID_TAG,
+    MANAGED_BY,
+    MANAGED_BY_TAG,
+    RETAINED_TAG,
+    DesiredState,
+    Owner,
+    ownership_tags,
+)
+from llm_operator.core.kinds import Kind
+from llm_operator.core.observed import (
+    ObservedComponent,
+    ObservedEndpoint,
+    ObservedResource,
+    ObservedState,
+)
+
+# Reasons an LLMEndpoint on a pool is not placed (Degraded).
+POOL_FULL = "PoolFull"
+POOL_NOT_ALLOWED = "PoolNotAllowed"
+POOL_NOT_FOUND = "PoolNotFound"
+POOL_MISMATCH = "PoolMismatch"
+POOL_DELETING = "PoolDeleting"
+# A pool whose deletion waits for the models on it.
+POOL_IN_USE = "PoolInUse"
+# status.pool of an LLMEndpoint: its admission record (written under the pool's lock).
+PLACEMENT_KEY = "pool"
+
+
+# -- names --------------------------------------------------------------------------
+
+
+def pool_key(namespace: str, name: str, cluster: str = "") -> str:
+    """The owner-hash key of a pool: it starts with "/", which no LLMEndpoint's key
+    ("namespace/name" or "cluster/namespace/name", non-empty parts) does, so a pool
+    and an LLMEndpoint of the same namespace and name never derive the same names."""
+    return f"/pool/{cluster}/{namespace}/{name}" if cluster else f"/pool/{namespace}/{name}"
+
+
+def endpoint_name(namespace: str, name: str, cluster: str = "") -> str:
+    """The pool's endpoint: `<stem>-<pool hash>`."""
+    owner = naming.short_hash(pool_key(namespace, name, cluster), naming.OWNER_HASH_LENGTH)
+    return f"{naming.stem(namespace, name)}-{owner}"
+
+
+# -- what the pool wants --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DesiredPool:
+    owner: Owner
+    region: str
+    endpoint_name: str
+    config_name: str
+    # CreateEndpointConfig keyword arguments without Tags.
+    config_request: Mapping[str, Any]
+    instance_type: str
+    min_count: int
+    max_count: int
+    tags: Mapping[str, str] = field(default_factory=dict)
+    deleted_at: str | None = None
+
+
+def render_pool(spec: LLMEndpointPoolSpec, owner: Owner) -> DesiredPool:
+    """The pool's endpoint config (managed instance scaling) and endpoint."""
+    inst = spec.instance
+    variant: dict[str, Any] = {
+        "VariantName": naming.variant_name(),
+        "InstanceType": inst.type,
+        # SageMaker wants at least one to start; managed scaling goes down to minCount.
+        "InitialInstanceCount": max(inst.min_count, 1),
+        "ManagedInstanceScaling": {
+            "Status": "ENABLED",
+            "MinInstanceCount": inst.min_count,
+            "MaxInstanceCount": inst.max_count,
+        },
+        "RoutingConfig": {"RoutingStrategy": ROUTING_STRATEGIES[spec.routing.strategy]},
+    }
+    if inst.inference_ami_version is not None:
+        variant["InferenceAmiVersion"] = inst.inference_ami_version
+    request: dict[str, Any] = {
+        "ProductionVariants": [variant],
+        "ExecutionRoleArn": spec.aws.execution_role_arn,
+    }
+    vpc = spec.aws.vpc
+    if vpc is not None:
+        request["VpcConfig"] = {
+            "SecurityGroupIds": list(vpc.security_group_ids),
+            "Subnets": list(vpc.subnets),
+        }
+    endpoint = endpoint_name(owner.namespace, owner.name, owner.cluster)
+    config = naming.immutable_name(endpoint, Kind.ENDPOINT_CONFIG, naming.content_hash(request))
+    return DesiredPool(
+        owner=owner,
+        region=spec.aws.region,
+        endpoint_name=endpoint,
+        config_name=config,
+        config_request={"EndpointConfigName": config, **request},
+        instance_type=inst.type,
+        min_count=inst.min_count,
+        max_count=inst.max_count,
+        tags={**spec.aws.tags, **ownership_tags(owner)},
+    )
+
+
+def placed_spec(spec: LLMEndpointSpec, pool: LLMEndpointPoolSpec) -> LLMEndpointSpec:
+    """An LLMEndpoint on a pool as rendering sees it: the pool's instance type (for the
+    image, the catalog and the checks that depend on the hardware)."""
+    instance = InstanceSpec(
+        type=pool.instance.type,
+        count=max(pool.instance.min_count, 1),
+        min_count=pool.instance.min_count,
+        max_count=pool.instance.max_count,
+    )
+    return spec.model_copy(update={"instance": instance})
+
+
+# -- the pool's plan ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PoolObserved:
+    """What SageMaker holds for one pool."""
+
+    endpoint: ObservedEndpoint | None
+    # The pool's endpoint configs (found by its endpoint name's prefix).
+    configs: Mapping[str, ObservedResource]
+    # Every inference component on the pool's endpoint, whoever owns it.
+    components: Mapping[str, ObservedComponent]
+
+
+@dataclass(frozen=True)
+class PoolPlan:
+    actions: tuple[Action, ...]
+    phase: str
+    ready: bool
+    reason: str
+    message: str
+    degraded: bool = False
+    settled: bool = False
+    done_deleting: bool = False
+
+
+def _ours(owner: Owner, uid: str | None) -> bool:
+    return uid == owner.uid
+
+
+def _conflict(kind: str, name: str, found: ObservedEndpoint | ObservedResource) -> str:
+    whose = (
+        f"belongs to {found.owner_name}"
+        if found.owner_name
+        else "is not tagged for this LLMEndpointPool"
+    )
+    return f"SageMaker {kind} {name} {whose}; the operator leaves it alone"
+
+
+def plan_pool(want: DesiredPool, seen: PoolObserved) -> PoolPlan:
+    """Create the config and endpoint; nothing else: the models are the LLMEndpoints'."""
+    ep = seen.endpoint
+    config = seen.configs.get(want.config_name)
+    if config is not None and not _ours(want.owner, config.owner_uid):
+        msg = _conflict("endpoint config", want.config_name, config)
+        return PoolPlan((), "Failed", False, "NameConflict", msg, degraded=True)
+    if ep is not None and not _ours(want.owner, ep.owner_uid):
+        msg = _conflict("endpoint", ep.name, ep)
+        return PoolPlan((), "Failed", False, "NameConflict", msg, degraded=True)
+    actions: list[Action] = []
+    if config is None:
+        actions.append(
+            CreateEndpointConfig(name=want.config_name, spec=want.config_request, tags=want.tags)
+        )
+    if ep is None:
+        actions.append(
+            CreateEndpoint(name=want.endpoint_name, config_name=want.config_name, tags=want.tags)
+        )
+        return PoolPlan(tuple(actions), "Creating", False, "Creating", "Creating the endpoint")
+    if ep.status == "Failed":
+        why = ep.failure_reason or "no reason given"
+        msg = f"SageMaker endpoint {ep.name} failed: {why}"
+        return PoolPlan(tuple(actions), "Failed", False, "EndpointFailed", msg, degraded=True)
+    if ep.status != "InService":
+        msg = f"Waiting for endpoint {ep.name} to leave {ep.status}"
+        return PoolPlan(tuple(actions), "Creating", False, ep.status, msg)
+    if ep.config_name != want.config_name:
+        return _update(want, seen, ep, actions)
+    if not actions:
+        for name, found in sorted(seen.configs.items()):
+            if name != want.config_name and _ours(want.owner, found.owner_uid):
+                actions.append(DeleteEndpointConfig(name=name))
+    msg = f"Endpoint {ep.name} is InService"
+    return PoolPlan(tuple(actions), "InService", True, "InService", msg, settled=not actions)
+
+
+def _update(
+    want: DesiredPool, seen: PoolObserved, ep: ObservedEndpoint, actions: list[Action]
+) -> PoolPlan:
+    """Move the endpoint to the desired config (minCount, maxCount, routing, ...): the
+    instances and the components on them carry over. Not while a component moves, and
+    never again after SageMaker refused that config (no hot loop)."""
+    config = seen.configs.get(want.config_name)
+    tried = (
+        config is not None
+        and config.created is not None
+        and ep.last_modified is not None
+        and ep.last_modified > config.created
+        and ep.failure_reason is not None
+    )
+    if tried:
+        msg = (
+            f"SageMaker did not move endpoint {ep.name} to endpoint config {want.config_name}: "
+            f"{ep.failure_reason}; it keeps serving on {ep.config_name}"
+        )
+        return PoolPlan(tuple(actions), "InService", True, "UpdateFailed", msg, degraded=True)
+    busy = sorted(c.name for c in seen.components.values() if c.status in COMPONENT_TRANSITIONING)
+    if busy:
+        msg = f"Waiting for inference components {', '.join(busy)} before updating the endpoint"
+        return PoolPlan(tuple(actions), "InService", True, "Updating", msg)
+    actions.append(UpdateEndpoint(name=ep.name, config_name=want.config_name))
+    msg = f"Updating endpoint {ep.name} to endpoint config {want.config_name}"
+    return PoolPlan(tuple(actions), "Updating", True, "Updating", msg)
+
+
+def hosted(seen: PoolObserved) -> list[str]:
+    """Who has components on the pool's endpoint: "namespace/name" (or the component's
+    name when it carries no ownership tags), sorted."""
+    return sorted({c.owner_name or c.name for c in seen.components.values()})
+
+
+def plan_pool_deletion(want: DesiredPool, seen: PoolObserved, *, retain: bool) -> PoolPlan:
+    """Delete the endpoint and its configs once nothing is placed on it; never a
+    component: those belong to the LLMEndpoints, which delete their own."""
+    ep = seen.endpoint
+    if ep is not None and not _ours(want.owner, ep.owner_uid):
+        ep = None  # not the pool's: left alone
+    configs = [c for c in seen.configs.values() if _ours(want.owner, c.owner_uid)]
+    if retain:
+        tags = {MANAGED_BY_TAG: MANAGED_BY, RETAINED_TAG: want.deleted_at or "true"}
+        if want.owner.cluster_id:
+            tags[CLUSTER_ID_TAG] = want.owner.cluster_id
+        actions: list[Action] = []
+        if ep is not None:
+            actions.append(
+                TagEndpoint(name=ep.name, arn=ep.arn, tags=tags, owner_uid=want.owner.uid)
+            )
+        actions += [
+            TagEndpointConfig(name=c.name, arn=c.arn, tags=tags, owner_uid=want.owner.uid)
+            for c in sorted(configs, key=lambda c: c.name)
+            if c.arn
+        ]
+        return PoolPlan(
+            tuple(actions), "Deleting", False, "Retained", "Retained", done_deleting=True
+        )
+    users = hosted(seen) if ep is not None else []
+    if users:
+        msg = (
+            f"the pool still hosts {len(users)} model(s): {', '.join(users)}; delete those "
+            "LLMEndpoints first (the pool never deletes their inference components)"
+        )
+        return PoolPlan((), "Deleting", False, POOL_IN_USE, msg, degraded=True)
+    if ep is not None:
+        if ep.status in ENDPOINT_DELETABLE:
+            return PoolPlan(
+                (DeleteEndpoint(name=ep.name),), "Deleting", False, "Deleting", "Deleting"
+            )
+        msg = f"Waiting for endpoint {ep.name} to leave {ep.status}"
+        return PoolPlan((), "Deleting", False, "Deleting", msg)
+    deletes: tuple[Action, ...] = tuple(
+        DeleteEndpointConfig(name=c.name) for c in sorted(configs, key=lambda c: c.name)
+    )
+    return PoolPlan(deletes, "Deleting", False, "Deleting", "Deleted", done_deleting=not deletes)
+
+
+# -- placement ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Demand:
+    """One LLMEndpoint's copies at its ceiling, and what each copy needs."""
+
+    namespace: str
+    name: str
+    copies: int  # at the ceiling: autoscaling maxReplicas, else resources.copies
+    accelerators: int
+    cpus: float
+    memory_mib: int
+
+    @property
+    def who(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "admitted": True,
+            "copies": self.copies,
+            "acceleratorsPerCopy": self.accelerators,
+            "cpusPerCopy": self.cpus,
+            "memoryMiBPerCopy": self.memory_mib,
+        }
+
+
+def demand_of(namespace: str, name: str, spec: LLMEndpointSpec) -> Demand:
+    res = spec.effective_resources
+    ceiling = spec.autoscaling.max_replicas if spec.autoscaling is not None else res.copies
+    return Demand(
+        namespace,
+        name,
+        max(ceiling, res.copies),
+        res.accelerators_per_copy,
+        float(res.cpus_per_copy),
+        res.memory_mib_per_copy,
+    )
+
+
+def admitted_demand(obj: Mapping[str, Any]) -> Demand | None:
+    """What an LLMEndpoint was admitted with (status.pool), None when it was not."""
+    meta = obj.get("metadata") or {}
+    record = (obj.get("status") or {}).get(PLACEMENT_KEY) or {}
+    if not record.get("admitted"):
+        return None
+    try:
+        return Demand(
+            str(meta.get("namespace")),
+            str(meta.get("name")),
+            int(record.get("copies", 0)),
+            int(record.get("acceleratorsPerCopy", 0)),
+            float(record.get("cpusPerCopy", 0)),
+            int(record.get("memoryMiBPerCopy", 0)),
+        )
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Capacity:
+    accelerators_total: int
+    cpus_total: float
+    memory_mib_total: int
+    accelerators_ceiling: int
+    cpus_ceiling: float
+    memory_mib_ceiling: int
+
+
+def capacity(instance_type: str, max_count: int, demands: Sequence[Demand]) -> Capacity:
+    kind = catalog.instance_type(instance_type)
+    acc, cpus, mem = (
+        (kind.accelerators, float(kind.vcpus), kind.memory_gib * 1024) if kind else (0, 0.0, 0)
+    )
+    return Capacity(
+        accelerators_total=acc * max_count,
+        cpus_total=cpus * max_count,
+        memory_mib_total=mem * max_count,
+        accelerators_ceiling=sum(d.copies * d.accelerators for d in demands),
+        cpus_ceiling=sum(d.copies * d.cpus for d in demands),
+        memory_mib_ceiling=sum(d.copies * d.memory_mib for d in demands),
+    )
+
+
+def _pack(instance_type: str, max_count: int, demands: Sequence[Demand]) -> Demand | None:
+    """First-fit of every copy, in order, onto max_count instances; the first demand
+    whose copies do not all fit, None when all do."""
+    kind = catalog.instance_type(instance_type)
+    if kind is None:
+        return demands[0] if demands else None
+    room = [[float(kind.accelerators), float(kind.vcpus), float(kind.memory_gib * 1024)]]
+    room = [list(room[0]) for _ in range(max_count)]
+    for d in demands:
+        need = (float(d.accelerators), d.cpus, float(d.memory_mib))
+        for _ in range(d.copies):
+            spot = next(
+                (r for r in room if all(n <= free + 1e-9 for n, free in zip(need, r, strict=True))),
+                None,
+            )
+            if spot is None:
+                return d
+            for i, n in enumerate(need):
+                spot[i] -= n
+    return None
+
+
+@dataclass(frozen=True)
+class Placement:
+    admitted: bool
+    reason: str = ""
+    message: str = ""
+
+
+def place(
+    *,
+    pool_namespace: str,
+    pool_name: str,
+    pool: LLMEndpointPoolSpec,
+    newcomer: Demand,
+    others: Sequence[Demand],
+) -> Placement:
+    """May `newcomer` be placed beside `others` (admitted before it, in that order)?"""
+    where = f"LLMEndpointPool {pool_namespace}/{pool_name}"
+    if not pool.allows(pool_namespace, newcomer.namespace):
+        allowed = [pool_namespace, *pool.allowed_namespaces]
+        return Placement(
+            False,
+            POOL_NOT_ALLOWED,
+            f"{where} does not allow namespace {newcomer.namespace} (allowed: "
+            f"{', '.join(allowed)}); ask its owner to add it to spec.allowedNamespaces",
+        )
+    others = [o for o in others if o.who != newcomer.who]
+    inst = pool.instance
+    if _pack(inst.type, inst.max_count, [*others, newcomer]) is None:
+        return Placement(True)
+    cap = capacity(inst.type, inst.max_count, others)
+    users = ", ".join(f"{o.who} ({o.copies} x {o.accelerators})" for o in others) or "none"
+    return Placement(
+        False,
+        POOL_FULL,
+        f"{where} has no room for {newcomer.copies} copies x {newcomer.accelerators} "
+        f"accelerators, {newcomer.cpus:g} vCPUs, {newcomer.memory_mib} MiB each (at the "
+        f"autoscaling maximum): {cap.accelerators_total - cap.accelerators_ceiling} of "
+        f"{cap.accelerators_total} accelerators, "
+        f"{cap.cpus_total - cap.cpus_ceiling:g} of {cap.cpus_total:g} vCPUs and "
+        f"{cap.memory_mib_total - cap.memory_mib_ceiling} of {cap.memory_mib_total} MiB "
+        f"are left on {inst.max_count} {inst.type} (maxCount); placed: {users}. "
+        "Nothing was sent to SageMaker; it is placed once room is made",
+    )
+
+
+# -- cost ------------------------------------------------------------------------
+
+
+def pool_cost(instance_type: str, instances: int | None) -> Decimal | None:
+    return catalog.hourly_cost(instance_type, instances or 0)
+
+
+def share_of_pool(want: DesiredState, observed: ObservedState) -> str | None:
+    """An LLMEndpoint's share of its pool's cost now: the copies its base component
+    runs x accelerators per copy, at the pool's price per accelerator."""
+    kind = catalog.instance_type(want.endpoint_config.instance_type)
+    if not want.components or kind is None or kind.accelerators <= 0:
+        return None
+    base = observed.components.get(want.components[0].name)
+    compute = want.components[0].specification.get("ComputeResourceRequirements") or {}
+    accelerators = int(compute.get("NumberOfAcceleratorDevicesRequired", 0))
+    copies = (base.current_copies or 0) if base is not None else 0
+    cost = share(catalog.hourly_cost(kind.name, 1), copies * accelerators, kind.accelerators)
+    return catalog.format_usd(cost)
+
+
+def share(
+    pool_cost_usd: Decimal | None, accelerators: int, pool_accelerators: int
+) -> Decimal | None:
+    """An LLMEndpoint's share of its pool's cost: its accelerators over the pool's in use."""
+    if pool_cost_usd is None or pool_accelerators <= 0:
+        return None
+    return (pool_cost_usd * accelerators / pool_accelerators).quantize(Decimal("0.01"))

@@ -1,0 +1,124 @@
+"""kopf handlers of LLMEndpointPools: one daemon per pool runs its passes, a
+finalizer-guarded delete handler deletes its endpoint once nothing is placed on it.
+
+A pool's pass is `shell.pools.pool_pass` with the pool's identity (its namespace's
+role, as for an LLMEndpoint), then its status: the endpoint, instances, the models
+placed on it (their admission records) and its cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from llm_operator.api.models import GROUP, VERSION
+from llm_operator.api.pool import POOL_PLURAL
+from llm_operator.core import identity, pools
+from llm_operator.core.render import PoolFacts
+from llm_operator.shell import pools as shell_pools
+from llm_operator.shell.aws import AwsError, Scope
+from llm_operator.shell.reconciler import Reconciler
+
+log = logging.getLogger("llm_operator")
+
+
+def _reconciler(memo: kopf.Memo) -> Reconciler:
+    found = memo.get("reconciler")
+    if not isinstance(found, Reconciler):
+        raise RuntimeError("the operator has not started")
+    return found
+
+
+async def pool_pass(
+    r: Reconciler, body: Mapping[str, Any], *, deleting: bool
+) -> tuple[float, bool]:
+    """One pass of a pool; (seconds to the next, deletion done)."""
+    meta = body["metadata"]
+    ns, name = str(meta["namespace"]), str(meta["name"])
+    cluster = r.cluster
+
+    def event(type: str, reason: str, message: str) -> None:
+        cluster.event(body, type, reason, message)
+
+    async def write(value: Mapping[str, Any]) -> None:
+        patch = getattr(cluster, "patch_pool_status", None)
+        if patch is not None:
+            await patch(ns, name, value)
+
+    spec = shell_pools.parse_pool(body)
+    if spec is None:
+        if deleting:
+            return 0.0, True  # never rendered, so never created anything
+        await write({"phase": "Failed", "conditions": []})
+        return r.settings.resync_seconds, False
+    if r.renderer.cluster_id is None:
+        r.renderer.cluster_id = await cluster.cluster_id() or None
+    owner = shell_pools.owner_of(meta, r.settings.cluster_name, r.renderer.cluster_id or "")
+    want = pools.render_pool(spec, owner)
+    want = pools.DesiredPool(**{**want.__dict__, "deleted_at": meta.get("deletionTimestamp")})
+    try:
+        annotations = await cluster.namespace_annotations(ns)
+        who = identity.resolve(ns, annotations, r.settings.namespace_roles, spec.aws.role_arn)
+    except identity.IdentityError as exc:
+        event("Warning", exc.reason, exc.message)
+        return r.settings.resync_seconds, False
+    place = Scope(want.region, who)
+    try:
+        plan, seen = await shell_pools.pool_pass(
+            r.sagemaker,
+            place,
+            want,
+            deleting=deleting,
+            retain=spec.deletion_policy == "Retain",
+            event=event,
+        )
+    except AwsError as error:
+        log.warning("LLMEndpointPool %s/%s: %s", ns, name, error.message)
+        return r.settings.transition_poll_seconds * 4, False
+    facts = PoolFacts(ns, name, str(meta["uid"]), spec)
+    placed = await shell_pools.placed_on(cluster, facts)
+    value = shell_pools.pool_status(want, plan, seen, placed, int(meta.get("generation") or 0))
+    await write(value)
+    if plan.degraded and plan.reason == pools.POOL_IN_USE:
+        event("Warning", plan.reason, plan.message)
+    if plan.done_deleting:
+        return 0.0, True
+    moving = bool(plan.actions) or not plan.settled
+    delay = r.settings.transition_poll_seconds if moving else r.settings.resync_seconds
+    return delay, False
+
+
+@kopf.daemon(GROUP, VERSION, POOL_PLURAL, cancellation_timeout=5.0)
+async def _keep_pool(stopped: Any, body: Any, memo: kopf.Memo, **_: Any) -> None:
+    """Keeps one pool's endpoint in step for as long as the pool exists."""
+    r = _reconciler(memo)
+    while not stopped and not body.get("metadata", {}).get("deletionTimestamp"):
+        try:
+            delay, _done = await pool_pass(r, body, deleting=False)
+        except Exception as exc:  # never crash the daemon; never hot-loop
+            log.error("LLMEndpointPool pass failed: %s: %s", type(exc).__name__, exc)
+            delay = r.settings.resync_seconds
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopped.wait(), timeout=delay)
+
+
+@kopf.on.delete(GROUP, VERSION, POOL_PLURAL, retries=None, backoff=5)
+async def _delete_pool(body: Any, memo: kopf.Memo, **_: Any) -> None:
+    """Deletes the pool's endpoint and configs once no model is placed on it (held,
+    with a status naming them, until then); never another's component."""
+    r = _reconciler(memo)
+    latest: Mapping[str, Any] = body
+    while True:
+        delay, done = await pool_pass(r, latest, deleting=True)
+        if done:
+            return
+        await asyncio.sleep(delay)
+        meta = latest["metadata"]
+        read = getattr(r.cluster, "read_pool", None)
+        fresh = await read(meta["namespace"], meta["name"]) if read is not None else None
+        latest = fresh or latest

@@ -1,0 +1,405 @@
+"""LLMEndpointPools in the shell: reading a pool for its LLMEndpoints, admitting them
+(placement, serialized per pool), and one pass of a pool itself.
+
+Placement is serialized per pool as budgets are per namespace (`shell.governance`):
+under the pool's lock the LLMEndpoints placed on it are listed, their admitted
+ceilings packed (`core.pools.place`) and, when the newcomer fits, its admission is
+written to its status (`status.pool`) before the lock is released, so the next
+one's count includes it. Only one operator replica reconciles at a time (kopf
+peering), so an in-process lock is the serialization needed.
+
+A pool's pass reads its endpoint, its endpoint configs and the components on the
+endpoint straight from SageMaker (a pool is one endpoint: no shared inventory
+needed), plans with `core.pools`, and runs the actions through the guarded
+executor, as an LLMEndpoint's pass does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from llm_operator.api import catalog
+from llm_operator.api.models import LLMEndpointSpec
+from llm_operator.api.pool import LLMEndpointPoolSpec
+from llm_operator.core import identity, pools
+from llm_operator.core.desired import UID_TAG, Owner
+from llm_operator.core.observed import ObservedComponent, ObservedEndpoint, ObservedResource
+from llm_operator.core.render import PoolFacts
+from llm_operator.shell.aws import AwsError, SageMaker, Scope
+from llm_operator.shell.execute import execute
+from llm_operator.shell.observe.reading import epoch
+
+log = logging.getLogger("llm_operator")
+
+WriteRecord = Callable[[dict[str, Any]], Awaitable[bool]]
+
+
+class PoolSource(Protocol):
+    """What reading pools needs from the API server."""
+
+    async def read_pool(self, namespace: str, name: str) -> Mapping[str, Any] | None: ...
+
+    async def namespace_annotations(self, namespace: str) -> Mapping[str, str]: ...
+
+
+def parse_pool(obj: Mapping[str, Any] | None) -> LLMEndpointPoolSpec | None:
+    if obj is None:
+        return None
+    try:
+        return LLMEndpointPoolSpec.model_validate(obj.get("spec") or {})
+    except ValidationError:
+        return None
+
+
+async def pool_facts(
+    reads: Any,
+    namespace: str,
+    name: str,
+    *,
+    cluster: str,
+    namespace_roles: Mapping[str, str],
+) -> PoolFacts:
+    """The pool as an LLMEndpoint on it renders with (spec None: not found/invalid)."""
+    read = getattr(reads, "read_pool", None)
+    obj = await read(namespace, name) if read is not None else None
+    spec = parse_pool(obj)
+    if obj is None or spec is None:
+        return PoolFacts(namespace, name, cluster=cluster)
+    who: identity.Identity | None
+    try:
+        annotations = await reads.namespace_annotations(namespace)
+        who = identity.resolve(namespace, annotations, namespace_roles, spec.aws.role_arn)
+    except identity.IdentityError:
+        who = None
+    meta = obj.get("metadata") or {}
+    uid = str(meta.get("uid") or "")
+    return PoolFacts(
+        namespace,
+        name,
+        uid,
+        spec,
+        cluster=cluster,
+        identity=who,
+        deleting=bool(meta.get("deletionTimestamp")),
+    )
+
+
+# -- placement -------------------------------------------------------------------------
+
+
+def _placed_on(obj: Mapping[str, Any], namespace: str, name: str) -> bool:
+    meta = obj.get("metadata") or {}
+    ref = (obj.get("spec") or {}).get("pool") or {}
+    return (
+        not meta.get("deletionTimestamp")
+        and ref.get("name") == name
+        and (ref.get("namespace") or meta.get("namespace")) == namespace
+    )
+
+
+async def placed_on(reads: Any, pool: PoolFacts) -> list[Mapping[str, Any]]:
+    """The LLMEndpoints whose spec.pool names `pool`, from the namespaces it allows
+    (only there can one be placed): the operator needs no cluster-wide list."""
+    lister = getattr(reads, "list_llmendpoints", None)
+    if lister is None or pool.spec is None:
+        return []
+    found: list[Mapping[str, Any]] = []
+    for namespace in sorted({pool.namespace, *pool.spec.allowed_namespaces}):
+        found += [o for o in await lister(namespace) if _placed_on(o, pool.namespace, pool.name)]
+    return found
+
+
+class Placements:
+    """The per-pool admission locks, and who waits for room on each pool."""
+
+    def __init__(self) -> None:
+        self._locks: dict[tuple[str, str], asyncio.Lock] = {}
+        # LLMEndpoints refused for want of room, by pool: woken when room is made.
+        self.waiting: dict[tuple[str, str], set[str]] = {}
+        # Pools where an LLMEndpoint lowered its ceiling since the waiting were woken.
+        self.shrunk: set[tuple[str, str]] = set()
+
+    def to_wake(self) -> set[str]:
+        """Who waits on a pool where room was made (and forget that room was made)."""
+        woken: set[str] = set()
+        for key in self.shrunk:
+            woken |= self.waiting.get(key, set())
+        self.shrunk.clear()
+        return woken
+
+    async def admit(
+        self,
+        *,
+        pool: PoolFacts,
+        namespace: str,
+        name: str,
+        uid: str,
+        spec: LLMEndpointSpec,
+        status: Mapping[str, Any],
+        list_all: Callable[[], Awaitable[Sequence[Mapping[str, Any]]]],
+        write: WriteRecord,
+    ) -> pools.Placement:
+        """Admit this LLMEndpoint onto `pool` (already admitted at this ceiling or more:
+        nothing to count), else count it under the pool's lock."""
+        assert pool.spec is not None
+        key = (pool.namespace, pool.name)
+        want = pools.demand_of(namespace, name, spec)
+        record = dict(status.get(pools.PLACEMENT_KEY) or {})
+        had = pools.admitted_demand(
+            {"metadata": {"namespace": namespace, "name": name}, "status": {"pool": record}}
+        )
+        same = record.get("pool") == f"{pool.namespace}/{pool.name}"
+        if had is not None and same and _covers(had, want):
+            if had != want:
+                # A lower ceiling only makes room: recorded without the lock, then the
+                # LLMEndpoints waiting for room on this pool try again.
+                await write({**record, **want.to_record()})
+                self.shrunk.add(key)
+            return pools.Placement(True)
+        if pool.deleting and not (had is not None and same):
+            return pools.Placement(
+                False,
+                pools.POOL_DELETING,
+                f"LLMEndpointPool {pool.namespace}/{pool.name} is being deleted: nothing new "
+                "is placed on it",
+            )
+        async with self._locks.setdefault(key, asyncio.Lock()):
+            found = await list_all()
+            others = sorted(
+                (
+                    (str((o.get("status") or {}).get("pool", {}).get("admittedAt", "")), d)
+                    for o in found
+                    if _placed_on(o, *key)
+                    and (o.get("metadata") or {}).get("uid") != uid
+                    and (d := pools.admitted_demand(o)) is not None
+                ),
+                key=lambda pair: pair[0],
+            )
+            answer = pools.place(
+                pool_namespace=pool.namespace,
+                pool_name=pool.name,
+                pool=pool.spec,
+                newcomer=want,
+                others=[d for _, d in others],
+            )
+            if not answer.admitted:
+                self.waiting.setdefault(key, set()).add(uid)
+                return answer
+            fresh = {
+                **want.to_record(),
+                "pool": f"{pool.namespace}/{pool.name}",
+                "admittedAt": record.get("admittedAt") or _now(),
+            }
+            if not await write(fresh):
+                return pools.Placement(False, pools.POOL_FULL, "the LLMEndpoint is gone")
+        self.waiting.get(key, set()).discard(uid)
+        return answer
+
+    def room_made(self, namespace: str, name: str) -> set[str]:
+        return set(self.waiting.get((namespace, name), ()))
+
+
+def _covers(had: pools.Demand, want: pools.Demand) -> bool:
+    return (
+        had.copies >= want.copies
+        and had.accelerators >= want.accelerators
+        and had.cpus >= want.cpus
+        and had.memory_mib >= want.memory_mib
+    )
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# -- a pool's own pass --------------------------------------------------------------
+
+
+async def observe_pool(aws: SageMaker, place: Scope, want: pools.DesiredPool) -> pools.PoolObserved:
+    """The pool's endpoint, its configs (by its name's prefix) and every component on the
+    endpoint, with their owners' tags read now."""
+    endpoint: ObservedEndpoint | None = None
+    try:
+        ep = await aws.call(place, "DescribeEndpoint", {"EndpointName": want.endpoint_name})
+    except AwsError as error:
+        if error.kind != "not_found":
+            raise
+        ep = None
+    if ep is not None:
+        tags = await aws.tags(place, str(ep["EndpointArn"]))
+        variants = ep.get("ProductionVariants") or [{}]
+        endpoint = ObservedEndpoint(
+            name=str(ep["EndpointName"]),
+            arn=str(ep["EndpointArn"]),
+            status=str(ep.get("EndpointStatus", "")),
+            config_name=str(ep.get("EndpointConfigName", "")),
+            failure_reason=ep.get("FailureReason") or None,
+            current_instances=variants[0].get("CurrentInstanceCount"),
+            desired_instances=variants[0].get("DesiredInstanceCount"),
+            owner_uid=tags.get(UID_TAG),
+            owner_name=_owner_name(tags),
+            last_modified=epoch(ep.get("LastModifiedTime")),
+        )
+    configs: dict[str, ObservedResource] = {}
+    for item in await aws.list_all(
+        place, "ListEndpointConfigs", "EndpointConfigs", NameContains=want.endpoint_name
+    ):
+        name = str(item["EndpointConfigName"])
+        if not name.startswith(f"{want.endpoint_name}-c"):
+            continue
+        arn = str(item["EndpointConfigArn"])
+        tags = await aws.tags(place, arn)
+        configs[name] = ObservedResource(
+            name,
+            tags.get(UID_TAG),
+            owner_name=_owner_name(tags),
+            arn=arn,
+            created=epoch(item.get("CreationTime")),
+        )
+    components: dict[str, ObservedComponent] = {}
+    if endpoint is not None:
+        for item in await aws.list_all(
+            place,
+            "ListInferenceComponents",
+            "InferenceComponents",
+            EndpointNameEquals=want.endpoint_name,
+        ):
+            arn = str(item["InferenceComponentArn"])
+            tags = await aws.tags(place, arn)
+            name = str(item["InferenceComponentName"])
+            components[name] = ObservedComponent(
+                name=name,
+                status=str(item.get("InferenceComponentStatus", "")),
+                endpoint_name=want.endpoint_name,
+                model_name=None,
+                compute=None,
+                artifact_url=None,
+                base_component=None,
+                desired_copies=None,
+                current_copies=None,
+                owner_uid=tags.get(UID_TAG),
+                owner_name=_owner_name(tags),
+                arn=arn,
+            )
+    return pools.PoolObserved(endpoint, configs, components)
+
+
+def _owner_name(tags: Mapping[str, str]) -> str | None:
+    ns, name = tags.get("llmoperator.io/namespace"), tags.get("llmoperator.io/name")
+    return f"{ns}/{name}" if ns and name else None
+
+
+async def pool_pass(
+    aws: SageMaker,
+    place: Scope,
+    want: pools.DesiredPool,
+    *,
+    deleting: bool,
+    retain: bool,
+    event: Callable[[str, str, str], None],
+) -> tuple[pools.PoolPlan, pools.PoolObserved]:
+    """Observe, plan and act once; stops at the first failed action (reported)."""
+    await aws.prepare(place)
+    seen = await observe_pool(aws, place, want)
+    if deleting:
+        plan = pools.plan_pool_deletion(want, seen, retain=retain)
+    else:
+        plan = pools.plan_pool(want, seen)
+    for action in plan.actions:
+        try:
+            outcome = await execute(aws, place, action)
+        except AwsError as error:
+            event(
+                "Warning",
+                f"{action.operation}Failed",
+                f"{action.describe()} failed: {error.message}",
+            )
+            raise
+        event("Normal", action.operation, outcome.describe())
+    return plan, seen
+
+
+def pool_status(
+    want: pools.DesiredPool,
+    plan: pools.PoolPlan,
+    seen: pools.PoolObserved,
+    placed: Sequence[Mapping[str, Any]],
+    generation: int,
+) -> dict[str, Any]:
+    """status of an LLMEndpointPool: its endpoint, capacity, models and cost."""
+    ep = seen.endpoint
+    demands = [d for o in placed if (d := pools.admitted_demand(o)) is not None]
+    cap = pools.capacity(want.instance_type, want.max_count, demands)
+    current = ep.current_instances if ep is not None else None
+    cost = pools.pool_cost(want.instance_type, current)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    models = []
+    used = 0
+    for obj in placed:
+        meta = obj.get("metadata") or {}
+        copies = ((obj.get("status") or {}).get("copies") or {}).get("current")
+        d = pools.admitted_demand(obj)
+        used += (copies or 0) * (d.accelerators if d else 0)
+        models.append(
+            {
+                "namespace": meta.get("namespace"),
+                "name": meta.get("name"),
+                "copies": copies,
+                "maxCopies": d.copies if d else 0,
+                "acceleratorsPerCopy": d.accelerators if d else 0,
+            }
+        )
+    return {
+        "phase": plan.phase,
+        "observedGeneration": generation,
+        "endpointName": want.endpoint_name,
+        "endpointConfigName": want.config_name,
+        "sagemakerStatus": ep.status if ep is not None else None,
+        "instances": {"current": current, "desired": ep.desired_instances if ep else None},
+        "instancesSummary": f"{current or 0}/{want.max_count}",
+        "capacity": {
+            "acceleratorsUsed": used,
+            "acceleratorsCeiling": cap.accelerators_ceiling,
+            "acceleratorsTotal": cap.accelerators_total,
+            "cpusCeiling": cap.cpus_ceiling,
+            "cpusTotal": cap.cpus_total,
+            "memoryMibCeiling": cap.memory_mib_ceiling,
+            "memoryMibTotal": cap.memory_mib_total,
+        },
+        "models": models,
+        "modelsCount": len(models),
+        "costPerHourUSD": catalog.format_usd(cost),
+        "failureReason": ep.failure_reason if ep is not None else None,
+        "conditions": [
+            {
+                "type": "Ready",
+                "status": "True" if plan.ready else "False",
+                "reason": plan.reason,
+                "message": plan.message,
+                "lastTransitionTime": now,
+            },
+            {
+                "type": "Degraded",
+                "status": "True" if plan.degraded else "False",
+                "reason": plan.reason if plan.degraded else "AsExpected",
+                "message": plan.message if plan.degraded else "",
+                "lastTransitionTime": now,
+            },
+        ],
+    }
+
+
+def owner_of(meta: Mapping[str, Any], cluster: str, cluster_id: str) -> Owner:
+    return Owner(
+        namespace=str(meta["namespace"]),
+        name=str(meta["name"]),
+        uid=str(meta["uid"]),
+        cluster=cluster,
+        cluster_id=cluster_id,
+    )

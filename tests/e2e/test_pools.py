@@ -1,0 +1,226 @@
+"""LLMEndpointPools end to end, from examples/pools/shared-g5.yaml: the real API server,
+the operator under the chart's RBAC, the emulator (with moto for autoscaling).
+
+One operator and one emulator for the module, in four namespaces: the pool's, two
+teams' and one the pool does not allow. The scenario runs in order:
+- the pool and two models from two namespaces: each answers `llm-operator invoke`;
+- a third that does not fit is PoolFull and nothing is sent for it; it is placed once
+  another model's ceiling is lowered;
+- a namespace the pool does not allow is refused;
+- scaling one model's copies moves the pool's instances and never touches the other;
+- deleting a model leaves the pool and the other model serving;
+- deleting the pool while it hosts models is held with a status naming them, and it
+  goes once they are gone.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from local_cluster.cluster import LocalCluster
+from local_cluster.llmendpoints import condition
+from local_cluster.services import Emulator, Operator
+from local_cluster.waiting import wait_for
+from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.commands import cli
+from tests.plugins.examples import to_yaml
+from tests.plugins.llmendpoints import get_llme, patch_spec, wait_gone, wait_ready
+from tests.plugins.operator_fixtures import (
+    EmulatorProcesses,
+    OperatorIdentity,
+    started_operator,
+)
+from tests.plugins.sagemaker import SageMaker
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "pools" / "shared-g5.yaml"
+POOLS = "/apis/llmoperator.io/v1alpha1"
+
+
+@dataclass
+class Setup:
+    cluster: LocalCluster
+    ns: dict[str, str]  # platform, search, support, other -> namespace
+    emulator: Emulator
+    operator: Operator
+
+    def kubectl(self, key: str) -> Kubectl:
+        return Kubectl(self.cluster, self.ns[key])
+
+    def pool(self) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = self.kubectl("platform").api_get(
+            f"{POOLS}/namespaces/{self.ns['platform']}/llmendpointpools/shared-g5"
+        )
+        return found
+
+
+@pytest.fixture(scope="module")
+def setup(
+    cluster: LocalCluster,
+    operator_identity: OperatorIdentity,
+    emulators: EmulatorProcesses,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Setup]:
+    suffix = uuid.uuid4().hex[:6]
+    ns = {k: f"pool-{k}-{suffix}" for k in ("platform", "search", "support", "other")}
+    for name in ns.values():
+        body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+        status, text = cluster.request("POST", "/api/v1/namespaces", body, timeout=60)
+        assert status == 201, text
+    emulator = emulators.fresh(delay=0.05, args=["--with-moto"])
+    log = tmp_path_factory.mktemp("pools") / "operator.log"
+    op = started_operator(operator_identity.kubeconfig, emulator, list(ns.values()), log)
+    yield Setup(cluster, ns, emulator, op)
+    op.stop()
+    print(f"--- operator log ({op.log}) ---\n{op.log_tail(200)}")
+    assert "Traceback" not in op.logs()
+
+
+def example(s: Setup) -> list[dict[str, Any]]:
+    """The example with its namespaces renamed to this module's."""
+    docs = [d for d in yaml.safe_load_all(EXAMPLE.read_text()) if d]
+    rename = {"ml-platform": s.ns["platform"], "search": s.ns["search"], "support": s.ns["support"]}
+    text = yaml.safe_dump_all(docs)
+    for old, new in rename.items():
+        text = text.replace(f"namespace: {old}\n", f"namespace: {new}\n")
+        text = text.replace(f"- {old}\n", f"- {new}\n")
+    return [d for d in yaml.safe_load_all(text) if d]
+
+
+def guest(s: Setup, key: str, name: str, copies: int) -> dict[str, Any]:
+    docs = example(s)
+    doc = copy.deepcopy(next(d for d in docs if d["metadata"]["name"] == "mistral"))
+    doc["metadata"] = {"name": name, "namespace": s.ns[key]}
+    doc["spec"]["resources"]["copies"] = copies
+    return doc
+
+
+def invoke(s: Setup, key: str, name: str) -> None:
+    answer = cli(
+        "invoke",
+        name,
+        "-n",
+        s.ns[key],
+        "--prompt",
+        "hi",
+        "--max-tokens",
+        "4",
+        emulator=s.emulator,
+        kubeconfig=s.cluster.kubeconfig,
+    )
+    assert answer.returncode == 0, answer.stderr
+
+
+def degraded_reason(obj: dict[str, Any] | None) -> str | None:
+    found = condition(obj or {}, "Degraded")
+    return found.get("reason") if found.get("status") == "True" else None
+
+
+def test_models_of_two_namespaces_share_a_pool_from_placement_to_deletion(setup: Setup) -> None:
+    s = setup
+    api = SageMaker(s.emulator)
+    log = s.operator.log_tail
+    docs = example(s)
+    s.cluster.kubectl("apply", "-f", "-", input=to_yaml(*docs))
+    search, support = s.kubectl("search"), s.kubectl("support")
+    mistral = wait_ready(search, "mistral", log=log, timeout=180)["status"]
+    wait_ready(support, "qwen", log=log, timeout=180)
+    endpoint = mistral["endpointName"]
+    assert api.inventory().endpoints == [endpoint]  # the pool's alone
+    assert get_llme(support, "qwen")["status"]["endpointName"] == endpoint  # type: ignore[index]
+    invoke(s, "search", "mistral")
+    invoke(s, "support", "qwen")
+    wait_for(
+        lambda: ((s.pool() or {}).get("status") or {}).get("modelsCount") == 2,
+        timeout=60,
+        what="the pool's status to list both models",
+    )
+    # Cost: the pool's total, and each model's share by the accelerators it holds.
+    total = float((s.pool() or {})["status"]["costPerHourUSD"])
+    share = float(get_llme(search, "mistral")["status"]["estimatedHourlyCostUSD"])  # type: ignore[index]
+    assert 0 < share < total
+
+    # audit: the pool's endpoint and config are in use (the pool exists), nothing orphaned.
+    listed = cli("audit", "-o", "json", emulator=s.emulator, kubeconfig=s.cluster.kubeconfig)
+    assert listed.returncode == 0, listed.stderr
+    assert not [r for r in json.loads(listed.stdout)["resources"] if r["state"] == "orphaned"]
+
+    # 8 GPUs at maxCount; mistral 2 + qwen's ceiling 4: a third asking for 3 is PoolFull.
+    components = set(api.inventory().inference_components)
+    big = guest(s, "search", "big", 3)
+    search.apply(to_yaml(big))
+    wait_for(
+        lambda: degraded_reason(get_llme(search, "big")) == "PoolFull",
+        timeout=60,
+        what="big PoolFull",
+    )
+    message = condition(get_llme(search, "big") or {}, "Degraded")["message"]
+    assert "2 of 8 accelerators" in message and "qwen" in message, message
+    assert set(api.inventory().inference_components) == components  # nothing sent for it
+    # qwen's ceiling lowered to 1: room for big.
+    patch_spec(support, "qwen", {"autoscaling": {"maxReplicas": 1}})
+    wait_for(
+        lambda: degraded_reason(get_llme(search, "big")) != "PoolFull",
+        timeout=90,
+        what="big placed",
+    )
+    wait_ready(search, "big", log=log, timeout=180)
+
+    # A namespace the pool does not allow.
+    other = s.kubectl("other")
+    other.apply(to_yaml(guest(s, "other", "stranger", 1)))
+    wait_for(
+        lambda: degraded_reason(get_llme(other, "stranger")) == "PoolNotAllowed",
+        timeout=60,
+        what="stranger PoolNotAllowed",
+    )
+
+    # Scaling mistral's copies moves the pool's instances; qwen's component is untouched.
+    qwen_component = get_llme(support, "qwen")["status"]["inferenceComponents"][0]["name"]  # type: ignore[index]
+    before = api.inference_component(qwen_component)
+    patch_spec(search, "mistral", {"resources": {"copies": 4}})
+    wait_for(
+        lambda: api.endpoint(endpoint)["ProductionVariants"][0]["CurrentInstanceCount"] == 2,
+        timeout=120,
+        what="the pool's endpoint to run 2 instances",
+    )
+    wait_ready(search, "mistral", log=log, timeout=180)
+    after = api.inference_component(qwen_component)
+    assert after["LastModifiedTime"] == before["LastModifiedTime"]
+    assert after["RuntimeConfig"] == before["RuntimeConfig"]
+
+    # Deleting a model leaves the pool and the other model serving.
+    search("delete", "llme", "mistral", "--wait=false")
+    wait_gone(search, "mistral", log=log, timeout=180)
+    assert api.endpoint(endpoint)["EndpointStatus"] == "InService"
+    invoke(s, "support", "qwen")
+
+    # Deleting the pool while it hosts models is held, naming them.
+    s.kubectl("platform")("delete", "llmpool", "shared-g5", "--wait=false")
+
+    def held() -> bool:
+        reason = degraded_reason(s.pool())
+        return reason == "PoolInUse"
+
+    wait_for(held, timeout=60, what="the pool's deletion held")
+    text = condition(s.pool() or {}, "Degraded")["message"]
+    assert f"{s.ns['support']}/qwen" in text and f"{s.ns['search']}/big" in text, text
+    assert api.endpoint(endpoint)["EndpointStatus"] == "InService"
+    invoke(s, "support", "qwen")
+    # Once they are gone, the pool and its endpoint go.
+    support("delete", "llme", "qwen", "--wait=false")
+    search("delete", "llme", "big", "--wait=false")
+    other("delete", "llme", "stranger", "--wait=false")
+    wait_for(lambda: s.pool() is None, timeout=180, what="the pool gone")
+    wait_for(lambda: api.inventory().empty, timeout=120, what="nothing left in SageMaker")

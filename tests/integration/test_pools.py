@@ -1,0 +1,236 @@
+"""LLMEndpointPools against the emulator, in-process: the pool creates its endpoint, two
+LLMEndpoints from two namespaces place their models on it, a third that does not fit
+is PoolFull with nothing sent for it and fits once another is scaled down, and the
+pool's deletion is held while models are placed on it."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from llm_operator.core import pools
+from llm_operator.shell.pool_handlers import pool_pass
+from llm_operator.shell.reconciler import Reconciler
+from tests.plugins.emulator_fixtures import REGION
+from tests.plugins.operator_fixtures import SageMakerEmulator
+from tests.plugins.reconciling import RecordingCluster, reconciler
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
+POOL: dict[str, Any] = {
+    "apiVersion": "llmoperator.io/v1alpha1",
+    "kind": "LLMEndpointPool",
+    "metadata": {"namespace": "ml-platform", "name": "shared-g5", "uid": "uid-pool"},
+    "spec": {
+        # One ml.g5.12xlarge: 4 GPUs.
+        "instance": {"type": "ml.g5.12xlarge", "minCount": 1, "maxCount": 1},
+        "aws": {"region": REGION, "executionRoleArn": ROLE},
+        "allowedNamespaces": ["search", "support"],
+    },
+}
+
+
+def guest(namespace: str, name: str, copies: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "llmoperator.io/v1alpha1",
+        "kind": "LLMEndpoint",
+        "metadata": {"namespace": namespace, "name": name, "uid": f"uid-{name}", "generation": 1},
+        "spec": {
+            "pool": {"name": "shared-g5", "namespace": "ml-platform"},
+            "model": {"hfModelId": "mistralai/Mistral-7B-Instruct-v0.1", "engine": "vllm"},
+            "resources": {"copies": copies, "acceleratorsPerCopy": 1, "cpusPerCopy": 2},
+            "aws": {"region": REGION, "executionRoleArn": ROLE},
+        },
+    }
+
+
+class PoolCluster(RecordingCluster):
+    """The recording cluster with objects: one status per LLMEndpoint, and the pool."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.objects: dict[tuple[str, str], dict[str, Any]] = {}
+        self.pool_status: dict[str, Any] = {}
+
+    def put(self, obj: dict[str, Any]) -> dict[str, Any]:
+        meta = obj["metadata"]
+        stored = self.objects.setdefault((meta["namespace"], meta["name"]), obj)
+        stored["spec"] = obj["spec"]
+        stored.setdefault("status", {})
+        return stored
+
+    async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
+        found = self.objects.get((namespace, name))
+        if found is None:
+            return False
+        found["status"].update(status)
+        return True
+
+    async def list_llmendpoints(self, namespace: str | None) -> list[Mapping[str, Any]]:
+        return [o for (ns, _), o in self.objects.items() if namespace in (None, ns)]
+
+    async def read_pool(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        meta = POOL["metadata"]
+        return POOL if (namespace, name) == (meta["namespace"], meta["name"]) else None
+
+    async def patch_pool_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
+        self.pool_status.update(status)
+
+
+def ready(obj: Mapping[str, Any]) -> bool:
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+
+
+def degraded(obj: Mapping[str, Any]) -> str | None:
+    conditions = (obj.get("status") or {}).get("conditions") or []
+    return next(
+        (c["reason"] for c in conditions if c["type"] == "Degraded" and c["status"] == "True"),
+        None,
+    )
+
+
+async def settle(
+    r: Reconciler, cluster: PoolCluster, *objs: dict[str, Any], pool: Mapping[str, Any] = POOL
+) -> None:
+    for _ in range(80):
+        await pool_pass(r, pool, deleting=False)
+        for obj in objs:
+            await r.reconcile(cluster.put(obj), deleting=False)
+        if all(
+            ready(cluster.objects[(o["metadata"]["namespace"], o["metadata"]["name"])])
+            for o in objs
+        ):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError([cluster.objects[k].get("status") for k in cluster.objects])
+
+
+def test_models_of_two_namespaces_share_a_pool_and_a_third_waits_for_room(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    async def scenario() -> None:
+        cluster = PoolCluster()
+        r = reconciler(cluster)
+        try:
+            a, b = guest("search", "mistral", 2), guest("support", "llama", 1)
+            await settle(r, cluster, a, b)
+            state = emulated_sagemaker.admin.state()["accounts"]["123456789012"][REGION]
+            endpoint = pools.endpoint_name("ml-platform", "shared-g5")
+            assert list(state["endpoints"]) == [endpoint]
+            on_pool = [
+                c for c in state["inference_components"].values() if c["EndpointName"] == endpoint
+            ]
+            assert len(on_pool) == 2
+            # A third asking for 2 GPUs: 1 left of 4.
+            calls = dict(emulated_sagemaker.admin.calls())
+            c = guest("search", "big", 2)
+            await r.reconcile(cluster.put(c), deleting=False)
+            stored = cluster.objects[("search", "big")]
+            assert degraded(stored) == pools.POOL_FULL
+            message = next(
+                x["message"] for x in stored["status"]["conditions"] if x["type"] == "Degraded"
+            )
+            assert "search/mistral" in message and "support/llama" in message
+            after = dict(emulated_sagemaker.admin.calls())
+            assert after.get("CreateModel") == calls.get("CreateModel")
+            assert after.get("CreateInferenceComponent") == calls.get("CreateInferenceComponent")
+            # Scaling mistral down to one copy makes room: big is placed.
+            a["spec"]["resources"]["copies"] = 1
+            await settle(r, cluster, a, b, c)
+            # Deleting the pool while it hosts them is held, naming them.
+            _delay, done = await pool_pass(r, POOL, deleting=True)
+            assert not done
+            assert cluster.pool_status["conditions"][1]["reason"] == pools.POOL_IN_USE
+            assert "support/llama" in cluster.pool_status["conditions"][1]["message"]
+            assert endpoint in emulated_sagemaker.admin.resource_names(region=REGION)["endpoints"]
+        finally:
+            r.close()
+
+    asyncio.run(scenario())
+
+
+def test_after_a_restart_a_removed_adapter_on_a_pool_is_still_found_and_deleted(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    async def scenario() -> None:
+        cluster = PoolCluster()
+        a = guest("search", "mistral", 1)
+        a["spec"]["adapters"] = [{"name": "poet", "artifactUri": "s3://bucket-a/poet.tar.gz"}]
+        b = guest("support", "llama", 1)
+        first = reconciler(cluster)
+        try:
+            await settle(first, cluster, a, b)
+        finally:
+            first.close()
+        endpoint = pools.endpoint_name("ml-platform", "shared-g5")
+
+        def on_pool() -> list[str]:
+            tables = emulated_sagemaker.admin.state()["accounts"]["123456789012"][REGION]
+            return sorted(
+                n
+                for n, c in tables["inference_components"].items()
+                if c["EndpointName"] == endpoint
+            )
+
+        assert len(on_pool()) == 3
+        # A new replica (nothing it created itself) with the adapter gone from the spec.
+        del a["spec"]["adapters"]
+        second = reconciler(cluster)
+        try:
+            for _ in range(80):
+                await second.reconcile(cluster.put(a), deleting=False)
+                if len(on_pool()) == 2:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            second.close()
+        left = on_pool()
+        assert len(left) == 2 and not any(n.endswith("--poet") for n in left), left
+        assert any("llama" in n for n in left)  # the neighbour untouched
+
+    asyncio.run(scenario())
+
+
+def test_a_pools_maxcount_change_moves_its_endpoint_and_keeps_the_models_serving(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    async def scenario() -> None:
+        cluster = PoolCluster()
+        r = reconciler(cluster)
+        try:
+            a = guest("search", "mistral", 2)
+            await settle(r, cluster, a)
+            endpoint = pools.endpoint_name("ml-platform", "shared-g5")
+            api = emulated_sagemaker.admin
+
+            def record() -> dict[str, Any]:
+                found: dict[str, Any] = api.state()["accounts"]["123456789012"][REGION][
+                    "endpoints"
+                ][endpoint]
+                return found
+
+            before = record()["EndpointConfigName"]
+            bigger = copy.deepcopy(POOL)
+            bigger["spec"]["instance"]["maxCount"] = 3
+            for _ in range(80):
+                await pool_pass(r, bigger, deleting=False)
+                now = record()
+                if now["EndpointConfigName"] != before and now["EndpointStatus"] == "InService":
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(record())
+            await settle(r, cluster, a, pool=bigger)
+            variant = record()["ProductionVariants"][0]
+            assert variant["ManagedInstanceScaling"]["MaxInstanceCount"] == 3
+            # Its old config is deleted once the endpoint serves the new one.
+            for _ in range(20):
+                await pool_pass(r, bigger, deleting=False)
+            configs = api.resource_names(region=REGION)["endpoint_configs"]
+            assert before not in configs
+        finally:
+            r.close()
+
+    asyncio.run(scenario())
