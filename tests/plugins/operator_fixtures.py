@@ -38,6 +38,7 @@ from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
 from tests.plugins.cluster_fixtures import REPO
 from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
+from tests.plugins.forking import forkserver
 from tests.plugins.sagemaker import SageMaker
 
 # Emulator seconds per asynchronous transition of `emulator_process`: fast, but every
@@ -141,6 +142,7 @@ def run_operator(
                 **extra_env,
             },
             inherit_settings=False,
+            forkserver=forkserver(),
         )
         started.append(op)
         return op.start().wait_healthy()
@@ -228,6 +230,7 @@ def started_operator(
         kubeconfig=Path(kubeconfig),
         log=log,
         env={**operator_env(emulator, watched), **env},
+        forkserver=forkserver(),
     )
     return op.start().wait_healthy()
 
