@@ -62,9 +62,7 @@ def _entry_point(script: str) -> Callable[[], Any]:
 def _die_with(parent: int) -> None:
     libc_name = ctypes.util.find_library("c")
     if libc_name is not None:
-        ctypes.CDLL(libc_name, use_errno=True).prctl(
-            _PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0
-        )
+        ctypes.CDLL(libc_name, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:
         os._exit(1)
 
@@ -72,8 +70,10 @@ def _die_with(parent: int) -> None:
 def _stream(fd: int, mode: str, unbuffered: bool, like: Any) -> io.TextIOWrapper:
     """A standard stream on `fd` as a new interpreter would open it."""
     raw = io.FileIO(fd, mode, closefd=False)
-    binary: Any = raw if unbuffered and mode == "w" else (
-        io.BufferedWriter(raw) if mode == "w" else io.BufferedReader(raw)
+    binary: Any = (
+        raw
+        if unbuffered and mode == "w"
+        else (io.BufferedWriter(raw) if mode == "w" else io.BufferedReader(raw))
     )
     return io.TextIOWrapper(
         binary,
@@ -99,7 +99,8 @@ def _child(request: Mapping[str, Any], fds: Sequence[int], parent: int) -> int:
     os.chdir(request["cwd"])
     kube_config = sys.modules.get("kubernetes.config.kube_config")
     if kube_config is not None:
-        kube_config.KUBE_CONFIG_DEFAULT_LOCATION = os.environ.get("KUBECONFIG", "~/.kube/config")
+        default = os.environ.get("KUBECONFIG", "~/.kube/config")
+        setattr(kube_config, "KUBE_CONFIG_DEFAULT_LOCATION", default)  # noqa: B010
     unbuffered = bool(os.environ.get("PYTHONUNBUFFERED"))
     sys.stdin = _stream(0, "r", False, sys.__stdin__)
     sys.stdout = _stream(1, "w", unbuffered, sys.__stdout__)
@@ -116,7 +117,7 @@ def _child(request: Mapping[str, Any], fds: Sequence[int], parent: int) -> int:
         atexit._run_exitfuncs()
         sys.stdout.flush()
         sys.stderr.flush()
-    except BaseException:  # noqa: BLE001 - exiting anyway, as an interpreter would
+    except BaseException:  # a failed flush at exit: what the interpreter reports
         code = code or 120
     return code
 
