@@ -18,9 +18,12 @@ from pathlib import Path
 
 from local_cluster.forkserver import ForkServer
 
-# What `llm-operator run|plan|invoke|audit` import, so no fork imports them again.
+# What `llm-operator run|plan|invoke|audit` import, so no fork imports them again (the
+# Kubernetes client imports each API's module, and its models, on first use).
 PRELOAD = (
     "kopf",
+    "kubernetes.client.api.core_v1_api",
+    "kubernetes.client.api.custom_objects_api",
     "llm_operator.cli",
     "llm_operator.shell.handlers",
     "llm_operator.shell.commands.audit",
