@@ -26,6 +26,7 @@ import atexit
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import importlib
 import io
 import json
@@ -59,10 +60,17 @@ def _entry_point(script: str) -> Callable[[], Any]:
     return function
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    """Found by the server once (find_library runs a program), used by every child."""
+    name = ctypes.util.find_library("c")
+    return ctypes.CDLL(name, use_errno=True) if name is not None else None
+
+
 def _die_with(parent: int) -> None:
-    libc_name = ctypes.util.find_library("c")
-    if libc_name is not None:
-        ctypes.CDLL(libc_name, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    libc = _libc()
+    if libc is not None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:
         os._exit(1)
 
@@ -140,6 +148,7 @@ def serve(path: Path, preload: Sequence[str]) -> None:
     for module in preload:
         importlib.import_module(module)
     _SCRIPTS.update({found.name: found for found in entry_points(group="console_scripts")})
+    _libc()
     if threading.active_count() != 1:
         raise RuntimeError("a preloaded module started a thread: forking would be unsafe")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
