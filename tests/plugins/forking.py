@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import tempfile
 import threading
 from pathlib import Path
@@ -42,5 +43,10 @@ def forkserver() -> ForkServer:
         if _server is None or not _server.alive:
             directory = Path(tempfile.mkdtemp(prefix=f"forkserver-{os.getpid()}-"))
             _server = ForkServer(directory, PRELOAD)
-            atexit.register(_server.stop)
+            atexit.register(_remove, _server, directory)
         return _server
+
+
+def _remove(server: ForkServer, directory: Path) -> None:
+    server.stop()
+    shutil.rmtree(directory, ignore_errors=True)
