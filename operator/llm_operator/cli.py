@@ -7,15 +7,15 @@ the commands themselves live in `llm_operator.shell.commands`.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import random
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from llm_operator import __version__
-from llm_operator.shell.settings import OperatorSettings
+
+# Each command imports what it needs when it runs (kopf, the Kubernetes client, boto3,
+# pydantic take seconds of CPU): `--version`, `--help` and `crd` need none of them.
 
 # Loggers that would print request or response bodies (the HF token, Secret data)
 # at DEBUG level: never let them below INFO, whatever --debug says.
@@ -210,9 +210,13 @@ def _tool(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    import asyncio
+    import random
+
     import kopf
 
     from llm_operator.shell import handlers  # noqa: F401  (importing registers the handlers)
+    from llm_operator.shell.settings import OperatorSettings
 
     settings = OperatorSettings()
     namespaces = list(args.namespace or ([] if args.all_namespaces else settings.namespaces))

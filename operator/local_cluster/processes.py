@@ -19,10 +19,24 @@ import sys
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 _PR_SET_PDEATHSIG = 1
-_live: set[subprocess.Popen[bytes]] = set()
+
+
+class Child(Protocol):
+    """What `stop` needs of a child: a subprocess.Popen, or a fork server's child."""
+
+    pid: int
+    returncode: int | None
+    stdout: IO[bytes] | None
+
+    def poll(self) -> int | None: ...
+
+    def wait(self, timeout: float | None = None) -> int: ...
+
+
+_live: set[Child] = set()
 _live_lock = threading.Lock()
 
 
@@ -77,7 +91,13 @@ def spawn(
     return proc
 
 
-def stop(proc: subprocess.Popen[bytes], *, timeout: float = 10.0, sig: int = signal.SIGTERM) -> int:
+def track(proc: Child) -> None:
+    """Stop `proc` at exit too, as `spawn` does for its own children."""
+    with _live_lock:
+        _live.add(proc)
+
+
+def stop(proc: Child, *, timeout: float = 10.0, sig: int = signal.SIGTERM) -> int:
     """Signal the child's process group, wait, then SIGKILL it; return the exit code."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
@@ -96,10 +116,10 @@ def stop(proc: subprocess.Popen[bytes], *, timeout: float = 10.0, sig: int = sig
         _live.discard(proc)
     if proc.stdout is not None:
         proc.stdout.close()
-    return proc.returncode
+    return proc.wait()
 
 
-def kill(proc: subprocess.Popen[bytes]) -> int:
+def kill(proc: Child) -> int:
     """SIGKILL at once: what a crash or an OOM kill looks like to everyone else."""
     return stop(proc, timeout=10.0, sig=signal.SIGKILL)
 

@@ -16,12 +16,15 @@ import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from local_cluster import processes
 from local_cluster.ports import free_port
 from local_cluster.waiting import wait_for
 from sagemaker_emulator.admin import AdminClient
+
+if TYPE_CHECKING:
+    from local_cluster.forkserver import ForkServer
 
 _LISTENING = re.compile(r"sagemaker-emulator listening on (http://\S+)")
 _MOTO = re.compile(r"moto listening on (http://\S+)")
@@ -185,17 +188,21 @@ class Operator:
         args: Sequence[str] = (),
         inherit_aws: bool = False,
         inherit_settings: bool = True,
+        forkserver: ForkServer | None = None,
     ):
         """`inherit_aws=False` drops the caller's AWS_* variables (profiles, real
         credentials), so an operator meant for the emulator can never reach AWS;
-        `inherit_settings=False` drops the caller's LLMOP_* so only `env` configures it."""
+        `inherit_settings=False` drops the caller's LLMOP_* so only `env` configures it.
+        With a `forkserver`, each start is a fork of it rather than a new interpreter
+        (the same entry point, without importing everything again)."""
+        self.forkserver = forkserver
         self.inherit_aws = inherit_aws
         self.inherit_settings = inherit_settings
         self.kubeconfig = kubeconfig
         self.log = log
         self.extra_env = dict(env or {})
         self.args = list(args)
-        self.proc: subprocess.Popen[bytes] | None = None
+        self.proc: processes.Child | None = None
         self.health_port = 0
         self.metrics_port = 0
         self.starts = 0
@@ -229,6 +236,17 @@ class Operator:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as log:
             log.write(f"\n===== start {self.starts} =====\n".encode())
+        if self.forkserver is not None:
+            with self.log.open("ab") as log, open(os.devnull, "rb") as devnull:
+                self.proc = self.forkserver.spawn(
+                    "llm-operator",
+                    ["run", *self.args],
+                    env=env,
+                    stdin=devnull.fileno(),
+                    stdout=log.fileno(),
+                    stderr=log.fileno(),
+                )
+            return self
         self.proc = processes.spawn(
             [console_script("llm-operator"), "run", *self.args], log=self.log, env=env
         )

@@ -119,8 +119,9 @@ class AdminClient:
         answer = self._call("GET", f"calls/log?{urllib.parse.urlencode(query)}")
         return cast(list[CallRecord], answer["calls"])
 
-    def reset(self) -> None:
-        self._call("POST", "reset", {})
+    def reset(self, delay: float | None = None) -> None:
+        """Forget everything; with `delay`, that is the start-up delay from now on."""
+        self._call("POST", "reset", {} if delay is None else {"delay": delay})
 
     def faults(
         self,

@@ -60,7 +60,11 @@ def handle(store: Store, method: str, path: str, body: Any) -> dict[str, Any]:
             dropped = last - len(store.call_log)
         return {"calls": records, "last": last, "dropped": dropped}
     if (method, route) == ("POST", "reset"):
-        store.reset()
+        try:
+            delay = None if body.get("delay") is None else float(body["delay"])
+        except (TypeError, ValueError):
+            raise AdminError('expected {"delay": SECONDS} or {}') from None
+        store.reset(delay)
         return {"ok": True}
     if (method, route) == ("GET", "faults"):
         with store.lock:

@@ -115,8 +115,11 @@ class Store:
             found = self.regions[key] = Region()
         return found
 
-    def reset(self) -> None:
+    def reset(self, delay: float | None = None) -> None:
+        """Forget everything; `delay`: the start-up delay from now on (as if started with it)."""
         with self.lock:
+            if delay is not None:
+                self.initial_delay = max(0.0, delay)
             self.regions.clear()
             self.calls.clear()
             self.call_log.clear()

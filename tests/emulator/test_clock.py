@@ -202,3 +202,15 @@ def test_state_file_is_written_on_the_clock(tmp_path: Path) -> None:
     record = saved["accounts"]["123456789012"]["us-east-1"]["endpoints"]["ep"]
     assert record["EndpointStatus"] == "InService"
     assert abs(record["LastModifiedTime"] - (record["CreationTime"] + DELAY)) <= 1e-6
+
+
+def test_reset_with_a_delay_makes_it_the_start_up_delay(emulator_admin: AdminClient) -> None:
+    """One emulator process serves tests of different delays: a reset with a delay is
+    the emulator as if started with it, so a later plain reset comes back to it."""
+    emulator_admin.reset(delay=1.5)
+    assert emulator_admin.state()["delay"] == 1.5
+    emulator_admin.set_delay(0.3)
+    emulator_admin.reset()
+    assert emulator_admin.state()["delay"] == 1.5
+    emulator_admin.reset(delay=0.0)
+    assert emulator_admin.state()["delay"] == 0.0

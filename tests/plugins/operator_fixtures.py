@@ -38,6 +38,7 @@ from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
 from tests.plugins.cluster_fixtures import REPO
 from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
+from tests.plugins.forking import forkserver
 from tests.plugins.sagemaker import SageMaker
 
 # Emulator seconds per asynchronous transition of `emulator_process`: fast, but every
@@ -69,22 +70,23 @@ def emulated_sagemaker() -> Iterator[SageMakerEmulator]:
 
 
 class EmulatorProcesses:
-    """`sagemaker-emulator` processes that outlive a test: one per command line, handed
-    out reset (every resource, call, fault and load forgotten, the start-up delay back;
+    """`sagemaker-emulator` processes that outlive a test: one per command line (whatever
+    its --delay: the reset sets the test's), handed out reset (every resource, call,
+    fault and load forgotten, the test's delay as the start-up delay;
     moto's backends reset and its IAM authorization off), so that each test starts from
     an empty emulator."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._running: dict[tuple[float, tuple[str, ...]], Emulator] = {}
+        self._running: dict[tuple[str, ...], Emulator] = {}
 
     def fresh(self, *, delay: float, args: Sequence[str] = ()) -> Emulator:
-        key = (delay, tuple(args))
+        key = tuple(args)  # the delay is the reset's: one process serves every delay
         emulator = self._running.get(key)
         if emulator is None or emulator.proc.poll() is not None:
             log = self.directory / f"emulator-{len(self._running)}.log"
             emulator = self._running[key] = Emulator.start(log, delay=delay, args=args)
-        emulator.admin_client.reset()
+        emulator.admin_client.reset(delay=delay)
         if emulator.moto_url is not None:
             # Every backend, and IAM authorization off again (a test may have turned it on).
             for path, body in (("reset-auth", b"inf"), ("reset", b"")):
@@ -141,6 +143,7 @@ def run_operator(
                 **extra_env,
             },
             inherit_settings=False,
+            forkserver=forkserver(),
         )
         started.append(op)
         return op.start().wait_healthy()
@@ -228,6 +231,7 @@ def started_operator(
         kubeconfig=Path(kubeconfig),
         log=log,
         env={**operator_env(emulator, watched), **env},
+        forkserver=forkserver(),
     )
     return op.start().wait_healthy()
 

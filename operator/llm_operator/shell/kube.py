@@ -11,9 +11,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
-import kopf
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
@@ -22,6 +21,9 @@ from llm_operator.api.models import GROUP, PLURAL, VERSION
 from llm_operator.api.policy import POLICY_PLURAL
 from llm_operator.api.pool import POOL_PLURAL
 from llm_operator.shell.secrets import read_secret_key
+
+if TYPE_CHECKING:
+    pass
 
 # Its uid identifies the cluster: it is made once, when the cluster is, and never changes.
 IDENTITY_NAMESPACE = "kube-system"
@@ -208,6 +210,8 @@ class KubeCluster:
                 raise
 
     def event(self, body: Mapping[str, Any], type: str, reason: str, message: str) -> None:
+        import kopf  # here: the commands read the cluster through this module, without kopf
+
         kopf.event(cast(kopf.Body, body), type=type, reason=reason, message=message)
 
     def close(self) -> None:
