@@ -170,6 +170,8 @@ def _add_tools(commands: Any) -> None:
 
 
 def _tool(args: argparse.Namespace) -> int:
+    from urllib3.exceptions import MaxRetryError
+
     from llm_operator.shell.commands import audit, invoke, kube, plan
 
     for name in _QUIET_LOGGERS:
@@ -204,6 +206,14 @@ def _tool(args: argparse.Namespace) -> int:
         )
     except kube.CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except MaxRetryError as exc:  # the API server is down or unreachable
+        where = f"{exc.pool.host}:{exc.pool.port}" if exc.pool is not None else "unknown"
+        print(
+            f"error: could not reach the Kubernetes API server at {where} "
+            f"(check the kubeconfig's context and that the cluster is up): {exc.reason}",
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130
