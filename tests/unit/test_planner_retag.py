@@ -8,15 +8,15 @@ from dataclasses import replace
 
 from llm_operator.core.actions import (
     AddTags,
-    RemoveTags,
+    DropEndpointConfigTags,
+    DropEndpointTags,
+    DropInferenceComponentTags,
+    DropModelTags,
+    DropTags,
     TagEndpoint,
     TagEndpointConfig,
     TagInferenceComponent,
     TagModel,
-    UntagEndpoint,
-    UntagEndpointConfig,
-    UntagInferenceComponent,
-    UntagModel,
 )
 from llm_operator.core.desired import MANAGED_BY, MANAGED_BY_TAG, UID_TAG, DesiredState
 from llm_operator.core.memory import PlanMemory
@@ -55,13 +55,13 @@ def test_a_changed_added_or_removed_tag_retags_every_existing_resource() -> None
 
     assert [type(a) for a in plan.actions] == [
         TagEndpoint,
-        UntagEndpoint,
+        DropEndpointTags,
         TagInferenceComponent,
-        UntagInferenceComponent,
+        DropInferenceComponentTags,
         TagEndpointConfig,
-        UntagEndpointConfig,
+        DropEndpointConfigTags,
         TagModel,
-        UntagModel,
+        DropModelTags,
     ]
     for action in plan.actions:
         assert action.required_uid() == UID
@@ -73,7 +73,7 @@ def test_a_changed_added_or_removed_tag_retags_every_existing_resource() -> None
                 "env": "prod",
             }
         else:
-            assert isinstance(action, RemoveTags)
+            assert isinstance(action, DropTags)
             assert action.keys == ("project",)
     # Nothing is created again, and the endpoint stays serving.
     assert plan.phase == "InService"
@@ -100,7 +100,7 @@ def test_a_key_added_by_hand_is_left_alone() -> None:
     the resources and never in the effective tags, is in no request."""
     want = desired_with({"team": "search"})
     plan = reconcile(want, with_arns(running(want)), PlanMemory(tags=APPLIED))
-    removed = {k for a in plan.actions if isinstance(a, RemoveTags) for k in a.keys}
+    removed = {k for a in plan.actions if isinstance(a, DropTags) for k in a.keys}
     added = {k for a in plan.actions if isinstance(a, AddTags) for k in a.tags}
     assert removed == {"cost-center", "project"}
     assert "owner-team" not in removed | added
@@ -114,7 +114,7 @@ def test_ownership_tags_are_never_removed_or_rewritten() -> None:
     want = desired_with({"team": "platform"})
     plan = reconcile(want, with_arns(running(want)), PlanMemory(tags=applied))
     for action in plan.actions:
-        if isinstance(action, RemoveTags):
+        if isinstance(action, DropTags):
             assert action.keys == ("cost-center", "project")
         else:
             assert isinstance(action, AddTags)
@@ -129,7 +129,7 @@ def test_only_resources_whose_uid_tag_is_ours_are_retagged() -> None:
     )
     actions = converge(want, seen, APPLIED)
     assert actions
-    assert not [a for a in actions if isinstance(a, TagModel | UntagModel)]
+    assert not [a for a in actions if isinstance(a, TagModel | DropModelTags)]
 
 
 def test_the_record_survives_status_and_a_removed_key_leaves_it() -> None:

@@ -21,17 +21,17 @@ from collections.abc import Mapping
 from llm_operator.core.actions import (
     Action,
     AddTags,
-    RemoveTags,
+    DropEndpointConfigTags,
+    DropEndpointTags,
+    DropInferenceComponentTags,
+    DropModelTags,
+    DropTags,
     TagAlarm,
     TagEndpoint,
     TagEndpointConfig,
     TagInferenceComponent,
     TagModel,
     TagScalableTarget,
-    UntagEndpoint,
-    UntagEndpointConfig,
-    UntagInferenceComponent,
-    UntagModel,
 )
 from llm_operator.core.desired import MANAGED_BY, MANAGED_BY_TAG, DesiredState
 from llm_operator.core.observed import ObservedState
@@ -66,19 +66,19 @@ def converge(
     def ours(owner_uid: str | None, arn: str) -> bool:
         return owner_uid == uid and bool(arn)
 
-    found: list[tuple[type[AddTags], type[RemoveTags], str, str]] = []
+    found: list[tuple[type[AddTags], type[DropTags], str, str]] = []
     ep = observed.endpoint
     if ep is not None and ours(ep.owner_uid, ep.arn):
-        found.append((TagEndpoint, UntagEndpoint, ep.name, ep.arn))
+        found.append((TagEndpoint, DropEndpointTags, ep.name, ep.arn))
     for c in sorted(observed.components.values(), key=lambda c: c.name):
         if ours(c.owner_uid, c.arn):
-            found.append((TagInferenceComponent, UntagInferenceComponent, c.name, c.arn))
+            found.append((TagInferenceComponent, DropInferenceComponentTags, c.name, c.arn))
     for r in sorted(observed.endpoint_configs.values(), key=lambda r: r.name):
         if ours(r.owner_uid, r.arn):
-            found.append((TagEndpointConfig, UntagEndpointConfig, r.name, r.arn))
+            found.append((TagEndpointConfig, DropEndpointConfigTags, r.name, r.arn))
     for r in sorted(observed.models.values(), key=lambda r: r.name):
         if ours(r.owner_uid, r.arn):
-            found.append((TagModel, UntagModel, r.name, r.arn))
+            found.append((TagModel, DropModelTags, r.name, r.arn))
     for tag, untag, name, arn in found:
         if changed:
             actions.append(tag(name=name, arn=arn, tags=tags, owner_uid=uid))
