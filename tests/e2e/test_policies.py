@@ -553,9 +553,19 @@ def test_edited_tags_retag_every_existing_resource_within_a_resync(
         sm.add_tags(ResourceArn=arn, Tags=[{"Key": "hand", "Value": "kept"}])
     creates = {k: v for k, v in admin.calls().items() if k.startswith("Create")}
 
-    policy(defaults={"aws": {"tags": {"owner": "team-a"}}}, enforcedTags={"cost-center": "5678"})
+    # plan of the edited spec says what the operator will send: re-tagging, nothing else.
     edited = {"team": "retrieval", "env": "prod"}  # project taken away
-    kubectl.apply(to_yaml(small("chat", aws={**aws, "tags": edited})))
+    doc = small("chat", aws={**aws, "tags": edited})
+    planned = json.loads(plan(kubectl, emulator_process, doc, "-o", "json").stdout)
+    steps = planned["llmEndpoints"][0]["changes"]
+    assert {s["operation"] for s in steps} == {"AddTags", "DeleteTags"}, steps
+    assert len(steps) == 2 * len(before)
+    added = [f for s in steps if s["operation"] == "AddTags" for f in s["fields"]]
+    assert {"field": "Tags.team", "before": None, "after": "retrieval"} in added
+    assert not [f for f in added if "cost-center" in f["field"]]  # the policy not edited yet
+
+    policy(defaults={"aws": {"tags": {"owner": "team-a"}}}, enforcedTags={"cost-center": "5678"})
+    kubectl.apply(to_yaml(doc))
     want = {"cost-center": "5678", "owner": "team-a", "team": "retrieval", "env": "prod"}
 
     def retagged() -> dict[str, dict[str, str]] | None:
