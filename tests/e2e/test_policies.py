@@ -564,8 +564,26 @@ def test_edited_tags_retag_every_existing_resource_within_a_resync(
     assert {"field": "Tags.team", "before": None, "after": "retrieval"} in added
     assert not [f for f in added if "cost-center" in f["field"]]  # the policy not edited yet
 
+    # DeleteTags fails for a while, as a crash between the tagging calls would stop them:
+    # the record of what was applied stays the old one, so nothing reads as done.
+    admin.faults(internal_error_rate=1.0, operations=["DeleteTags"])
     policy(defaults={"aws": {"tags": {"owner": "team-a"}}}, enforcedTags={"cost-center": "5678"})
     kubectl.apply(to_yaml(doc))
+    wait_for(
+        lambda: admin.call_log(operation="DeleteTags") or None,
+        timeout=30,
+        what="a DeleteTags refused",
+        diagnose=operator.log_tail,
+    )
+    memory = (get_llme(kubectl, "chat") or {})["status"]["planMemory"]
+    recorded = {t["key"]: t["value"] for t in memory["tags"]}
+    # The policy edit alone may have gone through first (it removes nothing); the spec
+    # edit, whose DeleteTags failed, is not recorded.
+    assert {k: recorded.get(k) for k in ("team", "project", "env")} == {
+        **tenant,
+        "env": None,
+    }
+    admin.clear_faults()
     want = {"cost-center": "5678", "owner": "team-a", "team": "retrieval", "env": "prod"}
 
     def retagged() -> dict[str, dict[str, str]] | None:

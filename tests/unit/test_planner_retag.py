@@ -141,3 +141,26 @@ def test_the_record_survives_status_and_a_removed_key_leaves_it() -> None:
     assert PlanMemory.from_dict(data).tags == {"team": "search"}
     assert PlanMemory.from_dict({**data, "tags": None}).tags is None
     assert PlanMemory.from_dict({}).tags is None
+
+
+def test_a_rejected_tagging_call_keeps_the_old_record() -> None:
+    """A tagging call SageMaker rejected is held back with what follows it: what exists
+    still carries the recorded tags, so the record stays and nothing reads as done."""
+    want = desired_with({"team": "platform"})
+    seen = with_arns(running(want))
+    first = reconcile(want, seen, PlanMemory(tags=APPLIED)).actions[0]
+    memory = PlanMemory(tags=APPLIED).with_rejection(first, "tag value not allowed")
+    plan = reconcile(want, seen, memory)
+    assert plan.actions == ()
+    assert plan.memory.tags == APPLIED
+
+
+def test_a_spec_asking_the_same_tags_again_after_a_crash_retags_again() -> None:
+    """The record moves only with a memory written after every call succeeded: a pass
+    that crashed midway left the old record, and the next pass sends every call again."""
+    want = desired_with({"team": "platform"})
+    seen = with_arns(running(want))
+    first = reconcile(want, seen, PlanMemory(tags=APPLIED))
+    again = reconcile(want, seen, PlanMemory(tags=APPLIED))
+    assert again.actions == first.actions
+    assert reconcile(want, seen, first.memory).actions == ()
