@@ -27,6 +27,7 @@ from local_cluster.cluster import LocalCluster
 from local_cluster.llmendpoints import condition, is_ready
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
+from sagemaker_emulator.admin import AdminClient
 from tests.emulator import builders
 from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.commands import cli
@@ -530,3 +531,92 @@ def test_bad_policies_are_refused_at_apply_and_odd_ones_reported_on_their_status
     obj = wait_ready(kubectl, "chat", log=operator.log_tail)
     assert applied_value(obj, "aws.tags.owner") == "team-a"
     assert operator.running and "Traceback" not in operator.logs()
+
+
+def test_edited_tags_retag_every_existing_resource_within_a_resync(
+    operator: Operator, policy: Policy, kubectl: Kubectl, emulator_process: Emulator
+) -> None:
+    """An enforced tag and a spec tag edited: every resource that exists carries the new
+    values within a resync, a key taken from the spec is removed, a key added by hand
+    and the ownership tags stay, nothing is created again, and once done an idle resync
+    reads or writes no tag."""
+    sm = SageMaker(emulator_process).client
+    admin = AdminClient(emulator_process.url)
+    policy(defaults={"aws": {"tags": {"owner": "team-a"}}}, enforcedTags={"cost-center": "1234"})
+    aws = {"region": "us-east-1", "executionRoleArn": ROLE}
+    tenant = {"team": "search", "project": "atlas"}
+    kubectl.apply(to_yaml(small("chat", aws={**aws, "tags": tenant})))
+    wait_ready(kubectl, "chat", log=operator.log_tail)
+    before = tags_by_arn(sm)
+    assert len(before) == 4  # model, endpoint config, endpoint, inference component
+    for arn in before:
+        sm.add_tags(ResourceArn=arn, Tags=[{"Key": "hand", "Value": "kept"}])
+    creates = {k: v for k, v in admin.calls().items() if k.startswith("Create")}
+
+    # plan of the edited spec says what the operator will send: re-tagging, nothing else.
+    edited = {"team": "retrieval", "env": "prod"}  # project taken away
+    doc = small("chat", aws={**aws, "tags": edited})
+    planned = json.loads(plan(kubectl, emulator_process, doc, "-o", "json").stdout)
+    steps = planned["llmEndpoints"][0]["changes"]
+    assert {s["operation"] for s in steps} == {"AddTags", "DeleteTags"}, steps
+    assert len(steps) == 2 * len(before)
+    added = [f for s in steps if s["operation"] == "AddTags" for f in s["fields"]]
+    assert {"field": "Tags.team", "before": None, "after": "retrieval"} in added
+    assert not [f for f in added if "cost-center" in f["field"]]  # the policy not edited yet
+
+    # DeleteTags fails for a while, as a crash between the tagging calls would stop them:
+    # the record of what was applied stays the old one, so nothing reads as done.
+    admin.faults(internal_error_rate=1.0, operations=["DeleteTags"])
+    policy(defaults={"aws": {"tags": {"owner": "team-a"}}}, enforcedTags={"cost-center": "5678"})
+    kubectl.apply(to_yaml(doc))
+    wait_for(
+        lambda: admin.call_log(operation="DeleteTags") or None,
+        timeout=30,
+        what="a DeleteTags refused",
+        diagnose=operator.log_tail,
+    )
+    memory = (get_llme(kubectl, "chat") or {})["status"]["planMemory"]
+    recorded = {t["key"]: t["value"] for t in memory["tags"]}
+    # The policy edit alone may have gone through first (it removes nothing); the spec
+    # edit, whose DeleteTags failed, is not recorded.
+    assert {k: recorded.get(k) for k in ("team", "project", "env")} == {
+        **tenant,
+        "env": None,
+    }
+    admin.clear_faults()
+    want = {"cost-center": "5678", "owner": "team-a", "team": "retrieval", "env": "prod"}
+
+    def retagged() -> dict[str, dict[str, str]] | None:
+        found = tags_by_arn(sm)
+        done = all(
+            {k: t.get(k) for k in [*want, "project"]} == {**want, "project": None}
+            for t in found.values()
+        )
+        return found if done else None
+
+    after = wait_for(
+        retagged, timeout=30, what="every resource re-tagged", diagnose=operator.log_tail
+    )
+    assert after.keys() == before.keys()
+    for arn, tags in after.items():
+        assert tags["hand"] == "kept", arn
+        owned = {k: v for k, v in before[arn].items() if k.startswith("llmoperator.io/")}
+        assert {k: v for k, v in tags.items() if k.startswith("llmoperator.io/")} == owned
+    assert {k: v for k, v in admin.calls().items() if k.startswith("Create")} == creates
+    assert applied_value(get_llme(kubectl, "chat"), "aws.tags.cost-center") == "5678"
+
+    # Settled: the next resyncs (each lists the endpoints) read and write no tag.
+    seq = max((c["seq"] for c in admin.call_log()), default=0)
+    lists = admin.calls().get("ListEndpoints", 0)
+    wait_for(
+        lambda: admin.calls().get("ListEndpoints", 0) >= lists + 2,
+        timeout=30,
+        what="two more resyncs",
+        diagnose=operator.log_tail,
+    )
+    tagging = [
+        c["operation"]
+        for c in admin.call_log(since=seq)
+        if c["operation"] in ("ListTags", "AddTags", "DeleteTags")
+    ]
+    assert tagging == []

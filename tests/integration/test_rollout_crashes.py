@@ -290,3 +290,52 @@ def test_an_update_is_remembered_when_a_later_call_of_its_pass_fails(
     cluster = asyncio.run(scenario())
     assert updates() == 1, cluster.events
     assert condition(cluster.status, "Degraded") == ("True", "RolledBack")
+
+
+def test_tags_changed_with_a_rollout_are_recorded_only_once_every_call_passed(
+    autoscaling_emulator: EmulatorServer, proxy: RecordingProxy, alarm: str
+) -> None:
+    """Generation 2 changes the model and a tag: one pass sends UpdateInferenceComponent
+    (its memory written to status before it), then AddTags, which fails as a crash
+    between the calls would stop them. Status still records the old tags, so the next
+    passes re-tag; once done, every resource carries the new value."""
+    admin = AdminClient(autoscaling_emulator.url)
+    first, second = specs("InferenceComponent", alarm, SHORT_BAKE)
+    first = {**first, "aws": {**first["aws"], "tags": {"team": "a"}}}
+    second = {**second, "aws": {**second["aws"], "tags": {"team": "b"}}}
+    gen2 = {"generation": 2}
+
+    def recorded(status: Mapping[str, Any]) -> dict[str, str]:
+        return {t["key"]: t["value"] for t in status["planMemory"]["tags"] or []}
+
+    async def scenario() -> RecordingCluster:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        try:
+            admin.set_delay(QUICK_DELAY)
+            await until(r, cluster, settled, spec=first, passes=300)
+            assert recorded(cluster.status) == {"team": "a"}
+            admin.faults(internal_error_rate=1.0, operations=["AddTags"])
+            result = await r.reconcile(body(cluster, second, **gen2), deleting=False)
+            admin.clear_faults()
+            assert result.outcome == "error"
+            assert "AddTagsFailed" in cluster.reasons()
+            assert cluster.status["planMemory"]["updateIssuedAt"] is not None
+            assert recorded(cluster.status) == {"team": "a"}
+            await until(r, cluster, rollout("Succeeded"), spec=second, passes=600, meta=gen2)
+            await until(r, cluster, settled, spec=second, passes=300, meta=gen2)
+        finally:
+            r.close()
+        return cluster
+
+    cluster = asyncio.run(scenario())
+    assert recorded(cluster.status) == {"team": "b"}
+    sm = boto3_client(autoscaling_emulator.url)
+    arns = [e["EndpointArn"] for e in sm.list_endpoints()["Endpoints"]]
+    arns += [
+        c["InferenceComponentArn"] for c in sm.list_inference_components()["InferenceComponents"]
+    ]
+    assert arns
+    for arn in arns:
+        tags = {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]}
+        assert tags["team"] == "b", arn

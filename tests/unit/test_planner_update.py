@@ -232,7 +232,7 @@ def test_finished_update_clears_the_memory_of_it() -> None:
     new = make_desired(copies=6)
     issued = PlanMemory(component_updates={BASE: component_fingerprint(new.components[0])})
     result = reconcile(new, running(new), issued)
-    assert result.memory == PlanMemory()
+    assert result.memory == PlanMemory(tags={"team": "search"})  # the tags applied stay
     assert result.phase == "InService"
 
 

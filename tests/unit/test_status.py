@@ -118,7 +118,7 @@ def test_ready_inference_component_endpoint() -> None:
         ),
         "estimatedHourlyCostUSD": "7.09",
         "failureReason": None,
-        MEMORY_KEY: PlanMemory().to_dict(),
+        MEMORY_KEY: PlanMemory(tags={"team": "search"}).to_dict(),
     }
 
 
@@ -301,11 +301,13 @@ def test_a_merge_patch_of_the_new_status_forgets_what_is_over() -> None:
         failed_endpoint_update=Failure(failed_cfg, "capacity"),
         component_updates={BASE: "fp-old", "gone": "fp"},
         rejected={"CreateModel/m": Failure("x", "bad")},
+        tags={"team": "search", "project": "atlas"},
     ).to_dict()
     stored["failureReason"] = "capacity"
     fresh = status_of(desired, running(desired), previous=stored, now=T1)
     written = _merge_patch(stored, fresh)
-    assert PlanMemory.from_dict(written[MEMORY_KEY]) == PlanMemory()
+    # The tags applied are what the spec asks now: the key taken away does not linger.
+    assert PlanMemory.from_dict(written[MEMORY_KEY]) == PlanMemory(tags={"team": "search"})
     assert "failureReason" not in written
     assert written["phase"] == "InService"
 

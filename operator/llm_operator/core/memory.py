@@ -73,6 +73,10 @@ class PlanMemory:
     # spec.autoscaling is set, or was and its target, policies or alarm may remain:
     # the shell observes Application Auto Scaling and CloudWatch only then.
     autoscaled: bool = False
+    # The effective tags besides the ownership tags (spec.aws.tags with the policies'
+    # default and enforced tags) every resource of this LLMEndpoint carries; None
+    # until first recorded. A change re-tags what exists (`core.retag`).
+    tags: Mapping[str, str] | None = None
 
     def with_rejection(
         self, action: Action, reason: str, *, secrets: Iterable[str] = ()
@@ -124,6 +128,12 @@ class PlanMemory:
             "updateIssuedAt": self.update_issued_at,
             "alarms": list(self.alarms),
             "autoscaled": self.autoscaled,
+            # A list, so a key taken away does not survive the merge patch.
+            "tags": (
+                None
+                if self.tags is None
+                else [{"key": k, "value": v} for k, v in sorted(self.tags.items())]
+            ),
         }
 
     @classmethod
@@ -159,6 +169,7 @@ class PlanMemory:
         rollout_generation = data.get("rolloutGeneration")
         issued_at = data.get("updateIssuedAt")
         alarms = data.get("alarms")
+        tags = data.get("tags")
         return cls(
             endpoint_update=endpoint_update if isinstance(endpoint_update, str) else None,
             failed_endpoint_update=failure(data.get("failedEndpointUpdate")),
@@ -184,6 +195,17 @@ class PlanMemory:
                 tuple(a for a in alarms if isinstance(a, str)) if isinstance(alarms, list) else ()
             ),
             autoscaled=data.get("autoscaled") is True,
+            tags=(
+                {
+                    row["key"]: row["value"]
+                    for row in tags
+                    if isinstance(row, Mapping)
+                    and isinstance(row.get("key"), str)
+                    and isinstance(row.get("value"), str)
+                }
+                if isinstance(tags, list)
+                else None
+            ),
             update_issued_at=(
                 float(issued_at)
                 if isinstance(issued_at, int | float) and not isinstance(issued_at, bool)

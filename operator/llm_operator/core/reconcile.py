@@ -9,6 +9,8 @@ fixed order, written out in `reconcile()`; each concern is a module of
 
 from __future__ import annotations
 
+from llm_operator.core import retag
+from llm_operator.core.actions import Action
 from llm_operator.core.attribution import stamp
 from llm_operator.core.desired import DesiredState
 from llm_operator.core.memory import Failure, PlanMemory
@@ -28,6 +30,8 @@ from llm_operator.core.plan import Plan, Problem
 
 def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -> Plan:
     p = Pass(desired, observed, memory)
+    tags = memory.tags
+    retags: list[Action] = []
     ep = observed.endpoint
     if ep is not None and not p.endpoint_ours(ep):
         p.conflict("endpoint", ep.name, ep)
@@ -47,7 +51,13 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         # Resources made before the cluster id existed get it: after everything
         # else, so tagging never delays a change.
         p.actions += stamp(desired, observed)
+        # Tags that changed since what exists was tagged follow, last for the same reason.
+        retags = retag.converge(desired, observed, memory.tags)
+        p.actions += retags
+        tags = retag.effective(desired)
     rejected = _drop_rejected(p)
+    if any(a not in p.actions for a in retags):
+        tags = memory.tags  # held back: what exists still carries the recorded tags
     rollouts.start_refused(p)
     rollout_step = rollouts.events(p)
     reported = conditions.warning_events(p)
@@ -66,6 +76,7 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         update_issued_at=memory.update_issued_at,
         alarms=rollouts.alarm_names(p),
         autoscaled=desired.scaling is not None or scaling.left(p),
+        tags=tags,
     )
     return conditions.converging(p, new_memory)
 

@@ -221,7 +221,10 @@ class Reconciler:
         ahead: PlanMemory | None = None
         for action in plan.actions:
             if ahead is None and action.starts_rollout:
-                ahead = dataclasses.replace(plan.memory, update_issued_at=time.time())
+                # Tags are recorded only once every call of the plan succeeded.
+                ahead = dataclasses.replace(
+                    plan.memory, update_issued_at=time.time(), tags=memory.tags
+                )
                 if not await self._remember_ahead(body, ahead):
                     return memory, None  # the object is gone: send nothing
             try:
@@ -258,7 +261,9 @@ class Reconciler:
             message = outcome.describe()
             log.info("%s/%s: %s", body["metadata"]["namespace"], body["metadata"]["name"], message)
             self._event(body, "Normal", action.operation, message)
-        return ahead or plan.memory, None
+        if ahead is not None:
+            return dataclasses.replace(ahead, tags=plan.memory.tags), None
+        return plan.memory, None
 
     async def _remember_ahead(self, body: Mapping[str, Any], memory: PlanMemory) -> bool:
         """Writes `memory` to status before an update is sent; False when the object is gone."""

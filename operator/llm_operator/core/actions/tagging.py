@@ -1,7 +1,8 @@
 """Tagging calls: the tags deletionPolicy Retain adds to what it keeps, the cluster id added
-to resources made before it existed, and the ownership tags an unfinished adoption gives
-back. Each acts on whatever holds the ARN, so the shell reads the resource's tags right
-before and tags only when they name `owner_uid`."""
+to resources made before it existed, the ownership tags an unfinished adoption gives
+back, and the spec's tags re-applied when they change (`core.retag`). Each acts on
+whatever holds the ARN, so the shell reads the resource's tags right before and tags
+only when they name `owner_uid`."""
 
 from __future__ import annotations
 
@@ -125,6 +126,40 @@ class UntagEndpoint(RemoveTags):
 
 @dataclass(frozen=True)
 class UntagInferenceComponent(RemoveTags):
+    kind: ClassVar[Kind] = Kind.INFERENCE_COMPONENT
+
+
+@dataclass(frozen=True)
+class DropTags(RemoveTags):
+    """Removes keys the operator set and the spec no longer wants (never an ownership
+    tag): the owner cached for the ARN still holds, so nothing is read again.
+
+    The shell re-reads the resource's tags right before, as for every tagging call.
+    """
+
+    notice: ClassVar[Notice] = Notice.TAGGED
+
+    def settle(self, observed: ObservedState, owner: Owner) -> ObservedState:
+        return observed  # the observed state holds no tags other than the owner's
+
+
+@dataclass(frozen=True)
+class DropModelTags(DropTags):
+    kind: ClassVar[Kind] = Kind.MODEL
+
+
+@dataclass(frozen=True)
+class DropEndpointConfigTags(DropTags):
+    kind: ClassVar[Kind] = Kind.ENDPOINT_CONFIG
+
+
+@dataclass(frozen=True)
+class DropEndpointTags(DropTags):
+    kind: ClassVar[Kind] = Kind.ENDPOINT
+
+
+@dataclass(frozen=True)
+class DropInferenceComponentTags(DropTags):
     kind: ClassVar[Kind] = Kind.INFERENCE_COMPONENT
 
 

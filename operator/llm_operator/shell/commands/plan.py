@@ -120,9 +120,14 @@ class EndpointPlan:
 
 
 def action_row(action: actions.Action) -> tuple[str, str, str, dict[str, Any]]:
-    """(operation, resource kind, name, request fields without the name and tags)."""
+    """(operation, resource kind, name, request fields without the name and tags); a call
+    that only tags shows the tags it adds, key by key (`Tags.<key>`)."""
     fields = action.request()
     fields.pop("Tags", None)
+    if action.notice in (actions.Notice.TAGGED, actions.Notice.RETAGGED):
+        _, added = action.tagging()
+        if added:
+            fields["Tags"] = dict(added)
     fields.pop(action.kind.name_member, None)
     return action.operation, str(action.kind), action.name, fields
 
