@@ -31,11 +31,17 @@ RETAINED_AT = "2025-01-02T03:04:05Z"
 
 
 def rendered() -> DesiredState:
-    """The inference-component example with autoscaling and a latency rollback alarm."""
+    """The inference-component example with autoscaling and a latency rollback alarm.
+
+    Its copies are the autoscaling minimum: with no load the emulator's autoscaler then
+    never moves them, so no scaling activity makes the component busy between two of
+    the calls sent one after another (a scale-in started by the clock, not by a call,
+    would make the next update fail as "in-progress", as it would on AWS)."""
     spec = llmendpoint("mistral-7b-inference-components")["spec"]
+    copies = int(spec["resources"]["copies"])
     spec = {
         **spec,
-        "autoscaling": {"minReplicas": 1, "maxReplicas": 2, "target": 4},
+        "autoscaling": {"minReplicas": copies, "maxReplicas": copies + 2, "target": 4},
         "rollout": {"strategy": "Rolling", "autoRollback": {"maxP99LatencyMs": 900}},
     }
     owner = desired.Owner("team-a", "sample", UID)
