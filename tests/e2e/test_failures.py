@@ -93,8 +93,12 @@ def test_invalid_specs_are_degraded_with_an_event_and_no_hot_loop(
         if reason:
             assert found["reason"] == reason
         assert (get_llme(kubectl, name) or {})["status"]["phase"] == "Failed"
-        warnings = [e for e in events(kubectl, name) if e["type"] == "Warning"]
-        assert warnings, f"no Warning event for {name}"
+
+        # The Event is posted beside the status patch, not before it: wait for it too.
+        def warnings(name: str = name) -> list[dict[str, Any]] | None:
+            return [e for e in events(kubectl, name) if e["type"] == "Warning"] or None
+
+        wait_for(warnings, what=f"a Warning Event for {name}")
     assert create_calls(emulated_sagemaker) == {}
     degraded_passes = op.metric("llmop_reconciles_total", result="degraded")
     assert degraded_passes >= 2
