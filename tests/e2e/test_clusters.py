@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 
+from llm_operator.api.crd import CRD_NAME
 from llm_operator.core import naming
 from llm_operator.core.kinds import Kind
 from local_cluster.cluster import LocalCluster
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
-from tests.plugins.cluster_fixtures import CRD_FILE, CRD_NAME, Kubectl
+from tests.plugins.cluster_fixtures import CRD_FILE, Kubectl
 from tests.plugins.commands import cli
 from tests.plugins.emulator_fixtures import ACCOUNT, REGION
 from tests.plugins.examples import llmendpoint, to_yaml

@@ -30,16 +30,14 @@ from typing import Any
 
 import pytest
 
+from llm_operator.api.crd import CRD_NAME, POLICY_CRD_NAME, POOL_CRD_NAME
 from local_cluster import binaries
 from local_cluster.cluster import ClusterError, LocalCluster
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = REPO / "crds" / "llmendpoints.yaml"
-CRD_NAME = "llmendpoints.llmoperator.io"
 POLICY_CRD_FILE = REPO / "crds" / "llmendpointpolicies.yaml"
-POLICY_CRD_NAME = "llmendpointpolicies.llmoperator.io"
 POOL_CRD_FILE = REPO / "crds" / "llmendpointpools.yaml"
-POOL_CRD_NAME = "llmendpointpools.llmoperator.io"
 
 
 class Kubectl:

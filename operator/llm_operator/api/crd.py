@@ -10,6 +10,7 @@ rules travel in the models as `x-kubernetes-validations` and come through as is.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -181,53 +182,70 @@ def _schema(model: type[BaseModel], *, nullable: bool) -> dict[str, Any]:
     return _Converter(raw.get("$defs", {}), nullable=nullable).convert(raw)
 
 
-def openapi_schema() -> dict[str, Any]:
-    """The `openAPIV3Schema` of the CRD's only version."""
-    spec = _schema(models.LLMEndpointSpec, nullable=False)
-    spec["description"] = "What should run in SageMaker."
-    status = _schema(models.LLMEndpointStatus, nullable=True)
-    status["description"] = "What the operator observed and did; written by the operator."
+def _root_schema(
+    spec_model: type[BaseModel],
+    status_model: type[BaseModel],
+    *,
+    text: str,
+    spec_text: str,
+    status_text: str,
+    validations: tuple[dict[str, str], ...] = (),
+) -> dict[str, Any]:
+    """The `openAPIV3Schema` of a kind: its spec and its status (the operator's)."""
+    spec = _schema(spec_model, nullable=False)
+    spec["description"] = spec_text
+    status = _schema(status_model, nullable=True)
+    status["description"] = status_text
     status.pop("required", None)
-    schema: dict[str, Any] = _ordered(
-        {
-            "type": "object",
-            "description": (
-                "An LLM served by Amazon SageMaker: the operator creates and keeps in step "
-                "the model, endpoint config, endpoint and inference components it needs."
-            ),
-            "required": ["spec"],
-            "properties": {
-                "apiVersion": {"type": "string"},
-                "kind": {"type": "string"},
-                "metadata": {"type": "object"},
-                "spec": spec,
-                "status": status,
-            },
-            "x-kubernetes-validations": [
-                models.cel(
-                    f"size(self.metadata.name) <= {models.MAX_NAME_LENGTH}",
-                    models.msg_name_length(),
-                )
-            ],
-        }
-    )
+    root: dict[str, Any] = {
+        "type": "object",
+        "description": text,
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": spec,
+            "status": status,
+        },
+    }
+    if validations:
+        root["x-kubernetes-validations"] = list(validations)
+    schema: dict[str, Any] = _ordered(root)
     return schema
 
 
-def build_crd() -> dict[str, Any]:
+def _name_length() -> dict[str, str]:
+    return models.cel(
+        f"size(self.metadata.name) <= {models.MAX_NAME_LENGTH}", models.msg_name_length()
+    )
+
+
+def _crd(
+    *,
+    kind: str,
+    plural: str,
+    singular: str,
+    short_names: Iterable[str],
+    scope: str,
+    columns: list[dict[str, Any]],
+    schema: dict[str, Any],
+    subresources: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One of the project's CRDs: one served and stored version, in the sagemaker category."""
     return {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
-        "metadata": {"name": CRD_NAME},
+        "metadata": {"name": f"{plural}.{models.GROUP}"},
         "spec": {
             "group": models.GROUP,
-            "scope": "Namespaced",
+            "scope": scope,
             "names": {
-                "kind": models.KIND,
-                "listKind": f"{models.KIND}List",
-                "plural": models.PLURAL,
-                "singular": models.SINGULAR,
-                "shortNames": list(models.SHORT_NAMES),
+                "kind": kind,
+                "listKind": f"{kind}List",
+                "plural": plural,
+                "singular": singular,
+                "shortNames": list(short_names),
                 "categories": ["sagemaker"],
             },
             "versions": [
@@ -235,28 +253,59 @@ def build_crd() -> dict[str, Any]:
                     "name": models.VERSION,
                     "served": True,
                     "storage": True,
-                    "subresources": {
-                        "status": {},
-                        # `kubectl scale` (and KEDA or an HPA) set the copies; a CEL rule
-                        # on spec refuses it while spec.autoscaling owns the count. An HPA
-                        # refuses a target without a selector, so status carries one.
-                        "scale": {
-                            "specReplicasPath": ".spec.resources.copies",
-                            "statusReplicasPath": ".status.replicas",
-                            "labelSelectorPath": ".status.selector",
-                        },
-                    },
-                    "additionalPrinterColumns": PRINTER_COLUMNS,
-                    "schema": {"openAPIV3Schema": openapi_schema()},
+                    "subresources": subresources or {"status": {}},
+                    "additionalPrinterColumns": columns,
+                    "schema": {"openAPIV3Schema": schema},
                 }
             ],
         },
     }
 
 
+def _yaml(crd: dict[str, Any]) -> str:
+    return HEADER + yaml.safe_dump(crd, sort_keys=False, width=100, allow_unicode=True)
+
+
+def openapi_schema() -> dict[str, Any]:
+    """The `openAPIV3Schema` of the CRD's only version."""
+    return _root_schema(
+        models.LLMEndpointSpec,
+        models.LLMEndpointStatus,
+        text=(
+            "An LLM served by Amazon SageMaker: the operator creates and keeps in step "
+            "the model, endpoint config, endpoint and inference components it needs."
+        ),
+        spec_text="What should run in SageMaker.",
+        status_text="What the operator observed and did; written by the operator.",
+        validations=(_name_length(),),
+    )
+
+
+def build_crd() -> dict[str, Any]:
+    return _crd(
+        kind=models.KIND,
+        plural=models.PLURAL,
+        singular=models.SINGULAR,
+        short_names=models.SHORT_NAMES,
+        scope="Namespaced",
+        columns=PRINTER_COLUMNS,
+        schema=openapi_schema(),
+        subresources={
+            "status": {},
+            # `kubectl scale` (and KEDA or an HPA) set the copies; a CEL rule on spec
+            # refuses it while spec.autoscaling owns the count. An HPA refuses a target
+            # without a selector, so status carries one.
+            "scale": {
+                "specReplicasPath": ".spec.resources.copies",
+                "statusReplicasPath": ".status.replicas",
+                "labelSelectorPath": ".status.selector",
+            },
+        },
+    )
+
+
 def render_crd_yaml() -> str:
-    body = yaml.safe_dump(build_crd(), sort_keys=False, width=100, allow_unicode=True)
-    return HEADER + body
+    return _yaml(build_crd())
 
 
 POLICY_CRD_NAME = f"{policy.POLICY_PLURAL}.{models.GROUP}"
@@ -311,64 +360,32 @@ POLICY_PRINTER_COLUMNS: list[dict[str, Any]] = [
 
 def policy_openapi_schema() -> dict[str, Any]:
     """The `openAPIV3Schema` of the LLMEndpointPolicy CRD."""
-    spec = _schema(policy.LLMEndpointPolicySpec, nullable=False)
-    spec["description"] = "What the cluster admin allows, fills in and budgets per namespace."
-    status = _schema(policy.LLMEndpointPolicyStatus, nullable=True)
-    status["description"] = "Usage per governed namespace; written by the operator."
-    status.pop("required", None)
-    schema: dict[str, Any] = _ordered(
-        {
-            "type": "object",
-            "description": (
-                "Defaults, limits and a cost budget for the LLMEndpoints of the namespaces "
-                "it selects; written by the cluster admin."
-            ),
-            "required": ["spec"],
-            "properties": {
-                "apiVersion": {"type": "string"},
-                "kind": {"type": "string"},
-                "metadata": {"type": "object"},
-                "spec": spec,
-                "status": status,
-            },
-        }
+    return _root_schema(
+        policy.LLMEndpointPolicySpec,
+        policy.LLMEndpointPolicyStatus,
+        text=(
+            "Defaults, limits and a cost budget for the LLMEndpoints of the namespaces "
+            "it selects; written by the cluster admin."
+        ),
+        spec_text="What the cluster admin allows, fills in and budgets per namespace.",
+        status_text="Usage per governed namespace; written by the operator.",
     )
-    return schema
 
 
 def build_policy_crd() -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": POLICY_CRD_NAME},
-        "spec": {
-            "group": models.GROUP,
-            "scope": "Cluster",
-            "names": {
-                "kind": policy.POLICY_KIND,
-                "listKind": f"{policy.POLICY_KIND}List",
-                "plural": policy.POLICY_PLURAL,
-                "singular": policy.POLICY_SINGULAR,
-                "shortNames": list(policy.POLICY_SHORT_NAMES),
-                "categories": ["sagemaker"],
-            },
-            "versions": [
-                {
-                    "name": models.VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": POLICY_PRINTER_COLUMNS,
-                    "schema": {"openAPIV3Schema": policy_openapi_schema()},
-                }
-            ],
-        },
-    }
+    return _crd(
+        kind=policy.POLICY_KIND,
+        plural=policy.POLICY_PLURAL,
+        singular=policy.POLICY_SINGULAR,
+        short_names=policy.POLICY_SHORT_NAMES,
+        scope="Cluster",
+        columns=POLICY_PRINTER_COLUMNS,
+        schema=policy_openapi_schema(),
+    )
 
 
 def render_policy_crd_yaml() -> str:
-    body = yaml.safe_dump(build_policy_crd(), sort_keys=False, width=100, allow_unicode=True)
-    return HEADER + body
+    return _yaml(build_policy_crd())
 
 
 POOL_CRD_NAME = f"{pool.POOL_PLURAL}.{models.GROUP}"
@@ -419,67 +436,30 @@ POOL_PRINTER_COLUMNS: list[dict[str, Any]] = [
 
 def pool_openapi_schema() -> dict[str, Any]:
     """The `openAPIV3Schema` of the LLMEndpointPool CRD."""
-    spec = _schema(pool.LLMEndpointPoolSpec, nullable=False)
-    spec["description"] = "The shared endpoint's instances, and who may place models on it."
-    status = _schema(pool.LLMEndpointPoolStatus, nullable=True)
-    status["description"] = "The endpoint, its capacity and the models on it; by the operator."
-    status.pop("required", None)
-    schema: dict[str, Any] = _ordered(
-        {
-            "type": "object",
-            "description": (
-                "A SageMaker endpoint whose instances LLMEndpoints with spec.pool share: "
-                "each places its model on it as inference components it owns."
-            ),
-            "required": ["spec"],
-            "properties": {
-                "apiVersion": {"type": "string"},
-                "kind": {"type": "string"},
-                "metadata": {"type": "object"},
-                "spec": spec,
-                "status": status,
-            },
-            "x-kubernetes-validations": [
-                models.cel(
-                    f"size(self.metadata.name) <= {models.MAX_NAME_LENGTH}",
-                    models.msg_name_length(),
-                )
-            ],
-        }
+    return _root_schema(
+        pool.LLMEndpointPoolSpec,
+        pool.LLMEndpointPoolStatus,
+        text=(
+            "A SageMaker endpoint whose instances LLMEndpoints with spec.pool share: "
+            "each places its model on it as inference components it owns."
+        ),
+        spec_text="The shared endpoint's instances, and who may place models on it.",
+        status_text="The endpoint, its capacity and the models on it; by the operator.",
+        validations=(_name_length(),),
     )
-    return schema
 
 
 def build_pool_crd() -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": POOL_CRD_NAME},
-        "spec": {
-            "group": models.GROUP,
-            "scope": "Namespaced",
-            "names": {
-                "kind": pool.POOL_KIND,
-                "listKind": f"{pool.POOL_KIND}List",
-                "plural": pool.POOL_PLURAL,
-                "singular": pool.POOL_SINGULAR,
-                "shortNames": list(pool.POOL_SHORT_NAMES),
-                "categories": ["sagemaker"],
-            },
-            "versions": [
-                {
-                    "name": models.VERSION,
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "additionalPrinterColumns": POOL_PRINTER_COLUMNS,
-                    "schema": {"openAPIV3Schema": pool_openapi_schema()},
-                }
-            ],
-        },
-    }
+    return _crd(
+        kind=pool.POOL_KIND,
+        plural=pool.POOL_PLURAL,
+        singular=pool.POOL_SINGULAR,
+        short_names=pool.POOL_SHORT_NAMES,
+        scope="Namespaced",
+        columns=POOL_PRINTER_COLUMNS,
+        schema=pool_openapi_schema(),
+    )
 
 
 def render_pool_crd_yaml() -> str:
-    body = yaml.safe_dump(build_pool_crd(), sort_keys=False, width=100, allow_unicode=True)
-    return HEADER + body
+    return _yaml(build_pool_crd())
