@@ -123,6 +123,14 @@ def test_models_of_two_namespaces_share_a_pool_and_a_third_waits_for_room(
                 c for c in state["inference_components"].values() if c["EndpointName"] == endpoint
             ]
             assert len(on_pool) == 2
+            # Settled, the pool is judged from the shared inventory: its endpoint is not
+            # Described again, nor are its owners' tags read again.
+            await pool_pass(r, POOL, deleting=False)
+            quiet = dict(emulated_sagemaker.admin.calls())
+            await pool_pass(r, POOL, deleting=False)
+            spent = dict(emulated_sagemaker.admin.calls())
+            for operation in ("DescribeEndpoint", "ListTags"):
+                assert spent.get(operation) == quiet.get(operation), operation
             # A third asking for 2 GPUs: 1 left of 4.
             calls = dict(emulated_sagemaker.admin.calls())
             c = guest("search", "big", 2)

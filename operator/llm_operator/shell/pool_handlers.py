@@ -76,6 +76,7 @@ async def pool_pass(
             deleting=deleting,
             retain=spec.deletion_policy == "Retain",
             event=event,
+            cache=r.observer.cache,
         )
     except AwsError as error:
         log.warning("LLMEndpointPool %s/%s: %s", ns, name, error.message)
