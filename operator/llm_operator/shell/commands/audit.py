@@ -654,7 +654,7 @@ def run(
         finally:
             account.sagemaker.close()
     shown = reported(everything, all_clusters)
-    costs, unread = audit_namespaces.read(cluster, everything, live_objects)
+    costs, unread = audit_namespaces.read(cluster, everything, [*live_objects, *pool_objects])
     by_pool = audit_pools.by_pool(pool_objects, live_objects, everything)
     skipped += unread
     for line in skipped:
