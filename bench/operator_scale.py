@@ -25,10 +25,13 @@ and measures what a replica with that many endpoints costs:
 - with --policies N: N LLMEndpointPolicies govern every namespace, each with a default
   tag, an enforced tag, limits every LLMEndpoint meets and a budget large enough to
   admit them all: the same figures under policies (run it with and without to compare
-  creation time and steady calls).
+  creation time and steady calls);
+- with --pools N: the LLMEndpoints are placed on N LLMEndpointPools (spec.pool), each
+  sized so its share fits; the calls include the pools' own, and the cost (sum of $/h)
+  is the pools' (run it with and without to compare calls and cost).
 
     .venv/bin/python bench/operator_scale.py [--count 200] [--timeout 900] [--profile]
-        [--autoscaling] [--policies 4]
+        [--autoscaling] [--policies 4] [--pools 20]
 
 With --autoscaling every LLMEndpoint has spec.autoscaling (target tracking on
 its copies), the emulator runs with moto beside it, and the call counts include
@@ -44,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -80,6 +84,9 @@ CRD_NAME = "llmendpoints.llmoperator.io"
 POLICY_CRD_FILE = REPO / "crds" / "llmendpointpolicies.yaml"
 POLICY_CRD_NAME = "llmendpointpolicies.llmoperator.io"
 POLICY_PLURAL = "llmendpointpolicies"
+POOL_CRD_FILE = REPO / "crds" / "llmendpointpools.yaml"
+POOL_CRD_NAME = "llmendpointpools.llmoperator.io"
+POOL_PLURAL = "llmendpointpools"
 # The label every bench namespace carries: what the --policies select.
 BENCH_LABEL = "llmoperator.io/bench"
 GROUP, VERSION, PLURAL = "llmoperator.io", "v1alpha1", "llmendpoints"
@@ -132,6 +139,8 @@ class Run:
     upgrade_min_ready: int | None = None
     # --policies: LLMEndpoints whose status.policy names all N policies, once Ready
     governed: int | None = None
+    # On-demand USD per hour once steady: the pools' (--pools), else the LLMEndpoints'
+    cost_per_hour: float | None = None
 
 
 # -- /proc -------------------------------------------------------------------------
@@ -196,6 +205,48 @@ def _llm_endpoint(name: str, namespace: str) -> dict[str, Any]:
             },
             "deletionPolicy": "Delete",
         },
+    }
+
+
+def on_pool(obj: dict[str, Any], pool: str, namespace: str) -> dict[str, Any]:
+    """The same LLMEndpoint placed on a pool: spec.pool instead of spec.instance."""
+    del obj["spec"]["instance"]
+    obj["spec"]["pool"] = {"name": pool, "namespace": namespace}
+    return obj
+
+
+def bench_pool(
+    name: str, namespace: str, instance_type: str, demands: list[Any], allowed: list[str]
+) -> dict[str, Any]:
+    """A pool with room for `demands` (core.pools.Demand): the fewest instances of its
+    type that the operator's own placement packs them onto."""
+    from llm_operator.api.pool import LLMEndpointPoolSpec
+    from llm_operator.core import pools
+
+    spec: dict[str, Any] = {
+        "instance": {"type": instance_type, "minCount": 1, "maxCount": 1},
+        "aws": {
+            "region": "us-east-1",
+            "executionRoleArn": "arn:aws:iam::123456789012:role/SageMakerExecution",
+            "tags": {"team": "bench"},
+        },
+        "allowedNamespaces": [n for n in allowed if n != namespace],
+        "deletionPolicy": "Delete",
+    }
+    while True:
+        parsed = LLMEndpointPoolSpec.model_validate(spec)
+        last, others = demands[-1], demands[:-1]
+        fits = pools.place(
+            pool_namespace=namespace, pool_name=name, pool=parsed, newcomer=last, others=others
+        )
+        if fits.admitted or spec["instance"]["maxCount"] >= 1000:
+            break
+        spec["instance"]["maxCount"] += 1
+    return {
+        "apiVersion": f"{GROUP}/{VERSION}",
+        "kind": "LLMEndpointPool",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
     }
 
 
@@ -485,7 +536,14 @@ class Bench:
         self.cluster = LocalCluster(binaries.ensure().bin_dir, startup_timeout=120)
         self.cluster.start()
         self.cluster.kubectl(
-            "apply", "--server-side", "-f", str(CRD_FILE), "-f", str(POLICY_CRD_FILE)
+            "apply",
+            "--server-side",
+            "-f",
+            str(CRD_FILE),
+            "-f",
+            str(POLICY_CRD_FILE),
+            "-f",
+            str(POOL_CRD_FILE),
         )
         self.cluster.kubectl(
             "wait",
@@ -493,6 +551,7 @@ class Bench:
             "--timeout=60s",
             f"crd/{CRD_NAME}",
             f"crd/{POLICY_CRD_NAME}",
+            f"crd/{POOL_CRD_NAME}",
         )
         self.emulator = Emulator.start(
             args.out / "emulator.log",
@@ -567,19 +626,59 @@ class Bench:
             for i in range(self.args.count)
         ]
 
+    def pool_of(self, index: int) -> tuple[str, str]:
+        """--pools: the pool the index-th LLMEndpoint is placed on (namespace, name)."""
+        pool = index % self.args.pools
+        return self.namespaces[pool % len(self.namespaces)], f"pool-{pool:03d}"
+
+    def changed(self) -> list[tuple[str, str]]:
+        """The LLMEndpoints the change phases raise to 2 copies (the last one: busy)."""
+        picks = self.names()[:: max(1, self.args.count // max(1, self.args.changes))]
+        return [*picks[: self.args.changes], self.names()[-1]]
+
+    def pools(self) -> list[dict[str, Any]]:
+        """--pools: each pool sized for the LLMEndpoints placed on it, with room for
+        the second copy of those the change phases change."""
+        from llm_operator.api.models import LLMEndpointSpec
+        from llm_operator.core import pools
+
+        changed = set(self.changed())
+        by_pool: dict[tuple[str, str], list[Any]] = {}
+        for index, (ns, name) in enumerate(self.names()):
+            obj = llm_endpoint(name, ns, self.args.autoscaling)
+            demand = pools.demand_of(ns, name, LLMEndpointSpec.model_validate(obj["spec"]))
+            if (ns, name) in changed:
+                demand = dataclasses.replace(demand, copies=max(demand.copies, 2))
+            by_pool.setdefault(self.pool_of(index), []).append(demand)
+        return [
+            bench_pool(name, ns, self.args.pool_instance_type, demands, self.namespaces)
+            for (ns, name), demands in sorted(by_pool.items())
+        ]
+
+    def endpoint(self, index: int, ns: str, name: str) -> dict[str, Any]:
+        obj = llm_endpoint(name, ns, self.args.autoscaling)
+        if self.args.pools:
+            pool_ns, pool = self.pool_of(index)
+            obj = on_pool(obj, pool, pool_ns)
+        return obj
+
     def create(self) -> None:
         before = self.calls()
         self.run.started = time.monotonic()
         with self.measured("create"):
-
-            def submit(item: tuple[str, str]) -> None:
-                ns, name = item
+            for pool in self.pools() if self.args.pools else []:
                 self.custom.create_namespaced_custom_object(
-                    GROUP, VERSION, ns, PLURAL, llm_endpoint(name, ns, self.args.autoscaling)
+                    GROUP, VERSION, pool["metadata"]["namespace"], POOL_PLURAL, pool
+                )
+
+            def submit(item: tuple[int, tuple[str, str]]) -> None:
+                index, (ns, name) = item
+                self.custom.create_namespaced_custom_object(
+                    GROUP, VERSION, ns, PLURAL, self.endpoint(index, ns, name)
                 )
 
             with ThreadPoolExecutor(max_workers=8) as pool:
-                for _ in pool.map(submit, self.names()):
+                for _ in pool.map(submit, enumerate(self.names())):
                     self.left()
             self.run.submitted_s = self.since()
             count = self.args.count
@@ -640,17 +739,28 @@ class Bench:
                 self._saturated_before = saturated
         self.run.steady_seconds = time.monotonic() - began
         self.run.steady_calls = _diff(self.calls(), before)
+        self.run.cost_per_hour = self.cost_per_hour()
         assert self.watch is not None
         if self.watch.ready() < args.count:
             self.run.notes.append(
                 f"only {self.watch.ready()} of {args.count} Ready at the end of the steady window"
             )
 
+    def cost_per_hour(self) -> float:
+        """On-demand USD per hour now: the pools' status.costPerHourUSD with --pools
+        (their LLMEndpoints' shares add up to it), else each LLMEndpoint's estimate."""
+        if self.args.pools:
+            listed = self.custom.list_cluster_custom_object(GROUP, VERSION, POOL_PLURAL)
+            key = "costPerHourUSD"
+        else:
+            listed = self.custom.list_cluster_custom_object(GROUP, VERSION, PLURAL)
+            key = "estimatedHourlyCostUSD"
+        return sum(float((o.get("status") or {}).get(key) or 0) for o in listed["items"])
+
     def change(self) -> None:
         """copies 1 -> 2 on a few endpoints, one at a time, all others present."""
-        picks = self.names()[:: max(1, self.args.count // max(1, self.args.changes))]
         with self.measured("change"):
-            for ns, name in picks[: self.args.changes]:
+            for ns, name in self.changed()[: self.args.changes]:
                 self.run.changes.append(self._one_change(ns, name))
 
     def upgrade(self) -> None:
@@ -799,6 +909,11 @@ def report(args: argparse.Namespace, run: Run) -> None:
             f"policies: {args.policies} LLMEndpointPolicies govern every namespace; "
             f"{run.governed} of {n} LLMEndpoints Ready governed by all and admitted"
         )
+    if args.pools:
+        print(
+            f"pools: {args.pools} LLMEndpointPools of {args.pool_instance_type}, "
+            f"{n // args.pools} or so LLMEndpoints placed on each"
+        )
     for phase, load in run.load:
         print(f"load average at {phase:>7}: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
     print()
@@ -814,6 +929,9 @@ def report(args: argparse.Namespace, run: Run) -> None:
                 rows.append((f"{fraction:.0%} Ready", f"{hit:.1f} s"))
     if run.all_settled_s is not None:
         rows.append(("all settled", f"{run.all_settled_s:.1f} s (Ready, Progressing=False)"))
+    if run.cost_per_hour is not None:
+        whose = "the pools'" if args.pools else "the LLMEndpoints'"
+        rows.append(("cost once steady", f"{run.cost_per_hour:.2f} USD/h ({whose} sum)"))
     rows.append(("operator peak RSS (VmHWM)", f"{run.peak_rss_mib:.0f} MiB"))
     if run.final_rss_mib:
         rows.append(("operator RSS at the end", f"{run.final_rss_mib:.0f} MiB"))
@@ -1026,6 +1144,19 @@ def main() -> int:
         help="LLMEndpointPolicies governing every namespace (defaults, enforced tags, "
         "limits and a budget admitting everything); 0 (default): none",
     )
+    parser.add_argument(
+        "--pools",
+        type=int,
+        default=0,
+        help="place the LLMEndpoints on this many LLMEndpointPools, each sized so its "
+        "share fits; 0 (default): each LLMEndpoint has its own endpoint",
+    )
+    parser.add_argument(
+        "--pool-instance-type",
+        default="ml.g5.xlarge",
+        help="with --pools: the pools' instance type (default ml.g5.xlarge, the "
+        "standalone LLMEndpoints' own)",
+    )
     parser.add_argument("--sample-seconds", type=float, default=1.0, help="sampling period")
     parser.add_argument("--timeout", type=float, default=900.0, help="whole run, seconds")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results")
@@ -1063,6 +1194,7 @@ def main() -> int:
     if args.profile and bench.profile_path().exists():
         print_profile(bench.profile_path())
     suffix = f"_policies{args.policies}" if args.policies else ""
+    suffix += f"_pools{args.pools}" if args.pools else ""
     (args.out / f"operator_scale_{run.count}{suffix}.json").write_text(
         json.dumps(
             {
@@ -1086,6 +1218,8 @@ def main() -> int:
                 "upgrade_min_ready": run.upgrade_min_ready,
                 "policies": args.policies,
                 "governed": run.governed,
+                "pools": args.pools,
+                "cost_per_hour": run.cost_per_hour,
             },
             indent=1,
         )

@@ -154,7 +154,15 @@ def test_models_of_two_namespaces_share_a_pool_from_placement_to_deletion(setup:
     # audit: the pool's endpoint and config are in use (the pool exists), nothing orphaned.
     listed = cli("audit", "-o", "json", emulator=s.emulator, kubeconfig=s.cluster.kubeconfig)
     assert listed.returncode == 0, listed.stderr
-    assert not [r for r in json.loads(listed.stdout)["resources"] if r["state"] == "orphaned"]
+    audited = json.loads(listed.stdout)
+    assert not [r for r in audited["resources"] if r["state"] == "orphaned"]
+    # ... and lists the pool with the models on it, their copies and shares.
+    (pool,) = [p for p in audited["pools"] if p["namespace"] == s.ns["platform"]]
+    assert (pool["name"], pool["endpointName"]) == ("shared-g5", endpoint)
+    hosted = {f"{m['namespace']}/{m['name']}": m for m in pool["models"]}
+    assert sorted(hosted) == sorted([f"{s.ns['search']}/mistral", f"{s.ns['support']}/qwen"])
+    assert hosted[f"{s.ns['search']}/mistral"]["copies"] == 2
+    assert float(hosted[f"{s.ns['search']}/mistral"]["costPerHourUSD"]) == share
 
     # 8 GPUs at maxCount; mistral 2 + qwen's ceiling 4: a third asking for 3 is PoolFull.
     components = set(api.inventory().inference_components)

@@ -10,7 +10,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from llm_operator.core import pools
+from llm_operator.core import policy, pools
+from llm_operator.shell.governance import Governance
 from llm_operator.shell.pool_handlers import pool_pass
 from llm_operator.shell.reconciler import Reconciler
 from tests.plugins.emulator_fixtures import REGION
@@ -123,6 +124,14 @@ def test_models_of_two_namespaces_share_a_pool_and_a_third_waits_for_room(
                 c for c in state["inference_components"].values() if c["EndpointName"] == endpoint
             ]
             assert len(on_pool) == 2
+            # Settled, the pool is judged from the shared inventory: its endpoint is not
+            # Described again, nor are its owners' tags read again.
+            await pool_pass(r, POOL, deleting=False)
+            quiet = dict(emulated_sagemaker.admin.calls())
+            await pool_pass(r, POOL, deleting=False)
+            spent = dict(emulated_sagemaker.admin.calls())
+            for operation in ("DescribeEndpoint", "ListTags"):
+                assert spent.get(operation) == quiet.get(operation), operation
             # A third asking for 2 GPUs: 1 left of 4.
             calls = dict(emulated_sagemaker.admin.calls())
             c = guest("search", "big", 2)
@@ -230,6 +239,55 @@ def test_a_pools_maxcount_change_moves_its_endpoint_and_keeps_the_models_serving
                 await pool_pass(r, bigger, deleting=False)
             configs = api.resource_names(region=REGION)["endpoint_configs"]
             assert before not in configs
+        finally:
+            r.close()
+
+    asyncio.run(scenario())
+
+
+class GovernedCluster(PoolCluster):
+    """PoolCluster under one LLMEndpointPolicy with a budget: 10 USD/h, 1 LLMEndpoint."""
+
+    pool_body: dict[str, Any] = POOL
+
+    async def list_policies(self) -> list[Mapping[str, Any]]:
+        budget = {"maxEndpoints": 1, "maxCostPerHourUSD": "10.00"}
+        return [{"metadata": {"name": "team"}, "spec": {"namespaceSelector": {}, "budget": budget}}]
+
+    async def namespace_labels(self, namespace: str) -> Mapping[str, str]:
+        return {}
+
+    async def list_pools(self, namespace: str) -> list[Mapping[str, Any]]:
+        pool = {**self.pool_body, "kind": "LLMEndpointPool", "status": self.pool_status}
+        return [pool] if namespace == "ml-platform" else []
+
+
+def test_a_pool_counts_against_its_namespaces_budget_and_its_models_toward_max_endpoints(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    async def scenario() -> None:
+        cluster = GovernedCluster()
+        r = reconciler(cluster)
+        r.governance = Governance(cluster, max_age=0.0)
+        api = emulated_sagemaker.admin
+        try:
+            # 2 x ml.g5.12xlarge at maxCount: 14.18 USD/h, over 10: nothing is created.
+            big = copy.deepcopy(POOL)
+            big["spec"]["instance"]["maxCount"] = 2
+            cluster.pool_body = big
+            await pool_pass(r, big, deleting=False)
+            assert cluster.pool_status["conditions"][1]["reason"] == policy.BUDGET_EXCEEDED
+            assert "LLMEndpointPool shared-g5: ml.g5.12xlarge x 2" in str(cluster.pool_status)
+            assert "CreateEndpointConfig" not in api.calls()
+            # At maxCount 1 (7.09) it fits, is recorded admitted, and creates its endpoint.
+            cluster.pool_body = POOL
+            a, b = guest("ml-platform", "mistral", 1), guest("ml-platform", "llama", 1)
+            await settle(r, cluster, a)
+            assert cluster.pool_status["policy"]["admitted"] is True
+            assert cluster.pool_status["policy"]["ceilingCostPerHourUSD"] == "7.09"
+            # mistral took the namespace's one LLMEndpoint: llama is refused.
+            await r.reconcile(cluster.put(b), deleting=False)
+            assert degraded(cluster.objects[("ml-platform", "llama")]) == policy.BUDGET_EXCEEDED
         finally:
             r.close()
 

@@ -86,3 +86,20 @@ def test_cost_is_grouped_per_namespace_with_its_policies_and_budget() -> None:
     assert "team: 1 of 4 LLMEndpoints (3 left), 14.18 of 60.00 USD/h at ceilings" in text
     # Policies that could not be read: shown as unknown, not as none.
     assert by_namespace(resources, objs, None, labels)[0].policies is None
+
+
+def test_a_pool_counts_in_its_namespaces_budget_but_is_no_llmendpoint() -> None:
+    team = policy.parse(
+        {
+            "metadata": {"name": "team"},
+            "spec": {"namespaceSelector": {}, "budget": {"maxCostPerHourUSD": "60.00"}},
+        }
+    )
+    pool = {
+        "kind": "LLMEndpointPool",
+        "metadata": {"namespace": "platform", "name": "shared"},
+        "status": {"policy": {"admitted": True, "ceilingCostPerHourUSD": "14.18"}},
+    }
+    (row,) = by_namespace([], [pool], [team], {"platform": {}})
+    assert row.llmendpoints == 0
+    assert (row.budget[0].endpoints, row.budget[0].ceiling) == (0, Decimal("14.18"))

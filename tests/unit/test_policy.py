@@ -391,3 +391,41 @@ def test_budget_lines_say_what_is_left_for_each_governing_budget() -> None:
     ]
     assert lines[0].text() == "a: 2 of 3 LLMEndpoints (1 left)"
     assert lines[1].text() == "b: 14.18 of 20.00 USD/h at ceilings (5.82 left)"
+
+
+def test_a_pool_counts_its_cost_and_a_model_on_a_pool_counts_as_an_llmendpoint() -> None:
+    pool = {
+        "kind": "LLMEndpointPool",
+        "metadata": {"name": "shared", "namespace": "search"},
+        "spec": {"instance": {"type": "ml.g5.12xlarge", "minCount": 1, "maxCount": 3}},
+        "status": {"endpointName": "e", "costPerHourUSD": "7.09"},
+    }
+    # Running since before any budget: at its ceiling, 3 x 7.09; not an LLMEndpoint.
+    counted = policy.usage_of(pool)
+    assert counted == Usage(
+        "LLMEndpointPool/shared", Decimal("21.27"), Decimal("7.09"), endpoint=False
+    )
+    guest = stored("guest", admitted="0.00")
+    guest["spec"] = {"pool": {"name": "shared"}}
+    assert policy.usage_of(guest) == Usage("guest", Decimal(0), Decimal(0))
+    p = pol("team", budget={"maxEndpoints": 1, "maxCostPerHourUSD": "30"})
+    # The pool takes cost, not an LLMEndpoint's place; the model on it takes the place.
+    assert policy.admit(
+        namespace="search", name="a", ceiling=Decimal("7.09"), what="x",
+        others=[counted], policies=[p],
+    ).admitted  # fmt: skip
+    refused = policy.admit(
+        namespace="search", name="b", ceiling=Decimal(0), what="on LLMEndpointPool search/shared",
+        others=[counted, Usage("guest", Decimal(0))], policies=[p],
+    )  # fmt: skip
+    assert not refused.admitted
+    # A second pool of 3 x 7.09 does not fit 30 USD/h beside the first.
+    grown = policy.admit(
+        namespace="search", name="LLMEndpointPool/other", ceiling=Decimal("21.27"),
+        what="LLMEndpointPool other: ml.g5.12xlarge x 3", others=[counted], policies=[p],
+        endpoint=False,
+    )  # fmt: skip
+    assert not grown.admitted and grown.problem is not None
+    assert "taken by 0 LLMEndpoints and 1 LLMEndpointPools" in grown.problem.message
+    lines = policy.budget_lines([p], [counted, Usage("guest", Decimal(0))])
+    assert (lines[0].endpoints, lines[0].ceiling) == (1, Decimal("21.27"))

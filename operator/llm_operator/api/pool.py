@@ -147,6 +147,22 @@ class PoolModel(_Status):
     accelerators_per_copy: int = Field(0, description="Accelerators per copy.")
 
 
+class PoolBudgetStatus(_Status):
+    admitted: bool = Field(
+        False, description="Counted against the namespace's budget at ceilingCostPerHourUSD."
+    )
+    ceiling_cost_per_hour_usd: str | None = Field(
+        None,
+        alias="ceilingCostPerHourUSD",
+        description="On-demand USD per hour of maxCount instances, as admitted.",
+    )
+    budget_left: list[str] = Field(
+        default_factory=list,
+        description="Per budget, what was left in the namespace once this pool was admitted.",
+    )
+    price_date: str | None = Field(None, description="Date of the catalog's prices.")
+
+
 class LLMEndpointPoolStatus(_Status):
     phase: str | None = Field(None, description="Pending, Creating, InService, Failed, Deleting.")
     observed_generation: int | None = Field(None, description="metadata.generation acted on.")
@@ -167,3 +183,10 @@ class LLMEndpointPoolStatus(_Status):
         description="On-demand USD per hour of the instances running now.",
     )
     failure_reason: str | None = Field(None, description="SageMaker's FailureReason, if any.")
+    policy: PoolBudgetStatus | None = Field(
+        None,
+        description=(
+            "Its admission against its namespace's LLMEndpointPolicy budgets, at its ceiling "
+            "(instance type x maxCount)."
+        ),
+    )

@@ -4,10 +4,13 @@ The policies and the namespaces' labels are read from the API server and kept
 for `max_age` (a poll interval; a policy created, edited or deleted is also
 noticed at once through `invalidate`, which the kopf handlers call), so a pass
 costs no API call for them. The budget check is serialized per namespace: under
-the namespace's lock the LLMEndpoints of the namespace are listed, counted
+the namespace's lock the LLMEndpoints and LLMEndpointPools of the namespace are
+listed, counted
 (`core.policy.usage_of`) and, when the newcomer fits, its admission is written to
 its status before the lock is released, so the next one's count includes it: ten
-applied at once with room for six make six. Only one operator replica reconciles
+applied at once with room for six make six. A pool is admitted the same way, at its
+ceiling (instance type x maxCount), under the same lock (`admit_pool`). Only one
+operator replica reconciles
 at a time (kopf peering), so an in-process lock is the serialization needed.
 
 A burst does not list the namespace once per newcomer: the count taken under the
@@ -22,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, Protocol
 
 from llm_operator.api import catalog
@@ -107,7 +111,10 @@ class Governance:
         kept = self._counted.get(namespace)
         if not fresh and kept is not None and time.monotonic() - kept[0] < self.max_age:
             return False, kept[1]
-        found = await self.source.list_llmendpoints(namespace)
+        found = list(await self.source.list_llmendpoints(namespace))
+        list_pools = getattr(self.source, "list_pools", None)
+        if list_pools is not None:
+            found += await list_pools(namespace)
         usages = {u.name: u for u in map(policy.usage_of, found) if u is not None}
         self._counted[namespace] = (time.monotonic(), usages)
         return True, usages
@@ -130,14 +137,72 @@ class Governance:
         budget governed it is admitted as it is (what runs keeps running); anything
         else is counted under the namespace's lock, and written before it is released.
         """
+        if spec.pool is not None:
+            # On a pool the instances are the pool's (counted in its namespace): this one
+            # counts toward maxEndpoints only.
+            ref = f"{spec.pool.namespace or namespace}/{spec.pool.name}"
+            ceiling: Decimal | None = Decimal(0)
+            what = f"on LLMEndpointPool {ref}"
+        else:
+            instances = policy.ceiling_instances(spec)
+            ceiling = policy.ceiling_cost(spec.instance_spec.type, instances)
+            what = f"{spec.instance_spec.type} x {instances}"
+        return await self._admit(
+            namespace=namespace,
+            key=name,
+            uid=uid,
+            ceiling=ceiling,
+            what=what,
+            endpoint=True,
+            policies=policies,
+            status=status,
+            write=write,
+        )
+
+    async def admit_pool(
+        self,
+        *,
+        namespace: str,
+        name: str,
+        uid: str,
+        instance_type: str,
+        max_count: int,
+        policies: Sequence[Policy],
+        status: Mapping[str, Any],
+        write: WriteRecord,
+    ) -> tuple[Admission | None, dict[str, Any]]:
+        """The budget's answer for an LLMEndpointPool at its ceiling (instance type x
+        maxCount), counted against its own namespace as an LLMEndpoint is (`admit`)."""
+        return await self._admit(
+            namespace=namespace,
+            key=policy.pool_key(name),
+            uid=uid,
+            ceiling=policy.ceiling_cost(instance_type, max_count),
+            what=f"LLMEndpointPool {name}: {instance_type} x {max_count}",
+            endpoint=False,
+            policies=policies,
+            status=status,
+            write=write,
+        )
+
+    async def _admit(
+        self,
+        *,
+        namespace: str,
+        key: str,
+        uid: str,
+        ceiling: Decimal | None,
+        what: str,
+        endpoint: bool,
+        policies: Sequence[Policy],
+        status: Mapping[str, Any],
+        write: WriteRecord,
+    ) -> tuple[Admission | None, dict[str, Any]]:
         record = dict(status.get("policy") or {})
-        if not policy.budgets(policies) or spec.pool is not None:
-            # On a pool the instances are the pool's: its namespace's budget, not this one's.
+        if not policy.budgets(policies):
             self.waiting.get(namespace, set()).discard(uid)
             return None, {}
-        instances = policy.ceiling_instances(spec)
-        ceiling = policy.ceiling_cost(spec.instance_spec.type, instances)
-        what = f"{spec.instance_spec.type} x {instances}"
+        name = key
         fresh: dict[str, Any] = {
             "admitted": True,
             "ceilingCostPerHourUSD": catalog.format_usd(ceiling),
@@ -158,6 +223,7 @@ class Governance:
                     what=what,
                     others=[u for n, u in counted.items() if n != name],
                     policies=policies,
+                    endpoint=endpoint,
                 )
                 if answer.admitted or read:
                     break
@@ -169,7 +235,7 @@ class Governance:
             if not await write(fresh):
                 self._counted.pop(namespace, None)
                 return answer, record
-            counted[name] = policy.Usage(name, ceiling)
+            counted[name] = policy.Usage(name, ceiling, endpoint=endpoint)
         self.waiting.get(namespace, set()).discard(uid)
         return answer, fresh
 

@@ -217,14 +217,17 @@ async def _policy_statuses(r: Reconciler, cluster: KubeCluster) -> None:
 async def _policy_inputs(
     r: Reconciler, cluster: KubeCluster
 ) -> tuple[dict[str, Mapping[str, str]], list[Mapping[str, Any]]]:
-    """Every watched namespace's labels and every LLMEndpoint in them."""
+    """Every watched namespace's labels and every LLMEndpoint and LLMEndpointPool in
+    them (a pool counts against its namespace's budgets)."""
     namespaces = await cluster.namespaces()
     watched = r.settings.namespaces
     if watched:
         namespaces = {n: labels for n, labels in namespaces.items() if n in watched}
         endpoints = [e for n in namespaces for e in await cluster.list_llmendpoints(n)]
+        endpoints += [p for n in namespaces for p in await cluster.list_pools(n)]
     else:
         endpoints = list(await cluster.list_llmendpoints(None))
+        endpoints += await cluster.list_pools(None)
     return namespaces, endpoints
 
 

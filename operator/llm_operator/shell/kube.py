@@ -19,7 +19,7 @@ from kubernetes.client.exceptions import ApiException
 
 from llm_operator.api.models import GROUP, PLURAL, VERSION
 from llm_operator.api.policy import POLICY_PLURAL
-from llm_operator.api.pool import POOL_PLURAL
+from llm_operator.api.pool import POOL_KIND, POOL_PLURAL
 from llm_operator.shell.secrets import read_secret_key
 
 if TYPE_CHECKING:
@@ -139,6 +139,28 @@ class KubeCluster:
                 return None
             raise
         return found
+
+    async def list_pools(self, namespace: str | None) -> list[Mapping[str, Any]]:
+        """The LLMEndpointPools of `namespace` (None: of every namespace; none when the
+        kind is not installed), each with its kind, as budgets count them."""
+        try:
+            if namespace is None:
+                found = await self._run(
+                    self._custom.list_cluster_custom_object, GROUP, VERSION, POOL_PLURAL
+                )
+            else:
+                found = await self._run(
+                    self._custom.list_namespaced_custom_object,
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    POOL_PLURAL,
+                )
+        except ApiException as exc:
+            if exc.status == 404:
+                return []
+            raise
+        return [{**o, "kind": POOL_KIND} for o in found.get("items") or []]
 
     async def patch_pool_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
         try:

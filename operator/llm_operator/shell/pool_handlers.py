@@ -3,7 +3,10 @@ finalizer-guarded delete handler deletes its endpoint once nothing is placed on 
 
 A pool's pass is `shell.pools.pool_pass` with the pool's identity (its namespace's
 role, as for an LLMEndpoint), then its status: the endpoint, instances, the models
-placed on it (their admission records) and its cost.
+placed on it (their admission records) and its cost. Before anything is created or
+grown, the pool is counted against its namespace's budgets at its ceiling (instance
+type x maxCount, `shell.governance`): one that does not fit is Degraded/BudgetExceeded
+and nothing is sent to SageMaker.
 """
 
 from __future__ import annotations
@@ -11,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
 
 from llm_operator.api.models import GROUP, VERSION
-from llm_operator.api.pool import POOL_PLURAL
+from llm_operator.api.pool import POOL_PLURAL, LLMEndpointPoolSpec
 from llm_operator.core import identity, pools
 from llm_operator.core.render import PoolFacts
 from llm_operator.shell import pools as shell_pools
@@ -68,6 +72,8 @@ async def pool_pass(
         event("Warning", exc.reason, exc.message)
         return r.settings.resync_seconds, False
     place = Scope(want.region, who)
+    if not deleting and not await _admitted(r, body, spec, write, event):
+        return r.settings.resync_seconds, False
     try:
         plan, seen = await shell_pools.pool_pass(
             r.sagemaker,
@@ -76,6 +82,7 @@ async def pool_pass(
             deleting=deleting,
             retain=spec.deletion_policy == "Retain",
             event=event,
+            cache=r.observer.cache,
         )
     except AwsError as error:
         log.warning("LLMEndpointPool %s/%s: %s", ns, name, error.message)
@@ -91,6 +98,67 @@ async def pool_pass(
     moving = bool(plan.actions) or not plan.settled
     delay = r.settings.transition_poll_seconds if moving else r.settings.resync_seconds
     return delay, False
+
+
+async def _admitted(
+    r: Reconciler,
+    body: Mapping[str, Any],
+    spec: LLMEndpointPoolSpec,
+    write: Callable[[Mapping[str, Any]], Awaitable[None]],
+    event: Callable[[str, str, str], None],
+) -> bool:
+    """The pool fits its namespace's budgets (or none governs it); else its status says
+    BudgetExceeded and a Warning Event says why once."""
+    meta, status = body["metadata"], body.get("status") or {}
+    ns = str(meta["namespace"])
+    governing = await r.governance.governing(ns)
+
+    async def record(value: dict[str, Any]) -> bool:
+        await write({"policy": value})
+        return True
+
+    answer, kept = await r.governance.admit_pool(
+        namespace=ns,
+        name=str(meta["name"]),
+        uid=str(meta["uid"]),
+        instance_type=spec.instance.type,
+        max_count=spec.instance.max_count,
+        policies=governing,
+        status=status,
+        write=record,
+    )
+    if answer is None or answer.problem is None or answer.admitted:
+        return True
+    problem = answer.problem
+    conditions = status.get("conditions") or []
+    was: Mapping[str, Any] = next((c for c in conditions if c.get("type") == "Degraded"), {})
+    if was.get("reason") != problem.reason or was.get("message") != problem.message:
+        event("Warning", problem.reason, problem.message)
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    await write(
+        {
+            "phase": status.get("phase") or "Pending",
+            "observedGeneration": int(meta.get("generation") or 0),
+            "policy": kept or None,
+            "conditions": [
+                {
+                    "type": "Ready",
+                    "status": "False",
+                    "reason": problem.reason,
+                    "message": problem.message,
+                    "lastTransitionTime": now,
+                },
+                {
+                    "type": "Degraded",
+                    "status": "True",
+                    "reason": problem.reason,
+                    "message": problem.message,
+                    "lastTransitionTime": now,
+                },
+            ],
+        }
+    )
+    return False
 
 
 @kopf.daemon(GROUP, VERSION, POOL_PLURAL, cancellation_timeout=5.0)

@@ -8,10 +8,14 @@ written to its status (`status.pool`) before the lock is released, so the next
 one's count includes it. Only one operator replica reconciles at a time (kopf
 peering), so an in-process lock is the serialization needed.
 
-A pool's pass reads its endpoint, its endpoint configs and the components on the
-endpoint straight from SageMaker (a pool is one endpoint: no shared inventory
-needed), plans with `core.pools`, and runs the actions through the guarded
-executor, as an LLMEndpoint's pass does.
+A pool's pass first looks at its endpoint, configs and the components on the
+endpoint in the replica's shared inventory (the List calls every LLMEndpoint's pass
+already makes, as old as a resync), with the cached Describe and ownership tags
+(read once per ARN and creation time): a settled pool costs next to no calls of its
+own, so a model on a pool costs what a standalone one does. Whenever that look finds
+anything to do or anything moving, and always while deleting, the pass reads them
+straight from SageMaker and plans again on that, then runs the actions through the
+guarded executor, as an LLMEndpoint's pass does.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ from llm_operator.api.models import LLMEndpointSpec
 from llm_operator.api.pool import LLMEndpointPoolSpec
 from llm_operator.core import identity, pools
 from llm_operator.core.desired import UID_TAG, Owner
+from llm_operator.core.kinds import Kind
 from llm_operator.core.observed import ObservedComponent, ObservedEndpoint, ObservedResource
 from llm_operator.core.render import PoolFacts
 from llm_operator.shell.aws import AwsError, SageMaker, Scope
 from llm_operator.shell.execute import execute
+from llm_operator.shell.observe.cache import Cache, TagOwner
 from llm_operator.shell.observe.reading import epoch
 
 log = logging.getLogger("llm_operator")
@@ -221,6 +227,93 @@ def _now() -> str:
 # -- a pool's own pass --------------------------------------------------------------
 
 
+_NOBODY = TagOwner(None, None)
+
+
+async def glance_pool(
+    cache: Cache, place: Scope, want: pools.DesiredPool
+) -> pools.PoolObserved | None:
+    """The pool from the shared inventory, cached Describe and cached owners; None when
+    its endpoint is not listed there or was changed after the inventory was taken.
+
+    The endpoint is Described again whenever the components on it (or their statuses)
+    changed since its last Describe: managed instance scaling follows them, and the
+    pool's instances and cost are read from that Describe."""
+    inventory = await cache.inventory(place)
+    name = want.endpoint_name
+    summary = inventory.endpoints.get(name)
+    if summary is None or cache.stale(place, Kind.ENDPOINT, name, inventory):
+        return None
+    on = inventory.components_on.get(name, set())
+    shape = tuple(
+        sorted((c, str(inventory.components[c].get("InferenceComponentStatus", ""))) for c in on)
+    )
+    moved = cache.pool_components.get((place, name)) != shape
+    ep = await cache.describe(
+        place, Kind.ENDPOINT, name, summary, stale=moved, full=False, listed_at=inventory.taken_at
+    )
+    cache.pool_components[(place, name)] = shape
+    if ep is None:
+        return None
+    arn = str(ep["EndpointArn"])
+    owner = await cache.owner(place, arn, ep.get("CreationTime"), False, _NOBODY)
+    variants = ep.get("ProductionVariants") or [{}]
+    endpoint = ObservedEndpoint(
+        name=name,
+        arn=arn,
+        status=str(ep.get("EndpointStatus", "")),
+        config_name=str(ep.get("EndpointConfigName", "")),
+        failure_reason=ep.get("FailureReason") or None,
+        current_instances=variants[0].get("CurrentInstanceCount"),
+        desired_instances=variants[0].get("DesiredInstanceCount"),
+        owner_uid=owner.uid,
+        owner_name=owner.name,
+        last_modified=epoch(ep.get("LastModifiedTime")),
+    )
+    configs: dict[str, ObservedResource] = {}
+    for config in sorted(inventory.configs_of.get(name, set())):
+        item = inventory.endpoint_configs[config]
+        if not config.startswith(f"{name}-c"):
+            continue
+        arn = str(item["EndpointConfigArn"])
+        created = item.get("CreationTime")
+        owner = await cache.owner(place, arn, created, False, _NOBODY)
+        configs[config] = ObservedResource(
+            config, owner.uid, owner_name=owner.name, arn=arn, created=epoch(created)
+        )
+    components: dict[str, ObservedComponent] = {}
+    for component in sorted(inventory.components_on.get(name, set())):
+        item = inventory.components[component]
+        arn = str(item["InferenceComponentArn"])
+        owner = await cache.owner(place, arn, item.get("CreationTime"), False, _NOBODY)
+        components[component] = _component(name, component, item, owner.uid, owner.name, arn)
+    return pools.PoolObserved(endpoint, configs, components)
+
+
+def _component(
+    endpoint: str,
+    name: str,
+    item: Mapping[str, Any],
+    uid: str | None,
+    owner_name: str | None,
+    arn: str,
+) -> ObservedComponent:
+    return ObservedComponent(
+        name=name,
+        status=str(item.get("InferenceComponentStatus", "")),
+        endpoint_name=endpoint,
+        model_name=None,
+        compute=None,
+        artifact_url=None,
+        base_component=None,
+        desired_copies=None,
+        current_copies=None,
+        owner_uid=uid,
+        owner_name=owner_name,
+        arn=arn,
+    )
+
+
 async def observe_pool(aws: SageMaker, place: Scope, want: pools.DesiredPool) -> pools.PoolObserved:
     """The pool's endpoint, its configs (by its name's prefix) and every component on the
     endpoint, with their owners' tags read now."""
@@ -273,19 +366,8 @@ async def observe_pool(aws: SageMaker, place: Scope, want: pools.DesiredPool) ->
             arn = str(item["InferenceComponentArn"])
             tags = await aws.tags(place, arn)
             name = str(item["InferenceComponentName"])
-            components[name] = ObservedComponent(
-                name=name,
-                status=str(item.get("InferenceComponentStatus", "")),
-                endpoint_name=want.endpoint_name,
-                model_name=None,
-                compute=None,
-                artifact_url=None,
-                base_component=None,
-                desired_copies=None,
-                current_copies=None,
-                owner_uid=tags.get(UID_TAG),
-                owner_name=_owner_name(tags),
-                arn=arn,
+            components[name] = _component(
+                want.endpoint_name, name, item, tags.get(UID_TAG), _owner_name(tags), arn
             )
     return pools.PoolObserved(endpoint, configs, components)
 
@@ -303,9 +385,18 @@ async def pool_pass(
     deleting: bool,
     retain: bool,
     event: Callable[[str, str, str], None],
+    cache: Cache | None = None,
 ) -> tuple[pools.PoolPlan, pools.PoolObserved]:
-    """Observe, plan and act once; stops at the first failed action (reported)."""
+    """Observe, plan and act once; stops at the first failed action (reported).
+
+    `cache`: the replica's shared observer cache; a settled pool is judged from it."""
     await aws.prepare(place)
+    if cache is not None and not deleting:
+        glanced = await glance_pool(cache, place, want)
+        if glanced is not None:
+            plan = pools.plan_pool(want, glanced)
+            if plan.settled and not plan.actions:
+                return plan, glanced
     seen = await observe_pool(aws, place, want)
     if deleting:
         plan = pools.plan_pool_deletion(want, seen, retain=retain)
@@ -321,6 +412,9 @@ async def pool_pass(
                 f"{action.describe()} failed: {error.message}",
             )
             raise
+        finally:
+            if cache is not None:  # older inventories and Describes no longer count
+                cache.touched(place, action.kind, action.name)
         event("Normal", action.operation, outcome.describe())
     return plan, seen
 

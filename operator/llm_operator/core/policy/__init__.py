@@ -16,6 +16,7 @@ per-namespace counting; status: the policy's own status.
 
 from llm_operator.core.policy.budget import (
     ADMITTED,
+    POOL_KIND,
     RUNNING,
     Admission,
     BudgetLine,
@@ -25,6 +26,8 @@ from llm_operator.core.policy.budget import (
     budgets,
     ceiling_cost,
     parse_usd,
+    pool_ceiling,
+    pool_key,
     raw_ceiling,
     standing,
     usage_of,
@@ -54,6 +57,7 @@ __all__ = [
     "ADOPTION_NOT_ALLOWED",
     "BUDGET_EXCEEDED",
     "DEFAULTS_INVALID",
+    "POOL_KIND",
     "PRICE_UNKNOWN",
     "RUNNING",
     "VIOLATION",
@@ -80,6 +84,8 @@ __all__ = [
     "parse",
     "parse_usd",
     "policy_status",
+    "pool_ceiling",
+    "pool_key",
     "raw_ceiling",
     "refused",
     "selects",

@@ -1,5 +1,9 @@
-"""Budgets: how the LLMEndpoints of a namespace count at their ceilings, and whether one
-more fits every budget governing it."""
+"""Budgets: how the LLMEndpoints and LLMEndpointPools of a namespace count at their
+ceilings, and whether one more fits every budget governing it.
+
+A pool counts against its own namespace's cost at its ceiling (its instance type x
+maxCount) but is not an LLMEndpoint (`maxEndpoints`); an LLMEndpoint on a pool counts
+toward `maxEndpoints` at no cost (its instances are the pool's)."""
 
 from __future__ import annotations
 
@@ -26,6 +30,21 @@ class Usage:
     ceiling: Decimal | None  # USD per hour at its ceiling; None: price unknown
     now: Decimal | None = None  # USD per hour running now (its status)
     refused: bool = False
+    endpoint: bool = True  # an LLMEndpoint (counts toward maxEndpoints); False: a pool
+
+
+POOL_KIND = "LLMEndpointPool"
+
+
+def pool_key(name: str) -> str:
+    """A pool's name as the budget counts it: never an LLMEndpoint's of the namespace."""
+    return f"{POOL_KIND}/{name}"
+
+
+def pool_ceiling(spec: Mapping[str, Any]) -> tuple[str, int]:
+    """(instance type, maxCount) of a stored pool's spec, without parsing it."""
+    instance = spec.get("instance") or {}
+    return str(instance.get("type") or ""), int(instance.get("maxCount") or 1)
 
 
 def raw_ceiling(spec: Mapping[str, Any]) -> tuple[str, int]:
@@ -42,21 +61,39 @@ def raw_ceiling(spec: Mapping[str, Any]) -> tuple[str, int]:
 
 
 def usage_of(obj: Mapping[str, Any]) -> Usage | None:
-    """How one stored LLMEndpoint counts against its namespace's budget; None when it does
-    not count: being deleted, placed on a pool (the instances are the pool's), or neither
-    admitted nor running (waiting or refused)."""
+    """How one stored LLMEndpoint (or LLMEndpointPool, by its kind) counts against its
+    namespace's budget; None when it does not count: being deleted, or neither admitted
+    nor running (waiting or refused). One on a pool counts at no cost."""
     meta = obj.get("metadata") or {}
-    if meta.get("deletionTimestamp") or (obj.get("spec") or {}).get("pool"):
+    if meta.get("deletionTimestamp"):
         return None
+    if obj.get("kind") == POOL_KIND:
+        return _pool_usage(obj)
     status = obj.get("status") or {}
     record = status.get("policy") or {}
+    name = str(meta.get("name"))
+    if (obj.get("spec") or {}).get("pool"):
+        counts = record.get("admitted") or status.get("endpointName")
+        return Usage(name, Decimal(0), Decimal(0)) if counts else None
     now = parse_usd(status.get("estimatedHourlyCostUSD"))
     if record.get("admitted"):
-        return Usage(str(meta.get("name")), parse_usd(record.get("ceilingCostPerHourUSD")), now)
+        return Usage(name, parse_usd(record.get("ceilingCostPerHourUSD")), now)
     if status.get("endpointName"):
         # Running since before any budget governed it: it counts at its spec's ceiling.
         itype, most = raw_ceiling(obj.get("spec") or {})
-        return Usage(str(meta.get("name")), ceiling_cost(itype, most), now)
+        return Usage(name, ceiling_cost(itype, most), now)
+    return None
+
+
+def _pool_usage(obj: Mapping[str, Any]) -> Usage | None:
+    status = obj.get("status") or {}
+    record = status.get("policy") or {}
+    key = pool_key(str((obj.get("metadata") or {}).get("name")))
+    now = parse_usd(status.get("costPerHourUSD"))
+    if record.get("admitted"):
+        return Usage(key, parse_usd(record.get("ceilingCostPerHourUSD")), now, endpoint=False)
+    if status.get("endpointName"):  # running since before any budget governed it
+        return Usage(key, ceiling_cost(*pool_ceiling(obj.get("spec") or {})), now, endpoint=False)
     return None
 
 
@@ -93,21 +130,23 @@ def admit(
     what: str,
     others: Sequence[Usage],
     policies: Sequence[Policy],
+    endpoint: bool = True,
 ) -> Admission:
-    """Whether one more LLMEndpoint (or a higher ceiling of one) fits every budget
-    governing the namespace. `others` excludes this one; `what` describes its ceiling
-    (e.g. "ml.g5.12xlarge x 2") for the message."""
+    """Whether one more LLMEndpoint (or a higher ceiling of one; a pool with `endpoint`
+    False) fits every budget governing the namespace. `others` excludes this one;
+    `what` describes its ceiling (e.g. "ml.g5.12xlarge x 2") for the message."""
     counted = [u for u in others if u.name != name]
+    endpoints = sum(1 for u in counted if u.endpoint)
     taken = sum((u.ceiling or Decimal(0) for u in counted), Decimal(0))
     left: list[str] = []
     for policy, budget in budgets(policies):
         who = f"LLMEndpointPolicy {policy}"
-        if budget.max_endpoints is not None and len(counted) + 1 > budget.max_endpoints:
+        if endpoint and budget.max_endpoints is not None and endpoints + 1 > budget.max_endpoints:
             return Admission(
                 error(
                     BUDGET_EXCEEDED,
                     f"{who} allows {budget.max_endpoints} LLMEndpoints in namespace "
-                    f"{namespace}; {len(counted)} are counted, none is left",
+                    f"{namespace}; {endpoints} are counted, none is left",
                 )
             )
         limit = budget.max_cost
@@ -127,14 +166,20 @@ def admit(
                 error(
                     BUDGET_EXCEEDED,
                     f"{who} allows {catalog.format_usd(limit)} USD/h in namespace {namespace} "
-                    f"at ceilings; {catalog.format_usd(taken)} is taken by {len(counted)} "
-                    f"LLMEndpoints, {catalog.format_usd(max(remaining, Decimal(0)))} is left, "
+                    f"at ceilings; {catalog.format_usd(taken)} is taken by {_taken_by(counted)}"
+                    f", {catalog.format_usd(max(remaining, Decimal(0)))} is left, "
                     f"and this one needs {catalog.format_usd(ceiling)} ({what}, prices of "
                     f"{catalog.load().as_of})",
                 )
             )
         left.append(f"{policy}: {catalog.format_usd(remaining - ceiling)} USD/h")
     return Admission(None, tuple(left))
+
+
+def _taken_by(counted: Sequence[Usage]) -> str:
+    endpoints = sum(1 for u in counted if u.endpoint)
+    pools = len(counted) - endpoints
+    return f"{endpoints} LLMEndpoints" + (f" and {pools} LLMEndpointPools" if pools else "")
 
 
 # Why an LLMEndpoint is not counted again (`standing`).
@@ -199,7 +244,8 @@ def budget_lines(
 ) -> list[BudgetLine]:
     """Every budget governing a namespace against the LLMEndpoints `counted` there."""
     cost = sum((u.ceiling or Decimal(0) for u in counted), Decimal(0))
+    endpoints = sum(1 for u in counted if u.endpoint)
     return [
-        BudgetLine(name, len(counted), cost, b.max_endpoints, b.max_cost)
+        BudgetLine(name, endpoints, cost, b.max_endpoints, b.max_cost)
         for name, b in budgets(policies)
     ]

@@ -24,7 +24,7 @@ def namespace_status(namespace: str, usages: Sequence[Usage], refused: int) -> d
     ceilings = [u.ceiling for u in usages if u.ceiling is not None]
     return {
         "name": namespace,
-        "endpoints": len(usages),
+        "endpoints": sum(1 for u in usages if u.endpoint),
         "costPerHourUSD": catalog.format_usd(sum(now, Decimal(0))),
         "ceilingCostPerHourUSD": catalog.format_usd(sum(ceilings, Decimal(0))),
         "refused": refused,

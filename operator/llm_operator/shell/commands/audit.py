@@ -15,7 +15,9 @@ Resources of a deleted LLMEndpoint are "retained" when it said so (the operator
 tagged them `llmoperator.io/retained` before letting it go, or, for resources
 kept before that tag existed, its `Retained` Event is still in the cluster,
 which keeps Events about an hour) and "orphaned" otherwise. Cost is grouped per namespace too,
-with the LLMEndpointPolicies governing each and their budgets' room. Endpoints without
+with the LLMEndpointPolicies governing each and their budgets' room, and per
+LLMEndpointPool: its endpoint and the models on it with their share of its cost
+(`audit_pools`). Endpoints without
 traffic over `--idle-hours` are found through CloudWatch's Invocations metric
 where it has data ("unknown" without).
 
@@ -59,7 +61,7 @@ from llm_operator.core.desired import (
 from llm_operator.core.kinds import APPLICATION_AUTOSCALING, CLOUDWATCH, SAGEMAKER, Kind
 from llm_operator.core.rollout import ERROR_RATE_ALARM_SUFFIX, LATENCY_ALARM_SUFFIX
 from llm_operator.shell.aws import AwsError, SageMaker
-from llm_operator.shell.commands import audit_namespaces
+from llm_operator.shell.commands import audit_namespaces, audit_pools
 from llm_operator.shell.commands.kube import Cluster, CommandError
 from llm_operator.shell.commands.output import Progress, dump_json, table
 from llm_operator.shell.settings import OperatorSettings
@@ -626,10 +628,11 @@ def run(
         for o in live_objects
     }
     # A pool's endpoint and configs carry the pool's uid: in use while the pool exists.
+    pool_objects = cluster.all_pools()
     live |= {
         str(o["metadata"]["uid"]): f"LLMEndpointPool {o['metadata']['namespace']}/"
         f"{o['metadata']['name']}"
-        for o in cluster.all_pools()
+        for o in pool_objects
     }
     retained = {
         str(getattr(e.involved_object, "uid", "") or "") for e in cluster.events("Retained")
@@ -651,7 +654,8 @@ def run(
         finally:
             account.sagemaker.close()
     shown = reported(everything, all_clusters)
-    costs, unread = audit_namespaces.read(cluster, everything, live_objects)
+    costs, unread = audit_namespaces.read(cluster, everything, [*live_objects, *pool_objects])
+    by_pool = audit_pools.by_pool(pool_objects, live_objects, everything)
     skipped += unread
     for line in skipped:
         print(f"warning: {line}", file=sys.stderr)
@@ -665,10 +669,12 @@ def run(
             "warnings": skipped,
             "clusterName": here.cluster_name or None,
             "namespaces": [c.to_json() for c in costs],
+            "pools": [p.to_json() for p in by_pool],
         }
     else:
         sys.stdout.write(render_table(shown, len(everything)))
         sys.stdout.write(audit_namespaces.render(costs))
+        sys.stdout.write(audit_pools.render(by_pool))
     if do_delete:
         wanted = {ORPHANED}
         wanted |= {RETAINED} if include_retained else set()

@@ -50,15 +50,18 @@ def by_namespace(
     labels: Mapping[str, Mapping[str, str] | None],
 ) -> list[NamespaceCost]:
     """Cost per namespace from the audited `resources` (audit.Resource) and every live
-    LLMEndpoint; `policies` None when they could not be read, `labels` each namespace's
-    (None when it could not be read)."""
+    LLMEndpoint and LLMEndpointPool (by kind: a pool counts in its namespace's budget);
+    `policies` None when they could not be read, `labels` each namespace's (None when it
+    could not be read)."""
     rows: dict[str, NamespaceCost] = {}
 
     def row(namespace: str) -> NamespaceCost:
         return rows.setdefault(namespace, NamespaceCost(namespace))
 
     for obj in live:
-        row(str(obj["metadata"]["namespace"])).llmendpoints += 1
+        found = row(str(obj["metadata"]["namespace"]))
+        if obj.get("kind") != policy.POOL_KIND:
+            found.llmendpoints += 1
     for r in resources:
         if r.kind != "endpoint" or r.state == Attribution.OTHER.value:
             continue

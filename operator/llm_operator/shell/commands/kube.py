@@ -16,7 +16,7 @@ from kubernetes.client.exceptions import ApiException
 from llm_operator import __version__
 from llm_operator.api.models import GROUP, PLURAL, VERSION
 from llm_operator.api.policy import POLICY_PLURAL
-from llm_operator.api.pool import POOL_PLURAL
+from llm_operator.api.pool import POOL_KIND, POOL_PLURAL
 from llm_operator.shell.kube import IDENTITY_NAMESPACE
 
 
@@ -129,7 +129,17 @@ class Cluster:
             )
         except ApiException:
             return None
-        return list(listed.get("items") or [])
+        found = list(listed.get("items") or [])
+        try:  # its pools count against its budgets too (none: the kind is not installed)
+            pools = cast(
+                dict[str, Any],
+                self.custom.list_namespaced_custom_object(GROUP, VERSION, namespace, POOL_PLURAL),
+            )
+        except ApiException as exc:
+            if exc.status != 404:
+                return None
+            pools = {}
+        return found + [{**o, "kind": POOL_KIND} for o in pools.get("items") or []]
 
     def all_pools(self) -> list[dict[str, Any]]:
         """Every LLMEndpointPool (none when the kind is not installed): their endpoints
@@ -146,7 +156,7 @@ class Cluster:
                 _api_problem(exc, "LLMEndpointPools in all namespaces")
                 + " (audit must see every pool to tell what is orphaned)"
             ) from None
-        return list(listed.get("items") or [])
+        return [{**o, "kind": POOL_KIND} for o in listed.get("items") or []]
 
     def events(self, reason: str) -> list[Any]:
         """Events of one reason in every namespace; [] when they may not be listed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from llm_operator.api.models import LLMEndpointSpec
@@ -116,8 +117,8 @@ class PolicyReads:
         """The namespace's budgets as the operator counts them at its next pass (with
         the file's LLMEndpoints planned before this one), into `report`; returns
         (error, warning) as `reason: message` texts."""
-        if not policy.budgets(governing) or spec.pool is not None:
-            return None, None  # as the operator: a pool's instances are its namespace's
+        if not policy.budgets(governing):
+            return None, None
         found = await asyncio.to_thread(self.cluster.namespace_llmendpoints, namespace)
         if found is None:
             return None, (
@@ -133,8 +134,13 @@ class PolicyReads:
         planned = self._planned.setdefault(namespace, {})
         counting.update((n, u) for n, u in planned.items() if n != name)
         others = list(counting.values())
-        instances = policy.ceiling_instances(spec)
-        ceiling = policy.ceiling_cost(spec.instance_spec.type, instances)
+        if spec.pool is not None:  # as the operator: maxEndpoints only, the cost is the pool's
+            ceiling: Decimal | None = Decimal(0)
+            what = f"on LLMEndpointPool {spec.pool.namespace or namespace}/{spec.pool.name}"
+        else:
+            instances = policy.ceiling_instances(spec)
+            ceiling = policy.ceiling_cost(spec.instance_spec.type, instances)
+            what = f"{spec.instance_spec.type} x {instances}"
         error: str | None = None
         warning: str | None = None
         if policy.standing(status, ceiling) is None:
@@ -142,7 +148,7 @@ class PolicyReads:
                 namespace=namespace,
                 name=name,
                 ceiling=ceiling,
-                what=f"{spec.instance_spec.type} x {instances}",
+                what=what,
                 others=others,
                 policies=governing,
             )

@@ -76,6 +76,9 @@ class Cache:
         # under the same name (same ARN) has a new creation time, so it is read again.
         self._owners: dict[tuple[Scope, str], tuple[str, TagOwner]] = {}
         self._touched: dict[tuple[Scope, Kind, str], float] = {}
+        # (scope, pool endpoint) -> the (component, status) pairs on it at its last
+        # Describe: managed instance scaling follows them, so a change means Describe again.
+        self.pool_components: dict[tuple[Scope, str], tuple[tuple[str, str], ...]] = {}
         # (scope, ResourceId) -> ((desired, current) it was asked for, the activity)
         self.activities: dict[tuple[Scope, str], tuple[Any, ScalingActivity | None]] = {}
 
@@ -156,6 +159,11 @@ class Cache:
             key: found
             for key, found in self._described.items()
             if key[0] != place or key[2] in listed[key[1]] or key in self._touched
+        }
+        self.pool_components = {
+            key: shape
+            for key, shape in self.pool_components.items()
+            if key[0] != place or key[1] in inventory.endpoints
         }
         arns = {
             str(summary.get(kind.arn_member))
