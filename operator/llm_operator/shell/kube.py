@@ -94,13 +94,19 @@ class KubeCluster:
         return dict(found.metadata.annotations or {})
 
     async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
+        return await self._patch_status(PLURAL, namespace, name, status)
+
+    async def _patch_status(
+        self, plural: str, namespace: str, name: str, status: Mapping[str, Any]
+    ) -> bool:
+        """Merge-patches the status of one of our kinds; False when it is gone meanwhile."""
         try:
             await self._run(
                 self._custom.patch_namespaced_custom_object_status,
                 GROUP,
                 VERSION,
                 namespace,
-                PLURAL,
+                plural,
                 name,
                 {"status": dict(status)},
                 _content_type="application/merge-patch+json",
@@ -163,20 +169,7 @@ class KubeCluster:
         return [{**o, "kind": POOL_KIND} for o in found.get("items") or []]
 
     async def patch_pool_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> None:
-        try:
-            await self._run(
-                self._custom.patch_namespaced_custom_object_status,
-                GROUP,
-                VERSION,
-                namespace,
-                POOL_PLURAL,
-                name,
-                {"status": dict(status)},
-                _content_type="application/merge-patch+json",
-            )
-        except ApiException as exc:
-            if exc.status != 404:  # deleted meanwhile
-                raise
+        await self._patch_status(POOL_PLURAL, namespace, name, status)
 
     # -- LLMEndpointPolicies (shell.governance's PolicySource) --------------------------
 
