@@ -76,9 +76,14 @@ def test_a_tag_that_is_not_the_version_is_refused(tree: Path) -> None:
 
 def test_set_version_writes_every_copy_and_dates_the_changelog(tree: Path) -> None:
     before = release.version()
+    # Whatever the tree's Unreleased section holds, this release notes one fix alone.
     release.CHANGELOG.write_text(
-        release.CHANGELOG.read_text().replace(
-            "## [Unreleased]\n", "## [Unreleased]\n\n### Fixed\n\n- Something.\n", 1
+        re.sub(
+            r"## \[Unreleased\]\n.*?(?=\n## \[)",
+            "## [Unreleased]\n\n### Fixed\n\n- Something.\n",
+            release.CHANGELOG.read_text(),
+            count=1,
+            flags=re.S,
         )
     )
     release.set_version("7.8.9", today=datetime.date(2030, 1, 2))
