@@ -11,12 +11,15 @@ teams' and one the pool does not allow. The scenario runs in order:
 - deleting a model leaves the pool and the other model serving;
 - deleting the pool while it hosts models is held with a status naming them, and it
   goes once they are gone.
+Then, on a pool of its own: a standalone LLMEndpoint moved onto it by its spec
+(instance replaced by pool) answers throughout, and its former endpoint goes.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +35,7 @@ from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
 from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.commands import cli
+from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.examples import to_yaml
 from tests.plugins.llmendpoints import get_llme, patch_spec, wait_gone, wait_ready
 from tests.plugins.operator_fixtures import (
@@ -120,6 +124,9 @@ def invoke(s: Setup, key: str, name: str) -> None:
         kubeconfig=s.cluster.kubeconfig,
     )
     assert answer.returncode == 0, answer.stderr
+
+
+CHAT = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
 
 
 def degraded_reason(obj: dict[str, Any] | None) -> str | None:
@@ -232,3 +239,144 @@ def test_models_of_two_namespaces_share_a_pool_from_placement_to_deletion(setup:
     other("delete", "llme", "stranger", "--wait=false")
     wait_for(lambda: s.pool() is None, timeout=180, what="the pool gone")
     wait_for(lambda: api.inventory().empty, timeout=120, what="nothing left in SageMaker")
+
+
+def test_a_standalone_model_moves_onto_a_pool_without_a_failed_invocation(
+    setup: Setup, tmp_path: Path
+) -> None:
+    s = setup
+    api = SageMaker(s.emulator)
+    log = s.operator.log_tail
+    docs = example(s)
+    pool = copy.deepcopy(docs[0])
+    pool["metadata"]["name"] = "moves"
+    qwen = next(d for d in docs if d["metadata"]["name"] == "qwen")
+    qwen["spec"]["pool"]["name"] = "moves"
+    mover = guest(s, "search", "mover", 1)
+    pool_ref = mover["spec"].pop("pool")
+    pool_ref["name"] = "moves"
+    mover["spec"]["instance"] = {"type": "ml.g5.12xlarge", "count": 1}
+    s.cluster.kubectl("apply", "-f", "-", input=to_yaml(pool, qwen, mover))
+    search, support = s.kubectl("search"), s.kubectl("support")
+    qwen_status = wait_ready(support, "qwen", log=log, timeout=180)["status"]
+    before = wait_ready(search, "mover", log=log, timeout=180)["status"]
+    former, on_pool = before["endpointName"], qwen_status["endpointName"]
+    assert former != on_pool
+    qwen_component = qwen_status["inferenceComponents"][0]["name"]
+    qwen_before = api.inference_component(qwen_component)
+
+    # plan shows the move's first step: the component on the pool, nothing deleted yet.
+    moved_spec = {k: v for k, v in mover["spec"].items() if k != "instance"}
+    manifest = tmp_path / "mover.yaml"
+    manifest.write_text(to_yaml({**mover, "spec": {**moved_spec, "pool": pool_ref}}))
+    planned = cli(
+        "plan",
+        "-f",
+        str(manifest),
+        "-o",
+        "json",
+        emulator=s.emulator,
+        kubeconfig=s.cluster.kubeconfig,
+    )
+    assert planned.returncode == 2, planned.stderr + planned.stdout
+    changes = json.loads(planned.stdout)["llmEndpoints"][0]["changes"]
+    assert [c["operation"] for c in changes] == ["CreateInferenceComponent"], changes
+    assert api.inventory().endpoints == sorted([former, on_pool])
+
+    runtime: Any = boto3_client(s.emulator.url, "sagemaker-runtime")
+    # With adapters, a move is refused at apply (their names would be taken twice).
+    adapters = [{"name": "a", "artifactUri": "s3://bucket/a.tar.gz"}]
+    refused = search(
+        "patch",
+        "llmendpoint",
+        "mover",
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"instance": None, "pool": pool_ref, "adapters": adapters}}),
+        check=False,
+    )
+    assert refused.returncode != 0 and "cannot move onto a pool" in refused.stderr
+    # A move the pool has no room for (5 copies beside qwen's ceiling of 4 on 8 GPUs)
+    # is PoolFull: nothing is sent for it, the former endpoint keeps serving.
+    inventory = api.inventory()
+    patch_spec(search, "mover", {"instance": None, "pool": pool_ref, "resources": {"copies": 5}})
+    wait_for(
+        lambda: degraded_reason(get_llme(search, "mover")) == "PoolFull",
+        timeout=60,
+        what="mover's move PoolFull",
+    )
+    assert api.inventory() == inventory
+    runtime.invoke_endpoint(
+        EndpointName=former,
+        InferenceComponentName=before["inferenceComponents"][0]["name"],
+        Body=json.dumps(CHAT).encode(),
+    )
+
+    # Invocations as an application that reads status before each call would send them.
+    failures: list[str] = []
+    served: list[str] = []
+    stop = threading.Event()
+
+    def call() -> None:
+        while not stop.is_set():
+            obj = get_llme(search, "mover") or {}
+            status = obj.get("status") or {}
+            ready = condition(obj, "Ready")
+            if ready.get("status") != "True":
+                if ready.get("reason") != "PoolFull":  # the refused move, until copies: 1
+                    failures.append(f"not Ready: {ready}")
+                stop.wait(0.2)
+                continue
+            target = {
+                "EndpointName": status["endpointName"],
+                "InferenceComponentName": status["inferenceComponents"][0]["name"],
+            }
+            try:
+                runtime.invoke_endpoint(**target, Body=json.dumps(CHAT).encode())
+                served.append(target["EndpointName"])
+            except Exception as exc:  # a failed invocation is what this test looks for
+                failures.append(f"{target}: {exc}")
+
+    caller = threading.Thread(target=call, daemon=True)
+    caller.start()
+    try:
+        patch_spec(search, "mover", {"resources": {"copies": 1}})
+
+        def moved() -> bool:
+            status = (get_llme(search, "mover") or {}).get("status") or {}
+            return status.get("endpointName") == on_pool and former not in api.inventory().endpoints
+
+        wait_for(moved, timeout=180, what="mover on the pool, its former endpoint deleted")
+    finally:
+        stop.set()
+        caller.join(timeout=30)
+    assert not failures, failures[:5]
+    assert former in served and on_pool in served
+    # Its former model, config and component went too; qwen's component was untouched.
+    mine = [n for n in api.inventory().inference_components if n.startswith(former)]
+    assert [c for c in mine if api.inference_component(c)["EndpointName"] != on_pool] == []
+    wait_for(
+        lambda: not [c for c in api.inventory().endpoint_configs if c.startswith(former)],
+        timeout=60,
+        what="the former endpoint config deleted",
+    )
+    after = api.inference_component(qwen_component)
+    assert after["LastModifiedTime"] == qwen_before["LastModifiedTime"]
+    invoke(s, "search", "mover")
+
+    # Back to standalone is refused at apply; the model keeps serving on the pool.
+    refused = search(
+        "patch",
+        "llmendpoint",
+        "mover",
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"pool": None, "instance": {"type": "ml.g5.12xlarge"}}}),
+        check=False,
+    )
+    assert refused.returncode != 0 and "pool cannot be changed or removed" in refused.stderr
+
+    for kubectl, name in ((search, "mover"), (support, "qwen")):
+        kubectl("delete", "llme", name, "--wait=false")
+    s.kubectl("platform")("delete", "llmpool", "moves", "--wait=false")
+    wait_for(lambda: api.inventory().empty, timeout=180, what="nothing left in SageMaker")

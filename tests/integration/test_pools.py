@@ -10,6 +10,8 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+import pytest
+
 from llm_operator.core import policy, pools
 from llm_operator.shell.governance import Governance
 from llm_operator.shell.pool_handlers import pool_pass
@@ -290,5 +292,92 @@ def test_a_pool_counts_against_its_namespaces_budget_and_its_models_toward_max_e
             assert degraded(cluster.objects[("ml-platform", "llama")]) == policy.BUDGET_EXCEEDED
         finally:
             r.close()
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("crash_once", ["pool_component_created", "status_switched"])
+def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leaked(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator, crash_once: str
+) -> None:
+    """A standalone LLMEndpoint moved onto the pool by its spec; the replica doing it is
+    replaced mid-way by one that created nothing: the former endpoint, config and
+    component go once the pool's component serves, and exactly that one is left."""
+
+    async def scenario() -> None:
+        cluster = PoolCluster()
+        neighbour = guest("support", "llama", 1)
+        mover = guest("search", "mover", 1)
+        pool_ref = mover["spec"].pop("pool")
+        mover["spec"]["instance"] = {"type": "ml.g5.12xlarge", "count": 1}
+        pool_endpoint = pools.endpoint_name("ml-platform", "shared-g5")
+
+        def tables() -> dict[str, Any]:
+            found: dict[str, Any] = emulated_sagemaker.admin.state()["accounts"]["123456789012"][
+                REGION
+            ]
+            return found
+
+        first = reconciler(cluster)
+        try:
+            await settle(first, cluster, neighbour, mover)
+            status = cluster.objects[("search", "mover")]["status"]
+            former = status["endpointName"]
+            assert former != pool_endpoint
+            neighbour_component = dict(
+                next(c for n, c in tables()["inference_components"].items() if "llama" in n)
+            )
+            mover = copy.deepcopy(mover)
+            del mover["spec"]["instance"]
+            mover["spec"]["pool"] = pool_ref
+            mover["metadata"]["generation"] = 2
+            for _ in range(80):
+                await pool_pass(first, POOL, deleting=False)
+                await first.reconcile(cluster.put(mover), deleting=False)
+                status = cluster.objects[("search", "mover")]["status"]
+                on_pool = [
+                    n
+                    for n, c in tables()["inference_components"].items()
+                    if n.startswith(former) and c["EndpointName"] == pool_endpoint
+                ]
+                if crash_once == "pool_component_created" and on_pool:
+                    break
+                if crash_once == "status_switched" and status["endpointName"] == pool_endpoint:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(status)
+            assert former in tables()["endpoints"]  # nothing former deleted yet
+        finally:
+            first.close()
+        second = reconciler(cluster)
+        try:
+            for _ in range(120):
+                await pool_pass(second, POOL, deleting=False)
+                await second.reconcile(cluster.put(mover), deleting=False)
+                if former not in tables()["endpoints"] and not [
+                    c for c in tables()["endpoint_configs"] if c.startswith(former)
+                ]:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(cluster.objects[("search", "mover")]["status"])
+        finally:
+            second.close()
+        mine = {
+            n: c["EndpointName"]
+            for n, c in tables()["inference_components"].items()
+            if n.startswith(former)
+        }
+        assert mine == {f"{former}-pool": pool_endpoint}
+        status = cluster.objects[("search", "mover")]["status"]
+        assert status["endpointName"] == pool_endpoint and ready(
+            cluster.objects[("search", "mover")]
+        )
+        # No model of its own is left that no component runs.
+        components = repr(list(tables()["inference_components"].values()))
+        assert all(m in components for m in tables()["models"] if m.startswith(former))
+        after = next(c for n, c in tables()["inference_components"].items() if "llama" in n)
+        assert after["LastModifiedTime"] == neighbour_component["LastModifiedTime"]
 
     asyncio.run(scenario())

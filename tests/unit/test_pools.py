@@ -382,3 +382,26 @@ def test_kubectl_get_llmpool_columns() -> None:
     assert {"name": "Pool", "type": "string", "jsonPath": ".spec.pool.name"}.items() <= next(
         c for c in llme["additionalPrinterColumns"] if c["name"] == "Pool"
     ).items()
+
+
+def test_a_model_on_a_pool_names_its_base_component_apart_from_a_standalone_one() -> None:
+    """A standalone LLMEndpoint moved onto a pool runs both until the pool's serves."""
+    want = rendered(guest_body()).desired
+    standalone = naming.base_component_name("search", "mistral")
+    assert want.components[0].name == naming.pooled_base_component_name("search", "mistral")
+    assert want.components[0].name != standalone
+    # One placed under the standalone name (before moves existed) keeps it, as its
+    # status on the pool's endpoint shows, rather than being replaced.
+    placed = {
+        "endpointName": pools.endpoint_name("ml-platform", "shared-g5"),
+        "inferenceComponents": [{"name": standalone}],
+    }
+    parsed = core_render.parse({**guest_body(), "status": placed}, pool=facts())
+    kept = core_render.render(parsed, core_render.Facts()).desired
+    assert kept.components[0].name == standalone
+    # Status still naming its former endpoint (a move under way): the pool's name.
+    moving = {**placed, "endpointName": naming.endpoint_name("search", "mistral")}
+    parsed = core_render.parse({**guest_body(), "status": moving}, pool=facts())
+    assert core_render.render(parsed, core_render.Facts()).desired.components[0].name == (
+        naming.pooled_base_component_name("search", "mistral")
+    )

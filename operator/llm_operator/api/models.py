@@ -211,8 +211,17 @@ MSG_INSTANCE_OR_POOL = (
 )
 MSG_POOL_IC = "pool needs endpointType InferenceComponent: models share a pool as components"
 MSG_POOL_MOVE = (
-    "pool cannot be set, changed or removed on an existing LLMEndpoint: create a new "
-    "LLMEndpoint on the pool, then delete this one"
+    "pool cannot be changed or removed on an existing LLMEndpoint (only a standalone "
+    "LLMEndpoint moves onto a pool, by replacing instance with pool): create a new "
+    "LLMEndpoint where it should run, then delete this one"
+)
+MSG_POOL_MOVE_AUTOSCALING = (
+    "an LLMEndpoint with autoscaling cannot move onto a pool: remove its autoscaling "
+    "(its scalable target goes), move it (replace instance with pool), then add it back"
+)
+MSG_POOL_MOVE_ADAPTERS = (
+    "an LLMEndpoint with adapters cannot move onto a pool: remove its adapters, move it "
+    "(replace instance with pool), then add them back"
 )
 
 
@@ -1110,7 +1119,16 @@ class LLMEndpointSpec(_Spec):
         json_schema_extra=rules(
             cel("has(self.instance) != has(self.pool)", MSG_INSTANCE_OR_POOL),
             cel("!has(self.pool) || self.endpointType == 'InferenceComponent'", MSG_POOL_IC),
-            cel("has(self.pool) == has(oldSelf.pool)", MSG_POOL_MOVE),
+            cel("has(self.pool) || !has(oldSelf.pool)", MSG_POOL_MOVE),
+            cel(
+                "has(oldSelf.pool) || !has(self.pool) || !has(self.adapters)"
+                " || size(self.adapters) == 0",
+                MSG_POOL_MOVE_ADAPTERS,
+            ),
+            cel(
+                "has(oldSelf.pool) || !has(self.pool) || !has(oldSelf.autoscaling)",
+                MSG_POOL_MOVE_AUTOSCALING,
+            ),
             cel(
                 "!has(self.pool) || !has(oldSelf.pool) || self.pool == oldSelf.pool", MSG_POOL_MOVE
             ),

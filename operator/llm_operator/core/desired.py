@@ -209,12 +209,14 @@ def render(
     generation: int = 0,
     endpoint_name: str | None = None,
     host: Host | None = None,
+    base_on_pool: bool = False,
 ) -> DesiredState:
     """The SageMaker resources `spec` asks for, as exact boto3 request kwargs.
 
     `generation` is the LLMEndpoint's metadata.generation: a refused rollout names it.
     `endpoint_name`: an adopted endpoint's name instead of the derived one (the
-    other resources keep their derived names).
+    other resources keep their derived names). `base_on_pool`: on a pool, the base
+    component keeps the standalone name it was placed with (`-base`, not `-pool`).
     """
     itype = catalog.instance_type(spec.instance_spec.type)
     if itype is None:
@@ -234,7 +236,13 @@ def render(
 
     model = _model(spec, ns, name, cluster, image, num_gpus, hf_token, neuron)
     config = _endpoint_config(spec, ns, name, cluster, model.name)
-    components = _components(spec, ns, name, cluster, model.name) if ic else ()
+    components = (
+        _components(
+            spec, ns, name, cluster, model.name, pooled=host is not None and not base_on_pool
+        )
+        if ic
+        else ()
+    )
     tags = {**spec.aws.tags, **ownership_tags(owner)}
     endpoint = endpoint_name or naming.endpoint_name(ns, name, cluster)
     if host is not None:
@@ -372,7 +380,7 @@ def _endpoint_config(
 
 
 def _components(
-    spec: LLMEndpointSpec, ns: str, name: str, cluster: str, model_name: str
+    spec: LLMEndpointSpec, ns: str, name: str, cluster: str, model_name: str, *, pooled: bool
 ) -> tuple[DesiredComponent, ...]:
     res = spec.effective_resources
     compute: dict[str, Any] = {
@@ -381,7 +389,8 @@ def _components(
     }
     if res.accelerators_per_copy > 0:
         compute["NumberOfAcceleratorDevicesRequired"] = res.accelerators_per_copy
-    base_name = naming.base_component_name(ns, name, cluster)
+    naming_base = naming.pooled_base_component_name if pooled else naming.base_component_name
+    base_name = naming_base(ns, name, cluster)
     base = DesiredComponent(
         name=base_name,
         specification={"ModelName": model_name, "ComputeResourceRequirements": compute},

@@ -77,6 +77,9 @@ class PlanMemory:
     # default and enforced tags) every resource of this LLMEndpoint carries; None
     # until first recorded. A change re-tags what exists (`core.retag`).
     tags: Mapping[str, str] | None = None
+    # spec.pool, moved from an endpoint of its own: the pool's endpoint once status
+    # named it (its components served there), so the former endpoint may go.
+    moved_onto: str | None = None
 
     def with_rejection(
         self, action: Action, reason: str, *, secrets: Iterable[str] = ()
@@ -128,6 +131,7 @@ class PlanMemory:
             "updateIssuedAt": self.update_issued_at,
             "alarms": list(self.alarms),
             "autoscaled": self.autoscaled,
+            "movedOnto": self.moved_onto,
             # A list, so a key taken away does not survive the merge patch.
             "tags": (
                 None
@@ -195,6 +199,7 @@ class PlanMemory:
                 tuple(a for a in alarms if isinstance(a, str)) if isinstance(alarms, list) else ()
             ),
             autoscaled=data.get("autoscaled") is True,
+            moved_onto=_str_or_none(data.get("movedOnto")),
             tags=(
                 {
                     row["key"]: row["value"]
@@ -212,3 +217,7 @@ class PlanMemory:
                 else None
             ),
         )
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

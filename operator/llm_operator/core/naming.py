@@ -42,6 +42,9 @@ OWNER_HASH_LENGTH = 8
 CONTENT_HASH_LENGTH = 8
 VARIANT_NAME = "AllTraffic"
 BASE_COMPONENT_SUFFIX = "base"
+# The base component on a pool's endpoint: a name of its own, so a standalone
+# LLMEndpoint moved onto a pool serves from both until the new one is InService.
+POOLED_BASE_SUFFIX = "pool"
 ADAPTER_SEPARATOR = "--"
 
 # SageMaker's patterns for the names we generate (from botocore's model).
@@ -134,6 +137,10 @@ def base_component_name(namespace: str, name: str, cluster: str = "") -> str:
     return f"{prefix(namespace, name, cluster)}-{BASE_COMPONENT_SUFFIX}"
 
 
+def pooled_base_component_name(namespace: str, name: str, cluster: str = "") -> str:
+    return f"{prefix(namespace, name, cluster)}-{POOLED_BASE_SUFFIX}"
+
+
 def adapter_component_name(namespace: str, name: str, adapter: str, cluster: str = "") -> str:
     if len(adapter) > MAX_ADAPTER_NAME_LENGTH or _slug(adapter) != adapter:
         raise ValueError(
@@ -151,7 +158,7 @@ def decode(kind: Kind, name: str) -> tuple[str, str] | None:
     """(owner hash, role) of a derived name of `kind`, or None when `name` is not
     shaped like one.
 
-    Roles: "" (endpoint), "m<hash>", "c<hash>", "base", "--<adapter>". This inverse
+    Roles: "" (endpoint), "m<hash>", "c<hash>", "base", "pool", "--<adapter>". This inverse
     is what makes the scheme unambiguous; tests use it to prove that distinct
     owners and roles never meet in one name.
     """
@@ -169,6 +176,8 @@ def decode(kind: Kind, name: str) -> tuple[str, str] | None:
             role = sep + adapter
         elif name.endswith(f"-{BASE_COMPONENT_SUFFIX}"):
             head, role = name[: -len(BASE_COMPONENT_SUFFIX) - 1], BASE_COMPONENT_SUFFIX
+        elif name.endswith(f"-{POOLED_BASE_SUFFIX}"):
+            head, role = name[: -len(POOLED_BASE_SUFFIX) - 1], POOLED_BASE_SUFFIX
         else:
             return None
     elif kind is not Kind.ENDPOINT:

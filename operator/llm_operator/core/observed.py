@@ -146,3 +146,6 @@ class ObservedState:
     # planner's memory has some (see PlanMemory.alarms).
     alarms: Mapping[str, ObservedAlarm] = field(default_factory=dict)
     scaling: ObservedScaling = field(default_factory=ObservedScaling)
+    # spec.pool: the LLMEndpoint's own endpoint from before it moved onto the pool
+    # (its derived name), found until the move deleted it.
+    former: ObservedEndpoint | None = None

@@ -21,6 +21,7 @@ from llm_operator.core.passes import (
     dependencies,
     endpoint,
     garbage,
+    hosted,
     rollouts,
     scaling,
 )
@@ -43,7 +44,9 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         dependencies.restore_missing(p)
         if endpoint.converge(p):
             components.converge(p)
-            components.remove_stale(p)
+            if hosted.leave_former(p):
+                components.remove_stale(p)
+                hosted.delete_former(p)
             scaling.converge(p)
         if not p.actions:
             garbage.collect(p)
@@ -77,6 +80,7 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         alarms=rollouts.alarm_names(p),
         autoscaled=desired.scaling is not None or scaling.left(p),
         tags=tags,
+        moved_onto=p.moved_onto,
     )
     return conditions.converging(p, new_memory)
 

@@ -99,6 +99,8 @@ class Parsed:
     governed: policy.Governed = field(default_factory=lambda: policy.Governed(None))
     # spec.pool: the pool read for it (None: not on a pool).
     pool: PoolFacts | None = None
+    # On a pool, the base component keeps the name `-base` it was placed with.
+    base_on_pool: bool = False
 
     @property
     def token_ref(self) -> tuple[str, str] | None:
@@ -179,6 +181,21 @@ class Lookups:
     scaling: bool  # the scalable target, its policies and alarm
 
 
+def _base_on_pool(status: Mapping[str, Any], pool: PoolFacts | None) -> bool:
+    """Status shows its base component on the pool's endpoint under the standalone name
+    (`-base`, as placed before moved LLMEndpoints existed): kept, not replaced."""
+    if pool is None:
+        return False
+    components = status.get("inferenceComponents")
+    first = components[0] if isinstance(components, list) and components else None
+    name = first.get("name") if isinstance(first, Mapping) else None
+    return (
+        status.get("endpointName") == pool.host.endpoint_name
+        and isinstance(name, str)
+        and name.endswith(f"-{naming.BASE_COMPONENT_SUFFIX}")
+    )
+
+
 def parse(
     body: Mapping[str, Any],
     status: Mapping[str, Any] | None = None,
@@ -241,6 +258,7 @@ def parse(
         adopting=adopting,
         adopted=adoption.from_record(_mapping(status.get("adopted"))),
         memory=PlanMemory.from_dict(status.get(MEMORY_KEY)),
+        base_on_pool=_base_on_pool(status, pool),
         region=region,
         role_arn=role,
         deletion_policy=deletion,
@@ -304,6 +322,7 @@ def render(parsed: Parsed, facts: Facts, *, deleting: bool = False) -> Rendered:
                 generation=parsed.generation,
                 endpoint_name=parsed.adopting,
                 host=parsed.pool.host if parsed.pool is not None else None,
+                base_on_pool=parsed.base_on_pool,
             )
         except desired.RenderError as exc:
             problems.append(validation.error("InvalidSpec", str(exc)))

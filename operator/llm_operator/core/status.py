@@ -17,8 +17,10 @@ from typing import Any
 from llm_operator.api.models import Phase, copies_summary
 from llm_operator.core import naming
 from llm_operator.core.desired import NAME_TAG, DesiredState
+from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
-from llm_operator.core.observed import ObservedState
+from llm_operator.core.observed import ObservedEndpoint, ObservedState
+from llm_operator.core.passes import hosted
 from llm_operator.core.plan import ConditionInput, Plan
 from llm_operator.core.rollout import FINISHED, RolloutReport
 
@@ -128,6 +130,7 @@ def build_status(
     `hourly_usd_per_instance` is the catalog's on-demand price for the desired
     instance type, None when unknown.
     """
+    former = hosted.serving_former(desired, observed)
     observed = _owned(observed, desired.owner.uid)
     ep = observed.endpoint
     previous_conditions = (previous or {}).get("conditions")
@@ -219,9 +222,48 @@ def build_status(
         "failureReason": plan.failure_reason,
         MEMORY_KEY: plan.memory.to_dict(),
     }
+    if former is not None:
+        _name_former(out, desired, observed, former)
     if plan.rollout is not None:
         out["rollout"] = build_rollout(plan.rollout, (previous or {}).get("rollout"), now)
     return out
+
+
+def _name_former(
+    out: dict[str, Any], desired: DesiredState, observed: ObservedState, ep: ObservedEndpoint
+) -> None:
+    """Moving onto a pool: status names what still serves, the former endpoint and its
+    components, until the pool's serve (`invoke` switches then)."""
+    components: list[dict[str, Any]] = []
+    adapters: list[dict[str, Any]] = []
+    for c in hosted.former_components(desired, observed):
+        if c.endpoint_name != ep.name:
+            continue
+        entry: dict[str, Any] = {"name": c.name, "status": c.status}
+        if c.base_component is None:
+            entry["copies"] = {
+                "desired": c.desired_copies or 0,
+                "current": c.current_copies or 0,
+            }
+        components.append(entry)
+        adapter = naming.decode(Kind.INFERENCE_COMPONENT, c.name)
+        if c.base_component is not None and adapter is not None:
+            adapters.append(
+                {
+                    "name": adapter[1].removeprefix(naming.ADAPTER_SEPARATOR),
+                    "componentName": c.name,
+                    "status": c.status,
+                }
+            )
+    out.update(
+        endpointName=ep.name,
+        endpointArn=ep.arn,
+        endpointConfigName=ep.config_name,
+        sagemakerStatus=ep.status,
+        inferenceComponents=components,
+        adapters=adapters,
+        invocationUrl=naming.invocation_url(desired.region, ep.name),
+    )
 
 
 def scale_selector(name: str) -> str:

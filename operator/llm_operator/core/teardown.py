@@ -42,7 +42,7 @@ from llm_operator.core.observed import (
     ObservedResource,
     ObservedState,
 )
-from llm_operator.core.passes import conditions, scaling
+from llm_operator.core.passes import conditions, hosted, scaling
 from llm_operator.core.passes.state import Pass
 from llm_operator.core.plan import Plan
 
@@ -122,7 +122,9 @@ def delete(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -
     scaling_left = _unscale(p)
     ep = None if kept is not None else observed.endpoint
     if desired.host is not None:
-        ep = None  # the pool's endpoint: never deleted by an LLMEndpoint on it
+        # Never the pool's endpoint; the one it had before it moved onto the pool, if
+        # that move did not finish.
+        ep = hosted.former(desired, observed)
     if ep is not None and p.foreign(ep.owner_uid):
         p.conflict("endpoint", ep.name, ep)
         ep = None  # not ours: neither it nor its components are touched

@@ -13,6 +13,7 @@ from llm_operator.core.compare import (
 )
 from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
+from llm_operator.core.passes import hosted
 from llm_operator.core.passes.rollouts import ROLLED_BACK
 from llm_operator.core.passes.scaling import scaled
 from llm_operator.core.passes.state import Pass
@@ -43,7 +44,11 @@ def converging(p: Pass, memory: PlanMemory) -> Plan:
         and _serving(p)
     )
     rolled_back_only = bool(p.problems) and all(x.reason == ROLLED_BACK for x in p.problems)
-    phase = _phase(p, ready=ready, previous_only=on_previous and rolled_back_only)
+    # Moving onto a pool: the former endpoint serves until the pool's components do.
+    former = None if ready or p.problems else hosted.serving_former(desired, p.observed)
+    phase = _phase(
+        p, ready=ready or former is not None, previous_only=on_previous and rolled_back_only
+    )
 
     reason = failure_reason(p.problems)
     if ready and _scaled_to_zero(p):
@@ -56,6 +61,13 @@ def converging(p: Pass, memory: PlanMemory) -> Plan:
     elif ready:
         ready_condition = ConditionInput(
             True, "InService", f"Endpoint {desired.endpoint_name} is serving the desired spec"
+        )
+    elif former is not None:
+        ready_condition = ConditionInput(
+            True,
+            "MovingToPool",
+            f"Endpoint {former.name} serves while the model moves onto endpoint "
+            f"{desired.endpoint_name} of its pool",
         )
     elif on_previous and rollout is not None:
         if rollout.phase == ROLLED_BACK:

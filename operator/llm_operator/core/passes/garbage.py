@@ -13,6 +13,8 @@ def collect(p: Pass) -> None:
 
     Runs only in a pass that queued nothing else (see `core.reconcile`).
     """
+    if p.observed.former is not None and not p.foreign(p.observed.former.owner_uid):
+        return  # moving onto a pool: the former endpoint's config goes after it
     ep = p.observed.endpoint
     if ep is None or ep.status != "InService":
         return

@@ -1,5 +1,12 @@
 """An LLMEndpoint placed on an LLMEndpointPool (spec.pool): the endpoint is the pool's.
 
+Moved onto a pool from an endpoint of its own (`former`): that endpoint keeps
+serving, and status keeps naming it, until the components on the pool are
+InService; status then names the pool's endpoint, and only in a later pass (so
+whoever read status before the switch is not sent to something deleted) are the
+former components, then the former endpoint deleted (its config and models then
+go as garbage).
+
 The pool creates, scales and deletes the endpoint and its config; the LLMEndpoint
 only waits for it to serve, then converges its own model, components and their
 autoscaling on it. What other LLMEndpoints placed on the same endpoint is
@@ -10,8 +17,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from llm_operator.core.actions import DeleteEndpoint
+from llm_operator.core.compare import ENDPOINT_DELETABLE
 from llm_operator.core.desired import DesiredState
-from llm_operator.core.observed import ObservedState
+from llm_operator.core.observed import ObservedComponent, ObservedEndpoint, ObservedState
 from llm_operator.core.passes.state import Pass
 
 
@@ -43,3 +52,88 @@ def ready(p: Pass) -> bool:
         p.waiting.append(f"endpoint {ep.name} of {pool} to leave {ep.status}")
         return False
     return True
+
+
+def former(desired: DesiredState, observed: ObservedState) -> ObservedEndpoint | None:
+    """The LLMEndpoint's own endpoint from before it moved onto a pool, when ours."""
+    ep = observed.former
+    if desired.host is None or ep is None or ep.owner_uid != desired.owner.uid:
+        return None
+    return ep
+
+
+def former_components(desired: DesiredState, observed: ObservedState) -> list[ObservedComponent]:
+    """Our components off the pool's endpoint (base components first)."""
+    return sorted(
+        (
+            c
+            for c in observed.components.values()
+            if c.owner_uid == desired.owner.uid and c.endpoint_name != desired.endpoint_name
+        ),
+        key=lambda c: (c.base_component is not None, c.name),
+    )
+
+
+def serving(desired: DesiredState, observed: ObservedState) -> bool:
+    """Every wanted component is ours and InService on the pool's endpoint."""
+    for want in desired.components:
+        have = observed.components.get(want.name)
+        if (
+            have is None
+            or have.owner_uid != desired.owner.uid
+            or have.endpoint_name != desired.endpoint_name
+            or have.status != "InService"
+        ):
+            return False
+    return bool(desired.components)
+
+
+def serving_former(desired: DesiredState, observed: ObservedState) -> ObservedEndpoint | None:
+    """The former endpoint while it is what serves (the move is not over): status names it."""
+    ep = former(desired, observed)
+    if ep is None or ep.status != "InService" or serving(desired, observed):
+        return None
+    base = next(iter(former_components(desired, observed)), None)
+    if base is None or base.endpoint_name != ep.name or base.status != "InService":
+        return None
+    return ep
+
+
+def leave_former(p: Pass) -> bool:
+    """True when what stands off the pool's endpoint may be deleted in this pass.
+
+    Not before the pool's components serve, and not in the pass that saw them
+    serve first: that one's status names the pool's endpoint (`moved_onto`).
+    """
+    if p.desired.host is None:
+        return True
+    if former(p.desired, p.observed) is None and not former_components(p.desired, p.observed):
+        p.moved_onto = None
+        return True
+    if not serving(p.desired, p.observed):
+        p.moved_onto = None
+        ep = former(p.desired, p.observed)
+        if ep is not None:
+            p.waiting.append(
+                f"inference components on {p.desired.endpoint_name} to serve before "
+                f"endpoint {ep.name} is deleted"
+            )
+        return False
+    if p.memory.moved_onto != p.desired.endpoint_name:
+        p.moved_onto = p.desired.endpoint_name
+        p.waiting.append(f"status to name endpoint {p.desired.endpoint_name}")
+        return False
+    return True
+
+
+def delete_former(p: Pass) -> None:
+    """The former endpoint, once nothing of ours stands on it (its components go first)."""
+    ep = former(p.desired, p.observed)
+    if ep is None:
+        return
+    if any(c.endpoint_name == ep.name for c in p.observed.components.values()):
+        p.waiting.append(f"inference components on endpoint {ep.name} to be deleted")
+    elif ep.status in ENDPOINT_DELETABLE:
+        p.actions.append(DeleteEndpoint(name=ep.name))
+    else:
+        p.waiting.append(f"endpoint {ep.name} to leave {ep.status}")

@@ -38,6 +38,8 @@ class Pass:
         self.rollout: RolloutReport | None = None
         # False while a rollback alarm's name is someone else's: no guarded update then.
         self.alarms_ok = True
+        # spec.pool, moved from an endpoint of its own: see PlanMemory.moved_onto.
+        self.moved_onto = memory.moved_onto
 
     def foreign(self, owner_uid: str | None) -> bool:
         """Not provably ours: untagged (None) or tagged for another owner.

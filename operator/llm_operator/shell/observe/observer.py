@@ -116,6 +116,23 @@ class Observer:
             if desired.host is not None
             else None,
         )
+        former = None
+        if desired.host is not None:
+            # Moved onto a pool: the endpoint it had (and what stands on it) until deleted.
+            former = await read_endpoint(
+                reading, naming.endpoint_name(owner.namespace, owner.name, owner.cluster)
+            )
+            if former is not None:
+                components = {
+                    **await read_components(
+                        reading,
+                        former.name,
+                        (),
+                        known,
+                        naming.owner_hash(owner.namespace, owner.name, owner.cluster),
+                    ),
+                    **components,
+                }
         # Models and configs are found by the derived prefix, which is the endpoint's
         # name unless the endpoint was adopted.
         prefix = naming.immutable_prefix(Kind.MODEL, desired.model.name) or desired.endpoint_name
@@ -144,4 +161,5 @@ class Observer:
             endpoint_configs=configs,
             alarms=await read_rollback_alarms(reading, look.alarms),
             scaling=scaling,
+            former=former,
         )

@@ -76,13 +76,16 @@ def _candidates(desired: DesiredState) -> list[str]:
     even when the desired state has no components (a spec that no longer renders).
     """
     owner = desired.owner
-    base = (
-        desired.components[0].name
+    bases = (
+        [desired.components[0].name]
         if desired.components
-        else naming.base_component_name(owner.namespace, owner.name, owner.cluster)
+        else [
+            naming.base_component_name(owner.namespace, owner.name, owner.cluster),
+            naming.pooled_base_component_name(owner.namespace, owner.name, owner.cluster),
+        ]
     )
     candidates = [
-        naming.component_resource_id(base),
+        *(naming.component_resource_id(base) for base in bases),
         naming.variant_resource_id(desired.endpoint_name, naming.variant_name()),
     ]
     if desired.scaling is not None:
