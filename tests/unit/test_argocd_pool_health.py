@@ -33,11 +33,11 @@ def health(obj: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in dict(lua.execute(HEALTH_LUA.read_text())).items()}
 
 
-def pool(plan: pools.PoolPlan, seen: pools.PoolObserved) -> dict[str, Any]:
+def pool(plan: pools.PoolPlan, seen: pools.PoolObserved, copies: int = 2) -> dict[str, Any]:
     placed = [
         {
             "metadata": {"namespace": "search", "name": "mistral"},
-            "status": {"pool": {"admitted": True, "copies": 2, "acceleratorsPerCopy": 1}},
+            "status": {"pool": {"admitted": True, "copies": copies, "acceleratorsPerCopy": 1}},
         }
     ]
     return {
@@ -83,6 +83,23 @@ def test_healthy_progressing_and_held_deletion() -> None:
     held = health(pool(pools.plan_pool_deletion(WANT, hosting, retain=False), hosting))
     assert held["status"] == "Degraded" and "search/mistral" in held["message"]
     assert health({"metadata": {"generation": 1}})["status"] == "Progressing"
+
+
+def test_a_pool_whose_max_count_no_longer_holds_its_models_is_degraded() -> None:
+    # 9 one-GPU copies at their ceiling on 2 x ml.g5.12xlarge (8 GPUs): maxCount was lowered.
+    serving = pools.PoolObserved(endpoint(), {}, {})
+    obj = pool(pools.plan_pool(WANT, serving), serving, copies=9)
+    degraded = next(c for c in obj["status"]["conditions"] if c["type"] == "Degraded")
+    assert degraded["status"] == "True" and degraded["reason"] == pools.POOL_OVERCOMMITTED
+    assert "search/mistral's 9 copies" in degraded["message"]
+    assert "spec.instance.maxCount" in degraded["message"]
+    assert health(obj)["status"] == "Degraded"
+    # Deleting, the hold says more than the overcommitment.
+    held = pools.plan_pool_deletion(WANT, serving, retain=False)
+    reason = next(
+        c for c in pool(held, serving, copies=9)["status"]["conditions"] if c["type"] == "Degraded"
+    )["reason"]
+    assert reason != pools.POOL_OVERCOMMITTED
 
 
 def test_the_argocd_snippet_embeds_the_script_verbatim() -> None:

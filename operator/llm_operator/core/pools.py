@@ -60,6 +60,8 @@ POOL_MISMATCH = "PoolMismatch"
 POOL_DELETING = "PoolDeleting"
 # A pool whose deletion waits for the models on it.
 POOL_IN_USE = "PoolInUse"
+# A pool whose maxCount no longer holds what is placed on it at its ceilings.
+POOL_OVERCOMMITTED = "Overcommitted"
 # status.pool of an LLMEndpoint: its admission record (written under the pool's lock).
 PLACEMENT_KEY = "pool"
 
@@ -412,6 +414,20 @@ def _pack(instance_type: str, max_count: int, demands: Sequence[Demand]) -> Dema
             for i, n in enumerate(need):
                 spot[i] -= n
     return None
+
+
+def overcommitted(instance_type: str, max_count: int, demands: Sequence[Demand]) -> str | None:
+    """Why the models placed on a pool no longer fit its maxCount instances at their
+    ceilings (after maxCount was lowered, say), or None when they do: what is placed
+    stays, but a scale-out may find no room, so the pool says so."""
+    short = _pack(instance_type, max_count, demands)
+    if short is None:
+        return None
+    return (
+        f"the models placed on it need more than {max_count} x {instance_type} at their "
+        f"ceilings ({short.who}'s {short.copies} copies do not all fit); raise "
+        "spec.instance.maxCount, or lower a model's copies or autoscaling maximum"
+    )
 
 
 @dataclass(frozen=True)

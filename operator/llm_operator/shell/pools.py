@@ -430,6 +430,10 @@ def pool_status(
     ep = seen.endpoint
     demands = [d for o in placed if (d := pools.admitted_demand(o)) is not None]
     cap = pools.capacity(want.instance_type, want.max_count, demands)
+    over = pools.overcommitted(want.instance_type, want.max_count, demands)
+    degraded, reason, message = plan.degraded, plan.reason, plan.message
+    if over is not None and not degraded and not deleting(plan):
+        degraded, reason, message = True, pools.POOL_OVERCOMMITTED, over
     current = ep.current_instances if ep is not None else None
     cost = pools.pool_cost(want.instance_type, current)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -480,13 +484,17 @@ def pool_status(
             },
             {
                 "type": "Degraded",
-                "status": "True" if plan.degraded else "False",
-                "reason": plan.reason if plan.degraded else "AsExpected",
-                "message": plan.message if plan.degraded else "",
+                "status": "True" if degraded else "False",
+                "reason": reason if degraded else "AsExpected",
+                "message": message if degraded else "",
                 "lastTransitionTime": now,
             },
         ],
     }
+
+
+def deleting(plan: pools.PoolPlan) -> bool:
+    return plan.phase == "Deleting"
 
 
 def owner_of(meta: Mapping[str, Any], cluster: str, cluster_id: str) -> Owner:
