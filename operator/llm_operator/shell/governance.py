@@ -137,16 +137,7 @@ class Governance:
         budget governed it is admitted as it is (what runs keeps running); anything
         else is counted under the namespace's lock, and written before it is released.
         """
-        if spec.pool is not None:
-            # On a pool the instances are the pool's (counted in its namespace): this one
-            # counts toward maxEndpoints only.
-            ref = f"{spec.pool.namespace or namespace}/{spec.pool.name}"
-            ceiling: Decimal | None = Decimal(0)
-            what = f"on LLMEndpointPool {ref}"
-        else:
-            instances = policy.ceiling_instances(spec)
-            ceiling = policy.ceiling_cost(spec.instance_spec.type, instances)
-            what = f"{spec.instance_spec.type} x {instances}"
+        ceiling, what = policy.endpoint_ceiling(spec, namespace)
         return await self._admit(
             namespace=namespace,
             key=name,

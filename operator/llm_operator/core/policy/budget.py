@@ -13,7 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 from llm_operator.api import catalog
+from llm_operator.api.models import LLMEndpointSpec
 from llm_operator.api.policy import PolicyBudget
+from llm_operator.core.policy.limits import ceiling_instances
 from llm_operator.core.policy.parsed import BUDGET_EXCEEDED, PRICE_UNKNOWN, Policy, specs
 from llm_operator.core.validation import Problem, error, warning
 
@@ -34,6 +36,20 @@ class Usage:
 
 
 POOL_KIND = "LLMEndpointPool"
+
+
+def endpoint_ceiling(spec: LLMEndpointSpec, namespace: str) -> tuple[Decimal | None, str]:
+    """What an LLMEndpoint counts against its namespace's budget, and how to name it:
+    its instances at their ceiling, or nothing on a pool (the instances are the pool's,
+    counted in the pool's namespace; it takes a maxEndpoints slot only). One rule for
+    the operator's admission and for plan's."""
+    if spec.pool is not None:
+        return Decimal(0), f"on LLMEndpointPool {spec.pool.namespace or namespace}/{spec.pool.name}"
+    instances = ceiling_instances(spec)
+    return (
+        ceiling_cost(spec.instance_spec.type, instances),
+        f"{spec.instance_spec.type} x {instances}",
+    )
 
 
 def pool_key(name: str) -> str:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from llm_operator.api.models import LLMEndpointSpec
@@ -134,13 +133,7 @@ class PolicyReads:
         planned = self._planned.setdefault(namespace, {})
         counting.update((n, u) for n, u in planned.items() if n != name)
         others = list(counting.values())
-        if spec.pool is not None:  # as the operator: maxEndpoints only, the cost is the pool's
-            ceiling: Decimal | None = Decimal(0)
-            what = f"on LLMEndpointPool {spec.pool.namespace or namespace}/{spec.pool.name}"
-        else:
-            instances = policy.ceiling_instances(spec)
-            ceiling = policy.ceiling_cost(spec.instance_spec.type, instances)
-            what = f"{spec.instance_spec.type} x {instances}"
+        ceiling, what = policy.endpoint_ceiling(spec, namespace)  # as the operator
         error: str | None = None
         warning: str | None = None
         if policy.standing(status, ceiling) is None:
