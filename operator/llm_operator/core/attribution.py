@@ -18,15 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 
-from llm_operator.core.actions import (
-    Action,
-    TagAlarm,
-    TagEndpoint,
-    TagEndpointConfig,
-    TagInferenceComponent,
-    TagModel,
-    TagScalableTarget,
-)
+from llm_operator.core import taggable
+from llm_operator.core.actions import Action
 from llm_operator.core.desired import (
     CLUSTER_ID_TAG,
     CLUSTER_TAG,
@@ -75,42 +68,4 @@ def stamp(desired: DesiredState, observed: ObservedState) -> list[Action]:
         return []
     uid = desired.owner.uid
     tags = cluster_tags(cluster_id)
-    actions: list[Action] = []
-
-    def due(owner_uid: str | None, tagged: str | None, arn: str) -> bool:
-        return owner_uid == uid and tagged != cluster_id and bool(arn)
-
-    ep = observed.endpoint
-    if ep is not None and due(ep.owner_uid, ep.owner_cluster_id, ep.arn):
-        actions.append(TagEndpoint(name=ep.name, arn=ep.arn, tags=tags, owner_uid=uid))
-    for c in sorted(observed.components.values(), key=lambda c: c.name):
-        if due(c.owner_uid, c.owner_cluster_id, c.arn):
-            actions.append(TagInferenceComponent(name=c.name, arn=c.arn, tags=tags, owner_uid=uid))
-    for r in sorted(observed.endpoint_configs.values(), key=lambda r: r.name):
-        if due(r.owner_uid, r.owner_cluster_id, r.arn):
-            actions.append(TagEndpointConfig(name=r.name, arn=r.arn, tags=tags, owner_uid=uid))
-    for r in sorted(observed.models.values(), key=lambda r: r.name):
-        if due(r.owner_uid, r.owner_cluster_id, r.arn):
-            actions.append(TagModel(name=r.name, arn=r.arn, tags=tags, owner_uid=uid))
-    target = observed.scaling.target
-    if target is not None and due(target.owner_uid, target.owner_cluster_id, target.arn):
-        actions.append(
-            TagScalableTarget(
-                name=target.resource_id,
-                arn=target.arn,
-                dimension=target.dimension,
-                tags=tags,
-                owner_uid=uid,
-            )
-        )
-    alarms = [a for a in observed.alarms.values() if due(a.owner_uid, a.owner_cluster_id, a.arn)]
-    scaling_alarm = observed.scaling.alarm
-    for alarm in sorted(alarms, key=lambda a: a.name):
-        actions.append(TagAlarm(name=alarm.name, arn=alarm.arn, tags=tags, owner_uid=uid))
-    if scaling_alarm is not None and due(
-        scaling_alarm.owner_uid, scaling_alarm.owner_cluster_id, scaling_alarm.arn
-    ):
-        actions.append(
-            TagAlarm(name=scaling_alarm.name, arn=scaling_alarm.arn, tags=tags, owner_uid=uid)
-        )
-    return actions
+    return [t.tag(tags, uid) for t in taggable.ours(observed, uid) if t.cluster_id != cluster_id]

@@ -18,21 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from llm_operator.core.actions import (
-    Action,
-    AddTags,
-    DropEndpointConfigTags,
-    DropEndpointTags,
-    DropInferenceComponentTags,
-    DropModelTags,
-    DropTags,
-    TagAlarm,
-    TagEndpoint,
-    TagEndpointConfig,
-    TagInferenceComponent,
-    TagModel,
-    TagScalableTarget,
-)
+from llm_operator.core import taggable
+from llm_operator.core.actions import Action
 from llm_operator.core.desired import MANAGED_BY, MANAGED_BY_TAG, DesiredState
 from llm_operator.core.observed import ObservedState
 
@@ -62,41 +49,11 @@ def converge(
     tags = {MANAGED_BY_TAG: MANAGED_BY, **changed}
     uid = desired.owner.uid
     actions: list[Action] = []
-
-    def ours(owner_uid: str | None, arn: str) -> bool:
-        return owner_uid == uid and bool(arn)
-
-    found: list[tuple[type[AddTags], type[DropTags], str, str]] = []
-    ep = observed.endpoint
-    if ep is not None and ours(ep.owner_uid, ep.arn):
-        found.append((TagEndpoint, DropEndpointTags, ep.name, ep.arn))
-    for c in sorted(observed.components.values(), key=lambda c: c.name):
-        if ours(c.owner_uid, c.arn):
-            found.append((TagInferenceComponent, DropInferenceComponentTags, c.name, c.arn))
-    for r in sorted(observed.endpoint_configs.values(), key=lambda r: r.name):
-        if ours(r.owner_uid, r.arn):
-            found.append((TagEndpointConfig, DropEndpointConfigTags, r.name, r.arn))
-    for r in sorted(observed.models.values(), key=lambda r: r.name):
-        if ours(r.owner_uid, r.arn):
-            found.append((TagModel, DropModelTags, r.name, r.arn))
-    for tag, untag, name, arn in found:
+    for t in taggable.ours(observed, uid):
         if changed:
-            actions.append(tag(name=name, arn=arn, tags=tags, owner_uid=uid))
-        if gone:
-            actions.append(untag(name=name, arn=arn, keys=gone, owner_uid=uid))
-
-    # Scalable targets and alarms get the keys added or changed; a key taken away
-    # stays on them (Application Auto Scaling's UntagResource has no action yet).
-    target = observed.scaling.target
-    if target is not None and ours(target.owner_uid, target.arn):
-        where = {"name": target.resource_id, "arn": target.arn, "dimension": target.dimension}
-        if changed:
-            actions.append(TagScalableTarget(**where, tags=tags, owner_uid=uid))
-    alarms = {a.name: a.arn for a in observed.alarms.values() if ours(a.owner_uid, a.arn)}
-    zero = observed.scaling.alarm
-    if zero is not None and ours(zero.owner_uid, zero.arn):
-        alarms[zero.name] = zero.arn
-    for name, arn in sorted(alarms.items()):
-        if changed:
-            actions.append(TagAlarm(name=name, arn=arn, tags=tags, owner_uid=uid))
+            actions.append(t.tag(tags, uid))
+        # A key taken away stays on scalable targets and alarms (no drop call for them:
+        # Application Auto Scaling's UntagResource has no action yet).
+        if gone and (drop := t.drop(gone, uid)) is not None:
+            actions.append(drop)
     return actions

@@ -231,9 +231,6 @@ class TagScalableTarget(Action):
         return _retagged(observed, self.kind, self.name, self.tags.get(CLUSTER_ID_TAG))
 
 
-# Every action that only adds tags: it changes no Describe answer, only the owner read.
-
-
 # Every action that only adds tags (kept for imports; consumers read `Action.notice`).
 TAGGING = (AddTags, TagAlarm, TagScalableTarget)
 
