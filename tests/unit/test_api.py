@@ -279,3 +279,53 @@ def test_neuron_engines_and_an_unset_engine_are_accepted_on_inferentia(engine: s
         with_changes(MINIMAL, "instance.type", "ml.inf2.24xlarge"), "model.engine", engine
     )
     assert LLMEndpointSpec.model_validate(raw).instance.type == "ml.inf2.24xlarge"
+
+
+GROUP_PACKAGE = {"modelPackage": {"group": "support-bot-llm"}}
+MARKETPLACE_ARN = "arn:aws:sagemaker:us-east-1:865070037744:model-package/vendor-llm-1-abc"
+
+
+def test_a_model_package_is_a_model_source() -> None:
+    spec = LLMEndpointSpec.model_validate(with_changes(MINIMAL, "model", GROUP_PACKAGE))
+    package = spec.model.model_package
+    assert package is not None and package.pinned is None
+    assert spec.model.source == "support-bot-llm:latest-approved"
+    pinned = with_changes(MINIMAL, "model", {"modelPackage": {"group": "g", "version": 3}})
+    assert LLMEndpointSpec.model_validate(pinned).model.source == "g:3"
+    by_arn = with_changes(MINIMAL, "model", {"modelPackage": {"arn": MARKETPLACE_ARN}})
+    assert LLMEndpointSpec.model_validate(by_arn).model.source == MARKETPLACE_ARN
+    group_arn = "arn:aws:sagemaker:us-east-1:111122223333:model-package-group/support-bot-llm"
+    as_arn = with_changes(
+        MINIMAL, "model", {"modelPackage": {"group": group_arn, "version": "2"}}
+    )
+    package = LLMEndpointSpec.model_validate(as_arn).model.model_package
+    assert package is not None and package.group_name == "support-bot-llm"
+    assert package.pinned == 2
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ({**GROUP_PACKAGE, "hfModelId": "org/m"}, models.MSG_MODEL_SOURCE),
+        ({"modelPackage": {}}, models.MSG_PACKAGE_SOURCE),
+        ({"modelPackage": {"group": "g", "arn": MARKETPLACE_ARN}}, models.MSG_PACKAGE_SOURCE),
+        ({"modelPackage": {"arn": MARKETPLACE_ARN, "version": 1}}, models.MSG_PACKAGE_VERSION),
+        ({"modelPackage": {"group": "g", "version": 0}}, models.MSG_PACKAGE_VERSION_VALUE),
+        ({"modelPackage": {"group": "g", "version": "newest"}}, models.MSG_PACKAGE_VERSION_VALUE),
+        ({"modelPackage": {"group": "bad_name"}}, "pattern"),
+        ({"modelPackage": {"arn": "arn:aws:sagemaker:us-east-1:1:model/x"}}, "pattern"),
+        ({**GROUP_PACKAGE, "image": "example.com/llm:1"}, models.MSG_PACKAGE_IMAGE),
+        ({**GROUP_PACKAGE, "engine": "vllm"}, models.MSG_PACKAGE_SETTINGS),
+        ({**GROUP_PACKAGE, "maxModelLength": 4096}, models.MSG_PACKAGE_SETTINGS),
+    ],
+)
+def test_invalid_model_packages_are_refused(model: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        LLMEndpointSpec.model_validate(with_changes(MINIMAL, "model", model))
+    assert message in str(info.value)
+
+
+def test_a_package_takes_environment_overrides_and_a_token() -> None:
+    model = {**GROUP_PACKAGE, "env": {"MAX_BATCH": "8"}, "hfTokenSecretRef": {"name": "hf"}}
+    spec = LLMEndpointSpec.model_validate(with_changes(MINIMAL, "model", model))
+    assert spec.model.env == {"MAX_BATCH": "8"}

@@ -113,7 +113,8 @@ def test_schema_is_structural(schema: dict[str, Any]) -> None:
     forbidden = {"$ref", "$defs", "anyOf", "allOf", "oneOf", "not", "title", "const"}
     for path, node in walk(schema):
         assert not forbidden & node.keys(), path
-        assert "type" in node, f"{path} has no type"
+        # int-or-string is the one structural node without a type (Kubernetes' own rule).
+        assert "type" in node or node.get("x-kubernetes-int-or-string"), f"{path} has no type"
         if "properties" in node:
             assert "additionalProperties" not in node, path
         if node.get("additionalProperties") is False:
@@ -160,7 +161,16 @@ def test_defaults(schema: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("path", "message", "rule_part"),
     [
-        ("spec.model", models.MSG_MODEL_SOURCE, "has(self.hfModelId) != has(self.artifactUri)"),
+        ("spec.model", models.MSG_MODEL_SOURCE, ".filter(x, x).size() == 1"),
+        ("spec.model", models.MSG_PACKAGE_IMAGE, "!has(self.modelPackage) || !has(self.image)"),
+        ("spec.model", models.MSG_PACKAGE_SETTINGS, "has(self.engine)"),
+        ("spec.model.modelPackage", models.MSG_PACKAGE_SOURCE, "has(self.group) != has(self.arn)"),
+        ("spec.model.modelPackage", models.MSG_PACKAGE_VERSION, "has(self.group)"),
+        (
+            "spec.model.modelPackage.version",
+            models.MSG_PACKAGE_VERSION_VALUE,
+            "string(self).matches(",
+        ),
         ("spec.model", models.MSG_INPUT_TOTAL, "self.maxInputTokens < self.maxTotalTokens"),
         (
             "spec.model",

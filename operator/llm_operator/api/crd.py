@@ -32,7 +32,7 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
         "name": "Model",
         "type": "string",
         "jsonPath": ".status.modelSource",
-        "description": "Hugging Face model id or S3 artifact",
+        "description": "Hugging Face model id, S3 artifact or model package",
     },
     {"name": "Instance", "type": "string", "jsonPath": ".spec.instance.type"},
     {
@@ -55,6 +55,13 @@ PRINTER_COLUMNS: list[dict[str, Any]] = [
         "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
     },
     {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"},
+    {
+        "name": "Version",
+        "type": "integer",
+        "jsonPath": ".status.model.version",
+        "description": "The model package version served (spec.model.modelPackage)",
+        "priority": 1,
+    },
     {
         "name": "Engine",
         "type": "string",

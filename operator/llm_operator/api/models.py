@@ -11,9 +11,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel, to_snake
 
 from llm_operator.api import catalog, engines
@@ -101,7 +108,58 @@ def _families_regex() -> str:
     return "|".join(catalog.families())
 
 
-MSG_MODEL_SOURCE = "set exactly one of model.hfModelId and model.artifactUri"
+MSG_MODEL_SOURCE = "set exactly one of model.hfModelId, model.artifactUri and model.modelPackage"
+MSG_PACKAGE_SOURCE = (
+    "set exactly one of model.modelPackage.group (a model package group, name or ARN) "
+    "and model.modelPackage.arn (one model package)"
+)
+MSG_PACKAGE_VERSION = (
+    "model.modelPackage.version picks a version of a group: use it with "
+    "model.modelPackage.group, not with arn (an ARN names one package already)"
+)
+MSG_PACKAGE_VERSION_VALUE = (
+    "model.modelPackage.version must be latest-approved or a version number (1, 2, ...)"
+)
+MSG_PACKAGE_IMAGE = (
+    "model.image cannot be set with model.modelPackage: the package brings its own "
+    "container image (model.env overrides its environment)"
+)
+# Typed engine settings become one engine's variables; a package's container is its own,
+# so only model.env (and the token, when the package needs one) apply to it.
+PACKAGE_FORBIDDEN = (
+    "revision",
+    "engine",
+    "engineVersion",
+    "tgiVersion",
+    "maxModelLength",
+    "maxConcurrentRequests",
+    "tensorParallelDegree",
+    "quantize",
+    "dtype",
+    "trustRemoteCode",
+    "maxLoraRank",
+    "maxInputTokens",
+    "maxTotalTokens",
+    "maxBatchTotalTokens",
+    "maxBatchPrefillTokens",
+)
+MSG_PACKAGE_SETTINGS = (
+    "with model.modelPackage only model.env (environment overrides) and "
+    "model.hfTokenSecretRef apply: the package's container is not one of the operator's "
+    "engines, so remove model." + ", model.".join(PACKAGE_FORBIDDEN)
+)
+LATEST_APPROVED = "latest-approved"
+PACKAGE_VERSION_PATTERN = rf"^({LATEST_APPROVED}|[1-9][0-9]{{0,8}})$"
+# A model package group's name (SageMaker's EntityName), or its ARN.
+PACKAGE_GROUP_PATTERN = (
+    rf"^(arn:{ARN_PARTITION_PATTERN}:sagemaker:[a-z0-9-]+:[0-9]{{12}}:model-package-group/)?"
+    r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+)
+# One model package: a versioned one (group/N) or an unversioned (Marketplace) one.
+PACKAGE_ARN_PATTERN = (
+    rf"^arn:{ARN_PARTITION_PATTERN}:sagemaker:[a-z0-9-]+:[0-9]{{12}}:model-package/"
+    r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}(/[0-9]{1,9})?$"
+)
 MSG_INPUT_TOTAL = "maxInputTokens must be less than maxTotalTokens"
 MSG_PREFILL_INPUT = "maxBatchPrefillTokens must be at least maxInputTokens"
 MSG_BATCH_TOTAL = "maxBatchTotalTokens must be at least maxTotalTokens"
@@ -323,10 +381,110 @@ def _engine_rules() -> list[dict[str, str]]:
     return out
 
 
+PackageVersion = Annotated[
+    int | str,
+    WithJsonSchema(
+        {
+            "x-kubernetes-int-or-string": True,
+            **rules(
+                cel(
+                    f"string(self).matches('{PACKAGE_VERSION_PATTERN}')",
+                    MSG_PACKAGE_VERSION_VALUE,
+                )
+            ),
+        }
+    ),
+]
+
+
+class ModelPackageSpec(_Spec):
+    """A SageMaker model registry version, or one model package (AWS Marketplace)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel("has(self.group) != has(self.arn)", MSG_PACKAGE_SOURCE),
+            cel("!has(self.version) || has(self.group)", MSG_PACKAGE_VERSION),
+        )
+    )
+
+    group: str | None = Field(
+        None,
+        description=(
+            "Model package group (name or ARN) in the model registry: the operator serves "
+            "its version `version` picks, and rolls out each newly approved one. Exactly "
+            "one of group and arn."
+        ),
+        min_length=1,
+        max_length=256,
+        pattern=PACKAGE_GROUP_PATTERN,
+    )
+    version: PackageVersion | None = Field(
+        None,
+        description=(
+            "latest-approved (the default): the newest Approved version of group, followed "
+            "as versions are approved and rejected; or a version number to pin, served "
+            "while it is Approved. Only with group."
+        ),
+    )
+    arn: str | None = Field(
+        None,
+        description=(
+            "ARN of one model package: an AWS Marketplace model package (subscribe to it "
+            "first) or one version of a group. Exactly one of group and arn."
+        ),
+        min_length=1,
+        max_length=2048,
+        pattern=PACKAGE_ARN_PATTERN,
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelPackageSpec:
+        if (self.group is None) == (self.arn is None):
+            raise ValueError(MSG_PACKAGE_SOURCE)
+        if self.version is not None and self.group is None:
+            raise ValueError(MSG_PACKAGE_VERSION)
+        if self.version is not None and (
+            isinstance(self.version, bool)
+            or not re.fullmatch(PACKAGE_VERSION_PATTERN, str(self.version))
+        ):
+            raise ValueError(MSG_PACKAGE_VERSION_VALUE)
+        return self
+
+    @property
+    def pinned(self) -> int | None:
+        """The version number pinned; None: follow the newest approved version."""
+        if self.version is None or str(self.version) == LATEST_APPROVED:
+            return None
+        return int(self.version)
+
+    @property
+    def group_name(self) -> str | None:
+        """The group's name, whether given by name or ARN."""
+        return self.group.rsplit("/", 1)[-1] if self.group else None
+
+    @property
+    def source(self) -> str:
+        """What `kubectl get` shows: group:version, or the package's ARN."""
+        if self.arn is not None:
+            return self.arn
+        return f"{self.group_name}:{self.version if self.version is not None else LATEST_APPROVED}"
+
+
 class ModelSpec(_Spec):
     model_config = ConfigDict(
         json_schema_extra=rules(
-            cel("has(self.hfModelId) != has(self.artifactUri)", MSG_MODEL_SOURCE),
+            cel(
+                "[has(self.hfModelId), has(self.artifactUri), has(self.modelPackage)]"
+                ".filter(x, x).size() == 1",
+                MSG_MODEL_SOURCE,
+            ),
+            cel("!has(self.modelPackage) || !has(self.image)", MSG_PACKAGE_IMAGE),
+            cel(
+                "!has(self.modelPackage) || !("
+                + " || ".join(f"has(self.{f})" for f in PACKAGE_FORBIDDEN)
+                + ")",
+                MSG_PACKAGE_SETTINGS,
+            ),
             cel(
                 "!has(self.maxInputTokens) || !has(self.maxTotalTokens)"
                 " || self.maxInputTokens < self.maxTotalTokens",
@@ -361,8 +519,8 @@ class ModelSpec(_Spec):
         None,
         description=(
             "Hugging Face Hub model id (e.g. mistralai/Mistral-7B-Instruct-v0.1), "
-            "downloaded by the container at start. Exactly one of hfModelId and "
-            "artifactUri."
+            "downloaded by the container at start. Exactly one of hfModelId, "
+            "artifactUri and modelPackage."
         ),
         min_length=1,
         max_length=200,
@@ -373,11 +531,20 @@ class ModelSpec(_Spec):
         description=(
             "S3 URI of the model weights: a model.tar.gz, or a prefix ending in '/' "
             "for uncompressed files. The container serves it from /opt/ml/model. "
-            "Exactly one of hfModelId and artifactUri."
+            "Exactly one of hfModelId, artifactUri and modelPackage."
         ),
         min_length=1,
         max_length=1024,
         pattern=MODEL_ARTIFACT_PATTERN,
+    )
+    model_package: ModelPackageSpec | None = Field(
+        None,
+        description=(
+            "A model from the SageMaker model registry (a group's latest approved version, "
+            "or a pinned one) or an AWS Marketplace model package; its container is the "
+            "package's, model.env overrides its environment (docs/model-registry.md). "
+            "Exactly one of hfModelId, artifactUri and modelPackage."
+        ),
     )
     revision: str | None = Field(
         None,
@@ -521,8 +688,14 @@ class ModelSpec(_Spec):
 
     @model_validator(mode="after")
     def _check(self) -> ModelSpec:
-        if (self.hf_model_id is None) == (self.artifact_uri is None):
+        sources = (self.hf_model_id, self.artifact_uri, self.model_package)
+        if sum(s is not None for s in sources) != 1:
             raise ValueError(MSG_MODEL_SOURCE)
+        if self.model_package is not None:
+            if self.image is not None:
+                raise ValueError(MSG_PACKAGE_IMAGE)
+            if any(getattr(self, to_snake(f)) is not None for f in PACKAGE_FORBIDDEN):
+                raise ValueError(MSG_PACKAGE_SETTINGS)
         i, t = self.max_input_tokens, self.max_total_tokens
         if i is not None and t is not None and i >= t:
             raise ValueError(MSG_INPUT_TOTAL)
@@ -571,7 +744,9 @@ class ModelSpec(_Spec):
 
     @property
     def source(self) -> str:
-        """hfModelId or artifactUri, whichever is set: what `kubectl get` shows."""
+        """hfModelId, artifactUri or the package, whichever is set: what `kubectl get` shows."""
+        if self.model_package is not None:
+            return self.model_package.source
         return self.hf_model_id or self.artifact_uri or ""
 
 
@@ -1491,6 +1666,27 @@ class PoolPlacementStatus(_Status):
     )
 
 
+class ModelPackageStatus(_Status):
+    group: str | None = Field(None, description="The model package group (unset for an ARN).")
+    version: int | None = Field(
+        None, description="The version served (or being rolled out); shown by -o wide."
+    )
+    arn: str | None = Field(None, description="The model package's ARN.")
+    approval: str | None = Field(
+        None, description="Its ModelApprovalStatus as last read (Approved, Rejected, ...)."
+    )
+    approved_at: str | None = Field(
+        None, description="When it was last approved or changed in the registry (RFC 3339)."
+    )
+    not_retried: list[int] = Field(
+        default_factory=list,
+        description=(
+            "Versions an alarm rolled back: not rolled out again until a newer version is "
+            "approved."
+        ),
+    )
+
+
 class LLMEndpointStatus(_Status):
     phase: Phase | None = Field(
         None, description="Pending, Creating, Updating, InService, Failed or Deleting."
@@ -1513,7 +1709,15 @@ class LLMEndpointStatus(_Status):
     )
     model_name: str | None = Field(None, description="SageMaker model name.")
     model_source: str | None = Field(
-        None, description="spec.model.hfModelId or artifactUri; shown by kubectl get."
+        None,
+        description=(
+            "spec.model.hfModelId, artifactUri or modelPackage (group:version or ARN); "
+            "shown by kubectl get."
+        ),
+    )
+    model: ModelPackageStatus | None = Field(
+        None,
+        description="spec.model.modelPackage: the package version the operator serves.",
     )
     engine: Engine | None = Field(
         None,
