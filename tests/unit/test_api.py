@@ -295,9 +295,7 @@ def test_a_model_package_is_a_model_source() -> None:
     by_arn = with_changes(MINIMAL, "model", {"modelPackage": {"arn": MARKETPLACE_ARN}})
     assert LLMEndpointSpec.model_validate(by_arn).model.source == MARKETPLACE_ARN
     group_arn = "arn:aws:sagemaker:us-east-1:111122223333:model-package-group/support-bot-llm"
-    as_arn = with_changes(
-        MINIMAL, "model", {"modelPackage": {"group": group_arn, "version": "2"}}
-    )
+    as_arn = with_changes(MINIMAL, "model", {"modelPackage": {"group": group_arn, "version": "2"}})
     package = LLMEndpointSpec.model_validate(as_arn).model.model_package
     assert package is not None and package.group_name == "support-bot-llm"
     assert package.pinned == 2

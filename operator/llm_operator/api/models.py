@@ -1681,8 +1681,7 @@ class ModelPackageStatus(_Status):
     not_retried: list[int] = Field(
         default_factory=list,
         description=(
-            "Versions an alarm rolled back: not rolled out again until a newer version is "
-            "approved."
+            "Versions an alarm rolled back: not rolled out again until a newer version is approved."
         ),
     )
 

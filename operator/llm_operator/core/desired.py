@@ -18,6 +18,7 @@ from llm_operator.api.models import (
     LLMEndpointSpec,
 )
 from llm_operator.core import engines, images, naming
+from llm_operator.core.registry import Package
 from llm_operator.core.rollout import DesiredRollout, desired_rollout, owned_alarms
 
 MANAGED_BY = "sagemaker-llm-operator"
@@ -172,6 +173,12 @@ class DesiredState:
     adopted: Adopted | None = None
     # spec.pool: the pool whose endpoint this LLMEndpoint's components are placed on.
     host: Host | None = None
+    # spec.model.modelPackage: the package version the model is made from.
+    package: Package | None = None
+    # Versions of its group an alarm rolled back (not retried until a newer one).
+    not_retried: tuple[int, ...] = ()
+    # (reason, message): served on although something is wrong (Degraded, not Failed).
+    notices: tuple[tuple[str, str], ...] = ()
 
 
 class RenderError(ValueError):
@@ -210,6 +217,7 @@ def render(
     endpoint_name: str | None = None,
     host: Host | None = None,
     base_on_pool: bool = False,
+    package: Package | None = None,
 ) -> DesiredState:
     """The SageMaker resources `spec` asks for, as exact boto3 request kwargs.
 
@@ -225,16 +233,20 @@ def render(
         )
     region = spec.aws.region
     neuron = itype.accelerator_kind == "neuron"
-    try:
-        image = spec.model.image or default_image(spec)
-    except images.ImageLookupError as exc:
-        raise RenderError(str(exc)) from None
     ns, name, cluster = owner.namespace, owner.name, owner.cluster
     ic = spec.endpoint_type == "InferenceComponent"
     resources = spec.effective_resources
     num_gpus = resources.accelerators_per_copy if ic else itype.accelerators
-
-    model = _model(spec, ns, name, cluster, image, num_gpus, hf_token, neuron)
+    if spec.model.model_package is not None:
+        if package is None:
+            raise RenderError("the model package to serve is not known yet")
+        model = _package_model(spec, ns, name, cluster, package, hf_token)
+    else:
+        try:
+            image = spec.model.image or default_image(spec)
+        except images.ImageLookupError as exc:
+            raise RenderError(str(exc)) from None
+        model = _model(spec, ns, name, cluster, image, num_gpus, hf_token, neuron)
     config = _endpoint_config(spec, ns, name, cluster, model.name)
     components = (
         _components(
@@ -275,6 +287,7 @@ def render(
         ),
         scaling=scaling,
         host=host,
+        package=package if spec.model.model_package is not None else None,
     )
 
 
@@ -337,6 +350,40 @@ def _model(
     if "HF_TOKEN" in hashed_env:
         hashed_env["HF_TOKEN"] = token_digest(hashed_env["HF_TOKEN"])
     content = {**request, "PrimaryContainer": {**container, "Environment": hashed_env}}
+    model_name = naming.model_name(ns, name, content, cluster)
+    return DesiredModel(name=model_name, create_request={"ModelName": model_name, **request})
+
+
+def _package_model(
+    spec: LLMEndpointSpec,
+    ns: str,
+    name: str,
+    cluster: str,
+    package: Package,
+    hf_token: str | None,
+) -> DesiredModel:
+    """A model whose container is the package's (ModelPackageName), with model.env over
+    its environment. The token goes in only when the spec references one, and never
+    into a package that runs isolated (validation refuses that: it could not use it)."""
+    env = dict(spec.model.env)
+    if hf_token is not None and not package.isolation:
+        env["HF_TOKEN"] = hf_token
+    container: dict[str, Any] = {"ModelPackageName": package.arn}
+    if env:
+        container["Environment"] = env
+    request: dict[str, Any] = {
+        "ExecutionRoleArn": spec.aws.execution_role_arn,
+        "Containers": [container],
+    }
+    if package.isolation:
+        request["EnableNetworkIsolation"] = True
+    vpc = _vpc(spec)
+    if vpc is not None:
+        request["VpcConfig"] = vpc
+    hashed = dict(env)
+    if "HF_TOKEN" in hashed:
+        hashed["HF_TOKEN"] = token_digest(hashed["HF_TOKEN"])
+    content = {**request, "Containers": [{**container, "Environment": hashed}]}
     model_name = naming.model_name(ns, name, content, cluster)
     return DesiredModel(name=model_name, create_request={"ModelName": model_name, **request})
 

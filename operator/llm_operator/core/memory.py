@@ -80,6 +80,9 @@ class PlanMemory:
     # spec.pool, moved from an endpoint of its own: the pool's endpoint once status
     # named it (its components served there), so the former endpoint may go.
     moved_onto: str | None = None
+    # spec.model.modelPackage: ARNs of package versions whose rollout an alarm (or
+    # SageMaker) rolled back; not chosen again, so only a newer approved version rolls.
+    package_rollbacks: tuple[str, ...] = ()
 
     def with_rejection(
         self, action: Action, reason: str, *, secrets: Iterable[str] = ()
@@ -132,6 +135,7 @@ class PlanMemory:
             "alarms": list(self.alarms),
             "autoscaled": self.autoscaled,
             "movedOnto": self.moved_onto,
+            "packageRollbacks": list(self.package_rollbacks),
             # A list, so a key taken away does not survive the merge patch.
             "tags": (
                 None
@@ -174,7 +178,13 @@ class PlanMemory:
         issued_at = data.get("updateIssuedAt")
         alarms = data.get("alarms")
         tags = data.get("tags")
+        rollbacks = data.get("packageRollbacks")
         return cls(
+            package_rollbacks=(
+                tuple(a for a in rollbacks if isinstance(a, str))
+                if isinstance(rollbacks, list)
+                else ()
+            ),
             endpoint_update=endpoint_update if isinstance(endpoint_update, str) else None,
             failed_endpoint_update=failure(data.get("failedEndpointUpdate")),
             component_updates={

@@ -9,7 +9,7 @@ fixed order, written out in `reconcile()`; each concern is a module of
 
 from __future__ import annotations
 
-from llm_operator.core import retag
+from llm_operator.core import registry, retag
 from llm_operator.core.actions import Action
 from llm_operator.core.attribution import stamp
 from llm_operator.core.desired import DesiredState
@@ -31,6 +31,10 @@ from llm_operator.core.plan import Plan, Problem
 
 def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory) -> Plan:
     p = Pass(desired, observed, memory)
+    # What the registry left wrong while the endpoint serves on (no approved version).
+    p.problems += [
+        Problem(reason, message, f"{reason}/{message}") for reason, message in desired.notices
+    ]
     tags = memory.tags
     retags: list[Action] = []
     ep = observed.endpoint
@@ -81,8 +85,18 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         autoscaled=desired.scaling is not None or scaling.left(p),
         tags=tags,
         moved_onto=p.moved_onto,
+        package_rollbacks=_package_rollbacks(p, memory),
     )
     return conditions.converging(p, new_memory)
+
+
+def _package_rollbacks(p: Pass, memory: PlanMemory) -> tuple[str, ...]:
+    """A model package version whose rollout was rolled back is remembered, so the next
+    pass chooses the version before it (`core.registry.choose`) until a newer one."""
+    package = p.desired.package
+    if package is None or not any(x.reason == rollouts.ROLLED_BACK for x in p.problems):
+        return memory.package_rollbacks
+    return registry.remember_rollback(memory.package_rollbacks, package.arn)
 
 
 def _drop_rejected(p: Pass) -> dict[str, Failure]:

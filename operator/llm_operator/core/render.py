@@ -28,6 +28,7 @@ from llm_operator.core import (
     naming,
     policy,
     pools,
+    registry,
     rollout,
     validation,
 )
@@ -101,6 +102,8 @@ class Parsed:
     pool: PoolFacts | None = None
     # On a pool, the base component keeps the name `-base` it was placed with.
     base_on_pool: bool = False
+    # status.model: the model package version last served (spec.model.modelPackage).
+    served: registry.Served | None = None
 
     @property
     def token_ref(self) -> tuple[str, str] | None:
@@ -109,6 +112,22 @@ class Parsed:
             return None
         ref = self.spec.model.hf_token_secret_ref
         return (ref.name, ref.key) if ref is not None else None
+
+    @property
+    def wants_registry(self) -> bool:
+        """spec.model.modelPackage: the registry is read before the spec renders."""
+        return (
+            self.spec is not None
+            and self.spec.model.model_package is not None
+            and not validation.errors(self.problems)
+        )
+
+    def choose(self, listing: registry.Listing | None) -> registry.Choice:
+        """The package to serve, from the group's listing (see `core.registry`)."""
+        assert self.spec is not None and self.spec.model.model_package is not None
+        return registry.choose(
+            self.spec.model.model_package, listing, self.served, self.memory.package_rollbacks
+        )
 
 
 @dataclass(frozen=True)
@@ -123,6 +142,8 @@ class Facts:
     default_region: str = "us-east-1"
     hf_token: str | None = None
     token_problem: Problem | None = None  # the Secret could not be read
+    # spec.model.modelPackage: the registry as read for it; None: not read (yet).
+    registry: registry.Read | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +161,8 @@ class Rendered:
     cluster_problem: Problem | None
     identity_problem: Problem | None
     deleting: bool
+    # (type, reason, message): what the model registry moved (ModelVersionApproved, ...).
+    events: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def spec(self) -> LLMEndpointSpec | None:
@@ -222,9 +245,12 @@ def parse(
         if placed and pool is not None and pool.spec is not None:
             spec = pools.placed_spec(spec, pool.spec)
     if spec is not None and placed:
-        # As the object runs: an unset engine stays the one status records.
-        why = engines.chosen_because(spec.model, status)
-        spec = engines.pin(spec, status)
+        # As the object runs: an unset engine stays the one status records (a model
+        # package has none: its container is the package's).
+        why = None
+        if spec.model.model_package is None:
+            why = engines.chosen_because(spec.model, status)
+            spec = engines.pin(spec, status)
         problems = validation.validate(spec, name=meta["name"], engine_why=why)
     problems = [*governed.problems, *problems]
     if pool_problem is not None:
@@ -259,6 +285,7 @@ def parse(
         adopted=adoption.from_record(_mapping(status.get("adopted"))),
         memory=PlanMemory.from_dict(status.get(MEMORY_KEY)),
         base_on_pool=_base_on_pool(status, pool),
+        served=registry.served(status),
         region=region,
         role_arn=role,
         deletion_policy=deletion,
@@ -313,7 +340,46 @@ def render(parsed: Parsed, facts: Facts, *, deleting: bool = False) -> Rendered:
         else:
             problems.append(facts.token_problem)
     want: DesiredState | None = None
-    if parsed.spec is not None and not validation.errors(problems):
+    package: registry.Package | None = None
+    events: tuple[tuple[str, str, str], ...] = ()
+    notices: tuple[tuple[str, str], ...] = ()
+    read = facts.registry
+    if parsed.wants_registry and parsed.spec is not None and read is not None:
+        # A spec whose registry was not read (yet, or while deleting) renders by names.
+        choice = read.choice
+        spec = parsed.spec
+        if choice.problem is not None:
+            problems.append(validation.error(*choice.problem))
+        elif read.package is None:
+            problems.append(
+                validation.error(
+                    registry.PACKAGE_UNAVAILABLE,
+                    f"model package {choice.arn} cannot be read: {read.unavailable}",
+                )
+            )
+        else:
+            package = read.package
+            refused = registry.check(
+                package, region=spec.aws.region, instance_type=spec.instance_spec.type
+            )
+            if refused is not None:
+                problems.append(validation.error(*refused))
+            elif package.isolation and spec.model.hf_token_secret_ref is not None:
+                problems.append(
+                    validation.error(
+                        registry.PACKAGE_UNSUPPORTED,
+                        f"model package {package.arn} runs with network isolation (an AWS "
+                        "Marketplace package): it cannot reach the Hugging Face Hub and is "
+                        "never given the token; remove model.hfTokenSecretRef",
+                    )
+                )
+            events = choice.events
+            notices = (choice.notice,) if choice.notice is not None else ()
+    if (
+        parsed.spec is not None
+        and not validation.errors(problems)
+        and (not parsed.wants_registry or package is not None)
+    ):
         try:
             want = desired.render(
                 parsed.spec,
@@ -323,7 +389,14 @@ def render(parsed: Parsed, facts: Facts, *, deleting: bool = False) -> Rendered:
                 endpoint_name=parsed.adopting,
                 host=parsed.pool.host if parsed.pool is not None else None,
                 base_on_pool=parsed.base_on_pool,
+                package=package,
             )
+            if package is not None and read is not None:
+                want = dataclasses.replace(
+                    want,
+                    not_retried=registry.not_retried(read.listing, parsed.memory.package_rollbacks),
+                    notices=notices,
+                )
         except desired.RenderError as exc:
             problems.append(validation.error("InvalidSpec", str(exc)))
     complete = want is not None
@@ -364,6 +437,7 @@ def render(parsed: Parsed, facts: Facts, *, deleting: bool = False) -> Rendered:
         cluster_problem=facts.cluster_problem,
         identity_problem=identity_problem,
         deleting=deleting,
+        events=events if want is not None and complete else (),
     )
 
 

@@ -114,8 +114,11 @@ def validate(
                 "the SageMaker names within 63 characters",
             )
         )
-    problems.extend(_engine_problems(spec, engine_why))
-    problems.extend(_image_problems(spec))
+    # A model package brings its own container: no engine, image or engine variables.
+    package = spec.model.model_package is not None
+    if not package:
+        problems.extend(_engine_problems(spec, engine_why))
+        problems.extend(_image_problems(spec))
     itype = catalog.instance_type(spec.instance_spec.type)
     if itype is None:
         problems.append(
@@ -133,8 +136,12 @@ def validate(
     else:
         gpus_per_copy = itype.accelerators
     problems.extend(_fit_problems(spec, itype, gpus_per_copy))
-    overridden = engines.overridden_keys(
-        spec.model, num_gpus=gpus_per_copy, adapters=len(spec.adapters)
+    overridden = (
+        []
+        if package
+        else engines.overridden_keys(
+            spec.model, num_gpus=gpus_per_copy, adapters=len(spec.adapters)
+        )
     )
     if overridden:
         problems.append(

@@ -26,6 +26,7 @@ from llm_operator.core import (
     planner,
     policy,
     pools,
+    registry,
     render,
     status,
 )
@@ -407,6 +408,9 @@ class Reconciler:
             memory=memory,
         )
         memory, error = await self._act(body, place, plan, memory, redact, state.created)
+        if not deleting:
+            for type_, reason, message in rendered.events:
+                self._event(body, type_, reason, redact(message))
         for event in plan.events:
             self._event(body, event.type, event.reason, redact(event.message))
         spec_warnings = self._announce(
@@ -432,6 +436,10 @@ class Reconciler:
         if spec is not None:
             new_status["modelSource"] = spec.model.source
             new_status["engine"] = spec.model.engine
+            package = want.package
+            new_status["model"] = (
+                registry.status_of(package, want.not_retried) if package is not None else None
+            )
         if want.host is not None:
             # On a pool: its share of the pool's cost, by the accelerators its copies hold.
             new_status["estimatedHourlyCostUSD"] = pools.share_of_pool(want, observed)

@@ -9,6 +9,7 @@ wrapper of the person's kubeconfig, which turns what it may not read into warnin
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from llm_operator.core.policy import Policy
 from llm_operator.core.validation import Problem
 from llm_operator.shell.aws import AwsError, SageMaker, Scope
 from llm_operator.shell.kube import ClusterIdentityError
+from llm_operator.shell.observe.registry import Registry
 from llm_operator.shell.pools import pool_facts
 from llm_operator.shell.secrets import Redactor, SecretError
 from llm_operator.shell.settings import OperatorSettings
@@ -65,6 +67,8 @@ class Renderer:
         self.sagemaker = sagemaker
         self.settings = settings
         self.cluster_id: str | None = None  # once read; retried until it is
+        # spec.model.modelPackage: the registry's listings and Describes, shared.
+        self.registry = Registry(sagemaker, max_age=settings.resync_seconds)
 
     async def render(
         self,
@@ -126,6 +130,16 @@ class Renderer:
         except AwsError as error:
             # The adapter remembers a refusal for a few poll intervals: never retried hot.
             return Rendering(rendered, redact, validation.error("AssumeRoleFailed", error.message))
+        if parsed.wants_registry and not deleting:
+            # The package is chosen from the registry of the account the calls go to; a
+            # failed read raises (the pass backs off), deletion goes by names without it.
+            read = await self.registry.read(place, parsed)
+            rendered = core_render.render(
+                parsed, dataclasses.replace(facts, registry=read), deleting=deleting
+            )
+            refusal = rendered.refusal()
+            if refusal is not None:
+                return Rendering(rendered, redact, refusal)
         return Rendering(rendered, redact, place)
 
 

@@ -44,10 +44,15 @@ def converging(p: Pass, memory: PlanMemory) -> Plan:
         and _serving(p)
     )
     rolled_back_only = bool(p.problems) and all(x.reason == ROLLED_BACK for x in p.problems)
+    # The registry has nothing better than what serves: Degraded, serving on.
+    notices = {reason for reason, _ in desired.notices}
+    serving_on = ready and bool(p.problems) and all(x.reason in notices for x in p.problems)
     # Moving onto a pool: the former endpoint serves until the pool's components do.
     former = None if ready or p.problems else hosted.serving_former(desired, p.observed)
     phase = _phase(
-        p, ready=ready or former is not None, previous_only=on_previous and rolled_back_only
+        p,
+        ready=ready or former is not None,
+        previous_only=(on_previous and rolled_back_only) or serving_on,
     )
 
     reason = failure_reason(p.problems)
