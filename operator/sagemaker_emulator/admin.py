@@ -213,6 +213,58 @@ class AdminClient:
         }
         return cast(Load, self._call("POST", "load", body))
 
+    def seed_marketplace_package(
+        self,
+        *,
+        image: str,
+        supported_realtime_instance_types: list[str],
+        name: str | None = None,
+        arn: str | None = None,
+        region: str = "us-east-1",
+        account: str = "865070037744",
+        environment: dict[str, str] | None = None,
+        model_data_url: str | None = None,
+        network_isolation_required: bool = True,
+        certify_for_marketplace: bool = True,
+        description: str | None = None,
+        supported_transform_instance_types: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """Register an AWS Marketplace model package (in the seller's `account`) that any
+        account of `region` can describe and deploy by its ARN; answers DescribeModelPackage's
+        members (ModelPackageArn among them). Give `name` (with `region`, `account`) or `arn`.
+        A reset forgets it."""
+        body: dict[str, Any] = {
+            key: value
+            for key, value in {
+                "name": name,
+                "arn": arn,
+                "region": region,
+                "account": account,
+                "image": image,
+                "environment": environment,
+                "model_data_url": model_data_url,
+                "supported_realtime_instance_types": supported_realtime_instance_types,
+                "supported_transform_instance_types": supported_transform_instance_types,
+                "network_isolation_required": network_isolation_required,
+                "certify_for_marketplace": certify_for_marketplace,
+                "description": description,
+            }.items()
+            if value is not None
+        }
+        result: dict[str, Any] = self._call("POST", "marketplace/model-packages", body)
+        return result
+
+    def model_packages(
+        self, account: str = "123456789012", region: str = "us-east-1"
+    ) -> dict[str, list[str]]:
+        """Names of the model package groups and model packages (GROUP/VERSION for versions)
+        in one account and region."""
+        tables = self.state()["accounts"].get(account, {}).get(region, {})
+        return {
+            kind: sorted(tables.get(kind, {}))
+            for kind in ("model_package_groups", "model_packages")
+        }
+
     def loads(self) -> list[Load]:
         """Every load level set so far."""
         return cast(list[Load], self._call("GET", "load")["loads"])

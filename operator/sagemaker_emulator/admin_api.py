@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -9,7 +10,9 @@ from .caller import DEFAULT_ACCOUNT, DEFAULT_REGION, Caller
 from .faults import Faults, parse_faults
 from .load import Target
 from .pacing import seconds_per_token
-from .state import Store
+from .resources.model_packages import MARKETPLACE_ACCOUNT, seed_marketplace_package
+from .state import Store, public
+from .validation import service_model
 
 PREFIX = "/_emulator/"
 DEFAULT_WAIT_TIMEOUT = 30.0
@@ -119,7 +122,86 @@ def handle(store: Store, method: str, path: str, body: Any) -> dict[str, Any]:
             return {"loads": store.load.to_json()}
     if (method, route) == ("POST", "load"):
         return _set_load(store, body)
+    if (method, route) == ("POST", "marketplace/model-packages"):
+        return _seed_marketplace(store, body)
     raise KeyError(route)
+
+
+_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+_MARKETPLACE_ARN = re.compile(
+    r"arn:aws:sagemaker:([a-z0-9\-]{9,16}):([0-9]{12}):model-package/([a-zA-Z0-9-]{1,63})"
+)
+
+
+def _strings(body: dict[str, Any], key: str, allowed: list[str] | None = None) -> list[str]:
+    values = body.get(key) or []
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise AdminError(f"{key} must be a list of strings")
+    unknown = [v for v in values if allowed is not None and v not in allowed]
+    if unknown:
+        raise AdminError(f"{key}: not SageMaker instance types: {', '.join(unknown)}")
+    return list(values)
+
+
+def _seed_marketplace(store: Store, body: dict[str, Any]) -> dict[str, Any]:
+    """Register an AWS Marketplace model package a subscriber can deploy by its ARN."""
+    if body.get("arn"):
+        found = _MARKETPLACE_ARN.fullmatch(str(body["arn"]))
+        if found is None:
+            raise AdminError(
+                "arn must look like arn:aws:sagemaker:REGION:ACCOUNT:model-package/NAME"
+            )
+        region, account, name = found.groups()
+    else:
+        name = str(body.get("name") or "")
+        region = str(body.get("region") or DEFAULT_REGION)
+        account = str(body.get("account") or MARKETPLACE_ACCOUNT)
+    if not _NAME.fullmatch(name) or not re.fullmatch(r"[0-9]{12}", account):
+        raise AdminError(
+            "name (1-63 letters, digits and inner hyphens) and a 12-digit account are required"
+        )
+    image = body.get("image")
+    if not isinstance(image, str) or not image:
+        raise AdminError("image (the package's container image) is required")
+    environment = body.get("environment") or {}
+    if not isinstance(environment, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in environment.items()
+    ):
+        raise AdminError("environment must map strings to strings")
+    types = service_model().shape_for("ProductionVariantInstanceType").enum
+    container: dict[str, Any] = {"Image": image, "Environment": environment}
+    if body.get("model_data_url"):
+        container["ModelDataUrl"] = str(body["model_data_url"])
+    spec: dict[str, Any] = {
+        "Containers": [container],
+        "SupportedRealtimeInferenceInstanceTypes": _strings(
+            body, "supported_realtime_instance_types", types
+        ),
+        "SupportedTransformInstanceTypes": _strings(body, "supported_transform_instance_types"),
+        "SupportedContentTypes": _strings(body, "supported_content_types") or ["application/json"],
+        "SupportedResponseMIMETypes": _strings(body, "supported_response_mime_types")
+        or ["application/json"],
+    }
+    if not spec["SupportedRealtimeInferenceInstanceTypes"]:
+        raise AdminError("supported_realtime_instance_types must name at least one instance type")
+    if not spec["SupportedTransformInstanceTypes"]:
+        del spec["SupportedTransformInstanceTypes"]
+    caller = Caller(account, region)
+    with store.lock:
+        now = time.time()
+        store.advance(now)
+        record = seed_marketplace_package(
+            store.region(caller),
+            caller,
+            name,
+            spec,
+            now,
+            description=body.get("description"),
+            certify_for_marketplace=body.get("certify_for_marketplace", True),
+            network_isolation_required=body.get("network_isolation_required", True),
+        )
+        store.touch()
+        return public(record)
 
 
 def _set_load(store: Store, body: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from .caller import Caller
-from .state import ARN_KIND, KINDS, Store, arn
+from .state import ARN_KIND, ARN_MEMBER, TABLES, Store, arn
 
 # Write operations that name their resource by a Name member: (table, member).
 _NAMED: dict[str, tuple[str, str]] = {
@@ -32,9 +32,18 @@ _NAMED: dict[str, tuple[str, str]] = {
         "InferenceComponentName",
     ),
     "DeleteInferenceComponent": ("inference_components", "InferenceComponentName"),
+    "CreateModelPackageGroup": ("model_package_groups", "ModelPackageGroupName"),
+    "DeleteModelPackageGroup": ("model_package_groups", "ModelPackageGroupName"),
+    # A versioned package is named by its group: its ARN is not known before it exists.
+    "CreateModelPackage": ("model_packages", "ModelPackageName"),
+    "DeleteModelPackage": ("model_packages", "ModelPackageName"),
 }
 # Write operations that name their resource by ARN.
-_BY_ARN = {"AddTags": "ResourceArn", "DeleteTags": "ResourceArn"}
+_BY_ARN = {
+    "AddTags": "ResourceArn",
+    "DeleteTags": "ResourceArn",
+    "UpdateModelPackage": "ModelPackageArn",
+}
 
 
 def is_write(operation: str) -> bool:
@@ -56,8 +65,12 @@ def target(
         name = params.get(member)
         if not isinstance(name, str):
             return None, None
-        resource_arn = arn(caller, kind, name)
-        exists = region is not None and name in region.table(kind)
+        if name.startswith("arn:"):  # the registry's members take a name or an ARN
+            resource_arn = name
+            exists = region is not None and _arn_exists(store, caller, name)
+        else:
+            resource_arn = arn(caller, kind, name)
+            exists = region is not None and name in region.table(kind)
     elif operation in _BY_ARN:
         given = params.get(_BY_ARN[operation])
         if not isinstance(given, str):
@@ -76,11 +89,11 @@ def _arn_exists(store: Store, caller: Caller, resource_arn: str) -> bool:
     prefix = f"arn:aws:sagemaker:{caller.region}:{caller.account}:"
     if not wanted.startswith(prefix):
         return False
-    kind_name, _, name = wanted[len(prefix) :].partition("/")
+    kind_name = wanted[len(prefix) :].partition("/")[0]
     region = store.regions.get((caller.account, caller.region))
     if region is None:
         return False
-    for kind in KINDS:
+    for kind in TABLES:
         if ARN_KIND[kind] == kind_name:
-            return any(key.lower() == name for key in region.table(kind))
+            return any(r[ARN_MEMBER[kind]] == wanted for r in region.table(kind).values())
     return False

@@ -50,7 +50,12 @@ class Container:
     @classmethod
     def of(cls, model: dict[str, Any] | None) -> Container:
         model = model or {}
-        container = model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+        running = model.get("_containers")  # a model created from a model package
+        container = (
+            running[0]
+            if running
+            else model.get("PrimaryContainer") or (model.get("Containers") or [{}])[0]
+        )
         return cls(
             image=str(container.get("Image") or ""),
             environment=dict(container.get("Environment") or {}),

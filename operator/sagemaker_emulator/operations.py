@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .resources import endpoint_configs, endpoints, inference_components, models, tags
+from .resources import (
+    endpoint_configs,
+    endpoints,
+    inference_components,
+    model_packages,
+    models,
+    tags,
+)
 from .resources.common import Handler
 
 OPERATIONS: dict[str, Handler] = {
@@ -26,6 +33,15 @@ OPERATIONS: dict[str, Handler] = {
     "UpdateInferenceComponentRuntimeConfig": inference_components.update_runtime_config,
     "DeleteInferenceComponent": inference_components.delete_inference_component,
     "ListInferenceComponents": inference_components.list_inference_components,
+    "CreateModelPackageGroup": model_packages.create_model_package_group,
+    "DescribeModelPackageGroup": model_packages.describe_model_package_group,
+    "ListModelPackageGroups": model_packages.list_model_package_groups,
+    "DeleteModelPackageGroup": model_packages.delete_model_package_group,
+    "CreateModelPackage": model_packages.create_model_package,
+    "DescribeModelPackage": model_packages.describe_model_package,
+    "ListModelPackages": model_packages.list_model_packages,
+    "UpdateModelPackage": model_packages.update_model_package,
+    "DeleteModelPackage": model_packages.delete_model_package,
     "AddTags": tags.add_tags,
     "ListTags": tags.list_tags,
     "DeleteTags": tags.delete_tags,

@@ -32,11 +32,25 @@ from .load import LoadBook
 Record = dict[str, Any]
 CALL_LOG_LIMIT = 100_000  # the call log keeps this many records; older ones make way
 KINDS = ("models", "endpoint_configs", "endpoints", "inference_components")
+# The model registry: no transitions of their own, kept and tagged like the others.
+REGISTRY_KINDS = ("model_package_groups", "model_packages")
+TABLES = KINDS + REGISTRY_KINDS
 ARN_KIND = {
     "models": "model",
     "endpoint_configs": "endpoint-config",
     "endpoints": "endpoint",
     "inference_components": "inference-component",
+    "model_package_groups": "model-package-group",
+    "model_packages": "model-package",
+}
+# The member each table's records carry their ARN in.
+ARN_MEMBER = {
+    "models": "ModelArn",
+    "endpoint_configs": "EndpointConfigArn",
+    "endpoints": "EndpointArn",
+    "inference_components": "InferenceComponentArn",
+    "model_package_groups": "ModelPackageGroupArn",
+    "model_packages": "ModelPackageArn",
 }
 
 
@@ -48,6 +62,9 @@ class Region:
     endpoint_configs: dict[str, Record] = field(default_factory=dict)
     endpoints: dict[str, Record] = field(default_factory=dict)
     inference_components: dict[str, Record] = field(default_factory=dict)
+    model_package_groups: dict[str, Record] = field(default_factory=dict)
+    # Versioned packages under "GROUP/VERSION", unversioned ones under their name.
+    model_packages: dict[str, Record] = field(default_factory=dict)
     tags: dict[str, dict[str, str]] = field(default_factory=dict)  # by lowercased ARN
 
     def table(self, kind: str) -> dict[str, Record]:
@@ -321,7 +338,7 @@ class Store:
         accounts: dict[str, Any] = {}
         for (account, region_name), region in self.regions.items():
             accounts.setdefault(account, {})[region_name] = {
-                **{kind: dict(region.table(kind)) for kind in KINDS},
+                **{kind: dict(region.table(kind)) for kind in TABLES},
                 "tags": region.tags,
             }
         return {"accounts": accounts, "delay": self.delay}
@@ -345,7 +362,7 @@ class Store:
             for region_name, tables in regions.items():
                 caller = Caller(account, region_name)
                 region = self.region(caller)
-                for kind in KINDS:
+                for kind in TABLES:
                     region.table(kind).update(tables.get(kind, {}))
                 region.tags.update(tables.get("tags", {}))
         # Pending transitions keep their due times and their order (seq breaks ties);

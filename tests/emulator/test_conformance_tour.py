@@ -56,6 +56,22 @@ def test_every_operation_answers_in_its_botocore_shape(
     sm.delete_endpoint_config(EndpointConfigName="cfg-1")
     sm.delete_endpoint_config(EndpointConfigName="cfg-2")
     sm.delete_model(ModelName="llm-model")
+    sm.create_model_package_group(ModelPackageGroupName="group")
+    sm.describe_model_package_group(ModelPackageGroupName="group")
+    sm.list_model_package_groups()
+    package = sm.create_model_package(
+        ModelPackageGroupName="group",
+        InferenceSpecification={
+            "Containers": [{"Image": builders.IMAGE}],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )["ModelPackageArn"]
+    sm.update_model_package(ModelPackageArn=package, ModelApprovalStatus="Approved")
+    sm.describe_model_package(ModelPackageName=package)
+    sm.list_model_packages(ModelPackageGroupName="group")
+    sm.delete_model_package(ModelPackageName=package)
+    sm.delete_model_package_group(ModelPackageGroupName="group")
 
     shaped = {op for op in OPERATIONS if sm.meta.service_model.operation_model(op).output_shape}
     assert {name for name, _ in wire.answers} == shaped
@@ -67,3 +83,4 @@ def test_every_operation_answers_in_its_botocore_shape(
         "endpoints": [],
         "inference_components": [],
     }
+    assert emulator_admin.model_packages() == {"model_package_groups": [], "model_packages": []}

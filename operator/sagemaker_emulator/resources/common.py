@@ -83,8 +83,13 @@ def page(
     status_key: str | None = None,
     equals: dict[str, str] | None = None,
     default_max: int = 10,
+    tiebreak: str | None = None,
 ) -> tuple[list[Record], str | None]:
-    """Filter, sort and page a List* request the way SageMaker does (newest first by default)."""
+    """Filter, sort and page a List* request the way SageMaker does (newest first by default).
+
+    Equal sort keys are ordered by name, then by `tiebreak` (versions of one model package
+    group share their name).
+    """
     chosen = list(records)
     contains = params.get("NameContains")
     if contains:
@@ -108,7 +113,7 @@ def page(
         sort_by
     ]
     chosen.sort(
-        key=lambda r: (r.get(sort_key) or "", r[name_key]),
+        key=lambda r: (r.get(sort_key) or "", r[name_key], r.get(tiebreak or "") or 0),
         reverse=params.get("SortOrder", "Descending") == "Descending",
     )
     offset = _decode_token(params["NextToken"]) if params.get("NextToken") else 0

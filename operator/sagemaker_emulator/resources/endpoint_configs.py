@@ -7,6 +7,7 @@ from typing import Any
 from ..errors import already_exists, not_found, validation
 from ..state import public
 from .common import Context, forget_tags, page, tag_resource
+from .model_packages import check_instance_type
 from .models import get_model
 
 _KEPT = (
@@ -63,7 +64,10 @@ def _check_variants(ctx: Context, params: dict[str, Any]) -> None:
                     f"MaxInstanceCount ({high}) for variant {variant['VariantName']}."
                 )
     for variant in with_model:
-        get_model(ctx, variant["ModelName"])
+        model = get_model(ctx, variant["ModelName"])
+        check_instance_type(
+            model, variant.get("InstanceType"), f"production variant {variant['VariantName']}"
+        )
     if not with_model and not params.get("ExecutionRoleArn"):
         raise validation(
             "ExecutionRoleArn is required for an endpoint configuration whose production "

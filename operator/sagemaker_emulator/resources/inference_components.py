@@ -12,6 +12,7 @@ from ..placement import endpoint_variant, settle_instances, variant_of
 from ..state import Record, Region, Store, public
 from .common import Context, page, resolved_image, tag_resource, touch
 from .endpoints import get_endpoint
+from .model_packages import check_component_model, check_instance_type
 from .models import get_model
 
 KIND = "inference component"
@@ -67,7 +68,9 @@ def _check_spec(
             "an adapter."
         )
     if spec.get("ModelName"):
-        get_model(ctx, spec["ModelName"])
+        model = get_model(ctx, spec["ModelName"])
+        check_component_model(model)
+        check_instance_type(model, found["_InstanceType"], f"variant {variant_name}")
     elif not (spec.get("Container") or {}).get("Image"):
         raise validation("Specify either ModelName or Container.Image in the Specification.")
     reason = never_fits(Need.of(requirements), found["_InstanceType"])

@@ -7,6 +7,7 @@ from typing import Any
 from ..errors import already_exists, not_found, validation
 from ..state import public
 from .common import Context, forget_tags, page, tag_resource
+from .model_packages import resolve_containers
 
 MAX_ENVIRONMENT_BYTES = 32 * 1024  # all Environment maps of one CreateModel, keys and values
 
@@ -20,6 +21,10 @@ def create_model(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     if "PrimaryContainer" in params and "Containers" in params:
         raise validation("Specify either PrimaryContainer or Containers, not both.")
     _check_environment_size(params)
+    given = [params["PrimaryContainer"]] if params.get("PrimaryContainer") else []
+    running, packages = resolve_containers(
+        ctx, given + (params.get("Containers") or []), bool(params.get("EnableNetworkIsolation"))
+    )
     reason = ctx.store.faults.take_failure("model", name)
     if reason is not None:
         raise validation(reason)
@@ -40,6 +45,8 @@ def create_model(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
         CreationTime=ctx.now,
         EnableNetworkIsolation=bool(params.get("EnableNetworkIsolation", False)),
     )
+    if packages:  # described as requested; run as the packages say
+        record.update(_containers=running, _packages=packages)
     models[name] = record
     tag_resource(ctx, model_arn, params.get("Tags", []))
     return {"ModelArn": model_arn}
@@ -103,5 +110,9 @@ def list_models(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def model_images(record: dict[str, Any]) -> list[str]:
-    containers = record.get("Containers") or [record.get("PrimaryContainer") or {}]
+    containers = (
+        record.get("_containers")
+        or record.get("Containers")
+        or [record.get("PrimaryContainer") or {}]
+    )
     return [c["Image"] for c in containers if c.get("Image")]

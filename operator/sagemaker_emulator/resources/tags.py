@@ -1,19 +1,13 @@
-"""Tags on any model, endpoint config, endpoint or inference component, addressed by ARN."""
+"""Tags on any model, endpoint config, endpoint, inference component, model package group or
+model package, addressed by ARN."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from ..errors import validation
-from ..state import ARN_KIND, KINDS
+from ..state import ARN_KIND, ARN_MEMBER, TABLES
 from .common import Context, tag_resource
-
-_ARN_KEYS = {
-    "models": "ModelArn",
-    "endpoint_configs": "EndpointConfigArn",
-    "endpoints": "EndpointArn",
-    "inference_components": "InferenceComponentArn",
-}
 
 
 def _existing(ctx: Context, resource_arn: str) -> str:
@@ -22,11 +16,11 @@ def _existing(ctx: Context, resource_arn: str) -> str:
     prefix = f"arn:aws:sagemaker:{ctx.caller.region}:{ctx.caller.account}:"
     if wanted.startswith(prefix):
         kind_name = wanted[len(prefix) :].split("/", 1)[0]
-        for kind in KINDS:
+        for kind in TABLES:
             if ARN_KIND[kind] != kind_name:
                 continue
             for record in ctx.region.table(kind).values():
-                if record[_ARN_KEYS[kind]] == wanted:
+                if record[ARN_MEMBER[kind]] == wanted:
                     return wanted
     raise validation(f"Resource {resource_arn} was not found.")
 
