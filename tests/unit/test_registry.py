@@ -140,6 +140,14 @@ def test_an_unsupported_instance_type_is_refused_with_the_supported_list() -> No
     other = registry.check(package(), region="eu-west-1", instance_type="ml.g5.2xlarge")
     assert other is not None and "region us-east-1" in other[1]
     assert registry.check(package(), region="us-east-1", instance_type="ml.g5.2xlarge") is None
+    market = package(None, isolation=True)
+    on_ic = registry.check(
+        market,
+        region="us-east-1",
+        instance_type="ml.g5.2xlarge",
+        endpoint_type="InferenceComponent",
+    )
+    assert on_ic is not None and "endpointType: Model" in on_ic[1]
 
 
 SPEC: dict[str, Any] = {
@@ -254,7 +262,7 @@ def test_rendering_serves_the_chosen_version_and_says_what_moved() -> None:
         ),
         (
             registry.Read(registry.Choice(MARKET_ARN), None, package(None, isolation=True)),
-            {"hfTokenSecretRef": {"name": "hf"}},
+            {"hfTokenSecretRef": {"name": "hf"}, "_model_endpoint": True},
             "ModelPackageUnsupported",
             "network isolation",
         ),
@@ -266,6 +274,8 @@ def test_what_sagemaker_would_refuse_is_refused_before_anything_is_sent(
     body = _body(**{k: v for k, v in model.items() if not k.startswith("_")})
     if "_type" in model:
         body["spec"]["instance"]["type"] = model["_type"]
+    if "_model_endpoint" in model:
+        body["spec"]["endpointType"] = "Model"
     rendered = core_render.render(core_render.parse(body, {}), core_render.Facts(registry=read))
     refusal = rendered.refusal()
     assert not rendered.complete and refusal is not None

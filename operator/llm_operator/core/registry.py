@@ -218,9 +218,17 @@ def choose(
     return Choice(pick.arn, events=tuple(events))
 
 
-def check(found: Package, *, region: str, instance_type: str) -> tuple[str, str] | None:
+def check(
+    found: Package, *, region: str, instance_type: str, endpoint_type: str = "Model"
+) -> tuple[str, str] | None:
     """What SageMaker would refuse about serving `found` here: (reason, message)."""
     name = _label(found.group, found.version) if found.group else f"model package {found.arn}"
+    if found.isolation and endpoint_type == "InferenceComponent":
+        return (
+            PACKAGE_UNSUPPORTED,
+            f"{name} is an AWS Marketplace package: SageMaker does not host it on an "
+            "inference component; set endpointType: Model",
+        )
     if found.region and found.region != region:
         return (
             PACKAGE_UNSUPPORTED,

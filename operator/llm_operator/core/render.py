@@ -360,7 +360,10 @@ def render(parsed: Parsed, facts: Facts, *, deleting: bool = False) -> Rendered:
         else:
             package = read.package
             refused = registry.check(
-                package, region=spec.aws.region, instance_type=spec.instance_spec.type
+                package,
+                region=spec.aws.region,
+                instance_type=spec.instance_spec.type,
+                endpoint_type=spec.endpoint_type,
             )
             if refused is not None:
                 problems.append(validation.error(*refused))

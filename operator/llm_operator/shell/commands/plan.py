@@ -25,7 +25,7 @@ import yaml
 
 from llm_operator.api import catalog
 from llm_operator.api.models import GROUP, KIND, VERSION
-from llm_operator.core import actions, adoption, desired, planner, policy, render
+from llm_operator.core import actions, adoption, desired, planner, policy, registry, render
 from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import (
@@ -86,6 +86,8 @@ class EndpointPlan:
     instances_after: str | None = None
     exact: bool = True  # False when the token Secret could not be read
     policy: PolicyReport = field(default_factory=PolicyReport)
+    # spec.model.modelPackage: the version it would deploy (status.model's shape).
+    model: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,6 +113,7 @@ class EndpointPlan:
             },
             "instances": {"before": self.instances_before, "after": self.instances_after},
             "policy": self.policy.to_json(),
+            "model": self.model,
             "warnings": self.warnings,
             "errors": self.errors,
         }
@@ -289,6 +292,11 @@ class Planner:
         rendered = rendering.rendered
         redact = rendering.redact
         want = rendered.desired
+        if want.package is not None:
+            result.model = registry.status_of(want.package, want.not_retried)
+        for type_, reason, message in rendered.events:
+            if type_ == "Warning":
+                result.warnings.append(f"{reason}: {redact(message)}")
         self._places[want.endpoint_name] = place
         if rendered.spec is not None:
             # The namespace's budgets, counted as the operator's next pass counts them.
@@ -571,6 +579,13 @@ def render_text(plans: Sequence[EndpointPlan]) -> str:
         state = "exists" if p.exists else "new"
         lines.append(f"LLMEndpoint {p.namespace}/{p.name} ({state})")
         lines += p.policy.text()
+        if p.model is not None:
+            which = (
+                f"version {p.model['version']} of model package group {p.model['group']}"
+                if p.model.get("group")
+                else "model package"
+            )
+            lines.append(f"  model: {which} ({p.model['arn']})")
         if p.errors:
             lines += [f"  error: {e}" for e in p.errors]
         elif not p.steps:
