@@ -16,40 +16,14 @@ from sagemaker_emulator.admin import AdminClient
 from sagemaker_emulator.server import EmulatorServer
 from tests.emulator import builders
 from tests.emulator.builders import IMAGE, ROLE, error
+from tests.emulator.builders import package_spec as spec
+from tests.emulator.builders import package_version as version
 from tests.plugins.emulator_fixtures import boto3_client
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 MARKETPLACE_ARN = "arn:aws:sagemaker:us-east-1:865070037744:model-package/vendor-llm-1-abc"
 VENDOR_IMAGE = "865070037744.dkr.ecr.us-east-1.amazonaws.com/vendor-llm-1:1.0"
 PROMPT = json.dumps({"inputs": "What is SageMaker?", "parameters": {"max_new_tokens": 12}}).encode()
-
-
-def spec(
-    model_id: str = "meta-llama/Llama-3.1-8B-Instruct", instance_types: list[str] | None = None
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "Containers": [
-            {
-                "Image": IMAGE,
-                "ModelDataUrl": "s3://models/support-bot/model.tar.gz",
-                "Environment": {"HF_MODEL_ID": model_id, "SM_NUM_GPUS": "1"},
-            }
-        ],
-        "SupportedContentTypes": ["application/json"],
-        "SupportedResponseMIMETypes": ["application/json"],
-    }
-    if instance_types:
-        out["SupportedRealtimeInferenceInstanceTypes"] = instance_types
-    return out
-
-
-def version(sm: Any, group: str = "support-bot", status: str | None = None, **extra: Any) -> str:
-    params: dict[str, Any] = {"ModelPackageGroupName": group, "InferenceSpecification": spec()}
-    if status:
-        params["ModelApprovalStatus"] = status
-    params.update(extra)
-    arn: str = sm.create_model_package(**params)["ModelPackageArn"]
-    return arn
 
 
 def summaries(answer: dict[str, Any]) -> list[tuple[int | str, str | None]]:
