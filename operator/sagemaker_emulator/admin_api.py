@@ -7,12 +7,12 @@ import time
 from typing import Any
 
 from .caller import DEFAULT_ACCOUNT, DEFAULT_REGION, Caller
+from .catalog import sagemaker_instance_types
 from .faults import Faults, parse_faults
 from .load import Target
 from .pacing import seconds_per_token
 from .resources.model_packages import MARKETPLACE_ACCOUNT, seed_marketplace_package
 from .state import Store, public
-from .validation import service_model
 
 PREFIX = "/_emulator/"
 DEFAULT_WAIT_TIMEOUT = 30.0
@@ -168,7 +168,7 @@ def _seed_marketplace(store: Store, body: dict[str, Any]) -> dict[str, Any]:
         isinstance(k, str) and isinstance(v, str) for k, v in environment.items()
     ):
         raise AdminError("environment must map strings to strings")
-    types = service_model().shape_for("ProductionVariantInstanceType").enum
+    types = sagemaker_instance_types()
     container: dict[str, Any] = {"Image": image, "Environment": environment}
     if body.get("model_data_url"):
         container["ModelDataUrl"] = str(body["model_data_url"])

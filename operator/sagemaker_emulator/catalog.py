@@ -6,6 +6,9 @@ import json
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
+
+import botocore.session
 
 
 @dataclass(frozen=True)
@@ -47,3 +50,16 @@ def instance_type(name: str) -> InstanceType:
 
 def known(name: str) -> bool:
     return name in _table()
+
+
+@cache
+def service_model(service: str = "sagemaker") -> Any:
+    """botocore's model of a service: every request's shape (validation.py) and the
+    instance types SageMaker accepts."""
+    return botocore.session.get_session().get_service_model(service)
+
+
+def sagemaker_instance_types() -> list[str]:
+    """Every instance type a SageMaker production variant accepts."""
+    types: list[str] = service_model().shape_for("ProductionVariantInstanceType").enum
+    return types

@@ -14,8 +14,7 @@ import unicodedata
 from functools import cache
 from typing import Any
 
-import botocore.session
-
+from .catalog import service_model
 from .errors import AwsError
 
 _UNICODE_CLASS = re.compile(r"\\p\{([LMNPSZ]|Alnum)\}")
@@ -47,11 +46,6 @@ def _unicode_classes() -> dict[str, str]:
     }
     classes["Alnum"] = "a-zA-Z0-9"  # POSIX class: ASCII only in Java
     return classes
-
-
-@cache
-def service_model(service: str = "sagemaker") -> Any:
-    return botocore.session.get_session().get_service_model(service)
 
 
 @cache

@@ -90,6 +90,43 @@ def component(
     )
 
 
+def package_spec(
+    model_id: str = "meta-llama/Llama-3.1-8B-Instruct",
+    instance_types: list[str] | None = None,
+    image: str = IMAGE,
+) -> dict[str, Any]:
+    """A model package's InferenceSpecification: one container serving `model_id`."""
+    spec: dict[str, Any] = {
+        "Containers": [
+            {
+                "Image": image,
+                "ModelDataUrl": "s3://models/support-bot/model.tar.gz",
+                "Environment": {"HF_MODEL_ID": model_id, "SM_NUM_GPUS": "1"},
+            }
+        ],
+        "SupportedContentTypes": ["application/json"],
+        "SupportedResponseMIMETypes": ["application/json"],
+    }
+    if instance_types:
+        spec["SupportedRealtimeInferenceInstanceTypes"] = instance_types
+    return spec
+
+
+def package_version(
+    sm: Any, group: str = "support-bot", status: str | None = None, **extra: Any
+) -> str:
+    """Register the group's next version (PendingManualApproval unless `status`); its ARN."""
+    params: dict[str, Any] = {
+        "ModelPackageGroupName": group,
+        "InferenceSpecification": package_spec(),
+    }
+    if status:
+        params["ModelApprovalStatus"] = status
+    params.update(extra)
+    arn: str = sm.create_model_package(**params)["ModelPackageArn"]
+    return arn
+
+
 def error(call: Any, **kwargs: Any) -> tuple[str, str]:
     """(code, message) of the ClientError a call raises."""
     from botocore.exceptions import ClientError

@@ -4,47 +4,26 @@ models created from packages, and AWS Marketplace packages seeded through the ad
 from __future__ import annotations
 
 import json
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from sagemaker_emulator.admin import AdminClient
+from sagemaker_emulator.server import EmulatorServer
 from tests.emulator import builders
 from tests.emulator.builders import IMAGE, ROLE, error
+from tests.emulator.builders import package_spec as spec
+from tests.emulator.builders import package_version as version
+from tests.plugins.emulator_fixtures import boto3_client
 
 ARN = "arn:aws:sagemaker:us-east-1:123456789012"
 MARKETPLACE_ARN = "arn:aws:sagemaker:us-east-1:865070037744:model-package/vendor-llm-1-abc"
 VENDOR_IMAGE = "865070037744.dkr.ecr.us-east-1.amazonaws.com/vendor-llm-1:1.0"
 PROMPT = json.dumps({"inputs": "What is SageMaker?", "parameters": {"max_new_tokens": 12}}).encode()
-
-
-def spec(
-    model_id: str = "meta-llama/Llama-3.1-8B-Instruct", instance_types: list[str] | None = None
-) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "Containers": [
-            {
-                "Image": IMAGE,
-                "ModelDataUrl": "s3://models/support-bot/model.tar.gz",
-                "Environment": {"HF_MODEL_ID": model_id, "SM_NUM_GPUS": "1"},
-            }
-        ],
-        "SupportedContentTypes": ["application/json"],
-        "SupportedResponseMIMETypes": ["application/json"],
-    }
-    if instance_types:
-        out["SupportedRealtimeInferenceInstanceTypes"] = instance_types
-    return out
-
-
-def version(sm: Any, group: str = "support-bot", status: str | None = None, **extra: Any) -> str:
-    params: dict[str, Any] = {"ModelPackageGroupName": group, "InferenceSpecification": spec()}
-    if status:
-        params["ModelApprovalStatus"] = status
-    params.update(extra)
-    arn: str = sm.create_model_package(**params)["ModelPackageArn"]
-    return arn
 
 
 def summaries(answer: dict[str, Any]) -> list[tuple[int | str, str | None]]:
@@ -491,3 +470,168 @@ def test_throttled_list_model_packages_is_counted(sm: Any, emulator_admin: Admin
     throttled = emulator_admin.call_log(operation="ListModelPackages")
     assert [c["error"] for c in throttled][-1] is None
     assert "ThrottlingException" in [c["error"] for c in throttled]
+
+
+def test_the_request_environment_overrides_the_packages(
+    sm: Any, rt: Any, emulator_admin: AdminClient
+) -> None:
+    """HF_MODEL_ID given in CreateModel wins over the package's: the model serves that one."""
+    sm.create_model_package_group(ModelPackageGroupName="support-bot")
+    arn = version(sm, status="Approved")
+    sm.create_model(
+        ModelName="overridden",
+        PrimaryContainer={
+            "ModelPackageName": arn,
+            "Environment": {"HF_MODEL_ID": "mistralai/Mistral-7B-Instruct-v0.3"},
+        },
+        ExecutionRoleArn=ROLE,
+    )
+    builders.model(sm, "mistral", model_id="mistralai/Mistral-7B-Instruct-v0.3")
+    builders.model(sm, "llama")  # the package's own model id
+    for name in ("overridden", "mistral", "llama"):
+        builders.model_config(sm, f"cfg-{name}", name)
+        sm.create_endpoint(EndpointName=f"ep-{name}", EndpointConfigName=f"cfg-{name}")
+    emulator_admin.settle()
+    answers = {
+        name: json.loads(
+            rt.invoke_endpoint(
+                EndpointName=f"ep-{name}", Body=PROMPT, ContentType="application/json"
+            )["Body"].read()
+        )
+        for name in ("overridden", "mistral", "llama")
+    }
+    assert answers["overridden"] == answers["mistral"] != answers["llama"]
+
+
+def test_a_package_container_that_cannot_start_fails_the_endpoint(
+    sm: Any, emulator_admin: AdminClient
+) -> None:
+    """The package's variables are the container's: tensor parallelism beyond the GPUs fails."""
+    sm.create_model_package_group(ModelPackageGroupName="support-bot")
+    arn = version(sm, status="Approved")
+    sm.create_model(
+        ModelName="m",
+        PrimaryContainer={"ModelPackageName": arn, "Environment": {"SM_NUM_GPUS": "8"}},
+        ExecutionRoleArn=ROLE,
+    )
+    builders.model_config(sm, "cfg", "m", instance="ml.g5.2xlarge")
+    sm.create_endpoint(EndpointName="ep", EndpointConfigName="cfg")
+    emulator_admin.settle()
+    endpoint = sm.describe_endpoint(EndpointName="ep")
+    assert endpoint["EndpointStatus"] == "Failed"
+    assert "did not pass the ping health check" in endpoint["FailureReason"]
+
+
+def test_inference_components_host_a_registry_model_on_a_supported_instance(
+    sm: Any, emulator_admin: AdminClient
+) -> None:
+    sm.create_model_package_group(ModelPackageGroupName="support-bot")
+    arn = version(
+        sm, status="Approved", InferenceSpecification=spec(instance_types=["ml.g5.12xlarge"])
+    )
+    sm.create_model(
+        ModelName="m", PrimaryContainer={"ModelPackageName": arn}, ExecutionRoleArn=ROLE
+    )
+    builders.component_config(sm, "big", instance="ml.g5.12xlarge")
+    builders.component_config(sm, "small", instance="ml.g5.48xlarge")
+    sm.create_endpoint(EndpointName="big", EndpointConfigName="big")
+    sm.create_endpoint(EndpointName="small", EndpointConfigName="small")
+    emulator_admin.settle()
+    builders.component(sm, "ic", "big", model_name="m")
+    emulator_admin.settle()
+    described = sm.describe_inference_component(InferenceComponentName="ic")
+    assert described["InferenceComponentStatus"] == "InService"
+    code, message = error(builders.component, sm=sm, name="ic2", endpoint="small", model_name="m")
+    assert code == "ValidationException"
+    assert "ml.g5.48xlarge of variant AllTraffic is not supported by model package" in message
+
+
+def test_another_accounts_version_does_not_exist_for_the_caller(sm: Any, emulator: Any) -> None:
+    other = boto3_client(emulator.url, aws_access_key_id="210987654321")
+    other.create_model_package_group(ModelPackageGroupName="theirs")
+    arn = other.create_model_package(
+        ModelPackageGroupName="theirs",
+        InferenceSpecification=spec(),
+        ModelApprovalStatus="Approved",
+    )["ModelPackageArn"]
+    assert arn == "arn:aws:sagemaker:us-east-1:210987654321:model-package/theirs/1"
+    code, message = error(sm.describe_model_package, ModelPackageName=arn)
+    assert (code, message) == ("ValidationException", f"ModelPackage {arn} does not exist.")
+    code, _ = error(
+        sm.create_model,
+        ModelName="m",
+        PrimaryContainer={"ModelPackageName": arn},
+        ExecutionRoleArn=ROLE,
+    )
+    assert code == "ValidationException"
+    assert sm.list_model_packages(ModelPackageType="Both")["ModelPackageSummaryList"] == []
+
+
+def test_registry_writes_are_in_the_call_log(sm: Any, emulator_admin: AdminClient) -> None:
+    group_arn = sm.create_model_package_group(
+        ModelPackageGroupName="support-bot", Tags=[{"Key": "team", "Value": "ml"}]
+    )["ModelPackageGroupArn"]
+    arn = version(sm)
+    sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    sm.list_model_packages(ModelPackageGroupName="support-bot")
+    sm.delete_model_package(ModelPackageName="support-bot/1")
+    sm.delete_model_package_group(ModelPackageGroupName=group_arn)
+    log = emulator_admin.call_log()
+    assert [(c["operation"], c["write"], c["resource_arn"], c["tags"]) for c in log] == [
+        ("CreateModelPackageGroup", True, group_arn, None),
+        ("CreateModelPackage", True, None, None),  # a version's ARN is not known before
+        ("UpdateModelPackage", True, arn, {}),
+        ("ListModelPackages", False, None, None),
+        ("DeleteModelPackage", True, arn, {}),
+        ("DeleteModelPackageGroup", True, group_arn, {"team": "ml"}),
+    ]
+
+
+def test_the_registry_survives_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "state.json"
+    with EmulatorServer(state_file=state) as server:
+        sm = boto3_client(server.url)
+        AdminClient(server.url).seed_marketplace_package(
+            arn=MARKETPLACE_ARN,
+            image=VENDOR_IMAGE,
+            supported_realtime_instance_types=["ml.g5.12xlarge"],
+        )
+        sm.create_model_package_group(ModelPackageGroupName="support-bot")
+        version(sm, status="Approved")
+        sm.delete_model_package(ModelPackageName=version(sm))
+    with EmulatorServer(state_file=state) as server:
+        sm = boto3_client(server.url)
+        assert version(sm) == f"{ARN}:model-package/support-bot/3"
+        listed = sm.list_model_packages(ModelPackageGroupName="support-bot")
+        assert summaries(listed) == [(3, "PendingManualApproval"), (1, "Approved")]
+        assert sm.describe_model_package(ModelPackageName=MARKETPLACE_ARN)["CertifyForMarketplace"]
+
+
+@pytest.mark.parametrize(
+    ("body", "complaint"),
+    [
+        ({"image": VENDOR_IMAGE, "supported_realtime_instance_types": ["ml.g5.12xlarge"]}, "name"),
+        (
+            {"arn": "arn:aws:sagemaker:us-east-1:865070037744:model/x", "image": VENDOR_IMAGE},
+            "arn must look like",
+        ),
+        ({"name": "vendor", "supported_realtime_instance_types": ["ml.g5.12xlarge"]}, "image"),
+        (
+            {"name": "vendor", "image": VENDOR_IMAGE, "supported_realtime_instance_types": ["g5"]},
+            "not SageMaker instance types: g5",
+        ),
+        ({"name": "vendor", "image": VENDOR_IMAGE}, "at least one instance type"),
+    ],
+)
+def test_seeding_refuses_what_cannot_be_a_marketplace_package(
+    emulator: Any, emulator_admin: AdminClient, body: dict[str, Any], complaint: str
+) -> None:
+    request = urllib.request.Request(
+        f"{emulator.url}/_emulator/marketplace/model-packages",
+        data=json.dumps(body).encode(),
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 400
+    assert complaint in json.loads(refused.value.read())["error"]
