@@ -136,3 +136,47 @@ def test_a_restart_between_the_approval_and_the_rollout_makes_one_rollout(
     assert calls(emulated_sagemaker, "CreateModel") == 2  # v2's model was not made again
     assert "ModelVersionApproved" in cluster.reasons()
     assert cluster.status["model"]["arn"] == v2
+
+
+def test_a_rolled_back_version_is_not_retried_until_a_newer_one_is_approved(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    sm = emulated_sagemaker.client()
+    sm.create_model_package_group(ModelPackageGroupName=GROUP)
+    register(sm, "Approved")
+    v2 = register(sm, "PendingManualApproval")
+    # One GPU and no room to grow: the rolling update of a new version cannot place its
+    # copy, and SageMaker rolls it back, as an alarm would.
+    full = {
+        **PACKAGE_SPEC,
+        "instance": {"type": "ml.g5.2xlarge", "count": 1},
+        "resources": {
+            "copies": 1,
+            "acceleratorsPerCopy": 1,
+            "cpusPerCopy": 2,
+            "memoryMiBPerCopy": 8192,
+        },
+    }
+    cluster = RecordingCluster()
+
+    def rolled_back(_: PassResult, status: Mapping[str, Any]) -> bool:
+        return (status.get("model") or {}).get("notRetried") == [2]
+
+    async def scenario() -> None:
+        r = reconciler(cluster, resync_seconds=1)
+        await until(r, cluster, serving(1), spec=full)
+        sm.update_model_package(ModelPackageArn=v2, ModelApprovalStatus="Approved")
+        await until(r, cluster, rolled_back, spec=full, passes=200)
+        await until(r, cluster, serving(1), spec=full)
+        # Listed again several times since: version 2 is still Approved, never retried.
+        for _ in range(15):
+            await r.reconcile(body(cluster, full), deleting=False)
+            await asyncio.sleep(0.1)
+        r.close()
+
+    asyncio.run(scenario())
+    assert calls(emulated_sagemaker, "UpdateInferenceComponent") == 1
+    assert cluster.status["model"]["version"] == 1
+    assert calls(emulated_sagemaker, "ListModelPackages") >= 2
+    rolled = [m for t, r, m in cluster.events if r == "RolledBack"]
+    assert rolled and "version 2 of model package group" in rolled[0]

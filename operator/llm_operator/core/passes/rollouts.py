@@ -105,6 +105,14 @@ def rolled_back(p: Pass, what: str, key: str, failed: Failure, serving: str) -> 
         f"SageMaker rolled back {what} to {serving}: {cause}; generation {generation} "
         "is refused and not retried until the spec changes"
     )
+    package = p.desired.package
+    if package is not None and package.version is not None:
+        # The spec did not change: a model registry version did (core.registry).
+        message = (
+            f"SageMaker rolled back {what} to {serving}: {cause}; version "
+            f"{package.version} of model package group {package.group} is not retried "
+            "until a newer version is approved"
+        )
     p.problems.append(Problem(ROLLED_BACK, message, f"{ROLLED_BACK}/{key}"))
     report(
         p,
