@@ -11,6 +11,7 @@ import pytest
 from local_cluster.llmendpoints import condition
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
+from tests.plugins.alarms import latency_alarm
 from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.examples import load, to_yaml
@@ -25,6 +26,9 @@ IMAGE = (
 )
 MARKETPLACE_ARN = "arn:aws:sagemaker:us-east-1:865070037744:model-package/vendor-llm-1-abc"
 VENDOR_IMAGE = "865070037744.dkr.ecr.us-east-1.amazonaws.com/vendor-llm-1:1.0"
+# During rollouts one emulator delay stands for 300 s of AWS time: a 3600 s bake lasts
+# 18 s, long enough to flip the alarm in it.
+ROLLOUT_DELAY = 1.5
 
 
 def manifest(name: str) -> dict[str, Any]:
@@ -184,3 +188,91 @@ def test_a_marketplace_package_runs_isolated_on_a_type_it_supports(
     # Nothing was sent for it: one model and one endpoint, the supported one's.
     assert [m["ModelName"] for m in sm.list_models()["Models"]] == [ready["status"]["modelName"]]
     assert len(sm.list_endpoints()["Endpoints"]) == 1
+
+
+def update_calls(emulator: Emulator, operation: str) -> int:
+    return sum(1 for c in emulator.admin_client.call_log(operation=operation) if c["error"] is None)
+
+
+@pytest.mark.with_moto
+def test_a_version_an_alarm_rolled_back_is_not_retried_and_a_restart_rolls_out_once(
+    kubectl: Kubectl, operator: Operator, emulator_process: Emulator
+) -> None:
+    assert emulator_process.moto_url is not None
+    cloudwatch = boto3_client(emulator_process.moto_url, "cloudwatch")
+    alarm = latency_alarm(cloudwatch)
+    sm = boto3_client(emulator_process.url)
+    sm.create_model_package_group(ModelPackageGroupName=GROUP)
+    v1 = register(sm, "Approved")
+    v2 = register(sm, "PendingManualApproval")
+    bot = manifest("support-bot")
+    bot["spec"]["rollout"] = {
+        "strategy": "Rolling",
+        "maxBatchPercent": 50,
+        "waitSeconds": 3600,
+        "rollbackAlarms": [alarm],
+    }
+    kubectl.apply(to_yaml(bot))
+    wait_version(kubectl, sm, "support-bot", 1, operator)
+    emulator_process.admin_client.set_delay(ROLLOUT_DELAY)
+
+    # Version 2 is approved and rolls out; its alarm fires mid-rollout: rolled back.
+    sm.update_model_package(ModelPackageArn=v2, ModelApprovalStatus="Approved")
+
+    def rolling() -> dict[str, Any] | None:
+        obj = get_llme(kubectl, "support-bot") or {}
+        status = obj.get("status") or {}
+        moving = (status.get("rollout") or {}).get("phase") in ("InProgress", "Baking")
+        return obj if moving and (status.get("model") or {}).get("version") == 2 else None
+
+    running = wait_for(
+        rolling, timeout=180, what="version 2 rolling out", diagnose=operator.log_tail
+    )
+    assert condition(running, "Ready")["status"] == "True"  # version 1 serves meanwhile
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="e2e")
+    back = wait_version(kubectl, sm, "support-bot", 1, operator)
+    assert back["status"]["model"]["notRetried"] == [2]
+    rolled = [m for t, r, m in reasons(kubectl, "support-bot") if r == "RolledBack"]
+    assert rolled and alarm in rolled[0] and "version 2 of model package group" in rolled[0]
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="e2e")
+
+    # Listed again and again, version 2 is still Approved: it is not retried.
+    updates = update_calls(emulator_process, "UpdateInferenceComponent")
+    listed = update_calls(emulator_process, "ListModelPackages")
+    wait_for(
+        lambda: update_calls(emulator_process, "ListModelPackages") >= listed + 2,
+        timeout=60,
+        what="two more listings of the group",
+        diagnose=operator.log_tail,
+    )
+    assert update_calls(emulator_process, "UpdateInferenceComponent") == updates
+    assert (get_llme(kubectl, "support-bot") or {})["status"]["model"]["version"] == 1
+
+    # A newer version is approved; the operator is SIGKILLed as it rolls it out.
+    v3 = register(sm, "Approved")
+    wait_for(
+        lambda: update_calls(emulator_process, "UpdateInferenceComponent") > updates,
+        timeout=120,
+        what="version 3's rollout call",
+        diagnose=operator.log_tail,
+    )
+    operator.kill()
+    operator.start()
+    operator.wait_healthy()
+    third = wait_version(kubectl, sm, "support-bot", 3, operator)
+    assert third["status"]["model"]["arn"] == v3
+    assert update_calls(emulator_process, "UpdateInferenceComponent") == updates + 1
+
+    # Every version but the rolled-back one rejected: version 3 keeps serving, Degraded.
+    for arn in (v1, v3):
+        sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Rejected")
+
+    def degraded() -> dict[str, Any] | None:
+        obj = get_llme(kubectl, "support-bot") or {}
+        return obj if condition(obj, "Degraded").get("reason") == "NoApprovedVersion" else None
+
+    left = wait_for(degraded, timeout=60, what="NoApprovedVersion", diagnose=operator.log_tail)
+    assert "still serving version 3" in condition(left, "Degraded")["message"]
+    assert condition(left, "Ready")["status"] == "True"
+    assert left["status"]["phase"] == "InService"
+    assert served_package(sm, left) == v3
