@@ -4,15 +4,20 @@ the chart's RBAC, the emulator's registry set up with boto3 as a pipeline would)
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from llm_operator.api.models import MSG_PACKAGE_VERSION_VALUE
+from local_cluster.cluster import LocalCluster
 from local_cluster.llmendpoints import condition
 from local_cluster.services import Emulator, Operator
 from local_cluster.waiting import wait_for
 from tests.plugins.alarms import latency_alarm
 from tests.plugins.cluster_fixtures import Kubectl
+from tests.plugins.commands import cli
 from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.examples import load, to_yaml
 from tests.plugins.llmendpoints import events, get_llme, wait_gone, wait_ready
@@ -276,3 +281,58 @@ def test_a_version_an_alarm_rolled_back_is_not_retried_and_a_restart_rolls_out_o
     assert condition(left, "Ready")["status"] == "True"
     assert left["status"]["phase"] == "InService"
     assert served_package(sm, left) == v3
+
+
+def test_plan_shows_the_version_it_would_deploy_reading_only(
+    cluster: LocalCluster,
+    kubectl: Kubectl,
+    namespace: str,
+    emulator_process: Emulator,
+    tmp_path: Path,
+) -> None:
+    sm = boto3_client(emulator_process.url)
+    sm.create_model_package_group(ModelPackageGroupName=GROUP)
+    register(sm, "Approved")
+    v2 = register(sm, "Approved")
+    register(sm, "PendingManualApproval")
+    bot = manifest("support-bot")
+    bot["metadata"]["namespace"] = namespace
+    pinned = {**bot, "metadata": {"name": "pinned", "namespace": namespace}}
+    pinned["spec"] = {**bot["spec"], "model": {"modelPackage": {"group": GROUP, "version": 1}}}
+    # The API server takes a version number as an integer, and refuses what is none.
+    kubectl("apply", "--dry-run=server", "-f", "-", input=to_yaml(pinned))
+    wrong = {
+        **pinned,
+        "spec": {**pinned["spec"], "model": {"modelPackage": {"group": GROUP, "version": 0}}},
+    }
+    refused = kubectl("apply", "--dry-run=server", "-f", "-", input=to_yaml(wrong), check=False)
+    assert refused.returncode != 0 and MSG_PACKAGE_VERSION_VALUE in refused.stderr
+    file = tmp_path / "llme.yaml"
+    file.write_text(to_yaml(bot, pinned))
+    seq = last_seq(emulator_process)
+
+    result = cli("plan", "-f", str(file), emulator=emulator_process, kubeconfig=cluster.kubeconfig)
+    assert result.returncode == 2, result.stderr + result.stdout
+    text = result.stdout
+    assert f"model: version 2 of model package group {GROUP} ({v2})" in text
+    assert f"model: version 1 of model package group {GROUP}" in text
+    assert f"Containers[0].ModelPackageName: '{v2}'" in text, text
+    as_json = cli(
+        "plan",
+        "-f",
+        str(file),
+        "-o",
+        "json",
+        emulator=emulator_process,
+        kubeconfig=cluster.kubeconfig,
+    )
+    planned = json.loads(as_json.stdout)["llmEndpoints"]
+    assert [p["model"]["version"] for p in planned] == [2, 1]
+    calls = emulator_process.admin_client.call_log(since=seq)
+    assert not [c for c in calls if c["write"]]
+    assert {"ListModelPackages", "DescribeModelPackage"} <= {c["operation"] for c in calls}
+
+
+def last_seq(emulator: Emulator) -> int:
+    log = emulator.admin_client.call_log()
+    return log[-1]["seq"] if log else 0
