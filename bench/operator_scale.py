@@ -26,12 +26,16 @@ and measures what a replica with that many endpoints costs:
   tag, an enforced tag, limits every LLMEndpoint meets and a budget large enough to
   admit them all: the same figures under policies (run it with and without to compare
   creation time and steady calls);
+- with --model-packages N: each LLMEndpoint serves the latest approved version of one
+  of N model registry groups (spec.model.modelPackage; one Approved version each):
+  the steady calls include the groups' shared ListModelPackages (run it with and
+  without to compare);
 - with --pools N: the LLMEndpoints are placed on N LLMEndpointPools (spec.pool), each
   sized so its share fits; the calls include the pools' own, and the cost (sum of $/h)
   is the pools' (run it with and without to compare calls and cost).
 
     .venv/bin/python bench/operator_scale.py [--count 200] [--timeout 900] [--profile]
-        [--autoscaling] [--policies 4] [--pools 20]
+        [--autoscaling] [--policies 4] [--pools 20] [--model-packages 20]
 
 With --autoscaling every LLMEndpoint has spec.autoscaling (target tracking on
 its copies), the emulator runs with moto beside it, and the call counts include
@@ -89,6 +93,11 @@ POOL_CRD_NAME = "llmendpointpools.llmoperator.io"
 POOL_PLURAL = "llmendpointpools"
 # The label every bench namespace carries: what the --policies select.
 BENCH_LABEL = "llmoperator.io/bench"
+# The container of --model-packages' versions (the emulator serves it as TGI).
+PACKAGE_IMAGE = (
+    "763104351884.dkr.ecr.us-east-1.amazonaws.com/huggingface-pytorch-tgi-inference:"
+    "2.4.0-tgi3.3.6-gpu-py311-cu124-ubuntu22.04"
+)
 GROUP, VERSION, PLURAL = "llmoperator.io", "v1alpha1", "llmendpoints"
 BIN = Path(sys.executable).parent
 T = TypeVar("T")
@@ -206,6 +215,38 @@ def _llm_endpoint(name: str, namespace: str) -> dict[str, Any]:
             "deletionPolicy": "Delete",
         },
     }
+
+
+def package_group(index: int) -> str:
+    return f"bench-llm-{index}"
+
+
+def register_groups(url: str, count: int) -> None:
+    """`count` model package groups, each with one Approved version, as pipelines leave
+    them (in the operator's own account)."""
+    sm = boto3.client(
+        "sagemaker",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIABENCH",
+        aws_secret_access_key="not-a-secret",
+    )
+    for index in range(count):
+        sm.create_model_package_group(ModelPackageGroupName=package_group(index))
+        sm.create_model_package(
+            ModelPackageGroupName=package_group(index),
+            ModelApprovalStatus="Approved",
+            InferenceSpecification={
+                "Containers": [
+                    {
+                        "Image": PACKAGE_IMAGE,
+                        "Environment": {"HF_MODEL_ID": "mistralai/Mistral-7B-Instruct-v0.1"},
+                    }
+                ],
+                "SupportedContentTypes": ["application/json"],
+                "SupportedResponseMIMETypes": ["application/json"],
+            },
+        )
 
 
 def on_pool(obj: dict[str, Any], pool: str, namespace: str) -> dict[str, Any]:
@@ -560,6 +601,8 @@ class Bench:
         )
         url = self.emulator.url
         self.admin = self.emulator.admin_client
+        if args.model_packages:
+            register_groups(url, args.model_packages)
         sts_url: str | None = None
         if args.accounts:
             emulator = self.emulator
@@ -657,6 +700,9 @@ class Bench:
 
     def endpoint(self, index: int, ns: str, name: str) -> dict[str, Any]:
         obj = llm_endpoint(name, ns, self.args.autoscaling)
+        if self.args.model_packages:
+            group = package_group(index % self.args.model_packages)
+            obj["spec"]["model"] = {"modelPackage": {"group": group}}
         if self.args.pools:
             pool_ns, pool = self.pool_of(index)
             obj = on_pool(obj, pool, pool_ns)
@@ -909,6 +955,11 @@ def report(args: argparse.Namespace, run: Run) -> None:
             f"policies: {args.policies} LLMEndpointPolicies govern every namespace; "
             f"{run.governed} of {n} LLMEndpoints Ready governed by all and admitted"
         )
+    if args.model_packages:
+        print(
+            f"model packages: the LLMEndpoints serve {args.model_packages} model registry "
+            "groups' latest approved versions"
+        )
     if args.pools:
         print(
             f"pools: {args.pools} LLMEndpointPools of {args.pool_instance_type}, "
@@ -1145,6 +1196,13 @@ def main() -> int:
         "limits and a budget admitting everything); 0 (default): none",
     )
     parser.add_argument(
+        "--model-packages",
+        type=int,
+        default=0,
+        help="serve the latest approved version of this many model registry groups "
+        "(spec.model.modelPackage); 0 (default): Hugging Face models",
+    )
+    parser.add_argument(
         "--pools",
         type=int,
         default=0,
@@ -1195,6 +1253,7 @@ def main() -> int:
         print_profile(bench.profile_path())
     suffix = f"_policies{args.policies}" if args.policies else ""
     suffix += f"_pools{args.pools}" if args.pools else ""
+    suffix += f"_packages{args.model_packages}" if args.model_packages else ""
     (args.out / f"operator_scale_{run.count}{suffix}.json").write_text(
         json.dumps(
             {
@@ -1219,6 +1278,7 @@ def main() -> int:
                 "policies": args.policies,
                 "governed": run.governed,
                 "pools": args.pools,
+                "model_packages": args.model_packages,
                 "cost_per_hour": run.cost_per_hour,
             },
             indent=1,
