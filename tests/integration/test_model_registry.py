@@ -180,3 +180,41 @@ def test_a_rolled_back_version_is_not_retried_until_a_newer_one_is_approved(
     assert calls(emulated_sagemaker, "ListModelPackages") >= 2
     rolled = [m for t, r, m in cluster.events if r == "RolledBack"]
     assert rolled and "version 2 of model package group" in rolled[0]
+
+
+def test_a_rolled_back_spec_change_does_not_count_against_the_version_served(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    sm = emulated_sagemaker.client()
+    sm.create_model_package_group(ModelPackageGroupName=GROUP)
+    register(sm, "Approved")
+    full = {
+        **PACKAGE_SPEC,
+        "instance": {"type": "ml.g5.2xlarge", "count": 1},
+        "resources": {
+            "copies": 1,
+            "acceleratorsPerCopy": 1,
+            "cpusPerCopy": 2,
+            "memoryMiBPerCopy": 8192,
+        },
+    }
+    changed = {**full, "model": {**full["model"], "env": {"MAX_BATCH": "4"}}}
+    cluster = RecordingCluster()
+
+    def rolled_back(_: PassResult, status: Mapping[str, Any]) -> bool:
+        return (status.get("rollout") or {}).get("phase") == "RolledBack"
+
+    async def scenario() -> None:
+        r = reconciler(cluster, resync_seconds=1)
+        await until(r, cluster, serving(1), spec=full)
+        await until(r, cluster, rolled_back, spec=changed, passes=200, meta={"generation": 2})
+        for _ in range(10):
+            await r.reconcile(body(cluster, changed, generation=2), deleting=False)
+            await asyncio.sleep(0.1)
+        r.close()
+
+    asyncio.run(scenario())
+    assert cluster.status["model"]["version"] == 1
+    assert cluster.status["model"]["notRetried"] == []
+    assert cluster.status["planMemory"]["packageRollbacks"] == []
+    assert calls(emulated_sagemaker, "UpdateInferenceComponent") == 1

@@ -83,6 +83,9 @@ class PlanMemory:
     # spec.model.modelPackage: ARNs of package versions whose rollout an alarm (or
     # SageMaker) rolled back; not chosen again, so only a newer approved version rolls.
     package_rollbacks: tuple[str, ...] = ()
+    # The model package ARN last seen serving as desired: a rollback of another change
+    # (the spec's) while it serves does not count against that version.
+    package_served: str | None = None
 
     def with_rejection(
         self, action: Action, reason: str, *, secrets: Iterable[str] = ()
@@ -136,6 +139,7 @@ class PlanMemory:
             "autoscaled": self.autoscaled,
             "movedOnto": self.moved_onto,
             "packageRollbacks": list(self.package_rollbacks),
+            "packageServed": self.package_served,
             # A list, so a key taken away does not survive the merge patch.
             "tags": (
                 None
@@ -210,6 +214,7 @@ class PlanMemory:
             ),
             autoscaled=data.get("autoscaled") is True,
             moved_onto=_str_or_none(data.get("movedOnto")),
+            package_served=_str_or_none(data.get("packageServed")),
             tags=(
                 {
                     row["key"]: row["value"]

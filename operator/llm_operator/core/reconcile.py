@@ -9,6 +9,8 @@ fixed order, written out in `reconcile()`; each concern is a module of
 
 from __future__ import annotations
 
+import dataclasses
+
 from llm_operator.core import registry, retag
 from llm_operator.core.actions import Action
 from llm_operator.core.attribution import stamp
@@ -86,8 +88,15 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         tags=tags,
         moved_onto=p.moved_onto,
         package_rollbacks=_package_rollbacks(p, memory),
+        package_served=memory.package_served,
     )
-    return conditions.converging(p, new_memory)
+    plan = conditions.converging(p, new_memory)
+    package = desired.package
+    if package is not None and plan.ready.status and plan.ready.reason in SERVING_DESIRED:
+        plan = dataclasses.replace(
+            plan, memory=dataclasses.replace(new_memory, package_served=package.arn)
+        )
+    return plan
 
 
 def _package_rollbacks(p: Pass, memory: PlanMemory) -> tuple[str, ...]:
@@ -96,7 +105,13 @@ def _package_rollbacks(p: Pass, memory: PlanMemory) -> tuple[str, ...]:
     package = p.desired.package
     if package is None or not any(x.reason == rollouts.ROLLED_BACK for x in p.problems):
         return memory.package_rollbacks
+    if package.arn == memory.package_served:
+        return memory.package_rollbacks  # the version served; another change rolled back
     return registry.remember_rollback(memory.package_rollbacks, package.arn)
+
+
+# Ready reasons that mean the desired state serves (`conditions.converging`).
+SERVING_DESIRED = ("InService", "ScaledToZero")
 
 
 def _drop_rejected(p: Pass) -> dict[str, Failure]:
