@@ -62,10 +62,16 @@ def test_endpoints_of_a_group_share_one_listing(
     async def scenario() -> None:
         cluster = RecordingCluster()
         r = reconciler(cluster)
-        for name in ("one", "two", "three"):
-            raw = body(cluster, PACKAGE_SPEC, name=name, uid=f"uid-{name}")
-            raw["status"] = {}
-            await r.reconcile(raw, deleting=False)
+        # Their first passes at once: one List and one Describe between them.
+        await asyncio.gather(
+            *(
+                r.reconcile(
+                    {**body(cluster, PACKAGE_SPEC, name=name, uid=f"uid-{name}"), "status": {}},
+                    deleting=False,
+                )
+                for name in ("one", "two", "three")
+            )
+        )
         r.close()
 
     asyncio.run(scenario())

@@ -11,6 +11,7 @@ off and tries again later); nothing is decided from a listing not read.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,8 @@ class Registry:
         self.clock = clock
         self._listings: dict[tuple[Scope, str], SingleFlight[_Taken]] = {}
         self._described: dict[tuple[Scope, str], registry.Package] = {}
+        # One Describe in flight per package: concurrent first passes wait for it.
+        self._describing: dict[tuple[Scope, str], asyncio.Future[registry.Package]] = {}
 
     async def listing(self, place: Scope, group: str) -> registry.Listing:
         """The group's Approved versions, at most one resync interval old."""
@@ -75,15 +78,32 @@ class Registry:
             approved_now = listed.find(arn) is not None
             if approved_now != (cached.approval == registry.APPROVED):
                 cached = None
-        if cached is None:
+        if cached is not None:
+            return cached
+        pending = self._describing.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[registry.Package] = asyncio.get_running_loop().create_future()
+        self._describing[key] = future
+        try:
             answer = await self.sagemaker.call(
                 place, "DescribeModelPackage", {"ModelPackageName": arn}
             )
-            cached = registry.package(answer)
-            if len(self._described) >= MAX_DESCRIBED:
-                self._described.pop(next(iter(self._described)))
-            self._described[key] = cached
-        return cached
+            described = registry.package(answer)
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
+        except Exception as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: no "never retrieved" warning without waiters
+            raise
+        finally:
+            self._describing.pop(key, None)
+        future.set_result(described)
+        if len(self._described) >= MAX_DESCRIBED:
+            self._described.pop(next(iter(self._described)))
+        self._described[key] = described
+        return described
 
     async def read(self, place: Scope, parsed: Parsed) -> registry.Read:
         """What rendering `parsed` needs of the registry: the choice and its package."""
