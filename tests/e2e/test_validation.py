@@ -86,13 +86,39 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "both-model-sources",
         "InferenceComponent",
         _set("spec.model.artifactUri", "s3://my-model-bucket/model.tar.gz"),
-        "set exactly one of model.hfModelId and model.artifactUri",
+        "set exactly one of model.hfModelId, model.artifactUri and model.modelPackage",
+    ),
+    (
+        "package-with-image",
+        "InferenceComponent",
+        _set("spec.model", {"modelPackage": {"group": "support-bot-llm"}, "image": "x"}),
+        "model.image cannot be set with model.modelPackage",
+    ),
+    (
+        "package-with-engine-settings",
+        "InferenceComponent",
+        _set("spec.model", {"modelPackage": {"group": "g"}, "maxModelLength": 4096}),
+        "with model.modelPackage only model.env",
+    ),
+    (
+        "package-arn-with-version",
+        "InferenceComponent",
+        _set(
+            "spec.model",
+            {
+                "modelPackage": {
+                    "arn": "arn:aws:sagemaker:us-east-1:865070037744:model-package/vendor-llm",
+                    "version": 2,
+                }
+            },
+        ),
+        "model.modelPackage.version picks a version of a group",
     ),
     (
         "no-model-source",
         "InferenceComponent",
         lambda o: o["spec"]["model"].pop("hfModelId"),
-        "set exactly one of model.hfModelId and model.artifactUri",
+        "set exactly one of model.hfModelId, model.artifactUri and model.modelPackage",
     ),
     (
         "adapters-on-model-endpoint",
