@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import already_exists, not_found, validation
+from ..serverless import check_config
 from ..state import public
 from .common import Context, forget_tags, page, tag_resource
 from .models import get_model
@@ -64,6 +65,7 @@ def _check_variants(ctx: Context, params: dict[str, Any]) -> None:
                 )
     for variant in with_model:
         get_model(ctx, variant["ModelName"])
+    check_config(params, ctx.region.models)
     if not with_model and not params.get("ExecutionRoleArn"):
         raise validation(
             "ExecutionRoleArn is required for an endpoint configuration whose production "

@@ -45,6 +45,9 @@ def endpoint_ceiling(spec: LLMEndpointSpec, namespace: str) -> tuple[Decimal | N
     the operator's admission and for plan's."""
     if spec.pool is not None:
         return Decimal(0), f"on LLMEndpointPool {spec.pool.namespace or namespace}/{spec.pool.name}"
+    if spec.serverless is not None:
+        # Billed per use, no hourly ceiling to count: it takes a maxEndpoints slot only.
+        return Decimal(0), f"serverless {spec.serverless.memory_mib} MiB (billed per use)"
     instances = ceiling_instances(spec)
     return (
         ceiling_cost(spec.instance_spec.type, instances),
