@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import struct
 from typing import Any
 
@@ -53,8 +54,8 @@ def embed(model_id: str, text: str) -> list[float]:
 
 def score(model_id: str, query: str, text: str) -> float:
     """How well `text` answers `query`: shared words count most, the hash breaks ties."""
-    asked = set(query.lower().split())
-    words = set(text.lower().split())
+    asked = set(re.findall(r"\w+", query.lower()))
+    words = set(re.findall(r"\w+", text.lower()))
     overlap = len(asked & words) / len(asked) if asked else 0.0
     digest = hashlib.sha256(f"{model_id}\0{query}\0{text}".encode()).digest()
     noise = int.from_bytes(digest[:4], "big") / 2**32
