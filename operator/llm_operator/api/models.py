@@ -1337,8 +1337,8 @@ def serverless_fit_problem(memory_mib: int, params: float, quantize: str | None)
     what = (
         f"raise serverless.memoryMiB to {fits[0]}"
         if fits
-        else "no serverless memory size holds it (6144 MiB at most): use endpointType Model or "
-        "InferenceComponent on a GPU instance, or set model.quantize"
+        else "no serverless memory size holds it (6144 MiB at most): serve a smaller model, "
+        "or use endpointType Model or InferenceComponent on an instance"
     )
     most = SERVERLESS_MEMORY_MIB[-1] / 1024 / per
     return (
