@@ -257,6 +257,15 @@ def serverless_status(config_request: Mapping[str, Any]) -> dict[str, Any] | Non
     return out
 
 
+def serverless_summary(config: Mapping[str, Any]) -> str | None:
+    """An endpoint config's serverless capacity in a few words (plan, audit); None when
+    its variant runs on instances."""
+    found = serverless_status(config)
+    if found is None:
+        return None
+    return f"serverless {found['memoryMiB']} MiB x {found['maxConcurrency']} (billed per use)"
+
+
 def _name_former(
     out: dict[str, Any], desired: DesiredState, observed: ObservedState, ep: ObservedEndpoint
 ) -> None:
