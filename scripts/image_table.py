@@ -88,7 +88,9 @@ MISSING: dict[str, dict[str, str]] = {
         )
     },
     "sglang": {"neuron": "no SGLang Neuron container in the SDK's image_uri_config"},
-    "tei": {"neuron": "no Text Embeddings Inference Neuron container in the SDK's image_uri_config"},
+    "tei": {
+        "neuron": "no Text Embeddings Inference Neuron container in the SDK's image_uri_config"
+    },
 }
 
 

@@ -116,7 +116,7 @@ def test_one_variant_only_and_never_components(sm: Any) -> None:
         EndpointConfigName="cfg",
         ProductionVariants=[serverless_variant(), second],
     )
-    assert "exactly one production variant" in text
+    assert code == "ValidationException" and "exactly one production variant" in text
     no_model = serverless_variant()
     del no_model["ModelName"]
     code, text = builders.error(
@@ -125,7 +125,7 @@ def test_one_variant_only_and_never_components(sm: Any) -> None:
         ExecutionRoleArn=builders.ROLE,
         ProductionVariants=[no_model],
     )
-    assert "do not host inference components" in text
+    assert code == "ValidationException" and "do not host inference components" in text
 
 
 def test_describe_endpoint_shows_the_serverless_config_and_no_instances(

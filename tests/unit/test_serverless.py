@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from llm_operator.api.models import LLMEndpointSpec
-from llm_operator.core import desired, invocation, validation
+from llm_operator.core import adoption, desired, invocation, policy, validation
 from llm_operator.core.actions import CreateEndpoint, CreateEndpointConfig, CreateModel
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
@@ -148,7 +149,7 @@ def test_tei_settings_are_refused_on_other_engines_and_the_reverse() -> None:
     raw = serverless(endpointType="Model", instance={"type": "ml.g5.xlarge"})
     del raw["serverless"]
     raw["model"] = {"engine": "vllm", "hfModelId": "org/m-7b", "pooling": "cls"}
-    with pytest.raises(ValidationError, match="model.pooling cannot be expressed by engine vllm"):
+    with pytest.raises(ValidationError, match=r"model\.pooling cannot be expressed by engine vllm"):
         parse(raw)
     raw["model"] = {"engine": "tei", "hfModelId": "org/m", "trustRemoteCode": True}
     with pytest.raises(ValidationError, match="trustRemoteCode cannot be expressed by engine tei"):
@@ -166,3 +167,31 @@ def test_invoke_builds_tei_bodies_and_reads_its_answers() -> None:
     assert invocation.decode_scores(b'[{"index": 1, "score": 0.9}]') == [(1, 0.9)]
     with pytest.raises(invocation.AnswerError):
         invocation.decode_embeddings(b'[{"generated_text": "hi"}]')
+
+
+def test_a_serverless_endpoint_counts_in_a_budget_at_no_hourly_cost() -> None:
+    spec = parse(serverless())
+    cost, what = policy.endpoint_ceiling(spec, "search")
+    assert cost == Decimal(0) and what == "serverless 2048 MiB (billed per use)"
+    running_one = {
+        "kind": "LLMEndpoint",
+        "metadata": {"name": "embed"},
+        "spec": serverless(),
+        "status": {"endpointName": "search-embed"},
+    }
+    assert policy.usage_of(running_one) == policy.Usage("embed", Decimal(0), Decimal(0))
+
+
+def test_adoption_takes_a_serverless_endpoint_only_as_serverless() -> None:
+    variants = [
+        {
+            "VariantName": "AllTraffic",
+            "ModelName": "m",
+            "ServerlessConfig": {"MemorySizeInMB": 1024},
+        }
+    ]
+    adoption.check_type("ep", variants, "Serverless")
+    with pytest.raises(
+        adoption.AdoptionError, match=r"ep is serverless .* spec\.endpointType: Serverless"
+    ):
+        adoption.check_type("ep", variants, "Model")

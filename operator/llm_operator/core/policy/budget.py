@@ -91,7 +91,10 @@ def usage_of(obj: Mapping[str, Any]) -> Usage | None:
     status = obj.get("status") or {}
     record = status.get("policy") or {}
     name = str(meta.get("name"))
-    if (obj.get("spec") or {}).get("pool"):
+    spec = obj.get("spec") or {}
+    if spec.get("pool") or spec.get("serverless"):
+        # On a pool (the pool's instances count) or serverless (billed per use): no
+        # hourly cost of its own, one endpoint.
         counts = record.get("admitted") or status.get("endpointName")
         return Usage(name, Decimal(0), Decimal(0)) if counts else None
     now = parse_usd(status.get("estimatedHourlyCostUSD"))
