@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,7 @@ from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.commands import cli
 from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import get_llme, patch_spec, wait_gone, wait_ready
+from tests.plugins.operator_fixtures import SageMakerEmulator
 from tests.plugins.sagemaker import SageMaker
 
 pytestmark = pytest.mark.e2e
@@ -118,3 +120,53 @@ def test_a_reranker_component_answers_rerank_and_leaves_nothing(
     kubectl("delete", "llmendpoint", name)
     wait_gone(kubectl, name, log=operator.log_tail)
     assert sagemaker_api.inventory().empty
+
+
+def test_a_serverless_endpoint_moved_by_hand_is_put_back(
+    kubectl: Kubectl, run_operator: Any, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    run_operator(LLMOP_RESYNC_SECONDS="1")
+    kubectl.apply(to_yaml(llmendpoint("serverless-tei")))
+    status = wait_ready(kubectl, "bge-small-serverless")["status"]
+    sm = emulated_sagemaker.client()
+    # Someone gives the endpoint less memory in the console: a config of their own.
+    sm.create_endpoint_config(
+        EndpointConfigName="by-hand",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": status["modelName"],
+                "ServerlessConfig": {"MemorySizeInMB": 1024, "MaxConcurrency": 1},
+            }
+        ],
+    )
+    sm.update_endpoint(EndpointName=status["endpointName"], EndpointConfigName="by-hand")
+
+    def memory() -> int | None:
+        found = sm.describe_endpoint(EndpointName=status["endpointName"])
+        if found["EndpointStatus"] != "InService":
+            return None
+        (variant,) = found["ProductionVariants"]
+        return int(variant["CurrentServerlessConfig"]["MemorySizeInMB"])
+
+    wait_for(lambda: emulated_sagemaker.admin.calls().get("UpdateEndpoint") == 2, what="put back")
+    wait_for(lambda: memory() == 2048 or None, what="the endpoint back on 2048 MiB")
+    described = sm.describe_endpoint(EndpointName=status["endpointName"])
+    assert described["EndpointConfigName"] == status["endpointConfigName"]
+    assert "by-hand" in emulated_sagemaker.names()["endpoint_configs"]  # not ours: left alone
+
+
+def test_retain_leaves_the_serverless_endpoint_serving(
+    kubectl: Kubectl, operator: Operator, sagemaker_api: SageMaker
+) -> None:
+    manifest = llmendpoint("serverless-tei", deletionPolicy="Retain")
+    name = manifest["metadata"]["name"]
+    kubectl.apply(to_yaml(manifest))
+    status = wait_ready(kubectl, name, log=operator.log_tail)["status"]
+    before = sagemaker_api.inventory()
+    kubectl("delete", "llmendpoint", name, "--timeout=120s")
+    assert get_llme(kubectl, name) is None
+    assert sagemaker_api.inventory() == before
+    endpoint = sagemaker_api.endpoint(status["endpointName"])
+    assert endpoint["EndpointStatus"] == "InService"
+    assert "llmoperator.io/retained" in sagemaker_api.tags(endpoint["EndpointArn"])
