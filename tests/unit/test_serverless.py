@@ -18,10 +18,11 @@ from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
 from llm_operator.core.planner import plan
 from llm_operator.core.status import build_status
-from tests.unit.planner_factory import running
+from tests.unit.planner_factory import UID, running
+from tests.unit.test_argocd_health import health
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecution"
-OWNER = desired.Owner("search", "embed", "uid-1")
+OWNER = desired.Owner("search", "embed", UID)
 
 
 def serverless(**changes: Any) -> dict[str, Any]:
@@ -97,6 +98,7 @@ def test_plan_creates_model_config_and_endpoint_then_settles() -> None:
         want, running(want), deleting=False, deletion_policy="Delete", memory=PlanMemory()
     )
     assert settled.actions == () and settled.settled
+    assert settled.phase == "InService" and settled.ready.status
 
 
 def test_status_shows_the_serverless_config_and_says_it_is_billed_per_use() -> None:
@@ -195,3 +197,21 @@ def test_adoption_takes_a_serverless_endpoint_only_as_serverless() -> None:
         adoption.AdoptionError, match=r"ep is serverless .* spec\.endpointType: Serverless"
     ):
         adoption.check_type("ep", variants, "Model")
+
+
+def test_argo_cd_reads_a_running_serverless_endpoint_as_healthy() -> None:
+    want = desired.render(parse(serverless()), OWNER, hf_token=None)
+    observed = running(want)
+    result = plan(want, observed, deleting=False, deletion_policy="Delete", memory=PlanMemory())
+    status = build_status(
+        desired=want,
+        observed=observed,
+        plan=result,
+        generation=1,
+        previous=None,
+        now=datetime(2026, 12, 1, tzinfo=UTC),
+        hourly_usd_per_instance=None,
+    )
+    live = {"metadata": {"name": "embed", "generation": 1}, "spec": serverless()}
+    stored = {k: v for k, v in status.items() if v is not None}  # the API server drops nulls
+    assert health({**live, "status": stored})["status"] == "Healthy"
