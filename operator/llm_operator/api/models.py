@@ -1020,7 +1020,8 @@ class RolloutSpec(_Spec):
             "How an update replaces what serves. Model endpoints: AllAtOnce, Canary or "
             "Linear (blue/green: a new fleet, traffic shifted to it in steps) or Rolling "
             "(instances replaced in batches). InferenceComponent endpoints: Rolling only "
-            "(copies, and for instance changes instances, replaced in batches)."
+            "(copies, and for instance changes instances, replaced in batches). Serverless "
+            "endpoints: AllAtOnce, Canary or Linear (SageMaker excludes them from Rolling)."
         ),
     )
     canary_percent: int | None = Field(
@@ -1211,7 +1212,7 @@ MSG_SERVERLESS_FIT = (
     "the model does not fit serverless.memoryMiB: its weights (model.parametersBillions x 2 "
     "bytes at 16 bits, x 1 with 8-bit model.quantize, x 0.5 with 4-bit) must fit in the "
     "memory; 6144 MiB holds about 3 billion parameters at 16 bits. Raise serverless.memoryMiB, "
-    "quantize, or use endpointType Model or InferenceComponent on a GPU instance"
+    "serve a smaller model, or use endpointType Model or InferenceComponent on an instance"
 )
 MSG_EMBEDDING_ADAPTERS = (
     "adapters cannot be used with model.engine tei: TEI serves embedding and reranker models "
