@@ -83,6 +83,14 @@ def test_serverless_embeddings_answer_roll_out_plan_and_leave_nothing(
         ] == 4096 and inventory.endpoint_configs == [endpoint["EndpointConfigName"]]
 
     wait_for(rolled_out, timeout=60, what="the 4096 MiB config serving, the old one deleted")
+    wait_for(
+        lambda: (
+            (get_llme(kubectl, name) or {})["status"]["serverless"].get("current")
+            == {"memoryMiB": 4096, "maxConcurrency": 10}
+        ),
+        timeout=60,
+        what="status.serverless.current: the 4096 MiB config",
+    )
 
     kubectl("delete", "llmendpoint", name)
     wait_gone(kubectl, name, log=operator.log_tail)

@@ -4,6 +4,7 @@ them (no I/O: the spec is parsed, rendered and planned in memory)."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -104,6 +105,9 @@ def test_plan_creates_model_config_and_endpoint_then_settles() -> None:
 def test_status_shows_the_serverless_config_and_says_it_is_billed_per_use() -> None:
     want = desired.render(parse(serverless()), OWNER, hf_token=None)
     observed = running(want)
+    assert observed.endpoint is not None
+    serving = {"MemorySizeInMB": 1024, "MaxConcurrency": 10}  # still the former config
+    observed = replace(observed, endpoint=replace(observed.endpoint, serverless=serving))
     result = plan(want, observed, deleting=False, deletion_policy="Delete", memory=PlanMemory())
     status = build_status(
         desired=want,
@@ -117,6 +121,7 @@ def test_status_shows_the_serverless_config_and_says_it_is_billed_per_use() -> N
     assert status["serverless"]["memoryMiB"] == 2048
     assert status["serverless"]["maxConcurrency"] == 10
     assert "per use" in status["serverless"]["billing"]
+    assert status["serverless"]["current"] == {"memoryMiB": 1024, "maxConcurrency": 10}
     assert status["estimatedHourlyCostUSD"] is None and status["instances"] is None
 
 

@@ -1777,13 +1777,23 @@ class PoolPlacementStatus(_Status):
     )
 
 
-class ServerlessStatus(_Status):
+class ServerlessCapacityStatus(_Status):
     memory_mib: int | None = Field(
         None, alias="memoryMiB", description="Memory of the serverless capacity (MiB)."
     )
     max_concurrency: int | None = Field(None, description="Most invocations served at once.")
     provisioned_concurrency: int | None = Field(
         None, description="Invocations kept warm (no cold start)."
+    )
+
+
+class ServerlessStatus(ServerlessCapacityStatus):
+    current: ServerlessCapacityStatus | None = Field(
+        None,
+        description=(
+            "What SageMaker serves now (the endpoint's CurrentServerlessConfig); differs from "
+            "the fields above while a new config rolls out."
+        ),
     )
     billing: str | None = Field(
         None,

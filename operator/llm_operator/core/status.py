@@ -227,6 +227,13 @@ def build_status(
         MEMORY_KEY: plan.memory.to_dict(),
     }
     if serverless is not None:
+        if ep is not None and ep.serverless:
+            serving = serverless_status(
+                {"ProductionVariants": [{"ServerlessConfig": ep.serverless}]}
+            )
+            if serving is not None:
+                serving.pop("billing")
+                serverless["current"] = serving
         out["serverless"] = serverless
     if former is not None:
         _name_former(out, desired, observed, former)
