@@ -194,6 +194,8 @@ def _tool(args: argparse.Namespace) -> int:
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
+        if args.command == "invoke":
+            invoke.check_flags(args.prompt, args.input, args.rerank, args.texts)
         cluster = kube.connect(args.kubeconfig, args.context, args.namespace)
         if args.command == "plan":
             return plan.run(cluster, args.filename, args.namespace, args.output)

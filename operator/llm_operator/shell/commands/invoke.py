@@ -270,6 +270,24 @@ def _rerank(target: Target, query: str, texts: list[str], as_json: bool) -> int:
     return 0
 
 
+def check_flags(
+    prompt: str | None, inputs: list[str] | None, rerank: str | None, texts: list[str] | None
+) -> None:
+    """One request kind per call, before anything is looked up."""
+    given = [
+        flag for flag, v in (("--prompt", prompt), ("--input", inputs), ("--rerank", rerank)) if v
+    ]
+    if len(given) != 1:
+        raise CommandError(
+            "send exactly one of --prompt TEXT, --input TEXT and --rerank QUERY --texts A B ..."
+            + (f" (got {' and '.join(given)})" if given else "")
+        )
+    if (rerank is not None) != bool(texts):
+        raise CommandError(
+            "--rerank QUERY needs --texts A B ... (the texts to score), and --texts needs --rerank"
+        )
+
+
 def run(
     cluster: Cluster,
     name: str,
@@ -283,18 +301,7 @@ def run(
     rerank: str | None = None,
     texts: list[str] | None = None,
 ) -> int:
-    given = [
-        flag for flag, v in (("--prompt", prompt), ("--input", inputs), ("--rerank", rerank)) if v
-    ]
-    if len(given) != 1:
-        raise CommandError(
-            "send exactly one of --prompt TEXT, --input TEXT and --rerank QUERY --texts A B ..."
-            + (f" (got {' and '.join(given)})" if given else "")
-        )
-    if (rerank is not None) != bool(texts):
-        raise CommandError(
-            "--rerank QUERY needs --texts A B ... (the texts to score), and --texts needs --rerank"
-        )
+    check_flags(prompt, inputs, rerank, texts)
     obj = cluster.llmendpoint(cluster.namespace, name)
     if obj is None:
         raise CommandError(f"LLMEndpoint {cluster.namespace}/{name} not found")
