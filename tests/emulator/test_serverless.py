@@ -234,3 +234,30 @@ def test_tei_refuses_what_it_cannot_read(
     assert error["Error"]["Code"] == "ModelError"
     assert error["OriginalStatusCode"] == 422
     assert message in error["OriginalMessage"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"VpcConfig": {"SecurityGroupIds": ["sg-1"], "Subnets": ["subnet-1"]}},
+            "serverless endpoints do not support VPC configuration",
+        ),
+        ({"EnableNetworkIsolation": True}, "enables network isolation"),
+    ],
+)
+def test_a_model_serverless_cannot_host_is_refused(
+    sm: Any, extra: dict[str, Any], message: str
+) -> None:
+    sm.create_model(
+        ModelName="tei",
+        PrimaryContainer={"Image": TEI_CPU, "Environment": {"HF_MODEL_ID": "org/m"}},
+        ExecutionRoleArn=builders.ROLE,
+        **extra,
+    )
+    code, text = builders.error(
+        sm.create_endpoint_config,
+        EndpointConfigName="cfg",
+        ProductionVariants=[serverless_variant()],
+    )
+    assert code == "ValidationException" and message in text
