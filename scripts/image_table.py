@@ -50,6 +50,20 @@ FAMILIES: dict[str, dict[str, tuple[str, str | None, str, str]]] = {
             "Hugging Face TGI container for Inferentia2 and Trainium (optimum-neuron)",
         ),
     },
+    "tei": {
+        "gpu": (
+            "huggingface-tei.json",
+            "gpu",
+            "1.2.3",
+            "Hugging Face Text Embeddings Inference container (GPU)",
+        ),
+        "cpu": (
+            "huggingface-tei-cpu.json",
+            "cpu",
+            "1.2.3",
+            "Hugging Face Text Embeddings Inference container (CPU: CPU instances, serverless)",
+        ),
+    },
 }
 
 # The container_version key where it is not the tag's processor (the SDK passes
@@ -74,6 +88,9 @@ MISSING: dict[str, dict[str, str]] = {
         )
     },
     "sglang": {"neuron": "no SGLang Neuron container in the SDK's image_uri_config"},
+    "tei": {
+        "neuron": "no Text Embeddings Inference Neuron container in the SDK's image_uri_config"
+    },
 }
 
 

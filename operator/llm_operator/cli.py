@@ -113,12 +113,29 @@ def _add_tools(commands: Any) -> None:
 
     invoke = commands.add_parser(
         "invoke",
-        help="send a prompt to an LLMEndpoint's model and print the answer",
+        help="send a prompt (or texts to embed or rerank) to an LLMEndpoint's model",
         description="Send a prompt to the model behind an LLMEndpoint (endpoint and inference "
         "component from its status) and print the answer and the latency.",
     )
     invoke.add_argument("name", metavar="NAME", help="the LLMEndpoint")
-    invoke.add_argument("--prompt", required=True, help="the text to send")
+    invoke.add_argument("--prompt", default=None, help="the text to send (text generation)")
+    invoke.add_argument(
+        "--input",
+        action="append",
+        default=None,
+        metavar="TEXT",
+        help="embedding models (engine tei): a text to embed (repeatable); prints each "
+        "vector's size and first values",
+    )
+    invoke.add_argument(
+        "--rerank",
+        default=None,
+        metavar="QUERY",
+        help="reranker models (engine tei): score --texts against QUERY, best first",
+    )
+    invoke.add_argument(
+        "--texts", nargs="+", default=None, metavar="TEXT", help="with --rerank: the texts"
+    )
     invoke.add_argument("--adapter", default=None, metavar="NAME", help="a LoRA adapter of it")
     invoke.add_argument("--stream", action="store_true", help="print tokens as they arrive")
     invoke.add_argument(
@@ -177,6 +194,8 @@ def _tool(args: argparse.Namespace) -> int:
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     try:
+        if args.command == "invoke":
+            invoke.check_flags(args.prompt, args.input, args.rerank, args.texts)
         cluster = kube.connect(args.kubeconfig, args.context, args.namespace)
         if args.command == "plan":
             return plan.run(cluster, args.filename, args.namespace, args.output)
@@ -187,6 +206,9 @@ def _tool(args: argparse.Namespace) -> int:
                 cluster,
                 args.name,
                 prompt=args.prompt,
+                inputs=args.input,
+                rerank=args.rerank,
+                texts=args.texts,
                 adapter=args.adapter,
                 stream=args.stream,
                 max_tokens=args.max_tokens,

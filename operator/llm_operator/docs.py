@@ -162,6 +162,13 @@ _SHAPES: dict[engines.Engine, str] = {
         "with a `token` each, the last carrying `generated_text`); `messages` bodies get "
         "TGI's OpenAI-compatible `chat.completion`."
     ),
+    "tei": (
+        '`{"inputs": TEXT}` or `{"inputs": [TEXT, ...]}` gets the embeddings, one vector per '
+        'input (`[[0.012, -0.034, ...]]`); `{"query": TEXT, "texts": [TEXT, ...]}` (a reranker '
+        'model) gets `[{"index": 1, "score": 0.93}, ...]`, best first. '
+        "`llm-operator invoke NAME --input TEXT` and `--rerank QUERY --texts A B ...` send "
+        "these shapes."
+    ),
 }
 
 
@@ -170,10 +177,17 @@ def _cell(text: str) -> str:
 
 
 def _family_lines(engine: engines.Engine) -> Iterator[str]:
-    kinds: tuple[images.Kind, ...] = ("gpu", "neuron")
+    kinds: tuple[images.Kind, ...] = ("gpu", "neuron", "cpu")
+    labels = {
+        "gpu": "GPU (and CPU) instance types",
+        "neuron": "Inferentia2 and Trainium",
+        "cpu": "CPU instance types and serverless endpoints",
+    }
     for kind in kinds:
-        label = "GPU (and CPU) instance types" if kind == "gpu" else "Inferentia2 and Trainium"
+        label = labels[kind]
         found = images.family(engine, kind)
+        if kind == "cpu" and isinstance(found, images.Unavailable):
+            continue  # only engines with a CPU image say so
         if isinstance(found, images.Unavailable):
             yield f"- **{label}**: no image in the operator's table ({found.reason}). The"
             yield "  default image is refused with that reason; set `spec.model.image` to use one."

@@ -183,6 +183,17 @@ class AdminClient:
         answer = self._call("POST", "token-time", {"token_time": seconds})
         return float(answer["seconds_per_token"])
 
+    def set_cold_start(self, seconds: float | None) -> float:
+        """Seconds a serverless cold start takes (None: AWS's, scaled by the delay); the
+        cold start in force now."""
+        answer = self._call("POST", "cold-start", {"cold_start": seconds})
+        return float(answer["seconds"])
+
+    def cold_starts(self) -> dict[str, int]:
+        """Cold starts per serverless endpoint name, since it was created."""
+        answer = self._call("GET", "cold-start")
+        return {str(k): int(v) for k, v in answer["counts"].items()}
+
     def set_load(
         self,
         *,

@@ -12,6 +12,7 @@ from .faults import Faults, parse_faults
 from .load import Target
 from .pacing import seconds_per_token
 from .resources.model_packages import MARKETPLACE_ACCOUNT, seed_marketplace_package
+from .serverless import cold_start_seconds
 from .state import Store, public
 
 PREFIX = "/_emulator/"
@@ -117,6 +118,18 @@ def handle(store: Store, method: str, path: str, body: Any) -> dict[str, Any]:
         with store.lock:
             store.token_time = None if seconds is None else float(seconds)
             return {"token_time": store.token_time, "seconds_per_token": seconds_per_token(store)}
+    if (method, route) == ("GET", "cold-start"):
+        with store.lock:
+            return _cold_start(store)
+    if (method, route) == ("POST", "cold-start"):
+        seconds = body.get("cold_start", "missing")
+        if seconds is not None and (
+            isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0
+        ):
+            raise AdminError('expected {"cold_start": SECONDS} (0 or more, or null)')
+        with store.lock:
+            store.cold_start = None if seconds is None else float(seconds)
+            return _cold_start(store)
     if (method, route) == ("GET", "load"):
         with store.lock:
             return {"loads": store.load.to_json()}
@@ -202,6 +215,17 @@ def _seed_marketplace(store: Store, body: dict[str, Any]) -> dict[str, Any]:
         )
         store.touch()
         return public(record)
+
+
+def _cold_start(store: Store) -> dict[str, Any]:
+    """The serverless cold start in force, and the cold starts each endpoint has had."""
+    counts = {
+        name: int(record.get("_ColdStarts", 0))
+        for region in store.regions.values()
+        for name, record in region.endpoints.items()
+        if "_ColdStarts" in record
+    }
+    return {"cold_start": store.cold_start, "seconds": cold_start_seconds(store), "counts": counts}
 
 
 def _set_load(store: Store, body: dict[str, Any]) -> dict[str, Any]:

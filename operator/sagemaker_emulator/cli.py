@@ -44,6 +44,13 @@ def parser() -> argparse.ArgumentParser:
         "--delay 0); streams send each token as it is generated",
     )
     p.add_argument(
+        "--cold-start",
+        type=float,
+        metavar="SECONDS",
+        help="seconds a serverless endpoint's first invocation after idle waits, used as "
+        "given (default: AWS's 10 s scaled like every AWS duration)",
+    )
+    p.add_argument(
         "--state-file",
         metavar="PATH",
         help="keep resources in this JSON file across restarts (default: in memory only)",
@@ -155,6 +162,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     if args.token_time is not None and args.token_time < 0:
         parser().error("--token-time must be 0 or more")
+    if args.cold_start is not None and args.cold_start < 0:
+        parser().error("--cold-start must be 0 or more")
+    server.store.cold_start = server.store.initial_cold_start = args.cold_start
     try:
         server.store.faults = parse_faults(_fault_body(args), server.store.faults)
     except (ValueError, KeyError) as error:

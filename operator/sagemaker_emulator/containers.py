@@ -24,7 +24,10 @@ _REPOSITORIES: tuple[tuple[str, Engine], ...] = (
     ("text-generation-inference", "tgi"),
     ("sglang", "sglang"),
     ("vllm", "vllm"),
+    ("text-embeddings-inference", "tei"),
 )
+# AWS's TEI repositories are named exactly tei and tei-cpu.
+_EXACT_REPOSITORIES: dict[str, Engine] = {"tei": "tei", "tei-cpu": "tei"}
 _ENV_PREFIXES: tuple[tuple[str, Engine], ...] = (
     ("SM_VLLM_", "vllm"),
     ("SM_SGLANG_", "sglang"),
@@ -65,6 +68,8 @@ class Container:
     @property
     def engine(self) -> Engine | None:
         repository = self.image.rsplit("/", 1)[-1].split(":")[0].split("@")[0]
+        if repository in _EXACT_REPOSITORIES:
+            return _EXACT_REPOSITORIES[repository]
         for fragment, engine in _REPOSITORIES:
             if fragment in repository:
                 return engine
@@ -110,13 +115,19 @@ def startup_failure(container: Container, gpus: int) -> str | None:
                 f"model artifacts in {MODEL_DIR}"
             ),
             "tgi": "HF_MODEL_ID must be set",
+            "tei": (
+                "error: the following required arguments were not provided:\n  --model-id "
+                "<MODEL_ID>"
+            ),
         }[engine]
-    raw = env.get(_TP_VARIABLE[engine])
-    if raw is not None and "neuron" not in container.image:  # Neuron counts cores, not chips
+    variable = _TP_VARIABLE.get(engine)  # TEI runs one copy per GPU: no tensor parallelism
+    raw = env.get(variable) if variable else None
+    # Neuron counts cores, not chips.
+    if variable and raw is not None and "neuron" not in container.image:
         try:
             tp = int(raw)
         except ValueError:
-            return f"error: invalid value '{raw}' for {_TP_VARIABLE[engine]}: expected an integer"
+            return f"error: invalid value '{raw}' for {variable}: expected an integer"
         if tp > gpus:
             return {
                 "vllm": (
@@ -158,7 +169,8 @@ def config_failure(region: Any, config_name: str) -> str | None:
     for variant in config.get("ProductionVariants", []):
         if not variant.get("ModelName"):
             continue
-        gpus = instance_type(str(variant.get("InstanceType"))).accelerators
+        kind = variant.get("InstanceType")  # none on serverless capacity: CPU only
+        gpus = instance_type(str(kind)).accelerators if kind else 0
         container = Container.of(region.models.get(variant["ModelName"]))
         reason = startup_failure(container, gpus)
         if reason is not None:

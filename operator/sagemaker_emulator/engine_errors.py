@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-Engine = Literal["vllm", "sglang", "lmi", "tgi"]
+Engine = Literal["vllm", "sglang", "lmi", "tgi", "tei"]
 Kind = Literal["validation", "http", "request", "not_found"]
 VLLM_NO_HANDLER = (
     "Cannot find suitable handler for request. Expected one of: "

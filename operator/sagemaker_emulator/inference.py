@@ -3,6 +3,7 @@ context, generate, and answer in the engine's shape (or refuse as the engine doe
 
 from __future__ import annotations
 
+from . import embeddings
 from .answers import (
     Answer,
     Part,
@@ -35,6 +36,8 @@ def answer(
     """
     engine = container.engine or "tgi"
     environment = container.environment
+    if engine == "tei":  # embeddings and reranking: TEI's own request shapes
+        return embeddings.answer(model_id, environment, body)
     request = parse(engine, body)
     if (
         engine == "vllm"

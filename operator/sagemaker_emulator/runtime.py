@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from . import serverless
 from .answers import Answer
 from .containers import Container, serving_container
 from .engine_errors import EngineRefusal
@@ -26,6 +27,8 @@ VARIANT_HEADER = "X-Amzn-SageMaker-Target-Variant"
 class Invocation:
     answer: Answer  # one body, or the parts of a streamed answer, each with its tokens
     variant: str
+    # Seconds before the container can answer: a serverless cold start, else 0.
+    setup_seconds: float = 0.0
 
 
 class ModelError(AwsError):
@@ -125,6 +128,7 @@ def invoke(ctx: Context, endpoint_name: str, headers: dict[str, str], body: byte
             model_id = f"{model_id}+{own.get('ArtifactUrl', '')}"
             served = component_name
         variant = str(component["VariantName"])
+        setup = 0.0
     else:
         if component_name:
             raise _error(
@@ -149,6 +153,7 @@ def invoke(ctx: Context, endpoint_name: str, headers: dict[str, str], body: byte
             ),
             {},
         )
+        setup = serverless.setup_time(ctx.store, endpoint, config, ctx.now)
         serving = Container.of(ctx.region.models.get(spec_variant.get("ModelName") or ""))
         model_id = serving.model_id or str(spec_variant.get("ModelName") or "unknown")
         served = None
@@ -158,4 +163,4 @@ def invoke(ctx: Context, endpoint_name: str, headers: dict[str, str], body: byte
         answered = answer(serving, model_id, body, now=ctx.now, served=served)
     except EngineRefusal as refused:
         raise ModelError(ctx, log_group, refused) from None
-    return Invocation(answered, variant)
+    return Invocation(answered, variant, setup)

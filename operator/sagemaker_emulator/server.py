@@ -206,6 +206,8 @@ class _Handler(BaseHTTPRequestHandler):
             raise
         call.finish(store, 200, None)
         try:
+            if answer.setup_seconds:  # a serverless cold start, on the emulator's clock
+                time.sleep(answer.setup_seconds)
             if stream:
                 self._stream(answer, pace)
             else:  # the whole answer once the model has generated it

@@ -107,6 +107,9 @@ class Store:
         # Seconds between generated tokens; None: AWS's, scaled like every AWS duration.
         self.token_time = token_time
         self.initial_token_time = token_time
+        # Seconds a serverless cold start takes; None: AWS's, scaled like every AWS duration.
+        self.cold_start: float | None = None
+        self.initial_cold_start: float | None = None
         self.state_file = state_file
         self.regions: dict[tuple[str, str], Region] = {}
         self.faults = Faults()
@@ -145,6 +148,7 @@ class Store:
             self.faults = Faults()
             self.delay = self.initial_delay
             self.token_time = self.initial_token_time
+            self.cold_start = self.initial_cold_start
             self._heap.clear()
             self.load.clear()
             if self.ticker is not None:

@@ -30,12 +30,15 @@ NAMES = [
     "tgi-pinned-version.yaml",
     "autoscaling-scale-to-zero.yaml",
     "canary-with-auto-rollback.yaml",
+    "serverless-tei.yaml",
+    "tei-reranker-inference-component.yaml",
 ]
 ENGINE_EXAMPLES = {
     "vllm": "mistral-7b-inference-components.yaml",
     "sglang": "sglang-qwen.yaml",
     "lmi": "lmi-llama-tensor-parallel.yaml",
     "tgi": "tgi-pinned-version.yaml",
+    "tei": "serverless-tei.yaml",
 }
 
 

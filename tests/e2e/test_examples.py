@@ -67,7 +67,13 @@ def test_example_becomes_ready(
     assert status["sagemakerStatus"] == "InService"
     assert condition(obj, "Progressing").get("status") == "False"
     assert condition(obj, "Degraded").get("status") == "False"
-    if auto is None or auto.get("minReplicas") != 0:
+    serverless = spec.get("serverless")
+    if serverless is not None:  # billed per use: no hourly figure, and status says so
+        assert "estimatedHourlyCostUSD" not in status
+        assert status["serverless"]["memoryMiB"] == serverless["memoryMiB"]
+        assert status["serverless"]["maxConcurrency"] == serverless["maxConcurrency"]
+        assert "per use" in status["serverless"]["billing"]
+    elif auto is None or auto.get("minReplicas") != 0:
         assert float(status["estimatedHourlyCostUSD"]) > 0
     else:  # idle, scaled to zero (its instances too, with instance.minCount 0)
         assert float(status["estimatedHourlyCostUSD"]) >= 0
@@ -104,8 +110,14 @@ def test_example_becomes_ready(
 
     config = sagemaker_api.endpoint_config(status["endpointConfigName"])
     (variant,) = config["ProductionVariants"]
-    assert variant["InstanceType"] == spec["instance"]["type"]
-    assert variant["InitialInstanceCount"] == spec["instance"]["count"]
+    if serverless is not None:
+        assert "InstanceType" not in variant and "InitialInstanceCount" not in variant
+        assert variant["ServerlessConfig"]["MemorySizeInMB"] == serverless["memoryMiB"]
+        (described,) = endpoint["ProductionVariants"]
+        assert described["CurrentServerlessConfig"] == variant["ServerlessConfig"]
+    else:
+        assert variant["InstanceType"] == spec["instance"]["type"]
+        assert variant["InitialInstanceCount"] == spec["instance"]["count"]
     model = sagemaker_api.model(status["modelName"])
     assert _owner_tags_ok(sagemaker_api.tags(model["ModelArn"]), obj)
     assert model["ExecutionRoleArn"] == spec["aws"]["executionRoleArn"]
@@ -173,6 +185,27 @@ def _alarm_tags(emulator: Emulator) -> dict[str, dict[str, str]]:
     }
 
 
+def _answers_as_tei(runtime: Any, target: dict[str, str], model: str) -> None:
+    """Embeddings (one vector per input, the same for the same text) or, for a reranker,
+    scores of the texts, best first."""
+
+    def ask(body: dict[str, Any]) -> Any:
+        return json.loads(
+            runtime.invoke_endpoint(**target, Body=json.dumps(body).encode())["Body"].read()
+        )
+
+    if "rerank" in model:
+        texts = ["Bananas are yellow.", "SageMaker hosts models for inference."]
+        ranked = ask({"query": "What does SageMaker host?", "texts": texts})
+        assert sorted(r["index"] for r in ranked) == [0, 1]
+        assert ranked[0]["index"] == 1 and ranked[0]["score"] >= ranked[1]["score"]
+        return
+    vectors = ask({"inputs": ["What is SageMaker?", "Bananas are yellow."]})
+    assert len(vectors) == 2 and len(vectors[0]) == len(vectors[1]) > 0
+    assert vectors[0] != vectors[1]
+    assert ask({"inputs": "What is SageMaker?"}) == [vectors[0]]
+
+
 def _answers_in_the_engine_s_shape(
     sagemaker_api: SageMaker, obj: dict[str, Any], engine: str
 ) -> None:
@@ -184,6 +217,9 @@ def _answers_in_the_engine_s_shape(
     target: dict[str, str] = {"EndpointName": status["endpointName"]}
     if status.get("inferenceComponents"):
         target["InferenceComponentName"] = status["inferenceComponents"][0]["name"]
+    if engine == "tei":
+        _answers_as_tei(runtime, target, status["modelSource"])
+        return
     request = GENERATE if engine == "tgi" else CHAT
 
     whole = json.loads(

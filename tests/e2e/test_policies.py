@@ -31,7 +31,7 @@ from sagemaker_emulator.admin import AdminClient
 from tests.emulator import builders
 from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.commands import cli
-from tests.plugins.examples import to_yaml
+from tests.plugins.examples import llmendpoint, to_yaml
 from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
 from tests.plugins.operator_fixtures import CHART, OPERATOR_NAMESPACE, RELEASE
 from tests.plugins.sagemaker import SageMaker, tags_by_arn
@@ -181,6 +181,8 @@ def test_limits_are_refused_at_apply_with_the_policys_message(
         f"limit violated: LLMEndpointPolicy {name}: instance.type ml.p5.48xlarge is not allowed"
     ) in result.stdout
     kubectl.apply(to_yaml(small("fits")))  # inside the limits: stored
+    # A serverless LLMEndpoint runs on no instance type: the instance limits leave it be.
+    kubectl.apply(to_yaml(llmendpoint("serverless-tei")))
     # Another namespace, not governed: the same manifest is accepted.
     cluster.kubectl("create", "namespace", f"{kubectl.namespace}-free")
     other = Kubectl(cluster, f"{kubectl.namespace}-free")

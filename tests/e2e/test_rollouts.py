@@ -243,6 +243,32 @@ def test_model_endpoint_canary_rolled_back_by_an_alarm_then_rolled_out(
     )
 
 
+def test_serverless_canary_rolled_back_by_an_alarm_then_rolled_out(
+    kubectl: Kubectl, operator: Operator, emulator_process: Emulator, cloudwatch: Any, alarm: str
+) -> None:
+    """A serverless endpoint takes blue/green deployments (not rolling ones): a new
+    memory size is a new endpoint config, guarded like a model endpoint's."""
+    manifest = llmendpoint("serverless-tei")
+    manifest["spec"]["rollout"] = {
+        "strategy": "Canary",
+        "canaryPercent": 50,
+        "waitSeconds": 600,
+        "rollbackAlarms": [alarm],
+    }
+    rolled_back_then_good_rollout(
+        kubectl=kubectl,
+        operator=operator,
+        emulator=emulator_process,
+        cloudwatch=cloudwatch,
+        alarm=alarm,
+        manifest=manifest,
+        bad_change={"serverless": {"memoryMiB": 3072}},
+        good_change={"serverless": {"memoryMiB": 4096}},
+        update_operation="UpdateEndpoint",
+        mid_bake={"Baking"},
+    )
+
+
 def test_inference_component_rolling_update_rolled_back_by_an_alarm_then_rolled_out(
     kubectl: Kubectl, operator: Operator, emulator_process: Emulator, cloudwatch: Any, alarm: str
 ) -> None:

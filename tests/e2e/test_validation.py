@@ -35,6 +35,10 @@ def valid(endpoint_type: str = "InferenceComponent", name: str = "valid") -> dic
     if endpoint_type == "InferenceComponent":
         spec["instance"].update(minCount=1, maxCount=2)
         spec["resources"] = {"copies": 2, "acceleratorsPerCopy": 1}
+    if endpoint_type == "Serverless":
+        spec["model"] = {"engine": "tei", "hfModelId": "BAAI/bge-small-en-v1.5"}
+        spec["serverless"] = {"memoryMiB": 2048, "maxConcurrency": 10}
+        del spec["instance"]
     return {
         "apiVersion": "llmoperator.io/v1alpha1",
         "kind": "LLMEndpoint",
@@ -62,8 +66,135 @@ def _vllm_on_inferentia(obj: dict[str, Any]) -> None:
     obj["spec"]["instance"]["type"] = "ml.inf2.24xlarge"
 
 
+def _vllm_serverless(obj: dict[str, Any]) -> None:
+    obj["spec"]["model"] = {"engine": "vllm", "hfModelId": "Qwen/Qwen2.5-0.5B-Instruct"}
+
+
+def _tei_on_ic(obj: dict[str, Any]) -> None:
+    obj["spec"]["model"] = {"engine": "tei", "hfModelId": "BAAI/bge-small-en-v1.5"}
+
+
 # (case id, base object, change, fragment of the API server's message)
 CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
+    # --- serverless endpoints and engine tei ---
+    (
+        "serverless-gpu-engine",
+        "Serverless",
+        _vllm_serverless,
+        "endpointType Serverless runs on CPUs only (SageMaker serverless has no GPUs) and "
+        "model.engine vllm has GPU images only",
+    ),
+    (
+        "serverless-default-engine",
+        "Serverless",
+        lambda o: o["spec"]["model"].pop("engine"),
+        "model.engine vllm (the default) has GPU images only",
+    ),
+    (
+        "serverless-7-gib",
+        "Serverless",
+        _set("spec.serverless.memoryMiB", 7168),
+        "spec.serverless.memoryMiB in body should be less than or equal to 6144",
+    ),
+    (
+        "serverless-memory-step",
+        "Serverless",
+        _set("spec.serverless.memoryMiB", 1500),
+        "serverless.memoryMiB must be one of 1024, 2048, 3072, 4096, 5120 or 6144",
+    ),
+    (
+        "serverless-concurrency",
+        "Serverless",
+        _set("spec.serverless.maxConcurrency", 201),
+        "spec.serverless.maxConcurrency in body should be less than or equal to 200",
+    ),
+    (
+        "serverless-provisioned-over-max",
+        "Serverless",
+        _set("spec.serverless.provisionedConcurrency", 11),
+        "serverless.provisionedConcurrency must not exceed serverless.maxConcurrency",
+    ),
+    (
+        "serverless-with-instance",
+        "Serverless",
+        _set("spec.instance", {"type": "ml.c5.xlarge", "count": 1}),
+        "endpointType Serverless runs on SageMaker's serverless capacity, not on instances",
+    ),
+    (
+        "serverless-without-block",
+        "Serverless",
+        lambda o: o["spec"].pop("serverless"),
+        "spec.serverless is required with endpointType Serverless",
+    ),
+    (
+        "serverless-block-on-model",
+        "Model",
+        _set("spec.serverless", {"memoryMiB": 2048, "maxConcurrency": 5}),
+        "spec.serverless is required with endpointType Serverless and refused with the other",
+    ),
+    (
+        "serverless-vpc",
+        "Serverless",
+        _set("spec.aws.vpc", {"subnets": ["subnet-0a1"], "securityGroupIds": ["sg-0b2"]}),
+        "aws.vpc cannot be used with endpointType Serverless",
+    ),
+    (
+        "serverless-autoscaling",
+        "Serverless",
+        _set("spec.autoscaling", {"maxReplicas": 2, "target": 4}),
+        "autoscaling cannot be used with endpointType Serverless",
+    ),
+    (
+        "serverless-resources",
+        "Serverless",
+        _set("spec.resources", {"copies": 2}),
+        "resources (copies and per-copy compute) cannot be used with endpointType Serverless",
+    ),
+    (
+        "serverless-adapters",
+        "Serverless",
+        _set("spec.adapters", [{"name": "a", "artifactUri": "s3://bucket-1/a.tar.gz"}]),
+        "adapters cannot be used with endpointType Serverless",
+    ),
+    (
+        "serverless-rolling",
+        "Serverless",
+        _set("spec.rollout", {"strategy": "Rolling"}),
+        "SageMaker excludes serverless endpoints from rolling deployments",
+    ),
+    (
+        "serverless-model-too-large",
+        "Serverless",
+        _set("spec.model.parametersBillions", 7),
+        "the model does not fit serverless.memoryMiB",
+    ),
+    (
+        "tei-setting-on-tgi",
+        "InferenceComponent",
+        _set("spec.model.maxBatchTokens", 16384),
+        "model.maxBatchTokens cannot be expressed by engine tgi",
+    ),
+    (
+        "vllm-setting-on-tei",
+        "InferenceComponent",
+        lambda o: (_tei_on_ic(o), _set("spec.model.maxModelLength", 512)(o)),
+        "model.maxModelLength cannot be expressed by engine tei",
+    ),
+    (
+        "tei-dtype-bfloat16",
+        "InferenceComponent",
+        lambda o: (_tei_on_ic(o), _set("spec.model.dtype", "bfloat16")(o)),
+        "model.dtype bfloat16 is not supported by engine tei",
+    ),
+    (
+        "tei-adapters",
+        "InferenceComponent",
+        lambda o: (
+            _tei_on_ic(o),
+            _set("spec.adapters", [{"name": "a", "artifactUri": "s3://bucket-1/a.tar.gz"}])(o),
+        ),
+        "adapters cannot be used with model.engine tei",
+    ),
     (
         "unknown-instance-family",
         "InferenceComponent",
@@ -275,8 +406,8 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     (
         "unknown-endpoint-type",
         "InferenceComponent",
-        _set("spec.endpointType", "Serverless"),
-        'supported values: "InferenceComponent", "Model"',
+        _set("spec.endpointType", "Async"),
+        'supported values: "InferenceComponent", "Model", "Serverless"',
     ),
     (
         "unknown-field",

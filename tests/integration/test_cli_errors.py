@@ -45,3 +45,24 @@ def test_an_unreachable_api_server_is_one_clear_line_not_a_traceback(
     assert exited.value.code == 1
     assert "could not reach the Kubernetes API server at 127.0.0.1:" in err
     assert "Traceback" not in err and "not-a-real-token" not in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["invoke", "m"], "send exactly one of --prompt TEXT, --input TEXT and --rerank"),
+        (["invoke", "m", "--prompt", "a", "--input", "b"], "(got --prompt and --input)"),
+        (["invoke", "m", "--rerank", "q"], "--rerank QUERY needs --texts"),
+        (["invoke", "m", "--input", "a", "--texts", "b"], "--texts needs --rerank"),
+    ],
+)
+def test_invoke_says_which_request_to_send_before_asking_anyone(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llm_operator import cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main([*argv, "--kubeconfig", "/nonexistent/kubeconfig"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 1
+    assert message in err and "Traceback" not in err

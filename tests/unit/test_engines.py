@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from llm_operator.api.engines import ENGINES, SETTINGS
+from llm_operator.api.engines import ENGINES, SETTINGS, engines_supporting
 from llm_operator.api.models import ModelSpec
 from llm_operator.core import engines
 
@@ -173,7 +173,7 @@ def test_tgi_reads_the_neutral_settings_under_its_own_names() -> None:
     }
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", engines_supporting("tensorParallelDegree"))
 def test_tensor_parallel_degree_overrides_the_copy_s_accelerators(engine: str) -> None:
     variable = next(s for s in SETTINGS if s.name == "tensorParallelDegree").variables
     env = engines.environment(

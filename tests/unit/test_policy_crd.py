@@ -52,7 +52,7 @@ def test_bad_input_has_cel_rules_with_clear_messages() -> None:
     for expected in (policy.MSG_GLOB, policy.MSG_USD, policy.MSG_REGION_LIMIT):
         assert expected in messages
     limits = schema["properties"]["spec"]["properties"]["limits"]["properties"]
-    assert limits["allowedEngines"]["items"]["enum"] == ["vllm", "sglang", "lmi", "tgi"]
+    assert limits["allowedEngines"]["items"]["enum"] == ["vllm", "sglang", "lmi", "tgi", "tei"]
 
 
 def test_the_example_policy_is_valid() -> None:

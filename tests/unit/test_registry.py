@@ -10,7 +10,7 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from llm_operator.api.models import LLMEndpointSpec, ModelPackageSpec
+from llm_operator.api.models import LLMEndpointSpec, ModelPackageSpec, serverless_problems
 from llm_operator.core import registry
 from llm_operator.core import render as core_render
 from llm_operator.core.desired import Owner, render, token_digest
@@ -148,6 +148,34 @@ def test_an_unsupported_instance_type_is_refused_with_the_supported_list() -> No
         endpoint_type="InferenceComponent",
     )
     assert on_ic is not None and "endpointType: Model" in on_ic[1]
+
+
+def test_on_serverless_capacity_a_package_is_served_but_a_marketplace_one_is_refused() -> None:
+    """Serverless has no instance type to hold against the package's list, and excludes
+    the network isolation a Marketplace package needs."""
+    on_serverless = registry.check(
+        package(), region="us-east-1", instance_type="", endpoint_type="Serverless"
+    )
+    assert on_serverless is None
+    market = registry.check(
+        package(None, isolation=True),
+        region="us-east-1",
+        instance_type="",
+        endpoint_type="Serverless",
+    )
+    assert market is not None and "serverless" in market[1] and "endpointType: Model" in market[1]
+
+
+def test_a_serverless_spec_with_a_model_package_needs_no_engine() -> None:
+    spec = LLMEndpointSpec.model_validate(
+        {
+            "endpointType": "Serverless",
+            "serverless": {"memoryMiB": 2048, "maxConcurrency": 5},
+            "model": {"modelPackage": {"group": GROUP}},
+            "aws": {"region": "us-east-1", "executionRoleArn": ROLE},
+        }
+    )
+    assert serverless_problems(spec) == []
 
 
 SPEC: dict[str, Any] = {

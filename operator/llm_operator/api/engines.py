@@ -12,6 +12,9 @@ container's documented convention:
 - LMI (DJL Serving) reads `HF_MODEL_ID` and `OPTION_*` (djl-serving's LMI
   configuration docs); the operator selects its vLLM backend.
 - TGI reads `HF_MODEL_ID`, `SM_NUM_GPUS` and its launcher variables.
+- TEI (Text Embeddings Inference, embedding and reranker models) reads `HF_MODEL_ID`
+  and `HF_MODEL_REVISION` in its SageMaker entrypoint, and every other launcher flag
+  from the variable of the same name (`--max-batch-tokens` from `MAX_BATCH_TOKENS`).
 """
 
 from __future__ import annotations
@@ -20,18 +23,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-Engine = Literal["vllm", "sglang", "lmi", "tgi"]
+Engine = Literal["vllm", "sglang", "lmi", "tgi", "tei"]
 ENGINES: tuple[Engine, ...] = get_args(Engine)
 DEFAULT_ENGINE: Engine = "vllm"
 # The engines with an AWS container for Inferentia/Trainium (core/images.json's "neuron"
 # families; tests/unit/test_images.py keeps the two equal). The others need model.image.
 NEURON_ENGINES: tuple[Engine, ...] = ("lmi", "tgi")
+# The engines with an AWS container for CPUs (core/images.json's "cpu" families): the
+# only ones SageMaker serverless endpoints (no GPUs) can run without model.image.
+CPU_ENGINES: tuple[Engine, ...] = ("tei",)
+# Engines that serve embeddings and reranking scores, not generated text: they answer
+# TEI's request shapes and take no LoRA adapters.
+EMBEDDING_ENGINES: tuple[Engine, ...] = ("tei",)
 
 TITLES: Mapping[Engine, str] = {
     "vllm": "vLLM",
     "sglang": "SGLang",
     "lmi": "LMI (DJL Serving, vLLM backend)",
     "tgi": "Hugging Face TGI",
+    "tei": "Hugging Face TEI (embeddings and reranking)",
 }
 
 # Said in a Warning Event whenever an LLMEndpoint runs on an archived engine.
@@ -53,6 +63,7 @@ ARTIFACT_MODEL_DIR = "/opt/ml/model"
 
 Quantize = Literal["none", "bitsandbytes", "gptq", "awq", "eetq", "fp8"]
 Dtype = Literal["auto", "float16", "bfloat16"]
+Pooling = Literal["cls", "mean", "splade", "last-token"]
 
 
 @dataclass(frozen=True)
@@ -78,9 +89,14 @@ class Setting:
 
 
 def _all(
-    vllm: str | None, sglang: str | None, lmi: str | None, tgi: str | None
+    vllm: str | None, sglang: str | None, lmi: str | None, tgi: str | None, tei: str | None = None
 ) -> dict[Engine, str | None]:
-    return {"vllm": vllm, "sglang": sglang, "lmi": lmi, "tgi": tgi}
+    return {"vllm": vllm, "sglang": sglang, "lmi": lmi, "tgi": tgi, "tei": tei}
+
+
+def _tei(variable: str) -> dict[Engine, str | None]:
+    """A TEI-only setting."""
+    return _all(None, None, None, None, variable)
 
 
 _QUANTIZE_COMMON = {"none": None, "awq": "awq", "gptq": "gptq", "fp8": "fp8"}
@@ -90,14 +106,20 @@ SETTINGS: tuple[Setting, ...] = (
         "model",
         "model.hfModelId / model.artifactUri",
         f"The model: the Hub id, or {ARTIFACT_MODEL_DIR} where SageMaker puts artifactUri.",
-        _all("SM_VLLM_MODEL", "SM_SGLANG_MODEL_PATH", "HF_MODEL_ID", "HF_MODEL_ID"),
+        _all("SM_VLLM_MODEL", "SM_SGLANG_MODEL_PATH", "HF_MODEL_ID", "HF_MODEL_ID", "HF_MODEL_ID"),
         user=False,
     ),
     Setting(
         "revision",
         "model.revision",
         "Hub revision (branch, tag or commit) of hfModelId.",
-        _all("SM_VLLM_REVISION", "SM_SGLANG_REVISION", "OPTION_REVISION", "HF_MODEL_REVISION"),
+        _all(
+            "SM_VLLM_REVISION",
+            "SM_SGLANG_REVISION",
+            "OPTION_REVISION",
+            "HF_MODEL_REVISION",
+            "HF_MODEL_REVISION",
+        ),
     ),
     Setting(
         "tensorParallelDegree",
@@ -131,6 +153,7 @@ SETTINGS: tuple[Setting, ...] = (
             "SM_SGLANG_MAX_RUNNING_REQUESTS",
             "OPTION_MAX_ROLLING_BATCH_SIZE",
             "MAX_CONCURRENT_REQUESTS",
+            "MAX_CONCURRENT_REQUESTS",
         ),
     ),
     Setting(
@@ -151,12 +174,13 @@ SETTINGS: tuple[Setting, ...] = (
         "dtype",
         "model.dtype",
         "Precision of weights and activations; auto: the checkpoint's.",
-        _all("SM_VLLM_DTYPE", "SM_SGLANG_DTYPE", "OPTION_DTYPE", "DTYPE"),
+        _all("SM_VLLM_DTYPE", "SM_SGLANG_DTYPE", "OPTION_DTYPE", "DTYPE", "DTYPE"),
         values={
             "vllm": {"auto": "auto", "float16": "float16", "bfloat16": "bfloat16"},
             "sglang": {"auto": "auto", "float16": "float16", "bfloat16": "bfloat16"},
             "lmi": {"auto": None, "float16": "fp16", "bfloat16": "bf16"},
             "tgi": {"auto": None, "float16": "float16", "bfloat16": "bfloat16"},
+            "tei": {"auto": None, "float16": "float16"},
         },
     ),
     Setting(
@@ -174,7 +198,7 @@ SETTINGS: tuple[Setting, ...] = (
         "hfToken",
         "model.hfTokenSecretRef",
         "The Hugging Face token, read from the Secret at reconcile time.",
-        _all("HF_TOKEN", "HF_TOKEN", "HF_TOKEN", "HF_TOKEN"),
+        _all("HF_TOKEN", "HF_TOKEN", "HF_TOKEN", "HF_TOKEN", "HF_TOKEN"),
         user=False,
     ),
     Setting(
@@ -196,7 +220,7 @@ SETTINGS: tuple[Setting, ...] = (
         "model.maxLoraRank",
         "Highest LoRA rank among the adapters (the engine's default is 16).",
         _all("SM_VLLM_MAX_LORA_RANK", "SM_SGLANG_MAX_LORA_RANK", "OPTION_MAX_LORA_RANK", None),
-        instead="TGI reads the rank from each adapter",
+        instead="remove it (TGI reads the rank from each adapter; TEI serves no adapters)",
     ),
     Setting(
         "maxInputTokens",
@@ -225,6 +249,43 @@ SETTINGS: tuple[Setting, ...] = (
         "TGI only: tokens in one prefill pass.",
         _all(None, None, None, "MAX_BATCH_PREFILL_TOKENS"),
         instead="use model.maxConcurrentRequests",
+    ),
+    # --- TEI (embedding and reranker models) ---
+    Setting(
+        "maxBatchTokens",
+        "model.maxBatchTokens",
+        "TEI only: tokens in one batch, over all the requests it holds.",
+        _tei("MAX_BATCH_TOKENS"),
+        instead="remove it (TEI only; generative engines batch by model.maxConcurrentRequests)",
+    ),
+    Setting(
+        "maxBatchRequests",
+        "model.maxBatchRequests",
+        "TEI only: requests in one batch.",
+        _tei("MAX_BATCH_REQUESTS"),
+        instead="remove it (TEI only; use model.maxConcurrentRequests)",
+    ),
+    Setting(
+        "maxClientBatchSize",
+        "model.maxClientBatchSize",
+        "TEI only: inputs one request may carry.",
+        _tei("MAX_CLIENT_BATCH_SIZE"),
+        instead="remove it (TEI only)",
+    ),
+    Setting(
+        "pooling",
+        "model.pooling",
+        "TEI only: how token embeddings become one vector (cls, mean, splade, last-token); "
+        "unset: the model's own configuration.",
+        _tei("POOLING"),
+        instead="remove it (TEI only: embedding models pool, generative models do not)",
+    ),
+    Setting(
+        "autoTruncate",
+        "model.autoTruncate",
+        "TEI only: cut inputs longer than the model's maximum instead of refusing them.",
+        _tei("AUTO_TRUNCATE"),
+        instead="remove it (TEI only; generative engines bound the prompt by model.maxModelLength)",
     ),
 )
 

@@ -24,7 +24,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel, to_snake
 
 from llm_operator.api import catalog, engines
-from llm_operator.api.engines import Dtype, Engine, Quantize
+from llm_operator.api.engines import Dtype, Engine, Pooling, Quantize
 from llm_operator.api.regions import arn_partitions, partition_of, partitions, sagemaker_regions
 
 GROUP = "llmoperator.io"
@@ -49,7 +49,7 @@ MAX_USER_ENV_CHARS = 30 * 1024
 MAX_USER_TAGS = 46  # SageMaker allows 50 tags; the operator adds 4 ownership tags.
 RESERVED_ADAPTER_NAMES = ("base",)
 
-EndpointTypeName = Literal["InferenceComponent", "Model"]
+EndpointTypeName = Literal["InferenceComponent", "Model", "Serverless"]
 DeletionPolicy = Literal["Delete", "Retain"]
 # botocore's ProductionVariantInferenceAmiVersion enum (botocore 1.44).
 InferenceAmiVersion = Literal[
@@ -557,7 +557,9 @@ class ModelSpec(_Spec):
         None,
         description=(
             "Serving engine: vllm, sglang, lmi (AWS's DJL Large Model Inference container "
-            "with its vLLM backend) or tgi (Hugging Face TGI, archived upstream). Unset: "
+            "with its vLLM backend), tgi (Hugging Face TGI, archived upstream) or tei "
+            "(Hugging Face Text Embeddings Inference: embedding and reranker models, on "
+            "GPUs or CPUs). Unset: "
             "the engine the object already runs (recorded in status.engine; objects an "
             "older operator created run tgi), else vllm for a new object. The typed "
             "settings below become the engine's own variables (docs/engines.md)."
@@ -659,6 +661,36 @@ class ModelSpec(_Spec):
         ),
         gt=0,
         le=100000,
+    )
+    # --- TEI (engine tei: embedding and reranker models) ---
+    max_batch_tokens: int | None = Field(
+        None,
+        description="TEI only: MAX_BATCH_TOKENS, tokens in one batch over all its requests.",
+        ge=1,
+        le=10_000_000,
+    )
+    max_batch_requests: int | None = Field(
+        None, description="TEI only: MAX_BATCH_REQUESTS, requests in one batch.", ge=1, le=100_000
+    )
+    max_client_batch_size: int | None = Field(
+        None,
+        description="TEI only: MAX_CLIENT_BATCH_SIZE, inputs one request may carry.",
+        ge=1,
+        le=100_000,
+    )
+    pooling: Pooling | None = Field(
+        None,
+        description=(
+            "TEI only: POOLING, how token embeddings become one vector (cls, mean, splade, "
+            "last-token). Unset: the model's own configuration."
+        ),
+    )
+    auto_truncate: bool | None = Field(
+        None,
+        description=(
+            "TEI only: AUTO_TRUNCATE, cut inputs longer than the model's maximum instead of "
+            "refusing them."
+        ),
     )
     env: dict[str, str] = Field(
         default_factory=dict,
@@ -1163,7 +1195,8 @@ class RolloutSpec(_Spec):
             "How an update replaces what serves. Model endpoints: AllAtOnce, Canary or "
             "Linear (blue/green: a new fleet, traffic shifted to it in steps) or Rolling "
             "(instances replaced in batches). InferenceComponent endpoints: Rolling only "
-            "(copies, and for instance changes instances, replaced in batches)."
+            "(copies, and for instance changes instances, replaced in batches). Serverless "
+            "endpoints: AllAtOnce, Canary or Linear (SageMaker excludes them from Rolling)."
         ),
     )
     canary_percent: int | None = Field(
@@ -1289,10 +1322,251 @@ class PoolRef(_Spec):
     )
 
 
+# --- serverless endpoints (endpointType Serverless) and embedding engines -----------------
+# SageMaker serverless: 1 to 6 GiB in 1 GiB steps, 1 to 200 concurrent invocations
+# (botocore's ProductionVariantServerlessConfig), CPU only.
+SERVERLESS_MEMORY_MIB = (1024, 2048, 3072, 4096, 5120, 6144)
+SERVERLESS_MAX_CONCURRENCY = 200
+# Bytes per parameter of the weights, by model.quantize (the fit check's figures; unset and
+# none: 16 bits). core.validation reads the same table.
+BYTES_PER_PARAMETER: dict[str | None, float] = {
+    None: 2.0,
+    "none": 2.0,
+    "bitsandbytes": 1.0,
+    "eetq": 1.0,
+    "fp8": 1.0,
+    "gptq": 0.5,
+    "awq": 0.5,
+}
+MSG_SERVERLESS_BLOCK = (
+    "spec.serverless is required with endpointType Serverless and refused with the other "
+    "endpoint types (it sizes SageMaker serverless capacity)"
+)
+MSG_SERVERLESS_PLACE = (
+    "endpointType Serverless runs on SageMaker's serverless capacity, not on instances: remove "
+    "instance (and pool), and size it with serverless.memoryMiB"
+)
+MSG_SERVERLESS_MEMORY = (
+    "serverless.memoryMiB must be one of 1024, 2048, 3072, 4096, 5120 or 6144 (SageMaker "
+    "serverless offers 1 to 6 GiB in 1 GiB steps)"
+)
+MSG_SERVERLESS_PROVISIONED = (
+    "serverless.provisionedConcurrency must not exceed serverless.maxConcurrency"
+)
+MSG_SERVERLESS_GPU = (
+    "endpointType Serverless runs on CPUs only (SageMaker serverless has no GPUs): set "
+    "model.engine to "
+    + " or ".join(engines.CPU_ENGINES)
+    + " (it has a CPU image), or set model.image to a CPU image of your own"
+)
+MSG_SERVERLESS_VPC = (
+    "aws.vpc cannot be used with endpointType Serverless: SageMaker serverless endpoints do "
+    "not run in a VPC (use endpointType Model or InferenceComponent to reach a VPC)"
+)
+MSG_SERVERLESS_ADAPTERS = (
+    "adapters cannot be used with endpointType Serverless: LoRA adapters are inference "
+    "components, which serverless endpoints do not host"
+)
+MSG_SERVERLESS_RESOURCES = (
+    "resources (copies and per-copy compute) cannot be used with endpointType Serverless: "
+    "serverless capacity is sized by serverless.memoryMiB and serverless.maxConcurrency"
+)
+MSG_SERVERLESS_AUTOSCALING = (
+    "autoscaling cannot be used with endpointType Serverless: SageMaker scales serverless "
+    "capacity itself, up to serverless.maxConcurrency concurrent invocations"
+)
+MSG_SERVERLESS_ROLLOUT = (
+    "rollout.strategy Rolling cannot be used with endpointType Serverless: SageMaker excludes "
+    "serverless endpoints from rolling deployments; use AllAtOnce, Canary or Linear"
+)
+MSG_SERVERLESS_TP = (
+    "model.tensorParallelDegree cannot be used with endpointType Serverless: serverless "
+    "capacity has no GPUs to shard the model over"
+)
+MSG_SERVERLESS_FIT = (
+    "the model does not fit serverless.memoryMiB: its weights (model.parametersBillions x 2 "
+    "bytes at 16 bits, x 1 with 8-bit model.quantize, x 0.5 with 4-bit) must fit in the "
+    "memory; 6144 MiB holds about 3 billion parameters at 16 bits. Raise serverless.memoryMiB, "
+    "serve a smaller model, or use endpointType Model or InferenceComponent on an instance"
+)
+MSG_EMBEDDING_ADAPTERS = (
+    "adapters cannot be used with model.engine tei: TEI serves embedding and reranker models "
+    "without LoRA adapters"
+)
+
+
+class ServerlessSpec(_Spec):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel(
+                "!has(self.provisionedConcurrency)"
+                " || self.provisionedConcurrency <= self.maxConcurrency",
+                MSG_SERVERLESS_PROVISIONED,
+            ),
+        )
+    )
+
+    memory_mib: int = Field(
+        alias="memoryMiB",
+        description=(
+            "Memory of the serverless capacity in MiB: 1024, 2048, 3072, 4096, 5120 or 6144. "
+            "SageMaker gives CPU in proportion; the model's weights must fit."
+        ),
+        ge=1024,
+        le=6144,
+        json_schema_extra=rules(
+            cel(
+                "self in [" + ", ".join(str(m) for m in SERVERLESS_MEMORY_MIB) + "]",
+                MSG_SERVERLESS_MEMORY,
+            )
+        ),
+    )
+    max_concurrency: int = Field(
+        description="Most invocations served at once (1-200); more are throttled.",
+        ge=1,
+        le=SERVERLESS_MAX_CONCURRENCY,
+    )
+    provisioned_concurrency: int | None = Field(
+        None,
+        description=(
+            "Invocations kept warm (1-200, at most maxConcurrency): no cold start for them, "
+            "billed while configured. Unset: none, every start after idle is cold."
+        ),
+        ge=1,
+        le=SERVERLESS_MAX_CONCURRENCY,
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ServerlessSpec:
+        if self.memory_mib not in SERVERLESS_MEMORY_MIB:
+            raise ValueError(MSG_SERVERLESS_MEMORY)
+        p = self.provisioned_concurrency
+        if p is not None and p > self.max_concurrency:
+            raise ValueError(MSG_SERVERLESS_PROVISIONED)
+        return self
+
+
+def _bytes_per_parameter_cel() -> str:
+    """CEL for BYTES_PER_PARAMETER of self.model.quantize."""
+    expression = "2.0"
+    for name, size in sorted(BYTES_PER_PARAMETER.items(), key=lambda kv: str(kv[0])):
+        if name is not None and size != 2.0:
+            expression = f"(self.model.quantize == '{name}' ? {size} : {expression})"
+    return f"(has(self.model.quantize) ? {expression} : 2.0)"
+
+
+def _serverless_rules() -> list[dict[str, str]]:
+    """CEL: what SageMaker serverless endpoints cannot do, each with its reason."""
+    sl = "self.endpointType != 'Serverless'"
+    cpu = ", ".join(f"'{e}'" for e in engines.CPU_ENGINES)
+    return [
+        cel(f"({sl}) != has(self.serverless)", MSG_SERVERLESS_BLOCK),
+        cel(f"{sl} || (!has(self.instance) && !has(self.pool))", MSG_SERVERLESS_PLACE),
+        cel(
+            f"{sl} || (has(self.model.engine) && self.model.engine in [{cpu}])"
+            " || (has(self.model.image) && self.model.image != '')"
+            " || has(self.model.modelPackage)",
+            MSG_SERVERLESS_GPU,
+            messageExpression=(
+                "'endpointType Serverless runs on CPUs only (SageMaker serverless has no GPUs) "
+                "and model.engine ' + (has(self.model.engine) ? self.model.engine : 'vllm "
+                "(the default)') + ' has GPU images only: set model.engine to "
+                + " or ".join(engines.CPU_ENGINES)
+                + ", or set model.image to a CPU image of your own'"
+            ),
+        ),
+        cel(f"{sl} || !has(self.aws.vpc)", MSG_SERVERLESS_VPC),
+        cel(f"{sl} || !has(self.adapters) || size(self.adapters) == 0", MSG_SERVERLESS_ADAPTERS),
+        cel(f"{sl} || !has(self.resources)", MSG_SERVERLESS_RESOURCES),
+        cel(f"{sl} || !has(self.autoscaling)", MSG_SERVERLESS_AUTOSCALING),
+        cel(
+            f"{sl} || !has(self.rollout) || self.rollout.strategy != 'Rolling'",
+            MSG_SERVERLESS_ROLLOUT,
+        ),
+        cel(f"{sl} || !has(self.model.tensorParallelDegree)", MSG_SERVERLESS_TP),
+        cel(
+            f"{sl} || !has(self.serverless) || !has(self.model.parametersBillions)"
+            f" || self.model.parametersBillions * {_bytes_per_parameter_cel()} * 1024.0"
+            " <= double(self.serverless.memoryMiB)",
+            MSG_SERVERLESS_FIT,
+        ),
+    ]
+
+
+def _embedding_rules() -> list[dict[str, str]]:
+    able = ", ".join(f"'{e}'" for e in engines.EMBEDDING_ENGINES)
+    return [
+        cel(
+            f"!has(self.model.engine) || !(self.model.engine in [{able}])"
+            " || !has(self.adapters) || size(self.adapters) == 0",
+            MSG_EMBEDDING_ADAPTERS,
+        )
+    ]
+
+
+def serverless_fit_problem(memory_mib: int, params: float, quantize: str | None) -> str | None:
+    """Why a model of `params` billion parameters does not fit `memory_mib` (None: it fits)."""
+    per = BYTES_PER_PARAMETER.get(quantize, 2.0)
+    needed = params * per
+    if needed * 1024 <= memory_mib:
+        return None
+    fits = [m for m in SERVERLESS_MEMORY_MIB if needed * 1024 <= m]
+    what = (
+        f"raise serverless.memoryMiB to {fits[0]}"
+        if fits
+        else "no serverless memory size holds it (6144 MiB at most): serve a smaller model, "
+        "or use endpointType Model or InferenceComponent on an instance"
+    )
+    most = SERVERLESS_MEMORY_MIB[-1] / 1024 / per
+    return (
+        f"the model has about {params:g}B parameters: about {needed:.1f} GiB of weights at "
+        f"{per:g} bytes per parameter, more than serverless.memoryMiB {memory_mib} holds; "
+        f"{what} (6144 MiB holds about {most:g}B parameters at this precision)"
+    )
+
+
+def serverless_problems(spec: LLMEndpointSpec) -> list[str]:
+    """The serverless CEL rules as the operator checks them (the same messages; the fit
+    message says what would fit, which CEL cannot compute)."""
+    if (spec.endpoint_type == "Serverless") != (spec.serverless is not None):
+        return [MSG_SERVERLESS_BLOCK]
+    if spec.serverless is None:
+        return []
+    m = spec.model
+    checks = [
+        (spec.instance is not None or spec.pool is not None, MSG_SERVERLESS_PLACE),
+        (
+            m.engine not in engines.CPU_ENGINES and not m.image and m.model_package is None,
+            MSG_SERVERLESS_GPU,
+        ),
+        (spec.aws.vpc is not None, MSG_SERVERLESS_VPC),
+        (bool(spec.adapters), MSG_SERVERLESS_ADAPTERS),
+        (spec.resources is not None, MSG_SERVERLESS_RESOURCES),
+        (spec.autoscaling is not None, MSG_SERVERLESS_AUTOSCALING),
+        (spec.rollout is not None and spec.rollout.strategy == "Rolling", MSG_SERVERLESS_ROLLOUT),
+        (m.tensor_parallel_degree is not None, MSG_SERVERLESS_TP),
+    ]
+    problems = [message for failed, message in checks if failed]
+    if m.parameters_billions is not None:
+        fit = serverless_fit_problem(spec.serverless.memory_mib, m.parameters_billions, m.quantize)
+        if fit is not None:
+            problems.append(fit)
+    return problems
+
+
+def embedding_problems(spec: LLMEndpointSpec) -> list[str]:
+    if spec.model.engine in engines.EMBEDDING_ENGINES and spec.adapters:
+        return [MSG_EMBEDDING_ADAPTERS]
+    return []
+
+
 class LLMEndpointSpec(_Spec):
     model_config = ConfigDict(
         json_schema_extra=rules(
-            cel("has(self.instance) != has(self.pool)", MSG_INSTANCE_OR_POOL),
+            cel(
+                "self.endpointType == 'Serverless' || has(self.instance) != has(self.pool)",
+                MSG_INSTANCE_OR_POOL,
+            ),
             cel("!has(self.pool) || self.endpointType == 'InferenceComponent'", MSG_POOL_IC),
             cel("has(self.pool) || !has(oldSelf.pool)", MSG_POOL_MOVE),
             cel(
@@ -1308,16 +1582,12 @@ class LLMEndpointSpec(_Spec):
                 "!has(self.pool) || !has(oldSelf.pool) || self.pool == oldSelf.pool", MSG_POOL_MOVE
             ),
             cel(
-                "self.endpointType == 'InferenceComponent' || !has(self.adapters)"
-                " || size(self.adapters) == 0",
+                "self.endpointType != 'Model' || !has(self.adapters) || size(self.adapters) == 0",
                 MSG_ADAPTERS_MODEL,
             ),
+            cel("self.endpointType != 'Model' || !has(self.resources)", MSG_RESOURCES_MODEL),
             cel(
-                "self.endpointType == 'InferenceComponent' || !has(self.resources)",
-                MSG_RESOURCES_MODEL,
-            ),
-            cel(
-                "self.endpointType == 'InferenceComponent'"
+                "self.endpointType != 'Model'"
                 " || (!has(self.instance.minCount) && !has(self.instance.maxCount))",
                 MSG_SCALING_MODEL,
             ),
@@ -1330,13 +1600,13 @@ class LLMEndpointSpec(_Spec):
                 MSG_TP_COPY,
             ),
             cel(
-                "self.endpointType == 'Model' || !has(self.rollout)"
+                "self.endpointType != 'InferenceComponent' || !has(self.rollout)"
                 " || self.rollout.strategy == 'Rolling'",
                 MSG_ROLLOUT_IC,
             ),
             _neuron_engine_rule(),
             cel(
-                "self.endpointType == 'InferenceComponent' || !has(self.autoscaling)"
+                "self.endpointType != 'Model' || !has(self.autoscaling)"
                 " || self.autoscaling.minReplicas >= 1",
                 MSG_ZERO_MODEL,
             ),
@@ -1349,10 +1619,12 @@ class LLMEndpointSpec(_Spec):
                 MSG_SCALE_AUTOSCALED,
             ),
             cel(
-                "self.endpointType == 'InferenceComponent' || !has(self.autoscaling)"
+                "self.endpointType != 'Model' || !has(self.autoscaling)"
                 " || !has(oldSelf.autoscaling) || self.instance.count == oldSelf.instance.count",
                 MSG_COUNT_AUTOSCALED,
             ),
+            *_serverless_rules(),
+            *_embedding_rules(),
         )
     )
 
@@ -1376,7 +1648,9 @@ class LLMEndpointSpec(_Spec):
         description=(
             "InferenceComponent (default): an instance pool with the model as an "
             "inference component with copies, plus one component per adapter. Model: "
-            "a classic production variant serving one model. Immutable."
+            "a classic production variant serving one model. Serverless: SageMaker "
+            "serverless capacity (CPU only, billed per use), sized by spec.serverless. "
+            "Immutable."
         ),
         json_schema_extra=rules(cel("self == oldSelf", MSG_TYPE_IMMUTABLE)),
     )
@@ -1413,6 +1687,14 @@ class LLMEndpointSpec(_Spec):
             "out, and the alarms that roll it back. Unset: every change at once, unguarded."
         ),
     )
+    serverless: ServerlessSpec | None = Field(
+        None,
+        description=(
+            "endpointType Serverless: the memory and concurrency of SageMaker serverless "
+            "capacity (CPU only, billed per use; docs/serverless.md). Required with it, "
+            "refused with the other types."
+        ),
+    )
     deletion_policy: DeletionPolicy = Field(
         "Delete",
         description=(
@@ -1423,6 +1705,11 @@ class LLMEndpointSpec(_Spec):
 
     @model_validator(mode="after")
     def _check(self) -> LLMEndpointSpec:
+        problems = serverless_problems(self) + embedding_problems(self)
+        if problems:
+            raise ValueError(problems[0])
+        if self.endpoint_type == "Serverless":
+            return self._check_names()
         if (self.instance is None) == (self.pool is None):
             raise ValueError(MSG_INSTANCE_OR_POOL)
         if self.pool is not None and self.endpoint_type != "InferenceComponent":
@@ -1686,6 +1973,33 @@ class ModelPackageStatus(_Status):
     )
 
 
+class ServerlessCapacityStatus(_Status):
+    memory_mib: int | None = Field(
+        None, alias="memoryMiB", description="Memory of the serverless capacity (MiB)."
+    )
+    max_concurrency: int | None = Field(None, description="Most invocations served at once.")
+    provisioned_concurrency: int | None = Field(
+        None, description="Invocations kept warm (no cold start)."
+    )
+
+
+class ServerlessStatus(ServerlessCapacityStatus):
+    current: ServerlessCapacityStatus | None = Field(
+        None,
+        description=(
+            "What SageMaker serves now (the endpoint's CurrentServerlessConfig); differs from "
+            "the fields above while a new config rolls out."
+        ),
+    )
+    billing: str | None = Field(
+        None,
+        description=(
+            "How it costs: per use (compute time and data processed), not per hour, so "
+            "estimatedHourlyCostUSD stays unset."
+        ),
+    )
+
+
 class LLMEndpointStatus(_Status):
     phase: Phase | None = Field(
         None, description="Pending, Creating, Updating, InService, Failed or Deleting."
@@ -1789,6 +2103,9 @@ class LLMEndpointStatus(_Status):
             "What the LLMEndpointPolicies governing the namespace did to this LLMEndpoint: "
             "values they filled in, and its place in the namespace's budget."
         ),
+    )
+    serverless: ServerlessStatus | None = Field(
+        None, description="endpointType Serverless: its capacity and how it is billed."
     )
     plan_memory: dict[str, Any] | None = Field(
         None,

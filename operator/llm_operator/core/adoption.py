@@ -96,23 +96,28 @@ def check_owner(
 def check_type(name: str, variants: Sequence[Mapping[str, Any]], endpoint_type: str) -> None:
     """Refuses an endpoint whose kind of config differs from `endpoint_type`.
 
-    A variant naming a model makes a model-based endpoint; none, an
-    inference-component one. SageMaker refuses UpdateEndpoint between the two,
-    so taking over the other kind would only tag someone's endpoint as ours.
+    A variant naming a model makes a model-based endpoint (serverless with a
+    ServerlessConfig); none, an inference-component one. SageMaker refuses
+    UpdateEndpoint between them, so taking over another kind would only tag
+    someone's endpoint as ours.
     """
     models = sorted({str(v["ModelName"]) for v in variants if v.get("ModelName")})
-    found = "Model" if models else "InferenceComponent"
+    serverless = any(v.get("ServerlessConfig") for v in variants)
+    found = "Serverless" if serverless else "Model" if models else "InferenceComponent"
     if found == endpoint_type:
         return
     what = (
-        f"model-based (its variant serves model {', '.join(models)})"
+        f"serverless (its variant serves model {', '.join(models)} on serverless capacity)"
+        if serverless
+        else f"model-based (its variant serves model {', '.join(models)})"
         if models
         else "inference-component-based (its variant names no model)"
     )
     raise AdoptionError(
         "AdoptionRefused",
         f"SageMaker endpoint {name} is {what}, and SageMaker cannot update an endpoint "
-        f"between a model-based and an inference-component-based endpoint config: adopt it "
+        f"between model-based, serverless and inference-component-based endpoint configs: "
+        f"adopt it "
         f"with spec.endpointType: {found} (endpointType cannot change: create a new "
         f"LLMEndpoint); nothing was tagged ({ADOPT_ANNOTATION})",
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from llm_operator.api import catalog
+from llm_operator.api.engines import CPU_ENGINES
 from llm_operator.api.models import (
     MAX_MODEL_ENVIRONMENT_BYTES,
     EndpointTypeName,
@@ -226,17 +227,18 @@ def render(
     other resources keep their derived names). `base_on_pool`: on a pool, the base
     component keeps the standalone name it was placed with (`-base`, not `-pool`).
     """
-    itype = catalog.instance_type(spec.instance_spec.type)
-    if itype is None:
+    serverless = spec.serverless is not None
+    itype = None if serverless else catalog.instance_type(spec.instance_spec.type)
+    if itype is None and not serverless:
         raise RenderError(
             f"instance type {spec.instance_spec.type} is not in the operator's instance catalog"
         )
     region = spec.aws.region
-    neuron = itype.accelerator_kind == "neuron"
+    neuron = itype is not None and itype.accelerator_kind == "neuron"
     ns, name, cluster = owner.namespace, owner.name, owner.cluster
     ic = spec.endpoint_type == "InferenceComponent"
     resources = spec.effective_resources
-    num_gpus = resources.accelerators_per_copy if ic else itype.accelerators
+    num_gpus = resources.accelerators_per_copy if ic else (itype.accelerators if itype else 0)
     if spec.model.model_package is not None:
         if package is None:
             raise RenderError("the model package to serve is not known yet")
@@ -291,12 +293,25 @@ def render(
     )
 
 
-def default_image(spec: LLMEndpointSpec) -> str:
-    """The engine's image for the region, instance kind (GPU or Neuron) and version."""
-    itype = catalog.instance_type(spec.instance_spec.type)
-    kind: images.Kind = "neuron" if itype and itype.accelerator_kind == "neuron" else "gpu"
+def image_kind(spec: LLMEndpointSpec) -> images.Kind:
+    """Which of the engine's images the endpoint runs: serverless capacity takes the CPU
+    image; an instance type without accelerators takes it where the engine has one
+    (TEI), else the GPU image as before (which serves CPUs too); Neuron types the Neuron's."""
     engine = engines.engine_of(spec.model)
-    return images.image_uri(engine, spec.aws.region, spec.model.version, kind)
+    if spec.serverless is not None:
+        return "cpu"
+    itype = catalog.instance_type(spec.instance_spec.type)
+    if itype is not None and itype.accelerator_kind == "neuron":
+        return "neuron"
+    if itype is not None and itype.accelerators == 0 and engine in CPU_ENGINES:
+        return "cpu"
+    return "gpu"
+
+
+def default_image(spec: LLMEndpointSpec) -> str:
+    """The engine's image for the region, the kind `image_kind` picks, and version."""
+    engine = engines.engine_of(spec.model)
+    return images.image_uri(engine, spec.aws.region, spec.model.version, image_kind(spec))
 
 
 def _vpc(spec: LLMEndpointSpec) -> dict[str, Any] | None:
@@ -388,9 +403,38 @@ def _package_model(
     return DesiredModel(name=model_name, create_request={"ModelName": model_name, **request})
 
 
+def _serverless_config(
+    spec: LLMEndpointSpec, ns: str, name: str, cluster: str, model_name: str
+) -> DesiredEndpointConfig:
+    """One model variant on serverless capacity: ServerlessConfig, no instance fields."""
+    assert spec.serverless is not None
+    sl = spec.serverless
+    serverless: dict[str, Any] = {
+        "MemorySizeInMB": sl.memory_mib,
+        "MaxConcurrency": sl.max_concurrency,
+    }
+    if sl.provisioned_concurrency is not None:
+        serverless["ProvisionedConcurrency"] = sl.provisioned_concurrency
+    variant = {
+        "VariantName": naming.variant_name(),
+        "ModelName": model_name,
+        "ServerlessConfig": serverless,
+    }
+    request: dict[str, Any] = {"ProductionVariants": [variant]}
+    config_name = naming.endpoint_config_name(ns, name, request, cluster)
+    return DesiredEndpointConfig(
+        name=config_name,
+        create_request={"EndpointConfigName": config_name, **request},
+        instance_type="",
+        initial_instance_count=0,
+    )
+
+
 def _endpoint_config(
     spec: LLMEndpointSpec, ns: str, name: str, cluster: str, model_name: str
 ) -> DesiredEndpointConfig:
+    if spec.serverless is not None:
+        return _serverless_config(spec, ns, name, cluster, model_name)
     inst = spec.instance_spec
     variant: dict[str, Any] = {
         "VariantName": naming.variant_name(),

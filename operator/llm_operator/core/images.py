@@ -4,7 +4,8 @@ Does what the SageMaker SDK's `image_uris.retrieve` does for the operator's
 engines, from our own data table (`images.json`, generated from the SDK's
 image_uri_config files by scripts/image_table.py) so the operator needs neither
 the SDK nor network access to pick an image. "gpu" images serve GPU and CPU
-instance types; "neuron" images serve Inferentia2 and Trainium.
+instance types; "neuron" images serve Inferentia2 and Trainium; "cpu" images (TEI's)
+serve CPU instance types and serverless endpoints.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any, Literal
 
 from llm_operator.api.engines import TITLES, Engine
 
-Kind = Literal["gpu", "neuron"]
+Kind = Literal["gpu", "neuron", "cpu"]
 
 
 class ImageLookupError(ValueError):
@@ -115,7 +116,7 @@ def _dns_suffix(region: str) -> str:
 def image_uri(engine: Engine, region: str, version: str | None = None, kind: Kind = "gpu") -> str:
     """ECR URI of `engine`'s container of `kind` for `region`; the newest version by default."""
     found = family(engine, kind)
-    what = TITLES[engine] + (" Neuron" if kind == "neuron" else "")
+    what = TITLES[engine] + {"neuron": " Neuron", "cpu": " CPU", "gpu": ""}[kind]
     if isinstance(found, Unavailable):
         raise ImageLookupError(
             f"no {what} image is known to the operator ({found.reason}): set "

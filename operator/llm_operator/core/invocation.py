@@ -3,7 +3,9 @@
 One table, one entry per engine, so `llm-operator invoke` builds the request in
 the shape the LLMEndpoint's container reads (which engine that is, `engines.effective`
 decides). Engines that speak the OpenAI chat API (vLLM, SGLang, LMI) share one
-shape: adding such an engine is one line in `ENGINES`.
+shape: adding such an engine is one line in `ENGINES`. Embedding engines (TEI) take
+no prompt: `embed_request` and `rerank_request` build their bodies, and
+`decode_embeddings` / `decode_scores` read their answers.
 """
 
 from __future__ import annotations
@@ -74,7 +76,18 @@ def _chat_token(event: Any) -> str:
         return ""
 
 
+def _tei_request(prompt: str, max_tokens: int, stream: bool) -> Mapping[str, Any]:
+    return {"inputs": prompt}
+
+
+def _tei_answer(answer: Any) -> str:
+    vectors = _vectors(answer)
+    return "; ".join(describe_vector(v) for v in vectors)
+
+
 TGI = Engine("tgi", _tgi_request, _tgi_answer, _tgi_token)
+# A prompt sent to TEI is embedded; its answer is described, not generated text.
+TEI = Engine("tei", _tei_request, _tei_answer, lambda event: "")
 OPENAI_CHAT = Engine("openai-chat", _chat_request, _chat_answer, _chat_token)
 
 ENGINES: Mapping[str, Engine] = {
@@ -82,7 +95,58 @@ ENGINES: Mapping[str, Engine] = {
     "vllm": OPENAI_CHAT,
     "sglang": OPENAI_CHAT,
     "lmi": OPENAI_CHAT,
+    "tei": TEI,
 }
+# Engines whose answers are vectors and scores, not text (api.engines.EMBEDDING_ENGINES).
+EMBEDDING = frozenset({"tei"})
+
+
+def embed_request(texts: list[str]) -> bytes:
+    """TEI's embedding request: one input as a string, several as a list."""
+    return json.dumps({"inputs": texts[0] if len(texts) == 1 else texts}).encode()
+
+
+def rerank_request(query: str, texts: list[str]) -> bytes:
+    return json.dumps({"query": query, "texts": texts}).encode()
+
+
+def _vectors(answer: Any) -> list[list[float]]:
+    if (
+        isinstance(answer, list)
+        and answer
+        and all(
+            isinstance(v, list) and v and all(isinstance(x, int | float) for x in v) for v in answer
+        )
+    ):
+        return [[float(x) for x in v] for v in answer]
+    raise AnswerError("no list of embedding vectors in the answer")
+
+
+def decode_embeddings(body: bytes) -> list[list[float]]:
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        raise AnswerError("the answer is not JSON") from None
+    return _vectors(answer)
+
+
+def decode_scores(body: bytes) -> list[tuple[int, float]]:
+    """(index into texts, score) pairs, best first as TEI sends them."""
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        raise AnswerError("the answer is not JSON") from None
+    try:
+        return [(int(row["index"]), float(row["score"])) for row in answer]
+    except (KeyError, TypeError, ValueError):
+        raise AnswerError("no list of {index, score} in the answer") from None
+
+
+def describe_vector(vector: list[float], first: int = 5) -> str:
+    """`384 dimensions: [0.0123, -0.0456, ...]`: the size and the first values."""
+    shown = ", ".join(f"{x:.4f}" for x in vector[:first])
+    more = ", ..." if len(vector) > first else ""
+    return f"{len(vector)} dimensions: [{shown}{more}]"
 
 
 def engine(name: str) -> Engine:

@@ -34,6 +34,8 @@ class ObservedEndpoint:
     deployment_message: str | None = None
     # LastModifiedTime (epoch seconds): an update arriving, ending or rolled back moves it.
     last_modified: float | None = None
+    # A serverless endpoint's CurrentServerlessConfig (what serves now); None otherwise.
+    serverless: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -229,13 +229,20 @@ def check(
             f"{name} is an AWS Marketplace package: SageMaker does not host it on an "
             "inference component; set endpointType: Model",
         )
+    if found.isolation and endpoint_type == "Serverless":
+        return (
+            PACKAGE_UNSUPPORTED,
+            f"{name} is an AWS Marketplace package: it runs only with network isolation, "
+            "which SageMaker serverless endpoints exclude; set endpointType: Model",
+        )
     if found.region and found.region != region:
         return (
             PACKAGE_UNSUPPORTED,
             f"{name} is in region {found.region}, this LLMEndpoint's aws.region is {region}: "
             "SageMaker serves a model package only in its own region",
         )
-    if found.instance_types and instance_type not in found.instance_types:
+    # Serverless capacity has no instance type to check against the package's list.
+    if instance_type and found.instance_types and instance_type not in found.instance_types:
         return (
             PACKAGE_UNSUPPORTED,
             f"{name} does not support instance type {instance_type} for real-time "

@@ -362,7 +362,7 @@ def render(parsed: Parsed, facts: Facts, *, deleting: bool = False) -> Rendered:
             refused = registry.check(
                 package,
                 region=spec.aws.region,
-                instance_type=spec.instance_spec.type,
+                instance_type=spec.instance.type if spec.instance is not None else "",
                 endpoint_type=spec.endpoint_type,
             )
             if refused is not None:

@@ -166,7 +166,7 @@ def build_status(
         current_instances = ep.current_instances or 0
     else:
         desired_instances, current_instances = config.initial_instance_count, 0
-    instances = {"desired": desired_instances, "current": current_instances}
+    instances: dict[str, int] | None = {"desired": desired_instances, "current": current_instances}
     # What runs is what costs: 0 when scaled to zero; while creating, what will run.
     running = ep is not None and (bool(ep.current_instances) or ep.status == "InService")
     billed = current_instances if running else desired_instances
@@ -175,8 +175,12 @@ def build_status(
         if hourly_usd_per_instance is not None
         else None
     )
-    replicas = copies["current"] if copies is not None else current_instances
-    autoscaling = _autoscaling(desired, observed, copies, instances)
+    replicas: int | None = copies["current"] if copies is not None else current_instances
+    serverless = serverless_status(config.create_request)
+    if serverless is not None:
+        # No instances to count or price: serverless capacity is billed per use.
+        instances, replicas, cost = None, None, None
+    autoscaling = _autoscaling(desired, observed, copies, instances or {})
 
     components = []
     adapters = []
@@ -222,11 +226,51 @@ def build_status(
         "failureReason": plan.failure_reason,
         MEMORY_KEY: plan.memory.to_dict(),
     }
+    if serverless is not None:
+        if ep is not None and ep.serverless:
+            serving = serverless_status(
+                {"ProductionVariants": [{"ServerlessConfig": ep.serverless}]}
+            )
+            if serving is not None:
+                serving.pop("billing")
+                serverless["current"] = serving
+        out["serverless"] = serverless
     if former is not None:
         _name_former(out, desired, observed, former)
     if plan.rollout is not None:
         out["rollout"] = build_rollout(plan.rollout, (previous or {}).get("rollout"), now)
     return out
+
+
+SERVERLESS_BILLING = (
+    "billed per use: compute time (by memory size) and data processed per invocation, plus "
+    "provisioned concurrency per hour while configured; no hourly instance cost"
+)
+
+
+def serverless_status(config_request: Mapping[str, Any]) -> dict[str, Any] | None:
+    """status.serverless for an endpoint config with a ServerlessConfig; None without."""
+    variants = config_request.get("ProductionVariants") or [{}]
+    sl = variants[0].get("ServerlessConfig")
+    if not sl:
+        return None
+    out = {
+        "memoryMiB": sl["MemorySizeInMB"],
+        "maxConcurrency": sl["MaxConcurrency"],
+        "billing": SERVERLESS_BILLING,
+    }
+    if "ProvisionedConcurrency" in sl:
+        out["provisionedConcurrency"] = sl["ProvisionedConcurrency"]
+    return out
+
+
+def serverless_summary(config: Mapping[str, Any]) -> str | None:
+    """An endpoint config's serverless capacity in a few words (plan, audit); None when
+    its variant runs on instances."""
+    found = serverless_status(config)
+    if found is None:
+        return None
+    return f"serverless {found['memoryMiB']} MiB x {found['maxConcurrency']} (billed per use)"
 
 
 def _name_former(

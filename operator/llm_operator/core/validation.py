@@ -19,21 +19,18 @@ from pydantic import ValidationError
 
 from llm_operator.api import catalog
 from llm_operator.api import engines as engine_table
-from llm_operator.api.models import MAX_NAME_LENGTH, LLMEndpointSpec, ModelSpec, ResourcesSpec
+from llm_operator.api.models import (
+    BYTES_PER_PARAMETER,
+    MAX_NAME_LENGTH,
+    LLMEndpointSpec,
+    ModelSpec,
+    ResourcesSpec,
+    serverless_fit_problem,
+)
 from llm_operator.core import desired, engines, images
 
 Severity = Literal["error", "warning"]
 
-# Bytes per parameter of the weights, by spec.model.quantize.
-BYTES_PER_PARAMETER: dict[str | None, float] = {
-    None: 2.0,
-    "none": 2.0,
-    "bitsandbytes": 1.0,
-    "eetq": 1.0,
-    "fp8": 1.0,
-    "gptq": 0.5,
-    "awq": 0.5,
-}
 
 # "7B", "70b", "8x7B", "0.5B", "270M" as a whole dash/underscore-separated token.
 _SIZE_RE = re.compile(
@@ -119,6 +116,8 @@ def validate(
     if not package:
         problems.extend(_engine_problems(spec, engine_why))
         problems.extend(_image_problems(spec))
+    if spec.serverless is not None:
+        return problems + _serverless_problems(spec)
     itype = catalog.instance_type(spec.instance_spec.type)
     if itype is None:
         problems.append(
@@ -173,17 +172,29 @@ def _engine_problems(spec: LLMEndpointSpec, why: str | None) -> list[Problem]:
     return problems
 
 
+def _serverless_problems(spec: LLMEndpointSpec) -> list[Problem]:
+    """The fit check on serverless memory, with the size read from the model id too (the
+    CRD checks model.parametersBillions only)."""
+    assert spec.serverless is not None
+    params = parameters_billions(spec.model)
+    if params is None:
+        return []
+    message = serverless_fit_problem(spec.serverless.memory_mib, params, spec.model.quantize)
+    if message is None:
+        return []
+    return [error("ModelTooLarge", f"{spec.model.source}: {message}")]
+
+
 def _image_problems(spec: LLMEndpointSpec) -> list[Problem]:
     if spec.model.image:
         return []
     problems = []
     engine = engines.engine_of(spec.model)
-    itype = catalog.instance_type(spec.instance_spec.type)
-    neuron = itype is not None and itype.accelerator_kind == "neuron"
+    itype = catalog.instance_type(spec.instance_spec.type) if spec.serverless is None else None
     try:
         desired.default_image(spec)
     except images.ImageLookupError as exc:
-        kind: images.Kind = "neuron" if neuron else "gpu"
+        kind = desired.image_kind(spec)
         family = images.family(engine, kind)
         if isinstance(family, images.Unavailable):
             reason = "ImageRequired"
@@ -192,7 +203,7 @@ def _image_problems(spec: LLMEndpointSpec) -> list[Problem]:
         else:
             reason = "UnknownEngineVersion"
         problems.append(error(reason, str(exc)))
-    if itype is not None and itype.accelerators == 0:
+    if itype is not None and itype.accelerators == 0 and desired.image_kind(spec) == "gpu":
         problems.append(
             warning(
                 "ImageMismatch",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import already_exists, not_found, validation
+from ..serverless import check_config
 from ..state import public
 from .common import Context, forget_tags, page, tag_resource
 from .model_packages import check_instance_type
@@ -68,6 +69,7 @@ def _check_variants(ctx: Context, params: dict[str, Any]) -> None:
         check_instance_type(
             model, variant.get("InstanceType"), f"production variant {variant['VariantName']}"
         )
+    check_config(params, ctx.region.models)
     if not with_model and not params.get("ExecutionRoleArn"):
         raise validation(
             "ExecutionRoleArn is required for an endpoint configuration whose production "

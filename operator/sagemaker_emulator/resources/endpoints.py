@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import containers, deployments
+from .. import containers, deployments, serverless
 from ..caller import Caller
 from ..errors import already_exists, in_progress, not_found, resource_limit, validation
 from ..state import Record, Region, Store, public
@@ -79,6 +79,10 @@ def _variants(ctx: Context, config: Record, now: float, status: str | None) -> l
         for key in ("ManagedInstanceScaling", "RoutingConfig"):
             if key in spec:
                 variant[key] = spec[key]
+        if serverless.is_serverless(spec):
+            # The counts stay for the state machine; DescribeEndpoint shows the configs.
+            variant["DesiredServerlessConfig"] = dict(spec["ServerlessConfig"])
+            variant["CurrentServerlessConfig"] = dict(spec["ServerlessConfig"])
         if status:
             variant["VariantStatus"] = [{"Status": status, "StartTime": now}]
         out.append(variant)
@@ -124,12 +128,16 @@ def describe_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
 
 def render(record: Record) -> Record:
     out = public(record)
-    out["ProductionVariants"] = [public(v) for v in record["ProductionVariants"]]
+    out["ProductionVariants"] = [
+        serverless.describe_variant(public(v)) for v in record["ProductionVariants"]
+    ]
     pending = record.get("_pending") or {}
     if pending.get("op") in ("update", "deploy"):
         out["PendingDeploymentSummary"] = {
             "EndpointConfigName": pending["config"],
-            "ProductionVariants": [public(v) for v in pending["variants"]],
+            "ProductionVariants": [
+                serverless.describe_variant(public(v)) for v in pending["variants"]
+            ],
             "StartTime": pending["started"],
         }
     return out
@@ -151,6 +159,9 @@ def update_endpoint(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:
     config = get_endpoint_config(ctx, params["EndpointConfigName"])
     _check_models(ctx, config)
     _check_quota(ctx, config, replacing=record["EndpointName"])
+    current = ctx.region.endpoint_configs.get(record["EndpointConfigName"])
+    if current is not None:
+        serverless.check_update(current, config)
     if is_component_based(config) != record["_ComponentBased"]:
         raise validation(
             "Cannot update an endpoint between a model-based and an inference-component-based "

@@ -49,7 +49,7 @@ def ensure_config(p: Pass, *, creating_endpoint: bool) -> bool:
     """Create the desired endpoint config (and the model it needs) if missing."""
     # A Model variant references the model, so the endpoint needs it to start;
     # a new inference-component endpoint needs it for its base component next.
-    needs_model = p.desired.endpoint_type == "Model" or creating_endpoint
+    needs_model = p.desired.endpoint_type != "InferenceComponent" or creating_endpoint
     if (needs_model and not ensure_model(p)) or _config_blocked(p):
         return False
     config = p.desired.endpoint_config
@@ -70,7 +70,7 @@ def restore_missing(p: Pass) -> None:
         return
     config = p.desired.endpoint_config.name
     model = p.desired.model.name
-    if p.desired.endpoint_type == "Model":
+    if p.desired.endpoint_type != "InferenceComponent":
         uses_model = ep.config_name == config
     else:
         uses_model = any(

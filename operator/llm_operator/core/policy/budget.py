@@ -45,6 +45,9 @@ def endpoint_ceiling(spec: LLMEndpointSpec, namespace: str) -> tuple[Decimal | N
     the operator's admission and for plan's."""
     if spec.pool is not None:
         return Decimal(0), f"on LLMEndpointPool {spec.pool.namespace or namespace}/{spec.pool.name}"
+    if spec.serverless is not None:
+        # Billed per use, no hourly ceiling to count: it takes a maxEndpoints slot only.
+        return Decimal(0), f"serverless {spec.serverless.memory_mib} MiB (billed per use)"
     instances = ceiling_instances(spec)
     return (
         ceiling_cost(spec.instance_spec.type, instances),
@@ -88,7 +91,10 @@ def usage_of(obj: Mapping[str, Any]) -> Usage | None:
     status = obj.get("status") or {}
     record = status.get("policy") or {}
     name = str(meta.get("name"))
-    if (obj.get("spec") or {}).get("pool"):
+    spec = obj.get("spec") or {}
+    if spec.get("pool") or spec.get("serverless"):
+        # On a pool (the pool's instances count) or serverless (billed per use): no
+        # hourly cost of its own, one endpoint.
         counts = record.get("admitted") or status.get("endpointName")
         return Usage(name, Decimal(0), Decimal(0)) if counts else None
     now = parse_usd(status.get("estimatedHourlyCostUSD"))

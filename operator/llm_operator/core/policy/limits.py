@@ -25,8 +25,9 @@ def ceiling_instances(spec: LLMEndpointSpec) -> int:
 
 
 def ceiling_copies(spec: LLMEndpointSpec) -> int:
-    """Most copies of the base model (InferenceComponent endpoints; 0 for Model)."""
-    if spec.endpoint_type == "Model":
+    """Most copies of the base model (InferenceComponent endpoints; 0 for Model and
+    Serverless)."""
+    if spec.endpoint_type != "InferenceComponent":
         return 0
     copies = spec.effective_resources.copies
     if spec.autoscaling is not None:

@@ -45,7 +45,7 @@ from botocore.config import Config
 
 from llm_operator import __version__
 from llm_operator.api import catalog
-from llm_operator.core import naming
+from llm_operator.core import naming, status
 from llm_operator.core.actions import SERVICE_NAMESPACE
 from llm_operator.core.attribution import Attribution, attribute
 from llm_operator.core.desired import (
@@ -329,7 +329,10 @@ async def describe_endpoints(account: Account, resources: Iterable[Resource]) ->
             sm, r.region, "DescribeEndpointConfig", str(answer.get("EndpointConfigName", ""))
         )
         types = [str(v.get("InstanceType")) for v in config.get("ProductionVariants") or []]
-        if types:
+        serverless = status.serverless_summary(config)
+        if serverless is not None:  # billed per use: nothing runs by the hour
+            r.instances, r.hourly = serverless, Decimal(0)
+        elif types:
             r.instances = f"{count} x {types[0]}"
             r.hourly = catalog.hourly_cost(types[0], count)
 

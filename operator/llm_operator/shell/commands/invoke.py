@@ -1,5 +1,8 @@
 """`llm-operator invoke NAME --prompt TEXT`: ask an LLMEndpoint's model, as an app would.
 
+Embedding models (engine tei) take `--input TEXT` (prints each vector's size and first
+values) or `--rerank QUERY --texts A B ...` (prints the texts by score, best first).
+
 The endpoint and inference component come from the LLMEndpoint's status (what
 the operator created), the request body from the engine table
 (`core.invocation`), and the call is sagemaker-runtime's InvokeEndpoint or
@@ -177,21 +180,140 @@ def call(
         ) from None
 
 
+def _invoke_raw(target: Target, body: bytes) -> tuple[bytes, float]:
+    """One InvokeEndpoint with `body`: the answer's bytes and the seconds it took."""
+    client = _runtime(target.region)
+    args: dict[str, Any] = {
+        "EndpointName": target.endpoint,
+        "Body": body,
+        "ContentType": "application/json",
+        "Accept": "application/json",
+    }
+    if target.component:
+        args["InferenceComponentName"] = target.component
+    started = time.monotonic()
+    try:
+        response = client.invoke_endpoint(**args)
+        return response["Body"].read(), time.monotonic() - started
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise _problem(exc, target) from None
+
+
+def _check_shape(target: Target, who: str, *, embedding: bool, stream: bool) -> None:
+    """The flags must fit what the model is: text generation or embeddings."""
+    serves_embeddings = target.engine_name in invocation.EMBEDDING
+    if serves_embeddings and not embedding:
+        raise CommandError(
+            f"{who} runs engine {target.engine_name}, an embedding model: send "
+            "--input TEXT (embeddings) or --rerank QUERY --texts A B ... (reranking) "
+            "instead of --prompt"
+        )
+    if embedding and not serves_embeddings:
+        raise CommandError(
+            f"{who} runs engine {target.engine_name}, which generates text: send --prompt "
+            "TEXT (--input and --rerank are for embedding models, engine tei)"
+        )
+    if embedding and stream:
+        raise CommandError("--stream applies to --prompt only: embeddings arrive in one answer")
+
+
+def _embeddings(target: Target, inputs: list[str], as_json: bool) -> int:
+    raw, seconds = _invoke_raw(target, invocation.embed_request(inputs))
+    try:
+        vectors = invocation.decode_embeddings(raw)
+    except invocation.AnswerError as exc:
+        raise CommandError(f"the model's answer is not TEI-shaped: {exc}") from None
+    if as_json:
+        dump_json(
+            {
+                "endpointName": target.endpoint,
+                "inferenceComponentName": target.component,
+                "engine": target.engine_name,
+                "embeddings": vectors,
+                "latencySeconds": round(seconds, 3),
+            }
+        )
+        return 0
+    for vector in vectors:
+        print(invocation.describe_vector(vector))
+    where = target.endpoint + (f" / {target.component}" if target.component else "")
+    print(f"({where}: {seconds:.3f} s)", file=sys.stderr)
+    return 0
+
+
+def _rerank(target: Target, query: str, texts: list[str], as_json: bool) -> int:
+    raw, seconds = _invoke_raw(target, invocation.rerank_request(query, texts))
+    try:
+        scores = invocation.decode_scores(raw)
+    except invocation.AnswerError as exc:
+        raise CommandError(f"the model's answer is not TEI-shaped: {exc}") from None
+    if any(not 0 <= index < len(texts) for index, _ in scores):
+        raise CommandError("the model's answer names a text that was not sent")
+    if as_json:
+        dump_json(
+            {
+                "endpointName": target.endpoint,
+                "inferenceComponentName": target.component,
+                "engine": target.engine_name,
+                "scores": [
+                    {"index": index, "score": score, "text": texts[index]}
+                    for index, score in scores
+                ],
+                "latencySeconds": round(seconds, 3),
+            }
+        )
+        return 0
+    for index, score in scores:
+        print(f"{score:.4f}  [{index}] {texts[index]}")
+    where = target.endpoint + (f" / {target.component}" if target.component else "")
+    print(f"({where}: {seconds:.3f} s)", file=sys.stderr)
+    return 0
+
+
+def check_flags(
+    prompt: str | None, inputs: list[str] | None, rerank: str | None, texts: list[str] | None
+) -> None:
+    """One request kind per call, before anything is looked up."""
+    given = [
+        flag for flag, v in (("--prompt", prompt), ("--input", inputs), ("--rerank", rerank)) if v
+    ]
+    if len(given) != 1:
+        raise CommandError(
+            "send exactly one of --prompt TEXT, --input TEXT and --rerank QUERY --texts A B ..."
+            + (f" (got {' and '.join(given)})" if given else "")
+        )
+    if (rerank is not None) != bool(texts):
+        raise CommandError(
+            "--rerank QUERY needs --texts A B ... (the texts to score), and --texts needs --rerank"
+        )
+
+
 def run(
     cluster: Cluster,
     name: str,
     *,
-    prompt: str,
+    prompt: str | None,
     adapter: str | None,
     stream: bool,
     max_tokens: int,
     output: str,
+    inputs: list[str] | None = None,
+    rerank: str | None = None,
+    texts: list[str] | None = None,
 ) -> int:
+    check_flags(prompt, inputs, rerank, texts)
     obj = cluster.llmendpoint(cluster.namespace, name)
     if obj is None:
         raise CommandError(f"LLMEndpoint {cluster.namespace}/{name} not found")
     target = find_target(obj, adapter)
     as_json = output == "json"
+    who = f"LLMEndpoint {cluster.namespace}/{name}"
+    _check_shape(target, who, embedding=prompt is None, stream=stream)
+    if inputs:
+        return _embeddings(target, inputs, as_json)
+    if rerank is not None and texts:
+        return _rerank(target, rerank, texts, as_json)
+    assert prompt is not None
     answer = call(target, prompt, max_tokens, stream=stream, out=None if as_json else sys.stdout)
     if as_json:
         dump_json(

@@ -25,7 +25,7 @@ import yaml
 
 from llm_operator.api import catalog
 from llm_operator.api.models import GROUP, KIND, VERSION
-from llm_operator.core import actions, adoption, desired, planner, policy, registry, render
+from llm_operator.core import actions, adoption, desired, planner, policy, registry, render, status
 from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import (
@@ -488,6 +488,9 @@ class Planner:
         after_count = want.endpoint_config.initial_instance_count
         result.cost_after = catalog.hourly_cost(after_type, after_count)
         result.instances_after = f"{after_count} x {after_type}"
+        serverless = status.serverless_summary(want.endpoint_config.create_request)
+        if serverless is not None:  # no hourly cost: billed per use
+            result.cost_after, result.instances_after = Decimal(0), serverless
         ep = observed.endpoint
         if ep is None or ep.owner_uid != want.owner.uid:
             result.cost_before = Decimal(0)
@@ -496,6 +499,12 @@ class Planner:
         config = await self._describe(self._where(want), Kind.ENDPOINT_CONFIG, ep.config_name)
         variants = config.get("ProductionVariants") or []
         if not variants:
+            return
+        before_serverless = status.serverless_summary(config)
+        if before_serverless is not None:
+            result.cost_before, result.instances_before = Decimal(0), before_serverless
+            if not any(s.operation in _MOVES_INSTANCES for s in result.steps):
+                result.cost_after, result.instances_after = Decimal(0), before_serverless
             return
         before_type = str(variants[0].get("InstanceType", ""))
         count = ep.current_instances

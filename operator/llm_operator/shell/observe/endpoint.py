@@ -41,6 +41,7 @@ async def read_endpoint(reading: Reading, name: str) -> ObservedEndpoint | None:
         deployment_status=stage.get("Status"),
         deployment_message=stage.get("StatusMessage"),
         last_modified=epoch(response.get("LastModifiedTime")),
+        serverless=(variants[0].get("CurrentServerlessConfig") or None) if variants else None,
     )
 
 
