@@ -82,7 +82,9 @@ def settle_instances(region: Region, record: Record, variant: Variant, hosting: 
     hosting["CurrentInstanceCount"] = hosting["DesiredInstanceCount"] = variant.count
 
 
-def redeploy(region: Region, endpoint: Record, variants: list[Record], *, apply: bool) -> str | None:
+def redeploy(
+    region: Region, endpoint: Record, variants: list[Record], *, apply: bool
+) -> str | None:
     """Every inference component of `endpoint` placed anew on `variants` (a new endpoint
     config's): UpdateEndpoint on an endpoint hosting components brings up new instances
     and SageMaker redeploys the components' copies onto them. Returns why a copy has no

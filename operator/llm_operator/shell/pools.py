@@ -85,6 +85,12 @@ async def pool_facts(
         who = None
     meta = obj.get("metadata") or {}
     uid = str(meta.get("uid") or "")
+    runs = (obj.get("status") or {}).get("instanceType")
+    if isinstance(runs, str) and runs and runs != spec.instance.type:
+        # A change of the pool's instance type not rolled out (yet, or refused): its
+        # models render and are admitted against what the endpoint runs.
+        instance = spec.instance.model_copy(update={"type": runs})
+        spec = spec.model_copy(update={"instance": instance})
     return PoolFacts(
         namespace,
         name,
@@ -118,6 +124,28 @@ async def placed_on(reads: Any, pool: PoolFacts) -> list[Mapping[str, Any]]:
     found: list[Mapping[str, Any]] = []
     for namespace in sorted({pool.namespace, *pool.spec.allowed_namespaces}):
         found += [o for o in await lister(namespace) if _placed_on(o, pool.namespace, pool.name)]
+    return found
+
+
+def tenants_of(placed: Sequence[Mapping[str, Any]]) -> list[pools.Tenant]:
+    """The LLMEndpoints placed on a pool as a change of its instance type checks them."""
+    found = []
+    for obj in placed:
+        meta = obj.get("metadata") or {}
+        if pools.admitted_demand(obj) is None:
+            continue  # waiting for room: placed on whatever type the pool has then
+        try:
+            spec: LLMEndpointSpec | None = LLMEndpointSpec.model_validate(obj.get("spec") or {})
+        except ValidationError:
+            spec = None
+        found.append(
+            pools.Tenant(
+                str(meta.get("namespace")),
+                str(meta.get("name")),
+                spec,
+                pools.admitted_demand(obj),
+            )
+        )
     return found
 
 
@@ -324,9 +352,12 @@ async def observe_pool(aws: SageMaker, place: Scope, want: pools.DesiredPool) ->
         if error.kind != "not_found":
             raise
         ep = None
+    serving_type: str | None = None
     if ep is not None:
         tags = await aws.tags(place, str(ep["EndpointArn"]))
         variants = ep.get("ProductionVariants") or [{}]
+        pending = ep.get("PendingDeploymentSummary") or {}
+        stage = _variant_status(pending.get("ProductionVariants") or variants)
         endpoint = ObservedEndpoint(
             name=str(ep["EndpointName"]),
             arn=str(ep["EndpointArn"]),
@@ -337,8 +368,13 @@ async def observe_pool(aws: SageMaker, place: Scope, want: pools.DesiredPool) ->
             desired_instances=variants[0].get("DesiredInstanceCount"),
             owner_uid=tags.get(UID_TAG),
             owner_name=_owner_name(tags),
+            pending_config=pending.get("EndpointConfigName") or None,
+            deployment_status=stage.get("Status"),
+            deployment_message=stage.get("StatusMessage"),
             last_modified=epoch(ep.get("LastModifiedTime")),
         )
+        if endpoint.config_name and endpoint.config_name != want.config_name:
+            serving_type = await _instance_type_of(aws, place, endpoint.config_name)
     configs: dict[str, ObservedResource] = {}
     for item in await aws.list_all(
         place, "ListEndpointConfigs", "EndpointConfigs", NameContains=want.endpoint_name
@@ -369,7 +405,30 @@ async def observe_pool(aws: SageMaker, place: Scope, want: pools.DesiredPool) ->
             components[name] = _component(
                 want.endpoint_name, name, item, tags.get(UID_TAG), _owner_name(tags), arn
             )
-    return pools.PoolObserved(endpoint, configs, components)
+    return pools.PoolObserved(endpoint, configs, components, serving_type)
+
+
+async def _instance_type_of(aws: SageMaker, place: Scope, config: str) -> str | None:
+    """The instance type of the config the endpoint serves (SageMaker's record)."""
+    try:
+        found = await aws.call(place, "DescribeEndpointConfig", {"EndpointConfigName": config})
+    except AwsError as error:
+        if error.kind != "not_found":
+            raise
+        return None
+    variants = found.get("ProductionVariants") or [{}]
+    kind = variants[0].get("InstanceType")
+    return str(kind) if kind else None
+
+
+def _variant_status(variants: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The first variant's newest VariantStatus entry (a deployment's current step)."""
+    for variant in variants:
+        entries = variant.get("VariantStatus") or []
+        if entries:
+            latest: Mapping[str, Any] = entries[-1]
+            return latest
+    return {}
 
 
 def _owner_name(tags: Mapping[str, str]) -> str | None:
@@ -386,22 +445,24 @@ async def pool_pass(
     retain: bool,
     event: Callable[[str, str, str], None],
     cache: Cache | None = None,
+    tenants: Sequence[pools.Tenant] = (),
 ) -> tuple[pools.PoolPlan, pools.PoolObserved]:
     """Observe, plan and act once; stops at the first failed action (reported).
 
-    `cache`: the replica's shared observer cache; a settled pool is judged from it."""
+    `cache`: the replica's shared observer cache; a settled pool is judged from it.
+    `tenants`: the LLMEndpoints placed on it, which a new instance type must fit."""
     await aws.prepare(place)
     if cache is not None and not deleting:
         glanced = await glance_pool(cache, place, want)
         if glanced is not None:
-            plan = pools.plan_pool(want, glanced)
+            plan = pools.plan_pool(want, glanced, tenants)
             if plan.settled and not plan.actions:
                 return plan, glanced
     seen = await observe_pool(aws, place, want)
     if deleting:
         plan = pools.plan_pool_deletion(want, seen, retain=retain)
     else:
-        plan = pools.plan_pool(want, seen)
+        plan = pools.plan_pool(want, seen, tenants)
     for action in plan.actions:
         try:
             outcome = await execute(aws, place, action)
@@ -419,23 +480,90 @@ async def pool_pass(
     return plan, seen
 
 
+def serving_type(
+    want: pools.DesiredPool, seen: pools.PoolObserved, previous: Mapping[str, Any]
+) -> str:
+    """The instance type the pool's endpoint runs now: the desired one once the endpoint
+    is on the desired config (or not created yet)."""
+    ep = seen.endpoint
+    if ep is None or ep.config_name == want.config_name:
+        return want.instance_type
+    return seen.serving_instance_type or str(previous.get("instanceType") or want.instance_type)
+
+
+def rollout_status(
+    want: pools.DesiredPool,
+    plan: pools.PoolPlan,
+    seen: pools.PoolObserved,
+    previous: Mapping[str, Any],
+    now: str,
+) -> dict[str, Any] | None:
+    """status.rollout: the change of instance type under way, refused or rolled back; once
+    the endpoint serves its target, Succeeded (kept until the next change)."""
+    was: Mapping[str, Any] = previous.get("rollout") or {}
+    current = plan.rollout
+    if current is not None:
+        same = was.get("target") == current.target and was.get("phase") not in (
+            None,
+            "Succeeded",
+        )
+        return {
+            "phase": current.phase,
+            "step": current.step,
+            "message": current.message,
+            "fromInstanceType": current.from_type,
+            "toInstanceType": current.to_type,
+            "target": current.target,
+            "startTime": (was.get("startTime") if same else None) or now,
+            "endTime": (
+                (was.get("endTime") if same else None) or now
+                if current.phase in ("RolledBack", "Refused")
+                else None
+            ),
+        }
+    ep = seen.endpoint
+    if (
+        was
+        and was.get("phase") in ("InProgress", "Baking")
+        and ep is not None
+        and ep.status == "InService"
+        and ep.config_name == was.get("target")
+    ):
+        return {
+            **was,
+            "phase": "Succeeded",
+            "step": None,
+            "message": (
+                f"Endpoint {ep.name} runs on {was.get('toInstanceType')}; the models moved with it"
+            ),
+            "endTime": now,
+        }
+    # The last one that succeeded stays; one refused or rolled back is over once the
+    # plan no longer reports it (the spec changed).
+    return dict(was) if was.get("phase") == "Succeeded" else None
+
+
 def pool_status(
     want: pools.DesiredPool,
     plan: pools.PoolPlan,
     seen: pools.PoolObserved,
     placed: Sequence[Mapping[str, Any]],
     generation: int,
+    previous: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """status of an LLMEndpointPool: its endpoint, capacity, models and cost."""
+    """status of an LLMEndpointPool: its endpoint, capacity, models and cost, and a change
+    of its instance type (`previous`: the status before this pass)."""
+    previous = previous or {}
     ep = seen.endpoint
+    runs = serving_type(want, seen, previous)
     demands = [d for o in placed if (d := pools.admitted_demand(o)) is not None]
-    cap = pools.capacity(want.instance_type, want.max_count, demands)
-    over = pools.overcommitted(want.instance_type, want.max_count, demands)
+    cap = pools.capacity(runs, want.max_count, demands)
+    over = pools.overcommitted(runs, want.max_count, demands)
     degraded, reason, message = plan.degraded, plan.reason, plan.message
     if over is not None and not degraded and not deleting(plan):
         degraded, reason, message = True, pools.POOL_OVERCOMMITTED, over
     current = ep.current_instances if ep is not None else None
-    cost = pools.pool_cost(want.instance_type, current)
+    cost = pools.pool_cost(runs, current)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     models = []
     used = 0
@@ -474,6 +602,8 @@ def pool_status(
         "modelsCount": len(models),
         "costPerHourUSD": catalog.format_usd(cost),
         "failureReason": ep.failure_reason if ep is not None else None,
+        "instanceType": runs,
+        "rollout": rollout_status(want, plan, seen, previous, now),
         "conditions": [
             {
                 "type": "Ready",
