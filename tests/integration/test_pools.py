@@ -247,6 +247,97 @@ def test_a_pools_maxcount_change_moves_its_endpoint_and_keeps_the_models_serving
     asyncio.run(scenario())
 
 
+def test_a_pools_instance_type_change_rolls_out_with_the_models_serving_and_survives_a_crash(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """ml.g5.12xlarge -> ml.g6.12xlarge: a new endpoint config, UpdateEndpoint with a
+    RollingUpdatePolicy; the placed model is Ready and its component InService at every
+    pass; a crash between the new config and the update converges with one of each; a
+    type the model does not fit is refused with nothing sent."""
+
+    async def scenario() -> None:
+        cluster = PoolCluster()
+        r = reconciler(cluster)
+        api = emulated_sagemaker.admin
+        endpoint = pools.endpoint_name("ml-platform", "shared-g5")
+
+        def record() -> dict[str, Any]:
+            found: dict[str, Any] = api.state()["accounts"]["123456789012"][REGION]["endpoints"][
+                endpoint
+            ]
+            return found
+
+        def status() -> Mapping[str, Any]:
+            return cluster.pool_status
+
+        try:
+            a = guest("search", "mistral", 2)
+            await settle(r, cluster, a)
+            before = record()["EndpointConfigName"]
+            assert status()["instanceType"] == "ml.g5.12xlarge"
+            g6 = copy.deepcopy(POOL)
+            g6["spec"]["instance"]["type"] = "ml.g6.12xlarge"
+            g6["spec"]["rollout"] = {"waitSeconds": 0, "maxBatchPercent": 50}
+            g6["status"] = cluster.pool_status  # the pool's status as the operator reads it
+            # A crash between the new config and the update: UpdateEndpoint fails.
+            api.faults(internal_error_rate=1.0, operations=["UpdateEndpoint"])
+            for _ in range(3):
+                await pool_pass(r, g6, deleting=False)
+            assert record()["EndpointConfigName"] == before
+            api.clear_faults()
+            configs = api.resource_names(region=REGION)["endpoint_configs"]
+            new = [c for c in configs if c != before and c.startswith(endpoint)]
+            assert len(new) == 1, configs
+            r.close()
+            r = reconciler(cluster)  # the restart
+            phases: list[str] = []
+            for _ in range(200):
+                await pool_pass(r, g6, deleting=False)
+                await r.reconcile(cluster.put(a), deleting=False)
+                rollout = status().get("rollout") or {}
+                phases.append(str(rollout.get("phase")))
+                guest_status = cluster.objects[("search", "mistral")]
+                assert ready(guest_status), guest_status["status"]
+                if rollout.get("phase") == "Succeeded":
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError((phases[-5:], record()))
+            assert "InProgress" in phases or "Baking" in phases
+            now = record()
+            assert now["EndpointConfigName"] == new[0]
+            assert "RollingUpdatePolicy" in now["LastDeploymentConfig"]
+            assert status()["instanceType"] == "ml.g6.12xlarge"
+            assert status()["rollout"]["fromInstanceType"] == "ml.g5.12xlarge"
+            assert api.calls().get("CreateEndpointConfig") == 2  # the first, and the new one
+            reasons = [reason for _, reason, _ in cluster.events]
+            assert "RolloutStarted" in reasons and "RolloutSucceeded" in reasons
+            for _ in range(5):
+                await pool_pass(r, g6, deleting=False)
+            assert before not in api.resource_names(region=REGION)["endpoint_configs"]
+            # The model still serves, now on the new instances.
+            await settle(r, cluster, a, pool=g6)
+
+            # One 1-GPU ml.g5.2xlarge cannot hold two 1-GPU copies: refused, nothing sent.
+            small = copy.deepcopy(g6)
+            small["spec"]["instance"]["type"] = "ml.g5.2xlarge"
+            sent = api.calls()
+            await pool_pass(r, small, deleting=False)
+            after = api.calls()
+            for op in ("CreateEndpointConfig", "UpdateEndpoint"):
+                assert after.get(op) == sent.get(op)
+            condition = next(c for c in status()["conditions"] if c["type"] == "Degraded")
+            assert condition["reason"] == pools.POOL_MODELS_DO_NOT_FIT
+            assert "search/mistral: 2 copies x 1 accelerators" in condition["message"]
+            assert status()["rollout"]["phase"] == "Refused"
+            assert status()["instanceType"] == "ml.g6.12xlarge"
+            assert record()["EndpointConfigName"] == new[0]
+        finally:
+            r.close()
+
+    asyncio.run(scenario())
+
+
 class GovernedCluster(PoolCluster):
     """PoolCluster under one LLMEndpointPolicy with a budget: 10 USD/h, 1 LLMEndpoint."""
 

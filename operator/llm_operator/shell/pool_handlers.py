@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -90,7 +91,8 @@ async def pool_pass(
     except AwsError as error:
         log.warning("LLMEndpointPool %s/%s: %s", ns, name, error.message)
         return r.settings.transition_poll_seconds * 4, False
-    previous: Mapping[str, Any] = body.get("status") or {}
+    # What status said before this pass (a copy: writing it may change the body).
+    previous: Mapping[str, Any] = copy.deepcopy(dict(body.get("status") or {}))
     value = shell_pools.pool_status(
         want, plan, seen, placed, int(meta.get("generation") or 0), previous
     )
