@@ -380,3 +380,145 @@ def test_a_standalone_model_moves_onto_a_pool_without_a_failed_invocation(
         kubectl("delete", "llme", name, "--wait=false")
     s.kubectl("platform")("delete", "llmpool", "moves", "--wait=false")
     wait_for(lambda: api.inventory().empty, timeout=180, what="nothing left in SageMaker")
+
+
+def test_a_pools_instance_type_change_rolls_out_with_both_models_answering(
+    setup: Setup,
+) -> None:
+    """ml.g5.12xlarge -> ml.g6.12xlarge on a pool hosting two namespaces' models: a
+    rolling update; both answer throughout (invoke in a loop, reading status before each
+    call) and stay Ready; kubectl shows the rollout; a type the models do not fit is then
+    refused with nothing sent."""
+    s = setup
+    api = SageMaker(s.emulator)
+    log = s.operator.log_tail
+    docs = example(s)
+    pool = copy.deepcopy(docs[0])
+    pool["metadata"]["name"] = "retype"
+    pool["spec"]["rollout"] = {"maxBatchPercent": 50, "waitSeconds": 0}
+    models = [copy.deepcopy(d) for d in docs[1:]]
+    for doc in models:
+        doc["spec"]["pool"]["name"] = "retype"
+    s.cluster.kubectl("apply", "-f", "-", input=to_yaml(pool, *models))
+    platform = s.kubectl("platform")
+    keys = [("search", "mistral"), ("support", "qwen")]
+    for key, name in keys:
+        wait_ready(s.kubectl(key), name, log=log, timeout=180)
+    endpoint = get_llme(s.kubectl("search"), "mistral")["status"]["endpointName"]  # type: ignore[index]
+    path = f"{POOLS}/namespaces/{s.ns['platform']}/llmendpointpools/retype"
+
+    def pool_status() -> dict[str, Any]:
+        found: dict[str, Any] = (platform.api_get(path) or {}).get("status") or {}
+        return found
+
+    wait_for(
+        lambda: pool_status().get("instanceType") == "ml.g5.12xlarge",
+        timeout=60,
+        what="the pool's status to name the type it runs",
+    )
+    g5_share = float(
+        get_llme(s.kubectl("search"), "mistral")["status"]["estimatedHourlyCostUSD"]  # type: ignore[index]
+    )
+    runtime: Any = boto3_client(s.emulator.url, "sagemaker-runtime")
+    failures: list[str] = []
+    served = 0
+    stop = threading.Event()
+
+    def call() -> None:
+        nonlocal served
+        while not stop.is_set():
+            for key, name in keys:
+                obj = get_llme(s.kubectl(key), name) or {}
+                ready = condition(obj, "Ready")
+                if ready.get("status") != "True":
+                    failures.append(f"{name} not Ready: {ready}")
+                    continue
+                status = obj["status"]
+                try:
+                    runtime.invoke_endpoint(
+                        EndpointName=status["endpointName"],
+                        InferenceComponentName=status["inferenceComponents"][0]["name"],
+                        Body=json.dumps(CHAT).encode(),
+                    )
+                    served += 1
+                except Exception as exc:  # a failed invocation is what this test looks for
+                    failures.append(f"{name}: {exc}")
+
+    caller = threading.Thread(target=call, daemon=True)
+    caller.start()
+    try:
+        platform(
+            "patch",
+            "llmpool",
+            "retype",
+            "--type=merge",
+            "-p",
+            json.dumps({"spec": {"instance": {"type": "ml.g6.12xlarge"}}}),
+        )
+        wait_for(
+            lambda: (pool_status().get("rollout") or {}).get("phase") == "Succeeded",
+            timeout=180,
+            what="the pool's change of instance type to succeed",
+        )
+    finally:
+        stop.set()
+        caller.join(timeout=30)
+    assert not failures, failures[:5]
+    assert served > 0
+    status = pool_status()
+    assert status["instanceType"] == "ml.g6.12xlarge"
+    assert status["rollout"]["fromInstanceType"] == "ml.g5.12xlarge"
+    config = api.endpoint(endpoint)["EndpointConfigName"]
+    assert config == status["rollout"]["target"]
+    wide = platform("get", "llmpool", "retype", "-o", "wide").stdout
+    assert "ml.g6.12xlarge" in wide and "Succeeded" in wide, wide
+    reasons = [e["reason"] for e in pool_events(s, "retype")]
+    assert "RolloutStarted" in reasons and "RolloutSucceeded" in reasons, reasons
+    # The cost follows the type that runs: the model's share is now at g6 prices.
+    wait_for(
+        lambda: (
+            float(
+                (get_llme(s.kubectl("search"), "mistral") or {})["status"]["estimatedHourlyCostUSD"]
+            )
+            != g5_share
+        ),
+        timeout=90,
+        what="mistral's share at the new type's price",
+    )
+    for key, name in keys:
+        invoke(s, key, name)
+
+    # One ml.g5.2xlarge (1 GPU) per instance cannot hold the models at their ceilings.
+    before = api.inventory()
+    platform(
+        "patch",
+        "llmpool",
+        "retype",
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"instance": {"type": "ml.g5.2xlarge"}}}),
+    )
+    wait_for(
+        lambda: degraded_reason(platform.api_get(path)) == "ModelsDoNotFit",
+        timeout=60,
+        what="the pool's refused change of instance type",
+    )
+    message = condition(platform.api_get(path) or {}, "Degraded")["message"]
+    assert f"{s.ns['support']}/qwen" in message and "ml.g5.2xlarge" in message, message
+    assert api.inventory() == before  # nothing sent, not even the endpoint config
+    assert pool_status()["rollout"]["phase"] == "Refused"
+    for key, name in keys:
+        invoke(s, key, name)
+
+    for key, name in keys:
+        s.kubectl(key)("delete", "llme", name, "--wait=false")
+    platform("delete", "llmpool", "retype", "--wait=false")
+    wait_for(lambda: api.inventory().empty, timeout=180, what="nothing left in SageMaker")
+
+
+def pool_events(s: Setup, name: str) -> list[dict[str, Any]]:
+    path = f"/api/v1/namespaces/{s.ns['platform']}/events"
+    listed: list[dict[str, Any]] = s.kubectl("platform").api_get(
+        path, fieldSelector=f"involvedObject.name={name}"
+    )["items"]
+    return listed
