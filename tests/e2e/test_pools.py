@@ -383,7 +383,7 @@ def test_a_standalone_model_moves_onto_a_pool_without_a_failed_invocation(
 
 
 def test_a_pools_instance_type_change_rolls_out_with_both_models_answering(
-    setup: Setup,
+    setup: Setup, tmp_path: Path
 ) -> None:
     """ml.g5.12xlarge -> ml.g6.12xlarge on a pool hosting two namespaces' models: a
     rolling update; both answer throughout (invoke in a loop, reading status before each
@@ -419,6 +419,28 @@ def test_a_pools_instance_type_change_rolls_out_with_both_models_answering(
     g5_share = float(
         get_llme(s.kubectl("search"), "mistral")["status"]["estimatedHourlyCostUSD"]  # type: ignore[index]
     )
+    # plan shows the change before it is applied: the calls, the rollout and the cost.
+    manifest = tmp_path / "retype.yaml"
+    changed = copy.deepcopy(pool)
+    changed["spec"]["instance"]["type"] = "ml.g6.12xlarge"
+    manifest.write_text(to_yaml(changed))
+    planned = cli(
+        "plan",
+        "-f",
+        str(manifest),
+        "-o",
+        "json",
+        emulator=s.emulator,
+        kubeconfig=s.cluster.kubeconfig,
+    )
+    assert planned.returncode == 2, planned.stderr + planned.stdout
+    (pool_plan,) = json.loads(planned.stdout)["llmEndpointPools"]
+    assert [c["operation"] for c in pool_plan["changes"]] == [
+        "CreateEndpointConfig",
+        "UpdateEndpoint",
+    ]
+    assert pool_plan["rollout"].startswith("ml.g5.12xlarge -> ml.g6.12xlarge"), pool_plan
+    assert pool_plan["costPerHourUSD"]["before"] != pool_plan["costPerHourUSD"]["after"]
     runtime: Any = boto3_client(s.emulator.url, "sagemaker-runtime")
     failures: list[str] = []
     served = 0
@@ -488,8 +510,17 @@ def test_a_pools_instance_type_change_rolls_out_with_both_models_answering(
     for key, name in keys:
         invoke(s, key, name)
 
-    # One ml.g5.2xlarge (1 GPU) per instance cannot hold the models at their ceilings.
+    # One ml.g5.2xlarge (1 GPU) per instance cannot hold the models at their ceilings:
+    # plan says so (an error, nothing to call), then the operator refuses it.
     before = api.inventory()
+    small = copy.deepcopy(changed)
+    small["spec"]["instance"]["type"] = "ml.g5.2xlarge"
+    manifest.write_text(to_yaml(small))
+    refused_plan = cli(
+        "plan", "-f", str(manifest), emulator=s.emulator, kubeconfig=s.cluster.kubeconfig
+    )
+    assert refused_plan.returncode == 1, refused_plan.stderr + refused_plan.stdout
+    assert "error: ModelsDoNotFit: instance.type ml.g5.2xlarge" in refused_plan.stdout
     platform(
         "patch",
         "llmpool",

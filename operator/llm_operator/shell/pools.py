@@ -105,7 +105,8 @@ async def pool_facts(
 # -- placement -------------------------------------------------------------------------
 
 
-def _placed_on(obj: Mapping[str, Any], namespace: str, name: str) -> bool:
+def is_placed_on(obj: Mapping[str, Any], namespace: str, name: str) -> bool:
+    """Whether the LLMEndpoint `obj` (not being deleted) names the pool namespace/name."""
     meta = obj.get("metadata") or {}
     ref = (obj.get("spec") or {}).get("pool") or {}
     return (
@@ -123,7 +124,7 @@ async def placed_on(reads: Any, pool: PoolFacts) -> list[Mapping[str, Any]]:
         return []
     found: list[Mapping[str, Any]] = []
     for namespace in sorted({pool.namespace, *pool.spec.allowed_namespaces}):
-        found += [o for o in await lister(namespace) if _placed_on(o, pool.namespace, pool.name)]
+        found += [o for o in await lister(namespace) if is_placed_on(o, pool.namespace, pool.name)]
     return found
 
 
@@ -209,7 +210,7 @@ class Placements:
                 (
                     (str((o.get("status") or {}).get("pool", {}).get("admittedAt", "")), d)
                     for o in found
-                    if _placed_on(o, *key)
+                    if is_placed_on(o, *key)
                     and (o.get("metadata") or {}).get("uid") != uid
                     and (d := pools.admitted_demand(o)) is not None
                 ),
