@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from llm_operator.api import catalog
 from llm_operator.core import policy, pools
 from llm_operator.shell.governance import Governance
 from llm_operator.shell.pool_handlers import pool_pass
@@ -439,6 +441,10 @@ def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leak
             else:
                 raise AssertionError(status)
             assert former in tables()["endpoints"]  # nothing former deleted yet
+            # Both are billed meanwhile: the cost shown counts the former endpoint's instance.
+            standalone = catalog.hourly_cost("ml.g5.12xlarge", 1)
+            assert standalone is not None
+            assert Decimal(status["estimatedHourlyCostUSD"]) >= standalone
         finally:
             first.close()
         second = reconciler(cluster)
@@ -464,6 +470,10 @@ def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leak
         status = cluster.objects[("search", "mover")]["status"]
         assert status["endpointName"] == pool_endpoint and ready(
             cluster.objects[("search", "mover")]
+        )
+        # Moved: its share of the pool alone (1 GPU of the 4 of one instance).
+        assert Decimal(status["estimatedHourlyCostUSD"]) == (standalone / 4).quantize(
+            Decimal("0.01")
         )
         # No model of its own is left that no component runs.
         components = repr(list(tables()["inference_components"].values()))

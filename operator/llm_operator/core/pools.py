@@ -708,6 +708,17 @@ def share_of_pool(want: DesiredState, observed: ObservedState) -> str | None:
     return catalog.format_usd(cost)
 
 
+def cost_while_moving(
+    share_usd: str | None, former_type: str | None, former_instances: int | None
+) -> str | None:
+    """What an LLMEndpoint moving onto a pool costs now: its share of the pool plus the
+    instances of its former endpoint, which run (and are billed) until the move ends."""
+    former = catalog.hourly_cost(former_type, former_instances or 0) if former_type else None
+    if former is None:
+        return share_usd
+    return catalog.format_usd(former + (Decimal(share_usd) if share_usd else Decimal(0)))
+
+
 def share(
     pool_cost_usd: Decimal | None, accelerators: int, pool_accelerators: int
 ) -> Decimal | None:
