@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 import yaml
 
+from llm_operator.core.identity import ROLE_ANNOTATION
 from local_cluster.cluster import LocalCluster
 from local_cluster.llmendpoints import condition
 from local_cluster.services import Emulator, Operator
@@ -63,8 +64,11 @@ class Setup:
         return Kubectl(self.cluster, self.ns[key])
 
     def pool(self) -> dict[str, Any] | None:
+        return self.pool_named("shared-g5")
+
+    def pool_named(self, name: str) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self.kubectl("platform").api_get(
-            f"{POOLS}/namespaces/{self.ns['platform']}/llmendpointpools/shared-g5"
+            f"{POOLS}/namespaces/{self.ns['platform']}/llmendpointpools/{name}"
         )
         return found
 
@@ -553,3 +557,135 @@ def pool_events(s: Setup, name: str) -> list[dict[str, Any]]:
         path, fieldSelector=f"involvedObject.name={name}"
     )["items"]
     return listed
+
+
+def test_scale_to_zero_a_model_rollout_and_tenancy_refusals_on_a_pool(setup: Setup) -> None:
+    """On a pool with minCount 0: a model scales to zero and the pool's instances go to
+    its minCount; another model's spec.model change rolls out under spec.rollout while the
+    first is untouched; an LLMEndpoint whose namespace role is in another account, and one
+    in another region, are refused with the reason and nothing sent for them."""
+    s = setup
+    api = SageMaker(s.emulator)
+    admin = s.emulator.admin_client
+    log = s.operator.log_tail
+    docs = example(s)
+    pool = copy.deepcopy(docs[0])
+    pool["metadata"]["name"] = "idle"
+    pool["spec"]["instance"]["minCount"] = 0
+    pool["spec"]["allowedNamespaces"] = [s.ns["search"], s.ns["support"], s.ns["other"]]
+    sleeper = guest(s, "support", "sleeper", 1)
+    sleeper["spec"]["pool"]["name"] = "idle"
+    sleeper["spec"]["autoscaling"] = {
+        "minReplicas": 1,
+        "maxReplicas": 2,
+        "metric": "ConcurrentRequests",
+        "target": 4,
+        "scaleInCooldownSeconds": 300,
+        "scaleOutCooldownSeconds": 0,
+    }
+    s.cluster.kubectl("apply", "-f", "-", input=to_yaml(pool, sleeper))
+    support, search = s.kubectl("support"), s.kubectl("search")
+    status = wait_ready(support, "sleeper", log=log, timeout=180)["status"]
+    endpoint, base = status["endpointName"], status["inferenceComponents"][0]["name"]
+
+    # Scale to zero: copies to 0, and the pool's instances to its minCount (0).
+    patch_spec(support, "sleeper", {"autoscaling": {"minReplicas": 0}})
+    admin.set_load(inference_component=base, concurrent_requests=0)
+
+    def at_zero() -> bool:
+        obj = get_llme(support, "sleeper") or {}
+        variant = api.endpoint(endpoint)["ProductionVariants"][0]
+        return (
+            condition(obj, "Ready").get("reason") == "ScaledToZero"
+            and variant["CurrentInstanceCount"] == 0
+        )
+
+    wait_for(at_zero, timeout=120, what="sleeper at zero copies, the pool at zero instances")
+    wait_for(
+        lambda: ((s.pool_named("idle") or {}).get("status") or {}).get("costPerHourUSD") == "0.00",
+        timeout=60,
+        what="the pool's cost at zero instances",
+    )
+    # Traffic returns: the invocation at zero fails, its alarm brings a copy back, and
+    # managed instance scaling an instance for it.
+    admin.set_load(inference_component=base, concurrent_requests=2)
+    runtime: Any = boto3_client(s.emulator.url, "sagemaker-runtime")
+
+    def served() -> bool:
+        try:
+            runtime.invoke_endpoint(
+                EndpointName=endpoint, InferenceComponentName=base, Body=json.dumps(CHAT).encode()
+            )
+        except runtime.exceptions.ValidationError as error:
+            assert "no capacity" in str(error)
+            return False
+        return True
+
+    assert not served()
+    wait_for(served, timeout=90, what="an invocation served again", interval=0.3)
+    assert api.endpoint(endpoint)["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+
+    # A model rollout on the pool (spec.model changes) under spec.rollout.
+    roller = guest(s, "search", "roller", 1)
+    roller["spec"]["pool"]["name"] = "idle"
+    roller["spec"]["rollout"] = {"strategy": "Rolling", "maxBatchPercent": 50, "waitSeconds": 0}
+    search.apply(to_yaml(roller))
+    rolled = wait_ready(search, "roller", log=log, timeout=180)["status"]
+    component = rolled["inferenceComponents"][0]["name"]
+    model_before = api.inference_component(component)["Specification"]["ModelName"]
+    sleeper_before = api.inference_component(base)
+    patch_spec(search, "roller", {"model": {"maxModelLength": 2048}})
+
+    def rolled_out() -> bool:
+        obj = get_llme(search, "roller") or {}
+        rollout = (obj.get("status") or {}).get("rollout") or {}
+        return (
+            rollout.get("phase") == "Succeeded" and condition(obj, "Ready").get("status") == "True"
+        )
+
+    wait_for(rolled_out, timeout=180, what="roller's model change rolled out")
+    after = api.inference_component(component)
+    assert after["Specification"]["ModelName"] != model_before
+    assert after["EndpointName"] == endpoint
+    untouched = api.inference_component(base)
+    assert untouched["LastModifiedTime"] == sleeper_before["LastModifiedTime"]
+    assert untouched["Specification"] == sleeper_before["Specification"]
+
+    # Tenancy: the pool's account is where its models land.
+    inventory = api.inventory()
+    s.cluster.kubectl(
+        "annotate",
+        "namespace",
+        s.ns["other"],
+        f"{ROLE_ANNOTATION}=arn:aws:iam::222222222222:role/team-b",
+        "--overwrite",
+    )
+    other = s.kubectl("other")
+    foreign = guest(s, "other", "foreign", 1)
+    foreign["spec"]["pool"]["name"] = "idle"
+    other.apply(to_yaml(foreign))
+    west = guest(s, "search", "west", 1)
+    west["spec"]["pool"]["name"] = "idle"
+    west["spec"]["aws"]["region"] = "us-west-2"
+    search.apply(to_yaml(west))
+    for kubectl, name, words in (
+        (other, "foreign", "222222222222"),
+        (search, "west", "us-west-2"),
+    ):
+        wait_for(
+            lambda kubectl=kubectl, name=name: (
+                degraded_reason(get_llme(kubectl, name)) == "PoolMismatch"
+            ),
+            timeout=60,
+            what=f"{name} PoolMismatch",
+        )
+        message = condition(get_llme(kubectl, name) or {}, "Degraded")["message"]
+        assert words in message, message
+    assert api.inventory() == inventory  # nothing sent for either
+
+    s.cluster.kubectl("annotate", "namespace", s.ns["other"], f"{ROLE_ANNOTATION}-")
+    for kubectl, name in ((support, "sleeper"), (search, "roller"), (search, "west")):
+        kubectl("delete", "llme", name, "--wait=false")
+    other("delete", "llme", "foreign", "--wait=false")
+    s.kubectl("platform")("delete", "llmpool", "idle", "--wait=false")
+    wait_for(lambda: api.inventory().empty, timeout=180, what="nothing left in SageMaker")

@@ -87,6 +87,7 @@ async def pool_pass(
             event=event,
             cache=r.observer.cache,
             tenants=shell_pools.tenants_of(placed),
+            copies=shell_pools.copies_of(placed),
         )
     except AwsError as error:
         log.warning("LLMEndpointPool %s/%s: %s", ns, name, error.message)

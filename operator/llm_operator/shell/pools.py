@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -150,6 +150,17 @@ def tenants_of(placed: Sequence[Mapping[str, Any]]) -> list[pools.Tenant]:
     return found
 
 
+def copies_of(placed: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, Any], ...]:
+    """The copies each placed LLMEndpoint's status reports: when they move, managed
+    instance scaling moves the pool's instances."""
+    found = []
+    for obj in placed:
+        meta = obj.get("metadata") or {}
+        copies = ((obj.get("status") or {}).get("copies") or {}).get("current")
+        found.append((f"{meta.get('namespace')}/{meta.get('name')}", copies))
+    return tuple(sorted(found))
+
+
 class Placements:
     """The per-pool admission locks, and who waits for room on each pool."""
 
@@ -260,22 +271,28 @@ _NOBODY = TagOwner(None, None)
 
 
 async def glance_pool(
-    cache: Cache, place: Scope, want: pools.DesiredPool
+    cache: Cache, place: Scope, want: pools.DesiredPool, copies: Hashable = None
 ) -> pools.PoolObserved | None:
     """The pool from the shared inventory, cached Describe and cached owners; None when
     its endpoint is not listed there or was changed after the inventory was taken.
 
-    The endpoint is Described again whenever the components on it (or their statuses)
-    changed since its last Describe: managed instance scaling follows them, and the
-    pool's instances and cost are read from that Describe."""
+    The endpoint is Described again whenever the components on it (or their statuses,
+    or `copies`: the copies the placed LLMEndpoints' statuses report) changed since its
+    last Describe: managed instance scaling follows them, and the pool's instances and
+    cost are read from that Describe."""
     inventory = await cache.inventory(place)
     name = want.endpoint_name
     summary = inventory.endpoints.get(name)
     if summary is None or cache.stale(place, Kind.ENDPOINT, name, inventory):
         return None
     on = inventory.components_on.get(name, set())
-    shape = tuple(
-        sorted((c, str(inventory.components[c].get("InferenceComponentStatus", ""))) for c in on)
+    shape = (
+        tuple(
+            sorted(
+                (c, str(inventory.components[c].get("InferenceComponentStatus", ""))) for c in on
+            )
+        ),
+        copies,
     )
     moved = cache.pool_components.get((place, name)) != shape
     ep = await cache.describe(
@@ -447,14 +464,16 @@ async def pool_pass(
     event: Callable[[str, str, str], None],
     cache: Cache | None = None,
     tenants: Sequence[pools.Tenant] = (),
+    copies: Hashable = None,
 ) -> tuple[pools.PoolPlan, pools.PoolObserved]:
     """Observe, plan and act once; stops at the first failed action (reported).
 
     `cache`: the replica's shared observer cache; a settled pool is judged from it.
-    `tenants`: the LLMEndpoints placed on it, which a new instance type must fit."""
+    `tenants`: the LLMEndpoints placed on it, which a new instance type must fit;
+    `copies`: what their statuses say they run (a change: the endpoint is read again)."""
     await aws.prepare(place)
     if cache is not None and not deleting:
-        glanced = await glance_pool(cache, place, want)
+        glanced = await glance_pool(cache, place, want, copies)
         if glanced is not None:
             plan = pools.plan_pool(want, glanced, tenants)
             if plan.settled and not plan.actions:
