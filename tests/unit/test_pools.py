@@ -544,3 +544,24 @@ def test_a_pool_rollout_timeout_must_exceed_its_bake() -> None:
         "instance.type of a pool is immutable"
         not in (REPO / "crds" / "llmendpointpools.yaml").read_text()
     )
+
+
+def test_two_models_on_one_pool_name_their_alarms_apart() -> None:
+    """Both scale to zero and roll back on their own alarms: each names them after
+    itself, never after the pool's endpoint they share (CloudWatch names are global)."""
+    scaling: dict[str, Any] = {"minReplicas": 0, "maxReplicas": 2, "target": 4}
+    rollout: dict[str, Any] = {"strategy": "Rolling", "autoRollback": {"maxErrorRatePercent": 1}}
+    one = rendered(guest_body("mistral", autoscaling=scaling, rollout=rollout)).desired
+    two = rendered(guest_body("qwen", uid="uid-qwen", autoscaling=scaling, rollout=rollout))
+    assert not two.errors, two.errors
+    two = two.desired
+    assert one.endpoint_name == two.endpoint_name  # the pool's
+    names = [
+        {one.scaling.from_zero.alarm_name, *(a.name for a in one.rollout.owned_alarms)},
+        {two.scaling.from_zero.alarm_name, *(a.name for a in two.rollout.owned_alarms)},
+    ]
+    assert not names[0] & names[1]
+    assert all(not n.startswith(one.endpoint_name) for n in names[0] | names[1])
+    assert one.scaling.from_zero.alarm_name == (
+        naming.endpoint_name("search", "mistral") + "-no-capacity"
+    )
