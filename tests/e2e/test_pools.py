@@ -583,9 +583,14 @@ def test_scale_to_zero_a_model_rollout_and_tenancy_refusals_on_a_pool(setup: Set
         "scaleInCooldownSeconds": 300,
         "scaleOutCooldownSeconds": 0,
     }
-    s.cluster.kubectl("apply", "-f", "-", input=to_yaml(pool, sleeper))
+    # A second model on the pool that scales to zero as well (its own alarm names).
+    napper = copy.deepcopy(sleeper)
+    napper["metadata"]["name"] = "napper"
+    napper["spec"]["autoscaling"]["minReplicas"] = 0
+    s.cluster.kubectl("apply", "-f", "-", input=to_yaml(pool, sleeper, napper))
     support, search = s.kubectl("support"), s.kubectl("search")
     status = wait_ready(support, "sleeper", log=log, timeout=180)["status"]
+    wait_ready(support, "napper", log=log, timeout=180)
     endpoint, base = status["endpointName"], status["inferenceComponents"][0]["name"]
 
     # Scale to zero: copies to 0, and the pool's instances to its minCount (0).
@@ -593,14 +598,19 @@ def test_scale_to_zero_a_model_rollout_and_tenancy_refusals_on_a_pool(setup: Set
     admin.set_load(inference_component=base, concurrent_requests=0)
 
     def at_zero() -> bool:
-        obj = get_llme(support, "sleeper") or {}
         variant = api.endpoint(endpoint)["ProductionVariants"][0]
-        return (
-            condition(obj, "Ready").get("reason") == "ScaledToZero"
-            and variant["CurrentInstanceCount"] == 0
+        return variant["CurrentInstanceCount"] == 0 and all(
+            condition(get_llme(support, name) or {}, "Ready").get("reason") == "ScaledToZero"
+            for name in ("sleeper", "napper")
         )
 
-    wait_for(at_zero, timeout=120, what="sleeper at zero copies, the pool at zero instances")
+    wait_for(at_zero, timeout=120, what="both at zero copies, the pool at zero instances")
+    assert s.emulator.moto_url is not None
+    cloudwatch: Any = boto3_client(s.emulator.moto_url, "cloudwatch")
+    alarms = [a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]]
+    assert len([a for a in alarms if a.endswith("-no-capacity")]) == 2, alarms
+    for name in ("sleeper", "napper"):
+        assert degraded_reason(get_llme(support, name)) is None
     wait_for(
         lambda: ((s.pool_named("idle") or {}).get("status") or {}).get("costPerHourUSD") == "0.00",
         timeout=60,
@@ -684,7 +694,12 @@ def test_scale_to_zero_a_model_rollout_and_tenancy_refusals_on_a_pool(setup: Set
     assert api.inventory() == inventory  # nothing sent for either
 
     s.cluster.kubectl("annotate", "namespace", s.ns["other"], f"{ROLE_ANNOTATION}-")
-    for kubectl, name in ((support, "sleeper"), (search, "roller"), (search, "west")):
+    for kubectl, name in (
+        (support, "sleeper"),
+        (support, "napper"),
+        (search, "roller"),
+        (search, "west"),
+    ):
         kubectl("delete", "llme", name, "--wait=false")
     other("delete", "llme", "foreign", "--wait=false")
     s.kubectl("platform")("delete", "llmpool", "idle", "--wait=false")
