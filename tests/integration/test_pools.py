@@ -340,6 +340,53 @@ def test_a_pools_instance_type_change_rolls_out_with_the_models_serving_and_surv
     asyncio.run(scenario())
 
 
+def test_a_pools_instance_type_change_sagemaker_rolls_back_is_not_tried_again(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """The new instances fail to start: SageMaker rolls back, the pool is Degraded with
+    its reason and keeps serving on the old type, and the change is not sent again."""
+
+    async def scenario() -> None:
+        cluster = PoolCluster()
+        r = reconciler(cluster)
+        api = emulated_sagemaker.admin
+        endpoint = pools.endpoint_name("ml-platform", "shared-g5")
+        try:
+            a = guest("search", "mistral", 2)
+            await settle(r, cluster, a)
+            g6 = copy.deepcopy(POOL)
+            g6["spec"]["instance"]["type"] = "ml.g6.12xlarge"
+            g6["spec"]["rollout"] = {"waitSeconds": 0}
+            g6["status"] = cluster.pool_status
+            reason = "CapacityError: no ml.g6.12xlarge capacity in us-east-1a"
+            api.faults(fail_next=[{"resource": "endpoint", "name": endpoint, "reason": reason}])
+            for _ in range(80):
+                await pool_pass(r, g6, deleting=False)
+                await r.reconcile(cluster.put(a), deleting=False)
+                assert ready(cluster.objects[("search", "mistral")])
+                if (cluster.pool_status.get("rollout") or {}).get("phase") == "RolledBack":
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(cluster.pool_status)
+            assert degraded(g6) == pools.POOL_ROLLED_BACK
+            condition = next(
+                c for c in cluster.pool_status["conditions"] if c["type"] == "Degraded"
+            )
+            assert reason in condition["message"]
+            assert cluster.pool_status["instanceType"] == "ml.g5.12xlarge"
+            sent = api.calls().get("UpdateEndpoint")
+            for _ in range(10):
+                await pool_pass(r, g6, deleting=False)
+            assert api.calls().get("UpdateEndpoint") == sent
+            reasons = [reason for _, reason, _ in cluster.events]
+            assert pools.POOL_ROLLED_BACK in reasons
+        finally:
+            r.close()
+
+    asyncio.run(scenario())
+
+
 class GovernedCluster(PoolCluster):
     """PoolCluster under one LLMEndpointPolicy with a budget: 10 USD/h, 1 LLMEndpoint."""
 

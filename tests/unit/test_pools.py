@@ -535,6 +535,14 @@ def test_a_rolled_back_instance_type_is_not_tried_again_until_the_spec_changes()
     assert held.degraded and held.reason == pools.POOL_ROLLED_BACK
     assert held.rollout is not None and held.rollout.phase == pools.POOL_ROLLED_BACK
     assert "from ml.g6.12xlarge to ml.g5.12xlarge" in held.message
+    # SageMaker's FailureReason cleared since: status remembers, still not tried again.
+    cleared = replace(back, failure_reason=None)
+    seen_later = replace(seen, endpoint=cleared, configs={**seen.configs, config.name: config})
+    again = pools.plan_pool(want, seen_later, [], rolled_back=want.config_name)
+    assert again.actions == () and again.reason == pools.POOL_ROLLED_BACK
+    # Without that record (status lost) and without the reason, it is tried once more.
+    tried = pools.plan_pool(want, seen_later, [])
+    assert any(isinstance(a, UpdateEndpoint) for a in tried.actions)
 
 
 def test_a_pool_rollout_timeout_must_exceed_its_bake() -> None:

@@ -238,10 +238,17 @@ def _conflict(kind: str, name: str, found: ObservedEndpoint | ObservedResource) 
     return f"SageMaker {kind} {name} {whose}; the operator leaves it alone"
 
 
-def plan_pool(want: DesiredPool, seen: PoolObserved, tenants: Sequence[Tenant] = ()) -> PoolPlan:
+def plan_pool(
+    want: DesiredPool,
+    seen: PoolObserved,
+    tenants: Sequence[Tenant] = (),
+    rolled_back: str | None = None,
+) -> PoolPlan:
     """Create the config and endpoint, move the endpoint to a new config; nothing else:
     the models are the LLMEndpoints'. A new instance type is tried only when every model
-    placed on the pool (`tenants`) fits it; else nothing is sent."""
+    placed on the pool (`tenants`) fits it; else nothing is sent. `rolled_back`: the
+    endpoint config whose change of instance type status recorded as rolled back (not
+    tried again even once SageMaker's FailureReason is gone)."""
     ep = seen.endpoint
     config = seen.configs.get(want.config_name)
     if config is not None and not _ours(want.owner, config.owner_uid):
@@ -288,7 +295,7 @@ def plan_pool(want: DesiredPool, seen: PoolObserved, tenants: Sequence[Tenant] =
             return PoolPlan(tuple(actions), "Updating", True, ep.status, msg)
         return PoolPlan(tuple(actions), "Creating", False, ep.status, msg)
     if ep.config_name != want.config_name:
-        return _update(want, seen, ep, actions, old_type)
+        return _update(want, seen, ep, actions, old_type, rolled_back == want.config_name)
     if not actions:
         for name, found in sorted(seen.configs.items()):
             if name != want.config_name and _ours(want.owner, found.owner_uid):
@@ -303,6 +310,7 @@ def _update(
     ep: ObservedEndpoint,
     actions: list[Action],
     old_type: str | None,
+    remembered: bool = False,
 ) -> PoolPlan:
     """Move the endpoint to the desired config. minCount, maxCount, routing, ...: the
     instances and the components on them carry over. A new instance type: a rolling
@@ -319,10 +327,11 @@ def _update(
         and ep.last_modified > config.created
         and ep.failure_reason is not None
     )
-    if tried and old_type is not None:
+    if (tried or remembered) and old_type is not None:
+        why = ep.failure_reason or "rolled back before (the pool's status.rollout)"
         msg = (
             f"SageMaker rolled back endpoint {ep.name} from {want.instance_type} to "
-            f"{old_type}: {ep.failure_reason}; the models keep serving on {old_type}, and "
+            f"{old_type}: {why}; the models keep serving on {old_type}, and "
             f"{want.instance_type} is not tried again until spec.instance changes"
         )
         rollout = PoolRollout(POOL_ROLLED_BACK, old_type, want.instance_type, want.config_name, msg)

@@ -77,6 +77,8 @@ async def pool_pass(
         return r.settings.resync_seconds, False
     facts = PoolFacts(ns, name, str(meta["uid"]), spec)
     placed = await shell_pools.placed_on(cluster, facts)
+    was = (body.get("status") or {}).get("rollout") or {}
+    rolled_back = str(was.get("target")) if was.get("phase") == pools.POOL_ROLLED_BACK else None
     try:
         plan, seen = await shell_pools.pool_pass(
             r.sagemaker,
@@ -88,6 +90,7 @@ async def pool_pass(
             cache=r.observer.cache,
             tenants=shell_pools.tenants_of(placed),
             copies=shell_pools.copies_of(placed),
+            rolled_back=rolled_back,
         )
     except AwsError as error:
         log.warning("LLMEndpointPool %s/%s: %s", ns, name, error.message)

@@ -465,24 +465,26 @@ async def pool_pass(
     cache: Cache | None = None,
     tenants: Sequence[pools.Tenant] = (),
     copies: Hashable = None,
+    rolled_back: str | None = None,
 ) -> tuple[pools.PoolPlan, pools.PoolObserved]:
     """Observe, plan and act once; stops at the first failed action (reported).
 
     `cache`: the replica's shared observer cache; a settled pool is judged from it.
     `tenants`: the LLMEndpoints placed on it, which a new instance type must fit;
-    `copies`: what their statuses say they run (a change: the endpoint is read again)."""
+    `copies`: what their statuses say they run (a change: the endpoint is read again);
+    `rolled_back`: the config status recorded a rolled-back change of instance type to."""
     await aws.prepare(place)
     if cache is not None and not deleting:
         glanced = await glance_pool(cache, place, want, copies)
         if glanced is not None:
-            plan = pools.plan_pool(want, glanced, tenants)
+            plan = pools.plan_pool(want, glanced, tenants, rolled_back)
             if plan.settled and not plan.actions:
                 return plan, glanced
     seen = await observe_pool(aws, place, want)
     if deleting:
         plan = pools.plan_pool_deletion(want, seen, retain=retain)
     else:
-        plan = pools.plan_pool(want, seen, tenants)
+        plan = pools.plan_pool(want, seen, tenants, rolled_back)
     for action in plan.actions:
         try:
             outcome = await execute(aws, place, action)
