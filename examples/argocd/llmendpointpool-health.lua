@@ -1,9 +1,10 @@
 -- Argo CD health check for llmoperator.io/LLMEndpointPool (the argocd-cm snippet
 -- next to this file embeds exactly this text).
--- Progressing: no status for the current generation yet, or the endpoint is not
---   serving yet (Ready False without Degraded).
+-- Progressing: no status for the current generation yet, the endpoint is not
+--   serving yet (Ready False without Degraded), or a change of instance type rolls out.
 -- Degraded: a Degraded condition that is True (with its message), e.g. a deletion
---   held while models are placed on the pool.
+--   held while models are placed on the pool, or an instance type the placed models
+--   do not fit (ModelsDoNotFit) or SageMaker rolled back.
 -- Healthy: Ready True, with the instances and models placed.
 local hs = {}
 local generation = 0
@@ -28,6 +29,12 @@ if status.conditions ~= nil then
       ready = c
     end
   end
+end
+local rollout = status.rollout
+if rollout ~= nil and (rollout.phase == "InProgress" or rollout.phase == "Baking") then
+  hs.status = "Progressing"
+  hs.message = "Rolling out instance type " .. (rollout.toInstanceType or "?") .. ": " .. (rollout.message or "")
+  return hs
 end
 if ready ~= nil and ready.status == "True" then
   hs.status = "Healthy"

@@ -31,7 +31,7 @@ from . import containers
 from .caller import Caller
 from .capacity import CapacityError, Need, place
 from .errors import validation
-from .placement import settle_instances, variant_of
+from .placement import redeploy, settle_instances, variant_of
 from .state import Record, Region, Store
 
 AWS_SECONDS_PER_DELAY = 300.0  # one --delay stands for five minutes of AWS time
@@ -306,6 +306,8 @@ def complete_endpoint(
     if phase == "provision" and pending["step"] == 0:
         failure = store.faults.take_failure("endpoint", record["EndpointName"])
         failure = failure or containers.config_failure(region, pending["config"])
+        if failure is None and record.get("_ComponentBased"):
+            failure = redeploy(region, record, pending["variants"], apply=False)
         if failure is not None:
             _endpoint_rollback(store, caller, record, pending, now, failure)
             return
@@ -352,7 +354,7 @@ def complete_endpoint(
         for variant in variants:
             variant.pop("VariantStatus", None)
         if pending["rolling"]:
-            _endpoint_done(record, pending)
+            _endpoint_done(region, record, pending)
             return
         for variant in record["ProductionVariants"]:
             variant["VariantStatus"] = _status("Deleting", now, "Terminating the old fleet")
@@ -369,7 +371,7 @@ def complete_endpoint(
         )
         return
     if phase == "terminate":
-        _endpoint_done(record, pending)
+        _endpoint_done(region, record, pending)
 
 
 def _shift(store: Store) -> float:
@@ -414,13 +416,16 @@ def _retire_old_batch(record: Record, pending: dict[str, Any], done: float) -> N
         variant["CurrentInstanceCount"] = max(0, round(before * (1.0 - done)))
 
 
-def _endpoint_done(record: Record, pending: dict[str, Any]) -> None:
+def _endpoint_done(region: Region, record: Record, pending: dict[str, Any]) -> None:
     variants: list[Record] = pending["variants"]
     for variant in variants:
         variant.pop("VariantStatus", None)
         variant.pop("_Provisioning", None)
         variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"]
         variant["CurrentWeight"] = variant["DesiredWeight"]
+    if record.get("_ComponentBased"):
+        # The components' copies now run on the new instances.
+        redeploy(region, record, variants, apply=True)
     record["ProductionVariants"] = variants
     record["EndpointConfigName"] = pending["config"]
     record["EndpointStatus"] = "InService"

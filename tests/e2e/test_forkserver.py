@@ -62,7 +62,10 @@ def test_a_fork_exits_prints_and_reads_as_the_console_script(tmp_path: Path) -> 
     assert (code, err.split(":")[:2]) == (1, ["error", " no usable kubeconfig"]), err
     kubeconfig.write_text(KUBECONFIG)
     code, _, err = run(*plan, env={**env, "KUBECONFIG": str(kubeconfig)}, stdin=b"{}")
-    assert (code, err) == (1, "error: - holds no LLMEndpoint (llmoperator.io/v1alpha1)\n")
+    assert (code, err) == (
+        1,
+        "error: - holds no LLMEndpoint or LLMEndpointPool (llmoperator.io/v1alpha1)\n",
+    )
 
 
 def test_a_fork_is_signalled_and_killed_as_its_own_process(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 import pytest
 import yaml
 
+from llm_operator.core.identity import ROLE_ANNOTATION
 from local_cluster.cluster import LocalCluster
 from local_cluster.llmendpoints import condition
 from local_cluster.services import Emulator, Operator
@@ -63,8 +64,11 @@ class Setup:
         return Kubectl(self.cluster, self.ns[key])
 
     def pool(self) -> dict[str, Any] | None:
+        return self.pool_named("shared-g5")
+
+    def pool_named(self, name: str) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self.kubectl("platform").api_get(
-            f"{POOLS}/namespaces/{self.ns['platform']}/llmendpointpools/shared-g5"
+            f"{POOLS}/namespaces/{self.ns['platform']}/llmendpointpools/{name}"
         )
         return found
 
@@ -379,4 +383,324 @@ def test_a_standalone_model_moves_onto_a_pool_without_a_failed_invocation(
     for kubectl, name in ((search, "mover"), (support, "qwen")):
         kubectl("delete", "llme", name, "--wait=false")
     s.kubectl("platform")("delete", "llmpool", "moves", "--wait=false")
+    wait_for(lambda: api.inventory().empty, timeout=180, what="nothing left in SageMaker")
+
+
+def test_a_pools_instance_type_change_rolls_out_with_both_models_answering(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """ml.g5.12xlarge -> ml.g6.12xlarge on a pool hosting two namespaces' models: a
+    rolling update; both answer throughout (invoke in a loop, reading status before each
+    call) and stay Ready; kubectl shows the rollout; a type the models do not fit is then
+    refused with nothing sent."""
+    s = setup
+    api = SageMaker(s.emulator)
+    log = s.operator.log_tail
+    docs = example(s)
+    pool = copy.deepcopy(docs[0])
+    pool["metadata"]["name"] = "retype"
+    pool["spec"]["rollout"] = {"maxBatchPercent": 50, "waitSeconds": 0}
+    models = [copy.deepcopy(d) for d in docs[1:]]
+    for doc in models:
+        doc["spec"]["pool"]["name"] = "retype"
+    s.cluster.kubectl("apply", "-f", "-", input=to_yaml(pool, *models))
+    platform = s.kubectl("platform")
+    keys = [("search", "mistral"), ("support", "qwen")]
+    for key, name in keys:
+        wait_ready(s.kubectl(key), name, log=log, timeout=180)
+    endpoint = get_llme(s.kubectl("search"), "mistral")["status"]["endpointName"]  # type: ignore[index]
+    path = f"{POOLS}/namespaces/{s.ns['platform']}/llmendpointpools/retype"
+
+    def pool_status() -> dict[str, Any]:
+        found: dict[str, Any] = (platform.api_get(path) or {}).get("status") or {}
+        return found
+
+    wait_for(
+        lambda: pool_status().get("instanceType") == "ml.g5.12xlarge",
+        timeout=60,
+        what="the pool's status to name the type it runs",
+    )
+    g5_share = float(
+        get_llme(s.kubectl("search"), "mistral")["status"]["estimatedHourlyCostUSD"]  # type: ignore[index]
+    )
+    # plan shows the change before it is applied: the calls, the rollout and the cost.
+    manifest = tmp_path / "retype.yaml"
+    changed = copy.deepcopy(pool)
+    changed["spec"]["instance"]["type"] = "ml.g6.12xlarge"
+    manifest.write_text(to_yaml(changed))
+    planned = cli(
+        "plan",
+        "-f",
+        str(manifest),
+        "-o",
+        "json",
+        emulator=s.emulator,
+        kubeconfig=s.cluster.kubeconfig,
+    )
+    assert planned.returncode == 2, planned.stderr + planned.stdout
+    (pool_plan,) = json.loads(planned.stdout)["llmEndpointPools"]
+    assert [c["operation"] for c in pool_plan["changes"]] == [
+        "CreateEndpointConfig",
+        "UpdateEndpoint",
+    ]
+    assert pool_plan["rollout"].startswith("ml.g5.12xlarge -> ml.g6.12xlarge"), pool_plan
+    assert pool_plan["costPerHourUSD"]["before"] != pool_plan["costPerHourUSD"]["after"]
+    runtime: Any = boto3_client(s.emulator.url, "sagemaker-runtime")
+    failures: list[str] = []
+    served = 0
+    stop = threading.Event()
+
+    def call() -> None:
+        nonlocal served
+        while not stop.is_set():
+            for key, name in keys:
+                obj = get_llme(s.kubectl(key), name) or {}
+                ready = condition(obj, "Ready")
+                if ready.get("status") != "True":
+                    failures.append(f"{name} not Ready: {ready}")
+                    continue
+                status = obj["status"]
+                try:
+                    runtime.invoke_endpoint(
+                        EndpointName=status["endpointName"],
+                        InferenceComponentName=status["inferenceComponents"][0]["name"],
+                        Body=json.dumps(CHAT).encode(),
+                    )
+                    served += 1
+                except Exception as exc:  # a failed invocation is what this test looks for
+                    failures.append(f"{name}: {exc}")
+
+    caller = threading.Thread(target=call, daemon=True)
+    caller.start()
+    try:
+        platform(
+            "patch",
+            "llmpool",
+            "retype",
+            "--type=merge",
+            "-p",
+            json.dumps({"spec": {"instance": {"type": "ml.g6.12xlarge"}}}),
+        )
+        wait_for(
+            lambda: (pool_status().get("rollout") or {}).get("phase") == "Succeeded",
+            timeout=180,
+            what="the pool's change of instance type to succeed",
+        )
+    finally:
+        stop.set()
+        caller.join(timeout=30)
+    assert not failures, failures[:5]
+    assert served > 0
+    status = pool_status()
+    assert status["instanceType"] == "ml.g6.12xlarge"
+    assert status["rollout"]["fromInstanceType"] == "ml.g5.12xlarge"
+    config = api.endpoint(endpoint)["EndpointConfigName"]
+    assert config == status["rollout"]["target"]
+    wide = platform("get", "llmpool", "retype", "-o", "wide").stdout
+    assert "ml.g6.12xlarge" in wide and "Succeeded" in wide, wide
+    reasons = [e["reason"] for e in pool_events(s, "retype")]
+    assert "RolloutStarted" in reasons and "RolloutSucceeded" in reasons, reasons
+    # The cost follows the type that runs: the model's share is now at g6 prices.
+    wait_for(
+        lambda: (
+            float(
+                (get_llme(s.kubectl("search"), "mistral") or {})["status"]["estimatedHourlyCostUSD"]
+            )
+            != g5_share
+        ),
+        timeout=90,
+        what="mistral's share at the new type's price",
+    )
+    for key, name in keys:
+        invoke(s, key, name)
+
+    # One ml.g5.2xlarge (1 GPU) per instance cannot hold the models at their ceilings:
+    # plan says so (an error, nothing to call), then the operator refuses it.
+    before = api.inventory()
+    small = copy.deepcopy(changed)
+    small["spec"]["instance"]["type"] = "ml.g5.2xlarge"
+    manifest.write_text(to_yaml(small))
+    refused_plan = cli(
+        "plan", "-f", str(manifest), emulator=s.emulator, kubeconfig=s.cluster.kubeconfig
+    )
+    assert refused_plan.returncode == 1, refused_plan.stderr + refused_plan.stdout
+    assert "error: ModelsDoNotFit: instance.type ml.g5.2xlarge" in refused_plan.stdout
+    platform(
+        "patch",
+        "llmpool",
+        "retype",
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"instance": {"type": "ml.g5.2xlarge"}}}),
+    )
+    wait_for(
+        lambda: degraded_reason(platform.api_get(path)) == "ModelsDoNotFit",
+        timeout=60,
+        what="the pool's refused change of instance type",
+    )
+    message = condition(platform.api_get(path) or {}, "Degraded")["message"]
+    assert f"{s.ns['support']}/qwen" in message and "ml.g5.2xlarge" in message, message
+    assert api.inventory() == before  # nothing sent, not even the endpoint config
+    assert pool_status()["rollout"]["phase"] == "Refused"
+    for key, name in keys:
+        invoke(s, key, name)
+
+    for key, name in keys:
+        s.kubectl(key)("delete", "llme", name, "--wait=false")
+    platform("delete", "llmpool", "retype", "--wait=false")
+    wait_for(lambda: api.inventory().empty, timeout=180, what="nothing left in SageMaker")
+
+
+def pool_events(s: Setup, name: str) -> list[dict[str, Any]]:
+    path = f"/api/v1/namespaces/{s.ns['platform']}/events"
+    listed: list[dict[str, Any]] = s.kubectl("platform").api_get(
+        path, fieldSelector=f"involvedObject.name={name}"
+    )["items"]
+    return listed
+
+
+def test_scale_to_zero_a_model_rollout_and_tenancy_refusals_on_a_pool(setup: Setup) -> None:
+    """On a pool with minCount 0: a model scales to zero and the pool's instances go to
+    its minCount; another model's spec.model change rolls out under spec.rollout while the
+    first is untouched; an LLMEndpoint whose namespace role is in another account, and one
+    in another region, are refused with the reason and nothing sent for them."""
+    s = setup
+    api = SageMaker(s.emulator)
+    admin = s.emulator.admin_client
+    log = s.operator.log_tail
+    docs = example(s)
+    pool = copy.deepcopy(docs[0])
+    pool["metadata"]["name"] = "idle"
+    pool["spec"]["instance"]["minCount"] = 0
+    pool["spec"]["allowedNamespaces"] = [s.ns["search"], s.ns["support"], s.ns["other"]]
+    sleeper = guest(s, "support", "sleeper", 1)
+    sleeper["spec"]["pool"]["name"] = "idle"
+    sleeper["spec"]["autoscaling"] = {
+        "minReplicas": 1,
+        "maxReplicas": 2,
+        "metric": "ConcurrentRequests",
+        "target": 4,
+        "scaleInCooldownSeconds": 300,
+        "scaleOutCooldownSeconds": 0,
+    }
+    # A second model on the pool that scales to zero as well (its own alarm names).
+    napper = copy.deepcopy(sleeper)
+    napper["metadata"]["name"] = "napper"
+    napper["spec"]["autoscaling"]["minReplicas"] = 0
+    s.cluster.kubectl("apply", "-f", "-", input=to_yaml(pool, sleeper, napper))
+    support, search = s.kubectl("support"), s.kubectl("search")
+    status = wait_ready(support, "sleeper", log=log, timeout=180)["status"]
+    wait_ready(support, "napper", log=log, timeout=180)
+    endpoint, base = status["endpointName"], status["inferenceComponents"][0]["name"]
+
+    # Scale to zero: copies to 0, and the pool's instances to its minCount (0).
+    patch_spec(support, "sleeper", {"autoscaling": {"minReplicas": 0}})
+    admin.set_load(inference_component=base, concurrent_requests=0)
+
+    def at_zero() -> bool:
+        variant = api.endpoint(endpoint)["ProductionVariants"][0]
+        return variant["CurrentInstanceCount"] == 0 and all(
+            condition(get_llme(support, name) or {}, "Ready").get("reason") == "ScaledToZero"
+            for name in ("sleeper", "napper")
+        )
+
+    wait_for(at_zero, timeout=120, what="both at zero copies, the pool at zero instances")
+    assert s.emulator.moto_url is not None
+    cloudwatch: Any = boto3_client(s.emulator.moto_url, "cloudwatch")
+    alarms = [a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]]
+    assert len([a for a in alarms if a.endswith("-no-capacity")]) == 2, alarms
+    for name in ("sleeper", "napper"):
+        assert degraded_reason(get_llme(support, name)) is None
+    wait_for(
+        lambda: ((s.pool_named("idle") or {}).get("status") or {}).get("costPerHourUSD") == "0.00",
+        timeout=60,
+        what="the pool's cost at zero instances",
+    )
+    # Traffic returns: the invocation at zero fails, its alarm brings a copy back, and
+    # managed instance scaling an instance for it.
+    admin.set_load(inference_component=base, concurrent_requests=2)
+    runtime: Any = boto3_client(s.emulator.url, "sagemaker-runtime")
+
+    def served() -> bool:
+        try:
+            runtime.invoke_endpoint(
+                EndpointName=endpoint, InferenceComponentName=base, Body=json.dumps(CHAT).encode()
+            )
+        except runtime.exceptions.ValidationError as error:
+            assert "no capacity" in str(error)
+            return False
+        return True
+
+    assert not served()
+    wait_for(served, timeout=90, what="an invocation served again", interval=0.3)
+    assert api.endpoint(endpoint)["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+
+    # A model rollout on the pool (spec.model changes) under spec.rollout.
+    roller = guest(s, "search", "roller", 1)
+    roller["spec"]["pool"]["name"] = "idle"
+    roller["spec"]["rollout"] = {"strategy": "Rolling", "maxBatchPercent": 50, "waitSeconds": 0}
+    search.apply(to_yaml(roller))
+    rolled = wait_ready(search, "roller", log=log, timeout=180)["status"]
+    component = rolled["inferenceComponents"][0]["name"]
+    model_before = api.inference_component(component)["Specification"]["ModelName"]
+    sleeper_before = api.inference_component(base)
+    patch_spec(search, "roller", {"model": {"maxModelLength": 2048}})
+
+    def rolled_out() -> bool:
+        obj = get_llme(search, "roller") or {}
+        rollout = (obj.get("status") or {}).get("rollout") or {}
+        return (
+            rollout.get("phase") == "Succeeded" and condition(obj, "Ready").get("status") == "True"
+        )
+
+    wait_for(rolled_out, timeout=180, what="roller's model change rolled out")
+    after = api.inference_component(component)
+    assert after["Specification"]["ModelName"] != model_before
+    assert after["EndpointName"] == endpoint
+    untouched = api.inference_component(base)
+    assert untouched["LastModifiedTime"] == sleeper_before["LastModifiedTime"]
+    assert untouched["Specification"] == sleeper_before["Specification"]
+
+    # Tenancy: the pool's account is where its models land.
+    inventory = api.inventory()
+    s.cluster.kubectl(
+        "annotate",
+        "namespace",
+        s.ns["other"],
+        f"{ROLE_ANNOTATION}=arn:aws:iam::222222222222:role/team-b",
+        "--overwrite",
+    )
+    other = s.kubectl("other")
+    foreign = guest(s, "other", "foreign", 1)
+    foreign["spec"]["pool"]["name"] = "idle"
+    other.apply(to_yaml(foreign))
+    west = guest(s, "search", "west", 1)
+    west["spec"]["pool"]["name"] = "idle"
+    west["spec"]["aws"]["region"] = "us-west-2"
+    search.apply(to_yaml(west))
+    for kubectl, name, words in (
+        (other, "foreign", "222222222222"),
+        (search, "west", "us-west-2"),
+    ):
+        wait_for(
+            lambda kubectl=kubectl, name=name: (
+                degraded_reason(get_llme(kubectl, name)) == "PoolMismatch"
+            ),
+            timeout=60,
+            what=f"{name} PoolMismatch",
+        )
+        message = condition(get_llme(kubectl, name) or {}, "Degraded")["message"]
+        assert words in message, message
+    assert api.inventory() == inventory  # nothing sent for either
+
+    s.cluster.kubectl("annotate", "namespace", s.ns["other"], f"{ROLE_ANNOTATION}-")
+    for kubectl, name in (
+        (support, "sleeper"),
+        (support, "napper"),
+        (search, "roller"),
+        (search, "west"),
+    ):
+        kubectl("delete", "llme", name, "--wait=false")
+    other("delete", "llme", "foreign", "--wait=false")
+    s.kubectl("platform")("delete", "llmpool", "idle", "--wait=false")
     wait_for(lambda: api.inventory().empty, timeout=180, what="nothing left in SageMaker")

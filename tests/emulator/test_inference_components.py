@@ -401,3 +401,53 @@ def test_a_component_variant_is_described_without_a_weight(
     builders.model_config(sm, "model-cfg", "llm-model")
     (variant,) = sm.describe_endpoint_config(EndpointConfigName="model-cfg")["ProductionVariants"]
     assert variant["InitialVariantWeight"] == 1.0
+
+
+@pytest.mark.parametrize("guarded", [False, True])
+def test_an_instance_type_change_redeploys_the_components_on_the_new_instances(
+    sm: Any, emulator_admin: AdminClient, endpoint: str, guarded: bool
+) -> None:
+    """UpdateEndpoint to another instance type: the components keep serving and end up
+    on the new instances (two 2-GPU copies: one ml.g5.12xlarge, two ml.g5.2xlarge)."""
+    builders.component(sm, "ic", "ep", gpus=1, copies=2)
+    builders.component(sm, "other", "ep", gpus=1, copies=1)
+    emulator_admin.settle()
+    assert instances(sm) == 1
+    builders.component_config(sm, "ic-cfg-g6", instance="ml.g6.2xlarge", scaling=(0, 4))
+    extra: dict[str, Any] = {}
+    if guarded:
+        extra["DeploymentConfig"] = {
+            "RollingUpdatePolicy": {
+                "MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 50},
+                "WaitIntervalInSeconds": 0,
+            }
+        }
+    emulator_admin.set_delay(3600)
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="ic-cfg-g6", **extra)
+    assert sm.describe_endpoint(EndpointName="ep")["EndpointStatus"] == "Updating"
+    for name in ("ic", "other"):
+        described = sm.describe_inference_component(InferenceComponentName=name)
+        assert described["InferenceComponentStatus"] == "InService"
+    emulator_admin.settle()
+    ep = sm.describe_endpoint(EndpointName="ep")
+    assert ep["EndpointStatus"] == "InService"
+    assert ep["EndpointConfigName"] == "ic-cfg-g6"
+    assert "FailureReason" not in ep
+    assert instances(sm) == 3  # one 1-GPU copy per ml.g6.2xlarge
+    assert copies(sm, "ic") == (2, 2)
+    assert copies(sm, "other") == (1, 1)
+
+
+def test_an_instance_type_the_components_do_not_fit_rolls_the_update_back(
+    sm: Any, emulator_admin: AdminClient, endpoint: str
+) -> None:
+    builders.component(sm, "ic", "ep", gpus=2, copies=1)
+    emulator_admin.settle()
+    builders.component_config(sm, "ic-cfg-small", instance="ml.g5.2xlarge", scaling=(0, 4))
+    sm.update_endpoint(EndpointName="ep", EndpointConfigName="ic-cfg-small")
+    emulator_admin.settle()
+    ep = sm.describe_endpoint(EndpointName="ep")
+    assert ep["EndpointStatus"] == "InService"
+    assert ep["EndpointConfigName"] == "ic-cfg"
+    assert "Inference component ic cannot be placed on the new instances" in ep["FailureReason"]
+    assert copies(sm, "ic") == (1, 1)

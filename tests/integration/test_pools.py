@@ -8,10 +8,12 @@ from __future__ import annotations
 import asyncio
 import copy
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from llm_operator.api import catalog
 from llm_operator.core import policy, pools
 from llm_operator.shell.governance import Governance
 from llm_operator.shell.pool_handlers import pool_pass
@@ -247,6 +249,144 @@ def test_a_pools_maxcount_change_moves_its_endpoint_and_keeps_the_models_serving
     asyncio.run(scenario())
 
 
+def test_a_pools_instance_type_change_rolls_out_with_the_models_serving_and_survives_a_crash(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """ml.g5.12xlarge -> ml.g6.12xlarge: a new endpoint config, UpdateEndpoint with a
+    RollingUpdatePolicy; the placed model is Ready and its component InService at every
+    pass; a crash between the new config and the update converges with one of each; a
+    type the model does not fit is refused with nothing sent."""
+
+    async def scenario() -> None:
+        cluster = PoolCluster()
+        r = reconciler(cluster)
+        api = emulated_sagemaker.admin
+        endpoint = pools.endpoint_name("ml-platform", "shared-g5")
+
+        def record() -> dict[str, Any]:
+            found: dict[str, Any] = api.state()["accounts"]["123456789012"][REGION]["endpoints"][
+                endpoint
+            ]
+            return found
+
+        def status() -> Mapping[str, Any]:
+            return cluster.pool_status
+
+        try:
+            a = guest("search", "mistral", 2)
+            await settle(r, cluster, a)
+            before = record()["EndpointConfigName"]
+            assert status()["instanceType"] == "ml.g5.12xlarge"
+            g6 = copy.deepcopy(POOL)
+            g6["spec"]["instance"]["type"] = "ml.g6.12xlarge"
+            g6["spec"]["rollout"] = {"waitSeconds": 0, "maxBatchPercent": 50}
+            g6["status"] = cluster.pool_status  # the pool's status as the operator reads it
+            # A crash between the new config and the update: UpdateEndpoint fails.
+            api.faults(internal_error_rate=1.0, operations=["UpdateEndpoint"])
+            for _ in range(3):
+                await pool_pass(r, g6, deleting=False)
+            assert record()["EndpointConfigName"] == before
+            api.clear_faults()
+            configs = api.resource_names(region=REGION)["endpoint_configs"]
+            new = [c for c in configs if c != before and c.startswith(endpoint)]
+            assert len(new) == 1, configs
+            r.close()
+            r = reconciler(cluster)  # the restart
+            phases: list[str] = []
+            for _ in range(200):
+                await pool_pass(r, g6, deleting=False)
+                await r.reconcile(cluster.put(a), deleting=False)
+                rollout = status().get("rollout") or {}
+                phases.append(str(rollout.get("phase")))
+                guest_status = cluster.objects[("search", "mistral")]
+                assert ready(guest_status), guest_status["status"]
+                if rollout.get("phase") == "Succeeded":
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError((phases[-5:], record()))
+            assert "InProgress" in phases or "Baking" in phases
+            now = record()
+            assert now["EndpointConfigName"] == new[0]
+            assert "RollingUpdatePolicy" in now["LastDeploymentConfig"]
+            assert status()["instanceType"] == "ml.g6.12xlarge"
+            assert status()["rollout"]["fromInstanceType"] == "ml.g5.12xlarge"
+            assert api.calls().get("CreateEndpointConfig") == 2  # the first, and the new one
+            reasons = [reason for _, reason, _ in cluster.events]
+            assert "RolloutStarted" in reasons and "RolloutSucceeded" in reasons
+            for _ in range(5):
+                await pool_pass(r, g6, deleting=False)
+            assert before not in api.resource_names(region=REGION)["endpoint_configs"]
+            # The model still serves, now on the new instances.
+            await settle(r, cluster, a, pool=g6)
+
+            # One 1-GPU ml.g5.2xlarge cannot hold two 1-GPU copies: refused, nothing sent.
+            small = copy.deepcopy(g6)
+            small["spec"]["instance"]["type"] = "ml.g5.2xlarge"
+            sent = api.calls()
+            await pool_pass(r, small, deleting=False)
+            after = api.calls()
+            for op in ("CreateEndpointConfig", "UpdateEndpoint"):
+                assert after.get(op) == sent.get(op)
+            condition = next(c for c in status()["conditions"] if c["type"] == "Degraded")
+            assert condition["reason"] == pools.POOL_MODELS_DO_NOT_FIT
+            assert "search/mistral: 2 copies x 1 accelerators" in condition["message"]
+            assert status()["rollout"]["phase"] == "Refused"
+            assert status()["instanceType"] == "ml.g6.12xlarge"
+            assert record()["EndpointConfigName"] == new[0]
+        finally:
+            r.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_pools_instance_type_change_sagemaker_rolls_back_is_not_tried_again(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """The new instances fail to start: SageMaker rolls back, the pool is Degraded with
+    its reason and keeps serving on the old type, and the change is not sent again."""
+
+    async def scenario() -> None:
+        cluster = PoolCluster()
+        r = reconciler(cluster)
+        api = emulated_sagemaker.admin
+        endpoint = pools.endpoint_name("ml-platform", "shared-g5")
+        try:
+            a = guest("search", "mistral", 2)
+            await settle(r, cluster, a)
+            g6 = copy.deepcopy(POOL)
+            g6["spec"]["instance"]["type"] = "ml.g6.12xlarge"
+            g6["spec"]["rollout"] = {"waitSeconds": 0}
+            g6["status"] = cluster.pool_status
+            reason = "CapacityError: no ml.g6.12xlarge capacity in us-east-1a"
+            api.faults(fail_next=[{"resource": "endpoint", "name": endpoint, "reason": reason}])
+            for _ in range(80):
+                await pool_pass(r, g6, deleting=False)
+                await r.reconcile(cluster.put(a), deleting=False)
+                assert ready(cluster.objects[("search", "mistral")])
+                if (cluster.pool_status.get("rollout") or {}).get("phase") == "RolledBack":
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(cluster.pool_status)
+            assert degraded(g6) == pools.POOL_ROLLED_BACK
+            condition = next(
+                c for c in cluster.pool_status["conditions"] if c["type"] == "Degraded"
+            )
+            assert reason in condition["message"]
+            assert cluster.pool_status["instanceType"] == "ml.g5.12xlarge"
+            sent = api.calls().get("UpdateEndpoint")
+            for _ in range(10):
+                await pool_pass(r, g6, deleting=False)
+            assert api.calls().get("UpdateEndpoint") == sent
+            reasons = [reason for _, reason, _ in cluster.events]
+            assert pools.POOL_ROLLED_BACK in reasons
+        finally:
+            r.close()
+
+    asyncio.run(scenario())
+
+
 class GovernedCluster(PoolCluster):
     """PoolCluster under one LLMEndpointPolicy with a budget: 10 USD/h, 1 LLMEndpoint."""
 
@@ -348,6 +488,10 @@ def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leak
             else:
                 raise AssertionError(status)
             assert former in tables()["endpoints"]  # nothing former deleted yet
+            # Both are billed meanwhile: the cost shown counts the former endpoint's instance.
+            standalone = catalog.hourly_cost("ml.g5.12xlarge", 1)
+            assert standalone is not None
+            assert Decimal(status["estimatedHourlyCostUSD"]) >= standalone
         finally:
             first.close()
         second = reconciler(cluster)
@@ -373,6 +517,10 @@ def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leak
         status = cluster.objects[("search", "mover")]["status"]
         assert status["endpointName"] == pool_endpoint and ready(
             cluster.objects[("search", "mover")]
+        )
+        # Moved: its share of the pool alone (1 GPU of the 4 of one instance).
+        assert Decimal(status["estimatedHourlyCostUSD"]) == (standalone / 4).quantize(
+            Decimal("0.01")
         )
         # No model of its own is left that no component runs.
         components = repr(list(tables()["inference_components"].values()))

@@ -106,3 +106,49 @@ def test_the_argocd_snippet_embeds_the_script_verbatim() -> None:
     config_map = yaml.safe_load(ARGOCD_CM.read_text())
     key = "resource.customizations.health.llmoperator.io_LLMEndpointPool"
     assert config_map["data"][key] == HEALTH_LUA.read_text()
+
+
+def test_a_change_of_instance_type_is_progressing_then_healthy_or_degraded() -> None:
+    spec = SPEC.model_copy(
+        update={"instance": SPEC.instance.model_copy(update={"type": "ml.g6.12xlarge"})}
+    )
+    want = pools.render_pool(spec, Owner("ml-platform", "shared-g5", "uid-pool"))
+    old = endpoint()
+    rolling = ObservedEndpoint(
+        **{
+            **old.__dict__,
+            "status": "Updating",
+            "pending_config": want.config_name,
+            "deployment_status": "Baking",
+            "deployment_message": "baking batch 1 of 1",
+        }
+    )
+    seen = pools.PoolObserved(rolling, {}, {}, serving_instance_type="ml.g5.12xlarge")
+    status = pool_status(want, pools.plan_pool(want, seen), seen, [], 2)
+    assert status["instanceType"] == "ml.g5.12xlarge"  # what runs (and is billed) now
+    assert status["rollout"]["phase"] == "Baking"
+    obj = {"metadata": {"generation": 2}, "status": status}
+    rolling_health = health(obj)
+    assert rolling_health["status"] == "Progressing"
+    assert "Rolling out instance type ml.g6.12xlarge" in rolling_health["message"]
+    # SageMaker done: the endpoint serves the new config; the rollout Succeeded.
+    done = ObservedEndpoint(**{**old.__dict__, "config_name": want.config_name})
+    served = pools.PoolObserved(done, {}, {})
+    after = pool_status(want, pools.plan_pool(want, served), served, [], 2, status)
+    assert after["rollout"]["phase"] == "Succeeded"
+    assert after["instanceType"] == "ml.g6.12xlarge"
+    assert after["costPerHourUSD"] != status["costPerHourUSD"]
+    assert health({"metadata": {"generation": 2}, "status": after})["status"] == "Healthy"
+    # Refused: the placed models would not fit; Degraded with the reason.
+    tiny = SPEC.model_copy(
+        update={"instance": SPEC.instance.model_copy(update={"type": "ml.inf2.xlarge"})}
+    )
+    small = pools.render_pool(tiny, Owner("ml-platform", "shared-g5", "uid-pool"))
+    guest = pools.Tenant("search", "mistral", None, pools.Demand("search", "mistral", 2, 1, 1, 1))
+    refused_seen = pools.PoolObserved(old, {}, {}, serving_instance_type="ml.g5.12xlarge")
+    refused = pool_status(
+        small, pools.plan_pool(small, refused_seen, [guest]), refused_seen, [], 3, after
+    )
+    assert refused["rollout"]["phase"] == "Refused"
+    verdict = health({"metadata": {"generation": 3}, "status": refused})
+    assert verdict["status"] == "Degraded" and "search/mistral" in verdict["message"]

@@ -119,3 +119,18 @@ def test_a_pool_outside_the_audited_regions_shows_what_its_status_says() -> None
         [],
     )
     assert render([]) == ""
+
+
+def test_a_pool_whose_instance_type_change_has_not_rolled_out_shows_what_runs() -> None:
+    """spec.instance.type changed (refused, or still rolling): the type and the models'
+    shares are those of the instances the endpoint runs."""
+    changed = {
+        **POOL,
+        "spec": {"instance": {"type": "ml.g6.12xlarge", "minCount": 1, "maxCount": 2}},
+        "status": {"instances": {"current": 1}, "instanceType": "ml.g5.12xlarge"},
+    }
+    (row,) = by_pool([changed], [guest("search", "mistral", 2)], [])
+    assert row.instance_type == "ml.g5.12xlarge"
+    assert row.instances == "1 x ml.g5.12xlarge"
+    (model,) = row.models
+    assert model.share == Decimal("3.54")  # 2 of the 4 GPUs of an ml.g5.12xlarge at 7.09

@@ -415,3 +415,25 @@ def test_status_shows_the_range_application_auto_scaling_holds() -> None:
             hourly_usd_per_instance=None,
         )["autoscaling"]
         assert (shown["minReplicas"], shown["maxReplicas"]) == (None, None)
+
+
+def test_an_alarm_of_ours_under_an_earlier_name_is_replaced_by_the_wanted_one() -> None:
+    """On a pool the no-capacity alarm was once named after the pool's endpoint: ours
+    under that name is deleted and the wanted one created; someone else's is a conflict."""
+    desired = scaled(0, 4)
+    assert desired.scaling is not None and desired.scaling.from_zero is not None
+    renamed = replace(
+        desired,
+        scaling=replace(
+            desired.scaling,
+            from_zero=replace(desired.scaling.from_zero, alarm_name="mine-no-capacity"),
+        ),
+    )
+    seen = ObservedScaling(target=target(0, 4), policies=policies(from_zero=True), alarm=alarm())
+    plan = reconcile(renamed, autoscaled(renamed, scaling=seen))
+    delete_old, create_new = plan.actions
+    assert isinstance(delete_old, DeleteAlarm) and delete_old.name == ALARM_NAME
+    assert isinstance(create_new, CreateAlarm) and create_new.name == "mine-no-capacity"
+    theirs = replace(seen, alarm=alarm(owner="someone-else"))
+    held = reconcile(renamed, autoscaled(renamed, scaling=theirs))
+    assert held.actions == () and held.degraded.reason == "NameConflict"

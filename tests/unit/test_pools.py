@@ -405,3 +405,171 @@ def test_a_model_on_a_pool_names_its_base_component_apart_from_a_standalone_one(
     assert core_render.render(parsed, core_render.Facts()).desired.components[0].name == (
         naming.pooled_base_component_name("search", "mistral")
     )
+
+
+# -- a change of the pool's instance type ------------------------------------------------
+
+
+def tenant(name: str = "mistral", copies: int = 2, **resources: Any) -> pools.Tenant:
+    body = guest_body(name, resources={"copies": copies, "acceleratorsPerCopy": 1, **resources})
+    spec = LLMEndpointSpec.model_validate(body["spec"])
+    return pools.Tenant("search", name, spec, pools.demand_of("search", name, spec))
+
+
+def retyped(instance_type: str, max_count: int = 2) -> pools.DesiredPool:
+    instance = {"type": instance_type, "minCount": 1, "maxCount": max_count}
+    return pools.render_pool(pool_spec(instance=instance), POOL_OWNER)
+
+
+def serving_g5(want: pools.DesiredPool) -> pools.PoolObserved:
+    ep = replace(pool_endpoint(), last_modified=100.0)
+    old = ObservedResource(ep.config_name, POOL_UID, created=10.0)
+    return pools.PoolObserved(ep, {old.name: old}, {}, serving_instance_type="ml.g5.12xlarge")
+
+
+def test_a_new_instance_type_rolls_out_with_a_rolling_update_and_the_old_config_goes_after() -> (
+    None
+):
+    want = retyped("ml.g6.12xlarge")
+    seen = serving_g5(want)
+    started = pools.plan_pool(want, seen, [tenant()])
+    create, update = started.actions
+    assert isinstance(create, CreateEndpointConfig) and create.name == want.config_name
+    assert create.spec["ProductionVariants"][0]["InstanceType"] == "ml.g6.12xlarge"
+    assert update == UpdateEndpoint(
+        name=seen.endpoint.name if seen.endpoint else "",
+        config_name=want.config_name,
+        deployment={
+            "RollingUpdatePolicy": {
+                "MaximumBatchSize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+                "WaitIntervalInSeconds": 600,
+            }
+        },
+    )
+    assert started.ready and started.rollout is not None
+    assert (started.rollout.phase, started.rollout.step) == ("InProgress", "Starting")
+    assert (started.rollout.from_type, started.rollout.to_type) == (
+        "ml.g5.12xlarge",
+        "ml.g6.12xlarge",
+    )
+    # SageMaker rolls: the step its new instances report, and the models keep serving.
+    assert seen.endpoint is not None
+    rolling = replace(
+        seen.endpoint,
+        status="Updating",
+        pending_config=want.config_name,
+        deployment_status="Baking",
+        deployment_message="baking batch 1 of 2",
+    )
+    config = ObservedResource(want.config_name, POOL_UID, created=150.0)
+    configs = {**seen.configs, config.name: config}
+    during = pools.plan_pool(want, replace(seen, endpoint=rolling, configs=configs), [tenant()])
+    assert during.actions == () and during.ready and during.rollout is not None
+    assert (during.rollout.phase, during.rollout.step) == ("Baking", "Baking")
+    # Done: the old config (ours) is deleted only now; someone else's never.
+    foreign = ObservedResource(f"{want.endpoint_name}-cforeign1", "someone-else", created=1.0)
+    done = replace(seen.endpoint, config_name=want.config_name, last_modified=300.0)
+    after = pools.plan_pool(
+        want,
+        pools.PoolObserved(done, {**configs, foreign.name: foreign}, {}),
+        [tenant()],
+    )
+    assert after.actions == (DeleteEndpointConfig(name=seen.endpoint.config_name),)
+    assert after.rollout is None
+
+
+def test_a_new_instance_type_a_placed_model_does_not_fit_is_refused_with_the_arithmetic() -> None:
+    # ml.g5.2xlarge: 1 GPU, 8 vCPUs, 32 GiB. A 2-GPU copy never fits one.
+    want = retyped("ml.g5.2xlarge")
+    refused = pools.plan_pool(
+        want, serving_g5(want), [tenant("big", 1, acceleratorsPerCopy=2), tenant()]
+    )
+    assert refused.actions == ()  # not even the endpoint config
+    assert refused.degraded and refused.reason == pools.POOL_MODELS_DO_NOT_FIT
+    assert refused.ready  # what is placed keeps serving on ml.g5.12xlarge
+    assert "search/big: one copy needs 2 accelerators but ml.g5.2xlarge has 1" in refused.message
+    assert "search/mistral" not in refused.message
+    assert refused.rollout is not None and refused.rollout.phase == "Refused"
+    # Each copy fits, but not all of them on maxCount instances: the packing says so.
+    crowded = pools.plan_pool(want, serving_g5(want), [tenant(copies=3)])
+    assert crowded.actions == () and crowded.reason == pools.POOL_MODELS_DO_NOT_FIT
+    assert (
+        "search/mistral: 3 copies x 1 accelerators, 1 vCPUs, 4096 MiB (at its ceiling) do not "
+        "all fit" in crowded.message
+    )
+    assert "on 2 x ml.g5.2xlarge (1 accelerators, 8 vCPUs, 32768 MiB each" in crowded.message
+    assert "3 of 2 accelerators" in crowded.message
+    # Raising maxCount makes room: it rolls out.
+    roomy = retyped("ml.g5.2xlarge", max_count=3)
+    assert any(
+        isinstance(a, UpdateEndpoint)
+        for a in pools.plan_pool(roomy, serving_g5(roomy), [tenant(copies=3)]).actions
+    )
+
+
+def test_a_new_instance_type_of_other_hardware_is_refused_and_nothing_hosted_is_fine() -> None:
+    want = retyped("ml.inf2.24xlarge")
+    refused = pools.plan_pool(want, serving_g5(want), [tenant()])
+    assert refused.actions == () and refused.reason == pools.POOL_MODELS_DO_NOT_FIT
+    assert "search/mistral run GPU engine images on ml.g5.12xlarge" in refused.message
+    assert "ml.inf2.24xlarge (Neuron)" in refused.message
+    # With nothing placed, any type rolls out.
+    empty = pools.plan_pool(want, serving_g5(want), [])
+    assert any(isinstance(a, UpdateEndpoint) for a in empty.actions)
+
+
+def test_a_rolled_back_instance_type_is_not_tried_again_until_the_spec_changes() -> None:
+    want = retyped("ml.g6.12xlarge")
+    seen = serving_g5(want)
+    assert seen.endpoint is not None
+    config = ObservedResource(want.config_name, POOL_UID, created=150.0)
+    back = replace(
+        seen.endpoint,
+        last_modified=400.0,
+        failure_reason="Deployment rolled back: CloudWatch alarm(s) [p99] went into ALARM",
+    )
+    held = pools.plan_pool(
+        want, replace(seen, endpoint=back, configs={**seen.configs, config.name: config}), []
+    )
+    assert held.actions == ()
+    assert held.degraded and held.reason == pools.POOL_ROLLED_BACK
+    assert held.rollout is not None and held.rollout.phase == pools.POOL_ROLLED_BACK
+    assert "from ml.g6.12xlarge to ml.g5.12xlarge" in held.message
+    # SageMaker's FailureReason cleared since: status remembers, still not tried again.
+    cleared = replace(back, failure_reason=None)
+    seen_later = replace(seen, endpoint=cleared, configs={**seen.configs, config.name: config})
+    again = pools.plan_pool(want, seen_later, [], rolled_back=want.config_name)
+    assert again.actions == () and again.reason == pools.POOL_ROLLED_BACK
+    # Without that record (status lost) and without the reason, it is tried once more.
+    tried = pools.plan_pool(want, seen_later, [])
+    assert any(isinstance(a, UpdateEndpoint) for a in tried.actions)
+
+
+def test_a_pool_rollout_timeout_must_exceed_its_bake() -> None:
+    with pytest.raises(ValidationError, match="timeoutSeconds must be larger"):
+        pool_spec(rollout={"waitSeconds": 900, "timeoutSeconds": 600})
+    assert (
+        "instance.type of a pool is immutable"
+        not in (REPO / "crds" / "llmendpointpools.yaml").read_text()
+    )
+
+
+def test_two_models_on_one_pool_name_their_alarms_apart() -> None:
+    """Both scale to zero and roll back on their own alarms: each names them after
+    itself, never after the pool's endpoint they share (CloudWatch names are global)."""
+    scaling: dict[str, Any] = {"minReplicas": 0, "maxReplicas": 2, "target": 4}
+    rollout: dict[str, Any] = {"strategy": "Rolling", "autoRollback": {"maxErrorRatePercent": 1}}
+    one = rendered(guest_body("mistral", autoscaling=scaling, rollout=rollout)).desired
+    two = rendered(guest_body("qwen", uid="uid-qwen", autoscaling=scaling, rollout=rollout))
+    assert not two.errors, two.errors
+    two = two.desired
+    assert one.endpoint_name == two.endpoint_name  # the pool's
+    names = [
+        {one.scaling.from_zero.alarm_name, *(a.name for a in one.rollout.owned_alarms)},
+        {two.scaling.from_zero.alarm_name, *(a.name for a in two.rollout.owned_alarms)},
+    ]
+    assert not names[0] & names[1]
+    assert all(not n.startswith(one.endpoint_name) for n in names[0] | names[1])
+    assert one.scaling.from_zero.alarm_name == (
+        naming.endpoint_name("search", "mistral") + "-no-capacity"
+    )

@@ -438,6 +438,20 @@ POOL_PRINTER_COLUMNS: list[dict[str, Any]] = [
         "description": "On-demand USD per hour of the instances running now",
         "priority": 1,
     },
+    {
+        "name": "Running",
+        "type": "string",
+        "jsonPath": ".status.instanceType",
+        "description": "The instance type the endpoint runs now",
+        "priority": 1,
+    },
+    {
+        "name": "Rollout",
+        "type": "string",
+        "jsonPath": ".status.rollout.phase",
+        "description": "The last change of instance type",
+        "priority": 1,
+    },
 ]
 
 

@@ -1146,6 +1146,7 @@ class AutoRollbackSpec(_Spec):
 
 # linearStepPercent's default, as core.rollout sends it.
 DEFAULT_LINEAR_STEP_PERCENT = 25
+DEFAULT_MAX_BATCH_PERCENT = 25
 
 
 def rollout_steps(strategy: str, linear_step_percent: int | None) -> int:

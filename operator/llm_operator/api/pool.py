@@ -16,11 +16,14 @@ from pydantic import ConfigDict, Field, model_validator
 
 from llm_operator.api import catalog
 from llm_operator.api.models import (
+    DEFAULT_MAX_BATCH_PERCENT,
+    MAX_ROLLBACK_ALARMS,
     MSG_MIN_MAX,
     AwsSpec,
     Condition,
     DeletionPolicy,
     InferenceAmiVersion,
+    RolloutSpec,
     _families_regex,
     _Spec,
     _Status,
@@ -50,13 +53,13 @@ class PoolInstanceSpec(_Spec):
 
     type: str = Field(
         description=(
-            "SageMaker instance type of every instance of the pool, e.g. ml.g5.12xlarge. Immutable."
+            "SageMaker instance type of every instance of the pool, e.g. ml.g5.12xlarge. A "
+            "change rolls out (spec.rollout) once every placed model fits the new type."
         ),
         max_length=64,
         pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$",
         json_schema_extra=rules(
             cel(f"self.matches('^ml\\\\.({_families_regex()})\\\\.')", msg_instance_family()),
-            cel("self == oldSelf", "instance.type of a pool is immutable"),
         ),
     )
     min_count: int = Field(
@@ -93,11 +96,88 @@ class PoolRoutingSpec(_Spec):
     )
 
 
+MSG_POOL_ROLLOUT_TIMEOUT = (
+    "rollout.timeoutSeconds must be larger than rollout.waitSeconds: every batch bakes "
+    "waitSeconds and SageMaker rolls back a rollout still running at the timeout"
+)
+
+
+class PoolRolloutSpec(_Spec):
+    """How an instance type change replaces the pool's instances (SageMaker's rolling
+    deployment of an endpoint hosting inference components)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel(
+                "!has(self.timeoutSeconds) || self.waitSeconds < self.timeoutSeconds",
+                MSG_POOL_ROLLOUT_TIMEOUT,
+            )
+        )
+    )
+
+    max_batch_percent: int = Field(
+        DEFAULT_MAX_BATCH_PERCENT,
+        description="Share of the instances replaced per batch (5-50). Default 25.",
+        ge=5,
+        le=50,
+    )
+    wait_seconds: int = Field(
+        600,
+        description="Bake time after each batch, while the rollback alarms are watched (0-3600).",
+        ge=0,
+        le=3600,
+    )
+    timeout_seconds: int | None = Field(
+        None,
+        description=(
+            "MaximumExecutionTimeoutInSeconds (600-28800): a rollout still running then is "
+            "rolled back. Unset: SageMaker's default."
+        ),
+        ge=600,
+        le=28800,
+    )
+    rollback_alarms: list[str] = Field(
+        default_factory=list,
+        description=(
+            f"Existing CloudWatch alarms (at most {MAX_ROLLBACK_ALARMS}); one in ALARM during "
+            "a bake rolls the change back."
+        ),
+        max_length=MAX_ROLLBACK_ALARMS,
+        json_schema_extra={
+            "items": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^\S.*$"},
+            "x-kubernetes-list-type": "set",
+        },
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> PoolRolloutSpec:
+        if self.timeout_seconds is not None and self.wait_seconds >= self.timeout_seconds:
+            raise ValueError(MSG_POOL_ROLLOUT_TIMEOUT)
+        return self
+
+    def as_rollout(self) -> RolloutSpec:
+        """The same request as an LLMEndpoint's Rolling spec.rollout."""
+        return RolloutSpec(
+            strategy="Rolling",
+            max_batch_percent=self.max_batch_percent,
+            wait_seconds=self.wait_seconds,
+            timeout_seconds=self.timeout_seconds,
+            rollback_alarms=list(self.rollback_alarms),
+        )
+
+
 class LLMEndpointPoolSpec(_Spec):
     instance: PoolInstanceSpec = Field(description="The endpoint's instances.")
     aws: AwsSpec = Field(description="Where and as whom the pool's endpoint runs.")
     routing: PoolRoutingSpec = Field(
         default_factory=PoolRoutingSpec, description="Request routing among copies."
+    )
+    rollout: PoolRolloutSpec = Field(
+        default_factory=PoolRolloutSpec,
+        description=(
+            "How a change of instance.type rolls out: instances replaced in batches, each "
+            "batch baked, the placed models' copies kept serving."
+        ),
     )
     allowed_namespaces: list[str] = Field(
         default_factory=list,
@@ -163,6 +243,19 @@ class PoolBudgetStatus(_Status):
     price_date: str | None = Field(None, description="Date of the catalog's prices.")
 
 
+class PoolRolloutStatus(_Status):
+    phase: str | None = Field(
+        None, description="InProgress, Baking, Succeeded, RolledBack or Refused."
+    )
+    step: str | None = Field(None, description="SageMaker's step of the new instances.")
+    message: str | None = Field(None, description="What happens now, or how it ended.")
+    from_instance_type: str | None = Field(None, description="The instance type it replaces.")
+    to_instance_type: str | None = Field(None, description="The instance type it rolls out.")
+    target: str | None = Field(None, description="The endpoint config it moves to.")
+    start_time: str | None = Field(None, description="When it started.")
+    end_time: str | None = Field(None, description="When it ended.")
+
+
 class LLMEndpointPoolStatus(_Status):
     phase: str | None = Field(None, description="Pending, Creating, InService, Failed, Deleting.")
     observed_generation: int | None = Field(None, description="metadata.generation acted on.")
@@ -183,6 +276,16 @@ class LLMEndpointPoolStatus(_Status):
         description="On-demand USD per hour of the instances running now.",
     )
     failure_reason: str | None = Field(None, description="SageMaker's FailureReason, if any.")
+    instance_type: str | None = Field(
+        None,
+        description=(
+            "The instance type the endpoint runs now: what the placed models are rendered "
+            "and admitted against (spec.instance.type once a change of it rolled out)."
+        ),
+    )
+    rollout: PoolRolloutStatus | None = Field(
+        None, description="The last change of instance type: how it rolls out, or how it ended."
+    )
     policy: PoolBudgetStatus | None = Field(
         None,
         description=(

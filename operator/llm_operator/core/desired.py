@@ -180,6 +180,14 @@ class DesiredState:
     not_retried: tuple[int, ...] = ()
     # (reason, message): served on although something is wrong (Degraded, not Failed).
     notices: tuple[tuple[str, str], ...] = ()
+    # The name its own CloudWatch alarms derive from (the no-capacity alarm, the
+    # rollback alarms): its endpoint's, or on a pool the one its own endpoint would
+    # have, so that the models sharing a pool's endpoint never want one alarm name.
+    alarm_stem: str = ""
+
+    @property
+    def alarms_named_after(self) -> str:
+        return self.alarm_stem or self.endpoint_name
 
 
 class RenderError(ValueError):
@@ -258,10 +266,10 @@ def render(
         else ()
     )
     tags = {**spec.aws.tags, **ownership_tags(owner)}
-    endpoint = endpoint_name or naming.endpoint_name(ns, name, cluster)
+    endpoint = own = endpoint_name or naming.endpoint_name(ns, name, cluster)
     if host is not None:
         endpoint = host.endpoint_name
-    scaling = _scaling(spec, endpoint, components[0].name if components else None)
+    scaling = _scaling(spec, endpoint, components[0].name if components else None, own)
     return DesiredState(
         owner=owner,
         region=region,
@@ -278,7 +286,7 @@ def render(
                 generation,
                 owned_alarms(
                     spec.rollout,
-                    endpoint_name=endpoint,
+                    endpoint_name=own,
                     variant_name=naming.variant_name(),
                     component_name=components[0].name if components else None,
                     owner=f"{ns}/{name}",
@@ -290,6 +298,7 @@ def render(
         scaling=scaling,
         host=host,
         package=package if spec.model.model_package is not None else None,
+        alarm_stem=own,
     )
 
 
@@ -504,7 +513,7 @@ def _components(
 
 
 def _scaling(
-    spec: LLMEndpointSpec, endpoint: str, base_component: str | None
+    spec: LLMEndpointSpec, endpoint: str, base_component: str | None, alarm_stem: str
 ) -> DesiredScaling | None:
     auto = spec.autoscaling
     if auto is None:
@@ -527,7 +536,7 @@ def _scaling(
                 "Cooldown": auto.scale_out_cooldown_seconds,
                 "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
             },
-            alarm_name=naming.no_capacity_alarm_name(endpoint),
+            alarm_name=naming.no_capacity_alarm_name(alarm_stem),
             alarm={
                 "AlarmDescription": f"Brings inference component {base_component} back from "
                 "zero copies when an invocation finds none",

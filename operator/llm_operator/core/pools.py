@@ -23,7 +23,7 @@ from typing import Any
 from llm_operator.api import catalog
 from llm_operator.api.models import InstanceSpec, LLMEndpointSpec
 from llm_operator.api.pool import ROUTING_STRATEGIES, LLMEndpointPoolSpec
-from llm_operator.core import naming
+from llm_operator.core import naming, validation
 from llm_operator.core.actions import (
     Action,
     CreateEndpoint,
@@ -51,6 +51,7 @@ from llm_operator.core.observed import (
     ObservedResource,
     ObservedState,
 )
+from llm_operator.core.rollout import desired_rollout
 
 # Reasons an LLMEndpoint on a pool is not placed (Degraded).
 POOL_FULL = "PoolFull"
@@ -62,8 +63,16 @@ POOL_DELETING = "PoolDeleting"
 POOL_IN_USE = "PoolInUse"
 # A pool whose maxCount no longer holds what is placed on it at its ceilings.
 POOL_OVERCOMMITTED = "Overcommitted"
+# A change of the pool's instance type refused: a placed model would not fit the new type.
+POOL_MODELS_DO_NOT_FIT = "ModelsDoNotFit"
+# A change of the pool's instance type SageMaker rolled back.
+POOL_ROLLED_BACK = "RolledBack"
 # status.pool of an LLMEndpoint: its admission record (written under the pool's lock).
 PLACEMENT_KEY = "pool"
+
+
+# Endpoint statuses in which what is placed keeps serving.
+ENDPOINT_SERVING = frozenset({"Updating", "SystemUpdating", "RollingBack", "UpdateRollbackFailed"})
 
 
 # -- names --------------------------------------------------------------------------
@@ -98,6 +107,9 @@ class DesiredPool:
     max_count: int
     tags: Mapping[str, str] = field(default_factory=dict)
     deleted_at: str | None = None
+    # UpdateEndpoint's DeploymentConfig when the instance type changes (spec.rollout).
+    deployment: Mapping[str, Any] | None = None
+    spec: LLMEndpointPoolSpec | None = None
 
 
 def render_pool(spec: LLMEndpointPoolSpec, owner: Owner) -> DesiredPool:
@@ -129,7 +141,10 @@ def render_pool(spec: LLMEndpointPoolSpec, owner: Owner) -> DesiredPool:
         }
     endpoint = endpoint_name(owner.namespace, owner.name, owner.cluster)
     config = naming.immutable_name(endpoint, Kind.ENDPOINT_CONFIG, naming.content_hash(request))
+    rollout = desired_rollout(spec.rollout.as_rollout(), "InferenceComponent", 0)
     return DesiredPool(
+        deployment=rollout.endpoint_deployment,
+        spec=spec,
         owner=owner,
         region=spec.aws.region,
         endpoint_name=endpoint,
@@ -166,6 +181,35 @@ class PoolObserved:
     configs: Mapping[str, ObservedResource]
     # Every inference component on the pool's endpoint, whoever owns it.
     components: Mapping[str, ObservedComponent]
+    # The instance type of the config the endpoint serves, when it is not the desired
+    # one (read from SageMaker: a crash loses nothing).
+    serving_instance_type: str | None = None
+
+
+@dataclass(frozen=True)
+class PoolRollout:
+    """A change of the pool's instance type: where it stands."""
+
+    phase: str  # InProgress | Baking | RolledBack | Refused
+    from_type: str
+    to_type: str
+    target: str
+    message: str
+    step: str | None = None
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """An LLMEndpoint placed on the pool: its spec (None: invalid) and admission."""
+
+    namespace: str
+    name: str
+    spec: LLMEndpointSpec | None
+    demand: Demand | None
+
+    @property
+    def who(self) -> str:
+        return f"{self.namespace}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -178,6 +222,7 @@ class PoolPlan:
     degraded: bool = False
     settled: bool = False
     done_deleting: bool = False
+    rollout: PoolRollout | None = None
 
 
 def _ours(owner: Owner, uid: str | None) -> bool:
@@ -193,8 +238,17 @@ def _conflict(kind: str, name: str, found: ObservedEndpoint | ObservedResource) 
     return f"SageMaker {kind} {name} {whose}; the operator leaves it alone"
 
 
-def plan_pool(want: DesiredPool, seen: PoolObserved) -> PoolPlan:
-    """Create the config and endpoint; nothing else: the models are the LLMEndpoints'."""
+def plan_pool(
+    want: DesiredPool,
+    seen: PoolObserved,
+    tenants: Sequence[Tenant] = (),
+    rolled_back: str | None = None,
+) -> PoolPlan:
+    """Create the config and endpoint, move the endpoint to a new config; nothing else:
+    the models are the LLMEndpoints'. A new instance type is tried only when every model
+    placed on the pool (`tenants`) fits it; else nothing is sent. `rolled_back`: the
+    endpoint config whose change of instance type status recorded as rolled back (not
+    tried again even once SageMaker's FailureReason is gone)."""
     ep = seen.endpoint
     config = seen.configs.get(want.config_name)
     if config is not None and not _ours(want.owner, config.owner_uid):
@@ -203,6 +257,18 @@ def plan_pool(want: DesiredPool, seen: PoolObserved) -> PoolPlan:
     if ep is not None and not _ours(want.owner, ep.owner_uid):
         msg = _conflict("endpoint", ep.name, ep)
         return PoolPlan((), "Failed", False, "NameConflict", msg, degraded=True)
+    old_type = _changing_type(want, seen)
+    if ep is not None and old_type is not None and want.spec is not None:
+        refusal = type_change_refusal(want.spec, old_type, tenants)
+        if refusal is not None:
+            ready = ep.status == "InService"
+            rollout = PoolRollout(
+                "Refused", old_type, want.instance_type, want.config_name, refusal
+            )
+            phase = "InService" if ready else ep.status
+            return PoolPlan(
+                (), phase, ready, POOL_MODELS_DO_NOT_FIT, refusal, degraded=True, rollout=rollout
+            )
     actions: list[Action] = []
     if config is None:
         actions.append(
@@ -219,9 +285,17 @@ def plan_pool(want: DesiredPool, seen: PoolObserved) -> PoolPlan:
         return PoolPlan(tuple(actions), "Failed", False, "EndpointFailed", msg, degraded=True)
     if ep.status != "InService":
         msg = f"Waiting for endpoint {ep.name} to leave {ep.status}"
+        rolling = _rolling(want, seen, ep, old_type)
+        if rolling is not None:
+            # The placed models keep serving on the old instances meanwhile.
+            return PoolPlan(
+                tuple(actions), "Updating", True, "RollingOut", rolling.message, rollout=rolling
+            )
+        if ep.status in ENDPOINT_SERVING:
+            return PoolPlan(tuple(actions), "Updating", True, ep.status, msg)
         return PoolPlan(tuple(actions), "Creating", False, ep.status, msg)
     if ep.config_name != want.config_name:
-        return _update(want, seen, ep, actions)
+        return _update(want, seen, ep, actions, old_type, rolled_back == want.config_name)
     if not actions:
         for name, found in sorted(seen.configs.items()):
             if name != want.config_name and _ours(want.owner, found.owner_uid):
@@ -231,11 +305,20 @@ def plan_pool(want: DesiredPool, seen: PoolObserved) -> PoolPlan:
 
 
 def _update(
-    want: DesiredPool, seen: PoolObserved, ep: ObservedEndpoint, actions: list[Action]
+    want: DesiredPool,
+    seen: PoolObserved,
+    ep: ObservedEndpoint,
+    actions: list[Action],
+    old_type: str | None,
+    remembered: bool = False,
 ) -> PoolPlan:
-    """Move the endpoint to the desired config (minCount, maxCount, routing, ...): the
-    instances and the components on them carry over. Not while a component moves, and
-    never again after SageMaker refused that config (no hot loop)."""
+    """Move the endpoint to the desired config. minCount, maxCount, routing, ...: the
+    instances and the components on them carry over. A new instance type: a rolling
+    deployment (spec.rollout) brings up new instances in batches, SageMaker redeploys
+    the components' copies onto them and the old ones go, each batch baked. Not while a
+    component moves, and never again after SageMaker refused or rolled back that config
+    (no hot loop): SageMaker's own record says so (LastModifiedTime after the config was
+    created, with a FailureReason), so a restart changes nothing."""
     config = seen.configs.get(want.config_name)
     tried = (
         config is not None
@@ -244,6 +327,17 @@ def _update(
         and ep.last_modified > config.created
         and ep.failure_reason is not None
     )
+    if (tried or remembered) and old_type is not None:
+        why = ep.failure_reason or "rolled back before (the pool's status.rollout)"
+        msg = (
+            f"SageMaker rolled back endpoint {ep.name} from {want.instance_type} to "
+            f"{old_type}: {why}; the models keep serving on {old_type}, and "
+            f"{want.instance_type} is not tried again until spec.instance changes"
+        )
+        rollout = PoolRollout(POOL_ROLLED_BACK, old_type, want.instance_type, want.config_name, msg)
+        return PoolPlan(
+            tuple(actions), "InService", True, POOL_ROLLED_BACK, msg, degraded=True, rollout=rollout
+        )
     if tried:
         msg = (
             f"SageMaker did not move endpoint {ep.name} to endpoint config {want.config_name}: "
@@ -254,9 +348,136 @@ def _update(
     if busy:
         msg = f"Waiting for inference components {', '.join(busy)} before updating the endpoint"
         return PoolPlan(tuple(actions), "InService", True, "Updating", msg)
-    actions.append(UpdateEndpoint(name=ep.name, config_name=want.config_name))
-    msg = f"Updating endpoint {ep.name} to endpoint config {want.config_name}"
-    return PoolPlan(tuple(actions), "Updating", True, "Updating", msg)
+    if old_type is None:
+        actions.append(UpdateEndpoint(name=ep.name, config_name=want.config_name))
+        msg = f"Updating endpoint {ep.name} to endpoint config {want.config_name}"
+        return PoolPlan(tuple(actions), "Updating", True, "Updating", msg)
+    actions.append(
+        UpdateEndpoint(name=ep.name, config_name=want.config_name, deployment=want.deployment)
+    )
+    msg = (
+        f"Rolling endpoint {ep.name} from {old_type} to {want.instance_type} "
+        f"(endpoint config {want.config_name}); the models keep serving"
+    )
+    rollout = PoolRollout(
+        "InProgress", old_type, want.instance_type, want.config_name, msg, step="Starting"
+    )
+    return PoolPlan(tuple(actions), "Updating", True, "RollingOut", msg, rollout=rollout)
+
+
+def _changing_type(want: DesiredPool, seen: PoolObserved) -> str | None:
+    """The instance type the endpoint serves when the desired config changes it."""
+    ep = seen.endpoint
+    old = seen.serving_instance_type
+    if ep is None or ep.config_name == want.config_name or old in (None, want.instance_type):
+        return None
+    return old
+
+
+def _rolling(
+    want: DesiredPool, seen: PoolObserved, ep: ObservedEndpoint, old_type: str | None
+) -> PoolRollout | None:
+    """A change of instance type SageMaker is rolling out now, and its step."""
+    if old_type is None or ep.pending_config != want.config_name:
+        return None
+    if ep.status == "RollingBack":
+        step = "RollingBack"
+        message = f"Rolling back: {ep.failure_reason or 'no reason given'}"
+    else:
+        step = ep.deployment_status or ep.status
+        message = ep.deployment_message or f"Endpoint {ep.name} is {ep.status}"
+    phase = "Baking" if ep.deployment_status == "Baking" else "InProgress"
+    return PoolRollout(
+        phase,
+        old_type,
+        want.instance_type,
+        want.config_name,
+        f"{old_type} -> {want.instance_type}: {message}",
+        step=step,
+    )
+
+
+# Problems of a placed model on the new instance type that refuse the change.
+_HARDWARE_REASONS = frozenset(
+    {
+        "CopyTooLarge",
+        "UnknownInstanceType",
+        "ImageRequired",
+        "UnknownRegion",
+    }
+)
+
+
+def _hardware(kind: catalog.InstanceType) -> str:
+    if kind.accelerators <= 0:
+        return "CPU"
+    return "Neuron" if kind.accelerator_kind == "neuron" else "GPU"
+
+
+def type_change_refusal(
+    pool: LLMEndpointPoolSpec, old_type: str, tenants: Sequence[Tenant]
+) -> str | None:
+    """Why the pool cannot move from `old_type` to spec.instance.type with these models
+    placed on it, or None when every one fits the new type at its ceiling."""
+    new_type, max_count = pool.instance.type, pool.instance.max_count
+    new = catalog.instance_type(new_type)
+    if new is None:
+        return f"instance type {new_type} is not in the operator's catalog"
+    old = catalog.instance_type(old_type)
+    found: list[str] = []
+    if old is not None and tenants and _hardware(old) != _hardware(new):
+        found.append(
+            f"{', '.join(t.who for t in tenants)} run {_hardware(old)} engine images on "
+            f"{old_type}, which cannot run on {new_type} ({_hardware(new)}): SageMaker moves "
+            "the placed components as they are"
+        )
+    for tenant in tenants:
+        if tenant.spec is None:
+            continue
+        placed = placed_spec(tenant.spec, pool)
+        for problem in validation.errors(validation.validate(placed)):
+            if problem.reason in _HARDWARE_REASONS:
+                found.append(f"{tenant.who}: {problem.message}")
+        tp = tenant.spec.model.tensor_parallel_degree
+        if tp is not None and tp > new.accelerators:
+            found.append(
+                f"{tenant.who}: model.tensorParallelDegree {tp} needs {tp} accelerators per "
+                f"copy, {new_type} has {new.accelerators}"
+            )
+    demands = [t.demand for t in tenants if t.demand is not None]
+    short = _pack(new_type, max_count, demands)
+    if short is not None:
+        per = _copies_per_instance(short, new)
+        cap = capacity(new_type, max_count, demands)
+        found.append(
+            f"{short.who}: {short.copies} copies x {short.accelerators} accelerators, "
+            f"{short.cpus:g} vCPUs, {short.memory_mib} MiB (at its ceiling) do not all fit "
+            f"beside the models admitted before it on {max_count} x {new_type} "
+            f"({new.accelerators} accelerators, {new.vcpus} vCPUs, {new.memory_gib * 1024} MiB "
+            f"each; one holds {per} such copies); the models placed need "
+            f"{cap.accelerators_ceiling} of {cap.accelerators_total} accelerators, "
+            f"{cap.cpus_ceiling:g} of {cap.cpus_total:g} vCPUs, {cap.memory_mib_ceiling} of "
+            f"{cap.memory_mib_total} MiB"
+        )
+    if not found:
+        return None
+    return (
+        f"instance.type {new_type} is not rolled out (nothing was sent; the pool keeps "
+        f"serving on {old_type}): " + "; ".join(found) + ". Raise spec.instance.maxCount, "
+        "pick a larger type, or lower those models' copies, autoscaling maximum or "
+        "per-copy resources"
+    )
+
+
+def _copies_per_instance(d: Demand, kind: catalog.InstanceType) -> int:
+    limits = []
+    if d.accelerators > 0:
+        limits.append(kind.accelerators // d.accelerators)
+    if d.cpus > 0:
+        limits.append(int(kind.vcpus // d.cpus))
+    if d.memory_mib > 0:
+        limits.append(kind.memory_gib * 1024 // d.memory_mib)
+    return max(0, min(limits)) if limits else 0
 
 
 def hosted(seen: PoolObserved) -> list[str]:
@@ -494,6 +715,17 @@ def share_of_pool(want: DesiredState, observed: ObservedState) -> str | None:
     copies = (base.current_copies or 0) if base is not None else 0
     cost = share(catalog.hourly_cost(kind.name, 1), copies * accelerators, kind.accelerators)
     return catalog.format_usd(cost)
+
+
+def cost_while_moving(
+    share_usd: str | None, former_type: str | None, former_instances: int | None
+) -> str | None:
+    """What an LLMEndpoint moving onto a pool costs now: its share of the pool plus the
+    instances of its former endpoint, which run (and are billed) until the move ends."""
+    former = catalog.hourly_cost(former_type, former_instances or 0) if former_type else None
+    if former is None:
+        return share_usd
+    return catalog.format_usd(former + (Decimal(share_usd) if share_usd else Decimal(0)))
 
 
 def share(

@@ -452,7 +452,7 @@ def lookups(rendered: Rendered) -> Lookups:
     if want.rollout is not None:
         alarms |= {a.name for a in want.rollout.owned_alarms}
     if rendered.deleting and alarms:
-        alarms |= set(rollout.alarm_names(want.endpoint_name))
+        alarms |= set(rollout.alarm_names(want.alarms_named_after))
     adopted = want.adopted
     extra: frozenset[str] = frozenset()
     if adopted is not None:

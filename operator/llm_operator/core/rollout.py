@@ -29,7 +29,7 @@ LATENCY_ALARM_SUFFIX = "-rollback-p99-latency"
 ALARM_PERIOD_SECONDS = 60
 DEFAULT_CANARY_PERCENT = 10
 DEFAULT_LINEAR_STEP_PERCENT = models.DEFAULT_LINEAR_STEP_PERCENT
-DEFAULT_MAX_BATCH_PERCENT = 25
+DEFAULT_MAX_BATCH_PERCENT = models.DEFAULT_MAX_BATCH_PERCENT
 # Phases after which nothing moves until the spec changes.
 FINISHED: frozenset[RolloutPhase] = frozenset({"Succeeded", "RolledBack", "Failed"})
 _BLUE_GREEN = {"AllAtOnce": "ALL_AT_ONCE", "Canary": "CANARY", "Linear": "LINEAR"}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -74,6 +75,10 @@ async def pool_pass(
     place = Scope(want.region, who)
     if not deleting and not await _admitted(r, body, spec, write, event):
         return r.settings.resync_seconds, False
+    facts = PoolFacts(ns, name, str(meta["uid"]), spec)
+    placed = await shell_pools.placed_on(cluster, facts)
+    was = (body.get("status") or {}).get("rollout") or {}
+    rolled_back = str(was.get("target")) if was.get("phase") == pools.POOL_ROLLED_BACK else None
     try:
         plan, seen = await shell_pools.pool_pass(
             r.sagemaker,
@@ -83,21 +88,48 @@ async def pool_pass(
             retain=spec.deletion_policy == "Retain",
             event=event,
             cache=r.observer.cache,
+            tenants=shell_pools.tenants_of(placed),
+            copies=shell_pools.copies_of(placed),
+            rolled_back=rolled_back,
         )
     except AwsError as error:
         log.warning("LLMEndpointPool %s/%s: %s", ns, name, error.message)
         return r.settings.transition_poll_seconds * 4, False
-    facts = PoolFacts(ns, name, str(meta["uid"]), spec)
-    placed = await shell_pools.placed_on(cluster, facts)
-    value = shell_pools.pool_status(want, plan, seen, placed, int(meta.get("generation") or 0))
+    # What status said before this pass (a copy: writing it may change the body).
+    previous: Mapping[str, Any] = copy.deepcopy(dict(body.get("status") or {}))
+    value = shell_pools.pool_status(
+        want, plan, seen, placed, int(meta.get("generation") or 0), previous
+    )
     await write(value)
     if plan.degraded and plan.reason == pools.POOL_IN_USE:
         event("Warning", plan.reason, plan.message)
+    _rollout_events(previous.get("rollout") or {}, value.get("rollout") or {}, event)
     if plan.done_deleting:
         return 0.0, True
     moving = bool(plan.actions) or not plan.settled
     delay = r.settings.transition_poll_seconds if moving else r.settings.resync_seconds
     return delay, False
+
+
+def _rollout_events(
+    was: Mapping[str, Any], now: Mapping[str, Any], event: Callable[[str, str, str], None]
+) -> None:
+    """One Event per step of a change of instance type, as for an LLMEndpoint's rollout."""
+    key = (now.get("target"), now.get("phase"), now.get("step"))
+    if not now or key == (was.get("target"), was.get("phase"), was.get("step")):
+        return
+    phase, step = now.get("phase"), now.get("step")
+    what = f"{now.get('fromInstanceType')} -> {now.get('toInstanceType')}"
+    if phase == "Refused":
+        event("Warning", pools.POOL_MODELS_DO_NOT_FIT, str(now.get("message")))
+    elif phase == "RolledBack":
+        event("Warning", pools.POOL_ROLLED_BACK, str(now.get("message")))
+    elif phase == "Succeeded":
+        event("Normal", "RolloutSucceeded", f"{what}: {now.get('message')}")
+    elif step == "Starting":
+        event("Normal", "RolloutStarted", str(now.get("message")))
+    else:
+        event("Normal", "RolloutStep", f"[{step}] {now.get('message')}")
 
 
 async def _admitted(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -85,6 +85,12 @@ async def pool_facts(
         who = None
     meta = obj.get("metadata") or {}
     uid = str(meta.get("uid") or "")
+    runs = (obj.get("status") or {}).get("instanceType")
+    if isinstance(runs, str) and runs and runs != spec.instance.type:
+        # A change of the pool's instance type not rolled out (yet, or refused): its
+        # models render and are admitted against what the endpoint runs.
+        instance = spec.instance.model_copy(update={"type": runs})
+        spec = spec.model_copy(update={"instance": instance})
     return PoolFacts(
         namespace,
         name,
@@ -99,7 +105,8 @@ async def pool_facts(
 # -- placement -------------------------------------------------------------------------
 
 
-def _placed_on(obj: Mapping[str, Any], namespace: str, name: str) -> bool:
+def is_placed_on(obj: Mapping[str, Any], namespace: str, name: str) -> bool:
+    """Whether the LLMEndpoint `obj` (not being deleted) names the pool namespace/name."""
     meta = obj.get("metadata") or {}
     ref = (obj.get("spec") or {}).get("pool") or {}
     return (
@@ -117,8 +124,41 @@ async def placed_on(reads: Any, pool: PoolFacts) -> list[Mapping[str, Any]]:
         return []
     found: list[Mapping[str, Any]] = []
     for namespace in sorted({pool.namespace, *pool.spec.allowed_namespaces}):
-        found += [o for o in await lister(namespace) if _placed_on(o, pool.namespace, pool.name)]
+        found += [o for o in await lister(namespace) if is_placed_on(o, pool.namespace, pool.name)]
     return found
+
+
+def tenants_of(placed: Sequence[Mapping[str, Any]]) -> list[pools.Tenant]:
+    """The LLMEndpoints placed on a pool as a change of its instance type checks them."""
+    found = []
+    for obj in placed:
+        meta = obj.get("metadata") or {}
+        if pools.admitted_demand(obj) is None:
+            continue  # waiting for room: placed on whatever type the pool has then
+        try:
+            spec: LLMEndpointSpec | None = LLMEndpointSpec.model_validate(obj.get("spec") or {})
+        except ValidationError:
+            spec = None
+        found.append(
+            pools.Tenant(
+                str(meta.get("namespace")),
+                str(meta.get("name")),
+                spec,
+                pools.admitted_demand(obj),
+            )
+        )
+    return found
+
+
+def copies_of(placed: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, Any], ...]:
+    """The copies each placed LLMEndpoint's status reports: when they move, managed
+    instance scaling moves the pool's instances."""
+    found = []
+    for obj in placed:
+        meta = obj.get("metadata") or {}
+        copies = ((obj.get("status") or {}).get("copies") or {}).get("current")
+        found.append((f"{meta.get('namespace')}/{meta.get('name')}", copies))
+    return tuple(sorted(found))
 
 
 class Placements:
@@ -181,7 +221,7 @@ class Placements:
                 (
                     (str((o.get("status") or {}).get("pool", {}).get("admittedAt", "")), d)
                     for o in found
-                    if _placed_on(o, *key)
+                    if is_placed_on(o, *key)
                     and (o.get("metadata") or {}).get("uid") != uid
                     and (d := pools.admitted_demand(o)) is not None
                 ),
@@ -231,22 +271,28 @@ _NOBODY = TagOwner(None, None)
 
 
 async def glance_pool(
-    cache: Cache, place: Scope, want: pools.DesiredPool
+    cache: Cache, place: Scope, want: pools.DesiredPool, copies: Hashable = None
 ) -> pools.PoolObserved | None:
     """The pool from the shared inventory, cached Describe and cached owners; None when
     its endpoint is not listed there or was changed after the inventory was taken.
 
-    The endpoint is Described again whenever the components on it (or their statuses)
-    changed since its last Describe: managed instance scaling follows them, and the
-    pool's instances and cost are read from that Describe."""
+    The endpoint is Described again whenever the components on it (or their statuses,
+    or `copies`: the copies the placed LLMEndpoints' statuses report) changed since its
+    last Describe: managed instance scaling follows them, and the pool's instances and
+    cost are read from that Describe."""
     inventory = await cache.inventory(place)
     name = want.endpoint_name
     summary = inventory.endpoints.get(name)
     if summary is None or cache.stale(place, Kind.ENDPOINT, name, inventory):
         return None
     on = inventory.components_on.get(name, set())
-    shape = tuple(
-        sorted((c, str(inventory.components[c].get("InferenceComponentStatus", ""))) for c in on)
+    shape = (
+        tuple(
+            sorted(
+                (c, str(inventory.components[c].get("InferenceComponentStatus", ""))) for c in on
+            )
+        ),
+        copies,
     )
     moved = cache.pool_components.get((place, name)) != shape
     ep = await cache.describe(
@@ -324,9 +370,12 @@ async def observe_pool(aws: SageMaker, place: Scope, want: pools.DesiredPool) ->
         if error.kind != "not_found":
             raise
         ep = None
+    serving_type: str | None = None
     if ep is not None:
         tags = await aws.tags(place, str(ep["EndpointArn"]))
         variants = ep.get("ProductionVariants") or [{}]
+        pending = ep.get("PendingDeploymentSummary") or {}
+        stage = _variant_status(pending.get("ProductionVariants") or variants)
         endpoint = ObservedEndpoint(
             name=str(ep["EndpointName"]),
             arn=str(ep["EndpointArn"]),
@@ -337,8 +386,13 @@ async def observe_pool(aws: SageMaker, place: Scope, want: pools.DesiredPool) ->
             desired_instances=variants[0].get("DesiredInstanceCount"),
             owner_uid=tags.get(UID_TAG),
             owner_name=_owner_name(tags),
+            pending_config=pending.get("EndpointConfigName") or None,
+            deployment_status=stage.get("Status"),
+            deployment_message=stage.get("StatusMessage"),
             last_modified=epoch(ep.get("LastModifiedTime")),
         )
+        if endpoint.config_name and endpoint.config_name != want.config_name:
+            serving_type = await _instance_type_of(aws, place, endpoint.config_name)
     configs: dict[str, ObservedResource] = {}
     for item in await aws.list_all(
         place, "ListEndpointConfigs", "EndpointConfigs", NameContains=want.endpoint_name
@@ -369,7 +423,30 @@ async def observe_pool(aws: SageMaker, place: Scope, want: pools.DesiredPool) ->
             components[name] = _component(
                 want.endpoint_name, name, item, tags.get(UID_TAG), _owner_name(tags), arn
             )
-    return pools.PoolObserved(endpoint, configs, components)
+    return pools.PoolObserved(endpoint, configs, components, serving_type)
+
+
+async def _instance_type_of(aws: SageMaker, place: Scope, config: str) -> str | None:
+    """The instance type of the config the endpoint serves (SageMaker's record)."""
+    try:
+        found = await aws.call(place, "DescribeEndpointConfig", {"EndpointConfigName": config})
+    except AwsError as error:
+        if error.kind != "not_found":
+            raise
+        return None
+    variants = found.get("ProductionVariants") or [{}]
+    kind = variants[0].get("InstanceType")
+    return str(kind) if kind else None
+
+
+def _variant_status(variants: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """The first variant's newest VariantStatus entry (a deployment's current step)."""
+    for variant in variants:
+        entries = variant.get("VariantStatus") or []
+        if entries:
+            latest: Mapping[str, Any] = entries[-1]
+            return latest
+    return {}
 
 
 def _owner_name(tags: Mapping[str, str]) -> str | None:
@@ -386,22 +463,28 @@ async def pool_pass(
     retain: bool,
     event: Callable[[str, str, str], None],
     cache: Cache | None = None,
+    tenants: Sequence[pools.Tenant] = (),
+    copies: Hashable = None,
+    rolled_back: str | None = None,
 ) -> tuple[pools.PoolPlan, pools.PoolObserved]:
     """Observe, plan and act once; stops at the first failed action (reported).
 
-    `cache`: the replica's shared observer cache; a settled pool is judged from it."""
+    `cache`: the replica's shared observer cache; a settled pool is judged from it.
+    `tenants`: the LLMEndpoints placed on it, which a new instance type must fit;
+    `copies`: what their statuses say they run (a change: the endpoint is read again);
+    `rolled_back`: the config status recorded a rolled-back change of instance type to."""
     await aws.prepare(place)
     if cache is not None and not deleting:
-        glanced = await glance_pool(cache, place, want)
+        glanced = await glance_pool(cache, place, want, copies)
         if glanced is not None:
-            plan = pools.plan_pool(want, glanced)
+            plan = pools.plan_pool(want, glanced, tenants, rolled_back)
             if plan.settled and not plan.actions:
                 return plan, glanced
     seen = await observe_pool(aws, place, want)
     if deleting:
         plan = pools.plan_pool_deletion(want, seen, retain=retain)
     else:
-        plan = pools.plan_pool(want, seen)
+        plan = pools.plan_pool(want, seen, tenants, rolled_back)
     for action in plan.actions:
         try:
             outcome = await execute(aws, place, action)
@@ -419,23 +502,90 @@ async def pool_pass(
     return plan, seen
 
 
+def serving_type(
+    want: pools.DesiredPool, seen: pools.PoolObserved, previous: Mapping[str, Any]
+) -> str:
+    """The instance type the pool's endpoint runs now: the desired one once the endpoint
+    is on the desired config (or not created yet)."""
+    ep = seen.endpoint
+    if ep is None or ep.config_name == want.config_name:
+        return want.instance_type
+    return seen.serving_instance_type or str(previous.get("instanceType") or want.instance_type)
+
+
+def rollout_status(
+    want: pools.DesiredPool,
+    plan: pools.PoolPlan,
+    seen: pools.PoolObserved,
+    previous: Mapping[str, Any],
+    now: str,
+) -> dict[str, Any] | None:
+    """status.rollout: the change of instance type under way, refused or rolled back; once
+    the endpoint serves its target, Succeeded (kept until the next change)."""
+    was: Mapping[str, Any] = previous.get("rollout") or {}
+    current = plan.rollout
+    if current is not None:
+        same = was.get("target") == current.target and was.get("phase") not in (
+            None,
+            "Succeeded",
+        )
+        return {
+            "phase": current.phase,
+            "step": current.step,
+            "message": current.message,
+            "fromInstanceType": current.from_type,
+            "toInstanceType": current.to_type,
+            "target": current.target,
+            "startTime": (was.get("startTime") if same else None) or now,
+            "endTime": (
+                (was.get("endTime") if same else None) or now
+                if current.phase in ("RolledBack", "Refused")
+                else None
+            ),
+        }
+    ep = seen.endpoint
+    if (
+        was
+        and was.get("phase") in ("InProgress", "Baking")
+        and ep is not None
+        and ep.status == "InService"
+        and ep.config_name == was.get("target")
+    ):
+        return {
+            **was,
+            "phase": "Succeeded",
+            "step": None,
+            "message": (
+                f"Endpoint {ep.name} runs on {was.get('toInstanceType')}; the models moved with it"
+            ),
+            "endTime": now,
+        }
+    # The last one that succeeded stays; one refused or rolled back is over once the
+    # plan no longer reports it (the spec changed).
+    return dict(was) if was.get("phase") == "Succeeded" else None
+
+
 def pool_status(
     want: pools.DesiredPool,
     plan: pools.PoolPlan,
     seen: pools.PoolObserved,
     placed: Sequence[Mapping[str, Any]],
     generation: int,
+    previous: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """status of an LLMEndpointPool: its endpoint, capacity, models and cost."""
+    """status of an LLMEndpointPool: its endpoint, capacity, models and cost, and a change
+    of its instance type (`previous`: the status before this pass)."""
+    previous = previous or {}
     ep = seen.endpoint
+    runs = serving_type(want, seen, previous)
     demands = [d for o in placed if (d := pools.admitted_demand(o)) is not None]
-    cap = pools.capacity(want.instance_type, want.max_count, demands)
-    over = pools.overcommitted(want.instance_type, want.max_count, demands)
+    cap = pools.capacity(runs, want.max_count, demands)
+    over = pools.overcommitted(runs, want.max_count, demands)
     degraded, reason, message = plan.degraded, plan.reason, plan.message
     if over is not None and not degraded and not deleting(plan):
         degraded, reason, message = True, pools.POOL_OVERCOMMITTED, over
     current = ep.current_instances if ep is not None else None
-    cost = pools.pool_cost(want.instance_type, current)
+    cost = pools.pool_cost(runs, current)
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     models = []
     used = 0
@@ -474,6 +624,8 @@ def pool_status(
         "modelsCount": len(models),
         "costPerHourUSD": catalog.format_usd(cost),
         "failureReason": ep.failure_reason if ep is not None else None,
+        "instanceType": runs,
+        "rollout": rollout_status(want, plan, seen, previous, now),
         "conditions": [
             {
                 "type": "Ready",

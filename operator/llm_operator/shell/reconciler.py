@@ -31,8 +31,10 @@ from llm_operator.core import (
     status,
 )
 from llm_operator.core.actions import Effect, Notice, digest
+from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedState
+from llm_operator.core.passes import hosted
 from llm_operator.core.plan import Plan
 from llm_operator.core.render import PoolFacts
 from llm_operator.core.validation import Problem
@@ -199,6 +201,18 @@ class Reconciler:
             if key not in reported:
                 self._event(body, "Warning", reason, redact(message))
         return tuple(active)
+
+    async def _instance_type(self, place: Scope, config: str) -> str | None:
+        """The instance type of an endpoint config (its Describe, read now)."""
+        try:
+            found = await self.observer.cache.describe(
+                place, Kind.ENDPOINT_CONFIG, config, None, stale=True, full=True
+            )
+        except AwsError:
+            return None  # the cost is an estimate: it does without
+        variants = (found or {}).get("ProductionVariants") or [{}]
+        kind = variants[0].get("InstanceType")
+        return str(kind) if kind else None
 
     async def _act(
         self,
@@ -441,8 +455,17 @@ class Reconciler:
                 registry.status_of(package, want.not_retried) if package is not None else None
             )
         if want.host is not None:
-            # On a pool: its share of the pool's cost, by the accelerators its copies hold.
-            new_status["estimatedHourlyCostUSD"] = pools.share_of_pool(want, observed)
+            # On a pool: its share of the pool's cost, by the accelerators its copies hold;
+            # moving onto it, the former endpoint's instances too (billed until it goes).
+            cost = pools.share_of_pool(want, observed)
+            former = hosted.former(want, observed)
+            if former is not None:
+                cost = pools.cost_while_moving(
+                    cost,
+                    await self._instance_type(place, former.config_name),
+                    former.current_instances,
+                )
+            new_status["estimatedHourlyCostUSD"] = cost
         if governed.policies or record or previous.get("policy"):
             # The budget's record, then what the policies decide now (a record kept from
             # an earlier pass may hold the applied values of an older policy).

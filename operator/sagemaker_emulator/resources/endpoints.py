@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import containers, deployments, serverless
+from .. import containers, deployments, placement, serverless
 from ..caller import Caller
 from ..errors import already_exists, in_progress, not_found, resource_limit, validation
 from ..state import Record, Region, Store, public
@@ -319,6 +319,8 @@ def complete(
     if op == "update":
         reason = store.faults.take_failure("endpoint", name)
         reason = reason or containers.config_failure(region, pending["config"])
+        if reason is None and record["_ComponentBased"]:
+            reason = placement.redeploy(region, record, pending["variants"], apply=False)
         record["EndpointStatus"] = "InService"
         if reason is not None:
             # Roll back to the old config, which keeps serving; then InService with the reason.
@@ -332,6 +334,8 @@ def complete(
             variant.pop("VariantStatus", None)
             variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"]
             variant["CurrentWeight"] = variant["DesiredWeight"]
+        if record["_ComponentBased"]:
+            placement.redeploy(region, record, pending["variants"], apply=True)
         record["ProductionVariants"] = pending["variants"]
         if pending.get("deployment") is not None:
             record["LastDeploymentConfig"] = pending["deployment"]

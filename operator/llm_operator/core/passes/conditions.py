@@ -49,9 +49,12 @@ def converging(p: Pass, memory: PlanMemory) -> Plan:
     serving_on = ready and bool(p.problems) and all(x.reason in notices for x in p.problems)
     # Moving onto a pool: the former endpoint serves until the pool's components do.
     former = None if ready or p.problems else hosted.serving_former(desired, p.observed)
+    # On a pool whose endpoint is updating (a change of its instance type rolls out, say):
+    # the model's components keep serving, and nothing of its own is amiss.
+    pool_updating = not ready and not p.problems and _pool_updating(p)
     phase = _phase(
         p,
-        ready=ready or former is not None,
+        ready=ready or former is not None or pool_updating,
         previous_only=(on_previous and rolled_back_only) or serving_on,
     )
 
@@ -66,6 +69,15 @@ def converging(p: Pass, memory: PlanMemory) -> Plan:
     elif ready:
         ready_condition = ConditionInput(
             True, "InService", f"Endpoint {desired.endpoint_name} is serving the desired spec"
+        )
+    elif pool_updating:
+        host = desired.host
+        assert host is not None
+        ready_condition = ConditionInput(
+            True,
+            "PoolUpdating",
+            f"Endpoint {desired.endpoint_name} of LLMEndpointPool {host.namespace}/{host.name} "
+            "is updating; the model's inference components keep serving",
         )
     elif former is not None:
         ready_condition = ConditionInput(
@@ -227,6 +239,23 @@ def _ready(p: Pass) -> bool:
     if ep is None or ep.status != "InService" or not p.serves_config(ep):
         return False
     if not p.endpoint_ours(ep):
+        return False
+    for want in desired.components:
+        have = observed.components.get(want.name)
+        if have is None or have.owner_uid != desired.owner.uid or have.endpoint_name != ep.name:
+            return False
+        if not component_ready(scaled(p, want), have):
+            return False
+    return True
+
+
+def _pool_updating(p: Pass) -> bool:
+    """On a pool whose endpoint is updating, with every component ready on it."""
+    desired, observed = p.desired, p.observed
+    ep = observed.endpoint
+    if desired.host is None or ep is None or ep.status not in SERVING - {"InService"}:
+        return False
+    if not p.endpoint_ours(ep) or not desired.components:
         return False
     for want in desired.components:
         have = observed.components.get(want.name)

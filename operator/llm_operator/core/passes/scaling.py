@@ -96,6 +96,11 @@ def converge(p: Pass) -> None:
     if alarm is not None and p.foreign(alarm.owner_uid):
         p.conflict("CloudWatch alarm", alarm.name, alarm)
         return
+    if alarm is not None and alarm.name != zero.alarm_name:
+        # Ours under the name an earlier version gave it (on a pool: the pool's
+        # endpoint's, which the models sharing it cannot all have): replaced.
+        p.actions.append(DeleteAlarm(name=alarm.name, owner_uid=p.desired.owner.uid))
+        alarm = None
     spec = {**zero.alarm, "AlarmActions": [policy.arn]}
     if alarm is None:
         p.actions.append(CreateAlarm(name=zero.alarm_name, spec=spec, tags=p.desired.tags))

@@ -88,7 +88,12 @@ def by_pool(
     for obj in found:
         meta, status = obj.get("metadata") or {}, obj.get("status") or {}
         namespace, name = str(meta.get("namespace")), str(meta.get("name"))
-        kind = str(((obj.get("spec") or {}).get("instance") or {}).get("type") or "")
+        # What the endpoint runs (spec.instance.type once a change of it rolled out).
+        kind = str(
+            status.get("instanceType")
+            or ((obj.get("spec") or {}).get("instance") or {}).get("type")
+            or ""
+        )
         endpoint = status.get("endpointName")
         audited = next((r for r in resources if r.kind == "endpoint" and r.name == endpoint), None)
         row = PoolRow(namespace, name, endpoint, kind, None, None)

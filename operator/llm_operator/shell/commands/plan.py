@@ -25,6 +25,7 @@ import yaml
 
 from llm_operator.api import catalog
 from llm_operator.api.models import GROUP, KIND, VERSION
+from llm_operator.api.pool import POOL_KIND
 from llm_operator.core import actions, adoption, desired, planner, policy, registry, render, status
 from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
@@ -38,6 +39,7 @@ from llm_operator.shell.commands.kube import Cluster, CommandError
 from llm_operator.shell.commands.output import dump_json
 from llm_operator.shell.commands.plan_input import PlanReads, as_applied
 from llm_operator.shell.commands.plan_policy import PolicyReads, PolicyReport
+from llm_operator.shell.commands.plan_pools import PoolPlanReport, plan_pool
 from llm_operator.shell.observe import Look, Observer
 from llm_operator.shell.render import Renderer, Rendering
 from llm_operator.shell.secrets import REDACTED, Redactor
@@ -139,7 +141,7 @@ def action_row(action: actions.Action) -> tuple[str, str, str, dict[str, Any]]:
 
 
 def read_manifests(path: str) -> list[dict[str, Any]]:
-    """The LLMEndpoints in a YAML file ("-": standard input)."""
+    """The LLMEndpoints and LLMEndpointPools in a YAML file ("-": standard input)."""
     try:
         text = Path("/dev/stdin").read_text() if path == "-" else Path(path).read_text()
         documents = [d for d in yaml.safe_load_all(text) if d]
@@ -153,12 +155,12 @@ def read_manifests(path: str) -> list[dict[str, Any]]:
         for item in items:
             if (
                 isinstance(item, Mapping)
-                and item.get("kind") == KIND
+                and item.get("kind") in (KIND, POOL_KIND)
                 and str(item.get("apiVersion", "")).startswith(f"{GROUP}/")
             ):
                 found.append(dict(item))
     if not found:
-        raise CommandError(f"{path} holds no {KIND} ({GROUP}/{VERSION})")
+        raise CommandError(f"{path} holds no {KIND} or {POOL_KIND} ({GROUP}/{VERSION})")
     return found
 
 
@@ -540,8 +542,12 @@ _MOVES_INSTANCES = frozenset(
 
 
 async def plan_all(
-    cluster: Cluster, manifests: Sequence[Mapping[str, Any]], namespace_flag: str | None
+    cluster: Cluster,
+    manifests: Sequence[Mapping[str, Any]],
+    namespace_flag: str | None,
+    pool_plans: list[PoolPlanReport] | None = None,
 ) -> list[EndpointPlan]:
+    """The LLMEndpoints' plans; the pools' go to `pool_plans` when given."""
     sagemaker = SageMaker(workers=4, calls_per_second=10.0, burst=10)
     try:
         planner_ = Planner(cluster, sagemaker)
@@ -550,12 +556,26 @@ async def plan_all(
             found = manifest.get("metadata")
             meta: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
             in_file = meta.get("namespace")
+            kind = str(manifest.get("kind") or KIND)
             if in_file and namespace_flag and in_file != namespace_flag:
                 raise CommandError(
-                    f"the namespace of {KIND} {meta.get('name')} in the file ({in_file}) does "
+                    f"the namespace of {kind} {meta.get('name')} in the file ({in_file}) does "
                     f"not match the namespace given ({namespace_flag})"
                 )
             namespace = str(in_file or cluster.namespace)
+            if kind == POOL_KIND:
+                if pool_plans is not None:
+                    try:
+                        pool_plans.append(
+                            await plan_pool(
+                                cluster, sagemaker, manifest, namespace, planner_.settings
+                            )
+                        )
+                    except AwsError as error:
+                        failed_pool = PoolPlanReport(namespace, str(meta.get("name") or ""), False)
+                        failed_pool.errors.append(f"SageMaker: {error.code}: {error.message}")
+                        pool_plans.append(failed_pool)
+                continue
             try:
                 results.append(await planner_.plan(manifest, namespace))
             except AwsError as error:
@@ -567,10 +587,11 @@ async def plan_all(
         sagemaker.close()
 
 
-def exit_code(plans: Sequence[EndpointPlan]) -> int:
-    if any(p.errors for p in plans):
+def exit_code(plans: Sequence[EndpointPlan], pool_plans: Sequence[PoolPlanReport] = ()) -> int:
+    if any(p.errors for p in plans) or any(p.errors for p in pool_plans):
         return EXIT_ERROR
-    return EXIT_CHANGES if any(p.steps for p in plans) else EXIT_NO_CHANGES
+    changes = any(p.steps for p in plans) or any(p.steps for p in pool_plans)
+    return EXIT_CHANGES if changes else EXIT_NO_CHANGES
 
 
 _SIGN = {actions.Effect.CREATE: "+", actions.Effect.UPDATE: "~", actions.Effect.DELETE: "-"}
@@ -637,16 +658,21 @@ def render_text(plans: Sequence[EndpointPlan]) -> str:
 
 def run(cluster: Cluster, file: str, namespace_flag: str | None, output: str) -> int:
     manifests = read_manifests(file)
-    plans = asyncio.run(plan_all(cluster, manifests, namespace_flag))
-    code = exit_code(plans)
+    pool_plans: list[PoolPlanReport] = []
+    plans = asyncio.run(plan_all(cluster, manifests, namespace_flag, pool_plans))
+    code = exit_code(plans, pool_plans)
     if output == "json":
         dump_json(
             {
                 "changes": code == EXIT_CHANGES,
                 "catalogAsOf": catalog.load().as_of,
                 "llmEndpoints": [p.to_json() for p in plans],
+                "llmEndpointPools": [p.to_json() for p in pool_plans],
             }
         )
     else:
-        print(render_text(plans), end="")
+        pools_text = [line for p in pool_plans for line in p.text()]
+        print("\n".join(pools_text) + ("\n" if pools_text else ""), end="")
+        if plans or not pool_plans:
+            print(render_text(plans), end="")
     return code

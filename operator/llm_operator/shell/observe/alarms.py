@@ -45,7 +45,7 @@ async def refresh_scaling_alarm(
     or on a spec change when it is wanted or listed and the inventory is not `recent`;
     the answer replaces the inventory's."""
     cache, place = reading.cache, reading.place
-    name = naming.no_capacity_alarm_name(desired.endpoint_name)
+    name = naming.no_capacity_alarm_name(desired.alarms_named_after)
     wanted = desired.scaling is not None and desired.scaling.min_capacity == 0
     if not (
         cache.stale(place, Kind.ALARM, name, inventory)
@@ -65,9 +65,15 @@ async def refresh_scaling_alarm(
 async def read_scaling_alarm(
     reading: Reading, inventory: ScalingInventory, desired: DesiredState
 ) -> ObservedScalingAlarm | None:
-    """The no-capacity alarm as the inventory holds it, and who its tags name."""
-    name = naming.no_capacity_alarm_name(desired.endpoint_name)
+    """The no-capacity alarm as the inventory holds it, and who its tags name.
+
+    On a pool, one named after the pool's endpoint (as an earlier version named it)
+    is found too when ours: the pass replaces it by its own name."""
+    name = naming.no_capacity_alarm_name(desired.alarms_named_after)
     summary = inventory.alarms.get(name)
+    legacy = naming.no_capacity_alarm_name(desired.endpoint_name)
+    if summary is None and desired.host is not None and legacy in inventory.alarms:
+        name, summary = legacy, inventory.alarms[legacy]
     if summary is None:
         return None
     who = await reading.owner(
@@ -76,6 +82,9 @@ async def read_scaling_alarm(
         name,
         service=CLOUDWATCH,
     )
+    renamed = name == legacy and name != naming.no_capacity_alarm_name(desired.alarms_named_after)
+    if renamed and who.uid != desired.owner.uid:
+        return None  # another model's on the same pool: none of ours
     return ObservedScalingAlarm(
         name=name,
         actions=tuple(str(a) for a in summary.get("AlarmActions") or ()),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,9 +76,10 @@ class Cache:
         # under the same name (same ARN) has a new creation time, so it is read again.
         self._owners: dict[tuple[Scope, str], tuple[str, TagOwner]] = {}
         self._touched: dict[tuple[Scope, Kind, str], float] = {}
-        # (scope, pool endpoint) -> the (component, status) pairs on it at its last
-        # Describe: managed instance scaling follows them, so a change means Describe again.
-        self.pool_components: dict[tuple[Scope, str], tuple[tuple[str, str], ...]] = {}
+        # (scope, pool endpoint) -> the (component, status) pairs on it and the copies its
+        # LLMEndpoints report at its last Describe: managed instance scaling follows them,
+        # so a change means Describe again.
+        self.pool_components: dict[tuple[Scope, str], Hashable] = {}
         # (scope, ResourceId) -> ((desired, current) it was asked for, the activity)
         self.activities: dict[tuple[Scope, str], tuple[Any, ScalingActivity | None]] = {}
 
