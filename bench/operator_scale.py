@@ -50,6 +50,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
@@ -117,6 +118,8 @@ class Run:
     all_settled_s: float | None = None  # Ready and Progressing=False
     creation_calls: dict[str, int] = field(default_factory=dict)
     steady_calls: dict[str, int] = field(default_factory=dict)
+    # kube-apiserver's requests by "VERB resource" during the steady window
+    steady_kube: dict[str, int] = field(default_factory=dict)
     steady_seconds: float = 0.0
     cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # phase -> process -> s
     changes: list[tuple[float, float | None]] = field(default_factory=list)
@@ -372,6 +375,29 @@ def operator_aws_calls(port: int) -> dict[str, int]:
         operation = labels.split('operation="', 1)[1].split('"', 1)[0]
         if operation in SCALING_OPERATIONS:
             found[operation] = found.get(operation, 0) + int(float(value))
+    return found
+
+
+def apiserver_requests(cluster: LocalCluster) -> dict[str, int]:
+    """kube-apiserver's own count of the requests it served, by "VERB resource"
+    (`apiserver_request_total` from its /metrics; requests for paths that name no
+    resource, like /healthz, left out)."""
+    code, text = cluster.get("/metrics", timeout=30)
+    if code != 200:
+        raise RuntimeError(f"kube-apiserver /metrics answered {code}")
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels_text, value = line.rsplit(" ", 1)
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
+        resource = labels.get("resource", "")
+        if not resource:
+            continue
+        if labels.get("subresource"):
+            resource += "/" + labels["subresource"]
+        key = f"{labels.get('verb', '?')} {resource}"
+        found[key] = found.get(key, 0) + int(float(value))
     return found
 
 
@@ -723,6 +749,8 @@ class Bench:
             self.run.creation_calls = _diff(self.calls(), self._created_from)
             self._sleep(args.resync)
         before = self.calls()
+        assert self.cluster is not None
+        kube_before = apiserver_requests(self.cluster)
         began = time.monotonic()
         end = began + args.resync * args.steady_intervals
         with self.measured("steady"):
@@ -739,6 +767,7 @@ class Bench:
                 self._saturated_before = saturated
         self.run.steady_seconds = time.monotonic() - began
         self.run.steady_calls = _diff(self.calls(), before)
+        self.run.steady_kube = _diff(apiserver_requests(self.cluster), kube_before)
         self.run.cost_per_hour = self.cost_per_hour()
         assert self.watch is not None
         if self.watch.ready() < args.count:
@@ -1013,17 +1042,25 @@ def report(args: argparse.Namespace, run: Run) -> None:
             f"Describe* per endpoint per resync interval: {per:.3f} "
             f"({verdict} one per endpoint per interval)"
         )
+        print()
+        print(
+            "Kubernetes API requests once steady (kube-apiserver's apiserver_request_total; "
+            "the bench's own watch of LLMEndpoints included)"
+        )
+        _calls_table(run.steady_kube, n, intervals, "request")
     for note in run.notes:
         print(f"note: {note}")
 
 
-def _calls_table(calls: dict[str, int], n: int, intervals: float | None) -> None:
+def _calls_table(
+    calls: dict[str, int], n: int, intervals: float | None, what: str = "operation"
+) -> None:
     if not calls:
-        print("  (no calls)")
+        print(f"  (no {what}s)")
         return
     unit = "per endpoint per interval" if intervals else "per endpoint"
-    width = max(len(k) for k in calls)
-    print(f"  {'operation':<{width}}  {'calls':>7}  {unit}")
+    width = max(len(what), *map(len, calls))
+    print(f"  {what:<{width}}  {'count':>7}  {unit}")
     for operation, value in sorted(calls.items(), key=lambda kv: -kv[1]):
         per = value / n / (intervals or 1.0)
         print(f"  {operation:<{width}}  {value:>7}  {per:.3f}")
@@ -1205,6 +1242,7 @@ def main() -> int:
                 "creation_calls": run.creation_calls,
                 "steady_calls": run.steady_calls,
                 "steady_seconds": run.steady_seconds,
+                "steady_kube": run.steady_kube,
                 "cpu": run.cpu,
                 "changes": run.changes,
                 "busy_change": run.busy_change,
