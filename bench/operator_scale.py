@@ -117,6 +117,7 @@ class Run:
     all_ready_s: float | None = None
     all_settled_s: float | None = None  # Ready and Progressing=False
     creation_calls: dict[str, int] = field(default_factory=dict)
+    ready_times: list[float] = field(default_factory=list)  # each one's first Ready, sorted
     steady_calls: dict[str, int] = field(default_factory=dict)
     # kube-apiserver's requests by "VERB resource" during the steady window
     steady_kube: dict[str, int] = field(default_factory=dict)
@@ -140,6 +141,13 @@ class Run:
     upgrade_s: float | None = None
     upgrade_calls: dict[str, int] = field(default_factory=dict)
     upgrade_min_ready: int | None = None
+    # --restart: seconds from the kill -9 until every LLMEndpoint had a pass of the new
+    # process and is InService; the calls meanwhile; seconds from each spec change made
+    # right after the restart until SageMaker got it; the new process's start-up seconds
+    restart_s: float | None = None
+    restart_calls: dict[str, int] = field(default_factory=dict)
+    restart_changes: list[float | None] = field(default_factory=list)
+    restart_startup_s: float | None = None
     # --policies: LLMEndpoints whose status.policy names all N policies, once Ready
     governed: int | None = None
     # On-demand USD per hour once steady: the pools' (--pools), else the LLMEndpoints'
@@ -378,6 +386,23 @@ def operator_aws_calls(port: int) -> dict[str, int]:
     return found
 
 
+def operator_phases(port: int) -> dict[str, int]:
+    """The operator's count of the LLMEndpoints it has passed over, by phase
+    (`llmop_endpoints`; an LLMEndpoint counts once its first pass finished)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return {}
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        if line.startswith("llmop_endpoints{"):
+            labels, value = line.rsplit(" ", 1)
+            phase = labels.split('phase="', 1)[1].split('"', 1)[0]
+            found[phase] = int(float(value))
+    return found
+
+
 def apiserver_requests(cluster: LocalCluster) -> dict[str, int]:
     """kube-apiserver's own count of the requests it served, by "VERB resource"
     (`apiserver_request_total` from its /metrics; requests for paths that name no
@@ -537,11 +562,10 @@ class Bench:
         return found
 
     def _sample_loop(self) -> None:
-        assert self.operator is not None
-        pid = self.operator.pid
         while not self._sampling.wait(self.args.sample_seconds):
-            if not self.run.started:
+            if not self.run.started or self.operator is None:
                 continue
+            pid = self.operator.pid  # a restart starts another process
             asked = self.since()
             took = healthz_seconds(self.args.health_port)
             self.run.healthz.append((self.phase, asked, took if took is not None else 10.0))
@@ -712,6 +736,9 @@ class Bench:
             watch = self.watch
             self.wait_for(f"{count} LLMEndpoints Ready", lambda: watch.ready() >= count, 0.5)
             self.run.all_ready_s = self.since()
+            self.run.ready_times = sorted(
+                at - self.run.started for at in watch.first_ready.values()
+            )
             if self.args.policies:
                 want = [f"bench-{i}" for i in range(self.args.policies)]
                 records = [
@@ -791,6 +818,60 @@ class Bench:
         with self.measured("change"):
             for ns, name in self.changed()[: self.args.changes]:
                 self.run.changes.append(self._one_change(ns, name))
+
+    def restart(self) -> None:
+        """kill -9 of the operator once steady, then a new process: how long and how many
+        calls until every LLMEndpoint has been passed over again, and how long a spec
+        change made meanwhile waits for it."""
+        args = self.args
+        assert self.operator is not None and self.admin is not None and self.watch is not None
+        watch, admin = self.watch, self.admin
+        self.wait_for(
+            f"{args.count} LLMEndpoints settled", lambda: watch.settled() >= args.count, 0.5
+        )
+        self._sleep(args.resync)  # the last passes done: steady
+        changed = set(self.changed())
+        picks = [n for n in self.names()[1::7] if n not in changed][: args.changes]
+        op = "UpdateInferenceComponentRuntimeConfig"
+        with self.measured("restart"):
+            before = self.calls()
+            processes.kill(self.operator)
+            began = time.monotonic()
+            self.start_operator()
+            self.run.restart_startup_s = time.monotonic() - began
+            # copies 1 -> 2 on a few, as soon as the new process answers /healthz
+            updates = self.calls().get(op, 0)
+            patched = time.monotonic()
+            change = (
+                {"autoscaling": {"minReplicas": 2}}
+                if args.autoscaling
+                else {"resources": {"copies": 2}}
+            )
+            for ns, name in picks:
+                self.custom.patch_namespaced_custom_object(
+                    GROUP, VERSION, ns, PLURAL, name, {"spec": change}
+                )
+            arrived: list[float] = []
+            settled_at: float | None = None
+            while settled_at is None or len(arrived) < len(picks):
+                self.left()
+                if self.operator.poll() is not None:
+                    raise RuntimeError(f"the operator exited ({self.operator.returncode})")
+                now = time.monotonic()
+                reached = admin.calls().get(op, 0) - updates
+                arrived += [now - patched] * max(0, min(reached, len(picks)) - len(arrived))
+                if settled_at is None:
+                    # Every LLMEndpoint passed over by the new process, all InService
+                    # but those changed meanwhile.
+                    phases = operator_phases(args.metrics_port)
+                    if sum(phases.values()) >= args.count and phases.get(
+                        "InService", 0
+                    ) >= args.count - len(picks):
+                        settled_at = now
+                time.sleep(0.05)
+            self.run.restart_s = settled_at - began
+            self.run.restart_calls = _diff(self.calls(), before)
+            self.run.restart_changes = [*arrived, *[None] * (len(picks) - len(arrived))]
 
     def upgrade(self) -> None:
         """The operator restarted over resources made before the cluster-id tag."""
@@ -1007,6 +1088,19 @@ def report(args: argparse.Namespace, run: Run) -> None:
                 f"calls: {spent}",
             )
         )
+    if run.restart_s is not None:
+        rows.append(
+            (
+                "restart (kill -9 once steady)",
+                f"every LLMEndpoint passed over again {run.restart_s:.1f} s after the kill "
+                f"(the new process answered /healthz after {run.restart_startup_s or 0:.1f} s)",
+            )
+        )
+        for index, reached in enumerate(run.restart_changes):
+            text = f"{reached:.2f} s" if reached is not None else "not reached"
+            rows.append(
+                (f"spec change {index + 1} during the restart", f"in SageMaker after {text}")
+            )
     for account, seconds in sorted(run.account_ready.items()):
         calls, throttles = run.account_calls.get(account, (0, 0))
         label = f"account {account}" + (" (throttled)" if account == account_of(0) else "")
@@ -1048,8 +1142,80 @@ def report(args: argparse.Namespace, run: Run) -> None:
             "the bench's own watch of LLMEndpoints included)"
         )
         _calls_table(run.steady_kube, n, intervals, "request")
+    if run.restart_s is not None:
+        print()
+        print("SageMaker calls from the kill -9 until every LLMEndpoint was passed over again")
+        _calls_table(run.restart_calls, n, None)
+    figures(args, run)
     for note in run.notes:
         print(f"note: {note}")
+
+
+def figures(args: argparse.Namespace, run: Run) -> None:
+    """The fleet's figures in one table: what the performance targets are stated in."""
+    n = run.count
+    intervals = run.steady_seconds / args.resync if run.steady_seconds else 0.0
+    rows: list[tuple[str, str]] = []
+    if intervals:
+        total = sum(run.steady_calls.values()) / n / intervals
+        describes = sum(v for k, v in run.steady_calls.items() if k.startswith("Describe"))
+        rows.append(
+            (
+                "steady SageMaker calls per endpoint per resync interval",
+                f"{total:.3f} (Describe {describes / n / intervals:.3f})",
+            )
+        )
+    if run.creation_calls:
+        rows.append(
+            (
+                "calls per endpoint until all settled",
+                f"{sum(run.creation_calls.values()) / n:.2f}",
+            )
+        )
+    rows.append(("peak RSS", f"{run.peak_rss_mib:.0f} MiB"))
+    if run.ready_times and run.all_ready_s:
+        median = statistics.median(run.ready_times)
+        rows.append(
+            (
+                "median time to Ready (of all-Ready)",
+                f"{median:.1f} s of {run.all_ready_s:.1f} s ({median / run.all_ready_s:.2f}); "
+                f"first Ready after {run.ready_times[0]:.1f} s",
+            )
+        )
+    steady_cpu = run.cpu.get("steady", {}).get("operator")
+    if intervals and steady_cpu is not None:
+        rows.append(
+            (
+                "operator CPU per endpoint per resync interval at steady",
+                f"{steady_cpu / n / intervals * 1000:.2f} ms ({steady_cpu:.1f} s over "
+                f"{intervals:.1f} intervals)",
+            )
+        )
+    if intervals:
+        kube = sum(run.steady_kube.values()) / n / intervals
+        gets = sum(v for k, v in run.steady_kube.items() if k == "GET namespaces")
+        rows.append(
+            (
+                "Kubernetes API requests per endpoint per resync interval at steady",
+                f"{kube:.3f} (GET namespaces {gets / n / intervals:.3f})",
+            )
+        )
+    if run.restart_s is not None:
+        calls = sum(run.restart_calls.values()) / n
+        reached = [r for r in run.restart_changes if r is not None]
+        latency = f"max {max(reached):.2f} s" if reached else "none reached"
+        rows.append(
+            (
+                "after a restart (kill -9 at steady)",
+                f"settled in {run.restart_s:.1f} s, {calls:.2f} calls per endpoint, "
+                f"spec changes in SageMaker after {latency}",
+            )
+        )
+    print()
+    print("fleet figures")
+    width = max(len(r[0]) for r in rows)
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value}")
 
 
 def _calls_table(
@@ -1170,6 +1336,12 @@ def main() -> int:
         "ThrottlingException (default 0)",
     )
     parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="finally: kill -9 the operator once steady and start it again; time and calls "
+        "until every LLMEndpoint is passed over again, and spec changes made meanwhile",
+    )
+    parser.add_argument(
         "--upgrade",
         action="store_true",
         help="finally: restart the operator over resources without the cluster-id tag",
@@ -1217,6 +1389,8 @@ def main() -> int:
         bench.create()
         bench.steady()
         bench.change()
+        if args.restart:
+            bench.restart()
         if args.upgrade:
             bench.upgrade()
     except (BenchTimeout, KeyboardInterrupt, RuntimeError, ApiException) as exc:
@@ -1250,6 +1424,10 @@ def main() -> int:
                 "ready_curve": [(s.at, s.ready) for s in run.samples],
                 "account_ready": run.account_ready,
                 "account_calls": run.account_calls,
+                "restart_s": run.restart_s,
+                "restart_calls": run.restart_calls,
+                "restart_changes": run.restart_changes,
+                "restart_startup_s": run.restart_startup_s,
                 "upgrade_untagged": run.upgrade_untagged,
                 "upgrade_s": run.upgrade_s,
                 "upgrade_calls": run.upgrade_calls,
