@@ -543,12 +543,15 @@ class Bench:
         self.run.phases.append((phase, self.since()))
         print(f"[{self.since():7.1f}s] {phase}", file=sys.stderr, flush=True)
         self.run.load.append((phase, os.getloadavg()))
-        before = {name: cpu_seconds(pid) for name, pid in self.pids().items()}
+        # By process id too: a process started during the phase (a restarted operator)
+        # counts from zero.
+        before = {(name, pid): cpu_seconds(pid) for name, pid in self.pids().items()}
         try:
             yield
         finally:
             self.run.cpu[phase] = {
-                name: cpu_seconds(pid) - before.get(name, 0.0) for name, pid in self.pids().items()
+                name: cpu_seconds(pid) - before.get((name, pid), 0.0)
+                for name, pid in self.pids().items()
             }
 
     def since(self) -> float:
