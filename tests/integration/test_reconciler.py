@@ -349,3 +349,31 @@ def test_no_answer_is_classified_by_its_kind(
         listener.close()
     expected = {"refused": "connection refused", "dns": "DNS", "hang": "timeout"}[where]
     assert (error.kind, error.cause, error.retryable) == ("unreachable", expected, True)
+
+
+def test_status_counts_the_instances_a_copies_change_made_sagemaker_add(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """Five one-GPU copies need a second four-GPU instance: managed instance scaling
+    adds it without the endpoint's own LastModifiedTime or status telling, so the
+    component's change is what says the endpoint must be described again."""
+
+    async def scenario() -> None:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        try:
+            await until(r, cluster, lambda res, st: ready(res, st) and res.outcome == "settled")
+            assert cluster.status["instances"] == {"desired": 1, "current": 1}
+            more = {**SPEC, "resources": {**SPEC["resources"], "copies": 5}}
+            await until(
+                r,
+                cluster,
+                lambda res, st: res.outcome == "settled" and st["copies"]["current"] == 5,
+                spec=more,
+                meta={"generation": 2},
+            )
+            assert cluster.status["instances"] == {"desired": 2, "current": 2}
+        finally:
+            r.close()
+
+    asyncio.run(scenario())

@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -93,6 +93,31 @@ class _Resource:
     place: Scope | None = None
 
 
+# How often, in resync intervals, the observer lists scaling policies and alarms again
+# (only someone acting changes them, and no SageMaker List shows them).
+POLICIES_INTERVALS = 10
+# How often, in resync intervals, a settled endpoint or inference component is described
+# again although its listed status and LastModifiedTime did not move: a safety sweep.
+# Whatever changes them moves one or the other, so drift is caught from the List at
+# the next resync; the sweep costs 2 / SWEEP_INTERVALS Describes per LLMEndpoint per
+# interval.
+SWEEP_INTERVALS = 60
+
+
+def production_observer(
+    settings: OperatorSettings, sagemaker: SageMaker, clock: Callable[[], float] = time.monotonic
+) -> Observer:
+    """The observer as the operator runs it (`clock`: tests move time forward)."""
+    return Observer(
+        sagemaker,
+        max_age=settings.transition_poll_seconds,
+        describe_max_age=settings.resync_seconds * POLICIES_INTERVALS,
+        targets_max_age=settings.resync_seconds,
+        sweep_max_age=settings.resync_seconds * SWEEP_INTERVALS,
+        clock=clock,
+    )
+
+
 class Reconciler:
     """Everything a replica shares across LLMEndpoints; built at operator start-up."""
 
@@ -130,12 +155,7 @@ class Reconciler:
             connect_timeout=settings.aws_connect_timeout_seconds,
             read_timeout=settings.aws_read_timeout_seconds,
         )
-        observer = Observer(
-            sagemaker,
-            max_age=settings.transition_poll_seconds,
-            describe_max_age=settings.resync_seconds * 10,
-            targets_max_age=settings.resync_seconds,
-        )
+        observer = production_observer(settings, sagemaker)
         cluster = KubeCluster()
         governance = Governance(cluster, max_age=settings.transition_poll_seconds)
         return cls(

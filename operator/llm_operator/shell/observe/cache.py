@@ -63,12 +63,16 @@ class Cache:
         max_age: float,
         describe_max_age: float,
         targets_max_age: float,
+        sweep_max_age: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sagemaker = sagemaker
         self.max_age = max_age
         self.describe_max_age = describe_max_age
         self.targets_max_age = targets_max_age
+        # A settled resource whose listed status and LastModifiedTime still match its
+        # cached Describe is described again once per this period all the same.
+        self.sweep_max_age = describe_max_age if sweep_max_age is None else sweep_max_age
         self.clock = clock
         self._places: dict[Scope, Inventories] = {}
         self._described: dict[tuple[Scope, Kind, str], _Described] = {}
@@ -254,7 +258,7 @@ class Cache:
             and summary is not None
             and not stale
             and not full
-            and now < _expiry(cached.at, self.describe_max_age, kind, name)
+            and now < _expiry(cached.at, self.sweep_max_age, kind, name)
             and _status(kind, cached.response) in STEADY
             and (
                 cached.at >= listed_at
@@ -274,6 +278,13 @@ class Cache:
                 return None
             raise
         self._described[key] = _Described(response, now)
+        if kind is Kind.INFERENCE_COMPONENT and (
+            cached is None or _moved(kind, cached.response, response)
+        ):
+            # The component moved: the instances its endpoint runs may have followed
+            # (managed instance scaling), which the endpoint's own LastModifiedTime
+            # need not show. Its cached Describe no longer counts.
+            self._described.pop((place, Kind.ENDPOINT, str(response.get("EndpointName"))), None)
         return response
 
     async def owner(
@@ -305,6 +316,13 @@ def _arn_of(arn: str, service: str) -> bool:
     """Whether `arn` names a resource of `service`."""
     parts = arn.split(":")
     return len(parts) > 2 and parts[2] == service
+
+
+def _moved(kind: Kind, before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
+    """Whether a resource changed between two answers (its status or LastModifiedTime)."""
+    return _status(kind, before) != _status(kind, after) or before.get(
+        "LastModifiedTime"
+    ) != after.get("LastModifiedTime")
 
 
 def _status(kind: Kind, summary: Mapping[str, Any]) -> str:
