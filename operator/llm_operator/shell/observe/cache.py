@@ -278,12 +278,12 @@ class Cache:
                 return None
             raise
         self._described[key] = _Described(response, now)
-        if kind is Kind.INFERENCE_COMPONENT and (
-            cached is None or _moved(kind, cached.response, response)
+        if kind is Kind.INFERENCE_COMPONENT and _placed_anew(
+            cached.response if cached is not None else None, response
         ):
-            # The component moved: the instances its endpoint runs may have followed
-            # (managed instance scaling), which the endpoint's own LastModifiedTime
-            # need not show. Its cached Describe no longer counts.
+            # The instances its endpoint runs may have followed (managed instance
+            # scaling), which the endpoint's own LastModifiedTime need not show: the
+            # endpoint's cached Describe no longer counts.
             self._described.pop((place, Kind.ENDPOINT, str(response.get("EndpointName"))), None)
         return response
 
@@ -318,11 +318,24 @@ def _arn_of(arn: str, service: str) -> bool:
     return len(parts) > 2 and parts[2] == service
 
 
-def _moved(kind: Kind, before: Mapping[str, Any], after: Mapping[str, Any]) -> bool:
-    """Whether a resource changed between two answers (its status or LastModifiedTime)."""
-    return _status(kind, before) != _status(kind, after) or before.get(
-        "LastModifiedTime"
-    ) != after.get("LastModifiedTime")
+def _placed_anew(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> bool:
+    """Whether an inference component's copies may need another number of instances
+    than when it was last described (`before`; None: never). One copy always fits on
+    the instance an endpoint starts with, so a component first seen with one copy
+    (every new one, as it starts) changed nothing."""
+
+    def placement(response: Mapping[str, Any]) -> tuple[Any, ...]:
+        runtime = response.get("RuntimeConfig") or {}
+        spec = response.get("Specification") or {}
+        return (
+            runtime.get("CurrentCopyCount"),
+            runtime.get("DesiredCopyCount"),
+            spec.get("ComputeResourceRequirements"),
+        )
+
+    if before is None:
+        return int((after.get("RuntimeConfig") or {}).get("CurrentCopyCount") or 0) > 1
+    return placement(before) != placement(after)
 
 
 def _status(kind: Kind, summary: Mapping[str, Any]) -> str:

@@ -107,7 +107,7 @@ class Observer:
             self.cache, place, inventory, owner_of(desired), ours, look.full, look.lane
         )
         # Inference components: desired ones, ones recorded as ours, and any on our endpoint;
-        # read before the endpoint, whose Describe a component that moved makes stale.
+        # read before the endpoint, whose Describe a change of their copies makes stale.
         owner = desired.owner
         components = await read_components(
             reading,
