@@ -148,6 +148,11 @@ class Run:
     restart_calls: dict[str, int] = field(default_factory=dict)
     restart_changes: list[float | None] = field(default_factory=list)
     restart_startup_s: float | None = None
+    # --tracemalloc: MiB Python holds at the end of the steady window, in all and by
+    # module; the RSS then
+    traced_mib: float | None = None
+    traced: dict[str, float] = field(default_factory=dict)
+    traced_rss_mib: float | None = None
     # --policies: LLMEndpoints whose status.policy names all N policies, once Ready
     governed: int | None = None
     # On-demand USD per hour once steady: the pools' (--pools), else the LLMEndpoints'
@@ -652,7 +657,9 @@ class Bench:
         args = self.args
         assert self.cluster is not None and self.emulator is not None
         command: list[str | Path] = [BIN / "llm-operator"]
-        if args.profile:
+        if args.tracemalloc:
+            command = [sys.executable, REPO / "bench" / "traced_operator.py", self.trace_path()]
+        elif args.profile:
             # cProfile sees the main thread only: kopf's event loop, not boto3's workers.
             command = [sys.executable, "-m", "cProfile", "-o", self.profile_path()]
             command += ["-m", "llm_operator.cli"]
@@ -668,6 +675,28 @@ class Bench:
             log=args.out / "operator.log",
         )
         self.wait_for("the operator's /healthz", lambda: healthz_seconds(args.health_port))
+
+    def trace_path(self) -> Path:
+        path: Path = self.args.out / f"operator_scale_{self.args.count}.tracemalloc"
+        return path
+
+    def memory_profile(self) -> None:
+        """--tracemalloc: what the operator's Python objects hold now, by module."""
+        import tracemalloc
+
+        assert self.operator is not None
+        path = self.trace_path()
+        path.unlink(missing_ok=True)
+        os.kill(self.operator.pid, signal.SIGUSR1)
+        self.wait_for("the tracemalloc snapshot", path.exists, 0.5)
+        stats = tracemalloc.Snapshot.load(str(path)).statistics("filename")
+        by_module: dict[str, int] = {}
+        for stat in stats:
+            name = _module_of(stat.traceback[0].filename)
+            by_module[name] = by_module.get(name, 0) + stat.size
+        self.run.traced_mib = sum(by_module.values()) / 2**20
+        self.run.traced = {k: v / 2**20 for k, v in by_module.items()}
+        self.run.traced_rss_mib = memory_mib(self.operator.pid, "VmRSS")
 
     def profile_path(self) -> Path:
         path: Path = self.args.out / f"operator_scale_{self.args.count}.prof"
@@ -798,6 +827,8 @@ class Bench:
         self.run.steady_seconds = time.monotonic() - began
         self.run.steady_calls = _diff(self.calls(), before)
         self.run.steady_kube = _diff(apiserver_requests(self.cluster), kube_before)
+        if args.tracemalloc:
+            self.memory_profile()
         self.run.cost_per_hour = self.cost_per_hour()
         assert self.watch is not None
         if self.watch.ready() < args.count:
@@ -996,6 +1027,21 @@ def _tags(sm: Any, arn: str) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]}
 
 
+def _module_of(filename: str) -> str:
+    """A source file as the package it belongs to, two levels deep, three for ours
+    (".../site-packages/kubernetes/client/models/v1_pod.py" -> "kubernetes.client")."""
+    path = Path(filename)
+    folders = path.parent.parts
+    for anchor, prefix in (("site-packages", ""), (REPO.name, ""), ("lib", "stdlib.")):
+        if anchor in folders:
+            inside = (*folders[len(folders) - folders[::-1].index(anchor) :], path.stem)
+            if prefix or inside[0] == "operator":  # lib/python3.X/..., operator/<package>
+                inside = inside[1:]
+            depth = 3 if inside[0] == "llm_operator" else 2  # ours: shell.observe, ...
+            return prefix + ".".join(inside[:depth])
+    return filename
+
+
 def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: v - before.get(k, 0) for k, v in sorted(after.items()) if v - before.get(k, 0)}
 
@@ -1149,6 +1195,15 @@ def report(args: argparse.Namespace, run: Run) -> None:
         print()
         print("SageMaker calls from the kill -9 until every LLMEndpoint was passed over again")
         _calls_table(run.restart_calls, n, None)
+    if run.traced_mib is not None:
+        print()
+        print(
+            f"Python memory at the end of the steady window (tracemalloc, by module): "
+            f"{run.traced_mib:.1f} MiB traced, RSS {run.traced_rss_mib or 0:.0f} MiB"
+        )
+        width = max(map(len, run.traced))
+        for name, mib in sorted(run.traced.items(), key=lambda kv: -kv[1])[:25]:
+            print(f"  {name:<{width}}  {mib:7.1f} MiB  {mib / run.traced_mib:5.1%}")
     figures(args, run)
     for note in run.notes:
         print(f"note: {note}")
@@ -1339,6 +1394,12 @@ def main() -> int:
         "ThrottlingException (default 0)",
     )
     parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="run the operator under tracemalloc (bench/traced_operator.py) and print what "
+        "Python holds by module at the end of the steady window; slows the operator",
+    )
+    parser.add_argument(
         "--restart",
         action="store_true",
         help="finally: kill -9 the operator once steady and start it again; time and calls "
@@ -1427,6 +1488,8 @@ def main() -> int:
                 "ready_curve": [(s.at, s.ready) for s in run.samples],
                 "account_ready": run.account_ready,
                 "account_calls": run.account_calls,
+                "traced_mib": run.traced_mib,
+                "traced": run.traced,
                 "restart_s": run.restart_s,
                 "restart_calls": run.restart_calls,
                 "restart_changes": run.restart_changes,
