@@ -1215,12 +1215,19 @@ def figures(args: argparse.Namespace, run: Run) -> None:
     intervals = run.steady_seconds / args.resync if run.steady_seconds else 0.0
     rows: list[tuple[str, str]] = []
     if intervals:
+        from llm_operator.shell.reconciler import SWEEP_INTERVALS
+
         total = sum(run.steady_calls.values()) / n / intervals
         describes = sum(v for k, v in run.steady_calls.items() if k.startswith("Describe"))
+        # The safety sweep describes each endpoint and component once per
+        # SWEEP_INTERVALS, at ticks a shorter window may miss: added as an upper bound.
+        swept = 2 / SWEEP_INTERVALS
         rows.append(
             (
                 "steady SageMaker calls per endpoint per resync interval",
-                f"{total:.3f} (Describe {describes / n / intervals:.3f})",
+                f"{total:.3f} (Describe {describes / n / intervals:.3f}); at most "
+                f"{total + swept:.3f} in the long run, with the safety sweep's "
+                f"{swept:.3f} Describes",
             )
         )
     if run.creation_calls:
