@@ -2,7 +2,7 @@
 
 One daemon per LLMEndpoint runs reconcile passes: fast (transition_poll_seconds)
 while SageMaker is moving, slow (resync_seconds) once settled, woken at once by
-the create/update/resume handlers through an asyncio.Event per uid. Deletion is
+the create/update handlers through an asyncio.Event per uid. Deletion is
 a finalizer-guarded delete handler running passes with deleting=True, each after
 the previous one's delay, until the planner says everything is gone (or
 retained). It waits inside the handler rather than raising kopf's
@@ -127,10 +127,13 @@ async def _probe(memo: kopf.Memo, **_: Any) -> int:
 
 
 @kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 async def _changed(uid: str, memo: kopf.Memo, **_: Any) -> None:
-    """Wakes the resource's daemon so a spec change is acted on at once."""
+    """Wakes the resource's daemon so a spec change is acted on at once.
+
+    Not on resume: at start-up every daemon makes its first pass anyway, and a wake
+    would cut short the background re-check of an LLMEndpoint that had settled (a
+    spec changed while the operator was down is an update to kopf)."""
     _reconciler(memo).wake(uid)
 
 

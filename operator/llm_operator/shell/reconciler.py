@@ -389,9 +389,14 @@ class Reconciler:
         fresh = state.generation != generation or deleting
         # A settled resource accepts an inventory a resync old (even when its spec just
         # changed: the changed parts are described afresh) and re-checks in the
-        # background lane; one that is moving or whose spec changed goes first.
-        settled = state.steady and not deleting
-        background = settled and not fresh
+        # background lane; one that is moving or whose spec changed goes first. So does
+        # this process's first pass over one whose status says it had settled at this
+        # generation (after a restart): its re-check waits behind every spec change.
+        restarted = (
+            state.generation is None and not deleting and status.settled_at(previous, generation)
+        )
+        settled = (state.steady or restarted) and not deleting
+        background = (settled and not fresh) or restarted
         state.steady = False
         # Only what this process created is trusted without ListTags; names in
         # status are not proof of ownership (someone may have replaced them).
