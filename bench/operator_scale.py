@@ -22,6 +22,11 @@ and measures what a replica with that many endpoints costs:
   resource (as an operator older than that tag left them) and the operator
   started again: seconds and calls until every resource carries the id again,
   and how many LLMEndpoints left Ready meanwhile;
+- with --restart: the operator killed with SIGKILL once steady and started again:
+  seconds and calls until every LLMEndpoint has been passed over again, and how long
+  spec changes made meanwhile take to reach SageMaker;
+- with --tracemalloc: what the operator's Python objects hold by module once steady;
+- the Kubernetes API requests of the steady window by verb and resource;
 - with --policies N: N LLMEndpointPolicies govern every namespace, each with a default
   tag, an enforced tag, limits every LLMEndpoint meets and a budget large enough to
   admit them all: the same figures under policies (run it with and without to compare
@@ -31,7 +36,7 @@ and measures what a replica with that many endpoints costs:
   is the pools' (run it with and without to compare calls and cost).
 
     .venv/bin/python bench/operator_scale.py [--count 200] [--timeout 900] [--profile]
-        [--autoscaling] [--policies 4] [--pools 20]
+        [--autoscaling] [--policies 4] [--pools 20] [--restart] [--tracemalloc]
 
 With --autoscaling every LLMEndpoint has spec.autoscaling (target tracking on
 its copies), the emulator runs with moto beside it, and the call counts include
