@@ -22,6 +22,8 @@ and measures what a replica with that many endpoints costs:
   resource (as an operator older than that tag left them) and the operator
   started again: seconds and calls until every resource carries the id again,
   and how many LLMEndpoints left Ready meanwhile;
+- with --drift N: N LLMEndpoints changed by hand at random while steady, and the
+  seconds until each is put back;
 - with --restart: the operator killed with SIGKILL once steady and started again:
   seconds and calls until every LLMEndpoint has been passed over again, and how long
   spec changes made meanwhile take to reach SageMaker;
@@ -36,7 +38,7 @@ and measures what a replica with that many endpoints costs:
   is the pools' (run it with and without to compare calls and cost).
 
     .venv/bin/python bench/operator_scale.py [--count 200] [--timeout 900] [--profile]
-        [--autoscaling] [--policies 4] [--pools 20] [--restart] [--tracemalloc]
+        [--autoscaling] [--policies 4] [--pools 20] [--restart] [--drift 8] [--tracemalloc]
 
 With --autoscaling every LLMEndpoint has spec.autoscaling (target tracking on
 its copies), the emulator runs with moto beside it, and the call counts include
@@ -55,6 +57,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import random
 import re
 import signal
 import statistics
@@ -153,6 +156,8 @@ class Run:
     restart_calls: dict[str, int] = field(default_factory=dict)
     restart_changes: list[float | None] = field(default_factory=list)
     restart_startup_s: float | None = None
+    # --drift N: (kind of change by hand, seconds until the operator put it back or None)
+    drift: list[tuple[str, float | None]] = field(default_factory=list)
     # --tracemalloc: MiB Python holds at the end of the steady window, in all and by
     # module; the RSS then
     traced_mib: float | None = None
@@ -852,6 +857,82 @@ class Bench:
             key = "estimatedHourlyCostUSD"
         return sum(float((o.get("status") or {}).get(key) or 0) for o in listed["items"])
 
+    def drift(self) -> None:
+        """--drift N: changes by hand (copies, a component, model or endpoint config
+        deleted) to N LLMEndpoints picked at random while steady; seconds until each is
+        put back, which the next settled pass, one resync later, must do."""
+        assert self.emulator is not None and self.watch is not None
+        watch = self.watch
+        sm = boto3.client(
+            "sagemaker", endpoint_url=self.emulator.url, region_name="us-east-1", **BENCH_KEYS
+        )
+        spared = set(self.changed())
+        picks = random.Random(7).sample(
+            [n for n in self.names() if n not in spared], self.args.drift
+        )
+
+        def missing(call: Callable[..., Any], **name: str) -> bool:
+            try:
+                call(**name)
+            except sm.exceptions.ClientError:
+                return True
+            return False
+
+        def copies(component: str) -> int | None:
+            try:
+                found = sm.describe_inference_component(InferenceComponentName=component)
+            except sm.exceptions.ClientError:
+                return None
+            return int(found["RuntimeConfig"]["DesiredCopyCount"])
+
+        waiting: list[tuple[str, float, Callable[[], bool]]] = []
+        with self.measured("drift"):
+            for index, (ns, name) in enumerate(picks):
+                status = (watch.get(ns, name) or {}).get("status") or {}
+                component = str(status["inferenceComponents"][0]["name"])
+                model, config = str(status["modelName"]), str(status["endpointConfigName"])
+                kind = DRIFTS[index % len(DRIFTS)]
+                began = time.monotonic()
+                if kind == "copies set by hand":
+                    sm.update_inference_component_runtime_config(
+                        InferenceComponentName=component, DesiredRuntimeConfig={"CopyCount": 2}
+                    )
+                    waiting.append((kind, began, lambda c=component: copies(c) == 1))
+                elif kind == "component deleted":
+                    sm.delete_inference_component(InferenceComponentName=component)
+                    waiting.append((kind, began, lambda c=component: copies(c) is not None))
+                elif kind == "model deleted":
+                    sm.delete_model(ModelName=model)
+                    waiting.append(
+                        (kind, began, lambda m=model: not missing(sm.describe_model, ModelName=m))
+                    )
+                else:
+                    sm.delete_endpoint_config(EndpointConfigName=config)
+                    waiting.append(
+                        (
+                            kind,
+                            began,
+                            lambda c=config: (
+                                not missing(sm.describe_endpoint_config, EndpointConfigName=c)
+                            ),
+                        )
+                    )
+            limit = time.monotonic() + 6 * self.args.resync
+            while waiting and time.monotonic() < limit:
+                self.left()
+                for item in list(waiting):
+                    kind, began, repaired = item
+                    if repaired():
+                        self.run.drift.append((kind, time.monotonic() - began))
+                        waiting.remove(item)
+                time.sleep(0.2)
+            self.run.drift += [(kind, None) for kind, _, _ in waiting]
+            self.wait_for(
+                f"{self.args.count} LLMEndpoints settled again",
+                lambda: watch.settled() >= self.args.count,
+                0.5,
+            )
+
     def change(self) -> None:
         """copies 1 -> 2 on a few endpoints, one at a time, all others present."""
         with self.measured("change"):
@@ -1018,6 +1099,8 @@ class Bench:
             self.cluster.stop()
 
 
+# What --drift does by hand, in turn.
+DRIFTS = ("copies set by hand", "component deleted", "model deleted", "endpoint config deleted")
 CLUSTER_ID_TAG = "llmoperator.io/cluster-id"
 BENCH_KEYS = {"aws_access_key_id": "AKIABENCH", "aws_secret_access_key": "bench"}
 LISTS = (
@@ -1142,6 +1225,9 @@ def report(args: argparse.Namespace, run: Run) -> None:
                 f"calls: {spent}",
             )
         )
+    for kind, took in run.drift:
+        text = f"put back after {took:.1f} s" if took is not None else "NOT put back"
+        rows.append((f"drift: {kind}", f"{text} (resync {args.resync:g} s)"))
     if run.restart_s is not None:
         rows.append(
             (
@@ -1268,6 +1354,15 @@ def figures(args: argparse.Namespace, run: Run) -> None:
             (
                 "Kubernetes API requests per endpoint per resync interval at steady",
                 f"{kube:.3f} (GET namespaces {gets / n / intervals:.3f})",
+            )
+        )
+    if run.drift:
+        took = [t for _, t in run.drift if t is not None]
+        rows.append(
+            (
+                "drift by hand, put back",
+                f"{len(took)} of {len(run.drift)}, after max {max(took, default=0):.1f} s "
+                f"(resync {args.resync:g} s)",
             )
         )
     if run.restart_s is not None:
@@ -1406,6 +1501,13 @@ def main() -> int:
         "ThrottlingException (default 0)",
     )
     parser.add_argument(
+        "--drift",
+        type=int,
+        default=0,
+        help="once steady, change this many LLMEndpoints' resources by hand (copies, a "
+        "component, model or endpoint config deleted) and time until each is put back",
+    )
+    parser.add_argument(
         "--tracemalloc",
         action="store_true",
         help="run the operator under tracemalloc (bench/traced_operator.py) and print what "
@@ -1464,6 +1566,8 @@ def main() -> int:
         bench.setup()
         bench.create()
         bench.steady()
+        if args.drift:
+            bench.drift()
         bench.change()
         if args.restart:
             bench.restart()
@@ -1500,6 +1604,7 @@ def main() -> int:
                 "ready_curve": [(s.at, s.ready) for s in run.samples],
                 "account_ready": run.account_ready,
                 "account_calls": run.account_calls,
+                "drift": run.drift,
                 "traced_mib": run.traced_mib,
                 "traced": run.traced,
                 "restart_s": run.restart_s,
