@@ -878,12 +878,21 @@ class Bench:
                 return True
             return False
 
-        def copies(component: str) -> int | None:
+        def component_of(name: str) -> dict[str, Any] | None:
             try:
-                found = sm.describe_inference_component(InferenceComponentName=component)
+                found: dict[str, Any] = sm.describe_inference_component(InferenceComponentName=name)
             except sm.exceptions.ClientError:
                 return None
-            return int(found["RuntimeConfig"]["DesiredCopyCount"])
+            return found
+
+        def copies(name: str) -> int | None:
+            found = component_of(name)
+            return int(found["RuntimeConfig"]["DesiredCopyCount"]) if found else None
+
+        def made_again(name: str, before: Any) -> bool:
+            """Deleted (it lingers while Deleting) and created again."""
+            found = component_of(name)
+            return found is not None and found["CreationTime"] != before
 
         waiting: list[tuple[str, float, Callable[[], bool]]] = []
         with self.measured("drift"):
@@ -899,8 +908,9 @@ class Bench:
                     )
                     waiting.append((kind, began, lambda c=component: copies(c) == 1))
                 elif kind == "component deleted":
+                    created = (component_of(component) or {}).get("CreationTime")
                     sm.delete_inference_component(InferenceComponentName=component)
-                    waiting.append((kind, began, lambda c=component: copies(c) is not None))
+                    waiting.append((kind, began, lambda c=component, t=created: made_again(c, t)))
                 elif kind == "model deleted":
                     sm.delete_model(ModelName=model)
                     waiting.append(
