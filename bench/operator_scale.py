@@ -1316,7 +1316,10 @@ def figures(args: argparse.Namespace, run: Run) -> None:
     intervals = run.steady_seconds / args.resync if run.steady_seconds else 0.0
     rows: list[tuple[str, str]] = []
     if intervals:
-        from llm_operator.shell.reconciler import SWEEP_INTERVALS
+        try:
+            from llm_operator.shell.reconciler import SWEEP_INTERVALS
+        except ImportError:  # an operator from before the sweep (a baseline run)
+            SWEEP_INTERVALS = 10
 
         total = sum(run.steady_calls.values()) / n / intervals
         describes = sum(v for k, v in run.steady_calls.items() if k.startswith("Describe"))
