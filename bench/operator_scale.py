@@ -22,6 +22,13 @@ and measures what a replica with that many endpoints costs:
   resource (as an operator older than that tag left them) and the operator
   started again: seconds and calls until every resource carries the id again,
   and how many LLMEndpoints left Ready meanwhile;
+- with --drift N: N LLMEndpoints changed by hand at random while steady, and the
+  seconds until each is put back;
+- with --restart: the operator killed with SIGKILL once steady and started again:
+  seconds and calls until every LLMEndpoint has been passed over again, and how long
+  spec changes made meanwhile take to reach SageMaker;
+- with --tracemalloc: what the operator's Python objects hold by module once steady;
+- the Kubernetes API requests of the steady window by verb and resource;
 - with --policies N: N LLMEndpointPolicies govern every namespace, each with a default
   tag, an enforced tag, limits every LLMEndpoint meets and a budget large enough to
   admit them all: the same figures under policies (run it with and without to compare
@@ -35,7 +42,8 @@ and measures what a replica with that many endpoints costs:
   is the pools' (run it with and without to compare calls and cost).
 
     .venv/bin/python bench/operator_scale.py [--count 200] [--timeout 900] [--profile]
-        [--autoscaling] [--policies 4] [--pools 20] [--model-packages 20]
+        [--autoscaling] [--policies 4] [--pools 20] [--model-packages 20] [--restart]
+        [--drift 8] [--tracemalloc]
 
 With --autoscaling every LLMEndpoint has spec.autoscaling (target tracking on
 its copies), the emulator runs with moto beside it, and the call counts include
@@ -54,6 +62,8 @@ import contextlib
 import dataclasses
 import json
 import os
+import random
+import re
 import signal
 import statistics
 import subprocess
@@ -125,7 +135,10 @@ class Run:
     all_ready_s: float | None = None
     all_settled_s: float | None = None  # Ready and Progressing=False
     creation_calls: dict[str, int] = field(default_factory=dict)
+    ready_times: list[float] = field(default_factory=list)  # each one's first Ready, sorted
     steady_calls: dict[str, int] = field(default_factory=dict)
+    # kube-apiserver's requests by "VERB resource" during the steady window
+    steady_kube: dict[str, int] = field(default_factory=dict)
     steady_seconds: float = 0.0
     cpu: dict[str, dict[str, float]] = field(default_factory=dict)  # phase -> process -> s
     changes: list[tuple[float, float | None]] = field(default_factory=list)
@@ -146,6 +159,20 @@ class Run:
     upgrade_s: float | None = None
     upgrade_calls: dict[str, int] = field(default_factory=dict)
     upgrade_min_ready: int | None = None
+    # --restart: seconds from the kill -9 until every LLMEndpoint had a pass of the new
+    # process and is InService; the calls meanwhile; seconds from each spec change made
+    # right after the restart until SageMaker got it; the new process's start-up seconds
+    restart_s: float | None = None
+    restart_calls: dict[str, int] = field(default_factory=dict)
+    restart_changes: list[float | None] = field(default_factory=list)
+    restart_startup_s: float | None = None
+    # --drift N: (kind of change by hand, seconds until the operator put it back or None)
+    drift: list[tuple[str, float | None]] = field(default_factory=list)
+    # --tracemalloc: MiB Python holds at the end of the steady window, in all and by
+    # module; the RSS then
+    traced_mib: float | None = None
+    traced: dict[str, float] = field(default_factory=dict)
+    traced_rss_mib: float | None = None
     # --policies: LLMEndpoints whose status.policy names all N policies, once Ready
     governed: int | None = None
     # On-demand USD per hour once steady: the pools' (--pools), else the LLMEndpoints'
@@ -416,6 +443,46 @@ def operator_aws_calls(port: int) -> dict[str, int]:
     return found
 
 
+def operator_phases(port: int) -> dict[str, int]:
+    """The operator's count of the LLMEndpoints it has passed over, by phase
+    (`llmop_endpoints`; an LLMEndpoint counts once its first pass finished)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return {}
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        if line.startswith("llmop_endpoints{"):
+            labels, value = line.rsplit(" ", 1)
+            phase = labels.split('phase="', 1)[1].split('"', 1)[0]
+            found[phase] = int(float(value))
+    return found
+
+
+def apiserver_requests(cluster: LocalCluster) -> dict[str, int]:
+    """kube-apiserver's own count of the requests it served, by "VERB resource"
+    (`apiserver_request_total` from its /metrics; requests for paths that name no
+    resource, like /healthz, left out)."""
+    code, text = cluster.get("/metrics", timeout=30)
+    if code != 200:
+        raise RuntimeError(f"kube-apiserver /metrics answered {code}")
+    found: dict[str, int] = {}
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels_text, value = line.rsplit(" ", 1)
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
+        resource = labels.get("resource", "")
+        if not resource:
+            continue
+        if labels.get("subresource"):
+            resource += "/" + labels["subresource"]
+        key = f"{labels.get('verb', '?')} {resource}"
+        found[key] = found.get(key, 0) + int(float(value))
+    return found
+
+
 SCALING_OPERATIONS = frozenset(
     {
         "DescribeScalableTargets",
@@ -533,12 +600,15 @@ class Bench:
         self.run.phases.append((phase, self.since()))
         print(f"[{self.since():7.1f}s] {phase}", file=sys.stderr, flush=True)
         self.run.load.append((phase, os.getloadavg()))
-        before = {name: cpu_seconds(pid) for name, pid in self.pids().items()}
+        # By process id too: a process started during the phase (a restarted operator)
+        # counts from zero.
+        before = {(name, pid): cpu_seconds(pid) for name, pid in self.pids().items()}
         try:
             yield
         finally:
             self.run.cpu[phase] = {
-                name: cpu_seconds(pid) - before.get(name, 0.0) for name, pid in self.pids().items()
+                name: cpu_seconds(pid) - before.get((name, pid), 0.0)
+                for name, pid in self.pids().items()
             }
 
     def since(self) -> float:
@@ -552,11 +622,10 @@ class Bench:
         return found
 
     def _sample_loop(self) -> None:
-        assert self.operator is not None
-        pid = self.operator.pid
         while not self._sampling.wait(self.args.sample_seconds):
-            if not self.run.started:
+            if not self.run.started or self.operator is None:
                 continue
+            pid = self.operator.pid  # a restart starts another process
             asked = self.since()
             took = healthz_seconds(self.args.health_port)
             self.run.healthz.append((self.phase, asked, took if took is not None else 10.0))
@@ -642,7 +711,9 @@ class Bench:
         args = self.args
         assert self.cluster is not None and self.emulator is not None
         command: list[str | Path] = [BIN / "llm-operator"]
-        if args.profile:
+        if args.tracemalloc:
+            command = [sys.executable, REPO / "bench" / "traced_operator.py", self.trace_path()]
+        elif args.profile:
             # cProfile sees the main thread only: kopf's event loop, not boto3's workers.
             command = [sys.executable, "-m", "cProfile", "-o", self.profile_path()]
             command += ["-m", "llm_operator.cli"]
@@ -658,6 +729,28 @@ class Bench:
             log=args.out / "operator.log",
         )
         self.wait_for("the operator's /healthz", lambda: healthz_seconds(args.health_port))
+
+    def trace_path(self) -> Path:
+        path: Path = self.args.out / f"operator_scale_{self.args.count}.tracemalloc"
+        return path
+
+    def memory_profile(self) -> None:
+        """--tracemalloc: what the operator's Python objects hold now, by module."""
+        import tracemalloc
+
+        assert self.operator is not None
+        path = self.trace_path()
+        path.unlink(missing_ok=True)
+        os.kill(self.operator.pid, signal.SIGUSR1)
+        self.wait_for("the tracemalloc snapshot", path.exists, 0.5)
+        stats = tracemalloc.Snapshot.load(str(path)).statistics("filename")
+        by_module: dict[str, int] = {}
+        for stat in stats:
+            name = _module_of(stat.traceback[0].filename)
+            by_module[name] = by_module.get(name, 0) + stat.size
+        self.run.traced_mib = sum(by_module.values()) / 2**20
+        self.run.traced = {k: v / 2**20 for k, v in by_module.items()}
+        self.run.traced_rss_mib = memory_mib(self.operator.pid, "VmRSS")
 
     def profile_path(self) -> Path:
         path: Path = self.args.out / f"operator_scale_{self.args.count}.prof"
@@ -732,6 +825,9 @@ class Bench:
             watch = self.watch
             self.wait_for(f"{count} LLMEndpoints Ready", lambda: watch.ready() >= count, 0.5)
             self.run.all_ready_s = self.since()
+            self.run.ready_times = sorted(
+                at - self.run.started for at in watch.first_ready.values()
+            )
             if self.args.policies:
                 want = [f"bench-{i}" for i in range(self.args.policies)]
                 records = [
@@ -769,6 +865,8 @@ class Bench:
             self.run.creation_calls = _diff(self.calls(), self._created_from)
             self._sleep(args.resync)
         before = self.calls()
+        assert self.cluster is not None
+        kube_before = apiserver_requests(self.cluster)
         began = time.monotonic()
         end = began + args.resync * args.steady_intervals
         with self.measured("steady"):
@@ -785,6 +883,9 @@ class Bench:
                 self._saturated_before = saturated
         self.run.steady_seconds = time.monotonic() - began
         self.run.steady_calls = _diff(self.calls(), before)
+        self.run.steady_kube = _diff(apiserver_requests(self.cluster), kube_before)
+        if args.tracemalloc:
+            self.memory_profile()
         self.run.cost_per_hour = self.cost_per_hour()
         assert self.watch is not None
         if self.watch.ready() < args.count:
@@ -803,11 +904,151 @@ class Bench:
             key = "estimatedHourlyCostUSD"
         return sum(float((o.get("status") or {}).get(key) or 0) for o in listed["items"])
 
+    def drift(self) -> None:
+        """--drift N: changes by hand (copies, a component, model or endpoint config
+        deleted) to N LLMEndpoints picked at random while steady; seconds until each is
+        put back, which the next settled pass, one resync later, must do."""
+        assert self.emulator is not None and self.watch is not None
+        watch = self.watch
+        sm = boto3.client(
+            "sagemaker", endpoint_url=self.emulator.url, region_name="us-east-1", **BENCH_KEYS
+        )
+        spared = set(self.changed())
+        picks = random.Random(7).sample(
+            [n for n in self.names() if n not in spared], self.args.drift
+        )
+
+        def missing(call: Callable[..., Any], **name: str) -> bool:
+            try:
+                call(**name)
+            except sm.exceptions.ClientError:
+                return True
+            return False
+
+        def component_of(name: str) -> dict[str, Any] | None:
+            try:
+                found: dict[str, Any] = sm.describe_inference_component(InferenceComponentName=name)
+            except sm.exceptions.ClientError:
+                return None
+            return found
+
+        def copies(name: str) -> int | None:
+            found = component_of(name)
+            return int(found["RuntimeConfig"]["DesiredCopyCount"]) if found else None
+
+        def made_again(name: str, before: Any) -> bool:
+            """Deleted (it lingers while Deleting) and created again."""
+            found = component_of(name)
+            return found is not None and found["CreationTime"] != before
+
+        waiting: list[tuple[str, float, Callable[[], bool]]] = []
+        with self.measured("drift"):
+            for index, (ns, name) in enumerate(picks):
+                status = (watch.get(ns, name) or {}).get("status") or {}
+                component = str(status["inferenceComponents"][0]["name"])
+                model, config = str(status["modelName"]), str(status["endpointConfigName"])
+                kind = DRIFTS[index % len(DRIFTS)]
+                began = time.monotonic()
+                if kind == "copies set by hand":
+                    sm.update_inference_component_runtime_config(
+                        InferenceComponentName=component, DesiredRuntimeConfig={"CopyCount": 2}
+                    )
+                    waiting.append((kind, began, lambda c=component: copies(c) == 1))
+                elif kind == "component deleted":
+                    created = (component_of(component) or {}).get("CreationTime")
+                    sm.delete_inference_component(InferenceComponentName=component)
+                    waiting.append((kind, began, lambda c=component, t=created: made_again(c, t)))
+                elif kind == "model deleted":
+                    sm.delete_model(ModelName=model)
+                    waiting.append(
+                        (kind, began, lambda m=model: not missing(sm.describe_model, ModelName=m))
+                    )
+                else:
+                    sm.delete_endpoint_config(EndpointConfigName=config)
+                    waiting.append(
+                        (
+                            kind,
+                            began,
+                            lambda c=config: (
+                                not missing(sm.describe_endpoint_config, EndpointConfigName=c)
+                            ),
+                        )
+                    )
+            limit = time.monotonic() + 6 * self.args.resync
+            while waiting and time.monotonic() < limit:
+                self.left()
+                for item in list(waiting):
+                    kind, began, repaired = item
+                    if repaired():
+                        self.run.drift.append((kind, time.monotonic() - began))
+                        waiting.remove(item)
+                time.sleep(0.2)
+            self.run.drift += [(kind, None) for kind, _, _ in waiting]
+            self.wait_for(
+                f"{self.args.count} LLMEndpoints settled again",
+                lambda: watch.settled() >= self.args.count,
+                0.5,
+            )
+
     def change(self) -> None:
         """copies 1 -> 2 on a few endpoints, one at a time, all others present."""
         with self.measured("change"):
             for ns, name in self.changed()[: self.args.changes]:
                 self.run.changes.append(self._one_change(ns, name))
+
+    def restart(self) -> None:
+        """kill -9 of the operator once steady, then a new process: how long and how many
+        calls until every LLMEndpoint has been passed over again, and how long a spec
+        change made meanwhile waits for it."""
+        args = self.args
+        assert self.operator is not None and self.admin is not None and self.watch is not None
+        watch, admin = self.watch, self.admin
+        self.wait_for(
+            f"{args.count} LLMEndpoints settled", lambda: watch.settled() >= args.count, 0.5
+        )
+        self._sleep(args.resync)  # the last passes done: steady
+        changed = set(self.changed())
+        picks = [n for n in self.names()[1::7] if n not in changed][: args.changes]
+        op = "UpdateInferenceComponentRuntimeConfig"
+        with self.measured("restart"):
+            before = self.calls()
+            processes.kill(self.operator)
+            began = time.monotonic()
+            self.start_operator()
+            self.run.restart_startup_s = time.monotonic() - began
+            # copies 1 -> 2 on a few, as soon as the new process answers /healthz
+            updates = self.calls().get(op, 0)
+            patched = time.monotonic()
+            change = (
+                {"autoscaling": {"minReplicas": 2}}
+                if args.autoscaling
+                else {"resources": {"copies": 2}}
+            )
+            for ns, name in picks:
+                self.custom.patch_namespaced_custom_object(
+                    GROUP, VERSION, ns, PLURAL, name, {"spec": change}
+                )
+            arrived: list[float] = []
+            settled_at: float | None = None
+            while settled_at is None or len(arrived) < len(picks):
+                self.left()
+                if self.operator.poll() is not None:
+                    raise RuntimeError(f"the operator exited ({self.operator.returncode})")
+                now = time.monotonic()
+                reached = admin.calls().get(op, 0) - updates
+                arrived += [now - patched] * max(0, min(reached, len(picks)) - len(arrived))
+                if settled_at is None:
+                    # Every LLMEndpoint passed over by the new process, all InService
+                    # but those changed meanwhile.
+                    phases = operator_phases(args.metrics_port)
+                    if sum(phases.values()) >= args.count and phases.get(
+                        "InService", 0
+                    ) >= args.count - len(picks):
+                        settled_at = now
+                time.sleep(0.05)
+            self.run.restart_s = settled_at - began
+            self.run.restart_calls = _diff(self.calls(), before)
+            self.run.restart_changes = [*arrived, *[None] * (len(picks) - len(arrived))]
 
     def upgrade(self) -> None:
         """The operator restarted over resources made before the cluster-id tag."""
@@ -915,6 +1156,8 @@ class Bench:
             self.cluster.stop()
 
 
+# What --drift does by hand, in turn.
+DRIFTS = ("copies set by hand", "component deleted", "model deleted", "endpoint config deleted")
 CLUSTER_ID_TAG = "llmoperator.io/cluster-id"
 BENCH_KEYS = {"aws_access_key_id": "AKIABENCH", "aws_secret_access_key": "bench"}
 LISTS = (
@@ -927,6 +1170,21 @@ LISTS = (
 
 def _tags(sm: Any, arn: str) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in sm.list_tags(ResourceArn=arn)["Tags"]}
+
+
+def _module_of(filename: str) -> str:
+    """A source file as the package it belongs to, two levels deep, three for ours
+    (".../site-packages/kubernetes/client/models/v1_pod.py" -> "kubernetes.client")."""
+    path = Path(filename)
+    folders = path.parent.parts
+    for anchor, prefix in (("site-packages", ""), (REPO.name, ""), ("lib", "stdlib.")):
+        if anchor in folders:
+            inside = (*folders[len(folders) - folders[::-1].index(anchor) :], path.stem)
+            if prefix or inside[0] == "operator":  # lib/python3.X/..., operator/<package>
+                inside = inside[1:]
+            depth = 3 if inside[0] == "llm_operator" else 2  # ours: shell.observe, ...
+            return prefix + ".".join(inside[:depth])
+    return filename
 
 
 def _diff(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
@@ -1029,6 +1287,22 @@ def report(args: argparse.Namespace, run: Run) -> None:
                 f"calls: {spent}",
             )
         )
+    for kind, took in run.drift:
+        text = f"put back after {took:.1f} s" if took is not None else "NOT put back"
+        rows.append((f"drift: {kind}", f"{text} (resync {args.resync:g} s)"))
+    if run.restart_s is not None:
+        rows.append(
+            (
+                "restart (kill -9 once steady)",
+                f"every LLMEndpoint passed over again {run.restart_s:.1f} s after the kill "
+                f"(the new process answered /healthz after {run.restart_startup_s or 0:.1f} s)",
+            )
+        )
+        for index, reached in enumerate(run.restart_changes):
+            text = f"{reached:.2f} s" if reached is not None else "not reached"
+            rows.append(
+                (f"spec change {index + 1} during the restart", f"in SageMaker after {text}")
+            )
     for account, seconds in sorted(run.account_ready.items()):
         calls, throttles = run.account_calls.get(account, (0, 0))
         label = f"account {account}" + (" (throttled)" if account == account_of(0) else "")
@@ -1064,17 +1338,125 @@ def report(args: argparse.Namespace, run: Run) -> None:
             f"Describe* per endpoint per resync interval: {per:.3f} "
             f"({verdict} one per endpoint per interval)"
         )
+        print()
+        print(
+            "Kubernetes API requests once steady (kube-apiserver's apiserver_request_total; "
+            "the bench's own watch of LLMEndpoints included)"
+        )
+        _calls_table(run.steady_kube, n, intervals, "request")
+    if run.restart_s is not None:
+        print()
+        print("SageMaker calls from the kill -9 until every LLMEndpoint was passed over again")
+        _calls_table(run.restart_calls, n, None)
+    if run.traced_mib is not None:
+        print()
+        print(
+            f"Python memory at the end of the steady window (tracemalloc, by module): "
+            f"{run.traced_mib:.1f} MiB traced, RSS {run.traced_rss_mib or 0:.0f} MiB"
+        )
+        width = max(map(len, run.traced))
+        for name, mib in sorted(run.traced.items(), key=lambda kv: -kv[1])[:25]:
+            print(f"  {name:<{width}}  {mib:7.1f} MiB  {mib / run.traced_mib:5.1%}")
+    figures(args, run)
     for note in run.notes:
         print(f"note: {note}")
 
 
-def _calls_table(calls: dict[str, int], n: int, intervals: float | None) -> None:
+def figures(args: argparse.Namespace, run: Run) -> None:
+    """The fleet's figures in one table: what the performance targets are stated in."""
+    n = run.count
+    intervals = run.steady_seconds / args.resync if run.steady_seconds else 0.0
+    rows: list[tuple[str, str]] = []
+    if intervals:
+        try:
+            from llm_operator.shell.reconciler import SWEEP_INTERVALS
+        except ImportError:  # an operator from before the sweep (a baseline run)
+            SWEEP_INTERVALS = 10
+
+        total = sum(run.steady_calls.values()) / n / intervals
+        describes = sum(v for k, v in run.steady_calls.items() if k.startswith("Describe"))
+        # The safety sweep describes each endpoint and component once per
+        # SWEEP_INTERVALS, at ticks a shorter window may miss: added as an upper bound.
+        swept = 2 / SWEEP_INTERVALS
+        rows.append(
+            (
+                "steady SageMaker calls per endpoint per resync interval",
+                f"{total:.3f} (Describe {describes / n / intervals:.3f}); at most "
+                f"{total + swept:.3f} in the long run, with the safety sweep's "
+                f"{swept:.3f} Describes",
+            )
+        )
+    if run.creation_calls:
+        rows.append(
+            (
+                "calls per endpoint until all settled",
+                f"{sum(run.creation_calls.values()) / n:.2f}",
+            )
+        )
+    rows.append(("peak RSS", f"{run.peak_rss_mib:.0f} MiB"))
+    if run.ready_times and run.all_ready_s:
+        median = statistics.median(run.ready_times)
+        rows.append(
+            (
+                "median time to Ready (of all-Ready)",
+                f"{median:.1f} s of {run.all_ready_s:.1f} s ({median / run.all_ready_s:.2f}); "
+                f"first Ready after {run.ready_times[0]:.1f} s",
+            )
+        )
+    steady_cpu = run.cpu.get("steady", {}).get("operator")
+    if intervals and steady_cpu is not None:
+        rows.append(
+            (
+                "operator CPU per endpoint per resync interval at steady",
+                f"{steady_cpu / n / intervals * 1000:.2f} ms ({steady_cpu:.1f} s over "
+                f"{intervals:.1f} intervals)",
+            )
+        )
+    if intervals:
+        kube = sum(run.steady_kube.values()) / n / intervals
+        gets = sum(v for k, v in run.steady_kube.items() if k == "GET namespaces")
+        rows.append(
+            (
+                "Kubernetes API requests per endpoint per resync interval at steady",
+                f"{kube:.3f} (GET namespaces {gets / n / intervals:.3f})",
+            )
+        )
+    if run.drift:
+        took = [t for _, t in run.drift if t is not None]
+        rows.append(
+            (
+                "drift by hand, put back",
+                f"{len(took)} of {len(run.drift)}, after max {max(took, default=0):.1f} s "
+                f"(resync {args.resync:g} s)",
+            )
+        )
+    if run.restart_s is not None:
+        calls = sum(run.restart_calls.values()) / n
+        reached = [r for r in run.restart_changes if r is not None]
+        latency = f"max {max(reached):.2f} s" if reached else "none reached"
+        rows.append(
+            (
+                "after a restart (kill -9 at steady)",
+                f"settled in {run.restart_s:.1f} s, {calls:.2f} calls per endpoint, "
+                f"spec changes in SageMaker after {latency}",
+            )
+        )
+    print()
+    print("fleet figures")
+    width = max(len(r[0]) for r in rows)
+    for label, value in rows:
+        print(f"  {label:<{width}}  {value}")
+
+
+def _calls_table(
+    calls: dict[str, int], n: int, intervals: float | None, what: str = "operation"
+) -> None:
     if not calls:
-        print("  (no calls)")
+        print(f"  (no {what}s)")
         return
     unit = "per endpoint per interval" if intervals else "per endpoint"
-    width = max(len(k) for k in calls)
-    print(f"  {'operation':<{width}}  {'calls':>7}  {unit}")
+    width = max(len(what), *map(len, calls))
+    print(f"  {what:<{width}}  {'count':>7}  {unit}")
     for operation, value in sorted(calls.items(), key=lambda kv: -kv[1]):
         per = value / n / (intervals or 1.0)
         print(f"  {operation:<{width}}  {value:>7}  {per:.3f}")
@@ -1184,6 +1566,25 @@ def main() -> int:
         "ThrottlingException (default 0)",
     )
     parser.add_argument(
+        "--drift",
+        type=int,
+        default=0,
+        help="once steady, change this many LLMEndpoints' resources by hand (copies, a "
+        "component, model or endpoint config deleted) and time until each is put back",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="run the operator under tracemalloc (bench/traced_operator.py) and print what "
+        "Python holds by module at the end of the steady window; slows the operator",
+    )
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="finally: kill -9 the operator once steady and start it again; time and calls "
+        "until every LLMEndpoint is passed over again, and spec changes made meanwhile",
+    )
+    parser.add_argument(
         "--upgrade",
         action="store_true",
         help="finally: restart the operator over resources without the cluster-id tag",
@@ -1237,7 +1638,11 @@ def main() -> int:
         bench.setup()
         bench.create()
         bench.steady()
+        if args.drift:
+            bench.drift()
         bench.change()
+        if args.restart:
+            bench.restart()
         if args.upgrade:
             bench.upgrade()
     except (BenchTimeout, KeyboardInterrupt, RuntimeError, ApiException) as exc:
@@ -1264,6 +1669,7 @@ def main() -> int:
                 "creation_calls": run.creation_calls,
                 "steady_calls": run.steady_calls,
                 "steady_seconds": run.steady_seconds,
+                "steady_kube": run.steady_kube,
                 "cpu": run.cpu,
                 "changes": run.changes,
                 "busy_change": run.busy_change,
@@ -1271,6 +1677,13 @@ def main() -> int:
                 "ready_curve": [(s.at, s.ready) for s in run.samples],
                 "account_ready": run.account_ready,
                 "account_calls": run.account_calls,
+                "drift": run.drift,
+                "traced_mib": run.traced_mib,
+                "traced": run.traced,
+                "restart_s": run.restart_s,
+                "restart_calls": run.restart_calls,
+                "restart_changes": run.restart_changes,
+                "restart_startup_s": run.restart_startup_s,
                 "upgrade_untagged": run.upgrade_untagged,
                 "upgrade_s": run.upgrade_s,
                 "upgrade_calls": run.upgrade_calls,

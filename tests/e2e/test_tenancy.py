@@ -5,7 +5,9 @@ emulator with moto's STS (`--with-moto`), namespaces annotated by the admin.
   role's account (the emulator files them by the assumed role's credentials);
 - a tenant naming a role the admin did not allow: a clear status, nothing created;
 - a role the operator may not assume: reported with the role's ARN, and once the
-  admin fixes the permission the endpoint comes up without anyone touching it.
+  admin fixes the permission the endpoint comes up without anyone touching it;
+- the annotations come from the operator's watch of Namespaces: passes cost the API
+  server no read of the Namespace.
 
 Two clusters sharing one account are in test_clusters.py, beside the other clusters.
 """
@@ -211,6 +213,50 @@ def test_a_denied_role_is_reported_and_recovers_when_the_admin_fixes_it(
         assert endpoints(emulator_with_sts, "222222222222") == [
             naming.endpoint_name(namespace, "chat")
         ]
+        kubectl("delete", "llmendpoint", "chat", "--wait=false")
+        wait_gone(kubectl, "chat", log=op.log_tail)
+    finally:
+        op.stop()
+
+
+def test_passes_read_the_namespace_from_a_watch_not_from_the_api_server(
+    cluster: LocalCluster,
+    operator_identity: OperatorIdentity,
+    emulator_process: Emulator,
+    namespace: str,
+    kubectl: Kubectl,
+    tmp_path: Path,
+) -> None:
+    """Every pass needs the Namespace's role annotations; a thousand LLMEndpoints
+    polling it would load the API server that everything in the cluster shares."""
+    user = f"system:serviceaccount:{operator_identity.namespace}:{operator_identity.name}"
+    earlier = len(cluster.audit_events(user=user))  # the session's other operators
+    op = started_operator(
+        operator_identity.kubeconfig,
+        emulator_process,
+        [namespace],
+        tmp_path / "operator.log",
+        LLMOP_RESYNC_SECONDS="0.5",
+    )
+    try:
+        kubectl.apply(manifest("chat", namespace))
+        wait_ready(kubectl, "chat", log=op.log_tail)
+        # Settled passes, one per resync: each lists SageMaker's inventory again.
+        listed = emulator_process.admin_client.calls().get("ListEndpoints", 0)
+        wait_for(
+            lambda: emulator_process.admin_client.calls().get("ListEndpoints", 0) >= listed + 5,
+            timeout=60,
+            what="five more passes",
+            diagnose=op.log_tail,
+        )
+        requests = [
+            (e["verb"], e["objectRef"].get("name"))
+            for e in cluster.audit_events(user=user)[earlier:]
+            if (e.get("objectRef") or {}).get("resource") == "namespaces"
+        ]
+        assert ("get", namespace) not in requests
+        assert ("get", "kube-system") not in requests  # the cluster id, from the watch too
+        assert ("list", None) in requests  # the watch's (its own request is still open)
         kubectl("delete", "llmendpoint", "chat", "--wait=false")
         wait_gone(kubectl, "chat", log=op.log_tail)
     finally:

@@ -214,3 +214,56 @@ def test_reset_with_a_delay_makes_it_the_start_up_delay(emulator_admin: AdminCli
     assert emulator_admin.state()["delay"] == 1.5
     emulator_admin.reset(delay=0.0)
     assert emulator_admin.state()["delay"] == 0.0
+
+
+def test_last_modified_time_moves_with_updates_and_status_changes_and_nothing_else(
+    sm: Any, emulator_admin: AdminClient, component_endpoint: str
+) -> None:
+    """What a List shows of a resource (its status and LastModifiedTime) is all a
+    client needs to tell whether it changed since it was last described."""
+    builders.component(sm, "ic", "ep", gpus=1, copies=1)
+    emulator_admin.settle()
+
+    def stamps() -> tuple[datetime, datetime]:
+        endpoint = sm.describe_endpoint(EndpointName="ep")
+        component = sm.describe_inference_component(InferenceComponentName="ic")
+        (listed_endpoint,) = sm.list_endpoints()["Endpoints"]
+        (listed_component,) = sm.list_inference_components()["InferenceComponents"]
+        assert listed_endpoint["LastModifiedTime"] == endpoint["LastModifiedTime"]
+        assert listed_component["LastModifiedTime"] == component["LastModifiedTime"]
+        return endpoint["LastModifiedTime"], component["LastModifiedTime"]
+
+    settled = stamps()
+    # Reading and tagging modify nothing.
+    for arn in (
+        sm.describe_endpoint(EndpointName="ep")["EndpointArn"],
+        sm.describe_inference_component(InferenceComponentName="ic")["InferenceComponentArn"],
+    ):
+        sm.add_tags(ResourceArn=arn, Tags=[{"Key": "team", "Value": "a"}])
+        sm.delete_tags(ResourceArn=arn, TagKeys=["team"])
+    time.sleep(0.05)
+    assert stamps() == settled
+
+    # An update moves it when asked for, and again when it is done.
+    sm.update_inference_component_runtime_config(
+        InferenceComponentName="ic", DesiredRuntimeConfig={"CopyCount": 2}
+    )
+    updating = stamps()
+    assert updating[1] > settled[1]
+    emulator_admin.settle()
+    updated = stamps()
+    assert updated[1] > updating[1]
+    sm.update_inference_component(
+        InferenceComponentName="ic",
+        Specification={
+            "ModelName": "llm-model",
+            "ComputeResourceRequirements": {
+                "NumberOfAcceleratorDevicesRequired": 1,
+                "MinMemoryRequiredInMb": 2048,
+            },
+        },
+    )
+    respecified = stamps()
+    assert respecified[1] > updated[1]
+    emulator_admin.settle()
+    assert stamps()[1] > respecified[1]

@@ -349,3 +349,67 @@ def test_no_answer_is_classified_by_its_kind(
         listener.close()
     expected = {"refused": "connection refused", "dns": "DNS", "hang": "timeout"}[where]
     assert (error.kind, error.cause, error.retryable) == ("unreachable", expected, True)
+
+
+def test_status_counts_the_instances_a_copies_change_made_sagemaker_add(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """Five one-GPU copies need a second four-GPU instance: managed instance scaling
+    adds it without the endpoint's own LastModifiedTime or status telling, so the
+    component's change is what says the endpoint must be described again."""
+
+    async def scenario() -> None:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        try:
+            await until(r, cluster, lambda res, st: ready(res, st) and res.outcome == "settled")
+            assert cluster.status["instances"] == {"desired": 1, "current": 1}
+            more = {**SPEC, "resources": {**SPEC["resources"], "copies": 5}}
+            await until(
+                r,
+                cluster,
+                lambda res, st: res.outcome == "settled" and st["copies"]["current"] == 5,
+                spec=more,
+                meta={"generation": 2},
+            )
+            assert cluster.status["instances"] == {"desired": 2, "current": 2}
+        finally:
+            r.close()
+
+    asyncio.run(scenario())
+
+
+def test_after_a_restart_a_spec_change_does_not_wait_for_the_re_check(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """A restarted operator reads every LLMEndpoint back, at the rate limit: for one
+    that had settled that is a background re-check, given up as soon as its spec
+    changes, so the change is sent at once instead of after the read-back."""
+    changed = {**SPEC, "resources": {**SPEC["resources"], "copies": 3}}
+
+    async def scenario() -> tuple[PassResult, PassResult, dict[str, int]]:
+        cluster = RecordingCluster()
+        first = reconciler(cluster)
+        try:
+            await until(first, cluster, lambda res, _: res.outcome == "settled")
+        finally:
+            first.close()
+        # The new process, at a rate limit that makes its read-back take seconds.
+        second = reconciler(cluster, aws_rate=2, aws_burst=1)
+        try:
+            recheck = asyncio.ensure_future(second.reconcile(body(cluster), deleting=False))
+            await asyncio.sleep(0.5)  # the read-back is under way when the spec changes
+            before = dict(emulated_sagemaker.admin.calls())
+            second.wake("uid-1")  # as the update handler does
+            given_up = await recheck
+            sent = await second.reconcile(body(cluster, changed, generation=2), deleting=False)
+            return given_up, sent, before
+        finally:
+            second.close()
+
+    given_up, sent, before = asyncio.run(scenario())
+    assert given_up.outcome == "superseded"
+    assert sent.outcome == "progressing"
+    calls = emulated_sagemaker.admin.calls()
+    assert calls["UpdateInferenceComponentRuntimeConfig"] == 1
+    assert "UpdateInferenceComponentRuntimeConfig" not in before

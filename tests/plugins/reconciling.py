@@ -112,11 +112,18 @@ class RecordingCluster:
 SETTINGS = OperatorSettings(resync_seconds=30, transition_poll_seconds=0.5)
 
 
-def reconciler(cluster: RecordingCluster, **settings: Any) -> Reconciler:
-    """A Reconciler with its own adapter and observer; `settings` override SETTINGS."""
+def reconciler(
+    cluster: RecordingCluster, *, aws_rate: float = 1000, aws_burst: int = 1000, **settings: Any
+) -> Reconciler:
+    """A Reconciler with its own adapter (`aws_rate` calls per second, `aws_burst`) and
+    observer; `settings` override SETTINGS."""
     options = OperatorSettings(**{**SETTINGS.model_dump(), **settings})
     sagemaker = SageMaker(
-        workers=4, calls_per_second=1000, burst=1000, max_attempts=1, identity_retry_seconds=0
+        workers=4,
+        calls_per_second=aws_rate,
+        burst=aws_burst,
+        max_attempts=1,
+        identity_retry_seconds=0,
     )
     observer = Observer(sagemaker, max_age=0.0, describe_max_age=300)
     return Reconciler(options, sagemaker=sagemaker, observer=observer, cluster=cluster)

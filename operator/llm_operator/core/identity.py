@@ -17,6 +17,8 @@ from llm_operator.api.models import ARN_PARTITION_PATTERN
 ROLE_ANNOTATION = "llmoperator.io/aws-role-arn"
 EXTERNAL_ID_ANNOTATION = "llmoperator.io/aws-external-id"
 ALLOWED_ROLES_ANNOTATION = "llmoperator.io/aws-allowed-role-arns"
+# Every Namespace annotation the operator reads (what its watch of Namespaces keeps).
+NAMESPACE_ANNOTATIONS = (ROLE_ANNOTATION, EXTERNAL_ID_ANNOTATION, ALLOWED_ROLES_ANNOTATION)
 
 # The partition exactly one of botocore's (aws, aws-cn, aws-us-gov, aws-iso, ...), never a prefix.
 ROLE_ARN_RE = re.compile(

@@ -30,6 +30,19 @@ MEMORY_KEY = "planMemory"
 CONDITION_TYPES = ("Ready", "Progressing", "Degraded")
 
 
+def settled_at(status: Mapping[str, Any], generation: int) -> bool:
+    """Whether `status` says everything was done for `generation`: Ready and nothing in
+    progress, observed at that generation."""
+    if status.get("observedGeneration") != generation:
+        return False
+    found = {
+        c.get("type"): c.get("status")
+        for c in status.get("conditions") or ()
+        if isinstance(c, Mapping)
+    }
+    return found.get("Ready") == "True" and found.get("Progressing") == "False"
+
+
 def format_usd(amount: Decimal | float) -> str:
     """Two decimals, half up, as people read prices ("7.09")."""
     value = amount if isinstance(amount, Decimal) else Decimal(str(amount))

@@ -2,7 +2,7 @@
 
 One daemon per LLMEndpoint runs reconcile passes: fast (transition_poll_seconds)
 while SageMaker is moving, slow (resync_seconds) once settled, woken at once by
-the create/update/resume handlers through an asyncio.Event per uid. Deletion is
+the create/update handlers through an asyncio.Event per uid. Deletion is
 a finalizer-guarded delete handler running passes with deleting=True, each after
 the previous one's delay, until the planner says everything is gone (or
 retained). It waits inside the handler rather than raising kopf's
@@ -29,7 +29,7 @@ from llm_operator.api.policy import POLICY_PLURAL
 from llm_operator.core import policy
 from llm_operator.core.actions import digest
 from llm_operator.shell import metrics
-from llm_operator.shell.kube import KubeCluster
+from llm_operator.shell.kube import KubeCluster, NamespaceFacts, namespace_facts
 from llm_operator.shell.reconciler import Reconciler
 from llm_operator.shell.settings import OperatorSettings
 
@@ -64,8 +64,27 @@ def configure_kopf(settings: kopf.OperatorSettings) -> None:
     settings.networking.error_backoffs = [1, 2, 5, 10]
 
 
+# The id kopf passes the index to every handler under (keyword argument).
+NAMESPACE_INDEX = "namespace_index"
+
+
+@kopf.index("v1", "namespaces", id=NAMESPACE_INDEX)
+async def _namespace_index(
+    name: str,
+    uid: str,
+    labels: Mapping[str, str],
+    annotations: Mapping[str, str],
+    **_: Any,
+) -> dict[str, NamespaceFacts]:
+    """Every Namespace's uid, labels and role annotations, kept by kopf's watch of
+    Namespaces (cluster-wide, whichever namespaces the operator serves): passes read
+    them here, not from the API server. kopf fills the index before any other
+    handler runs, and an annotation changed reaches it before the next pass."""
+    return {name: namespace_facts(uid, labels, annotations)}
+
+
 @kopf.on.startup()
-async def _startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def _startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: Any) -> None:
     """Builds the reconciler into the memo, unless the caller already put one there."""
     configure_kopf(settings)
     if memo.get("reconciler") is not None:
@@ -74,6 +93,7 @@ async def _startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -
     op_settings = found if isinstance(found, OperatorSettings) else OperatorSettings()
     memo.reconciler = Reconciler.start(op_settings)
     if isinstance(memo.reconciler.cluster, KubeCluster):
+        memo.reconciler.cluster.watch_namespaces(kwargs[NAMESPACE_INDEX])
         memo.policy_statuses = asyncio.create_task(
             _policy_statuses(memo.reconciler, memo.reconciler.cluster)
         )
@@ -107,10 +127,13 @@ async def _probe(memo: kopf.Memo, **_: Any) -> int:
 
 
 @kopf.on.create(GROUP, VERSION, PLURAL)
-@kopf.on.resume(GROUP, VERSION, PLURAL)
 @kopf.on.update(GROUP, VERSION, PLURAL, field="spec")
 async def _changed(uid: str, memo: kopf.Memo, **_: Any) -> None:
-    """Wakes the resource's daemon so a spec change is acted on at once."""
+    """Wakes the resource's daemon so a spec change is acted on at once.
+
+    Not on resume: at start-up every daemon makes its first pass anyway, and a wake
+    would cut short the background re-check of an LLMEndpoint that had settled (a
+    spec changed while the operator was down is an update to kopf)."""
     _reconciler(memo).wake(uid)
 
 

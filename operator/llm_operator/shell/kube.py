@@ -4,13 +4,21 @@ annotations (its AWS identity), status, and Events.
 A small port rather than the kubernetes client itself, so the reconciler can be
 driven in-process by tests (against the real SageMaker emulator) with a
 recording stand-in, and in production by `KubeCluster`.
+
+Namespaces are read from a watch, not per pass: the operator hands `KubeCluster`
+kopf's index of every Namespace (`watch_namespaces`; kopf lists them before any
+handler runs and keeps the index in step), so a pass costs the API server no read
+for the role annotations, the policies' label selectors or the cluster id. A
+Namespace the index does not hold yet (created a moment before its first
+LLMEndpoint, its watch event still on the way) is read directly.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from kubernetes import client as k8s
@@ -20,6 +28,7 @@ from kubernetes.client.exceptions import ApiException
 from llm_operator.api.models import GROUP, PLURAL, VERSION
 from llm_operator.api.policy import POLICY_PLURAL
 from llm_operator.api.pool import POOL_KIND, POOL_PLURAL
+from llm_operator.core.identity import NAMESPACE_ANNOTATIONS
 from llm_operator.shell.secrets import read_secret_key
 
 if TYPE_CHECKING:
@@ -27,6 +36,28 @@ if TYPE_CHECKING:
 
 # Its uid identifies the cluster: it is made once, when the cluster is, and never changes.
 IDENTITY_NAMESPACE = "kube-system"
+
+
+@dataclass(frozen=True)
+class NamespaceFacts:
+    """What passes read of a Namespace: its uid (kube-system's is the cluster id), its
+    labels (which LLMEndpointPolicies govern it) and the annotations naming its AWS
+    role (only those: others, like kubectl's last-applied copy, are not kept)."""
+
+    uid: str
+    labels: Mapping[str, str]
+    annotations: Mapping[str, str]
+
+
+def namespace_facts(
+    uid: Any, labels: Mapping[str, str] | None, annotations: Mapping[str, str] | None
+) -> NamespaceFacts:
+    kept = {k: str(v) for k, v in (annotations or {}).items() if k in NAMESPACE_ANNOTATIONS}
+    return NamespaceFacts(str(uid), {str(k): str(v) for k, v in (labels or {}).items()}, kept)
+
+
+# Namespace name -> its facts (kopf's index: a collection of one per name).
+NamespaceIndex = Mapping[str, Collection[NamespaceFacts]]
 
 
 class ClusterIdentityError(Exception):
@@ -68,6 +99,24 @@ class KubeCluster:
         self._core = k8s.CoreV1Api(api)
         self._custom = k8s.CustomObjectsApi(api)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kube")
+        self._namespaces: NamespaceIndex | None = None
+
+    def watch_namespaces(self, index: NamespaceIndex) -> None:
+        """Namespaces are read from `index` from now on (kept in step by a watch)."""
+        self._namespaces = index
+
+    async def _namespace(self, name: str) -> NamespaceFacts | None:
+        """The Namespace from the watch's index, else read (None: it does not exist)."""
+        for held in (self._namespaces or {}).get(name, ()):
+            return held
+        try:
+            found = await self._run(self._core.read_namespace, name)
+        except ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise
+        meta = found.metadata
+        return namespace_facts(meta.uid, meta.labels, meta.annotations)
 
     async def _run(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -75,23 +124,20 @@ class KubeCluster:
 
     async def cluster_id(self) -> str:
         try:
-            found = await self._run(self._core.read_namespace, IDENTITY_NAMESPACE)
+            found = await self._namespace(IDENTITY_NAMESPACE)
         except ApiException as exc:
             raise ClusterIdentityError(identity_error(exc.status, exc.reason)) from None
-        return str(found.metadata.uid)
+        if found is None:
+            raise ClusterIdentityError(identity_error(404, "Not Found"))
+        return found.uid
 
     async def read_secret(self, namespace: str, name: str, key: str) -> str:
         value: str = await self._run(read_secret_key, self._core, namespace, name, key)
         return value
 
     async def namespace_annotations(self, namespace: str) -> Mapping[str, str]:
-        try:
-            found = await self._run(self._core.read_namespace, namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return {}
-            raise
-        return dict(found.metadata.annotations or {})
+        found = await self._namespace(namespace)
+        return dict(found.annotations) if found is not None else {}
 
     async def patch_status(self, namespace: str, name: str, status: Mapping[str, Any]) -> bool:
         return await self._patch_status(PLURAL, namespace, name, status)
@@ -186,16 +232,17 @@ class KubeCluster:
         return list(found.get("items") or [])
 
     async def namespace_labels(self, namespace: str) -> Mapping[str, str]:
-        try:
-            found = await self._run(self._core.read_namespace, namespace)
-        except ApiException as exc:
-            if exc.status == 404:
-                return {}
-            raise
-        return dict(found.metadata.labels or {})
+        found = await self._namespace(namespace)
+        return dict(found.labels) if found is not None else {}
 
     async def namespaces(self) -> dict[str, Mapping[str, str]]:
         """Every namespace's labels."""
+        if self._namespaces is not None:
+            return {
+                name: dict(held.labels)
+                for name, facts in self._namespaces.items()
+                for held in list(facts)[:1]
+            }
         found = await self._run(self._core.list_namespace)
         return {ns.metadata.name: dict(ns.metadata.labels or {}) for ns in found.items}
 

@@ -14,7 +14,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Coroutine, Iterable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -96,6 +96,31 @@ class _Resource:
     place: Scope | None = None
 
 
+# How often, in resync intervals, the observer lists scaling policies and alarms again
+# (only someone acting changes them, and no SageMaker List shows them).
+POLICIES_INTERVALS = 10
+# How often, in resync intervals, a settled endpoint or inference component is described
+# again although its listed status and LastModifiedTime did not move: a safety sweep.
+# Whatever changes them moves one or the other, so drift is caught from the List at
+# the next resync; the sweep costs 2 / SWEEP_INTERVALS Describes per LLMEndpoint per
+# interval.
+SWEEP_INTERVALS = 60
+
+
+def production_observer(
+    settings: OperatorSettings, sagemaker: SageMaker, clock: Callable[[], float] = time.monotonic
+) -> Observer:
+    """The observer as the operator runs it (`clock`: tests move time forward)."""
+    return Observer(
+        sagemaker,
+        max_age=settings.transition_poll_seconds,
+        describe_max_age=settings.resync_seconds * POLICIES_INTERVALS,
+        targets_max_age=settings.resync_seconds,
+        sweep_max_age=settings.resync_seconds * SWEEP_INTERVALS,
+        clock=clock,
+    )
+
+
 class Reconciler:
     """Everything a replica shares across LLMEndpoints; built at operator start-up."""
 
@@ -133,12 +158,7 @@ class Reconciler:
             connect_timeout=settings.aws_connect_timeout_seconds,
             read_timeout=settings.aws_read_timeout_seconds,
         )
-        observer = Observer(
-            sagemaker,
-            max_age=settings.transition_poll_seconds,
-            describe_max_age=settings.resync_seconds * 10,
-            targets_max_age=settings.resync_seconds,
-        )
+        observer = production_observer(settings, sagemaker)
         cluster = KubeCluster()
         governance = Governance(cluster, max_age=settings.transition_poll_seconds)
         return cls(
@@ -384,9 +404,14 @@ class Reconciler:
         fresh = state.generation != generation or deleting
         # A settled resource accepts an inventory a resync old (even when its spec just
         # changed: the changed parts are described afresh) and re-checks in the
-        # background lane; one that is moving or whose spec changed goes first.
-        settled = state.steady and not deleting
-        background = settled and not fresh
+        # background lane; one that is moving or whose spec changed goes first. So does
+        # this process's first pass over one whose status says it had settled at this
+        # generation (after a restart): its re-check waits behind every spec change.
+        restarted = (
+            state.generation is None and not deleting and status.settled_at(previous, generation)
+        )
+        settled = (state.steady or restarted) and not deleting
+        background = (settled and not fresh) or restarted
         state.steady = False
         # Only what this process created is trusted without ListTags; names in
         # status are not proof of ownership (someone may have replaced them).

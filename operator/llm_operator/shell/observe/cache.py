@@ -63,12 +63,16 @@ class Cache:
         max_age: float,
         describe_max_age: float,
         targets_max_age: float,
+        sweep_max_age: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sagemaker = sagemaker
         self.max_age = max_age
         self.describe_max_age = describe_max_age
         self.targets_max_age = targets_max_age
+        # A settled resource whose listed status and LastModifiedTime still match its
+        # cached Describe is described again once per this period all the same.
+        self.sweep_max_age = describe_max_age if sweep_max_age is None else sweep_max_age
         self.clock = clock
         self._places: dict[Scope, Inventories] = {}
         self._described: dict[tuple[Scope, Kind, str], _Described] = {}
@@ -255,7 +259,7 @@ class Cache:
             and summary is not None
             and not stale
             and not full
-            and now < _expiry(cached.at, self.describe_max_age, kind, name)
+            and now < _expiry(cached.at, self.sweep_max_age, kind, name)
             and _status(kind, cached.response) in STEADY
             and (
                 cached.at >= listed_at
@@ -275,6 +279,13 @@ class Cache:
                 return None
             raise
         self._described[key] = _Described(response, now)
+        if kind is Kind.INFERENCE_COMPONENT and _placed_anew(
+            cached.response if cached is not None else None, response
+        ):
+            # The instances its endpoint runs may have followed (managed instance
+            # scaling), which the endpoint's own LastModifiedTime need not show: the
+            # endpoint's cached Describe no longer counts.
+            self._described.pop((place, Kind.ENDPOINT, str(response.get("EndpointName"))), None)
         return response
 
     async def owner(
@@ -306,6 +317,26 @@ def _arn_of(arn: str, service: str) -> bool:
     """Whether `arn` names a resource of `service`."""
     parts = arn.split(":")
     return len(parts) > 2 and parts[2] == service
+
+
+def _placed_anew(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> bool:
+    """Whether an inference component's copies may need another number of instances
+    than when it was last described (`before`; None: never). One copy always fits on
+    the instance an endpoint starts with, so a component first seen with one copy
+    (every new one, as it starts) changed nothing."""
+
+    def placement(response: Mapping[str, Any]) -> tuple[Any, ...]:
+        runtime = response.get("RuntimeConfig") or {}
+        spec = response.get("Specification") or {}
+        return (
+            runtime.get("CurrentCopyCount"),
+            runtime.get("DesiredCopyCount"),
+            spec.get("ComputeResourceRequirements"),
+        )
+
+    if before is None:
+        return int((after.get("RuntimeConfig") or {}).get("CurrentCopyCount") or 0) > 1
+    return placement(before) != placement(after)
 
 
 def _status(kind: Kind, summary: Mapping[str, Any]) -> str:

@@ -65,6 +65,7 @@ class Observer:
         max_age: float,
         describe_max_age: float,
         targets_max_age: float | None = None,
+        sweep_max_age: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # The region's scalable targets are listed again once per `targets_max_age` (the
@@ -75,6 +76,7 @@ class Observer:
             max_age=max_age,
             describe_max_age=describe_max_age,
             targets_max_age=describe_max_age if targets_max_age is None else targets_max_age,
+            sweep_max_age=sweep_max_age,
             clock=clock,
         )
 
@@ -104,8 +106,8 @@ class Observer:
         reading = Reading(
             self.cache, place, inventory, owner_of(desired), ours, look.full, look.lane
         )
-        endpoint = await read_endpoint(reading, desired.endpoint_name)
-        # Inference components: desired ones, ones recorded as ours, and any on our endpoint.
+        # Inference components: desired ones, ones recorded as ours, and any on our endpoint;
+        # read before the endpoint, whose Describe a change of their copies makes stale.
         owner = desired.owner
         components = await read_components(
             reading,
@@ -116,6 +118,7 @@ class Observer:
             if desired.host is not None
             else None,
         )
+        endpoint = await read_endpoint(reading, desired.endpoint_name)
         former = None
         if desired.host is not None:
             # Moved onto a pool: the endpoint it had (and what stands on it) until deleted.
