@@ -11,8 +11,9 @@ teams' and one the pool does not allow. The scenario runs in order:
 - deleting a model leaves the pool and the other model serving;
 - deleting the pool while it hosts models is held with a status naming them, and it
   goes once they are gone.
-Then, on a pool of its own: a standalone LLMEndpoint moved onto it by its spec
-(instance replaced by pool) answers throughout, and its former endpoint goes.
+Then, on a pool of its own: a standalone LLMEndpoint with a LoRA adapter moved onto it
+by its spec (instance replaced by pool) answers throughout, base and adapter, and its
+former endpoint and components go.
 """
 
 from __future__ import annotations
@@ -260,6 +261,7 @@ def test_a_standalone_model_moves_onto_a_pool_without_a_failed_invocation(
     pool_ref = mover["spec"].pop("pool")
     pool_ref["name"] = "moves"
     mover["spec"]["instance"] = {"type": "ml.g5.12xlarge", "count": 1}
+    mover["spec"]["adapters"] = [{"name": "poet", "artifactUri": "s3://bucket/poet.tar.gz"}]
     s.cluster.kubectl("apply", "-f", "-", input=to_yaml(pool, qwen, mover))
     search, support = s.kubectl("search"), s.kubectl("support")
     qwen_status = wait_ready(support, "qwen", log=log, timeout=180)["status"]
@@ -284,22 +286,14 @@ def test_a_standalone_model_moves_onto_a_pool_without_a_failed_invocation(
     )
     assert planned.returncode == 2, planned.stderr + planned.stdout
     changes = json.loads(planned.stdout)["llmEndpoints"][0]["changes"]
-    assert [c["operation"] for c in changes] == ["CreateInferenceComponent"], changes
+    # The pool's base, then its adapter on that base, under names of their own.
+    assert [(c["operation"], c["name"]) for c in changes] == [
+        ("CreateInferenceComponent", f"{former}-pool"),
+        ("CreateInferenceComponent", f"{former}-pool--poet"),
+    ], changes
     assert api.inventory().endpoints == sorted([former, on_pool])
 
     runtime: Any = boto3_client(s.emulator.url, "sagemaker-runtime")
-    # With adapters, a move is refused at apply (their names would be taken twice).
-    adapters = [{"name": "a", "artifactUri": "s3://bucket/a.tar.gz"}]
-    refused = search(
-        "patch",
-        "llmendpoint",
-        "mover",
-        "--type=merge",
-        "-p",
-        json.dumps({"spec": {"instance": None, "pool": pool_ref, "adapters": adapters}}),
-        check=False,
-    )
-    assert refused.returncode != 0 and "cannot move onto a pool" in refused.stderr
     # A move the pool has no room for (5 copies beside qwen's ceiling of 4 on 8 GPUs)
     # is PoolFull: nothing is sent for it, the former endpoint keeps serving.
     inventory = api.inventory()
@@ -331,15 +325,18 @@ def test_a_standalone_model_moves_onto_a_pool_without_a_failed_invocation(
                     failures.append(f"not Ready: {ready}")
                 stop.wait(0.2)
                 continue
-            target = {
-                "EndpointName": status["endpointName"],
-                "InferenceComponentName": status["inferenceComponents"][0]["name"],
-            }
-            try:
-                runtime.invoke_endpoint(**target, Body=json.dumps(CHAT).encode())
-                served.append(target["EndpointName"])
-            except Exception as exc:  # a failed invocation is what this test looks for
-                failures.append(f"{target}: {exc}")
+            # The base, then the adapter, each by the component status names.
+            adapter = next(a for a in status["adapters"] if a["name"] == "poet")
+            for component in (status["inferenceComponents"][0]["name"], adapter["componentName"]):
+                target = {
+                    "EndpointName": status["endpointName"],
+                    "InferenceComponentName": component,
+                }
+                try:
+                    runtime.invoke_endpoint(**target, Body=json.dumps(CHAT).encode())
+                    served.append(component)
+                except Exception as exc:  # a failed invocation is what this test looks for
+                    failures.append(f"{target}: {exc}")
 
     caller = threading.Thread(target=call, daemon=True)
     caller.start()
@@ -355,9 +352,12 @@ def test_a_standalone_model_moves_onto_a_pool_without_a_failed_invocation(
         stop.set()
         caller.join(timeout=30)
     assert not failures, failures[:5]
-    assert former in served and on_pool in served
-    # Its former model, config and component went too; qwen's component was untouched.
+    # Base and adapter answered on both endpoints, under names that never met.
+    former_adapter, pooled_adapter = f"{former}--poet", f"{former}-pool--poet"
+    assert {former_adapter, pooled_adapter, f"{former}-base", f"{former}-pool"} <= set(served)
+    # Its former model, config and components went too; qwen's component was untouched.
     mine = [n for n in api.inventory().inference_components if n.startswith(former)]
+    assert sorted(mine) == [f"{former}-pool", pooled_adapter]
     assert [c for c in mine if api.inference_component(c)["EndpointName"] != on_pool] == []
     wait_for(
         lambda: not [c for c in api.inventory().endpoint_configs if c.startswith(former)],

@@ -436,13 +436,16 @@ def test_a_pool_counts_against_its_namespaces_budget_and_its_models_toward_max_e
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("crash_once", ["pool_component_created", "status_switched"])
+@pytest.mark.parametrize(
+    "crash_once", ["pool_component_created", "pool_adapter_created", "status_switched"]
+)
 def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leaked(
     aws_env: None, emulated_sagemaker: SageMakerEmulator, crash_once: str
 ) -> None:
-    """A standalone LLMEndpoint moved onto the pool by its spec; the replica doing it is
-    replaced mid-way by one that created nothing: the former endpoint, config and
-    component go once the pool's component serves, and exactly that one is left."""
+    """A standalone LLMEndpoint with a LoRA adapter moved onto the pool by its spec; the
+    replica doing it is replaced mid-way by one that created nothing: the former
+    endpoint, config, base component and adapter go once the pool's base and adapter
+    serve, and exactly those two are left."""
 
     async def scenario() -> None:
         cluster = PoolCluster()
@@ -450,6 +453,7 @@ def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leak
         mover = guest("search", "mover", 1)
         pool_ref = mover["spec"].pop("pool")
         mover["spec"]["instance"] = {"type": "ml.g5.12xlarge", "count": 1}
+        mover["spec"]["adapters"] = [{"name": "poet", "artifactUri": "s3://bucket-a/poet.tar.gz"}]
         pool_endpoint = pools.endpoint_name("ml-platform", "shared-g5")
 
         def tables() -> dict[str, Any]:
@@ -482,6 +486,8 @@ def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leak
                 ]
                 if crash_once == "pool_component_created" and on_pool:
                     break
+                if crash_once == "pool_adapter_created" and len(on_pool) == 2:
+                    break
                 if crash_once == "status_switched" and status["endpointName"] == pool_endpoint:
                     break
                 await asyncio.sleep(0.05)
@@ -513,8 +519,11 @@ def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leak
             for n, c in tables()["inference_components"].items()
             if n.startswith(former)
         }
-        assert mine == {f"{former}-pool": pool_endpoint}
+        assert mine == {f"{former}-pool": pool_endpoint, f"{former}-pool--poet": pool_endpoint}
         status = cluster.objects[("search", "mover")]["status"]
+        assert status["adapters"] == [
+            {"name": "poet", "componentName": f"{former}-pool--poet", "status": "InService"}
+        ]
         assert status["endpointName"] == pool_endpoint and ready(
             cluster.objects[("search", "mover")]
         )
