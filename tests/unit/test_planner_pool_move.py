@@ -460,3 +460,28 @@ def test_deleting_mid_move_deregisters_both_targets() -> None:
     ]
     assert sorted(deregistered) == sorted([FORMER_TARGET, POOL_TARGET])
     assert [a for a in plan.actions if isinstance(a, DeleteAlarm)]
+
+
+@pytest.mark.parametrize("renamed_status", ["Creating", "InService"])
+def test_an_adapter_on_a_pool_under_its_earlier_name_goes_once_its_successor_serves(
+    renamed_status: str,
+) -> None:
+    """Placed on a pool with a `-pool` base but its adapter under the standalone name
+    (before pooled adapters were named apart): replaced, make before break."""
+    want = pooled_with_adapter()
+    observed = moving_with_adapter("InService", renamed_status)
+    earlier = replace(
+        observed.components[FORMER_ADAPTER], endpoint_name=POOL_ENDPOINT, base_component=POOLED
+    )
+    on_pool = replace(
+        observed,
+        former=None,
+        components={
+            POOLED: observed.components[POOLED],
+            POOLED_ADAPTER: observed.components[POOLED_ADAPTER],
+            FORMER_ADAPTER: earlier,
+        },
+    )
+    plan = reconcile(want, on_pool)
+    deleted = [a.name for a in plan.actions if isinstance(a, DeleteInferenceComponent)]
+    assert deleted == ([FORMER_ADAPTER] if renamed_status == "InService" else [])
