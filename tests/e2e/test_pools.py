@@ -11,8 +11,10 @@ teams' and one the pool does not allow. The scenario runs in order:
 - deleting a model leaves the pool and the other model serving;
 - deleting the pool while it hosts models is held with a status naming them, and it
   goes once they are gone.
-Then, on a pool of its own: a standalone LLMEndpoint moved onto it by its spec
-(instance replaced by pool) answers throughout, and its former endpoint goes.
+Then, on a pool of its own: a standalone LLMEndpoint with a LoRA adapter and autoscaling
+moved onto it by its spec (instance replaced by pool) answers throughout, base and
+adapter, its autoscaling moves to the pool's component, and nothing of the former is
+left in SageMaker, Application Auto Scaling or CloudWatch.
 """
 
 from __future__ import annotations
@@ -260,6 +262,8 @@ def test_a_standalone_model_moves_onto_a_pool_without_a_failed_invocation(
     pool_ref = mover["spec"].pop("pool")
     pool_ref["name"] = "moves"
     mover["spec"]["instance"] = {"type": "ml.g5.12xlarge", "count": 1}
+    mover["spec"]["adapters"] = [{"name": "poet", "artifactUri": "s3://bucket/poet.tar.gz"}]
+    mover["spec"]["autoscaling"] = {"minReplicas": 1, "maxReplicas": 2, "target": 4}
     s.cluster.kubectl("apply", "-f", "-", input=to_yaml(pool, qwen, mover))
     search, support = s.kubectl("search"), s.kubectl("support")
     qwen_status = wait_ready(support, "qwen", log=log, timeout=180)["status"]
@@ -268,6 +272,22 @@ def test_a_standalone_model_moves_onto_a_pool_without_a_failed_invocation(
     assert former != on_pool
     qwen_component = qwen_status["inferenceComponents"][0]["name"]
     qwen_before = api.inference_component(qwen_component)
+    assert s.emulator.moto_url is not None
+    aas: Any = boto3_client(s.emulator.moto_url, "application-autoscaling")
+    cloudwatch: Any = boto3_client(s.emulator.moto_url, "cloudwatch")
+
+    def targets() -> list[str]:
+        found = aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+        return sorted(t["ResourceId"] for t in found if former in t["ResourceId"])
+
+    def alarms() -> list[str]:
+        return [a["AlarmName"] for a in cloudwatch.describe_alarms()["MetricAlarms"]]
+
+    wait_for(
+        lambda: targets() == [f"inference-component/{former}-base"],
+        timeout=60,
+        what="the former base component autoscaled",
+    )
 
     # plan shows the move's first step: the component on the pool, nothing deleted yet.
     moved_spec = {k: v for k, v in mover["spec"].items() if k != "instance"}
@@ -284,26 +304,23 @@ def test_a_standalone_model_moves_onto_a_pool_without_a_failed_invocation(
     )
     assert planned.returncode == 2, planned.stderr + planned.stdout
     changes = json.loads(planned.stdout)["llmEndpoints"][0]["changes"]
-    assert [c["operation"] for c in changes] == ["CreateInferenceComponent"], changes
+    # The pool's base, then its adapter on that base, under names of their own, then
+    # the base's autoscaling there; nothing of the former is deleted yet.
+    assert [(c["operation"], c["name"]) for c in changes] == [
+        ("CreateInferenceComponent", f"{former}-pool"),
+        ("CreateInferenceComponent", f"{former}-pool--poet"),
+        ("RegisterScalableTarget", f"inference-component/{former}-pool"),
+        ("PutScalingPolicy", f"{on_pool}-target-tracking"),
+    ], changes
     assert api.inventory().endpoints == sorted([former, on_pool])
 
     runtime: Any = boto3_client(s.emulator.url, "sagemaker-runtime")
-    # With adapters, a move is refused at apply (their names would be taken twice).
-    adapters = [{"name": "a", "artifactUri": "s3://bucket/a.tar.gz"}]
-    refused = search(
-        "patch",
-        "llmendpoint",
-        "mover",
-        "--type=merge",
-        "-p",
-        json.dumps({"spec": {"instance": None, "pool": pool_ref, "adapters": adapters}}),
-        check=False,
-    )
-    assert refused.returncode != 0 and "cannot move onto a pool" in refused.stderr
-    # A move the pool has no room for (5 copies beside qwen's ceiling of 4 on 8 GPUs)
+    # A move the pool has no room for (a ceiling of 5 copies beside qwen's 4 on 8 GPUs)
     # is PoolFull: nothing is sent for it, the former endpoint keeps serving.
     inventory = api.inventory()
-    patch_spec(search, "mover", {"instance": None, "pool": pool_ref, "resources": {"copies": 5}})
+    patch_spec(
+        search, "mover", {"instance": None, "pool": pool_ref, "autoscaling": {"maxReplicas": 5}}
+    )
     wait_for(
         lambda: degraded_reason(get_llme(search, "mover")) == "PoolFull",
         timeout=60,
@@ -327,24 +344,27 @@ def test_a_standalone_model_moves_onto_a_pool_without_a_failed_invocation(
             status = obj.get("status") or {}
             ready = condition(obj, "Ready")
             if ready.get("status") != "True":
-                if ready.get("reason") != "PoolFull":  # the refused move, until copies: 1
+                if ready.get("reason") != "PoolFull":  # the refused move, until maxReplicas: 2
                     failures.append(f"not Ready: {ready}")
                 stop.wait(0.2)
                 continue
-            target = {
-                "EndpointName": status["endpointName"],
-                "InferenceComponentName": status["inferenceComponents"][0]["name"],
-            }
-            try:
-                runtime.invoke_endpoint(**target, Body=json.dumps(CHAT).encode())
-                served.append(target["EndpointName"])
-            except Exception as exc:  # a failed invocation is what this test looks for
-                failures.append(f"{target}: {exc}")
+            # The base, then the adapter, each by the component status names.
+            adapter = next(a for a in status["adapters"] if a["name"] == "poet")
+            for component in (status["inferenceComponents"][0]["name"], adapter["componentName"]):
+                target = {
+                    "EndpointName": status["endpointName"],
+                    "InferenceComponentName": component,
+                }
+                try:
+                    runtime.invoke_endpoint(**target, Body=json.dumps(CHAT).encode())
+                    served.append(component)
+                except Exception as exc:  # a failed invocation is what this test looks for
+                    failures.append(f"{target}: {exc}")
 
     caller = threading.Thread(target=call, daemon=True)
     caller.start()
     try:
-        patch_spec(search, "mover", {"resources": {"copies": 1}})
+        patch_spec(search, "mover", {"autoscaling": {"maxReplicas": 2}})
 
         def moved() -> bool:
             status = (get_llme(search, "mover") or {}).get("status") or {}
@@ -355,10 +375,19 @@ def test_a_standalone_model_moves_onto_a_pool_without_a_failed_invocation(
         stop.set()
         caller.join(timeout=30)
     assert not failures, failures[:5]
-    assert former in served and on_pool in served
-    # Its former model, config and component went too; qwen's component was untouched.
+    # Base and adapter answered on both endpoints, under names that never met.
+    former_adapter, pooled_adapter = f"{former}--poet", f"{former}-pool--poet"
+    assert {former_adapter, pooled_adapter, f"{former}-base", f"{former}-pool"} <= set(served)
+    # Its former model, config and components went too; qwen's component was untouched.
     mine = [n for n in api.inventory().inference_components if n.startswith(former)]
+    assert sorted(mine) == [f"{former}-pool", pooled_adapter]
     assert [c for c in mine if api.inference_component(c)["EndpointName"] != on_pool] == []
+    # Its autoscaling moved: one target, on the pool's component; the former's target,
+    # policies and their alarms are gone from Application Auto Scaling and CloudWatch.
+    assert targets() == [f"inference-component/{former}-pool"]
+    assert not [a for a in alarms() if f"{former}-base" in a]
+    scaling = ((get_llme(search, "mover") or {}).get("status") or {}).get("autoscaling") or {}
+    assert (scaling.get("minReplicas"), scaling.get("maxReplicas")) == (1, 2), scaling
     wait_for(
         lambda: not [c for c in api.inventory().endpoint_configs if c.startswith(former)],
         timeout=60,

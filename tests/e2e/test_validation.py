@@ -577,6 +577,27 @@ def test_immutable_fields_cannot_change(
     assert stored["spec"]["endpointType"] == "InferenceComponent"
 
 
+def test_a_move_onto_a_pool_is_accepted_with_adapters_and_autoscaling(kubectl: Kubectl) -> None:
+    """Both move with the model (their components and target are made anew on the pool's
+    endpoint); only leaving a pool again is refused."""
+    obj = valid()
+    obj["spec"]["adapters"] = [{"name": "poet", "artifactUri": "s3://bucket-1/poet.tar.gz"}]
+    obj["spec"]["autoscaling"] = {"minReplicas": 1, "maxReplicas": 2, "target": 4}
+    kubectl("create", "-f", "-", input=json.dumps(obj))
+    moved = copy.deepcopy(obj)
+    del moved["spec"]["instance"]
+    moved["spec"]["pool"] = {"name": "shared-g5", "namespace": "ml-platform"}
+    kubectl("replace", "-f", "-", input=json.dumps(moved))
+    stored = kubectl.json("get", "llmendpoint", "valid")
+    assert stored["spec"]["pool"]["name"] == "shared-g5"
+    assert stored["spec"]["adapters"][0]["name"] == "poet"
+    assert stored["spec"]["autoscaling"]["maxReplicas"] == 2
+    back = copy.deepcopy(obj)
+    result = kubectl("replace", "-f", "-", input=json.dumps(back), check=False)
+    assert result.returncode != 0
+    assert "pool cannot be changed or removed" in result.stderr
+
+
 def test_kubectl_scale_sets_copies_unless_autoscaling_owns_them(kubectl: Kubectl) -> None:
     """The scale subresource: `kubectl scale` works on fixed copies and is refused,
     with the reason, while spec.autoscaling is set or on a Model endpoint."""

@@ -18,7 +18,9 @@ from llm_operator.core import policy, pools
 from llm_operator.shell.governance import Governance
 from llm_operator.shell.pool_handlers import pool_pass
 from llm_operator.shell.reconciler import Reconciler
-from tests.plugins.emulator_fixtures import REGION
+from sagemaker_emulator.admin import AdminClient
+from sagemaker_emulator.server import EmulatorServer
+from tests.plugins.emulator_fixtures import REGION, boto3_client
 from tests.plugins.operator_fixtures import SageMakerEmulator
 from tests.plugins.reconciling import RecordingCluster, reconciler
 
@@ -436,13 +438,16 @@ def test_a_pool_counts_against_its_namespaces_budget_and_its_models_toward_max_e
     asyncio.run(scenario())
 
 
-@pytest.mark.parametrize("crash_once", ["pool_component_created", "status_switched"])
+@pytest.mark.parametrize(
+    "crash_once", ["pool_component_created", "pool_adapter_created", "status_switched"]
+)
 def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leaked(
     aws_env: None, emulated_sagemaker: SageMakerEmulator, crash_once: str
 ) -> None:
-    """A standalone LLMEndpoint moved onto the pool by its spec; the replica doing it is
-    replaced mid-way by one that created nothing: the former endpoint, config and
-    component go once the pool's component serves, and exactly that one is left."""
+    """A standalone LLMEndpoint with a LoRA adapter moved onto the pool by its spec; the
+    replica doing it is replaced mid-way by one that created nothing: the former
+    endpoint, config, base component and adapter go once the pool's base and adapter
+    serve, and exactly those two are left."""
 
     async def scenario() -> None:
         cluster = PoolCluster()
@@ -450,6 +455,7 @@ def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leak
         mover = guest("search", "mover", 1)
         pool_ref = mover["spec"].pop("pool")
         mover["spec"]["instance"] = {"type": "ml.g5.12xlarge", "count": 1}
+        mover["spec"]["adapters"] = [{"name": "poet", "artifactUri": "s3://bucket-a/poet.tar.gz"}]
         pool_endpoint = pools.endpoint_name("ml-platform", "shared-g5")
 
         def tables() -> dict[str, Any]:
@@ -482,6 +488,8 @@ def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leak
                 ]
                 if crash_once == "pool_component_created" and on_pool:
                     break
+                if crash_once == "pool_adapter_created" and len(on_pool) == 2:
+                    break
                 if crash_once == "status_switched" and status["endpointName"] == pool_endpoint:
                     break
                 await asyncio.sleep(0.05)
@@ -513,8 +521,11 @@ def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leak
             for n, c in tables()["inference_components"].items()
             if n.startswith(former)
         }
-        assert mine == {f"{former}-pool": pool_endpoint}
+        assert mine == {f"{former}-pool": pool_endpoint, f"{former}-pool--poet": pool_endpoint}
         status = cluster.objects[("search", "mover")]["status"]
+        assert status["adapters"] == [
+            {"name": "poet", "componentName": f"{former}-pool--poet", "status": "InService"}
+        ]
         assert status["endpointName"] == pool_endpoint and ready(
             cluster.objects[("search", "mover")]
         )
@@ -527,5 +538,140 @@ def test_a_move_onto_a_pool_interrupted_by_a_restart_converges_with_nothing_leak
         assert all(m in components for m in tables()["models"] if m.startswith(former))
         after = next(c for n, c in tables()["inference_components"].items() if "llama" in n)
         assert after["LastModifiedTime"] == neighbour_component["LastModifiedTime"]
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.parametrize(
+    "crash_once", ["pool_target_registered", "alarm_moved", "former_target_deregistered"]
+)
+def test_an_autoscaled_move_interrupted_by_a_restart_leaves_one_target_and_one_alarm(
+    aws_env_with_moto: EmulatorServer, crash_once: str
+) -> None:
+    """A standalone LLMEndpoint scaled to zero when idle (a target, its target-tracking
+    and from-zero policies, the no-capacity alarm) moved onto the pool; the replica doing
+    it is replaced between two of the calls that move its autoscaling. The new one
+    converges: one target, on the pool's component, with its two policies and the alarm
+    firing its from-zero policy; nothing of the former left in SageMaker, Application
+    Auto Scaling or CloudWatch."""
+    moto = aws_env_with_moto.moto_url
+    assert moto is not None
+    aas: Any = boto3_client(moto, "application-autoscaling")
+    cw: Any = boto3_client(moto, "cloudwatch")
+    admin = AdminClient(aws_env_with_moto.url)
+
+    def tables() -> dict[str, Any]:
+        found: dict[str, Any] = admin.state()["accounts"]["123456789012"][REGION]
+        return found
+
+    def targets() -> dict[str, list[str]]:
+        """ResourceId -> its policies' names."""
+        found = aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+        policies = aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+        return {
+            t["ResourceId"]: sorted(
+                p["PolicyName"] for p in policies if p["ResourceId"] == t["ResourceId"]
+            )
+            for t in found
+        }
+
+    def every_alarm() -> list[str]:
+        return [a["AlarmName"] for a in cw.describe_alarms()["MetricAlarms"]]
+
+    def alarms() -> dict[str, dict[str, Any]]:
+        """The operator's (not those Application Auto Scaling keeps for target tracking)."""
+        return {
+            a["AlarmName"]: a
+            for a in cw.describe_alarms()["MetricAlarms"]
+            if not a["AlarmName"].startswith("TargetTracking-")
+        }
+
+    async def scenario() -> None:
+        cluster = PoolCluster()
+        mover = guest("search", "mover", 1)
+        pool_ref = mover["spec"].pop("pool")
+        mover["spec"]["instance"] = {
+            "type": "ml.g5.12xlarge",
+            "count": 1,
+            "minCount": 0,
+            "maxCount": 1,
+        }
+        mover["spec"]["autoscaling"] = {"minReplicas": 0, "maxReplicas": 2, "target": 4}
+        mover["spec"]["adapters"] = [{"name": "poet", "artifactUri": "s3://bucket-a/poet.tar.gz"}]
+        pool_endpoint = pools.endpoint_name("ml-platform", "shared-g5")
+        first = reconciler(cluster)
+        try:
+            for _ in range(80):
+                await settle(first, cluster, mover)
+                if len(targets()) == 1 and alarms():
+                    break
+                await asyncio.sleep(0.05)
+            former = cluster.objects[("search", "mover")]["status"]["endpointName"]
+            former_target = f"inference-component/{former}-base"
+            pool_target = f"inference-component/{former}-pool"
+            alarm = f"{former}-no-capacity"
+            assert list(targets()) == [former_target] and list(alarms()) == [alarm]
+            mover = copy.deepcopy(mover)
+            del mover["spec"]["instance"]
+            mover["spec"]["pool"] = pool_ref
+            mover["metadata"]["generation"] = 2
+            for _ in range(160):
+                await pool_pass(first, POOL, deleting=False)
+                await first.reconcile(cluster.put(mover), deleting=False)
+                found = targets()
+                dimension = alarms()[alarm]["Dimensions"][0]["Value"]
+                if crash_once == "pool_target_registered" and pool_target in found:
+                    break
+                if crash_once == "alarm_moved" and dimension == f"{former}-pool":
+                    break
+                if crash_once == "former_target_deregistered" and former_target not in found:
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(cluster.objects[("search", "mover")]["status"])
+            # Never two targets on one component; the former endpoint still stands.
+            assert set(targets()) <= {former_target, pool_target}
+            assert former in tables()["endpoints"]
+        finally:
+            first.close()
+        second = reconciler(cluster)
+        try:
+            for _ in range(160):
+                await pool_pass(second, POOL, deleting=False)
+                await second.reconcile(cluster.put(mover), deleting=False)
+                if (
+                    former not in tables()["endpoints"]
+                    and not [c for c in tables()["endpoint_configs"] if c.startswith(former)]
+                    and list(targets()) == [pool_target]
+                ):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                raise AssertionError(cluster.objects[("search", "mover")]["status"])
+        finally:
+            second.close()
+        assert targets() == {
+            pool_target: sorted([f"{pool_endpoint}-target-tracking", f"{pool_endpoint}-from-zero"])
+        }
+        policies = aas.describe_scaling_policies(
+            ServiceNamespace="sagemaker", ResourceId=pool_target
+        )["ScalingPolicies"]
+        from_zero = next(p["PolicyARN"] for p in policies if p["PolicyType"] == "StepScaling")
+        assert list(alarms()) == [alarm]
+        assert not [a for a in every_alarm() if f"{former}-base" in a]
+        assert alarms()[alarm]["AlarmActions"] == [from_zero]
+        assert alarms()[alarm]["Dimensions"] == [
+            {"Name": "InferenceComponentName", "Value": f"{former}-pool"}
+        ]
+        mine = {
+            n: c["EndpointName"]
+            for n, c in tables()["inference_components"].items()
+            if n.startswith(former)
+        }
+        assert mine == {f"{former}-pool": pool_endpoint, f"{former}-pool--poet": pool_endpoint}
+        status = cluster.objects[("search", "mover")]["status"]
+        assert status["endpointName"] == pool_endpoint
+        assert status["autoscaling"]["minReplicas"] == 0
+        assert status["autoscaling"]["maxReplicas"] == 2
 
     asyncio.run(scenario())

@@ -44,6 +44,10 @@ def roles(
         (Kind.INFERENCE_COMPONENT, f"--{adapter}"): naming.adapter_component_name(
             ns, name, adapter, c
         ),
+        (Kind.INFERENCE_COMPONENT, "pool"): naming.pooled_base_component_name(ns, name, c),
+        (Kind.INFERENCE_COMPONENT, f"pool--{adapter}"): naming.adapter_component_name(
+            ns, name, adapter, c, pooled=True
+        ),
     }
 
 
@@ -56,7 +60,10 @@ def crafted_pair(draw: st.DrawFn) -> tuple[tuple[str, str, str], tuple[str, str,
     other_name = draw(LABEL)
     name = f"{draw(LABEL)}-{naming.owner_hash(other_ns, other_name)}"[:MAX_NAME_LENGTH]
     adapter = f"{naming.owner_hash(ns, name)}-base"[:MAX_ADAPTER_NAME_LENGTH]
-    suffix = draw(st.sampled_from([adapter, naming.owner_hash(ns, name), draw(ADAPTER)]))
+    pooled = f"{naming.owner_hash(ns, name)}-pool"[:MAX_ADAPTER_NAME_LENGTH]
+    suffix = draw(
+        st.sampled_from([adapter, pooled, "pool", naming.owner_hash(ns, name), draw(ADAPTER)])
+    )
     return (ns, name, draw(ADAPTER)), (other_ns, other_name, suffix)
 
 
@@ -129,6 +136,23 @@ def test_every_name_decodes_to_its_owner_and_role(
 ) -> None:
     for kind_role, derived in roles(namespace, name, adapter, content, cluster).items():
         _decodes(kind_role, derived, namespace, name, cluster)
+
+
+@settings(max_examples=300, deadline=None)
+@given(LABEL, LABEL, ADAPTER, CLUSTER)
+def test_an_llmendpoints_components_on_and_off_a_pool_never_share_a_name(
+    namespace: str, name: str, adapter: str, cluster: str
+) -> None:
+    """Moving onto a pool, both sets run side by side until the pool's serve."""
+    derived = [
+        n
+        for (kind, _), n in roles(namespace, name[:MAX_NAME_LENGTH], adapter, {}, cluster).items()
+        if kind is Kind.INFERENCE_COMPONENT
+    ]
+    derived.append(
+        naming.adapter_component_name(namespace, name[:MAX_NAME_LENGTH], "pool", cluster)
+    )
+    assert len(set(derived)) == len(derived), derived
 
 
 def test_the_reported_collision_is_gone() -> None:

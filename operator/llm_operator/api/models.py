@@ -273,14 +273,6 @@ MSG_POOL_MOVE = (
     "LLMEndpoint moves onto a pool, by replacing instance with pool): create a new "
     "LLMEndpoint where it should run, then delete this one"
 )
-MSG_POOL_MOVE_AUTOSCALING = (
-    "an LLMEndpoint with autoscaling cannot move onto a pool: remove its autoscaling "
-    "(its scalable target goes), move it (replace instance with pool), then add it back"
-)
-MSG_POOL_MOVE_ADAPTERS = (
-    "an LLMEndpoint with adapters cannot move onto a pool: remove its adapters, move it "
-    "(replace instance with pool), then add them back"
-)
 
 
 def msg_instance_family() -> str:
@@ -1570,15 +1562,6 @@ class LLMEndpointSpec(_Spec):
             ),
             cel("!has(self.pool) || self.endpointType == 'InferenceComponent'", MSG_POOL_IC),
             cel("has(self.pool) || !has(oldSelf.pool)", MSG_POOL_MOVE),
-            cel(
-                "has(oldSelf.pool) || !has(self.pool) || !has(self.adapters)"
-                " || size(self.adapters) == 0",
-                MSG_POOL_MOVE_ADAPTERS,
-            ),
-            cel(
-                "has(oldSelf.pool) || !has(self.pool) || !has(oldSelf.autoscaling)",
-                MSG_POOL_MOVE_AUTOSCALING,
-            ),
             cel(
                 "!has(self.pool) || !has(oldSelf.pool) || self.pool == oldSelf.pool", MSG_POOL_MOVE
             ),

@@ -498,7 +498,7 @@ def _components(
     )
     adapters = tuple(
         DesiredComponent(
-            name=naming.adapter_component_name(ns, name, a.name, cluster),
+            name=naming.adapter_component_name(ns, name, a.name, cluster, pooled=pooled),
             specification={
                 "BaseInferenceComponentName": base_name,
                 "Container": {"ArtifactUrl": a.artifact_uri},

@@ -18,12 +18,16 @@ either end) and the owner hash is fixed-length hex, so:
   (fixed-length suffixes), base component `<prefix>-base`;
 - adapter component: `<stem>-<owner>--<adapter>`. Adapter names have no "--"
   (`api.ADAPTER_NAME_PATTERN`), so the only "--" separates owner and adapter,
-  and no adapter name can end like another LLMEndpoint's base or prefix.
+  and no adapter name can end like another LLMEndpoint's base or prefix;
+- on a pool's endpoint, base component `<prefix>-pool` and adapter component
+  `<stem>-<owner>-pool--<adapter>`: what precedes "--" ends in "pool", never in
+  hex as a standalone adapter's does, so a standalone LLMEndpoint moving onto a
+  pool runs both sets of adapters side by side under names that never meet.
 
 Budget (63 characters, SageMaker's limit): metadata.name is at most
 `api.MAX_NAME_LENGTH` (36) characters, the prefix is stem + "-" + 8 hex (at most
 45); an adapter component's stem gives up what "--" + the adapter (at most
-`api.MAX_ADAPTER_NAME_LENGTH`, 17) needs beyond that.
+`api.MAX_ADAPTER_NAME_LENGTH`, 17), and on a pool "-pool" too, needs beyond that.
 """
 
 from __future__ import annotations
@@ -141,7 +145,10 @@ def pooled_base_component_name(namespace: str, name: str, cluster: str = "") -> 
     return f"{prefix(namespace, name, cluster)}-{POOLED_BASE_SUFFIX}"
 
 
-def adapter_component_name(namespace: str, name: str, adapter: str, cluster: str = "") -> str:
+def adapter_component_name(
+    namespace: str, name: str, adapter: str, cluster: str = "", *, pooled: bool = False
+) -> str:
+    """`pooled`: the adapter on a pool's endpoint, on the base named `<prefix>-pool`."""
     if len(adapter) > MAX_ADAPTER_NAME_LENGTH or _slug(adapter) != adapter:
         raise ValueError(
             f"adapter name {adapter!r} must be lowercase letters and digits, single dashes "
@@ -150,6 +157,8 @@ def adapter_component_name(namespace: str, name: str, adapter: str, cluster: str
     if adapter == BASE_COMPONENT_SUFFIX:
         raise ValueError("adapter name 'base' is reserved")
     owner = owner_hash(namespace, name, cluster)
+    if pooled:
+        owner = f"{owner}-{POOLED_BASE_SUFFIX}"
     room = MAX_SAGEMAKER_NAME - len(f"-{owner}{ADAPTER_SEPARATOR}{adapter}")
     return f"{stem(namespace, name)[:room].rstrip('-')}-{owner}{ADAPTER_SEPARATOR}{adapter}"
 
@@ -158,7 +167,8 @@ def decode(kind: Kind, name: str) -> tuple[str, str] | None:
     """(owner hash, role) of a derived name of `kind`, or None when `name` is not
     shaped like one.
 
-    Roles: "" (endpoint), "m<hash>", "c<hash>", "base", "pool", "--<adapter>". This inverse
+    Roles: "" (endpoint), "m<hash>", "c<hash>", "base", "pool", "--<adapter>",
+    "pool--<adapter>" (an adapter on a pool's endpoint). This inverse
     is what makes the scheme unambiguous; tests use it to prove that distinct
     owners and roles never meet in one name.
     """
@@ -174,6 +184,9 @@ def decode(kind: Kind, name: str) -> tuple[str, str] | None:
             if not adapter or ADAPTER_SEPARATOR in adapter:
                 return None
             role = sep + adapter
+            if head.endswith(f"-{POOLED_BASE_SUFFIX}"):
+                head = head[: -len(POOLED_BASE_SUFFIX) - 1]
+                role = POOLED_BASE_SUFFIX + role
         elif name.endswith(f"-{BASE_COMPONENT_SUFFIX}"):
             head, role = name[: -len(BASE_COMPONENT_SUFFIX) - 1], BASE_COMPONENT_SUFFIX
         elif name.endswith(f"-{POOLED_BASE_SUFFIX}"):

@@ -135,6 +135,10 @@ class ObservedScaling:
     policies: Mapping[str, ObservedPolicy] = field(default_factory=dict)
     alarm: ObservedScalingAlarm | None = None
     last_activity: ScalingActivity | None = None
+    # spec.pool: the target on the base component of the endpoint it had before it
+    # moved onto the pool, and its policies, until the move deregisters them.
+    former_target: ObservedTarget | None = None
+    former_policies: Mapping[str, ObservedPolicy] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,9 @@ def reconcile(desired: DesiredState, observed: ObservedState, memory: PlanMemory
         if endpoint.converge(p):
             components.converge(p)
             if hosted.leave_former(p):
+                # The former base's scalable target (its policies first) goes before
+                # the components it scales: once the pool's serve, never before.
+                scaling.deregister_former(p)
                 components.remove_stale(p)
                 hosted.delete_former(p)
             scaling.converge(p)

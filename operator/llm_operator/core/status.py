@@ -17,7 +17,6 @@ from typing import Any
 from llm_operator.api.models import Phase, copies_summary
 from llm_operator.core import naming
 from llm_operator.core.desired import NAME_TAG, DesiredState
-from llm_operator.core.kinds import Kind
 from llm_operator.core.memory import PlanMemory
 from llm_operator.core.observed import ObservedEndpoint, ObservedState
 from llm_operator.core.passes import hosted
@@ -303,14 +302,31 @@ def _name_former(
                 "current": c.current_copies or 0,
             }
         components.append(entry)
-        adapter = naming.decode(Kind.INFERENCE_COMPONENT, c.name)
-        if c.base_component is not None and adapter is not None:
+        if c.base_component is not None and naming.ADAPTER_SEPARATOR in c.name:
             adapters.append(
                 {
-                    "name": adapter[1].removeprefix(naming.ADAPTER_SEPARATOR),
+                    # Adapter names have no "--": the last one leads the adapter's.
+                    "name": c.name.rpartition(naming.ADAPTER_SEPARATOR)[2],
                     "componentName": c.name,
                     "status": c.status,
                 }
+            )
+    scaling = out.get("autoscaling")
+    target = observed.scaling.former_target
+    base = next(
+        (
+            c
+            for c in hosted.former_components(desired, observed)
+            if c.endpoint_name == ep.name and c.base_component is None
+        ),
+        None,
+    )
+    if isinstance(scaling, dict) and target is not None and target.owner_uid == desired.owner.uid:
+        # What autoscales while the former serves: its target and its base's copies.
+        scaling.update(minReplicas=target.min_capacity, maxReplicas=target.max_capacity)
+        if base is not None:
+            scaling.update(
+                desiredReplicas=base.desired_copies or 0, currentReplicas=base.current_copies or 0
             )
     out.update(
         endpointName=ep.name,

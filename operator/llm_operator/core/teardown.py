@@ -66,6 +66,8 @@ def _unscale(p: Pass) -> bool:
         else:
             p.actions.append(DeleteAlarm(name=alarm.name, owner_uid=p.desired.owner.uid))
             left = True
+    # Deleted mid-move onto a pool: the former base component's target too.
+    left = scaling.deregister_former(p) or left
     target = seen.target
     if target is None:
         return left

@@ -21,6 +21,7 @@ from llm_operator.core.compare import (
 )
 from llm_operator.core.desired import DesiredComponent
 from llm_operator.core.memory import Failure
+from llm_operator.core.naming import ADAPTER_SEPARATOR
 from llm_operator.core.observed import ObservedComponent
 from llm_operator.core.passes.dependencies import ensure_model, variant_name
 from llm_operator.core.passes.rollouts import (
@@ -270,6 +271,12 @@ def remove_stale(p: Pass) -> None:
                 f"{have.name} is deleted"
             )
             continue
+        successor = _successor(p, have)
+        if successor is not None and have.status == "InService":
+            p.waiting.append(
+                f"inference component {successor} to serve before {have.name} is deleted"
+            )
+            continue
         if have.status in COMPONENT_TRANSITIONING:
             p.waiting.append(f"inference component {have.name} to leave {have.status}")
             continue
@@ -279,3 +286,18 @@ def remove_stale(p: Pass) -> None:
         p.actions.append(DeleteInferenceComponent(name=have.name))
         p.component_updates.pop(have.name, None)
         p.failed_component_updates.pop(have.name, None)
+
+
+def _successor(p: Pass, have: ObservedComponent) -> str | None:
+    """The wanted adapter of the same name as the stale adapter `have`, renamed (as on a
+    pool's base, `-pool--<adapter>`), while it does not serve yet: make before break."""
+    if have.base_component is None or ADAPTER_SEPARATOR not in have.name:
+        return None
+    adapter = have.name.rpartition(ADAPTER_SEPARATOR)[2]
+    for want in p.desired.components:
+        if want.adapter == adapter:
+            seen = p.observed.components.get(want.name)
+            return (
+                None if seen is not None and seen.status in ("InService", "Failed") else want.name
+            )
+    return None

@@ -123,11 +123,42 @@ def leave_former(p: Pass) -> bool:
         p.moved_onto = p.desired.endpoint_name
         p.waiting.append(f"status to name endpoint {p.desired.endpoint_name}")
         return False
+    ep = former(p.desired, p.observed)
+    if ep is not None and not scaled_on_pool(p):
+        p.waiting.append(
+            f"autoscaling of the inference component on {p.desired.endpoint_name} before "
+            f"endpoint {ep.name} is deleted"
+        )
+        return False
     return True
 
 
+def scaled_on_pool(p: Pass) -> bool:
+    """spec.autoscaling holds on the pool's component: its scalable target is ours, and
+    the no-capacity alarm (scale to zero) fires the pool's from-zero policy. Until then
+    the former endpoint, still autoscaled, stays."""
+    want = p.desired.scaling
+    if want is None:
+        return True
+    seen = p.observed.scaling
+    target = seen.target
+    if target is None or target.resource_id != want.resource_id or p.foreign(target.owner_uid):
+        return False
+    if want.from_zero is None:
+        return True
+    policy = seen.policies.get(want.from_zero.policy_name)
+    alarm = seen.alarm
+    return (
+        policy is not None
+        and alarm is not None
+        and not p.foreign(alarm.owner_uid)
+        and alarm.actions == (policy.arn,)
+    )
+
+
 def delete_former(p: Pass) -> None:
-    """The former endpoint, once nothing of ours stands on it (its components go first)."""
+    """The former endpoint, once nothing of ours stands on it (its components go first,
+    and the scalable target on its base component before them)."""
     ep = former(p.desired, p.observed)
     if ep is None:
         return

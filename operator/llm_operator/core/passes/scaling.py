@@ -37,6 +37,21 @@ def scaled(p: Pass, want: DesiredComponent) -> DesiredComponent:
         return want
     have = p.observed.components.get(want.name)
     now = have.desired_copies if have is not None else None
+    if have is None and p.desired.host is not None:
+        # Moving onto a pool: start from the count the former component was scaled
+        # to (at least one copy, so the new one serves before the former goes).
+        former = next(
+            (
+                c.desired_copies
+                for c in p.observed.components.values()
+                if c.owner_uid == p.desired.owner.uid
+                and c.endpoint_name != p.desired.endpoint_name
+                and c.base_component is None
+                and c.desired_copies is not None
+            ),
+            None,
+        )
+        now = max(former, 1) if former is not None else None
     copies = scaling.clamp(want.copies if now is None else now)
     return want if copies == want.copies else replace(want, copies=copies)
 
@@ -125,9 +140,12 @@ def _scalable(p: Pass) -> bool:
     )
 
 
-def own_policy_names(desired: DesiredState) -> set[str]:
-    """Policies carry no tags: ours are these names on a target whose tags are ours."""
-    endpoint = desired.endpoint_name
+def own_policy_names(desired: DesiredState, endpoint: str | None = None) -> set[str]:
+    """Policies carry no tags: ours are these names on a target whose tags are ours.
+
+    `endpoint`: the endpoint they are named after (default: the one it runs on; a
+    former target's, moving onto a pool, are named after the endpoint it had)."""
+    endpoint = endpoint or desired.endpoint_name
     return {
         naming.target_tracking_policy_name(endpoint),
         naming.from_zero_policy_name(endpoint),
@@ -164,7 +182,25 @@ def _delete_alarm(p: Pass) -> None:
 
 def deregister(p: Pass, target: ObservedTarget) -> None:
     """Delete our policies on our `target`, then the target itself."""
-    for name in sorted(set(p.observed.scaling.policies) & own_policy_names(p.desired)):
+    _deregister(p, target, p.observed.scaling.policies, own_policy_names(p.desired))
+
+
+def deregister_former(p: Pass) -> bool:
+    """Moving onto a pool: delete our policies on the former base component's target,
+    then that target, when its tags name this LLMEndpoint; True when one was queued.
+    Someone else's is never touched (nor is the component it scales ours to keep)."""
+    target = p.observed.scaling.former_target
+    if target is None or p.foreign(target.owner_uid):
+        return False
+    names = own_policy_names(p.desired, p.desired.alarms_named_after)
+    _deregister(p, target, p.observed.scaling.former_policies, names)
+    return True
+
+
+def _deregister(
+    p: Pass, target: ObservedTarget, policies: Mapping[str, object], names: set[str]
+) -> None:
+    for name in sorted(set(policies) & names):
         p.actions.append(
             DeleteScalingPolicy(
                 name=name,
@@ -228,8 +264,9 @@ def _clamp_instances(p: Pass) -> None:
 def left(p: Pass) -> bool:
     """Something of ours in Application Auto Scaling or CloudWatch still to remove."""
     seen = p.observed.scaling
-    return (seen.target is not None and not p.foreign(seen.target.owner_uid)) or (
-        seen.alarm is not None and not p.foreign(seen.alarm.owner_uid)
+    return any(
+        found is not None and not p.foreign(found.owner_uid)
+        for found in (seen.target, seen.alarm, seen.former_target)
     )
 
 

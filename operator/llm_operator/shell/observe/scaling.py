@@ -57,8 +57,11 @@ async def read_scaling(
         place, cache.targets_max_age, cache.describe_max_age
     )
     candidates = _candidates(desired)
+    former = _former_candidate(desired)
     recent = inventory.policies_at > cache.clock() - max_age
-    await _refresh_targets(reading, inventory, desired, candidates, recent)
+    await _refresh_targets(
+        reading, inventory, desired, candidates + ([former] if former else []), recent
+    )
     await refresh_scaling_alarm(reading, inventory, desired, recent)
     target = await _target(reading, inventory, candidates)
     policies = _policies(inventory, target)
@@ -66,7 +69,28 @@ async def read_scaling(
     activity = None
     if target is not None and target.owner_uid == reading.own.uid:
         activity = await _last_activity(reading, target, endpoint, components)
-    return ObservedScaling(target=target, policies=policies, alarm=alarm, last_activity=activity)
+    # Moving onto a pool: the former base component's target is a second one, on
+    # another component; it is read on its own, never taken for the pool's.
+    former_target = await _target(reading, inventory, [former]) if former else None
+    return ObservedScaling(
+        target=target,
+        policies=policies,
+        alarm=alarm,
+        last_activity=activity,
+        former_target=former_target,
+        former_policies=_policies(inventory, former_target),
+    )
+
+
+def _former_candidate(desired: DesiredState) -> str | None:
+    """On a pool, the ResourceId of the standalone base component it may have moved from."""
+    owner = desired.owner
+    if desired.host is None:
+        return None
+    base = naming.base_component_name(owner.namespace, owner.name, owner.cluster)
+    if desired.components and desired.components[0].name == base:
+        return None  # placed under the standalone name: that target is the pool's
+    return naming.component_resource_id(base)
 
 
 def _candidates(desired: DesiredState) -> list[str]:
@@ -106,9 +130,16 @@ async def _refresh_targets(
     not ask again."""
     cache, place = reading.cache, reading.place
     ids = list(dict.fromkeys(candidates))
-    policy_names = (
-        naming.target_tracking_policy_name(desired.endpoint_name),
-        naming.from_zero_policy_name(desired.endpoint_name),
+    # On a pool, a former target's policies are named after the endpoint it had.
+    policy_names = tuple(
+        dict.fromkeys(
+            name
+            for endpoint in (desired.endpoint_name, desired.alarms_named_after)
+            for name in (
+                naming.target_tracking_policy_name(endpoint),
+                naming.from_zero_policy_name(endpoint),
+            )
+        )
     )
 
     def keys(resource_id: str) -> list[tuple[Kind, str]]:
