@@ -96,6 +96,10 @@ def from_schema(schema: Mapping[str, Any], path: str) -> st.SearchStrategy[Any]:
 def _strategy(schema: Mapping[str, Any], path: str) -> st.SearchStrategy[Any]:
     if "enum" in schema:
         return st.sampled_from(list(schema["enum"]))
+    if schema.get("x-kubernetes-int-or-string"):
+        # No type of its own (Kubernetes' rule): an integer or a string, as the API
+        # server accepts either; the CEL rules on it are left to the API server.
+        return st.one_of(st.integers(min_value=-2, max_value=1000), st.text(max_size=40))
     kind = schema.get("type")
     if kind == "object":
         return _object(schema, path)
