@@ -372,12 +372,12 @@ ASYNC_POLL_SECONDS = 1.0
 ASYNC_PROGRESS_SECONDS = 10.0  # a progress line on stderr this often while waiting
 
 
-def _client(service: str, region: str) -> Any:
+def _s3(region: str) -> Any:
     config = Config(
         retries={"mode": "standard", "max_attempts": 3},
         user_agent_extra=f"llm-operator-cli/{__version__}",
     )
-    return boto3.session.Session().client(service, region_name=region, config=config)
+    return boto3.session.Session().client("s3", region_name=region, config=config)
 
 
 def _split_s3(uri: str) -> tuple[str, str]:
@@ -417,8 +417,8 @@ def call_async(
 ) -> dict[str, Any]:
     """Upload, InvokeEndpointAsync, and (with `wait`) the answer once it is in S3."""
     assert target.async_output is not None
-    s3 = _client("s3", target.region)
-    runtime = _client("sagemaker-runtime", target.region)
+    s3 = _s3(target.region)
+    runtime = _runtime(target.region)
     inference_id = str(uuid.uuid4())
     request = f"{target.async_output.rstrip('/')}/requests/{inference_id}.json"
     body = invocation.encode_request(target.engine, prompt, max_tokens, False)
