@@ -246,3 +246,35 @@ def test_adoption_takes_an_asynchronous_endpoint_only_as_async() -> None:
         adoption.check_type("ep", variants, "Model", asynchronous=True)
     with pytest.raises(adoption.AdoptionError, match="model-based"):
         adoption.check_type("ep", variants, "Async")
+
+
+def stored(raw: dict[str, Any]) -> dict[str, Any]:
+    """An LLMEndpoint as the API server returns it, Ready."""
+    return {
+        "metadata": {"name": "qwen", "namespace": "batch"},
+        "spec": raw,
+        "status": {
+            "endpointName": "batch-qwen-1",
+            "async": {"outputS3Uri": OUT},
+            "conditions": [{"type": "Ready", "status": "True", "reason": "ScaledToZero"}],
+        },
+    }
+
+
+def test_invoke_finds_the_output_path_and_takes_only_async_requests() -> None:
+    from llm_operator.shell.commands import invoke
+    from llm_operator.shell.commands.kube import CommandError
+
+    target = invoke.find_target(stored(to_zero()), adapter=None)
+    assert (target.endpoint, target.async_output) == ("batch-qwen-1", OUT)
+    who = "LLMEndpoint batch/qwen"
+    invoke.check_async(target, who, asynchronous=True, stream=False)
+    with pytest.raises(CommandError, match="send them with --async"):
+        invoke.check_async(target, who, asynchronous=False, stream=False)
+    with pytest.raises(CommandError, match="--stream cannot be used with --async"):
+        invoke.check_async(target, who, asynchronous=True, stream=True)
+    realtime = {k: v for k, v in async_spec(endpointType="Model").items() if k != "async"}
+    plain = invoke.find_target(stored(realtime), adapter=None)
+    assert plain.async_output is None
+    with pytest.raises(CommandError, match="not an asynchronous endpoint"):
+        invoke.check_async(plain, who, asynchronous=True, stream=False)
