@@ -33,6 +33,8 @@ from .state import Record, Region, Store
 INPUT_HEADER = "x-amzn-sagemaker-inputlocation"
 INFERENCE_ID_HEADER = "x-amzn-sagemaker-inference-id"
 CONTENT_TYPE_HEADER = "x-amzn-sagemaker-content-type"
+EXTENSION_HEADER = "x-amzn-sagemaker-s3outputpathextension"
+FILENAME_HEADER = "x-amzn-sagemaker-filename"
 MAX_INLINE_BODY = 128_000  # botocore: InvokeEndpointAsync Body
 # Without ClientConfig SageMaker picks the container's concurrency; the emulator takes one.
 DEFAULT_CONCURRENCY = 1
@@ -48,6 +50,9 @@ WITHOUT_CAPACITY_METRIC = "HasBacklogWithoutCapacity"
 Answerer = Callable[[Context, str, bytes], bytes]
 _S3 = re.compile(r"^s3://([^/]+)/?(.*)$")
 _INFERENCE_ID = re.compile(r"^\S[\x20-\x7e]*$")
+# botocore's S3OutputPathExtension and Filename patterns
+_EXTENSION = re.compile(r"^(?!s3:|https:)[a-zA-Z0-9!_.*'()/-]+$")
+_FILENAME = re.compile(r"^(?!.*\..*\.)[a-zA-Z0-9][a-zA-Z0-9-_\.]*$")
 
 
 @dataclass
@@ -147,7 +152,16 @@ class AsyncQueues:
         if len(inference_id) > 64 or not _INFERENCE_ID.match(inference_id):
             raise _error("InferenceId must be 1 to 64 printable characters.")
         output = async_config.get("OutputConfig") or {}
-        output_location = _join(str(output.get("S3OutputPath", "")), f"{inference_id}.out")
+        path = str(output.get("S3OutputPath", ""))
+        extension = headers.get(EXTENSION_HEADER)
+        if extension is not None:
+            if not _EXTENSION.match(extension):
+                raise _error("S3OutputPathExtension must not be an S3 or HTTPS URI.")
+            path = _join(path, extension.strip("/"))
+        filename = headers.get(FILENAME_HEADER)
+        if filename is not None and not _FILENAME.match(filename):
+            raise _error("Filename must start with a letter or digit and have one extension.")
+        output_location = _join(path, filename or f"{inference_id}.out")
         failure_path = output.get("S3FailurePath")
         failure_location = (
             _join(str(failure_path), f"{inference_id}-error.out") if failure_path else None

@@ -156,6 +156,15 @@ def test_inline_bodies_are_answered_too(aws: Clients) -> None:
     assert json.loads(body)[0]["generated_text"]
 
 
+def test_an_output_path_extension_and_filename_place_the_answer(aws: Clients) -> None:
+    async_endpoint(aws)
+    answer = aws.rt.invoke_endpoint_async(
+        EndpointName="ep", Body=PROMPT, S3OutputPathExtension="batch/7", Filename="doc1.json"
+    )
+    assert answer["OutputLocation"] == f"s3://{BUCKET}/out/batch/7/doc1.json"
+    wait_for(lambda: aws.object(answer["OutputLocation"]), what="the answer where asked")
+
+
 def test_refusals_as_aws_words_them(aws: Clients) -> None:
     async_endpoint(aws)
     code, message = error(aws.rt.invoke_endpoint_async, EndpointName="ep")
