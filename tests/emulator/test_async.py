@@ -165,7 +165,7 @@ def test_an_output_path_extension_and_filename_place_the_answer(aws: Clients) ->
     wait_for(lambda: aws.object(answer["OutputLocation"]), what="the answer where asked")
 
 
-def test_refusals_as_aws_words_them(aws: Clients) -> None:
+def test_what_is_refused_and_why(aws: Clients) -> None:
     async_endpoint(aws)
     code, message = error(aws.rt.invoke_endpoint_async, EndpointName="ep")
     assert (code, message) == ("ValidationError", "Either InputLocation or Body must be specified.")
