@@ -22,7 +22,7 @@ from tests.plugins.cluster_fixtures import Kubectl
 from tests.plugins.commands import cli
 from tests.plugins.emulator_fixtures import boto3_client
 from tests.plugins.examples import llmendpoint, to_yaml
-from tests.plugins.llmendpoints import get_llme, wait_gone, wait_ready
+from tests.plugins.llmendpoints import get_llme, patch_spec, wait_gone, wait_ready
 from tests.plugins.operator_fixtures import EmulatorProcesses, OperatorIdentity, started_operator
 from tests.plugins.sagemaker import SageMaker
 
@@ -194,3 +194,75 @@ def test_async_answers_through_s3_scales_to_zero_and_back_and_leaves_nothing(
     assert moto.aas.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"] == []
     assert moto.cw.describe_alarms()["MetricAlarms"] == []
     assert sagemaker_api.inventory().empty, sagemaker_api.inventory()
+
+
+def test_async_drift_is_put_back_a_new_output_path_rolls_out_and_retain_leaves_it(
+    kubectl: Kubectl, async_operator: Operator, async_emulator: Emulator
+) -> None:
+    sagemaker_api = SageMaker(async_emulator)
+    moto = Moto(async_emulator)
+    sm: Any = boto3_client(async_emulator.url)
+    llme = llmendpoint("async-llm", deletionPolicy="Retain")
+    name = llme["metadata"]["name"]
+    kubectl.apply(to_yaml(llme))
+    status = wait_ready(kubectl, name, log=async_operator.log_tail)["status"]
+    endpoint, ours = status["endpointName"], status["endpointConfigName"]
+
+    # Someone points the endpoint at a config of their own (answers elsewhere): put back.
+    sm.create_endpoint_config(
+        EndpointConfigName="by-hand",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": status["modelName"],
+                "InstanceType": "ml.g5.xlarge",
+                "InitialInstanceCount": 1,
+            }
+        ],
+        AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": "s3://elsewhere/out/"}},
+    )
+    sm.update_endpoint(EndpointName=endpoint, EndpointConfigName="by-hand")
+
+    def on(config: str) -> bool:
+        found = sm.describe_endpoint(EndpointName=endpoint)
+        return bool(
+            found["EndpointStatus"] == "InService" and found["EndpointConfigName"] == config
+        )
+
+    admin = async_emulator.admin_client
+    wait_for(lambda: admin.calls().get("UpdateEndpoint", 0) >= 2, what="put back", timeout=60)
+    wait_for(lambda: on(ours), what="the endpoint back on its config", timeout=60)
+    assert "by-hand" in sagemaker_api.inventory().endpoint_configs  # not ours: left alone
+
+    # A new output path is a new endpoint config, rolled out; status says where answers go.
+    patch_spec(kubectl, name, {"async": {"outputS3Uri": "s3://llm-async-example/qwen/v2/"}})
+
+    def moved() -> str | None:
+        obj = get_llme(kubectl, name) or {}
+        status = obj.get("status") or {}
+        config = status.get("endpointConfigName")
+        fresh = (status.get("async") or {}).get("outputS3Uri") == "s3://llm-async-example/qwen/v2/"
+        return config if fresh and config != ours and on(str(config)) else None
+
+    new_config = wait_for(moved, what="the new output path serving", timeout=90)
+    described = sagemaker_api.endpoint_config(new_config)
+    assert described["AsyncInferenceConfig"]["OutputConfig"]["S3OutputPath"] == (
+        "s3://llm-async-example/qwen/v2/"
+    )
+    wait_for(
+        lambda: ours not in sagemaker_api.inventory().endpoint_configs,
+        what="the old config deleted once unused",
+        timeout=60,
+    )
+
+    # Retain: deleting the LLMEndpoint leaves the endpoint and its scaling, marked retained.
+    targets = moto.aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    kubectl("delete", "llmendpoint", name, "--timeout=120s")
+    assert get_llme(kubectl, name) is None
+    found = sagemaker_api.endpoint(endpoint)
+    assert found["EndpointStatus"] == "InService"
+    assert "llmoperator.io/retained" in sagemaker_api.tags(found["EndpointArn"])
+    assert (
+        moto.aas.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+        == targets
+    )
