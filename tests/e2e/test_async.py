@@ -197,7 +197,12 @@ def test_async_answers_through_s3_scales_to_zero_and_back_and_leaves_nothing(
 
 
 def test_async_drift_is_put_back_a_new_output_path_rolls_out_and_retain_leaves_it(
-    kubectl: Kubectl, async_operator: Operator, async_emulator: Emulator
+    cluster: LocalCluster,
+    kubectl: Kubectl,
+    namespace: str,
+    async_operator: Operator,
+    async_emulator: Emulator,
+    tmp_path: Path,
 ) -> None:
     sagemaker_api = SageMaker(async_emulator)
     moto = Moto(async_emulator)
@@ -235,6 +240,15 @@ def test_async_drift_is_put_back_a_new_output_path_rolls_out_and_retain_leaves_i
     assert "by-hand" in sagemaker_api.inventory().endpoint_configs  # not ours: left alone
 
     # A new output path is a new endpoint config, rolled out; status says where answers go.
+    changed = json.loads(json.dumps(llme))
+    changed["spec"]["async"]["outputS3Uri"] = "s3://llm-async-example/qwen/v2/"
+    path = tmp_path / "llme.yaml"
+    path.write_text(to_yaml(changed))
+    env = {"emulator": async_emulator, "kubeconfig": cluster.kubeconfig}
+    planned = cli("plan", "-f", str(path), "-n", namespace, **env)
+    assert planned.returncode == 2, planned.stdout + planned.stderr
+    assert "+ CreateEndpointConfig" in planned.stdout
+    assert "~ UpdateEndpoint" in planned.stdout
     patch_spec(kubectl, name, {"async": {"outputS3Uri": "s3://llm-async-example/qwen/v2/"}})
 
     def moved() -> str | None:
