@@ -580,7 +580,7 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "autoscaling-zero-on-model-endpoint",
         "Model",
         _set("spec.autoscaling", {"minReplicas": 0, "maxReplicas": 2, "target": 4}),
-        "autoscaling.minReplicas 0 (scale to zero) needs endpointType InferenceComponent",
+        "needs endpointType InferenceComponent (or Async): SageMaker scales only inference",
     ),
     (
         "vllm-on-inferentia",

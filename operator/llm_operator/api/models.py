@@ -247,8 +247,8 @@ MSG_ALARMS_TOTAL = (
 MSG_AUTO_ROLLBACK_EMPTY = "rollout.autoRollback needs maxErrorRatePercent or maxP99LatencyMs"
 MSG_REPLICAS_RANGE = "autoscaling.minReplicas must not be greater than autoscaling.maxReplicas"
 MSG_ZERO_MODEL = (
-    "autoscaling.minReplicas 0 (scale to zero) needs endpointType InferenceComponent: "
-    "SageMaker scales only inference components to zero"
+    "autoscaling.minReplicas 0 (scale to zero) needs endpointType InferenceComponent (or "
+    "Async): SageMaker scales only inference components and asynchronous endpoints to zero"
 )
 MSG_SCALE_AUTOSCALED = (
     "resources.copies is managed by spec.autoscaling while it is set (kubectl scale "
