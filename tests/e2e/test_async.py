@@ -148,6 +148,7 @@ def test_async_answers_through_s3_scales_to_zero_and_back_and_leaves_nothing(
     obj = wait_for(at_zero, what="Ready ScaledToZero", timeout=60)
     assert obj["status"]["estimatedHourlyCostUSD"] == "0.00"
     assert obj["status"]["instances"] == {"desired": 0, "current": 0}
+    assert obj["status"]["autoscaling"]["scaledToZero"] is True
 
     # A request at zero is queued, brings an instance back and is answered from S3.
     asked = cli("invoke", name, "-n", namespace, "--async", "--prompt", "What is S3?", **env)

@@ -188,6 +188,8 @@ def test_at_zero_instances_it_is_ready_costs_nothing_and_says_requests_wait() ->
     status = status_of(to_zero(), 0)
     assert status["estimatedHourlyCostUSD"] == "0.00"
     assert status["instances"] == {"desired": 0, "current": 0}
+    assert status["autoscaling"]["scaledToZero"] is True
+    assert status_of(to_zero(), 1)["autoscaling"]["scaledToZero"] is False
     ready = next(c for c in status["conditions"] if c["type"] == "Ready")
     assert ready["status"] == "True" and ready["reason"] == "ScaledToZero"
     assert "waits in the queue" in ready["message"]

@@ -364,6 +364,8 @@ def _autoscaling(
         "currentReplicas": counts["current"],
         "scaledToZero": copies is not None and copies["desired"] == 0 and copies["current"] == 0,
     }
+    if desired.endpoint_type == "Async":  # its instances are what scales to zero
+        entry["scaledToZero"] = instances.get("desired") == 0 and instances.get("current") == 0
     activity = observed.scaling.last_activity
     if activity is not None:
         last: dict[str, Any] = {"description": activity.description, "status": activity.status}
