@@ -139,6 +139,26 @@ def _add_tools(commands: Any) -> None:
     invoke.add_argument("--adapter", default=None, metavar="NAME", help="a LoRA adapter of it")
     invoke.add_argument("--stream", action="store_true", help="print tokens as they arrive")
     invoke.add_argument(
+        "--async",
+        dest="asynchronous",
+        action="store_true",
+        help="asynchronous endpoints (endpointType Async): upload the request to S3, "
+        "InvokeEndpointAsync, wait for the answer in S3 and print it",
+    )
+    invoke.add_argument(
+        "--no-wait",
+        dest="wait",
+        action="store_false",
+        help="with --async: print the InferenceId and the output location, do not wait",
+    )
+    invoke.add_argument(
+        "--timeout",
+        type=float,
+        default=1800.0,
+        metavar="SECONDS",
+        help="with --async: how long to wait for the answer (1800)",
+    )
+    invoke.add_argument(
         "--max-tokens", type=int, default=128, metavar="N", help="tokens to generate (128)"
     )
     _kube_flags(invoke)
@@ -202,6 +222,8 @@ def _tool(args: argparse.Namespace) -> int:
         if args.command == "invoke":
             if args.max_tokens < 1:
                 raise kube.CommandError("--max-tokens must be at least 1")
+            if not args.wait and not args.asynchronous:
+                raise kube.CommandError("--no-wait applies to --async only")
             return invoke.run(
                 cluster,
                 args.name,
@@ -213,6 +235,9 @@ def _tool(args: argparse.Namespace) -> int:
                 stream=args.stream,
                 max_tokens=args.max_tokens,
                 output=args.output,
+                asynchronous=args.asynchronous,
+                wait=args.wait,
+                timeout=args.timeout,
             )
         return audit.run(
             cluster,

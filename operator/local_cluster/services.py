@@ -158,6 +158,9 @@ class Emulator:
             env["AWS_ENDPOINT_URL_CLOUDWATCH"] = self.moto_url
             env["AWS_ENDPOINT_URL_STS"] = self.moto_url
             env["AWS_ENDPOINT_URL_APPLICATION_AUTO_SCALING"] = self.moto_url
+            # Asynchronous inference: requests and answers in moto's S3, notifications in SNS.
+            env["AWS_ENDPOINT_URL_S3"] = self.moto_url
+            env["AWS_ENDPOINT_URL_SNS"] = self.moto_url
         return env
 
     @functools.cached_property

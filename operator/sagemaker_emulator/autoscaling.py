@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from .async_inference import BACKLOG_PER_INSTANCE_METRIC, WITHOUT_CAPACITY_METRIC, AsyncQueues
 from .caller import Caller
 from .deployments import AWS_SECONDS_PER_DELAY
 from .errors import AwsError
@@ -51,6 +52,8 @@ PREDEFINED = {
     "SageMakerVariantConcurrentRequestsPerModelHighResolution": ("concurrent", 10.0),
     "SageMakerVariantInvocationsPerInstance": ("invocations", 60.0),
 }
+# customized metric -> (load it measures, period): an async endpoint's queue per instance
+CUSTOMIZED = {BACKLOG_PER_INSTANCE_METRIC: ("backlog", 60.0)}
 _COMPARE = {
     "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
     "GreaterThanThreshold": lambda v, t: v > t,
@@ -128,6 +131,7 @@ class Autoscaler:
         self.alarm_checked: dict[tuple[str, ...], float] = {}
         self.in_progress: list[tuple[Scalable, dict[str, Any]]] = []
         store.load.on_failure = self.publish_failure
+        self.queues = AsyncQueues(store, self.seconds)  # InvokeEndpointAsync's queues
 
     def seconds(self, aws_seconds: float) -> float:
         """Emulator seconds for a duration in AWS seconds."""
@@ -165,6 +169,7 @@ class Autoscaler:
                 continue
             scaling, cloudwatch = backends
             self._finish_activities(caller, region, at)
+            self.queues.run(caller, region, cloudwatch, at)
             tracking: dict[tuple[str, str], list[Any]] = {}
             for policy in _snapshot(scaling.policies):
                 if (
@@ -180,7 +185,10 @@ class Autoscaler:
                     policies = tracking.get((target.resource_id, target.scalable_dimension), [])
                     self._track(caller, region, cloudwatch, target, policies, at)
             for alarm in _snapshot(cloudwatch.alarms):
-                if alarm.namespace == "AWS/SageMaker" and alarm.metric_name == NO_CAPACITY_METRIC:
+                if alarm.namespace == "AWS/SageMaker" and alarm.metric_name in (
+                    NO_CAPACITY_METRIC,
+                    WITHOUT_CAPACITY_METRIC,
+                ):
                     self._alarm(caller, region, scaling, cloudwatch, alarm, at)
 
     def reset(self, now: float) -> None:
@@ -189,6 +197,7 @@ class Autoscaler:
         self.history.clear()
         self.alarm_checked.clear()
         self.in_progress.clear()
+        self.queues.clear()
 
     # -- target tracking --------------------------------------------------------
 
@@ -220,7 +229,8 @@ class Autoscaler:
             metric_type = (config.get("PredefinedMetricSpecification") or {}).get(
                 "PredefinedMetricType"
             )
-            measured = PREDEFINED.get(str(metric_type))
+            custom = (config.get("CustomizedMetricSpecification") or {}).get("MetricName")
+            measured = PREDEFINED.get(str(metric_type)) or CUSTOMIZED.get(str(custom))
             state = self.tracking.setdefault(
                 _key(caller, target.resource_id, policy.policy_name), Tracking()
             )
@@ -233,7 +243,11 @@ class Autoscaler:
                 continue
             what, period = measured
             goal = float(config["TargetValue"])
-            load = self._load(scalable.load, what, at)
+            load = (
+                float(self.queues.backlog(caller, scalable.name))
+                if what == "backlog"
+                else self._load(scalable.load, what, at)
+            )
             value = load / current
             if value > goal:
                 state.low_since = None
@@ -327,12 +341,27 @@ class Autoscaler:
         self.alarm_checked[key] = at
         dims = {d.name: d.value for d in alarm.dimensions}
         component = dims.get("InferenceComponentName")
-        if component is None:
-            return
-        times = self.store.load.failures.get(Target.of_component(caller, component))
         periods = int(alarm.evaluation_periods or 1)
         values: list[float | None] = []
-        for index in range(periods):
+        if alarm.metric_name == WITHOUT_CAPACITY_METRIC:
+            endpoint = dims.get("EndpointName")
+            if endpoint is None:
+                return
+            # 1 for each period the queue has held requests with no instance to take them.
+            since = self.queues.without_capacity_since(caller, endpoint)
+            values = [
+                1.0 if since is not None and since <= at - index * period + 1e-9 else 0.0
+                for index in range(periods)
+            ]
+            component = None
+        elif component is None:
+            return
+        times = (
+            self.store.load.failures.get(Target.of_component(caller, component))
+            if component is not None
+            else None
+        )
+        for index in range(periods if component is not None else 0):
             # Ticks need not fall on period boundaries: the newest datapoint reaches back to
             # the previous evaluation so that no datapoint falls between two of them.
             start = at - (index + 1) * period

@@ -190,13 +190,18 @@ def _sagemaker_alarms(policy: Any) -> list[Any]:
 
     config = policy.target_tracking_scaling_policy_configuration or {}
     metric_type = (config.get("PredefinedMetricSpecification") or {}).get("PredefinedMetricType")
-    if metric_type not in TRACKED_METRICS:
-        return []
-    metric, period = TRACKED_METRICS[metric_type]
+    custom = config.get("CustomizedMetricSpecification") or {}
     parts = policy.resource_id.split("/")
-    if parts[0] == "inference-component":
+    if custom.get("MetricName"):  # an async endpoint's backlog, with its own dimensions
+        metric, period = str(custom["MetricName"]), 60
+        dimensions = [dict(d) for d in custom.get("Dimensions") or []]
+    elif metric_type not in TRACKED_METRICS:
+        return []
+    elif parts[0] == "inference-component":
+        metric, period = TRACKED_METRICS[metric_type]
         dimensions = [{"Name": "InferenceComponentName", "Value": parts[1]}]
     else:
+        metric, period = TRACKED_METRICS[metric_type]
         dimensions = [
             {"Name": "EndpointName", "Value": parts[1]},
             {"Name": "VariantName", "Value": parts[3]},

@@ -38,6 +38,7 @@ from .wire import (
 
 _READ_ONLY = ("Describe", "List")
 STREAM_SUFFIX = "/invocations-response-stream"
+ASYNC_SUFFIX = "/async-invocations"
 SAVE_INTERVAL = 0.5
 CATCH_UP_INTERVAL = 0.1  # with moto: how often the clock is caught up unasked (alarms, activities)
 
@@ -96,6 +97,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._admin(method, path, body, query)
             elif method == "POST" and path == "/" and self.headers.get("X-Amz-Target"):
                 self._api(body)
+            elif (
+                method == "POST" and path.startswith("/endpoints/") and path.endswith(ASYNC_SUFFIX)
+            ):
+                self._invoke_async(unquote(path[len("/endpoints/") : -len(ASYNC_SUFFIX)]), body)
             elif (
                 method == "POST"
                 and path.startswith("/endpoints/")
@@ -221,6 +226,49 @@ class _Handler(BaseHTTPRequestHandler):
         except ConnectionError:  # the client hung up before the answer was complete
             self.close_connection = True
 
+    def _invoke_async(self, endpoint_name: str, body: bytes) -> None:
+        """InvokeEndpointAsync: queued (async_inference.py); 202 with where the answer goes."""
+        store = self.server.store
+        caller = caller_from_authorization(self.headers.get("Authorization"))
+        operation = "InvokeEndpointAsync"
+        call = _Call(operation, self.headers.get("User-Agent"), caller, time.time())
+        call.logged = True
+        try:
+            try:
+                require_signature(self.headers.get("Authorization"), self.path)
+            except UnsignedRequest:
+                with store.lock:
+                    store.calls[operation] += 1
+                raise
+            self._faults(operation)
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            with store.lock:
+                now = time.time()
+                store.advance(now)
+                ticker = store.ticker
+                if not isinstance(ticker, Autoscaler):
+                    raise AwsError(
+                        "ServiceUnavailable",
+                        "Asynchronous inference needs S3: run the emulator with moto beside "
+                        "it (--with-moto).",
+                        503,
+                    )
+                inference_id, output, failure = ticker.queues.enqueue(
+                    Context(store, caller, now), endpoint_name, headers, body
+                )
+        except AwsError as error:
+            call.finish(store, error.status, error.code)
+            self._send_error(error, runtime=True)
+            return
+        except Exception:
+            call.finish(store, 500, "InternalFailure")
+            raise
+        call.finish(store, 202, None)
+        extra = {"X_Amzn_SageMaker_OutputLocation": output}
+        if failure is not None:
+            extra["X_Amzn_SageMaker_FailureLocation"] = failure
+        self._send(202, json.dumps({"InferenceId": inference_id}).encode(), **extra)
+
     def _stream(self, answer: Invocation, pace: float) -> None:
         """PayloadParts as the model produces them: each after its tokens' time, written at
         once in its own HTTP chunk (Transfer-Encoding: chunked, as SageMaker sends it)."""
@@ -305,6 +353,11 @@ class _Call:
             )
 
 
+def _answer_async(ctx: Context, endpoint_name: str, body: bytes) -> bytes:
+    """An async request's answer: the variant's container, as InvokeEndpoint's."""
+    return invoke(ctx, endpoint_name, {}, body).answer.body
+
+
 class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -367,7 +420,9 @@ class EmulatorServer:
             # moto's backends live in this process: the autoscaler reads and writes them.
             self.moto = MotoSidecar(str(self._address[0]), self._moto_port).start()
             with self.store.lock:
-                self.store.ticker = Autoscaler(self.store, time.time())
+                autoscaler = Autoscaler(self.store, time.time())
+                autoscaler.queues.answerer = _answer_async
+                self.store.ticker = autoscaler
             catch_up = threading.Thread(
                 target=self._catch_up_loop, name="sagemaker-emulator-clock", daemon=True
             )

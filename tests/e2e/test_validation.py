@@ -35,6 +35,14 @@ def valid(endpoint_type: str = "InferenceComponent", name: str = "valid") -> dic
     if endpoint_type == "InferenceComponent":
         spec["instance"].update(minCount=1, maxCount=2)
         spec["resources"] = {"copies": 2, "acceleratorsPerCopy": 1}
+    if endpoint_type == "Async":
+        spec["async"] = {"outputS3Uri": "s3://llm-async/out/"}
+        spec["autoscaling"] = {
+            "minReplicas": 0,
+            "maxReplicas": 2,
+            "metric": "BacklogPerInstance",
+            "target": 4,
+        }
     if endpoint_type == "Serverless":
         spec["model"] = {"engine": "tei", "hfModelId": "BAAI/bge-small-en-v1.5"}
         spec["serverless"] = {"memoryMiB": 2048, "maxConcurrency": 10}
@@ -76,6 +84,85 @@ def _tei_on_ic(obj: dict[str, Any]) -> None:
 
 # (case id, base object, change, fragment of the API server's message)
 CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
+    # --- asynchronous endpoints ---
+    (
+        "async-without-output",
+        "Async",
+        lambda o: o["spec"].pop("async"),
+        "spec.async is required with endpointType Async (SageMaker needs async.outputS3Uri",
+    ),
+    (
+        "async-output-not-s3",
+        "Async",
+        _set("spec.async.outputS3Uri", "https://llm-async.s3.amazonaws.com/out/"),
+        "async.outputS3Uri must be an S3 location, s3://BUCKET/PREFIX/",
+    ),
+    (
+        "async-failure-same-as-output",
+        "Async",
+        _set("spec.async.failureS3Uri", "s3://llm-async/out/"),
+        "async.failureS3Uri must differ from async.outputS3Uri",
+    ),
+    (
+        "async-topic-not-sns",
+        "Async",
+        _set("spec.async.errorTopicArn", "arn:aws:sqs:us-east-1:123456789012:q"),
+        "async.errorTopicArn must be an SNS topic ARN",
+    ),
+    (
+        "async-concurrency",
+        "Async",
+        _set("spec.async.maxConcurrentInvocationsPerInstance", 1001),
+        "maxConcurrentInvocationsPerInstance in body should be less than or equal to 1000",
+    ),
+    (
+        "async-block-on-model",
+        "Model",
+        _set("spec.async", {"outputS3Uri": "s3://llm-async/out/"}),
+        "where it writes the answers) and refused with the other endpoint types",
+    ),
+    (
+        "async-resources",
+        "Async",
+        _set("spec.resources", {"copies": 2}),
+        "SageMaker hosts asynchronous inference on a model variant",
+    ),
+    (
+        "async-adapters",
+        "Async",
+        _set("spec.adapters", [{"name": "a", "artifactUri": "s3://llm-async/a.tar.gz"}]),
+        "adapters cannot be used with endpointType Async",
+    ),
+    (
+        "async-instance-scaling",
+        "Async",
+        _set("spec.instance.maxCount", 2),
+        "cannot be used with endpointType Async: set autoscaling.minReplicas",
+    ),
+    (
+        "async-real-time-metric",
+        "Async",
+        _set("spec.autoscaling.metric", "ConcurrentRequests"),
+        "autoscaling.metric must be BacklogPerInstance with endpointType Async",
+    ),
+    (
+        "backlog-metric-on-model",
+        "Model",
+        _set("spec.autoscaling", {"maxReplicas": 2, "metric": "BacklogPerInstance", "target": 4}),
+        "BacklogPerInstance applies to endpointType Async only",
+    ),
+    (
+        "async-serverless-block",
+        "Async",
+        _set("spec.serverless", {"memoryMiB": 2048, "maxConcurrency": 5}),
+        "spec.serverless is required with endpointType Serverless",
+    ),
+    (
+        "async-on-pool",
+        "Async",
+        lambda o: (o["spec"].pop("instance"), _set("spec.pool", {"name": "shared"})(o)),
+        "endpointType Async runs on instances of its own",
+    ),
     # --- serverless endpoints and engine tei ---
     (
         "serverless-gpu-engine",
@@ -406,8 +493,8 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
     (
         "unknown-endpoint-type",
         "InferenceComponent",
-        _set("spec.endpointType", "Async"),
-        'supported values: "InferenceComponent", "Model", "Serverless"',
+        _set("spec.endpointType", "Batch"),
+        'supported values: "InferenceComponent", "Model", "Serverless", "Async"',
     ),
     (
         "unknown-field",
@@ -493,7 +580,7 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "autoscaling-zero-on-model-endpoint",
         "Model",
         _set("spec.autoscaling", {"minReplicas": 0, "maxReplicas": 2, "target": 4}),
-        "autoscaling.minReplicas 0 (scale to zero) needs endpointType InferenceComponent",
+        "needs endpointType InferenceComponent (or Async): SageMaker scales only inference",
     ),
     (
         "vllm-on-inferentia",

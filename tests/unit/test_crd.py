@@ -239,7 +239,7 @@ def test_lists_and_maps_under_cel_are_bounded(schema: dict[str, Any]) -> None:
         ("spec.aws.vpc.subnets.[]", "pattern", models.SUBNET_PATTERN),
         ("spec.aws.vpc.securityGroupIds", "maxItems", 5),
         ("spec.model.quantize", "enum", ["none", "bitsandbytes", "gptq", "awq", "eetq", "fp8"]),
-        ("spec.endpointType", "enum", ["InferenceComponent", "Model", "Serverless"]),
+        ("spec.endpointType", "enum", ["InferenceComponent", "Model", "Serverless", "Async"]),
         ("spec.deletionPolicy", "enum", ["Delete", "Retain"]),
     ],
 )

@@ -365,7 +365,11 @@ def test_execution_role_policy_is_valid_and_grants_no_sagemaker_control() -> Non
 RUNTIME_ACTIONS = {
     "invoke_endpoint": "InvokeEndpoint",
     "invoke_endpoint_with_response_stream": "InvokeEndpoint",
+    "invoke_endpoint_async": "InvokeEndpointAsync",
 }
+# invoke --async: the request uploaded to S3 and the answer read from it (boto3's s3 calls,
+# each authorized as the action of its name).
+S3_ACTIONS = {"put_object": "s3:PutObject", "get_object": "s3:GetObject"}
 
 
 def test_cli_policy_names_exactly_what_plan_invoke_and_audit_call() -> None:
@@ -383,7 +387,19 @@ def test_cli_policy_names_exactly_what_plan_invoke_and_audit_call() -> None:
     }
     assert {"InvokeEndpoint", "DeleteModel", "DescribeEndpoint"} <= called
     assert granted == called, (sorted(granted - called), sorted(called - granted))
-    assert boto3_services_used(cli_files()) <= {"sagemaker", "sagemaker-runtime", "cloudwatch"}
+    assert boto3_services_used(cli_files()) <= {
+        "sagemaker",
+        "sagemaker-runtime",
+        "cloudwatch",
+        "s3",
+    }
+    s3_calls = {
+        S3_ACTIONS[node.attr]
+        for path in cli_files()
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Attribute) and node.attr in S3_ACTIONS
+    }
+    assert s3_calls == {"s3:PutObject", "s3:GetObject"}
     others = {
         a for s in statements(policy) for a in actions_of(s) if not a.startswith("sagemaker:")
     }
@@ -401,9 +417,8 @@ def test_cli_policy_names_exactly_what_plan_invoke_and_audit_call() -> None:
         for operation in (constants & service_operations(service)) | {"ListTagsForResource"}
     }
     assert "application-autoscaling:DeregisterScalableTarget" in scaling
-    assert others == scaling | {"cloudwatch:GetMetricStatistics"}, sorted(
-        others ^ (scaling | {"cloudwatch:GetMetricStatistics"})
-    )
+    expected = scaling | {"cloudwatch:GetMetricStatistics"} | s3_calls
+    assert others == expected, sorted(others ^ expected)
     for statement in statements(policy):
         writes = [
             a

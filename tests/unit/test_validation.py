@@ -280,7 +280,7 @@ def test_scale_to_zero_with_an_instance_floor_warns_that_instances_keep_costing(
                 "instance": {"minCount": None, "maxCount": None},
                 "autoscaling": {"minReplicas": 0, "maxReplicas": 2, "target": 4},
             },
-            "autoscaling.minReplicas 0 (scale to zero) needs endpointType InferenceComponent",
+            "needs endpointType InferenceComponent (or Async): SageMaker scales only inference",
         ),
     ],
 )

@@ -49,7 +49,7 @@ MAX_USER_ENV_CHARS = 30 * 1024
 MAX_USER_TAGS = 46  # SageMaker allows 50 tags; the operator adds 4 ownership tags.
 RESERVED_ADAPTER_NAMES = ("base",)
 
-EndpointTypeName = Literal["InferenceComponent", "Model", "Serverless"]
+EndpointTypeName = Literal["InferenceComponent", "Model", "Serverless", "Async"]
 DeletionPolicy = Literal["Delete", "Retain"]
 # botocore's ProductionVariantInferenceAmiVersion enum (botocore 1.44).
 InferenceAmiVersion = Literal[
@@ -247,8 +247,8 @@ MSG_ALARMS_TOTAL = (
 MSG_AUTO_ROLLBACK_EMPTY = "rollout.autoRollback needs maxErrorRatePercent or maxP99LatencyMs"
 MSG_REPLICAS_RANGE = "autoscaling.minReplicas must not be greater than autoscaling.maxReplicas"
 MSG_ZERO_MODEL = (
-    "autoscaling.minReplicas 0 (scale to zero) needs endpointType InferenceComponent: "
-    "SageMaker scales only inference components to zero"
+    "autoscaling.minReplicas 0 (scale to zero) needs endpointType InferenceComponent (or "
+    "Async): SageMaker scales only inference components and asynchronous endpoints to zero"
 )
 MSG_SCALE_AUTOSCALED = (
     "resources.copies is managed by spec.autoscaling while it is set (kubectl scale "
@@ -260,7 +260,7 @@ MSG_COUNT_AUTOSCALED = (
     "Model endpoint: change autoscaling.minReplicas and maxReplicas, or remove autoscaling "
     "to set a fixed count"
 )
-AutoscalingMetric = Literal["ConcurrentRequests", "Invocations"]
+AutoscalingMetric = Literal["ConcurrentRequests", "Invocations", "BacklogPerInstance"]
 
 
 MSG_INSTANCE_OR_POOL = (
@@ -889,9 +889,10 @@ class AutoscalingSpec(_Spec):
     min_replicas: int = Field(
         1,
         description=(
-            "Fewest copies (InferenceComponent) or instances (Model). 0 scales the "
-            "inference component to zero when idle (InferenceComponent only); its "
-            "instances reach zero only when instance.minCount is 0."
+            "Fewest copies (InferenceComponent) or instances (Model, Async). 0 scales the "
+            "inference component to zero when idle (its instances reach zero only when "
+            "instance.minCount is 0), or an Async endpoint's instances when its backlog is "
+            "empty; Model endpoints take 1 or more."
         ),
         ge=0,
         le=1000,
@@ -903,7 +904,9 @@ class AutoscalingSpec(_Spec):
         "ConcurrentRequests",
         description=(
             "What target tracking holds at `target`: ConcurrentRequests (per copy or "
-            "instance, high resolution) or Invocations (per copy or instance per minute)."
+            "instance, high resolution), Invocations (per copy or instance per minute) or "
+            "BacklogPerInstance (endpointType Async only, which takes no other: queued "
+            "requests per instance, ApproximateBacklogSizePerInstance)."
         ),
     )
     target: float = Field(
@@ -1553,6 +1556,195 @@ def embedding_problems(spec: LLMEndpointSpec) -> list[str]:
     return []
 
 
+# --- asynchronous endpoints (endpointType Async) -----------------------------------------
+# SageMaker hosts asynchronous inference on one model variant (not on inference components):
+# requests are queued, read from S3 and answered into S3 (botocore's AsyncInferenceConfig).
+VARIANT_ENDPOINT_TYPES: tuple[str, ...] = ("Model", "Async")
+ASYNC_MAX_CONCURRENT_INVOCATIONS = 1000  # botocore: MaxConcurrentInvocationsPerInstance
+# botocore's DestinationS3Uri (at most 512 characters), narrowed to a bucket name.
+ASYNC_S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/\S*)?$"
+SNS_TOPIC_ARN_PATTERN = (
+    rf"^arn:{ARN_PARTITION_PATTERN}:sns:[a-z0-9-]+:[0-9]{{12}}:[A-Za-z0-9_-]{{1,256}}$"
+)
+MSG_ASYNC_BLOCK = (
+    "spec.async is required with endpointType Async (SageMaker needs async.outputS3Uri, "
+    "where it writes the answers) and refused with the other endpoint types"
+)
+MSG_ASYNC_S3 = "{field} must be an S3 location, s3://BUCKET/PREFIX/ (at most 512 characters)"
+MSG_ASYNC_TOPIC = (
+    "{field} must be an SNS topic ARN, arn:aws:sns:REGION:ACCOUNT:TOPIC (at most 256 "
+    "characters in the name)"
+)
+MSG_ASYNC_SAME_PATH = (
+    "async.failureS3Uri must differ from async.outputS3Uri: failures and answers would be "
+    "indistinguishable"
+)
+MSG_ASYNC_PLACE = (
+    "endpointType Async runs on instances of its own: set instance (a pool's endpoint hosts "
+    "inference components, which SageMaker does not run asynchronously)"
+)
+MSG_ASYNC_RESOURCES = (
+    "resources (copies and per-copy compute) cannot be used with endpointType Async: SageMaker "
+    "hosts asynchronous inference on a model variant, not on inference components; size it "
+    "with instance.count and async.maxConcurrentInvocationsPerInstance"
+)
+MSG_ASYNC_ADAPTERS = (
+    "adapters cannot be used with endpointType Async: LoRA adapters are inference "
+    "components, which SageMaker does not run asynchronously"
+)
+MSG_ASYNC_SCALING = (
+    "instance.minCount and instance.maxCount (managed instance scaling of inference "
+    "components) cannot be used with endpointType Async: set autoscaling.minReplicas and "
+    "maxReplicas (minReplicas 0 scales to zero instances when the backlog is empty)"
+)
+MSG_ASYNC_METRIC = (
+    "autoscaling.metric must be BacklogPerInstance with endpointType Async: its instances "
+    "scale on the queued requests per instance (ApproximateBacklogSizePerInstance); "
+    "ConcurrentRequests and Invocations measure real-time traffic"
+)
+MSG_BACKLOG_ASYNC = (
+    "autoscaling.metric BacklogPerInstance applies to endpointType Async only: other "
+    "endpoints have no backlog (use ConcurrentRequests or Invocations)"
+)
+MSG_COUNT_AUTOSCALED_ASYNC = (
+    "instance.count is managed by spec.autoscaling while it is set on an endpointType "
+    "Async endpoint: change autoscaling.minReplicas and maxReplicas, or remove autoscaling "
+    "to set a fixed count"
+)
+
+
+def _s3_rules(field: str) -> dict[str, Any]:
+    return rules(cel(f"self.matches(r'{ASYNC_S3_URI_PATTERN}')", MSG_ASYNC_S3.format(field=field)))
+
+
+def _topic_rules(field: str) -> dict[str, Any]:
+    return rules(
+        cel(f"self.matches(r'{SNS_TOPIC_ARN_PATTERN}')", MSG_ASYNC_TOPIC.format(field=field))
+    )
+
+
+class AsyncSpec(_Spec):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel(
+                "!has(self.failureS3Uri) || self.failureS3Uri != self.outputS3Uri",
+                MSG_ASYNC_SAME_PATH,
+            ),
+        )
+    )
+
+    output_s3_uri: str = Field(
+        alias="outputS3Uri",
+        description=(
+            "Where SageMaker writes each answer (S3OutputPath), as <outputS3Uri>/<id>.out; "
+            "`llm-operator invoke --async` uploads requests under <outputS3Uri>/requests/."
+        ),
+        min_length=8,
+        max_length=512,
+        json_schema_extra=_s3_rules("async.outputS3Uri"),
+    )
+    failure_s3_uri: str | None = Field(
+        None,
+        alias="failureS3Uri",
+        description=(
+            "Where SageMaker writes the error of a failed request (S3FailurePath). Unset: "
+            "failures are reported by the error topic and CloudWatch only."
+        ),
+        min_length=8,
+        max_length=512,
+        json_schema_extra=_s3_rules("async.failureS3Uri"),
+    )
+    success_topic_arn: str | None = Field(
+        None,
+        description="SNS topic notified of each answer (NotificationConfig.SuccessTopic).",
+        max_length=2048,
+        json_schema_extra=_topic_rules("async.successTopicArn"),
+    )
+    error_topic_arn: str | None = Field(
+        None,
+        description="SNS topic notified of each failure (NotificationConfig.ErrorTopic).",
+        max_length=2048,
+        json_schema_extra=_topic_rules("async.errorTopicArn"),
+    )
+    max_concurrent_invocations_per_instance: int | None = Field(
+        None,
+        description=(
+            "Requests one instance works on at once (ClientConfig, 1-1000). Unset: "
+            "SageMaker's choice for the container."
+        ),
+        ge=1,
+        le=ASYNC_MAX_CONCURRENT_INVOCATIONS,
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> AsyncSpec:
+        for field, value in (
+            ("async.outputS3Uri", self.output_s3_uri),
+            ("async.failureS3Uri", self.failure_s3_uri),
+        ):
+            if value is not None and not re.match(ASYNC_S3_URI_PATTERN, value):
+                raise ValueError(MSG_ASYNC_S3.format(field=field))
+        for field, value in (
+            ("async.successTopicArn", self.success_topic_arn),
+            ("async.errorTopicArn", self.error_topic_arn),
+        ):
+            if value is not None and not re.match(SNS_TOPIC_ARN_PATTERN, value):
+                raise ValueError(MSG_ASYNC_TOPIC.format(field=field))
+        if self.failure_s3_uri is not None and self.failure_s3_uri == self.output_s3_uri:
+            raise ValueError(MSG_ASYNC_SAME_PATH)
+        return self
+
+
+def _async_rules() -> list[dict[str, str]]:
+    """CEL: what an asynchronous endpoint needs and cannot take, each with its reason."""
+    na = "self.endpointType != 'Async'"
+    return [
+        cel(f"({na}) != has(self.async)", MSG_ASYNC_BLOCK),
+        cel(f"{na} || has(self.instance)", MSG_ASYNC_PLACE),
+        cel(f"{na} || !has(self.resources)", MSG_ASYNC_RESOURCES),
+        cel(f"{na} || !has(self.adapters) || size(self.adapters) == 0", MSG_ASYNC_ADAPTERS),
+        cel(
+            f"{na} || !has(self.instance)"
+            " || (!has(self.instance.minCount) && !has(self.instance.maxCount))",
+            MSG_ASYNC_SCALING,
+        ),
+        cel(
+            f"{na} || !has(self.autoscaling) || self.autoscaling.metric == 'BacklogPerInstance'",
+            MSG_ASYNC_METRIC,
+        ),
+        cel(
+            "self.endpointType == 'Async' || !has(self.autoscaling)"
+            " || self.autoscaling.metric != 'BacklogPerInstance'",
+            MSG_BACKLOG_ASYNC,
+        ),
+        cel(
+            f"{na} || !has(self.autoscaling) || !has(oldSelf.autoscaling)"
+            " || !has(self.instance) || !has(oldSelf.instance)"
+            " || self.instance.count == oldSelf.instance.count",
+            MSG_COUNT_AUTOSCALED_ASYNC,
+        ),
+    ]
+
+
+def async_problems(spec: LLMEndpointSpec) -> list[str]:
+    """The async CEL rules as the operator checks them (the same messages)."""
+    is_async = spec.endpoint_type == "Async"
+    if is_async != (spec.async_inference is not None):
+        return [MSG_ASYNC_BLOCK]
+    auto = spec.autoscaling
+    if not is_async:
+        backlog = auto is not None and auto.metric == "BacklogPerInstance"
+        return [MSG_BACKLOG_ASYNC] if backlog else []
+    checks = [
+        (spec.instance is None, MSG_ASYNC_PLACE),
+        (spec.resources is not None, MSG_ASYNC_RESOURCES),
+        (bool(spec.adapters), MSG_ASYNC_ADAPTERS),
+        (spec.instance is not None and bool(spec.instance.scaling), MSG_ASYNC_SCALING),
+        (auto is not None and auto.metric != "BacklogPerInstance", MSG_ASYNC_METRIC),
+    ]
+    return [message for failed, message in checks if failed]
+
+
 class LLMEndpointSpec(_Spec):
     model_config = ConfigDict(
         json_schema_extra=rules(
@@ -1609,6 +1801,7 @@ class LLMEndpointSpec(_Spec):
             ),
             *_serverless_rules(),
             *_embedding_rules(),
+            *_async_rules(),
         )
     )
 
@@ -1634,7 +1827,8 @@ class LLMEndpointSpec(_Spec):
             "inference component with copies, plus one component per adapter. Model: "
             "a classic production variant serving one model. Serverless: SageMaker "
             "serverless capacity (CPU only, billed per use), sized by spec.serverless. "
-            "Immutable."
+            "Async: a production variant answering queued requests from S3 into S3 "
+            "(spec.async), scaling to zero instances when idle. Immutable."
         ),
         json_schema_extra=rules(cel("self == oldSelf", MSG_TYPE_IMMUTABLE)),
     )
@@ -1679,6 +1873,16 @@ class LLMEndpointSpec(_Spec):
             "refused with the other types."
         ),
     )
+    # --- asynchronous endpoints (endpointType Async) ---
+    async_inference: AsyncSpec | None = Field(
+        None,
+        alias="async",
+        description=(
+            "endpointType Async: where SageMaker writes answers and failures, the SNS "
+            "topics it notifies, and requests per instance at once (docs/async.md). "
+            "Required with it, refused with the other types."
+        ),
+    )
     deletion_policy: DeletionPolicy = Field(
         "Delete",
         description=(
@@ -1689,7 +1893,7 @@ class LLMEndpointSpec(_Spec):
 
     @model_validator(mode="after")
     def _check(self) -> LLMEndpointSpec:
-        problems = serverless_problems(self) + embedding_problems(self)
+        problems = serverless_problems(self) + embedding_problems(self) + async_problems(self)
         if problems:
             raise ValueError(problems[0])
         if self.endpoint_type == "Serverless":
@@ -1709,7 +1913,11 @@ class LLMEndpointSpec(_Spec):
                 raise ValueError(MSG_SCALING_MODEL)
             if self.autoscaling is not None and self.autoscaling.min_replicas == 0:
                 raise ValueError(MSG_ZERO_MODEL)
-        elif self.rollout is not None and self.rollout.strategy != "Rolling":
+        elif (
+            self.endpoint_type == "InferenceComponent"
+            and self.rollout is not None
+            and self.rollout.strategy != "Rolling"
+        ):
             raise ValueError(MSG_ROLLOUT_IC)
         tp = self.model.tensor_parallel_degree
         res = self.resources
@@ -1984,6 +2192,22 @@ class ServerlessStatus(ServerlessCapacityStatus):
     )
 
 
+class AsyncStatus(_Status):
+    """endpointType Async: where answers and failures go (the endpoint config's)."""
+
+    output_s3_uri: str | None = Field(
+        None, alias="outputS3Uri", description="Where SageMaker writes answers."
+    )
+    failure_s3_uri: str | None = Field(
+        None, alias="failureS3Uri", description="Where SageMaker writes failures."
+    )
+    success_topic_arn: str | None = Field(None, description="SNS topic notified of answers.")
+    error_topic_arn: str | None = Field(None, description="SNS topic notified of failures.")
+    max_concurrent_invocations_per_instance: int | None = Field(
+        None, description="Requests one instance works on at once."
+    )
+
+
 class LLMEndpointStatus(_Status):
     phase: Phase | None = Field(
         None, description="Pending, Creating, Updating, InService, Failed or Deleting."
@@ -2090,6 +2314,11 @@ class LLMEndpointStatus(_Status):
     )
     serverless: ServerlessStatus | None = Field(
         None, description="endpointType Serverless: its capacity and how it is billed."
+    )
+    async_inference: AsyncStatus | None = Field(
+        None,
+        alias="async",
+        description="endpointType Async: where answers and failures are written.",
     )
     plan_memory: dict[str, Any] | None = Field(
         None,

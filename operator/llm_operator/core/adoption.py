@@ -93,7 +93,12 @@ def check_owner(
     return True
 
 
-def check_type(name: str, variants: Sequence[Mapping[str, Any]], endpoint_type: str) -> None:
+def check_type(
+    name: str,
+    variants: Sequence[Mapping[str, Any]],
+    endpoint_type: str,
+    asynchronous: bool = False,
+) -> None:
     """Refuses an endpoint whose kind of config differs from `endpoint_type`.
 
     A variant naming a model makes a model-based endpoint (serverless with a
@@ -104,11 +109,15 @@ def check_type(name: str, variants: Sequence[Mapping[str, Any]], endpoint_type: 
     models = sorted({str(v["ModelName"]) for v in variants if v.get("ModelName")})
     serverless = any(v.get("ServerlessConfig") for v in variants)
     found = "Serverless" if serverless else "Model" if models else "InferenceComponent"
+    if asynchronous and models:
+        found = "Async"  # its config has an AsyncInferenceConfig
     if found == endpoint_type:
         return
     what = (
         f"serverless (its variant serves model {', '.join(models)} on serverless capacity)"
         if serverless
+        else f"asynchronous (its config has an AsyncInferenceConfig; model {', '.join(models)})"
+        if found == "Async"
         else f"model-based (its variant serves model {', '.join(models)})"
         if models
         else "inference-component-based (its variant names no model)"
@@ -116,8 +125,8 @@ def check_type(name: str, variants: Sequence[Mapping[str, Any]], endpoint_type: 
     raise AdoptionError(
         "AdoptionRefused",
         f"SageMaker endpoint {name} is {what}, and SageMaker cannot update an endpoint "
-        f"between model-based, serverless and inference-component-based endpoint configs: "
-        f"adopt it "
+        "between model-based, asynchronous, serverless and inference-component-based "
+        "endpoint configs: adopt it "
         f"with spec.endpointType: {found} (endpointType cannot change: create a new "
         f"LLMEndpoint); nothing was tagged ({ADOPT_ANNOTATION})",
     )

@@ -470,6 +470,8 @@ def _endpoint_config(
     else:
         variant["ModelName"] = model_name
         variant["InitialVariantWeight"] = 1.0
+    if spec.async_inference is not None:
+        request["AsyncInferenceConfig"] = async_inference_config(spec)
     config_name = naming.endpoint_config_name(ns, name, request, cluster)
     return DesiredEndpointConfig(
         name=config_name,
@@ -524,6 +526,8 @@ def _scaling(
     else:
         resource_id = naming.variant_resource_id(endpoint, naming.variant_name())
         dimension = VARIANT_DIMENSION
+    if spec.async_inference is not None:
+        return _async_scaling(spec, endpoint, resource_id, dimension)
     from_zero = None
     if auto.min_replicas == 0 and base_component is not None:
         # As AWS documents scaling an endpoint to zero: an invocation that finds no
@@ -562,6 +566,89 @@ def _scaling(
             "TargetValue": float(auto.target),
             "PredefinedMetricSpecification": {
                 "PredefinedMetricType": PREDEFINED_METRICS[(spec.endpoint_type, auto.metric)]
+            },
+            "ScaleInCooldown": auto.scale_in_cooldown_seconds,
+            "ScaleOutCooldown": auto.scale_out_cooldown_seconds,
+        },
+        from_zero=from_zero,
+    )
+
+
+# --- asynchronous endpoints (endpointType Async) ---------------------------------------------
+BACKLOG_PER_INSTANCE_METRIC = "ApproximateBacklogSizePerInstance"
+BACKLOG_WITHOUT_CAPACITY_METRIC = "HasBacklogWithoutCapacity"
+
+
+def async_inference_config(spec: LLMEndpointSpec) -> dict[str, Any]:
+    """CreateEndpointConfig's AsyncInferenceConfig from spec.async."""
+    a = spec.async_inference
+    assert a is not None
+    output: dict[str, Any] = {"S3OutputPath": a.output_s3_uri}
+    if a.failure_s3_uri is not None:
+        output["S3FailurePath"] = a.failure_s3_uri
+    notification: dict[str, Any] = {}
+    if a.success_topic_arn is not None:
+        notification["SuccessTopic"] = a.success_topic_arn
+    if a.error_topic_arn is not None:
+        notification["ErrorTopic"] = a.error_topic_arn
+    if notification:
+        output["NotificationConfig"] = notification
+    config: dict[str, Any] = {"OutputConfig": output}
+    if a.max_concurrent_invocations_per_instance is not None:
+        config["ClientConfig"] = {
+            "MaxConcurrentInvocationsPerInstance": a.max_concurrent_invocations_per_instance
+        }
+    return config
+
+
+def _async_scaling(
+    spec: LLMEndpointSpec, endpoint: str, resource_id: str, dimension: str
+) -> DesiredScaling:
+    """Target tracking on the backlog per instance; with minReplicas 0, AWS's documented
+    way back from zero: an alarm on HasBacklogWithoutCapacity fires a step policy adding
+    one instance (target tracking alone has no instance to divide the backlog by)."""
+    auto = spec.autoscaling
+    assert auto is not None
+    dimensions = [{"Name": "EndpointName", "Value": endpoint}]
+    from_zero = None
+    if auto.min_replicas == 0:
+        from_zero = DesiredFromZero(
+            policy_name=naming.from_zero_policy_name(endpoint),
+            step={
+                "AdjustmentType": "ChangeInCapacity",
+                "MetricAggregationType": "Average",
+                "Cooldown": auto.scale_out_cooldown_seconds,
+                "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+            },
+            alarm_name=naming.no_capacity_alarm_name(endpoint),
+            alarm={
+                "AlarmDescription": f"Brings asynchronous endpoint {endpoint} back from zero "
+                "instances when requests wait in its queue",
+                "MetricName": BACKLOG_WITHOUT_CAPACITY_METRIC,
+                "Namespace": "AWS/SageMaker",
+                "Statistic": "Average",
+                "Dimensions": dimensions,
+                "Period": 60,
+                "EvaluationPeriods": 2,
+                "DatapointsToAlarm": 2,
+                "Threshold": 1.0,
+                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                "TreatMissingData": "missing",
+            },
+        )
+    return DesiredScaling(
+        resource_id=resource_id,
+        dimension=dimension,
+        min_capacity=auto.min_replicas,
+        max_capacity=auto.max_replicas,
+        policy_name=naming.target_tracking_policy_name(endpoint),
+        target_tracking={
+            "TargetValue": float(auto.target),
+            "CustomizedMetricSpecification": {
+                "MetricName": BACKLOG_PER_INSTANCE_METRIC,
+                "Namespace": "AWS/SageMaker",
+                "Dimensions": dimensions,
+                "Statistic": "Average",
             },
             "ScaleInCooldown": auto.scale_in_cooldown_seconds,
             "ScaleOutCooldown": auto.scale_out_cooldown_seconds,

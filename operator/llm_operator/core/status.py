@@ -247,11 +247,33 @@ def build_status(
                 serving.pop("billing")
                 serverless["current"] = serving
         out["serverless"] = serverless
+    asynchronous = async_status(config.create_request)
+    if asynchronous is not None:
+        out["async"] = asynchronous
     if former is not None:
         _name_former(out, desired, observed, former)
     if plan.rollout is not None:
         out["rollout"] = build_rollout(plan.rollout, (previous or {}).get("rollout"), now)
     return out
+
+
+def async_status(config_request: Mapping[str, Any]) -> dict[str, Any] | None:
+    """status.async for an endpoint config with an AsyncInferenceConfig; None without."""
+    config = config_request.get("AsyncInferenceConfig")
+    if not config:
+        return None
+    output = config.get("OutputConfig") or {}
+    notification = output.get("NotificationConfig") or {}
+    out = {
+        "outputS3Uri": output.get("S3OutputPath"),
+        "failureS3Uri": output.get("S3FailurePath"),
+        "successTopicArn": notification.get("SuccessTopic"),
+        "errorTopicArn": notification.get("ErrorTopic"),
+        "maxConcurrentInvocationsPerInstance": (config.get("ClientConfig") or {}).get(
+            "MaxConcurrentInvocationsPerInstance"
+        ),
+    }
+    return {k: v for k, v in out.items() if v is not None}
 
 
 SERVERLESS_BILLING = (
@@ -371,6 +393,8 @@ def _autoscaling(
         "currentReplicas": counts["current"],
         "scaledToZero": copies is not None and copies["desired"] == 0 and copies["current"] == 0,
     }
+    if desired.endpoint_type == "Async":  # its instances are what scales to zero
+        entry["scaledToZero"] = instances.get("desired") == 0 and instances.get("current") == 0
     activity = observed.scaling.last_activity
     if activity is not None:
         last: dict[str, Any] = {"description": activity.description, "status": activity.status}

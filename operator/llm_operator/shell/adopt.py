@@ -63,7 +63,12 @@ async def survey(sagemaker: SageMaker, place: Scope, want: DesiredState) -> Surv
         place, "DescribeEndpointConfig", {"EndpointConfigName": config_name}
     )
     # Before anything is tagged: SageMaker cannot move it to the other kind of config.
-    adoption.check_type(name, config.get("ProductionVariants") or [], want.endpoint_type)
+    adoption.check_type(
+        name,
+        config.get("ProductionVariants") or [],
+        want.endpoint_type,
+        asynchronous=bool(config.get("AsyncInferenceConfig")),
+    )
     models = {
         str(v["ModelName"]) for v in config.get("ProductionVariants") or [] if v.get("ModelName")
     }

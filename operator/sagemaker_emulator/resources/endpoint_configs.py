@@ -70,6 +70,16 @@ def _check_variants(ctx: Context, params: dict[str, Any]) -> None:
             model, variant.get("InstanceType"), f"production variant {variant['VariantName']}"
         )
     check_config(params, ctx.region.models)
+    if params.get("AsyncInferenceConfig"):
+        if not with_model:
+            raise validation(
+                "AsyncInferenceConfig is not supported for endpoint configurations whose "
+                "production variants host inference components."
+            )
+        if any(v.get("ServerlessConfig") for v in variants):
+            raise validation("AsyncInferenceConfig is not supported with ServerlessConfig.")
+        if not (params["AsyncInferenceConfig"].get("OutputConfig") or {}).get("S3OutputPath"):
+            raise validation("AsyncInferenceConfig.OutputConfig.S3OutputPath is required.")
     if not with_model and not params.get("ExecutionRoleArn"):
         raise validation(
             "ExecutionRoleArn is required for an endpoint configuration whose production "

@@ -59,7 +59,14 @@ def converging(p: Pass, memory: PlanMemory) -> Plan:
     )
 
     reason = failure_reason(p.problems)
-    if ready and _scaled_to_zero(p):
+    if ready and _async_at_zero(p):
+        ready_condition = ConditionInput(
+            True,
+            "ScaledToZero",
+            f"Asynchronous endpoint {desired.endpoint_name} is scaled to zero instances while "
+            "its queue is empty; a new request waits in the queue until an instance is back",
+        )
+    elif ready and _scaled_to_zero(p):
         ready_condition = ConditionInput(
             True,
             "ScaledToZero",
@@ -294,3 +301,15 @@ def _scaled_to_zero(p: Pass) -> bool:
         return False
     base = p.observed.components.get(p.desired.components[0].name)
     return base is not None and base.desired_copies == 0 and not base.current_copies
+
+
+def _async_at_zero(p: Pass) -> bool:
+    """An Async endpoint whose autoscaler took its instances to zero."""
+    ep = p.observed.endpoint
+    return (
+        p.desired.endpoint_type == "Async"
+        and p.desired.scaling is not None
+        and ep is not None
+        and ep.desired_instances == 0
+        and not ep.current_instances
+    )

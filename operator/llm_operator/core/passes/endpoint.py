@@ -4,6 +4,7 @@ spec has moved on from."""
 
 from __future__ import annotations
 
+from llm_operator.api.models import VARIANT_ENDPOINT_TYPES
 from llm_operator.core.actions import CreateEndpoint, DeleteEndpoint, UpdateEndpoint
 from llm_operator.core.compare import COMPONENT_TRANSITIONING
 from llm_operator.core.memory import Failure
@@ -156,7 +157,8 @@ def _in_service(p: Pass, ep: ObservedEndpoint) -> bool:
                 config_name=desired_config,
                 deployment=rollout.endpoint_deployment if rollout else None,
                 retain_instance_count=(
-                    p.desired.scaling is not None and p.desired.endpoint_type == "Model"
+                    p.desired.scaling is not None
+                    and p.desired.endpoint_type in VARIANT_ENDPOINT_TYPES
                 ),
             )
         )

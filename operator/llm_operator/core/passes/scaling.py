@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from llm_operator.api.models import VARIANT_ENDPOINT_TYPES
 from llm_operator.core import naming
 from llm_operator.core.actions import (
     CreateAlarm,
@@ -128,7 +129,7 @@ def _scalable(p: Pass) -> bool:
     ep = p.observed.endpoint
     if ep is None or ep.status != "InService" or not p.endpoint_ours(ep):
         return False
-    if p.desired.endpoint_type == "Model":
+    if p.desired.endpoint_type in VARIANT_ENDPOINT_TYPES:
         return ep.config_name == p.desired.endpoint_config.name
     base = p.desired.components[0]
     have = p.observed.components.get(base.name)
@@ -230,7 +231,7 @@ def _unscale(p: Pass) -> None:
     ep = p.observed.endpoint
     fixed = p.desired.endpoint_config.initial_instance_count
     if (
-        p.desired.endpoint_type == "Model"
+        p.desired.endpoint_type in VARIANT_ENDPOINT_TYPES
         and ep is not None
         and ep.status == "InService"
         and not p.foreign(ep.owner_uid)
@@ -248,7 +249,7 @@ def _clamp_instances(p: Pass) -> None:
     """A variant's instance count outside a changed range goes to the nearest bound."""
     want = p.desired.scaling
     ep = p.observed.endpoint
-    if want is None or ep is None or p.desired.endpoint_type != "Model":
+    if want is None or ep is None or p.desired.endpoint_type not in VARIANT_ENDPOINT_TYPES:
         return
     if ep.desired_instances is None:
         return

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from llm_operator.api import catalog
-from llm_operator.api.models import LLMEndpointSpec
+from llm_operator.api.models import VARIANT_ENDPOINT_TYPES, LLMEndpointSpec
 from llm_operator.api.policy import PolicyBudget
 from llm_operator.core.policy.limits import ceiling_instances
 from llm_operator.core.policy.parsed import BUDGET_EXCEEDED, PRICE_UNKNOWN, Policy, specs
@@ -74,7 +74,7 @@ def raw_ceiling(spec: Mapping[str, Any]) -> tuple[str, int]:
     count = int(instance.get("count") or 1)
     most = max(count, int(instance.get("maxCount") or 0))
     scaling = spec.get("autoscaling") or {}
-    if spec.get("endpointType") == "Model" and scaling:
+    if spec.get("endpointType") in VARIANT_ENDPOINT_TYPES and scaling:
         most = max(count, int(scaling.get("maxReplicas") or 0))
     return itype, most
 

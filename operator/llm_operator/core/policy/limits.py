@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from llm_operator.api.models import LLMEndpointSpec
+from llm_operator.api.models import VARIANT_ENDPOINT_TYPES, LLMEndpointSpec
 from llm_operator.api.policy import glob_regex
 from llm_operator.core import engines
 from llm_operator.core.policy.parsed import VIOLATION, Policy, listed, specs
@@ -19,7 +19,7 @@ def ceiling_instances(spec: LLMEndpointSpec) -> int:
     autoscaling.maxReplicas (Model), else instance.count."""
     if spec.instance is None:
         return 0
-    if spec.endpoint_type == "Model" and spec.autoscaling is not None:
+    if spec.endpoint_type in VARIANT_ENDPOINT_TYPES and spec.autoscaling is not None:
         return max(spec.instance_spec.count, spec.autoscaling.max_replicas)
     return spec.instance_spec.pool_size
 

@@ -7,12 +7,18 @@ The endpoint and inference component come from the LLMEndpoint's status (what
 the operator created), the request body from the engine table
 (`core.invocation`), and the call is sagemaker-runtime's InvokeEndpoint or
 InvokeEndpointWithResponseStream with the person's own AWS credentials.
+
+Asynchronous endpoints (endpointType Async) take `--async`: the request is uploaded to
+`<async.outputS3Uri>/requests/<id>.json`, sent with InvokeEndpointAsync, and the answer
+read from S3 once SageMaker wrote it (progress on stderr); `--no-wait` prints where it
+will be instead.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TextIO
@@ -39,6 +45,7 @@ class Target:
     component: str | None  # None for a Model endpoint
     engine: invocation.Engine  # the request and answer shapes
     engine_name: str  # what the LLMEndpoint runs: tgi, vllm, ...
+    async_output: str | None = None  # endpointType Async: async.outputS3Uri
 
 
 @dataclass
@@ -78,8 +85,15 @@ def find_target(obj: Mapping[str, Any], adapter: str | None) -> Target:
     engine = invocation.engine(name)
     if spec.endpoint_type != "InferenceComponent":
         if adapter:
-            raise CommandError(f"{who} is a Model endpoint: LoRA adapters need InferenceComponent")
-        return Target(spec.aws.region, str(endpoint), None, engine, name)
+            raise CommandError(
+                f"{who} is a {spec.endpoint_type} endpoint: LoRA adapters need InferenceComponent"
+            )
+        output = None
+        if spec.async_inference is not None:
+            output = str(
+                (status.get("async") or {}).get("outputS3Uri") or spec.async_inference.output_s3_uri
+            )
+        return Target(spec.aws.region, str(endpoint), None, engine, name, output)
     components = status.get("inferenceComponents") or []
     if not components:
         raise CommandError(f"{who} reports no inference component in its status")
@@ -300,6 +314,9 @@ def run(
     inputs: list[str] | None = None,
     rerank: str | None = None,
     texts: list[str] | None = None,
+    asynchronous: bool = False,
+    wait: bool = True,
+    timeout: float = 1800.0,
 ) -> int:
     check_flags(prompt, inputs, rerank, texts)
     obj = cluster.llmendpoint(cluster.namespace, name)
@@ -309,6 +326,11 @@ def run(
     as_json = output == "json"
     who = f"LLMEndpoint {cluster.namespace}/{name}"
     _check_shape(target, who, embedding=prompt is None, stream=stream)
+    check_async(target, who, asynchronous=asynchronous, stream=stream)
+    if asynchronous:
+        if prompt is None:
+            raise CommandError("--async sends --prompt TEXT")
+        return run_async(target, prompt, max_tokens, wait=wait, timeout=timeout, as_json=as_json)
     if inputs:
         return _embeddings(target, inputs, as_json)
     if rerank is not None and texts:
@@ -342,4 +364,144 @@ def run(
         else ""
     )
     print(f"({where}: {answer.seconds:.3f} s{first})", file=sys.stderr)
+    return 0
+
+
+# --- asynchronous endpoints (invoke --async) --------------------------------------------
+ASYNC_POLL_SECONDS = 1.0
+ASYNC_PROGRESS_SECONDS = 10.0  # a progress line on stderr this often while waiting
+
+
+def _s3(region: str) -> Any:
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 3},
+        user_agent_extra=f"llm-operator-cli/{__version__}",
+    )
+    return boto3.session.Session().client("s3", region_name=region, config=config)
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _s3_read(s3: Any, uri: str) -> bytes | None:
+    """The object at `uri`, or None while it does not exist."""
+    bucket, key = _split_s3(uri)
+    try:
+        body: bytes = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except botocore.exceptions.ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+    return body
+
+
+def check_async(target: Target, who: str, *, asynchronous: bool, stream: bool) -> None:
+    """--async for Async endpoints, and only for them."""
+    if target.async_output is None and asynchronous:
+        raise CommandError(
+            f"{who} is not an asynchronous endpoint (endpointType Async): drop --async"
+        )
+    if target.async_output is not None and not asynchronous:
+        raise CommandError(
+            f"{who} is an asynchronous endpoint (endpointType Async): its requests go through "
+            "S3; send them with --async"
+        )
+    if asynchronous and stream:
+        raise CommandError("--stream cannot be used with --async: the answer arrives in S3 whole")
+
+
+def call_async(
+    target: Target, prompt: str, max_tokens: int, *, wait: bool, timeout: float
+) -> dict[str, Any]:
+    """Upload, InvokeEndpointAsync, and (with `wait`) the answer once it is in S3."""
+    assert target.async_output is not None
+    s3 = _s3(target.region)
+    runtime = _runtime(target.region)
+    inference_id = str(uuid.uuid4())
+    request = f"{target.async_output.rstrip('/')}/requests/{inference_id}.json"
+    body = invocation.encode_request(target.engine, prompt, max_tokens, False)
+    started = time.monotonic()
+    try:
+        bucket, key = _split_s3(request)
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+        sent = runtime.invoke_endpoint_async(
+            EndpointName=target.endpoint,
+            InputLocation=request,
+            InferenceId=inference_id,
+            ContentType="application/json",
+            Accept="application/json",
+        )
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+        raise _problem(exc, target) from None
+    out: dict[str, Any] = {
+        "endpointName": target.endpoint,
+        "engine": target.engine_name,
+        "inferenceId": sent["InferenceId"],
+        "inputLocation": request,
+        "outputLocation": sent["OutputLocation"],
+        "failureLocation": sent.get("FailureLocation"),
+    }
+    if not wait:
+        return out
+    said = started
+    while True:
+        try:
+            answer = _s3_read(s3, out["outputLocation"])
+            failure = _s3_read(s3, out["failureLocation"]) if out["failureLocation"] else None
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as exc:
+            raise _problem(exc, target) from None
+        waited = time.monotonic() - started
+        if failure is not None:
+            raise CommandError(
+                f"the request failed ({out['failureLocation']}): "
+                + failure.decode(errors="replace")
+            )
+        if answer is not None:
+            try:
+                out["text"] = invocation.decode_answer(target.engine, answer)
+            except invocation.AnswerError as exc:
+                raise CommandError(
+                    f"the model's answer is not {target.engine.name}-shaped: {exc}"
+                ) from None
+            out["latencySeconds"] = round(waited, 3)
+            return out
+        if waited > timeout:
+            raise CommandError(
+                f"no answer after {timeout:.0f} s; it will be written to {out['outputLocation']} "
+                f"(inference id {out['inferenceId']}). An endpoint at zero instances takes "
+                f"{WAKE_UP} to start one."
+            )
+        if time.monotonic() - said >= ASYNC_PROGRESS_SECONDS:
+            said = time.monotonic()
+            print(
+                f"waiting for {out['outputLocation']} ({waited:.0f} s; queued requests wait "
+                "while the endpoint starts an instance)",
+                file=sys.stderr,
+            )
+        time.sleep(ASYNC_POLL_SECONDS)
+
+
+def run_async(
+    target: Target,
+    prompt: str,
+    max_tokens: int,
+    *,
+    wait: bool,
+    timeout: float,
+    as_json: bool,
+) -> int:
+    print(f"sending to {target.endpoint} through {target.async_output}", file=sys.stderr)
+    out = call_async(target, prompt, max_tokens, wait=wait, timeout=timeout)
+    if as_json:
+        dump_json(out)
+        return 0
+    if not wait:
+        print(out["inferenceId"])
+        print(out["outputLocation"])
+        return 0
+    sys.stdout.write(str(out["text"]) + "\n")
+    sys.stdout.flush()
+    print(f"({target.endpoint}: answered in {out['latencySeconds']:.3f} s)", file=sys.stderr)
     return 0

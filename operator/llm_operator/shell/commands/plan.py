@@ -24,7 +24,7 @@ from typing import Any
 import yaml
 
 from llm_operator.api import catalog
-from llm_operator.api.models import GROUP, KIND, VERSION
+from llm_operator.api.models import GROUP, KIND, VARIANT_ENDPOINT_TYPES, VERSION
 from llm_operator.api.pool import POOL_KIND
 from llm_operator.core import actions, adoption, desired, planner, policy, registry, render, status
 from llm_operator.core.kinds import Kind
@@ -519,7 +519,9 @@ class Planner:
             # managed instance scaling may hold them away from instance.count, even at 0).
             result.cost_after, result.instances_after = result.cost_before, result.instances_before
         elif (
-            want.scaling is not None and want.endpoint_type == "Model" and after_type == before_type
+            want.scaling is not None
+            and want.endpoint_type in VARIANT_ENDPOINT_TYPES
+            and after_type == before_type
         ):
             # A Model endpoint's update keeps the autoscaled count (RetainAllVariantProperties).
             held = want.scaling.clamp(count)
