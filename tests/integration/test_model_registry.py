@@ -310,6 +310,31 @@ def test_twenty_groups_cost_one_listing_per_interval_of_the_whole_account(
     asyncio.run(scenario())
 
 
+def test_a_group_of_another_account_is_listed_on_its_own(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    sm = emulated_sagemaker.client()
+    ours = ["support-bot-llm", "search-llm"]
+    for group in ours:
+        sm.create_model_package_group(ModelPackageGroupName=group)
+        register(sm, "Approved", group)
+    theirs = f"arn:aws:sagemaker:{REGION}:444455556666:model-package-group/shared-llm"
+    clock = Clock()
+
+    async def scenario() -> None:
+        registry = make_registry(clock)
+        await read(registry, [*ours, theirs])
+        assert lists(emulated_sagemaker) == 3
+        for interval in range(1, 4):
+            clock.next_interval()
+            found = await read(registry, [*ours, theirs])
+            # The account's listing holds our groups only: theirs has a List of its own.
+            assert lists(emulated_sagemaker) == 3 + 2 * interval
+            assert versions({g: found[g] for g in ours}) == {g: [1] for g in ours}
+
+    asyncio.run(scenario())
+
+
 @pytest.fixture
 def crowded(emulated_sagemaker: SageMakerEmulator) -> list[str]:
     """Three groups of ours and an account holding 201 more Approved versions: its
