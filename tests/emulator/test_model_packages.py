@@ -268,6 +268,39 @@ def test_list_by_package_type(sm: Any) -> None:
     ]
 
 
+def test_every_approved_version_of_the_account_newest_first(sm: Any, emulator: Any) -> None:
+    for group in ("support-bot", "search"):
+        sm.create_model_package_group(ModelPackageGroupName=group)
+    version(sm, "support-bot", status="Approved")
+    version(sm, "search", status="Approved")
+    version(sm, "support-bot", status="Rejected")
+    version(sm, "search")
+    version(sm, "support-bot", status="Approved")
+    sm.create_model_package(ModelPackageName="standalone", InferenceSpecification=spec())
+    other = boto3_client(emulator.url, aws_access_key_id="210987654321")
+    other.create_model_package_group(ModelPackageGroupName="support-bot")
+    version(other, "support-bot", status="Approved")
+    wanted = {
+        "ModelPackageType": "Versioned",
+        "ModelApprovalStatus": "Approved",
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+    }
+    listed = sm.list_model_packages(**wanted)
+    assert [
+        (s["ModelPackageGroupName"], s["ModelPackageVersion"], s["ModelApprovalStatus"])
+        for s in listed["ModelPackageSummaryList"]
+    ] == [("support-bot", 3, "Approved"), ("search", 1, "Approved"), ("support-bot", 1, "Approved")]
+    assert "NextToken" not in listed
+    pages = sm.get_paginator("list_model_packages").paginate(
+        **wanted, PaginationConfig={"PageSize": 2}
+    )
+    assert [[s["ModelPackageArn"] for s in p["ModelPackageSummaryList"]] for p in pages] == [
+        [f"{ARN}:model-package/support-bot/3", f"{ARN}:model-package/search/1"],
+        [f"{ARN}:model-package/support-bot/1"],
+    ]
+
+
 def test_unversioned_packages(sm: Any) -> None:
     arn = sm.create_model_package(
         ModelPackageName="Standalone-LLM",

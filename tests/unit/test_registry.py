@@ -327,3 +327,37 @@ def test_status_names_the_version() -> None:
         "notRetried": [3],
     }
     assert registry.served({"model": status}) == Served(arn(2), 2, GROUP)
+
+
+def test_the_account_wide_listing_files_a_group_by_name_or_by_an_arn_of_the_account() -> None:
+    group_arn = f"arn:aws:sagemaker:us-east-1:111122223333:model-package-group/{GROUP}"
+
+    def key(group: str, account: str | None = "111122223333") -> str | None:
+        return registry.group_key(group, account=account, region="us-east-1")
+
+    assert key(GROUP) == key(GROUP.upper()) == key(group_arn) == GROUP
+    assert key(GROUP, account=None) == GROUP  # by name: always the caller's own
+    # Only a listing of the group itself answers for another account's, region's, or
+    # an account not known yet.
+    assert key(group_arn.replace("111122223333", "444455556666")) is None
+    assert key(group_arn.replace("us-east-1", "eu-west-1")) is None
+    assert key(group_arn, account=None) is None
+    assert key(group_arn.replace("model-package-group", "model-package")) is None
+
+
+def test_many_groups_listed_at_once_give_each_group_its_own_listing() -> None:
+    def summary(group: str, version: int, status: str = "Approved") -> dict[str, Any]:
+        return {
+            "ModelPackageGroupName": group,
+            "ModelPackageArn": f"{ACCOUNT_ARN}/{group.lower()}/{version}",
+            "ModelPackageVersion": version,
+            "ModelApprovalStatus": status,
+        }
+
+    filed = registry.by_group(
+        [summary(GROUP, 3), summary("Other-LLM", 9), summary(GROUP, 1), summary(GROUP, 3)]
+    )
+    assert sorted(filed) == ["other-llm", GROUP]
+    own = registry.listing(GROUP, filed[GROUP])
+    assert [v.version for v in own.approved] == [3, 1]  # a version seen twice counts once
+    assert own == registry.listing(GROUP, [summary(GROUP, 1), summary(GROUP, 3)])

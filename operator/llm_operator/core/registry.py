@@ -2,8 +2,9 @@
 shell read of the SageMaker model registry (no I/O here).
 
 The shell lists a group's Approved versions (one ListModelPackages per group per resync,
-shared by every LLMEndpoint of the group) and describes the package chosen (cached by
-ARN). `choose` picks the ARN from the listing, `resolve` turns the chosen package's
+shared by every LLMEndpoint of the group, or one of the whole account's Approved versions
+when that is cheaper: `group_key` files them by group) and describes the package chosen
+(cached by ARN). `choose` picks the ARN from the listing, `resolve` turns the chosen package's
 Describe into what the model is made from, or the problem that refuses it.
 
 The rules: `latest-approved` serves the newest Approved version that no alarm rolled
@@ -15,6 +16,7 @@ created for an LLMEndpoint that serves nothing yet.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +29,8 @@ PACKAGE_UNAVAILABLE = "ModelPackageUnavailable"
 PACKAGE_UNSUPPORTED = "ModelPackageUnsupported"
 VERSION_APPROVED = "ModelVersionApproved"
 VERSION_REJECTED = "ModelVersionRejected"
+# A model package group's ARN (ListModelPackages takes a group by name or by ARN).
+_GROUP_ARN = re.compile(r"arn:aws[a-z\-]*:sagemaker:([a-z0-9\-]*):([0-9]{12}):([a-z\-]*)/(.+)")
 # Rolled-back versions remembered; older ones have long been superseded.
 MAX_REMEMBERED_ROLLBACKS = 20
 
@@ -108,14 +112,40 @@ def account_of(arn: str) -> str:
     return parts[4] if len(parts) > 4 else ""
 
 
+def group_key(group: str, *, account: str | None, region: str) -> str | None:
+    """The key under which a listing of the account's versions files `group`'s (its name,
+    lowercased: SageMaker's names are case-insensitive), or None when only a listing of
+    the group itself answers for it: an ARN of another account or region than the
+    caller's (or of an account not known yet), whose versions the caller's account-wide
+    listing does not hold."""
+    named = _GROUP_ARN.fullmatch(group)
+    if named is None:
+        return group.lower()
+    in_region, in_account, kind, name = named.groups()
+    if kind != "model-package-group" or in_region != region or account is None:
+        return None
+    return name.lower() if in_account == account else None
+
+
+def by_group(summaries: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """ListModelPackages' summaries of many groups, filed by `group_key`."""
+    filed: dict[str, list[Mapping[str, Any]]] = {}
+    for summary in summaries:
+        name = summary.get("ModelPackageGroupName")
+        if isinstance(name, str) and name:
+            filed.setdefault(name.lower(), []).append(summary)
+    return filed
+
+
 def _label(group: str, version: int | None) -> str:
     return f"version {version} of model package group {group}"
 
 
 def listing(group: str, summaries: Sequence[Mapping[str, Any]]) -> Listing:
-    """ListModelPackages' summaries (Approved, any order) as a listing, newest first."""
-    found = [
-        Version(
+    """ListModelPackages' summaries (Approved, any order) as a listing, newest first; a
+    version seen twice (pages shifted by a version registered meanwhile) counts once."""
+    found = {
+        str(s["ModelPackageArn"]): Version(
             arn=str(s["ModelPackageArn"]),
             version=int(s.get("ModelPackageVersion") or 0),
             approval=str(s.get("ModelApprovalStatus") or ""),
@@ -123,8 +153,8 @@ def listing(group: str, summaries: Sequence[Mapping[str, Any]]) -> Listing:
         )
         for s in summaries
         if s.get("ModelApprovalStatus") == APPROVED and s.get("ModelPackageArn")
-    ]
-    return Listing(group, tuple(sorted(found, key=lambda v: v.version, reverse=True)))
+    }
+    return Listing(group, tuple(sorted(found.values(), key=lambda v: v.version, reverse=True)))
 
 
 def package(described: Mapping[str, Any]) -> Package:

@@ -117,6 +117,15 @@ class Scope:
         return f"{self.region} as {role}" if role else self.region
 
 
+@dataclass(frozen=True)
+class Pages:
+    """What a paged List read: its items, how many calls, and whether it reached the end."""
+
+    items: list[dict[str, Any]]
+    count: int
+    complete: bool
+
+
 Where = Scope | str  # a bare region means the operator's own identity
 
 
@@ -598,18 +607,35 @@ class SageMaker:
         **kwargs: Any,
     ) -> list[dict[str, Any]]:
         """Every page of a List*/Describe* call (one rate-limited call per page)."""
+        return (await self.list_pages(where, operation, key, lane, service=service, **kwargs)).items
+
+    async def list_pages(
+        self,
+        where: Where,
+        operation: str,
+        key: str,
+        lane: Lane = INTERACTIVE,
+        *,
+        service: str = SAGEMAKER,
+        max_pages: int | None = None,
+        **kwargs: Any,
+    ) -> Pages:
+        """The pages of a List* call, stopping after `max_pages` (None: every page), so a
+        caller can find out whether a listing is cheaper than its alternative."""
         size_member, size = _PAGE_SIZES.get(service, ("MaxResults", 100))
         items: list[dict[str, Any]] = []
         token: str | None = None
+        pages = 0
         while True:
             page_args = dict(kwargs, **{size_member: size})
             if token:
                 page_args["NextToken"] = token
             page = await self.call(where, operation, page_args, lane=lane, service=service)
+            pages += 1
             items.extend(page.get(key, []))
             previous, token = token, page.get("NextToken")
             if not token:
-                return items
+                return Pages(items, pages, complete=True)
             if token == previous:
                 # A service that hands back the token it was given would page forever.
                 raise AwsError(
@@ -619,6 +645,8 @@ class SageMaker:
                     kind="unavailable",
                     retryable=True,
                 )
+            if max_pages is not None and pages >= max_pages:
+                return Pages(items, pages, complete=False)
 
     async def tags(
         self, where: Where, arn: str, lane: Lane = INTERACTIVE, *, service: str = SAGEMAKER
