@@ -413,3 +413,44 @@ def test_after_a_restart_a_spec_change_does_not_wait_for_the_re_check(
     calls = emulated_sagemaker.admin.calls()
     assert calls["UpdateInferenceComponentRuntimeConfig"] == 1
     assert "UpdateInferenceComponentRuntimeConfig" not in before
+
+
+def test_creating_costs_no_describe_of_what_this_process_created(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """The List's status and this process's own Create requests tell what DescribeEndpoint
+    and DescribeInferenceComponent would once they are InService: creating costs neither,
+    and the status written is the one a replica that describes them writes. (One copy:
+    more may need more instances, which only the endpoint's Describe tells.)"""
+    one = {**SPEC, "resources": {**SPEC["resources"], "copies": 1}}
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        cluster = RecordingCluster()
+        first = reconciler(cluster)
+        try:
+            for _ in range(60):
+                result = await first.reconcile(body(cluster, one), deleting=False)
+                if result.outcome == "settled":
+                    break
+                # Each pass a poll interval later, as the daemon runs them.
+                await asyncio.sleep(SETTINGS.transition_poll_seconds)
+        finally:
+            first.close()
+        assert result.outcome == "settled"
+        calls = emulated_sagemaker.admin.calls()
+        assert calls.get("DescribeEndpoint", 0) == 0
+        assert calls.get("DescribeInferenceComponent", 0) == 0
+        created = dict(cluster.status)
+        second = reconciler(cluster)
+        try:
+            await second.reconcile(body(cluster, one), deleting=False)
+        finally:
+            second.close()
+        assert emulated_sagemaker.admin.calls()["DescribeEndpoint"] == 1
+        return created, dict(cluster.status)
+
+    created, described = asyncio.run(scenario())
+    assert {k: created[k] for k in ("instances", "copies", "phase")} == {
+        k: described[k] for k in ("instances", "copies", "phase")
+    }
+    assert created == described

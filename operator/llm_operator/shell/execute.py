@@ -33,6 +33,11 @@ class ActionOutcome:
     def describe(self) -> str:
         return self.action.describe() + (f" ({self.note})" if self.note else "")
 
+    @property
+    def made(self) -> bool:
+        """A create that made the resource anew: it is what the request asked for."""
+        return self.action.effect is Effect.CREATE and not self.note
+
 
 async def execute(
     aws: SageMaker, where: Where, action: Action, redact: Redactor | None = None

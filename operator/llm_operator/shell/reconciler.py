@@ -289,6 +289,8 @@ class Reconciler:
                 self.observer.retagged(place, [action.tagging()[0]])
             else:
                 self.observer.touched(place, action.kind, action.name)
+            if outcome.made:
+                self.observer.made(place, action.kind, action.name, action.request())
             if action.effect is Effect.CREATE:
                 created.add(action.name)  # a create succeeds only with our uid tag on it
             elif action.effect is Effect.DELETE:

@@ -86,6 +86,10 @@ class Cache:
         self.pool_components: dict[tuple[Scope, str], Hashable] = {}
         # (scope, ResourceId) -> ((desired, current) it was asked for, the activity)
         self.activities: dict[tuple[Scope, str], tuple[Any, ScalingActivity | None]] = {}
+        # What this process's own Create requests said of an endpoint or inference
+        # component (an endpoint config's: its variants, until its endpoint is created):
+        # the List entry and this tell what the Describe once it is InService would.
+        self._made: dict[tuple[Scope, Kind, str], Mapping[str, Any]] = {}
 
     # -- the inventories ----------------------------------------------------------
 
@@ -165,6 +169,13 @@ class Cache:
             for key, found in self._described.items()
             if key[0] != place or key[2] in listed[key[1]] or key in self._touched
         }
+        self._made = {
+            key: request
+            for key, request in self._made.items()
+            if key[0] != place
+            or key in self._touched
+            or (key[1] is not Kind.ENDPOINT_CONFIG and key[2] in listed[key[1]])
+        }
         self.pool_components = {
             key: shape
             for key, shape in self.pool_components.items()
@@ -188,6 +199,32 @@ class Cache:
         key = (scope(where), kind, name)
         self._touched[key] = self.clock()
         self._described.pop(key, None)
+        self._made.pop(key, None)
+
+    def made(self, where: Where, kind: Kind, name: str, request: Mapping[str, Any]) -> None:
+        """Records what this process's Create of a resource asked for (it made it anew).
+
+        Until the List shows the endpoint or inference component InService, its state
+        is what the request and the List say (Creating, then what the Describe would
+        tell), so creating one costs no Describe. An endpoint is known this way only
+        when this process also made its endpoint config (the variants come from it).
+        """
+        place = scope(where)
+        if kind is Kind.ENDPOINT_CONFIG:
+            self._made[(place, kind, name)] = {
+                "ProductionVariants": request.get("ProductionVariants") or []
+            }
+        elif kind is Kind.ENDPOINT:
+            config = self._made.pop(
+                (place, Kind.ENDPOINT_CONFIG, str(request.get("EndpointConfigName"))), None
+            )
+            if config is not None:
+                self._made[(place, kind, name)] = {
+                    "EndpointConfigName": request.get("EndpointConfigName"),
+                    "ProductionVariants": config["ProductionVariants"],
+                }
+        elif kind is Kind.INFERENCE_COMPONENT:
+            self._made[(place, kind, name)] = {k: v for k, v in request.items() if k != "Tags"}
 
     def retagged(self, where: Where, arns: Collection[str]) -> None:
         """Forgets the owners read for these ARNs: their tags changed (an adoption)."""
@@ -250,8 +287,24 @@ class Cache:
         """
         if summary is None and not stale:
             self._described.pop((place, kind, name), None)
+            self._made.pop((place, kind, name), None)
             return None
         key = (place, kind, name)
+        made = self._made.pop(key, None)
+        if made is not None and summary is not None and not stale and not full:
+            status = _status(kind, summary)
+            if status not in STEADY:
+                self._made[key] = made  # still what the List and our request say
+                return _as_described(kind, name, made, summary, status)
+            if status == "InService":
+                response = _as_described(kind, name, made, summary, status)
+                self._described[key] = _Described(response, self.clock())
+                if kind is Kind.INFERENCE_COMPONENT and _placed_anew(None, response):
+                    self._described.pop(
+                        (place, Kind.ENDPOINT, str(response.get("EndpointName"))), None
+                    )
+                return response
+            # Failed: its Describe says why.
         cached = self._described.get(key)
         now = self.clock()
         if (
@@ -311,6 +364,51 @@ class Cache:
         found = tag_owner(await self.sagemaker.tags(place, arn, lane=lane, service=service))
         self._owners[key] = (when, found)
         return found
+
+
+def _as_described(
+    kind: Kind,
+    name: str,
+    made: Mapping[str, Any],
+    summary: Mapping[str, Any],
+    status: str,
+) -> dict[str, Any]:
+    """What DescribeEndpoint or DescribeInferenceComponent tells of a resource this
+    process created with `made` and the List shows as `summary` in `status`: still
+    being created, or InService with every instance and copy asked for in place."""
+    settled = status == "InService"
+    response: dict[str, Any] = {**summary, kind.name_member: name}
+    assert kind.status_member is not None
+    response[kind.status_member] = status
+    if kind is Kind.ENDPOINT:
+        response["EndpointConfigName"] = made["EndpointConfigName"]
+        variants = []
+        for spec in made["ProductionVariants"]:
+            count = int(spec.get("InitialInstanceCount") or 1)
+            variant: dict[str, Any] = {
+                "VariantName": spec.get("VariantName"),
+                "CurrentInstanceCount": count if settled else 0,
+                "DesiredInstanceCount": count,
+            }
+            if spec.get("ServerlessConfig"):
+                variant["CurrentServerlessConfig"] = dict(spec["ServerlessConfig"])
+                variant["DesiredServerlessConfig"] = dict(spec["ServerlessConfig"])
+            if not settled:
+                variant["VariantStatus"] = [{"Status": status}]
+            variants.append(variant)
+        response["ProductionVariants"] = variants
+        return response
+    response["EndpointName"] = made.get("EndpointName")
+    if made.get("VariantName") is not None:
+        response["VariantName"] = made["VariantName"]
+    response["Specification"] = dict(made.get("Specification") or {})
+    copies = (made.get("RuntimeConfig") or {}).get("CopyCount")
+    if copies is not None:
+        response["RuntimeConfig"] = {
+            "DesiredCopyCount": copies,
+            "CurrentCopyCount": copies if settled else 0,
+        }
+    return response
 
 
 def _arn_of(arn: str, service: str) -> bool:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from llm_operator.core import naming
 from llm_operator.core.desired import DesiredState
@@ -87,6 +88,11 @@ class Observer:
     def touched(self, where: Where, kind: Kind, name: str) -> None:
         """Records that we changed a resource: older inventories and Describes no longer count."""
         self.cache.touched(where, kind, name)
+
+    def made(self, where: Where, kind: Kind, name: str, request: Mapping[str, Any]) -> None:
+        """Records what this process's create of a resource asked for (it made it anew),
+        so its Describe once the List shows it InService is not needed."""
+        self.cache.made(where, kind, name, request)
 
     def retagged(self, where: Where, arns: Collection[str]) -> None:
         """Forgets the owners read for these ARNs: their tags changed (an adoption)."""
