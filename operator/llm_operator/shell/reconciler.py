@@ -290,7 +290,14 @@ class Reconciler:
             else:
                 self.observer.touched(place, action.kind, action.name)
             if outcome.made:
-                self.observer.made(place, action.kind, action.name, action.request())
+                self.observer.made(
+                    place,
+                    action.kind,
+                    action.name,
+                    action.request(),
+                    outcome.answer,
+                    created=action.effect is Effect.CREATE,
+                )
             if action.effect is Effect.CREATE:
                 created.add(action.name)  # a create succeeds only with our uid tag on it
             elif action.effect is Effect.DELETE:

@@ -13,6 +13,7 @@ import time
 import zlib
 from collections.abc import Awaitable, Callable, Collection, Hashable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from llm_operator.core.desired import CLUSTER_ID_TAG, NAME_TAG, NAMESPACE_TAG, UID_TAG
@@ -26,6 +27,10 @@ from llm_operator.shell.observe.inventory import (
     take,
     take_scaling,
 )
+
+# The counts a scalable target registered by this process was first seen at: not asked
+# (nothing scaled it yet), taken as they are.
+REGISTERED = object()
 
 # SageMaker statuses after which nothing changes until someone acts.
 STEADY = frozenset({"InService", "Failed", "OutOfService"})
@@ -90,6 +95,9 @@ class Cache:
         # component (an endpoint config's: its variants, until its endpoint is created):
         # the List entry and this tell what the Describe once it is InService would.
         self._made: dict[tuple[Scope, Kind, str], Mapping[str, Any]] = {}
+        # Scalable targets registered and scaling policies put by this process: (when,
+        # ResourceId, as a listing shows it), laid over a listing that started before.
+        self._written: dict[tuple[Scope, Kind, str], tuple[float, str, Mapping[str, Any]]] = {}
 
     # -- the inventories ----------------------------------------------------------
 
@@ -136,6 +144,16 @@ class Cache:
         fresh, target_arns = await take_scaling(
             self.sagemaker, place, self.clock(), previous, policies_max_age
         )
+        written = {}
+        for key, (at, resource_id, summary) in self._written.items():
+            if key[0] != place:
+                written[key] = (at, resource_id, summary)
+            elif at >= fresh.listed_at(key[1]):  # the listing may not show it yet
+                written[key] = (at, resource_id, summary)
+                _overlay(fresh, key[1], key[2], resource_id, summary)
+                if key[1] is Kind.SCALABLE_TARGET:
+                    target_arns.add(str(summary["ScalableTargetARN"]))
+        self._written = written
         self._touched = {
             key: at
             for key, at in self._touched.items()
@@ -201,20 +219,31 @@ class Cache:
         self._described.pop(key, None)
         self._made.pop(key, None)
 
-    def made(self, where: Where, kind: Kind, name: str, request: Mapping[str, Any]) -> None:
-        """Records what this process's Create of a resource asked for (it made it anew).
+    def made(
+        self,
+        where: Where,
+        kind: Kind,
+        name: str,
+        request: Mapping[str, Any],
+        answer: Mapping[str, Any],
+        created: bool,
+    ) -> None:
+        """Records what a write of this process set anew (`created`: a create that found
+        nothing there) and its `answer`, so what it tells need not be read back.
 
-        Until the List shows the endpoint or inference component InService, its state
-        is what the request and the List say (Creating, then what the Describe would
-        tell), so creating one costs no Describe. An endpoint is known this way only
-        when this process also made its endpoint config (the variants come from it).
+        An endpoint or inference component is, until the List shows it InService, what
+        the request and the List say (Creating, then what its Describe would tell), so
+        creating one costs no Describe; an endpoint is known this way only when this
+        process also made its endpoint config (the variants come from it). A scalable
+        target registered anew, and a scaling policy put, go into the scaling inventory
+        as the next listing would show them.
         """
         place = scope(where)
-        if kind is Kind.ENDPOINT_CONFIG:
+        if kind is Kind.ENDPOINT_CONFIG and created:
             self._made[(place, kind, name)] = {
                 "ProductionVariants": request.get("ProductionVariants") or []
             }
-        elif kind is Kind.ENDPOINT:
+        elif kind is Kind.ENDPOINT and created:
             config = self._made.pop(
                 (place, Kind.ENDPOINT_CONFIG, str(request.get("EndpointConfigName"))), None
             )
@@ -223,8 +252,46 @@ class Cache:
                     "EndpointConfigName": request.get("EndpointConfigName"),
                     "ProductionVariants": config["ProductionVariants"],
                 }
-        elif kind is Kind.INFERENCE_COMPONENT:
+        elif kind is Kind.INFERENCE_COMPONENT and created:
             self._made[(place, kind, name)] = {k: v for k, v in request.items() if k != "Tags"}
+        elif kind in (Kind.SCALABLE_TARGET, Kind.SCALING_POLICY):
+            self._registered(place, kind, name, request, answer, created)
+
+    def _registered(
+        self,
+        place: Scope,
+        kind: Kind,
+        name: str,
+        request: Mapping[str, Any],
+        answer: Mapping[str, Any],
+        created: bool,
+    ) -> None:
+        resource_id = str(request.get("ResourceId"))
+        if kind is Kind.SCALABLE_TARGET:
+            if not created or not answer.get("ScalableTargetARN"):
+                return  # an existing target's range changed: read back as before
+            summary: Mapping[str, Any] = {
+                **{k: v for k, v in request.items() if k != "Tags"},
+                "ScalableTargetARN": answer["ScalableTargetARN"],
+                "CreationTime": datetime.now(UTC),
+            }
+            # Nothing has scaled it yet: its first activity is asked for once its
+            # copies move.
+            self.activities[(place, resource_id)] = (REGISTERED, None)
+        elif answer.get("PolicyARN"):
+            summary = {
+                **request,
+                "PolicyARN": answer["PolicyARN"],
+                "Alarms": answer.get("Alarms") or [],
+            }
+        else:
+            return
+        key = (place, kind, name)
+        self._written[key] = (self.clock(), resource_id, summary)
+        held = self.scaling_held(place)
+        if held is not None:
+            _overlay(held, kind, name, resource_id, summary)
+            self._touched.pop(key, None)
 
     def retagged(self, where: Where, arns: Collection[str]) -> None:
         """Forgets the owners read for these ARNs: their tags changed (an adoption)."""
@@ -364,6 +431,20 @@ class Cache:
         found = tag_owner(await self.sagemaker.tags(place, arn, lane=lane, service=service))
         self._owners[key] = (when, found)
         return found
+
+
+def _overlay(
+    inventory: ScalingInventory,
+    kind: Kind,
+    name: str,
+    resource_id: str,
+    summary: Mapping[str, Any],
+) -> None:
+    """Puts a target this process registered, or a policy it put, into `inventory`."""
+    if kind is Kind.SCALABLE_TARGET:
+        inventory.targets[resource_id] = summary
+    else:
+        inventory.policies.setdefault(resource_id, {})[name] = summary
 
 
 def _as_described(

@@ -89,10 +89,18 @@ class Observer:
         """Records that we changed a resource: older inventories and Describes no longer count."""
         self.cache.touched(where, kind, name)
 
-    def made(self, where: Where, kind: Kind, name: str, request: Mapping[str, Any]) -> None:
-        """Records what this process's create of a resource asked for (it made it anew),
-        so its Describe once the List shows it InService is not needed."""
-        self.cache.made(where, kind, name, request)
+    def made(
+        self,
+        where: Where,
+        kind: Kind,
+        name: str,
+        request: Mapping[str, Any],
+        answer: Mapping[str, Any],
+        created: bool,
+    ) -> None:
+        """Records what a write of this process set anew and its answer (`created`: a
+        create that found nothing there), so what it tells is not read back."""
+        self.cache.made(where, kind, name, request, answer, created)
 
     def retagged(self, where: Where, arns: Collection[str]) -> None:
         """Forgets the owners read for these ARNs: their tags changed (an adoption)."""
