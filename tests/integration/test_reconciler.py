@@ -454,3 +454,36 @@ def test_creating_costs_no_describe_of_what_this_process_created(
         k: described[k] for k in ("instances", "copies", "phase")
     }
     assert created == described
+
+
+def test_after_a_restart_a_search_reads_endpoints_and_models_with_their_tags(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """A restarted operator reads its endpoints and models back with their tags by Search,
+    100 to a page, instead of a ListTags and a DescribeEndpoint apiece; the endpoint config
+    and the component are read as before, and the status is the same."""
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, int]]:
+        cluster = RecordingCluster()
+        first = reconciler(cluster)
+        try:
+            await until(first, cluster, lambda res, _: res.outcome == "settled")
+        finally:
+            first.close()
+        settled = dict(cluster.status)
+        before = dict(emulated_sagemaker.admin.calls())
+        second = reconciler(cluster, search=True)
+        try:
+            result = await second.reconcile(body(cluster), deleting=False)
+        finally:
+            second.close()
+        assert result.outcome == "settled"
+        after = emulated_sagemaker.admin.calls()
+        return settled, dict(cluster.status), {k: v - before.get(k, 0) for k, v in after.items()}
+
+    settled, read_back, calls = asyncio.run(scenario())
+    assert calls["Search"] == 2  # endpoints, models: one page each
+    assert calls["ListTags"] == 2  # the endpoint config's and the component's
+    assert calls.get("DescribeEndpoint", 0) == 0
+    assert calls["DescribeInferenceComponent"] == 1
+    assert read_back == settled

@@ -117,6 +117,7 @@ def production_observer(
         describe_max_age=settings.resync_seconds * POLICIES_INTERVALS,
         targets_max_age=settings.resync_seconds,
         sweep_max_age=settings.resync_seconds * SWEEP_INTERVALS,
+        search=True,
         clock=clock,
     )
 
@@ -427,7 +428,9 @@ class Reconciler:
         lookups = render.lookups(rendered)
         look = Look(
             ours=state.created,
-            full=fresh,
+            # After a restart what the cache holds was read moments ago (a Search):
+            # only a spec change needs everything described afresh.
+            full=fresh and not restarted,
             max_age=self.settings.resync_seconds if settled else None,
             lane=BACKGROUND if background else INTERACTIVE,
             alarms=lookups.alarms,

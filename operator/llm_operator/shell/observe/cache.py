@@ -8,6 +8,7 @@ per target. A fresh inventory drops what it makes useless, so memory stays bound
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 import zlib
@@ -16,7 +17,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from llm_operator.core.desired import CLUSTER_ID_TAG, NAME_TAG, NAMESPACE_TAG, UID_TAG
+from llm_operator.core.desired import (
+    CLUSTER_ID_TAG,
+    MANAGED_BY,
+    MANAGED_BY_TAG,
+    NAME_TAG,
+    NAMESPACE_TAG,
+    UID_TAG,
+)
 from llm_operator.core.kinds import APPLICATION_AUTOSCALING, CLOUDWATCH, SAGEMAKER, Kind
 from llm_operator.core.observed import ScalingActivity
 from llm_operator.shell.aws import INTERACTIVE, AwsError, Lane, SageMaker, Scope, Where, scope
@@ -56,6 +64,7 @@ def tag_owner(tags: Mapping[str, str]) -> TagOwner:
 class _Described:
     response: Mapping[str, Any]
     at: float  # monotonic time of the Describe
+    searched: bool = False  # from a Search after a restart, not a Describe
 
 
 class Cache:
@@ -69,6 +78,7 @@ class Cache:
         describe_max_age: float,
         targets_max_age: float,
         sweep_max_age: float | None = None,
+        search: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.sagemaker = sagemaker
@@ -80,6 +90,10 @@ class Cache:
         self.sweep_max_age = describe_max_age if sweep_max_age is None else sweep_max_age
         self.clock = clock
         self._places: dict[Scope, Inventories] = {}
+        # `search`: the first inventory of each scope starts with a Search (the operator,
+        # which reads the whole fleet back after a restart; not a command reading one).
+        self.search = search
+        self._searched: set[Scope] = set()
         self._described: dict[tuple[Scope, Kind, str], _Described] = {}
         # (scope, ARN) -> (its creation time, who its tags name): a resource made again
         # under the same name (same ARN) has a new creation time, so it is read again.
@@ -134,9 +148,46 @@ class Cache:
         return held.scaling.value if held is not None else None
 
     async def _take(self, place: Scope) -> Inventory:
+        if self.search and place not in self._searched:
+            await self._search(place)
         fresh = await take(self.sagemaker, place, self.clock())
         self._prune(place, fresh)
         return fresh
+
+    async def _search(self, place: Scope) -> None:
+        """The scope's endpoints and models this operator tags, with their tags, 100 to
+        a page (SageMaker's Search): after a restart, who each one's tags name and each
+        endpoint's Describe, without a ListTags and a DescribeEndpoint apiece. Once per
+        scope and process; without it (not granted, not answered) each is read alone."""
+        self._searched.add(place)
+        at = self.clock()
+        ours = {"Name": f"Tags.{MANAGED_BY_TAG}", "Operator": "Equals", "Value": MANAGED_BY}
+        managed = {"Filters": [ours]}
+        try:
+            endpoints, models = await asyncio.gather(
+                self.sagemaker.list_all(
+                    place, "Search", "Results", Resource="Endpoint", SearchExpression=managed
+                ),
+                self.sagemaker.list_all(
+                    place, "Search", "Results", Resource="Model", SearchExpression=managed
+                ),
+            )
+        except AwsError:
+            return
+        for result in endpoints:
+            endpoint = dict(result.get("Endpoint") or {})
+            tags = _tag_map(endpoint.pop("Tags", None))
+            if "EndpointArn" not in endpoint or "EndpointName" not in endpoint:
+                continue
+            owner = (str(endpoint.get("CreationTime")), tag_owner(tags))
+            self._owners[(place, str(endpoint["EndpointArn"]))] = owner
+            key = (place, Kind.ENDPOINT, str(endpoint["EndpointName"]))
+            self._described[key] = _Described(endpoint, at, searched=True)
+        for result in models:
+            model = dict((result.get("Model") or {}).get("Model") or {})
+            if "ModelArn" in model:
+                owner = (str(model.get("CreationTime")), tag_owner(_tag_map(model.get("Tags"))))
+                self._owners[(place, str(model["ModelArn"]))] = owner
 
     async def _take_scaling(
         self, place: Scope, previous: ScalingInventory | None, policies_max_age: float | None
@@ -399,13 +450,19 @@ class Cache:
                 return None
             raise
         self._described[key] = _Described(response, now)
+        endpoint = (place, Kind.ENDPOINT, str(response.get("EndpointName")))
         if kind is Kind.INFERENCE_COMPONENT and _placed_anew(
             cached.response if cached is not None else None, response
         ):
             # The instances its endpoint runs may have followed (managed instance
             # scaling), which the endpoint's own LastModifiedTime need not show: the
-            # endpoint's cached Describe no longer counts.
-            self._described.pop((place, Kind.ENDPOINT, str(response.get("EndpointName"))), None)
+            # endpoint's cached Describe no longer counts. Unless it was searched after
+            # a restart while the component stood still: it shows the instances since.
+            searched = self._described.get(endpoint)
+            if not (
+                cached is None and searched is not None and searched.searched and _still(response)
+            ):
+                self._described.pop(endpoint, None)
         return response
 
     async def owner(
@@ -431,6 +488,11 @@ class Cache:
         found = tag_owner(await self.sagemaker.tags(place, arn, lane=lane, service=service))
         self._owners[key] = (when, found)
         return found
+
+
+def _tag_map(tags: Any) -> dict[str, str]:
+    """A Search result's tag list as a map."""
+    return {str(t["Key"]): str(t.get("Value", "")) for t in tags or [] if "Key" in t}
 
 
 def _overlay(
@@ -516,6 +578,14 @@ def _placed_anew(before: Mapping[str, Any] | None, after: Mapping[str, Any]) -> 
     if before is None:
         return int((after.get("RuntimeConfig") or {}).get("CurrentCopyCount") or 0) > 1
     return placement(before) != placement(after)
+
+
+def _still(component: Mapping[str, Any]) -> bool:
+    """Whether an inference component is InService with every copy it wants."""
+    runtime = component.get("RuntimeConfig") or {}
+    return component.get("InferenceComponentStatus") == "InService" and runtime.get(
+        "CurrentCopyCount"
+    ) == runtime.get("DesiredCopyCount")
 
 
 def _status(kind: Kind, summary: Mapping[str, Any]) -> str:

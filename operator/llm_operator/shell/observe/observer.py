@@ -67,6 +67,7 @@ class Observer:
         describe_max_age: float,
         targets_max_age: float | None = None,
         sweep_max_age: float | None = None,
+        search: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # The region's scalable targets are listed again once per `targets_max_age` (the
@@ -78,6 +79,7 @@ class Observer:
             describe_max_age=describe_max_age,
             targets_max_age=describe_max_age if targets_max_age is None else targets_max_age,
             sweep_max_age=sweep_max_age,
+            search=search,
             clock=clock,
         )
 
