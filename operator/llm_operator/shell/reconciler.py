@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
@@ -40,7 +41,14 @@ from llm_operator.core.render import PoolFacts
 from llm_operator.core.validation import Problem
 from llm_operator.shell import metrics
 from llm_operator.shell.adopt import adopt
-from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker, Scope
+from llm_operator.shell.aws import (
+    BACKGROUND,
+    CREATION_RANK,
+    INTERACTIVE,
+    AwsError,
+    SageMaker,
+    Scope,
+)
 from llm_operator.shell.execute import execute
 from llm_operator.shell.governance import Governance, NoPolicies
 from llm_operator.shell.kube import Cluster, KubeCluster
@@ -94,6 +102,9 @@ class _Resource:
     created: set[str] = dataclasses.field(default_factory=set)
     # Where the last pass's calls went (for when SageMaker last answered there).
     place: Scope | None = None
+    # The order in which this replica first saw it: while it is being created, its
+    # calls wait behind those of LLMEndpoints seen before (aws.CREATION_RANK).
+    rank: int = 0
 
 
 # How often, in resync intervals, the observer lists scaling policies and alarms again
@@ -143,6 +154,7 @@ class Reconciler:
             NoPolicies(), max_age=settings.transition_poll_seconds
         )
         self.resources: dict[str, _Resource] = {}
+        self._ranks = itertools.count()
         # spec.pool admissions, serialized per pool.
         self.placements = Placements()
         # The one render path, shared with `llm-operator plan`; reads the cluster id once.
@@ -179,7 +191,7 @@ class Reconciler:
     def resource(self, uid: str) -> _Resource:
         found = self.resources.get(uid)
         if found is None:
-            found = self.resources[uid] = _Resource()
+            found = self.resources[uid] = _Resource(rank=next(self._ranks))
         return found
 
     def wake(self, uid: str) -> None:
@@ -328,6 +340,24 @@ class Reconciler:
         state = self.resource(uid)
         generation = int(meta.get("generation") or 0)
         previous: Mapping[str, Any] = {**dict(body.get("status") or {}), **state.written}
+        # One being created (never Ready yet) is finished before those seen after it
+        # are started; everything else goes first.
+        creating = not deleting and not _ever_ready(previous)
+        ranked = CREATION_RANK.set(state.rank if creating else None)
+        try:
+            return await self._reconcile(body, state, generation, previous, deleting)
+        finally:
+            CREATION_RANK.reset(ranked)
+
+    async def _reconcile(
+        self,
+        body: Mapping[str, Any],
+        state: _Resource,
+        generation: int,
+        previous: Mapping[str, Any],
+        deleting: bool,
+    ) -> PassResult:
+        meta = body["metadata"]
         with metrics.timed_reconcile():
             try:
                 result = await self._pass(body, state, generation, previous, deleting)
@@ -716,6 +746,14 @@ async def _unless_woken(
         return task.result()
     await asyncio.wait({task})  # let it unwind (its worker threads finish on their own)
     return None
+
+
+def _ever_ready(status: Mapping[str, Any]) -> bool:
+    """Whether status says the LLMEndpoint was Ready (at any generation)."""
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
 
 
 def _present(observed: ObservedState) -> set[str]:

@@ -27,7 +27,16 @@ from llm_operator.core.desired import (
 )
 from llm_operator.core.kinds import APPLICATION_AUTOSCALING, CLOUDWATCH, SAGEMAKER, Kind
 from llm_operator.core.observed import ScalingActivity
-from llm_operator.shell.aws import INTERACTIVE, AwsError, Lane, SageMaker, Scope, Where, scope
+from llm_operator.shell.aws import (
+    CREATION_RANK,
+    INTERACTIVE,
+    AwsError,
+    Lane,
+    SageMaker,
+    Scope,
+    Where,
+    scope,
+)
 from llm_operator.shell.observe.inventory import (
     Inventories,
     Inventory,
@@ -148,9 +157,14 @@ class Cache:
         return held.scaling.value if held is not None else None
 
     async def _take(self, place: Scope) -> Inventory:
-        if self.search and place not in self._searched:
-            await self._search(place)
-        fresh = await take(self.sagemaker, place, self.clock())
+        # Every pass of the scope waits for it: never behind an LLMEndpoint's creation.
+        unranked = CREATION_RANK.set(None)
+        try:
+            if self.search and place not in self._searched:
+                await self._search(place)
+            fresh = await take(self.sagemaker, place, self.clock())
+        finally:
+            CREATION_RANK.reset(unranked)
         self._prune(place, fresh)
         return fresh
 
