@@ -487,3 +487,37 @@ def test_after_a_restart_a_search_reads_endpoints_and_models_with_their_tags(
     assert calls.get("DescribeEndpoint", 0) == 0
     assert calls["DescribeInferenceComponent"] == 1
     assert read_back == settled
+
+
+def test_what_was_just_created_is_not_described_before_a_list_shows_it(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """Passes that read an inventory taken before this process's creates (a refresh
+    still under way when they asked) take the model and endpoint config from the Create
+    answers and the endpoint as Creating, instead of describing them; once a List shows
+    the endpoint InService the LLMEndpoint settles, still without a Describe."""
+    one = {**SPEC, "resources": {**SPEC["resources"], "copies": 1}}
+
+    async def scenario() -> tuple[PassResult, dict[str, int], dict[str, int]]:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        try:
+            r.observer.cache.max_age = 3600.0  # the first inventory is every pass's
+            for _ in range(3):
+                await r.reconcile(body(cluster, one), deleting=False)
+            early = dict(emulated_sagemaker.admin.calls())
+            r.observer.cache.max_age = 0.0
+            for _ in range(60):
+                result = await r.reconcile(body(cluster, one), deleting=False)
+                if result.outcome == "settled":
+                    break
+                await asyncio.sleep(SETTINGS.transition_poll_seconds)
+        finally:
+            r.close()
+        return result, early, emulated_sagemaker.admin.calls()
+
+    result, early, calls = asyncio.run(scenario())
+    assert early["CreateEndpoint"] == 1 and early["ListEndpoints"] == 1
+    assert "CreateInferenceComponent" not in early  # the endpoint read as Creating
+    assert result.outcome == "settled"
+    assert not {op for op in calls if op.startswith("Describe")}, calls

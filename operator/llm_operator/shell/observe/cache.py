@@ -49,6 +49,9 @@ from llm_operator.shell.observe.inventory import (
 # (nothing scaled it yet), taken as they are.
 REGISTERED = object()
 
+# What this process made of these is remembered only until an inventory lists it.
+_IMMUTABLE = (Kind.MODEL, Kind.ENDPOINT_CONFIG)
+
 # SageMaker statuses after which nothing changes until someone acts.
 STEADY = frozenset({"InService", "Failed", "OutOfService"})
 
@@ -257,7 +260,7 @@ class Cache:
             for key, request in self._made.items()
             if key[0] != place
             or key in self._touched
-            or (key[1] is not Kind.ENDPOINT_CONFIG and key[2] in listed[key[1]])
+            or (key[1] not in _IMMUTABLE and key[2] in listed[key[1]])
         }
         self.pool_components = {
             key: shape
@@ -304,21 +307,29 @@ class Cache:
         as the next listing would show them.
         """
         place = scope(where)
-        if kind is Kind.ENDPOINT_CONFIG and created:
+        known = {kind.arn_member: answer.get(kind.arn_member), "CreationTime": datetime.now(UTC)}
+        if kind is Kind.MODEL and created:
+            self._made[(place, kind, name)] = known
+        elif kind is Kind.ENDPOINT_CONFIG and created:
             self._made[(place, kind, name)] = {
-                "ProductionVariants": request.get("ProductionVariants") or []
+                **known,
+                "ProductionVariants": request.get("ProductionVariants") or [],
             }
         elif kind is Kind.ENDPOINT and created:
-            config = self._made.pop(
-                (place, Kind.ENDPOINT_CONFIG, str(request.get("EndpointConfigName"))), None
+            config = self._made.get(
+                (place, Kind.ENDPOINT_CONFIG, str(request.get("EndpointConfigName")))
             )
             if config is not None:
                 self._made[(place, kind, name)] = {
+                    **known,
                     "EndpointConfigName": request.get("EndpointConfigName"),
                     "ProductionVariants": config["ProductionVariants"],
                 }
         elif kind is Kind.INFERENCE_COMPONENT and created:
-            self._made[(place, kind, name)] = {k: v for k, v in request.items() if k != "Tags"}
+            self._made[(place, kind, name)] = {
+                **known,
+                **{k: v for k, v in request.items() if k != "Tags"},
+            }
         elif kind in (Kind.SCALABLE_TARGET, Kind.SCALING_POLICY):
             self._registered(place, kind, name, request, answer, created)
 
@@ -357,6 +368,12 @@ class Cache:
         if held is not None:
             _overlay(held, kind, name, resource_id, summary)
             self._touched.pop(key, None)
+
+    def created(self, place: Scope, kind: Kind, name: str) -> Mapping[str, Any] | None:
+        """The ARN and creation time of a model or endpoint config this process just
+        created (None: not one, or an inventory lists it by now)."""
+        made = self._made.get((place, kind, name))
+        return made if made is not None and made.get(kind.arn_member) else None
 
     def retagged(self, where: Where, arns: Collection[str]) -> None:
         """Forgets the owners read for these ARNs: their tags changed (an adoption)."""
@@ -423,6 +440,10 @@ class Cache:
             return None
         key = (place, kind, name)
         made = self._made.pop(key, None)
+        if made is not None and stale and not full and made.get(kind.arn_member):
+            # Just created, and no List since: what a Describe would say right now.
+            self._made[key] = made
+            return _as_described(kind, name, made, {}, "Creating")
         if made is not None and summary is not None and not stale and not full:
             status = _status(kind, summary)
             if status not in STEADY:
@@ -534,7 +555,12 @@ def _as_described(
     process created with `made` and the List shows as `summary` in `status`: still
     being created, or InService with every instance and copy asked for in place."""
     settled = status == "InService"
-    response: dict[str, Any] = {**summary, kind.name_member: name}
+    response: dict[str, Any] = {
+        kind.arn_member: made.get(kind.arn_member),
+        "CreationTime": made.get("CreationTime"),
+        **summary,
+        kind.name_member: name,
+    }
     assert kind.status_member is not None
     response[kind.status_member] = status
     if kind is Kind.ENDPOINT:
