@@ -480,6 +480,9 @@ class SageMaker:
             metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
         )
         core = botocore.session.get_session()
+        # One loader for every identity: each session would otherwise load its own copy
+        # of every service model (about 17 MiB for SageMaker's) into memory.
+        core.register_component("data_loader", self._session._session.get_component("data_loader"))
         core._credentials = refreshable  # the documented way to give a session refreshable keys
         return boto3.session.Session(botocore_session=core, region_name=region)
 
