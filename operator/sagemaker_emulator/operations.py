@@ -8,6 +8,7 @@ from .resources import (
     inference_components,
     model_packages,
     models,
+    search,
     tags,
 )
 from .resources.common import Handler
@@ -45,6 +46,7 @@ OPERATIONS: dict[str, Handler] = {
     "AddTags": tags.add_tags,
     "ListTags": tags.list_tags,
     "DeleteTags": tags.delete_tags,
+    "Search": search.search,
 }
 
 COMPLETERS = {

@@ -13,7 +13,15 @@ import pytest
 
 from llm_operator.core import actions
 from llm_operator.core.observed import ObservedState
-from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, Lane, SageMaker
+from llm_operator.shell.aws import (
+    BACKGROUND,
+    CREATION_RANK,
+    INTERACTIVE,
+    AwsError,
+    Lane,
+    Lanes,
+    SageMaker,
+)
 from llm_operator.shell.execute import execute
 from llm_operator.shell.observe import Look, Observer
 from llm_operator.shell.reconciler import _unless_woken
@@ -347,3 +355,41 @@ def test_a_queued_background_observe_is_given_up_when_its_resource_is_woken(
     assert given_up is None
     assert "DescribeEndpoint" not in calls  # the queued Describe was never sent
     assert calls["ListModels"] == 8  # the rest of the backlog, and the interactive call
+
+
+def test_creations_are_finished_in_the_order_they_were_started() -> None:
+    """While workers are busy, a waiting call is let in by what it is for: a call that
+    no creation ranks (a spec change, a settled LLMEndpoint's) first, then those of
+    LLMEndpoints being created, the one seen first before later ones however late its
+    call came (what was started is finished before more is started), the background last."""
+
+    async def scenario() -> list[str]:
+        lanes = Lanes(slots=1, background_slots=1)
+        await lanes.acquire(INTERACTIVE)  # the one worker is busy
+        admitted: list[str] = []
+
+        async def call(name: str, lane: Lane, rank: int | None) -> None:
+            CREATION_RANK.set(rank)
+            await lanes.acquire(lane)
+            admitted.append(name)
+            lanes.release(lane)
+
+        waiting = []
+        for name, lane, rank in (
+            ("background re-check", BACKGROUND, None),
+            ("new #7 creates its model", INTERACTIVE, 7),
+            ("new #2 creates its component", INTERACTIVE, 2),
+            ("spec change", INTERACTIVE, None),
+        ):
+            waiting.append(asyncio.ensure_future(call(name, lane, rank)))
+            await asyncio.sleep(0)  # queued in this order
+        lanes.release(INTERACTIVE)
+        await asyncio.gather(*waiting)
+        return admitted
+
+    assert asyncio.run(scenario()) == [
+        "spec change",
+        "new #2 creates its component",
+        "new #7 creates its model",
+        "background re-check",
+    ]

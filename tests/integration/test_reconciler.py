@@ -413,3 +413,111 @@ def test_after_a_restart_a_spec_change_does_not_wait_for_the_re_check(
     calls = emulated_sagemaker.admin.calls()
     assert calls["UpdateInferenceComponentRuntimeConfig"] == 1
     assert "UpdateInferenceComponentRuntimeConfig" not in before
+
+
+def test_creating_costs_no_describe_of_what_this_process_created(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """The List's status and this process's own Create requests tell what DescribeEndpoint
+    and DescribeInferenceComponent would once they are InService: creating costs neither,
+    and the status written is the one a replica that describes them writes. (One copy:
+    more may need more instances, which only the endpoint's Describe tells.)"""
+    one = {**SPEC, "resources": {**SPEC["resources"], "copies": 1}}
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any]]:
+        cluster = RecordingCluster()
+        first = reconciler(cluster)
+        try:
+            for _ in range(60):
+                result = await first.reconcile(body(cluster, one), deleting=False)
+                if result.outcome == "settled":
+                    break
+                # Each pass a poll interval later, as the daemon runs them.
+                await asyncio.sleep(SETTINGS.transition_poll_seconds)
+        finally:
+            first.close()
+        assert result.outcome == "settled"
+        calls = emulated_sagemaker.admin.calls()
+        assert calls.get("DescribeEndpoint", 0) == 0
+        assert calls.get("DescribeInferenceComponent", 0) == 0
+        created = dict(cluster.status)
+        second = reconciler(cluster)
+        try:
+            await second.reconcile(body(cluster, one), deleting=False)
+        finally:
+            second.close()
+        assert emulated_sagemaker.admin.calls()["DescribeEndpoint"] == 1
+        return created, dict(cluster.status)
+
+    created, described = asyncio.run(scenario())
+    assert {k: created[k] for k in ("instances", "copies", "phase")} == {
+        k: described[k] for k in ("instances", "copies", "phase")
+    }
+    assert created == described
+
+
+def test_after_a_restart_a_search_reads_endpoints_and_models_with_their_tags(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """A restarted operator reads its endpoints and models back with their tags by Search,
+    100 to a page, instead of a ListTags and a DescribeEndpoint apiece; the endpoint config
+    and the component are read as before, and the status is the same."""
+
+    async def scenario() -> tuple[dict[str, Any], dict[str, Any], dict[str, int]]:
+        cluster = RecordingCluster()
+        first = reconciler(cluster)
+        try:
+            await until(first, cluster, lambda res, _: res.outcome == "settled")
+        finally:
+            first.close()
+        settled = dict(cluster.status)
+        before = dict(emulated_sagemaker.admin.calls())
+        second = reconciler(cluster, search=True)
+        try:
+            result = await second.reconcile(body(cluster), deleting=False)
+        finally:
+            second.close()
+        assert result.outcome == "settled"
+        after = emulated_sagemaker.admin.calls()
+        return settled, dict(cluster.status), {k: v - before.get(k, 0) for k, v in after.items()}
+
+    settled, read_back, calls = asyncio.run(scenario())
+    assert calls["Search"] == 2  # endpoints, models: one page each
+    assert calls["ListTags"] == 2  # the endpoint config's and the component's
+    assert calls.get("DescribeEndpoint", 0) == 0
+    assert calls["DescribeInferenceComponent"] == 1
+    assert read_back == settled
+
+
+def test_what_was_just_created_is_not_described_before_a_list_shows_it(
+    aws_env: None, emulated_sagemaker: SageMakerEmulator
+) -> None:
+    """Passes that read an inventory taken before this process's creates (a refresh
+    still under way when they asked) take the model and endpoint config from the Create
+    answers and the endpoint as Creating, instead of describing them; once a List shows
+    the endpoint InService the LLMEndpoint settles, still without a Describe."""
+    one = {**SPEC, "resources": {**SPEC["resources"], "copies": 1}}
+
+    async def scenario() -> tuple[PassResult, dict[str, int], dict[str, int]]:
+        cluster = RecordingCluster()
+        r = reconciler(cluster)
+        try:
+            r.observer.cache.max_age = 3600.0  # the first inventory is every pass's
+            for _ in range(3):
+                await r.reconcile(body(cluster, one), deleting=False)
+            early = dict(emulated_sagemaker.admin.calls())
+            r.observer.cache.max_age = 0.0
+            for _ in range(60):
+                result = await r.reconcile(body(cluster, one), deleting=False)
+                if result.outcome == "settled":
+                    break
+                await asyncio.sleep(SETTINGS.transition_poll_seconds)
+        finally:
+            r.close()
+        return result, early, emulated_sagemaker.admin.calls()
+
+    result, early, calls = asyncio.run(scenario())
+    assert early["CreateEndpoint"] == 1 and early["ListEndpoints"] == 1
+    assert "CreateInferenceComponent" not in early  # the endpoint read as Creating
+    assert result.outcome == "settled"
+    assert not {op for op in calls if op.startswith("Describe")}, calls

@@ -10,6 +10,7 @@ ours. The adapter re-reads a target's tags before every call that acts on it.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,7 @@ from llm_operator.core.desired import (
     RETAINED_TAG,
     UID_TAG,
 )
+from llm_operator.shell import metrics
 from llm_operator.shell.aws import AwsError, SageMaker
 from llm_operator.shell.execute import execute
 from sagemaker_emulator.admin import AdminClient
@@ -40,6 +42,7 @@ from tests.plugins.reconciling import (
     CLUSTER_ID,
     SPEC,
     RecordingCluster,
+    body,
     reconciler,
     until,
 )
@@ -379,3 +382,50 @@ def test_audit_lists_and_deletes_an_orphans_scaling_with_it(
         EndpointName=ENDPOINT, WaiterConfig={"Delay": 0.2, "MaxAttempts": 100}
     )
     assert not any(resource_names(autoscaling_emulator).values())
+
+
+def _aws_calls() -> Counter[str]:
+    """The operator's own count of its AWS calls by operation (every outcome)."""
+    counted: Counter[str] = Counter()
+    for metric in metrics.AWS_CALLS.collect():
+        for sample in metric.samples:
+            if sample.name.endswith("_total"):
+                counted[sample.labels["operation"]] += int(sample.value)
+    return counted
+
+
+def test_a_target_registered_and_policies_put_are_not_read_back(
+    scaling: Scaling, autoscaling_emulator: EmulatorServer
+) -> None:
+    """The target this process registered and the policies it put are known from its own
+    requests and their answers: creating them costs no read-back (DescribeScalableTargets,
+    DescribeScalingPolicies) and no DescribeScalingActivities (nothing has scaled a new
+    target), and the status written is the one a replica that reads them back writes."""
+    steady = {**SPEC, "autoscaling": {"minReplicas": 2, "maxReplicas": 2, "target": 4}}
+
+    async def scenario() -> tuple[Counter[str], dict[str, Any], dict[str, Any]]:
+        cluster = RecordingCluster()
+        before = _aws_calls()
+        first = reconciler(cluster)
+        try:
+            await until(first, cluster, settled, spec=steady)
+        finally:
+            first.close()
+        creating = _aws_calls() - before
+        created = dict(cluster.status)
+        second = reconciler(cluster)
+        try:
+            await second.reconcile(body(cluster, steady), deleting=False)
+        finally:
+            second.close()
+        return creating, created, dict(cluster.status)
+
+    creating, created, read_back = asyncio.run(scenario())
+    assert creating["RegisterScalableTarget"] == 1 and creating["PutScalingPolicy"] == 1
+    # The region's first listing, then the register's and the put's guards: a new
+    # LLMEndpoint's first pass does not ask for a target it cannot have yet.
+    assert creating["DescribeScalableTargets"] == 3
+    assert creating["DescribeScalingPolicies"] == 1  # the region's first listing only
+    assert creating["DescribeScalingActivities"] == 0
+    assert created["autoscaling"] == read_back["autoscaling"]
+    assert created == read_back

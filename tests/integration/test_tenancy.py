@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from llm_operator.core import naming
-from llm_operator.core.identity import ALLOWED_ROLES_ANNOTATION, ROLE_ANNOTATION
+from llm_operator.core.identity import ALLOWED_ROLES_ANNOTATION, ROLE_ANNOTATION, Identity
+from llm_operator.shell.aws import SageMaker, Scope
 from llm_operator.shell.reconciler import Reconciler
 from sagemaker_emulator.moto_sidecar import MotoSidecar
 from tests.plugins.emulator_fixtures import ACCOUNT, REGION, boto3_client
@@ -320,3 +321,19 @@ def test_resources_created_without_a_cluster_identity_keep_working_after_the_upg
         ResourceArn=f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{legacy}"
     )["Tags"]
     assert not any(t["Key"] == "llmoperator.io/cluster" for t in tags)
+
+
+def test_every_account_shares_one_copy_of_the_service_models(aws_env: None) -> None:
+    """Each assumed role gets its own session and clients, but not its own copy of
+    botocore's service models (SageMaker's alone is about 17 MiB in memory): a replica
+    serving many accounts holds each model once."""
+    sagemaker = SageMaker(workers=2, calls_per_second=100, burst=10)
+    try:
+        own = sagemaker.client(REGION)
+        a = sagemaker.client(Scope(REGION, Identity(role_arn=TEAM_A)))
+        b = sagemaker.client(Scope(REGION, Identity(role_arn=TEAM_B)))
+        assert len({id(own), id(a), id(b)}) == 3  # one client per identity
+        descriptions = {id(c.meta.service_model._service_description) for c in (own, a, b)}
+        assert len(descriptions) == 1
+    finally:
+        sagemaker.close()

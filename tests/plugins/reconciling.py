@@ -113,10 +113,16 @@ SETTINGS = OperatorSettings(resync_seconds=30, transition_poll_seconds=0.5)
 
 
 def reconciler(
-    cluster: RecordingCluster, *, aws_rate: float = 1000, aws_burst: int = 1000, **settings: Any
+    cluster: RecordingCluster,
+    *,
+    aws_rate: float = 1000,
+    aws_burst: int = 1000,
+    search: bool = False,
+    **settings: Any,
 ) -> Reconciler:
     """A Reconciler with its own adapter (`aws_rate` calls per second, `aws_burst`) and
-    observer; `settings` override SETTINGS."""
+    observer (`search`: its first inventory starts with a Search, as the operator's
+    does); `settings` override SETTINGS."""
     options = OperatorSettings(**{**SETTINGS.model_dump(), **settings})
     sagemaker = SageMaker(
         workers=4,
@@ -125,7 +131,7 @@ def reconciler(
         max_attempts=1,
         identity_retry_seconds=0,
     )
-    observer = Observer(sagemaker, max_age=0.0, describe_max_age=300)
+    observer = Observer(sagemaker, max_age=0.0, describe_max_age=300, search=search)
     return Reconciler(options, sagemaker=sagemaker, observer=observer, cluster=cluster)
 
 

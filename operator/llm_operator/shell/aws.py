@@ -30,6 +30,9 @@ with a broken role costs one AssumeRole per interval, not one per pass.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import heapq
+import itertools
 import re
 import socket
 import threading
@@ -56,6 +59,15 @@ from llm_operator.shell.secrets import Redactor
 Lane = Literal["interactive", "background"]
 INTERACTIVE: Lane = "interactive"
 BACKGROUND: Lane = "background"
+
+# The rank of the LLMEndpoint being created whose pass makes the current calls (None:
+# not one being created). Its interactive calls wait behind every unranked one (spec
+# changes, what settled LLMEndpoints ask) and behind those of lower rank (created
+# earlier), so what was started is finished before more is started: early endpoints
+# become Ready first instead of everyone waiting for everyone.
+CREATION_RANK: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "creation_rank", default=None
+)
 
 _NOT_FOUND = re.compile(r"^Could not find|does not exist|not found", re.IGNORECASE)
 _EXISTS = re.compile(r"already exist", re.IGNORECASE)
@@ -278,9 +290,13 @@ class Lanes:
             INTERACTIVE: deque(),
             BACKGROUND: deque(),
         }
+        # Interactive calls of LLMEndpoints being created: (rank, arrival, waiter),
+        # admitted after the unranked interactive ones, lowest rank first.
+        self._ranked: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
 
     def waiting(self, lane: Lane) -> int:
-        return len(self._waiting[lane])
+        return len(self._waiting[lane]) + (len(self._ranked) if lane == INTERACTIVE else 0)
 
     def _may_enter(self, lane: Lane) -> bool:
         return self._free > 0 and (lane == INTERACTIVE or self._background_free > 0)
@@ -291,12 +307,20 @@ class Lanes:
             self._background_free -= 1
 
     async def acquire(self, lane: Lane) -> None:
-        ahead = self.waiting(INTERACTIVE) + (self.waiting(BACKGROUND) if lane == BACKGROUND else 0)
+        rank = CREATION_RANK.get() if lane == INTERACTIVE else None
+        ahead = len(self._waiting[INTERACTIVE])
+        if lane == BACKGROUND or rank is not None:
+            ahead += len(self._ranked)
+        if lane == BACKGROUND:
+            ahead += len(self._waiting[BACKGROUND])
         if not ahead and self._may_enter(lane):
             self._enter(lane)
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiting[lane].append(future)
+        if rank is not None:
+            heapq.heappush(self._ranked, (rank, next(self._arrivals), future))
+        else:
+            self._waiting[lane].append(future)
         self._dispatch()  # in case only cancelled waiters were ahead
         try:
             await future
@@ -305,6 +329,9 @@ class Lanes:
                 self.release(lane)  # the slot was handed over just before the cancel
             elif future in self._waiting[lane]:
                 self._waiting[lane].remove(future)
+            else:
+                self._ranked = [entry for entry in self._ranked if entry[2] is not future]
+                heapq.heapify(self._ranked)
             raise
 
     def release(self, lane: Lane) -> None:
@@ -314,17 +341,34 @@ class Lanes:
         self._dispatch()
 
     def _dispatch(self) -> None:
-        """Hands free slots to waiters, interactive ones first."""
-        for candidate in (INTERACTIVE, BACKGROUND):
-            queue = self._waiting[candidate]
-            while queue:
-                if queue[0].done():
-                    queue.popleft()  # cancelled, its task not yet resumed
-                elif self._may_enter(candidate):
-                    self._enter(candidate)
-                    queue.popleft().set_result(None)
-                else:
-                    break
+        """Hands free slots to waiters: interactive ones first (the unranked, then the
+        ranked by rank), then background ones."""
+        queue = self._waiting[INTERACTIVE]
+        while queue:
+            if queue[0].done():
+                queue.popleft()  # cancelled, its task not yet resumed
+            elif self._may_enter(INTERACTIVE):
+                self._enter(INTERACTIVE)
+                queue.popleft().set_result(None)
+            else:
+                return
+        while self._ranked:
+            if self._ranked[0][2].done():
+                heapq.heappop(self._ranked)
+            elif self._may_enter(INTERACTIVE):
+                self._enter(INTERACTIVE)
+                heapq.heappop(self._ranked)[2].set_result(None)
+            else:
+                return
+        queue = self._waiting[BACKGROUND]
+        while queue:
+            if queue[0].done():
+                queue.popleft()
+            elif self._may_enter(BACKGROUND):
+                self._enter(BACKGROUND)
+                queue.popleft().set_result(None)
+            else:
+                return
 
 
 # How each service pages: the page-size member and its largest value.
@@ -445,6 +489,9 @@ class SageMaker:
             metadata=fetch(), refresh_using=fetch, method="sts-assume-role"
         )
         core = botocore.session.get_session()
+        # One loader for every identity: each session would otherwise load its own copy
+        # of every service model (about 17 MiB for SageMaker's) into memory.
+        core.register_component("data_loader", self._session._session.get_component("data_loader"))
         core._credentials = refreshable  # the documented way to give a session refreshable keys
         return boto3.session.Session(botocore_session=core, region_name=region)
 

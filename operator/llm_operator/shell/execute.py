@@ -13,8 +13,10 @@ new call needs no change here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
 
 from llm_operator.core.actions import Action, Effect, Guard, Lookup
 from llm_operator.core.desired import UID_TAG
@@ -29,9 +31,17 @@ class ActionOutcome:
 
     action: Action
     note: str = ""  # e.g. "already existed" for an idempotent create
+    # The write's own answer (ARNs it made), empty when nothing was sent.
+    answer: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def describe(self) -> str:
         return self.action.describe() + (f" ({self.note})" if self.note else "")
+
+    @property
+    def made(self) -> bool:
+        """A write that made or set the resource anew (a create that found nothing there,
+        a policy put): it is what the request asked for."""
+        return self.action.effect is not Effect.DELETE and not self.note and bool(self.answer)
 
 
 async def execute(
@@ -39,8 +49,16 @@ async def execute(
 ) -> ActionOutcome:
     """Runs one planned action behind its declared guard; idempotent under a crash and
     restart."""
-    note = await GUARDS[action.guard](aws, where, action, redact or Redactor())
-    return ActionOutcome(action, note)
+    sent = _ANSWER.set({})
+    try:
+        note = await GUARDS[action.guard](aws, where, action, redact or Redactor())
+        return ActionOutcome(action, note, _ANSWER.get())
+    finally:
+        _ANSWER.reset(sent)
+
+
+# The answer of the write an `execute` sent, set by `_send` in the same task.
+_ANSWER: ContextVar[Mapping[str, Any]] = ContextVar("answer")
 
 
 # -- finding the resource whose tags a guard reads -----------------------------------
@@ -130,8 +148,10 @@ async def _require_ours(
 
 
 async def _send(aws: SageMaker, where: Where, action: Action, redact: Redactor) -> None:
-    await aws.call(
-        where, action.operation, action.request(), redact=redact, service=action.kind.service
+    _ANSWER.set(
+        await aws.call(
+            where, action.operation, action.request(), redact=redact, service=action.kind.service
+        )
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
@@ -40,7 +41,14 @@ from llm_operator.core.render import PoolFacts
 from llm_operator.core.validation import Problem
 from llm_operator.shell import metrics
 from llm_operator.shell.adopt import adopt
-from llm_operator.shell.aws import BACKGROUND, INTERACTIVE, AwsError, SageMaker, Scope
+from llm_operator.shell.aws import (
+    BACKGROUND,
+    CREATION_RANK,
+    INTERACTIVE,
+    AwsError,
+    SageMaker,
+    Scope,
+)
 from llm_operator.shell.execute import execute
 from llm_operator.shell.governance import Governance, NoPolicies
 from llm_operator.shell.kube import Cluster, KubeCluster
@@ -94,6 +102,9 @@ class _Resource:
     created: set[str] = dataclasses.field(default_factory=set)
     # Where the last pass's calls went (for when SageMaker last answered there).
     place: Scope | None = None
+    # The order in which this replica first saw it: while it is being created, its
+    # calls wait behind those of LLMEndpoints seen before (aws.CREATION_RANK).
+    rank: int = 0
 
 
 # How often, in resync intervals, the observer lists scaling policies and alarms again
@@ -117,6 +128,7 @@ def production_observer(
         describe_max_age=settings.resync_seconds * POLICIES_INTERVALS,
         targets_max_age=settings.resync_seconds,
         sweep_max_age=settings.resync_seconds * SWEEP_INTERVALS,
+        search=True,
         clock=clock,
     )
 
@@ -142,6 +154,7 @@ class Reconciler:
             NoPolicies(), max_age=settings.transition_poll_seconds
         )
         self.resources: dict[str, _Resource] = {}
+        self._ranks = itertools.count()
         # spec.pool admissions, serialized per pool.
         self.placements = Placements()
         # The one render path, shared with `llm-operator plan`; reads the cluster id once.
@@ -178,7 +191,7 @@ class Reconciler:
     def resource(self, uid: str) -> _Resource:
         found = self.resources.get(uid)
         if found is None:
-            found = self.resources[uid] = _Resource()
+            found = self.resources[uid] = _Resource(rank=next(self._ranks))
         return found
 
     def wake(self, uid: str) -> None:
@@ -289,6 +302,15 @@ class Reconciler:
                 self.observer.retagged(place, [action.tagging()[0]])
             else:
                 self.observer.touched(place, action.kind, action.name)
+            if outcome.made:
+                self.observer.made(
+                    place,
+                    action.kind,
+                    action.name,
+                    action.request(),
+                    outcome.answer,
+                    created=action.effect is Effect.CREATE,
+                )
             if action.effect is Effect.CREATE:
                 created.add(action.name)  # a create succeeds only with our uid tag on it
             elif action.effect is Effect.DELETE:
@@ -318,6 +340,24 @@ class Reconciler:
         state = self.resource(uid)
         generation = int(meta.get("generation") or 0)
         previous: Mapping[str, Any] = {**dict(body.get("status") or {}), **state.written}
+        # One being created (never Ready yet) is finished before those seen after it
+        # are started; everything else goes first.
+        creating = not deleting and not _ever_ready(previous)
+        ranked = CREATION_RANK.set(state.rank if creating else None)
+        try:
+            return await self._reconcile(body, state, generation, previous, deleting)
+        finally:
+            CREATION_RANK.reset(ranked)
+
+    async def _reconcile(
+        self,
+        body: Mapping[str, Any],
+        state: _Resource,
+        generation: int,
+        previous: Mapping[str, Any],
+        deleting: bool,
+    ) -> PassResult:
+        meta = body["metadata"]
         with metrics.timed_reconcile():
             try:
                 result = await self._pass(body, state, generation, previous, deleting)
@@ -418,7 +458,9 @@ class Reconciler:
         lookups = render.lookups(rendered)
         look = Look(
             ours=state.created,
-            full=fresh,
+            # After a restart what the cache holds was read moments ago (a Search):
+            # only a spec change needs everything described afresh.
+            full=fresh and not restarted,
             max_age=self.settings.resync_seconds if settled else None,
             lane=BACKGROUND if background else INTERACTIVE,
             alarms=lookups.alarms,
@@ -704,6 +746,14 @@ async def _unless_woken(
         return task.result()
     await asyncio.wait({task})  # let it unwind (its worker threads finish on their own)
     return None
+
+
+def _ever_ready(status: Mapping[str, Any]) -> bool:
+    """Whether status says the LLMEndpoint was Ready (at any generation)."""
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in status.get("conditions") or []
+    )
 
 
 def _present(observed: ObservedState) -> set[str]:

@@ -57,7 +57,11 @@ async def read_immutables(
     recheck = {n for n in wanted if reading.cache.stale(place, kind, n, inventory)}
     found: dict[str, ObservedResource] = {}
     for n in sorted(names | recheck):
-        if n in recheck:
+        made = reading.cache.created(place, kind, n) if n in recheck else None
+        if made is not None:
+            # This process just created it (its Create answered with the ARN).
+            arn, created = str(made[arn_key]), made.get("CreationTime")
+        elif n in recheck:
             response = await reading.cache.describe(place, kind, n, None, stale=True, full=True)
             if response is None:
                 continue

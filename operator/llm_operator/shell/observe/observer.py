@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from llm_operator.core import naming
 from llm_operator.core.desired import DesiredState
@@ -66,6 +67,7 @@ class Observer:
         describe_max_age: float,
         targets_max_age: float | None = None,
         sweep_max_age: float | None = None,
+        search: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # The region's scalable targets are listed again once per `targets_max_age` (the
@@ -77,6 +79,7 @@ class Observer:
             describe_max_age=describe_max_age,
             targets_max_age=describe_max_age if targets_max_age is None else targets_max_age,
             sweep_max_age=sweep_max_age,
+            search=search,
             clock=clock,
         )
 
@@ -87,6 +90,19 @@ class Observer:
     def touched(self, where: Where, kind: Kind, name: str) -> None:
         """Records that we changed a resource: older inventories and Describes no longer count."""
         self.cache.touched(where, kind, name)
+
+    def made(
+        self,
+        where: Where,
+        kind: Kind,
+        name: str,
+        request: Mapping[str, Any],
+        answer: Mapping[str, Any],
+        created: bool,
+    ) -> None:
+        """Records what a write of this process set anew and its answer (`created`: a
+        create that found nothing there), so what it tells is not read back."""
+        self.cache.made(where, kind, name, request, answer, created)
 
     def retagged(self, where: Where, arns: Collection[str]) -> None:
         """Forgets the owners read for these ARNs: their tags changed (an adoption)."""

@@ -29,6 +29,7 @@ from llm_operator.core.observed import (
 )
 from llm_operator.shell.aws import AwsError
 from llm_operator.shell.observe.alarms import read_scaling_alarm, refresh_scaling_alarm
+from llm_operator.shell.observe.cache import REGISTERED
 from llm_operator.shell.observe.inventory import ScalingInventory
 from llm_operator.shell.observe.reading import Reading
 
@@ -59,6 +60,9 @@ async def read_scaling(
     candidates = _candidates(desired)
     former = _former_candidate(desired)
     recent = inventory.policies_at > cache.clock() - max_age
+    # A new LLMEndpoint (nothing of it in SageMaker yet) has nothing to scale: the
+    # inventory, at most a resync old, and the register's guard suffice.
+    recent = recent or (endpoint is None and not components)
     await _refresh_targets(
         reading, inventory, desired, candidates + ([former] if former else []), recent
     )
@@ -253,6 +257,10 @@ async def _last_activity(
     cached = cache.activities.get(key)
     if cached is not None and cached[0] == counts:
         return cached[1]
+    if cached is not None and cached[0] is REGISTERED and counts and counts[0] == counts[1]:
+        # Registered by this process with its copies where they were: nothing scaled it.
+        cache.activities[key] = (counts, None)
+        return None
     try:
         found = await cache.sagemaker.call(
             place,
