@@ -46,6 +46,11 @@ def test_every_operation_answers_in_its_botocore_shape(
     emulator_admin.settle()
     sm.add_tags(ResourceArn=f"{ARN}:endpoint/ep", Tags=[{"Key": "k", "Value": "v"}])
     sm.list_tags(ResourceArn=f"{ARN}:endpoint/ep")
+    found = sm.search(
+        Resource="Endpoint",
+        SearchExpression={"Filters": [{"Name": "Tags.k", "Operator": "Equals", "Value": "v"}]},
+    )["Results"]
+    assert [r["Endpoint"]["EndpointName"] for r in found] == ["ep"]
     sm.delete_tags(ResourceArn=f"{ARN}:endpoint/ep", TagKeys=["k"])
     body = json.dumps({"inputs": "hello"}).encode()
     assert rt.invoke_endpoint(EndpointName="ep", InferenceComponentName="ic", Body=body)
