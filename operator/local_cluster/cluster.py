@@ -263,6 +263,30 @@ class LocalCluster:
             )
         return result
 
+    def wait_established(self, *crds: str, timeout: float = 60.0) -> None:
+        """Wait until each CRD (`crd/NAME`) is Established. `kubectl wait` fails at once,
+        instead of waiting, when it reads a CRD before the API server wrote any condition
+        (".status.conditions accessor error"), which a busy machine makes likely: retry."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = max(deadline - time.monotonic(), 1.0)
+            result = self.kubectl(
+                "wait",
+                "--for=condition=Established",
+                f"--timeout={int(left)}s",
+                *crds,
+                check=False,
+                timeout=left + 10,
+            )
+            if result.returncode == 0:
+                return
+            if "accessor error" not in result.stderr or time.monotonic() > deadline:
+                raise ClusterError(
+                    f"kubectl wait --for=condition=Established {' '.join(crds)} failed "
+                    f"({result.returncode}): {result.stderr.strip()}"
+                )
+            time.sleep(0.2)
+
     def wait_until_allowed(
         self,
         user: str,

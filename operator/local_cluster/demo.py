@@ -133,12 +133,21 @@ class Demo:
     def start_operator(self, aws_env: dict[str, str], *, inherit_aws: bool) -> None:
         _say("==> installing the LLMEndpoint CRD")
         self.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD))
-        self.kubectl(
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            "crd/llmendpoints.llmoperator.io",
-        )
+        # `kubectl wait` fails at once on a CRD the API server has written no condition
+        # for yet (".status.conditions accessor error"): try again for a while.
+        for _ in range(100):
+            try:
+                self.kubectl(
+                    "wait",
+                    "--for=condition=Established",
+                    "--timeout=60s",
+                    "crd/llmendpoints.llmoperator.io",
+                )
+                break
+            except DemoFailed as exc:
+                if "accessor error" not in str(exc):
+                    raise
+                time.sleep(0.2)
         _say("==> starting the operator (llm-operator run)")
         # Poll fast against the emulator; real SageMaker throttles below about 5 s.
         emulated = "AWS_ENDPOINT_URL_SAGEMAKER" in {**os.environ, **aws_env}

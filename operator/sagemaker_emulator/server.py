@@ -36,7 +36,7 @@ from .wire import (
     require_signature,
 )
 
-_READ_ONLY = ("Describe", "List")
+_READ_ONLY = ("Describe", "List", "Search")
 STREAM_SUFFIX = "/invocations-response-stream"
 ASYNC_SUFFIX = "/async-invocations"
 SAVE_INTERVAL = 0.5

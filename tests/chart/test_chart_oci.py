@@ -43,7 +43,7 @@ EXAMPLES = [
     REPO / "examples" / "mistral-7b-inference-components.yaml",
     REPO / "examples" / "lora-adapters.yaml",
 ]
-READS = ("Describe", "List")
+READS = ("Describe", "List", "Search")
 
 
 def git(*args: str) -> str:

@@ -55,7 +55,7 @@ def other_clusters(cluster: LocalCluster) -> Iterator[tuple[LocalCluster, LocalC
     ):
         for c in (west, north):
             c.kubectl("apply", "--server-side", "-f", str(CRD_FILE))
-            c.kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{CRD_NAME}")
+            c.wait_established(f"crd/{CRD_NAME}")
         yield west, north
 
 

@@ -108,14 +108,7 @@ def cluster(cluster_binaries: binaries.Binaries) -> Iterator[LocalCluster]:
             "-f",
             str(POOL_CRD_FILE),
         )
-        c.kubectl(
-            "wait",
-            "--for=condition=Established",
-            "--timeout=60s",
-            f"crd/{CRD_NAME}",
-            f"crd/{POLICY_CRD_NAME}",
-            f"crd/{POOL_CRD_NAME}",
-        )
+        c.wait_established(f"crd/{CRD_NAME}", f"crd/{POLICY_CRD_NAME}", f"crd/{POOL_CRD_NAME}")
         yield c
 
 
