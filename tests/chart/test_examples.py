@@ -32,6 +32,7 @@ NAMES = [
     "canary-with-auto-rollback.yaml",
     "serverless-tei.yaml",
     "tei-reranker-inference-component.yaml",
+    "vllm-prefix-aware-routing.yaml",
 ]
 ENGINE_EXAMPLES = {
     "vllm": "mistral-7b-inference-components.yaml",

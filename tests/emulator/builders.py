@@ -47,12 +47,13 @@ def component_config(
     instance: str = "ml.g5.12xlarge",
     count: int = 1,
     scaling: tuple[int, int] | None = None,
+    routing: dict[str, Any] | None = None,
 ) -> None:
     variant: dict[str, Any] = {
         "VariantName": "AllTraffic",
         "InstanceType": instance,
         "InitialInstanceCount": count,
-        "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+        "RoutingConfig": routing or {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
     }
     if scaling is not None:
         variant["ManagedInstanceScaling"] = {

@@ -14,7 +14,11 @@ from typing import Any
 from llm_operator.api import catalog
 from llm_operator.api.engines import CPU_ENGINES
 from llm_operator.api.models import (
+    DEFAULT_CONCURRENCY_THRESHOLD,
+    DEFAULT_PREFIX_LENGTH,
+    DEFAULT_ROUTING,
     MAX_MODEL_ENVIRONMENT_BYTES,
+    ROUTING_STRATEGIES,
     EndpointTypeName,
     LLMEndpointSpec,
 )
@@ -337,6 +341,7 @@ def _model(
         hf_token=hf_token,
         adapters=len(spec.adapters),
         neuron=neuron,
+        prefix_caching=spec.effective_routing.uses_cache,
     )
     size = sum(len(k.encode()) + len(v.encode()) for k, v in env.items())
     if size > MAX_MODEL_ENVIRONMENT_BYTES:
@@ -453,7 +458,7 @@ def _endpoint_config(
                 "MinInstanceCount": low,
                 "MaxInstanceCount": high,
             }
-        variant["RoutingConfig"] = {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
+        variant["RoutingConfig"] = _routing_config(spec)
         request["ExecutionRoleArn"] = spec.aws.execution_role_arn
         vpc = _vpc(spec)
         if vpc is not None:
@@ -461,6 +466,8 @@ def _endpoint_config(
     else:
         variant["ModelName"] = model_name
         variant["InitialVariantWeight"] = 1.0
+        if spec.effective_routing.strategy != DEFAULT_ROUTING:
+            variant["RoutingConfig"] = _routing_config(spec)
     config_name = naming.endpoint_config_name(ns, name, request, cluster)
     return DesiredEndpointConfig(
         name=config_name,
@@ -468,6 +475,23 @@ def _endpoint_config(
         instance_type=inst.type,
         initial_instance_count=inst.count,
     )
+
+
+# --- spec.routing -------------------------------------------------------------------
+
+
+def _routing_config(spec: LLMEndpointSpec) -> dict[str, Any]:
+    """The variant's RoutingConfig. Inference-component endpoints always carried one
+    (LeastOutstandingRequests), so an unset spec.routing renders exactly that; Model
+    endpoints carry one only for another strategy, so their configs keep their names."""
+    routing = spec.effective_routing
+    config: dict[str, Any] = {"RoutingStrategy": ROUTING_STRATEGIES[routing.strategy]}
+    if routing.strategy == "PrefixAware":
+        config["PrefixAwareRoutingConfig"] = {
+            "PrefixLength": routing.prefix_length or DEFAULT_PREFIX_LENGTH,
+            "ConcurrencyThreshold": routing.concurrency_threshold or DEFAULT_CONCURRENCY_THRESHOLD,
+        }
+    return config
 
 
 def _components(
