@@ -1,5 +1,6 @@
 """LLM-aware serving through the API server, the operator and the emulator: the routing
-a person asks for is the endpoint's, and the engine's cache is switched on to match."""
+a person asks for is the endpoint's, the engine's cache is switched on to match, and the
+model data cache and placement are the component's."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ def test_a_prefix_aware_vllm_endpoint_routes_by_prefix_with_the_cache_on(
     }
     environment = sagemaker_api.model(status["modelName"])["PrimaryContainer"]["Environment"]
     assert environment["SM_VLLM_ENABLE_PREFIX_CACHING"] == "true"
+    component = sagemaker_api.inference_component(status["inferenceComponents"][0]["name"])
+    assert component["Specification"]["DataCacheConfig"] == {"EnableCaching": True}
+    assert component["Specification"]["SchedulingConfig"] == {"PlacementStrategy": "BINPACK"}
 
     # Back to the default: a new model and config roll out, the cache left to vLLM.
     kubectl("patch", "llmendpoint", name, "--type=merge", "-p", '{"spec":{"routing":null}}')

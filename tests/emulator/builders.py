@@ -74,7 +74,9 @@ def component(
     gpus: int = 1,
     memory_mb: int = 8192,
     copies: int = 1,
+    **serving: Any,
 ) -> None:
+    """`serving`: more Specification members (DataCacheConfig, SchedulingConfig)."""
     sm.create_inference_component(
         InferenceComponentName=name,
         EndpointName=endpoint,
@@ -86,6 +88,7 @@ def component(
                 "NumberOfCpuCoresRequired": 1,
                 "MinMemoryRequiredInMb": memory_mb,
             },
+            **serving,
         },
         RuntimeConfig={"CopyCount": copies},
     )

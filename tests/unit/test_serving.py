@@ -1,4 +1,5 @@
-"""LLM-aware serving: spec.routing rendered into the endpoint config and the engine."""
+"""LLM-aware serving: spec.routing rendered into the endpoint config and the engine, and
+the serving members of the base inference component (the model data cache)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from botocore.validate import ParamValidator
 from llm_operator.api import engines as engine_table
 from llm_operator.api.models import LLMEndpointSpec
 from llm_operator.core import engines, validation
-from llm_operator.core.desired import DesiredState, Owner, render
+from llm_operator.core.compare import spec_matches
+from llm_operator.core.desired import DesiredComponent, DesiredState, Owner, render
+from llm_operator.core.observed import ObservedComponent
 
 OWNER = Owner(namespace="team-a", name="chat", uid="0b9e6a52-7f0c-4d2e-9a51-1f2b3c4d5e6f")
 ROLE = "arn:aws:iam::111122223333:role/SageMakerExecution"
@@ -213,3 +216,122 @@ def test_cache_routing_on_an_engine_from_status_is_refused_in_the_condition() ->
 def test_routing_where_it_cannot_apply_is_refused(changes: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=re.escape(message)):
         LLMEndpointSpec.model_validate(raw(**changes))
+
+
+# --- the model data cache ------------------------------------------------------------
+
+
+def base_component(d: DesiredState) -> DesiredComponent:
+    return d.components[0]
+
+
+def observed_as(component: DesiredComponent, **serving: Any) -> ObservedComponent:
+    """The component as SageMaker describes it, with `serving` as its serving members."""
+    spec = component.specification
+    return ObservedComponent(
+        name=component.name,
+        status="InService",
+        endpoint_name="ep",
+        model_name=spec["ModelName"],
+        compute={k: float(v) for k, v in spec["ComputeResourceRequirements"].items()},
+        artifact_url=None,
+        base_component=None,
+        desired_copies=component.copies,
+        current_copies=component.copies,
+        serving=serving,
+    )
+
+
+def assert_component_request_valid(component: DesiredComponent) -> None:
+    shape = _SAGEMAKER.operation_model("CreateInferenceComponent").input_shape
+    params = {
+        "InferenceComponentName": component.name,
+        "EndpointName": "ep",
+        "VariantName": "AllTraffic",
+        "Specification": dict(component.specification),
+        "RuntimeConfig": {"CopyCount": component.copies},
+    }
+    report = ParamValidator().validate(params, shape)
+    assert not report.has_errors(), report.generate_report()
+
+
+def test_an_unset_cache_leaves_the_component_as_it_was() -> None:
+    spec = base_component(go()).specification
+    assert set(spec) == {"ModelName", "ComputeResourceRequirements"}
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_cache_model_data_is_the_components_data_cache(enabled: bool) -> None:
+    component = base_component(go(resources={"cacheModelData": enabled}))
+    assert component.specification["DataCacheConfig"] == {"EnableCaching": enabled}
+    assert_component_request_valid(component)
+
+
+def test_a_component_without_the_wanted_cache_is_updated() -> None:
+    wanted = base_component(go(resources={"cacheModelData": True}))
+    assert not spec_matches(wanted, observed_as(wanted))
+    assert spec_matches(wanted, observed_as(wanted, DataCacheConfig={"EnableCaching": True}))
+    # Turned off: a component described without a cache already has it off.
+    off = base_component(go(resources={"cacheModelData": False}))
+    assert spec_matches(off, observed_as(off))
+    assert not spec_matches(off, observed_as(off, DataCacheConfig={"EnableCaching": True}))
+
+
+def test_members_the_spec_does_not_set_are_not_compared() -> None:
+    """SageMaker may describe a default it was never sent: that is no reason to update."""
+    plain = base_component(go())
+    assert spec_matches(plain, observed_as(plain, SchedulingConfig={"PlacementStrategy": "SPREAD"}))
+
+
+# --- placement -------------------------------------------------------------------------
+
+
+def test_placement_is_the_components_scheduling_config() -> None:
+    placement = {
+        "strategy": "Spread",
+        "availabilityZoneBalance": {"mode": "Permissive", "maxImbalance": 1},
+    }
+    component = base_component(go(resources={"placement": placement}))
+    assert component.specification["SchedulingConfig"] == {
+        "PlacementStrategy": "SPREAD",
+        "AvailabilityZoneBalance": {"EnforcementMode": "PERMISSIVE", "MaxImbalance": 1},
+    }
+    assert_component_request_valid(component)
+    binpack = base_component(go(resources={"placement": {"strategy": "Binpack"}}))
+    assert binpack.specification["SchedulingConfig"] == {"PlacementStrategy": "BINPACK"}
+    assert_component_request_valid(binpack)
+
+
+def test_every_placement_value_is_one_botocore_knows() -> None:
+    from llm_operator.api.models import PLACEMENT_STRATEGIES, ZONE_BALANCE_MODES
+
+    strategies = _SAGEMAKER.shape_for("InferenceComponentPlacementStrategy").enum
+    modes = _SAGEMAKER.shape_for("AvailabilityZoneBalanceEnforcementMode").enum
+    assert set(PLACEMENT_STRATEGIES.values()) <= set(strategies)
+    assert set(ZONE_BALANCE_MODES.values()) <= set(modes)
+
+
+def test_a_component_placed_otherwise_is_updated() -> None:
+    wanted = base_component(go(resources={"placement": {"strategy": "Binpack"}}))
+    assert not spec_matches(wanted, observed_as(wanted))
+    assert not spec_matches(
+        wanted, observed_as(wanted, SchedulingConfig={"PlacementStrategy": "SPREAD"})
+    )
+    described = {"PlacementStrategy": "BINPACK", "AvailabilityZoneBalance": {}}
+    assert spec_matches(wanted, observed_as(wanted, SchedulingConfig=described))
+
+
+@pytest.mark.parametrize(
+    ("placement", "message"),
+    [
+        ({"strategy": "RoundRobin"}, "strategy"),
+        ({"strategy": "Spread", "availabilityZoneBalance": {"maxImbalance": 101}}, "100"),
+        ({"strategy": "Spread", "availabilityZoneBalance": {"mode": "Strict"}}, "Permissive"),
+        ({}, "strategy"),
+    ],
+)
+def test_placement_values_sagemaker_does_not_have_are_refused(
+    placement: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        LLMEndpointSpec.model_validate(raw(resources={"placement": placement}))

@@ -859,6 +859,47 @@ class InstanceSpec(_Spec):
         return max(self.count, self.max_count or 0)
 
 
+# --- resources.placement: how copies are spread (docs/serving.md) -----------------
+
+PlacementStrategyName = Literal["Spread", "Binpack"]
+# resources.placement.strategy -> SchedulingConfig.PlacementStrategy (botocore's enum).
+PLACEMENT_STRATEGIES: dict[str, str] = {"Spread": "SPREAD", "Binpack": "BINPACK"}
+ZoneBalanceMode = Literal["Permissive"]
+# availabilityZoneBalance.mode -> AvailabilityZoneBalance.EnforcementMode.
+ZONE_BALANCE_MODES: dict[str, str] = {"Permissive": "PERMISSIVE"}
+
+
+class ZoneBalanceSpec(_Spec):
+    mode: ZoneBalanceMode = Field(
+        "Permissive",
+        description=(
+            "Permissive (the one mode SageMaker has): copies are balanced over the "
+            "Availability Zones where capacity allows, and placed anyway where it does not."
+        ),
+    )
+    max_imbalance: int | None = Field(
+        None,
+        description=(
+            "Most copies one Availability Zone may have beyond another. Unset: SageMaker's default."
+        ),
+        ge=0,
+        le=100,
+    )
+
+
+class PlacementSpec(_Spec):
+    strategy: PlacementStrategyName = Field(
+        description=(
+            "Spread: copies over as many instances as there are (one instance lost takes "
+            "fewest copies with it). Binpack: as few instances as possible (the rest can be "
+            "scaled in)."
+        ),
+    )
+    availability_zone_balance: ZoneBalanceSpec | None = Field(
+        None, description="Balance the copies over the endpoint's Availability Zones."
+    )
+
+
 class ResourcesSpec(_Spec):
     copies: int = Field(
         1,
@@ -884,6 +925,23 @@ class ResourcesSpec(_Spec):
         description="Host memory reserved per copy in MiB (at least 128).",
         ge=128,
         le=4 * 1024 * 1024,
+    )
+    # --- LLM-aware serving (docs/serving.md) ---
+    cache_model_data: bool | None = Field(
+        None,
+        description=(
+            "Cache the model data on each instance (the component's DataCacheConfig): a "
+            "later copy on an instance that holds one starts from the cache instead of "
+            "downloading the model again. false turns it off; unset: SageMaker's default "
+            "(off)."
+        ),
+    )
+    placement: PlacementSpec | None = Field(
+        None,
+        description=(
+            "How SageMaker places the copies on the instances (the component's "
+            "SchedulingConfig). Unset: SageMaker's default placement."
+        ),
     )
 
 

@@ -18,7 +18,9 @@ from llm_operator.api.models import (
     DEFAULT_PREFIX_LENGTH,
     DEFAULT_ROUTING,
     MAX_MODEL_ENVIRONMENT_BYTES,
+    PLACEMENT_STRATEGIES,
     ROUTING_STRATEGIES,
+    ZONE_BALANCE_MODES,
     EndpointTypeName,
     LLMEndpointSpec,
 )
@@ -494,6 +496,27 @@ def _routing_config(spec: LLMEndpointSpec) -> dict[str, Any]:
     return config
 
 
+def _serving_members(spec: LLMEndpointSpec) -> dict[str, Any]:
+    """The base component's DataCacheConfig (resources.cacheModelData) and
+    SchedulingConfig (resources.placement), each only when set, so components that set
+    neither keep the specification they always had."""
+    res = spec.effective_resources
+    members: dict[str, Any] = {}
+    if res.cache_model_data is not None:
+        members["DataCacheConfig"] = {"EnableCaching": res.cache_model_data}
+    placement = res.placement
+    if placement is not None:
+        scheduling: dict[str, Any] = {"PlacementStrategy": PLACEMENT_STRATEGIES[placement.strategy]}
+        zones = placement.availability_zone_balance
+        if zones is not None:
+            balance: dict[str, Any] = {"EnforcementMode": ZONE_BALANCE_MODES[zones.mode]}
+            if zones.max_imbalance is not None:
+                balance["MaxImbalance"] = zones.max_imbalance
+            scheduling["AvailabilityZoneBalance"] = balance
+        members["SchedulingConfig"] = scheduling
+    return members
+
+
 def _components(
     spec: LLMEndpointSpec, ns: str, name: str, cluster: str, model_name: str, *, pooled: bool
 ) -> tuple[DesiredComponent, ...]:
@@ -508,7 +531,11 @@ def _components(
     base_name = naming_base(ns, name, cluster)
     base = DesiredComponent(
         name=base_name,
-        specification={"ModelName": model_name, "ComputeResourceRequirements": compute},
+        specification={
+            "ModelName": model_name,
+            "ComputeResourceRequirements": compute,
+            **_serving_members(spec),
+        },
         copies=res.copies,
     )
     adapters = tuple(
