@@ -259,6 +259,19 @@ def engine_page(engine: engines.Engine) -> str:
         ]
         lines += [f"- `{s.path}`: {s.instead or 'remove it'}" for s in refused]
         lines.append("")
+    lines += ["## Prefix- and KV-aware routing", ""]
+    if engine in engines.PREFIX_CACHE:
+        lines += [
+            f"`spec.routing.strategy` `PrefixAware` and `KVAware` are accepted: {engine} keeps "
+            f"{engines.PREFIX_CACHE[engine]}.",
+            "",
+        ]
+    else:
+        lines += [
+            f"`spec.routing.strategy` `PrefixAware` and `KVAware` are refused: "
+            f"{engines.NO_PREFIX_CACHE[engine]}.",
+            "",
+        ]
     lines += ["## Answers", "", _SHAPES[engine], ""]
     return "\n".join(lines)
 

@@ -89,13 +89,20 @@ class Variant:
         used[2] += need.memory_mb
 
 
-def place(variant: Variant, need: Need, keep: list[int], copies: int) -> list[int]:
-    """Instance index of each copy: existing ones stay, new ones are packed; may add instances."""
+def place(
+    variant: Variant, need: Need, keep: list[int], copies: int, *, spread: bool = False
+) -> list[int]:
+    """Instance index of each copy: existing ones stay, new ones are packed (or, with
+    `spread`, SchedulingConfig SPREAD, put on the least used instance they fit); may add
+    instances."""
     placement = list(keep[:copies])
     for index in placement:
         variant.take(index, need)
     while len(placement) < copies:
-        spot = next((i for i in range(variant.count) if need.fits(variant.free(i))), None)
+        fitting = [i for i in range(variant.count) if need.fits(variant.free(i))]
+        if spread:
+            fitting.sort(key=lambda i: (variant.used[i][0], variant.used[i][1], i))
+        spot = fitting[0] if fitting else None
         if spot is None:
             if variant.count >= variant.max_count:
                 raise CapacityError(

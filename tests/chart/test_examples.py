@@ -33,6 +33,7 @@ NAMES = [
     "serverless-tei.yaml",
     "tei-reranker-inference-component.yaml",
     "async-llm.yaml",
+    "vllm-prefix-aware-routing.yaml",
 ]
 ENGINE_EXAMPLES = {
     "vllm": "mistral-7b-inference-components.yaml",

@@ -610,6 +610,19 @@ CREATE_CASES: list[tuple[str, str, Callable[[dict[str, Any]], None], str]] = [
         "cn-north-1 (arn:aws-cn:iam::ACCOUNT:role/NAME)",
     ),
     (
+        "prefix-aware-routing-on-tgi",
+        "InferenceComponent",
+        _set("spec.routing", {"strategy": "PrefixAware"}),
+        "routing.strategy PrefixAware needs an engine that keeps a prefix (KV) cache "
+        "(vllm, sglang, lmi); engine tgi: TGI is archived",
+    ),
+    (
+        "prefix-length-with-kv-aware-routing",
+        "InferenceComponent",
+        _set("spec.routing", {"strategy": "KVAware", "prefixLength": 2048}),
+        "routing.prefixLength and routing.concurrencyThreshold apply to strategy PrefixAware only",
+    ),
+    (
         "autoscaling-unknown-metric",
         "InferenceComponent",
         _set("spec.autoscaling", {"maxReplicas": 2, "target": 4, "metric": "CPU"}),

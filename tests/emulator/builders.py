@@ -47,12 +47,13 @@ def component_config(
     instance: str = "ml.g5.12xlarge",
     count: int = 1,
     scaling: tuple[int, int] | None = None,
+    routing: dict[str, Any] | None = None,
 ) -> None:
     variant: dict[str, Any] = {
         "VariantName": "AllTraffic",
         "InstanceType": instance,
         "InitialInstanceCount": count,
-        "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+        "RoutingConfig": routing or {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
     }
     if scaling is not None:
         variant["ManagedInstanceScaling"] = {
@@ -73,7 +74,9 @@ def component(
     gpus: int = 1,
     memory_mb: int = 8192,
     copies: int = 1,
+    **serving: Any,
 ) -> None:
+    """`serving`: more Specification members (DataCacheConfig, SchedulingConfig)."""
     sm.create_inference_component(
         InferenceComponentName=name,
         EndpointName=endpoint,
@@ -85,6 +88,7 @@ def component(
                 "NumberOfCpuCoresRequired": 1,
                 "MinMemoryRequiredInMb": memory_mb,
             },
+            **serving,
         },
         RuntimeConfig={"CopyCount": copies},
     )

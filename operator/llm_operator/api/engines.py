@@ -58,6 +58,24 @@ FIXED: Mapping[Engine, Mapping[str, str]] = {
     "lmi": {"OPTION_ROLLING_BATCH": "vllm"},
 }
 
+# --- prefix (KV) caches: which engines spec.routing PrefixAware and KVAware suit ---
+# An engine that keeps the KV cache of earlier prompts reuses it for a later request that
+# starts the same way; routing such requests to the same copy (PREFIX_AWARE) or to the
+# copy holding the prefix (KV_AWARE) is what makes that pay. How each engine keeps it:
+PREFIX_CACHE: Mapping[Engine, str] = {
+    "vllm": "automatic prefix caching, switched on with the routing (`--enable-prefix-caching`)",
+    "sglang": "RadixAttention's prefix cache, on unless `--disable-radix-cache` (the default)",
+    "lmi": "vLLM's automatic prefix caching, switched on with the routing "
+    "(`option.enable_prefix_caching`)",
+}
+# Why the others take neither strategy (the CRD's and the operator's refusal say it).
+NO_PREFIX_CACHE: Mapping[Engine, str] = {
+    "tgi": "TGI is archived and the operator does not switch its prefix cache on: use "
+    "model.engine vllm",
+    "tei": "an embedding model generates nothing, so it keeps no KV cache to reuse",
+}
+PREFIX_CACHE_ENGINES: tuple[Engine, ...] = tuple(e for e in ENGINES if e in PREFIX_CACHE)
+
 # Where the container finds model weights copied from artifactUri.
 ARTIFACT_MODEL_DIR = "/opt/ml/model"
 
@@ -250,6 +268,14 @@ SETTINGS: tuple[Setting, ...] = (
         _all(None, None, None, "MAX_BATCH_PREFILL_TOKENS"),
         instead="use model.maxConcurrentRequests",
     ),
+    Setting(
+        "prefixCaching",
+        "spec.routing.strategy PrefixAware or KVAware",
+        "Keep the KV cache of earlier prompts for requests that start the same way; "
+        "switched on with cache-aware routing.",
+        _all("SM_VLLM_ENABLE_PREFIX_CACHING", None, "OPTION_ENABLE_PREFIX_CACHING", None),
+        user=False,
+    ),
     # --- TEI (embedding and reranker models) ---
     Setting(
         "maxBatchTokens",
@@ -290,6 +316,18 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 BY_NAME: Mapping[str, Setting] = {s.name: s for s in SETTINGS}
+
+
+def msg_no_prefix_cache(engine: str, strategy: str, why: str | None = None) -> str:
+    """Why `strategy` (PrefixAware, KVAware) is refused for `engine`; `why`: how the
+    engine was chosen when the spec does not name it."""
+    chosen = f" ({why})" if why else ""
+    able = ", ".join(PREFIX_CACHE_ENGINES)
+    reason = next((r for e, r in NO_PREFIX_CACHE.items() if e == engine), "no prefix cache")
+    return (
+        f"routing.strategy {strategy} needs an engine that keeps a prefix (KV) cache "
+        f"({able}); engine {engine}{chosen}: {reason}"
+    )
 
 
 def supports(engine: Engine, setting: str) -> bool:

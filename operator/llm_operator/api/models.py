@@ -851,6 +851,47 @@ class InstanceSpec(_Spec):
         return max(self.count, self.max_count or 0)
 
 
+# --- resources.placement: how copies are spread (docs/serving.md) -----------------
+
+PlacementStrategyName = Literal["Spread", "Binpack"]
+# resources.placement.strategy -> SchedulingConfig.PlacementStrategy (botocore's enum).
+PLACEMENT_STRATEGIES: dict[str, str] = {"Spread": "SPREAD", "Binpack": "BINPACK"}
+ZoneBalanceMode = Literal["Permissive"]
+# availabilityZoneBalance.mode -> AvailabilityZoneBalance.EnforcementMode.
+ZONE_BALANCE_MODES: dict[str, str] = {"Permissive": "PERMISSIVE"}
+
+
+class ZoneBalanceSpec(_Spec):
+    mode: ZoneBalanceMode = Field(
+        "Permissive",
+        description=(
+            "Permissive (the one mode SageMaker has): copies are balanced over the "
+            "Availability Zones where capacity allows, and placed anyway where it does not."
+        ),
+    )
+    max_imbalance: int | None = Field(
+        None,
+        description=(
+            "Most copies one Availability Zone may have beyond another. Unset: SageMaker's default."
+        ),
+        ge=0,
+        le=100,
+    )
+
+
+class PlacementSpec(_Spec):
+    strategy: PlacementStrategyName = Field(
+        description=(
+            "Spread: copies over as many instances as there are (one instance lost takes "
+            "fewest copies with it). Binpack: as few instances as possible (the rest can be "
+            "scaled in)."
+        ),
+    )
+    availability_zone_balance: ZoneBalanceSpec | None = Field(
+        None, description="Balance the copies over the endpoint's Availability Zones."
+    )
+
+
 class ResourcesSpec(_Spec):
     copies: int = Field(
         1,
@@ -876,6 +917,23 @@ class ResourcesSpec(_Spec):
         description="Host memory reserved per copy in MiB (at least 128).",
         ge=128,
         le=4 * 1024 * 1024,
+    )
+    # --- LLM-aware serving (docs/serving.md) ---
+    cache_model_data: bool | None = Field(
+        None,
+        description=(
+            "Cache the model data on each instance (the component's DataCacheConfig): a "
+            "later copy on an instance that holds one starts from the cache instead of "
+            "downloading the model again. false turns it off; unset: SageMaker's default "
+            "(off)."
+        ),
+    )
+    placement: PlacementSpec | None = Field(
+        None,
+        description=(
+            "How SageMaker places the copies on the instances (the component's "
+            "SchedulingConfig). Unset: SageMaker's default placement."
+        ),
     )
 
 
@@ -1726,6 +1784,116 @@ def _async_rules() -> list[dict[str, str]]:
     ]
 
 
+# --- spec.routing: how SageMaker routes requests among instances and copies ---------
+
+RoutingStrategyName = Literal["LeastOutstandingRequests", "Random", "PrefixAware", "KVAware"]
+DEFAULT_ROUTING: RoutingStrategyName = "LeastOutstandingRequests"
+# spec.routing.strategy -> the variant's RoutingConfig.RoutingStrategy (botocore's enum).
+ROUTING_STRATEGIES: dict[str, str] = {
+    "LeastOutstandingRequests": "LEAST_OUTSTANDING_REQUESTS",
+    "Random": "RANDOM",
+    "PrefixAware": "PREFIX_AWARE",
+    "KVAware": "KV_AWARE",
+}
+# Strategies that route by what an engine keeps in its prefix (KV) cache.
+CACHE_ROUTING: tuple[str, ...] = ("PrefixAware", "KVAware")
+# PrefixAwareRoutingConfig when routing.prefixLength / concurrencyThreshold are unset:
+# 4096 bytes (characters for OpenAI-style requests) cover a long system prompt and the
+# start of what follows it; 32 requests in flight on one copy before the next is chosen.
+DEFAULT_PREFIX_LENGTH = 4096
+DEFAULT_CONCURRENCY_THRESHOLD = 32
+MSG_ROUTING_POOL = (
+    "routing is the pool's: an LLMEndpoint on a pool routes as its LLMEndpointPool's "
+    "spec.routing says; remove spec.routing"
+)
+MSG_ROUTING_SERVERLESS = (
+    "routing applies to endpoints on instances: serverless capacity routes by itself; "
+    "remove spec.routing"
+)
+MSG_ROUTING_PACKAGE = (
+    "routing.strategy PrefixAware and KVAware switch the engine's prefix cache on, and a "
+    "model package brings its own container the operator cannot configure: use "
+    "LeastOutstandingRequests or Random, or serve the model by hfModelId or artifactUri"
+)
+MSG_ROUTING_PREFIX_ONLY = (
+    "routing.prefixLength and routing.concurrencyThreshold apply to strategy PrefixAware only"
+)
+
+
+class RoutingSpec(_Spec):
+    model_config = ConfigDict(
+        json_schema_extra=rules(
+            cel(
+                "self.strategy == 'PrefixAware'"
+                " || (!has(self.prefixLength) && !has(self.concurrencyThreshold))",
+                MSG_ROUTING_PREFIX_ONLY,
+            )
+        )
+    )
+
+    strategy: RoutingStrategyName = Field(
+        DEFAULT_ROUTING,
+        description=(
+            "How SageMaker routes requests: LeastOutstandingRequests (default) to the "
+            "instance or copy with the fewest in flight; Random; PrefixAware, requests "
+            "that start the same way to the same copy; KVAware, to the copy whose KV "
+            "cache holds the start of the prompt. PrefixAware and KVAware need an engine "
+            "that keeps a prefix cache (docs/engines.md), whose cache is switched on."
+        ),
+    )
+    prefix_length: int | None = Field(
+        None,
+        description=(
+            "PrefixAware: how much of the request decides the copy (bytes of the body; "
+            f"characters of the messages for OpenAI-style requests). Default "
+            f"{DEFAULT_PREFIX_LENGTH}."
+        ),
+        ge=1024,
+        le=65536,
+    )
+    concurrency_threshold: int | None = Field(
+        None,
+        description=(
+            "PrefixAware: requests in flight on the chosen copy before the next request "
+            f"goes to another. Default {DEFAULT_CONCURRENCY_THRESHOLD}."
+        ),
+        ge=1,
+        le=1024,
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> RoutingSpec:
+        tuned = self.prefix_length is not None or self.concurrency_threshold is not None
+        if tuned and self.strategy != "PrefixAware":
+            raise ValueError(MSG_ROUTING_PREFIX_ONLY)
+        return self
+
+    @property
+    def uses_cache(self) -> bool:
+        return self.strategy in CACHE_ROUTING
+
+
+def _routing_rules() -> list[dict[str, str]]:
+    able = ", ".join(f"'{e}'" for e in engines.PREFIX_CACHE_ENGINES)
+    reasons = ", ".join(f"'{e}': '{r}'" for e, r in engines.NO_PREFIX_CACHE.items())
+    cache = "has(self.routing) && self.routing.strategy in ['PrefixAware', 'KVAware']"
+    return [
+        cel("!has(self.routing) || !has(self.pool)", MSG_ROUTING_POOL),
+        cel("!has(self.routing) || self.endpointType != 'Serverless'", MSG_ROUTING_SERVERLESS),
+        cel(f"!({cache}) || !has(self.model.modelPackage)", MSG_ROUTING_PACKAGE),
+        cel(
+            f"!({cache}) || !has(self.model.engine) || self.model.engine in [{able}]",
+            "routing.strategy PrefixAware and KVAware need an engine that keeps a prefix (KV) "
+            f"cache ({', '.join(engines.PREFIX_CACHE_ENGINES)}; see docs/engines.md)",
+            messageExpression=(
+                "'routing.strategy ' + self.routing.strategy + ' needs an engine that keeps "
+                f"a prefix (KV) cache ({', '.join(engines.PREFIX_CACHE_ENGINES)}); engine ' "
+                f"+ self.model.engine + ': ' + {{{reasons}}}[self.model.engine]"
+            ),
+        ),
+    ]
+
+
 def async_problems(spec: LLMEndpointSpec) -> list[str]:
     """The async CEL rules as the operator checks them (the same messages)."""
     is_async = spec.endpoint_type == "Async"
@@ -1743,6 +1911,25 @@ def async_problems(spec: LLMEndpointSpec) -> list[str]:
         (auto is not None and auto.metric != "BacklogPerInstance", MSG_ASYNC_METRIC),
     ]
     return [message for failed, message in checks if failed]
+
+
+def routing_problems(spec: LLMEndpointSpec) -> list[str]:
+    """The routing CEL rules as the operator checks them (the same messages)."""
+    routing = spec.routing
+    if routing is None:
+        return []
+    if spec.pool is not None:
+        return [MSG_ROUTING_POOL]
+    if spec.endpoint_type == "Serverless":
+        return [MSG_ROUTING_SERVERLESS]
+    if not routing.uses_cache:
+        return []
+    if spec.model.model_package is not None:
+        return [MSG_ROUTING_PACKAGE]
+    engine = spec.model.engine
+    if engine is not None and engine not in engines.PREFIX_CACHE_ENGINES:
+        return [engines.msg_no_prefix_cache(engine, routing.strategy)]
+    return []
 
 
 class LLMEndpointSpec(_Spec):
@@ -1802,6 +1989,7 @@ class LLMEndpointSpec(_Spec):
             *_serverless_rules(),
             *_embedding_rules(),
             *_async_rules(),
+            *_routing_rules(),
         )
     )
 
@@ -1890,10 +2078,22 @@ class LLMEndpointSpec(_Spec):
             "Retain: leave them running."
         ),
     )
+    routing: RoutingSpec | None = Field(
+        None,
+        description=(
+            "How SageMaker routes requests among the instances and copies (endpoints on "
+            "instances of their own; docs/serving.md). Unset: LeastOutstandingRequests."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check(self) -> LLMEndpointSpec:
-        problems = serverless_problems(self) + embedding_problems(self) + async_problems(self)
+        problems = (
+            serverless_problems(self)
+            + embedding_problems(self)
+            + async_problems(self)
+            + routing_problems(self)
+        )
         if problems:
             raise ValueError(problems[0])
         if self.endpoint_type == "Serverless":
@@ -1947,6 +2147,10 @@ class LLMEndpointSpec(_Spec):
     @property
     def effective_resources(self) -> ResourcesSpec:
         return self.resources or ResourcesSpec()
+
+    @property
+    def effective_routing(self) -> RoutingSpec:
+        return self.routing or RoutingSpec()
 
     @property
     def instance_spec(self) -> InstanceSpec:

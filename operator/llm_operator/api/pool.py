@@ -39,11 +39,6 @@ POOL_SHORT_NAMES = ("llmpool",)
 
 NAMESPACE_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 RoutingStrategy = Literal["LeastOutstandingRequests", "Random"]
-# spec.routing.strategy -> the variant's RoutingConfig.RoutingStrategy.
-ROUTING_STRATEGIES: dict[str, str] = {
-    "LeastOutstandingRequests": "LEAST_OUTSTANDING_REQUESTS",
-    "Random": "RANDOM",
-}
 
 
 class PoolInstanceSpec(_Spec):

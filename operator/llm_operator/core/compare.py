@@ -7,7 +7,7 @@ from typing import Any
 
 from llm_operator.core.actions import digest
 from llm_operator.core.desired import DesiredComponent
-from llm_operator.core.observed import ObservedComponent
+from llm_operator.core.observed import ObservedComponent, serving_matches, serving_members
 
 # Endpoint states that end on their own; SageMaker refuses changes meanwhile.
 ENDPOINT_TRANSITIONING = frozenset(
@@ -85,6 +85,7 @@ def spec_matches(desired: DesiredComponent, observed: ObservedComponent) -> bool
         and (artifact is None or artifact == observed.artifact_url)
         and spec_base(desired) == observed.base_component
         and _compute_matches(spec_compute(desired), observed.compute)
+        and serving_matches(serving_members(desired.specification), observed.serving)
     )
 
 

@@ -14,7 +14,13 @@ from typing import Any
 from llm_operator.api import catalog
 from llm_operator.api.engines import CPU_ENGINES
 from llm_operator.api.models import (
+    DEFAULT_CONCURRENCY_THRESHOLD,
+    DEFAULT_PREFIX_LENGTH,
+    DEFAULT_ROUTING,
     MAX_MODEL_ENVIRONMENT_BYTES,
+    PLACEMENT_STRATEGIES,
+    ROUTING_STRATEGIES,
+    ZONE_BALANCE_MODES,
     EndpointTypeName,
     LLMEndpointSpec,
 )
@@ -346,6 +352,7 @@ def _model(
         hf_token=hf_token,
         adapters=len(spec.adapters),
         neuron=neuron,
+        prefix_caching=spec.effective_routing.uses_cache,
     )
     size = sum(len(k.encode()) + len(v.encode()) for k, v in env.items())
     if size > MAX_MODEL_ENVIRONMENT_BYTES:
@@ -462,7 +469,7 @@ def _endpoint_config(
                 "MinInstanceCount": low,
                 "MaxInstanceCount": high,
             }
-        variant["RoutingConfig"] = {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
+        variant["RoutingConfig"] = _routing_config(spec)
         request["ExecutionRoleArn"] = spec.aws.execution_role_arn
         vpc = _vpc(spec)
         if vpc is not None:
@@ -470,6 +477,8 @@ def _endpoint_config(
     else:
         variant["ModelName"] = model_name
         variant["InitialVariantWeight"] = 1.0
+        if spec.effective_routing.strategy != DEFAULT_ROUTING:
+            variant["RoutingConfig"] = _routing_config(spec)
     if spec.async_inference is not None:
         request["AsyncInferenceConfig"] = async_inference_config(spec)
     config_name = naming.endpoint_config_name(ns, name, request, cluster)
@@ -479,6 +488,44 @@ def _endpoint_config(
         instance_type=inst.type,
         initial_instance_count=inst.count,
     )
+
+
+# --- spec.routing -------------------------------------------------------------------
+
+
+def _routing_config(spec: LLMEndpointSpec) -> dict[str, Any]:
+    """The variant's RoutingConfig. Inference-component endpoints always carried one
+    (LeastOutstandingRequests), so an unset spec.routing renders exactly that; Model
+    endpoints carry one only for another strategy, so their configs keep their names."""
+    routing = spec.effective_routing
+    config: dict[str, Any] = {"RoutingStrategy": ROUTING_STRATEGIES[routing.strategy]}
+    if routing.strategy == "PrefixAware":
+        config["PrefixAwareRoutingConfig"] = {
+            "PrefixLength": routing.prefix_length or DEFAULT_PREFIX_LENGTH,
+            "ConcurrencyThreshold": routing.concurrency_threshold or DEFAULT_CONCURRENCY_THRESHOLD,
+        }
+    return config
+
+
+def _serving_members(spec: LLMEndpointSpec) -> dict[str, Any]:
+    """The base component's DataCacheConfig (resources.cacheModelData) and
+    SchedulingConfig (resources.placement), each only when set, so components that set
+    neither keep the specification they always had."""
+    res = spec.effective_resources
+    members: dict[str, Any] = {}
+    if res.cache_model_data is not None:
+        members["DataCacheConfig"] = {"EnableCaching": res.cache_model_data}
+    placement = res.placement
+    if placement is not None:
+        scheduling: dict[str, Any] = {"PlacementStrategy": PLACEMENT_STRATEGIES[placement.strategy]}
+        zones = placement.availability_zone_balance
+        if zones is not None:
+            balance: dict[str, Any] = {"EnforcementMode": ZONE_BALANCE_MODES[zones.mode]}
+            if zones.max_imbalance is not None:
+                balance["MaxImbalance"] = zones.max_imbalance
+            scheduling["AvailabilityZoneBalance"] = balance
+        members["SchedulingConfig"] = scheduling
+    return members
 
 
 def _components(
@@ -495,7 +542,11 @@ def _components(
     base_name = naming_base(ns, name, cluster)
     base = DesiredComponent(
         name=base_name,
-        specification={"ModelName": model_name, "ComputeResourceRequirements": compute},
+        specification={
+            "ModelName": model_name,
+            "ComputeResourceRequirements": compute,
+            **_serving_members(spec),
+        },
         copies=res.copies,
     )
     adapters = tuple(

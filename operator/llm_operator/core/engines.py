@@ -91,13 +91,15 @@ def environment(
     hf_token: str | None,
     adapters: int = 0,
     neuron: bool = False,
+    prefix_caching: bool = False,
 ) -> dict[str, str]:
     """Container environment for `model` on its engine, sharded over `num_gpus` accelerators.
 
     `num_gpus` is acceleratorsPerCopy for inference-component endpoints and the
     instance's GPU count for Model endpoints; it is the tensor parallel degree
     unless model.tensorParallelDegree says otherwise; 0 (CPU instances) sets none.
-    `adapters` is how many LoRA adapters the endpoint serves.
+    `adapters` is how many LoRA adapters the endpoint serves; `prefix_caching`: the
+    endpoint routes by prefix or KV cache (spec.routing), so the engine keeps one.
     """
     engine = engine_of(model)
     env: dict[str, str] = dict(model.env)
@@ -111,6 +113,7 @@ def environment(
         enableLora="true" if adapters else None,
         maxLoras=str(adapters) if adapters else None,
         maxLoraRank=_opt(model.max_lora_rank) if adapters else None,
+        prefixCaching="true" if prefix_caching else None,
     )
     typed: dict[str, str] = {} if neuron else dict(FIXED.get(engine, {}))
     for setting in SETTINGS:
@@ -131,7 +134,15 @@ def environment(
     return env
 
 
-def overridden_keys(model: ModelSpec, *, num_gpus: int, adapters: int = 0) -> list[str]:
+def overridden_keys(
+    model: ModelSpec, *, num_gpus: int, adapters: int = 0, prefix_caching: bool = False
+) -> list[str]:
     """Keys of spec.model.env that a typed field replaces or drops (for a warning)."""
-    result = environment(model, num_gpus=num_gpus, hf_token=None, adapters=adapters)
+    result = environment(
+        model,
+        num_gpus=num_gpus,
+        hf_token=None,
+        adapters=adapters,
+        prefix_caching=prefix_caching,
+    )
     return sorted(k for k, v in model.env.items() if result.get(k) != v)

@@ -56,6 +56,36 @@ class ObservedComponent:
     owner_cluster_id: str | None = None
     arn: str = ""  # for AddTags (deletionPolicy Retain); "" when not known
     last_modified: float | None = None  # LastModifiedTime, epoch seconds
+    # The Specification's serving members as described (`serving_members`).
+    serving: Mapping[str, Any] | None = None
+
+
+# --- serving members of an inference component's Specification --------------------
+
+# Members the operator sets from spec.resources beyond the model and its compute: the
+# instance's model data cache, and how copies are spread over instances and zones.
+SERVING_MEMBERS = ("DataCacheConfig", "SchedulingConfig")
+
+
+def serving_members(specification: Mapping[str, Any]) -> dict[str, Any]:
+    """The serving members a Specification sets."""
+    return {k: specification[k] for k in SERVING_MEMBERS if specification.get(k) is not None}
+
+
+def serving_matches(want: Mapping[str, Any], have: Mapping[str, Any] | None) -> bool:
+    """Whether a component described with `have` runs the serving members `want` sets.
+
+    Only what is wanted is compared (SageMaker may describe defaults never sent); a
+    component described without a data cache has caching off.
+    """
+    described = {"DataCacheConfig": {"EnableCaching": False}, **(have or {})}
+    return all(_within(v, described.get(k)) for k, v in want.items())
+
+
+def _within(want: Any, have: Any) -> bool:
+    if isinstance(want, Mapping):
+        return isinstance(have, Mapping) and all(_within(v, have.get(k)) for k, v in want.items())
+    return bool(want == have)
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from llm_operator.api import catalog
-from llm_operator.api.models import InstanceSpec, LLMEndpointSpec
-from llm_operator.api.pool import ROUTING_STRATEGIES, LLMEndpointPoolSpec
+from llm_operator.api.models import ROUTING_STRATEGIES, InstanceSpec, LLMEndpointSpec
+from llm_operator.api.pool import LLMEndpointPoolSpec
 from llm_operator.core import naming, validation
 from llm_operator.core.actions import (
     Action,

@@ -139,7 +139,10 @@ def validate(
         []
         if package
         else engines.overridden_keys(
-            spec.model, num_gpus=gpus_per_copy, adapters=len(spec.adapters)
+            spec.model,
+            num_gpus=gpus_per_copy,
+            adapters=len(spec.adapters),
+            prefix_caching=spec.effective_routing.uses_cache,
         )
     )
     if overridden:
@@ -169,6 +172,14 @@ def _engine_problems(spec: LLMEndpointSpec, why: str | None) -> list[Problem]:
     archived = engine_table.ARCHIVED.get(engine)
     if archived is not None:
         problems.append(warning("EngineArchived", archived))
+    routing = spec.effective_routing
+    if routing.uses_cache and engine not in engine_table.PREFIX_CACHE_ENGINES:
+        problems.append(
+            error(
+                "EngineUnsupportedSetting",
+                engine_table.msg_no_prefix_cache(engine, routing.strategy, why),
+            )
+        )
     return problems
 
 

@@ -64,6 +64,8 @@ def _check_variants(ctx: Context, params: dict[str, Any]) -> None:
                     f"MinInstanceCount ({low}) must be less than or equal to "
                     f"MaxInstanceCount ({high}) for variant {variant['VariantName']}."
                 )
+    for variant in variants:
+        _check_routing(variant)
     for variant in with_model:
         model = get_model(ctx, variant["ModelName"])
         check_instance_type(
@@ -85,6 +87,28 @@ def _check_variants(ctx: Context, params: dict[str, Any]) -> None:
             "ExecutionRoleArn is required for an endpoint configuration whose production "
             "variants host inference components (no ModelName)."
         )
+
+
+def _check_routing(variant: dict[str, Any]) -> None:
+    """PrefixAwareRoutingConfig belongs to PREFIX_AWARE, which needs both its members."""
+    routing = variant.get("RoutingConfig")
+    if not routing:
+        return
+    strategy = routing["RoutingStrategy"]
+    prefix = routing.get("PrefixAwareRoutingConfig")
+    if prefix is not None and strategy != "PREFIX_AWARE":
+        raise validation(
+            "PrefixAwareRoutingConfig can be specified only when RoutingStrategy is "
+            f"PREFIX_AWARE; production variant {variant['VariantName']} has {strategy}."
+        )
+    if strategy == "PREFIX_AWARE":
+        missing = [m for m in ("PrefixLength", "ConcurrencyThreshold") if m not in (prefix or {})]
+        if missing:
+            raise validation(
+                f"{' and '.join(missing)} in PrefixAwareRoutingConfig "
+                f"{'are' if len(missing) > 1 else 'is'} required when RoutingStrategy is "
+                f"PREFIX_AWARE (production variant {variant['VariantName']})."
+            )
 
 
 def create_endpoint_config(ctx: Context, params: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 from llm_operator.core.actions.base import Action, Baseline, Creation, Effect, Guard, Lookup
 from llm_operator.core.desired import Owner
 from llm_operator.core.kinds import Kind
-from llm_operator.core.observed import ObservedComponent, ObservedState
+from llm_operator.core.observed import ObservedComponent, ObservedState, serving_members
 
 
 @dataclass(frozen=True)
@@ -142,6 +142,7 @@ def _component(
         current_copies=copies,
         owner_uid=owner.uid,
         owner_cluster_id=owner.cluster_id or None,
+        serving=serving_members(spec),
     )
 
 
@@ -152,5 +153,6 @@ def _specification(seen: ObservedComponent) -> dict[str, Any]:
         "ComputeResourceRequirements": seen.compute,
         "BaseInferenceComponentName": seen.base_component,
         "Container": {"ArtifactUrl": seen.artifact_url} if seen.artifact_url else None,
+        **(seen.serving or {}),
     }
     return {k: v for k, v in members.items() if v is not None}

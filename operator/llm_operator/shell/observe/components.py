@@ -9,7 +9,7 @@ from typing import Any
 
 from llm_operator.core import naming
 from llm_operator.core.kinds import Kind
-from llm_operator.core.observed import ObservedComponent
+from llm_operator.core.observed import ObservedComponent, serving_members
 from llm_operator.shell.observe.reading import Reading, epoch
 
 
@@ -73,4 +73,5 @@ async def _component(reading: Reading, response: Mapping[str, Any]) -> ObservedC
         owner_cluster_id=who.cluster_id,
         arn=str(response["InferenceComponentArn"]),
         last_modified=epoch(response.get("LastModifiedTime")),
+        serving=serving_members(spec),
     )
