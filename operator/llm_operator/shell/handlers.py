@@ -94,6 +94,7 @@ async def _startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **kwargs: A
     memo.reconciler = Reconciler.start(op_settings)
     if isinstance(memo.reconciler.cluster, KubeCluster):
         memo.reconciler.cluster.watch_namespaces(kwargs[NAMESPACE_INDEX])
+        memo.reconciler.cluster.watch_pools(kwargs[pool_handlers.POOL_INDEX])
         memo.policy_statuses = asyncio.create_task(
             _policy_statuses(memo.reconciler, memo.reconciler.cluster)
         )
@@ -255,4 +256,4 @@ async def _policy_inputs(
 
 
 # LLMEndpointPools: their handlers register with kopf on import.
-from llm_operator.shell import pool_handlers  # noqa: E402, F401
+from llm_operator.shell import pool_handlers  # noqa: E402

@@ -100,10 +100,16 @@ class KubeCluster:
         self._custom = k8s.CustomObjectsApi(api)
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="kube")
         self._namespaces: NamespaceIndex | None = None
+        self._pools: Mapping[Any, Any] | None = None
 
     def watch_namespaces(self, index: NamespaceIndex) -> None:
         """Namespaces are read from `index` from now on (kept in step by a watch)."""
         self._namespaces = index
+
+    def watch_pools(self, index: Mapping[Any, Any]) -> None:
+        """LLMEndpointPools are read from `index` (kopf's, by (namespace, name)) from now
+        on: an LLMEndpoint's steady pass reads its pool without a GET."""
+        self._pools = index
 
     async def _namespace(self, name: str) -> NamespaceFacts | None:
         """The Namespace from the watch's index, else read (None: it does not exist)."""
@@ -177,6 +183,10 @@ class KubeCluster:
     # -- LLMEndpointPools ------------------------------------------------------------
 
     async def read_pool(self, namespace: str, name: str) -> Mapping[str, Any] | None:
+        """The pool from the watch's index, else read (None: it does not exist)."""
+        for held in (self._pools or {}).get((namespace, name), ()):
+            found_held: Mapping[str, Any] = held
+            return found_held
         try:
             found: Mapping[str, Any] = await self._run(
                 self._custom.get_namespaced_custom_object,

@@ -193,6 +193,19 @@ async def _admitted(
     return False
 
 
+# The id kopf passes the pool index to every handler under (keyword argument).
+POOL_INDEX = "pool_index"
+
+
+@kopf.index(GROUP, VERSION, POOL_PLURAL, id=POOL_INDEX)
+async def _pool_index(
+    namespace: str | None, name: str, body: Any, **_: Any
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every pool as last watched: an LLMEndpoint's pass reads its pool here, not from
+    the API server (a pool not yet delivered is read directly)."""
+    return {(str(namespace), name): copy.deepcopy(dict(body))}
+
+
 @kopf.daemon(GROUP, VERSION, POOL_PLURAL, cancellation_timeout=5.0)
 async def _keep_pool(stopped: Any, body: Any, memo: kopf.Memo, **_: Any) -> None:
     """Keeps one pool's endpoint in step for as long as the pool exists."""
