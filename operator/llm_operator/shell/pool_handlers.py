@@ -91,6 +91,7 @@ async def pool_pass(
             tenants=shell_pools.tenants_of(placed),
             copies=shell_pools.copies_of(placed),
             rolled_back=rolled_back,
+            max_age=r.settings.resync_seconds,
         )
     except AwsError as error:
         log.warning("LLMEndpointPool %s/%s: %s", ns, name, error.message)

@@ -271,7 +271,11 @@ _NOBODY = TagOwner(None, None)
 
 
 async def glance_pool(
-    cache: Cache, place: Scope, want: pools.DesiredPool, copies: Hashable = None
+    cache: Cache,
+    place: Scope,
+    want: pools.DesiredPool,
+    copies: Hashable = None,
+    max_age: float | None = None,
 ) -> pools.PoolObserved | None:
     """The pool from the shared inventory, cached Describe and cached owners; None when
     its endpoint is not listed there or was changed after the inventory was taken.
@@ -279,8 +283,10 @@ async def glance_pool(
     The endpoint is Described again whenever the components on it (or their statuses,
     or `copies`: the copies the placed LLMEndpoints' statuses report) changed since its
     last Describe: managed instance scaling follows them, and the pool's instances and
-    cost are read from that Describe."""
-    inventory = await cache.inventory(place)
+    cost are read from that Describe. `max_age`: the oldest inventory accepted; the
+    LLMEndpoints' settled passes accept one resync, and a pool asking for less would
+    list the whole scope again between their refreshes."""
+    inventory = await cache.inventory(place, max_age)
     name = want.endpoint_name
     summary = inventory.endpoints.get(name)
     if summary is None or cache.stale(place, Kind.ENDPOINT, name, inventory):
@@ -466,16 +472,19 @@ async def pool_pass(
     tenants: Sequence[pools.Tenant] = (),
     copies: Hashable = None,
     rolled_back: str | None = None,
+    max_age: float | None = None,
 ) -> tuple[pools.PoolPlan, pools.PoolObserved]:
     """Observe, plan and act once; stops at the first failed action (reported).
 
     `cache`: the replica's shared observer cache; a settled pool is judged from it.
     `tenants`: the LLMEndpoints placed on it, which a new instance type must fit;
     `copies`: what their statuses say they run (a change: the endpoint is read again);
-    `rolled_back`: the config status recorded a rolled-back change of instance type to."""
+    `rolled_back`: the config status recorded a rolled-back change of instance type to;
+    `max_age`: the oldest shared inventory a glance accepts (anything but a settled
+    pool with nothing to do is observed afresh, so drift is still caught)."""
     await aws.prepare(place)
     if cache is not None and not deleting:
-        glanced = await glance_pool(cache, place, want, copies)
+        glanced = await glance_pool(cache, place, want, copies, max_age)
         if glanced is not None:
             plan = pools.plan_pool(want, glanced, tenants, rolled_back)
             if plan.settled and not plan.actions:
