@@ -585,12 +585,7 @@ def _scaling(
         # copy fails and counts in NoCapacityInvocationFailures; the alarm on it adds one.
         from_zero = DesiredFromZero(
             policy_name=naming.from_zero_policy_name(endpoint),
-            step={
-                "AdjustmentType": "ChangeInCapacity",
-                "MetricAggregationType": "Maximum",
-                "Cooldown": auto.scale_out_cooldown_seconds,
-                "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
-            },
+            step=_add_one("Maximum", auto.scale_out_cooldown_seconds),
             alarm_name=naming.no_capacity_alarm_name(alarm_stem),
             alarm={
                 "AlarmDescription": f"Brings inference component {base_component} back from "
@@ -602,9 +597,7 @@ def _scaling(
                 "Period": 30,
                 "EvaluationPeriods": 1,
                 "DatapointsToAlarm": 1,
-                "Threshold": 1.0,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "missing",
+                **_AT_LEAST_ONE,
             },
         )
     return DesiredScaling(
@@ -652,6 +645,24 @@ def async_inference_config(spec: LLMEndpointSpec) -> dict[str, Any]:
     return config
 
 
+# The alarms that bring an endpoint back from zero fire on one or more.
+_AT_LEAST_ONE: dict[str, Any] = {
+    "Threshold": 1.0,
+    "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+    "TreatMissingData": "missing",
+}
+
+
+def _add_one(aggregation: str, cooldown: int) -> dict[str, Any]:
+    """The step policy of a scale from zero: one more, whenever its alarm fires."""
+    return {
+        "AdjustmentType": "ChangeInCapacity",
+        "MetricAggregationType": aggregation,
+        "Cooldown": cooldown,
+        "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+    }
+
+
 def _async_scaling(
     spec: LLMEndpointSpec, endpoint: str, resource_id: str, dimension: str
 ) -> DesiredScaling:
@@ -665,12 +676,7 @@ def _async_scaling(
     if auto.min_replicas == 0:
         from_zero = DesiredFromZero(
             policy_name=naming.from_zero_policy_name(endpoint),
-            step={
-                "AdjustmentType": "ChangeInCapacity",
-                "MetricAggregationType": "Average",
-                "Cooldown": auto.scale_out_cooldown_seconds,
-                "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
-            },
+            step=_add_one("Average", auto.scale_out_cooldown_seconds),
             alarm_name=naming.no_capacity_alarm_name(endpoint),
             alarm={
                 "AlarmDescription": f"Brings asynchronous endpoint {endpoint} back from zero "
@@ -682,9 +688,7 @@ def _async_scaling(
                 "Period": 60,
                 "EvaluationPeriods": 2,
                 "DatapointsToAlarm": 2,
-                "Threshold": 1.0,
-                "ComparisonOperator": "GreaterThanOrEqualToThreshold",
-                "TreatMissingData": "missing",
+                **_AT_LEAST_ONE,
             },
         )
     return DesiredScaling(
